@@ -1,0 +1,123 @@
+// Which configured products a pod template runs, and which of its containers
+// are licensed for each. Recognition only: quantities are in quantity.ts.
+import picomatch from 'picomatch';
+import type { Product } from '../../engine/config/schema.ts';
+import type { PodTemplateInfo } from './workload.ts';
+
+export const PRODUCT_ANNOTATION = 'entitlegate.io/product';
+export const QUANTITY_ANNOTATION = 'entitlegate.io/quantity';
+/** IBM License Service annotations (pod or workload metadata). */
+export const IBM_PRODUCT_ID = 'productID';
+export const IBM_CHARGED_CONTAINERS = 'productChargedContainers';
+
+export type MatchedBy = 'annotation' | 'ibm' | 'image' | 'label';
+
+export interface ProductMatch {
+  productId: string;
+  /** Undefined when an annotation names a product the config does not have. */
+  product: Product | undefined;
+  by: MatchedBy;
+  /** Licensed flags, by index, for `containers` and `initContainers`. */
+  containers: boolean[];
+  initContainers: boolean[];
+}
+
+interface Compiled {
+  images: ((s: string) => boolean) | undefined;
+  labels: [string, string][];
+  containers: Set<string> | undefined;
+}
+
+// Compiled once per product object; configs are loaded once and reused for
+// every admission, so this keeps a match to a few string compares.
+const compiledCache = new WeakMap<Product, Compiled>();
+
+function compiled(p: Product): Compiled {
+  let c = compiledCache.get(p);
+  if (!c) {
+    const k = p.match?.kubernetes;
+    const globs = k?.images ?? [];
+    c = {
+      images: globs.length ? picomatch(globs, { dot: true }) : undefined,
+      labels: Object.entries(k?.labels ?? {}),
+      containers: k?.containers?.length ? new Set(k.containers) : undefined,
+    };
+    compiledCache.set(p, c);
+  }
+  return c;
+}
+
+/**
+ * The reference as written and its canonical form, so a glob written either
+ * way matches: "nginx:1.27" is also "docker.io/library/nginx:1.27".
+ */
+export function imageForms(image: string): string[] {
+  const slash = image.indexOf('/');
+  const first = slash < 0 ? '' : image.slice(0, slash);
+  if (first.includes('.') || first.includes(':') || first === 'localhost') return [image];
+  return [image, slash < 0 ? `docker.io/library/${image}` : `docker.io/${image}`];
+}
+
+function imageMatches(test: (s: string) => boolean, image: string): boolean {
+  return image !== '' && imageForms(image).some(test);
+}
+
+function ids(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/**
+ * Every product the template runs. A workload may run several (different
+ * containers). Containers counted for a product: the ones named by
+ * `match.kubernetes.containers` (or IBM's productChargedContainers) when
+ * given; otherwise the containers whose image matches; otherwise, for a match
+ * by annotation or label alone, all of them. Image matches win over "all"
+ * even when an annotation or label also matches, because an exporter or
+ * proxy sidecar beside the licensed container is not the product.
+ */
+export function matchProducts(t: PodTemplateInfo, products: readonly Product[]): ProductMatch[] {
+  const annotations = { ...t.workloadAnnotations, ...t.annotations };
+  const labels = { ...t.workloadLabels, ...t.labels };
+  const named = new Set([...ids(t.workloadAnnotations[PRODUCT_ANNOTATION]), ...ids(t.annotations[PRODUCT_ANNOTATION])]);
+  const ibmId = annotations[IBM_PRODUCT_ID];
+  const out: ProductMatch[] = [];
+  const all = (list: unknown[]) => list.map(() => true);
+  const byName = (set: Set<string>) => ({
+    containers: t.containers.map((c) => set.has(c.name)),
+    initContainers: t.initContainers.map((c) => set.has(c.name)),
+  });
+
+  for (const p of products) {
+    const c = compiled(p);
+    const imageHits = c.images
+      ? { containers: t.containers.map((x) => imageMatches(c.images!, x.image)), initContainers: t.initContainers.map((x) => imageMatches(c.images!, x.image)) }
+      : undefined;
+    const anyImage = !!imageHits && (imageHits.containers.some(Boolean) || imageHits.initContainers.some(Boolean));
+    let by: MatchedBy | undefined;
+    if (named.has(p.id)) by = 'annotation';
+    else if (ibmId === p.id) by = 'ibm';
+    else if (anyImage) by = 'image';
+    else if (c.labels.length && c.labels.every(([k, v]) => labels[k] === v)) by = 'label';
+    if (!by) continue;
+
+    let licensed: { containers: boolean[]; initContainers: boolean[] };
+    const charged = by === 'ibm' ? annotations[IBM_CHARGED_CONTAINERS] : undefined;
+    if (charged !== undefined && charged.trim().toLowerCase() !== 'all') licensed = byName(new Set(ids(charged)));
+    else if (charged !== undefined) licensed = { containers: all(t.containers), initContainers: all(t.initContainers) };
+    else if (c.containers) licensed = byName(c.containers);
+    else if (anyImage && imageHits) licensed = imageHits;
+    else licensed = { containers: all(t.containers), initContainers: all(t.initContainers) };
+    out.push({ productId: p.id, product: p, by, ...licensed });
+  }
+
+  // A product named explicitly but missing from the config still yields a
+  // claim (with an unknown quantity) so the mistake is reported, not ignored.
+  const known = new Set(products.map((p) => p.id));
+  for (const id of named) {
+    if (!known.has(id)) out.push({ productId: id, product: undefined, by: 'annotation', containers: all(t.containers), initContainers: all(t.initContainers) });
+  }
+  return out;
+}

@@ -1,0 +1,137 @@
+// How much of a product one workload uses (accounting rule 4 of DESIGN.md).
+// Whole units per claim; exact integer millicores underneath.
+import type { Metric } from '../../engine/types.ts';
+import { cpuMillis, wholeCores } from './cpu.ts';
+import { QUANTITY_ANNOTATION, type ProductMatch } from './match.ts';
+import { rec, spec, type Obj } from './objects.ts';
+import { podsOf, podTemplate, type ContainerInfo, type PodCountOptions, type PodTemplateInfo } from './workload.ts';
+
+export interface Amount {
+  /** Whole units (vCPU rounded up); null when unknown. */
+  quantity: number | null;
+  unknownReason?: string;
+  pods: number | null;
+  /** Exact units per pod: millicores for vcpu, 1 for instances; null when fixed or unknown. */
+  perPod: number | null;
+  /** Exact units per whole unit: 1000 for vcpu, else 1. */
+  unit: number;
+  /** Set by the entitlegate.io/quantity annotation, independent of pods. */
+  fixed: boolean;
+  /** What determined the amount; two equal bases give equal quantities even when unknown. */
+  basis: string;
+}
+
+export type QuantityOptions = PodCountOptions;
+
+function amount(a: Omit<Amount, 'basis'>, inputs?: unknown): Amount {
+  return { ...a, basis: JSON.stringify([a.pods, a.perPod, a.fixed ? a.quantity : null, a.unknownReason ?? null, inputs ?? null]) };
+}
+
+/** `inputs`: what else the unknown amount depends on, so a change to it is not taken for a no-op. */
+function unknown(reason: string, pods: number | null, unit = 1, inputs?: unknown): Amount {
+  return amount({ quantity: null, unknownReason: reason, pods, perPod: null, unit, fixed: false }, inputs);
+}
+
+function licensedCpu(t: PodTemplateInfo, match: ProductMatch): unknown[] {
+  return [
+    t.containers.filter((_, i) => match.containers[i]).map((c) => [c.name, c.cpu]),
+    t.initContainers.filter((_, i) => match.initContainers[i]).map((c) => [c.name, c.cpu, c.sidecar]),
+    t.podCpu,
+  ];
+}
+
+/**
+ * The amount of the matched product that a workload uses. `metric` is the
+ * product's metric, undefined when the product is not in the config.
+ */
+export function amountFor(object: unknown, match: ProductMatch, metric: Metric | undefined, opts: QuantityOptions = {}): Amount {
+  const t = podTemplate(object);
+  const { pods, reason: podsReason } = podsOf(object, opts);
+  const override = t ? (t.workloadAnnotations[QUANTITY_ANNOTATION] ?? t.annotations[QUANTITY_ANNOTATION]) : undefined;
+  if (override !== undefined) {
+    if (!/^\s*\d+(\.\d+)?\s*$/.test(override)) {
+      return unknown(`the ${QUANTITY_ANNOTATION} annotation "${override}" is not a non-negative number`, pods);
+    }
+    return amount({ quantity: Number(override), pods, perPod: null, unit: 1, fixed: true });
+  }
+  if (!metric) return unknown(`product "${match.productId}" is named by the ${'entitlegate.io/product'} annotation but is not in the config`, pods);
+  if (!t) return unknown('the object has no pod template', pods);
+
+  switch (metric) {
+    case 'instances':
+      if (pods === null) return unknown(podsReason ?? 'unknown pod count', null);
+      return amount({ quantity: pods, pods, perPod: 1, unit: 1, fixed: false });
+    case 'vcpu': {
+      const cpu = podCpuMillis(t, match);
+      if ('reason' in cpu) return unknown(cpu.reason, pods, 1000, licensedCpu(t, match));
+      if (pods === null) {
+        return amount({ quantity: null, unknownReason: podsReason, pods: null, perPod: cpu.millis, unit: 1000, fixed: false });
+      }
+      return amount({ quantity: wholeCores(cpu.millis * pods), pods, perPod: cpu.millis, unit: 1000, fixed: false });
+    }
+    default:
+      return unknown(`the ${metric} of ${match.productId} cannot be read from Kubernetes objects; set the ${QUANTITY_ANNOTATION} annotation`, pods);
+  }
+}
+
+/**
+ * Millicores one pod uses for the product: the licensed containers' CPU limits
+ * (requests where no limit), with init containers by Kubernetes' effective
+ * request rule — the pod needs the larger of the app containers plus sidecars
+ * and the largest init step (each init container runs with the sidecars
+ * started before it). Unlicensed containers count as zero.
+ */
+export function podCpuMillis(t: PodTemplateInfo, match: ProductMatch): { millis: number } | { reason: string } {
+  const missing: string[] = [];
+  const invalid: string[] = [];
+  let licensedCount = 0;
+  const value = (c: ContainerInfo, licensed: boolean | undefined): number => {
+    if (!licensed) return 0;
+    licensedCount++;
+    if (c.cpu === undefined) {
+      missing.push(c.name);
+      return 0;
+    }
+    const m = cpuMillis(c.cpu);
+    if (m === undefined) {
+      invalid.push(`${c.name} (${c.cpuField} ${JSON.stringify(c.cpu)})`);
+      return 0;
+    }
+    return m;
+  };
+  let app = 0;
+  t.containers.forEach((c, i) => (app += value(c, match.containers[i])));
+  let sidecars = 0;
+  let maxInit = 0;
+  t.initContainers.forEach((c, i) => {
+    const v = value(c, match.initContainers[i]);
+    if (c.sidecar) {
+      sidecars += v;
+      maxInit = Math.max(maxInit, sidecars);
+    } else {
+      maxInit = Math.max(maxInit, v + sidecars);
+    }
+  });
+  if (invalid.length) return { reason: `invalid CPU quantity in container ${invalid.join(', ')}` };
+  if (licensedCount === 0) return { reason: `none of the containers licensed for ${match.productId} is in the pod` };
+  if (missing.length) {
+    // A pod-level limit bounds every container in the pod, the licensed ones included.
+    const pod = t.podCpu === undefined ? undefined : cpuMillis(t.podCpu);
+    if (pod !== undefined) return { millis: pod };
+    return { reason: `container ${missing.join(', ')} of ${match.productId} has no CPU limit or request` };
+  }
+  return { millis: Math.max(app + sidecars, maxInit) };
+}
+
+/**
+ * The parent workload as the scale subresource would leave it: an
+ * `autoscaling/v1` Scale carries only the replica count, the parent carries
+ * the pod template that says what each replica costs.
+ */
+export function withScale(parent: unknown, scale: unknown): Obj | undefined {
+  const p = rec(parent);
+  if (!p) return undefined;
+  const replicas = spec(scale).replicas;
+  if (typeof replicas !== 'number') return p;
+  return { ...p, spec: { ...spec(p), replicas } };
+}
