@@ -1,0 +1,109 @@
+// What the inventory keeps of each live object: the fields the quantity and
+// scope rules read, and nothing else. Pods a controller owns (most of a big
+// cluster) shrink to their name, version and owner.
+import { IBM_CHARGED_CONTAINERS, IBM_PRODUCT_ID, PRODUCT_ANNOTATION, QUANTITY_ANNOTATION } from './match.ts';
+import { arr, metadata, rec, spec, str, stringMap, type Obj } from './objects.ts';
+import { ownedByCountedController } from './workload.ts';
+
+const KEPT_ANNOTATIONS = [PRODUCT_ANNOTATION, QUANTITY_ANNOTATION, IBM_PRODUCT_ID, IBM_CHARGED_CONTAINERS];
+
+function pick<T extends Obj>(o: T): T {
+  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+function slimMeta(m: Obj, full: boolean): Obj {
+  const owner = arr(m.ownerReferences)
+    .map(rec)
+    .find((r) => r?.controller === true);
+  const out: Obj = pick({
+    name: str(m.name),
+    namespace: str(m.namespace),
+    uid: str(m.uid),
+    resourceVersion: str(m.resourceVersion),
+    ownerReferences: owner ? [{ apiVersion: str(owner.apiVersion), kind: str(owner.kind), name: str(owner.name), controller: true }] : undefined,
+  });
+  if (full) {
+    const labels = stringMap(m.labels);
+    const all = stringMap(m.annotations);
+    const annotations: Record<string, string> = {};
+    for (const k of KEPT_ANNOTATIONS) if (all[k] !== undefined) annotations[k] = all[k];
+    if (Object.keys(labels).length) out.labels = labels;
+    if (Object.keys(annotations).length) out.annotations = annotations;
+  }
+  return out;
+}
+
+function slimResources(r: unknown): Obj | undefined {
+  const res = rec(r);
+  if (!res) return undefined;
+  const limit = rec(res.limits)?.cpu;
+  const request = rec(res.requests)?.cpu;
+  const out: Obj = {};
+  if (limit !== undefined) out.limits = { cpu: limit };
+  if (request !== undefined) out.requests = { cpu: request };
+  return Object.keys(out).length ? out : undefined;
+}
+
+function slimContainers(list: unknown): Obj[] | undefined {
+  if (!Array.isArray(list)) return undefined;
+  return list.map((c) => {
+    const r = rec(c) ?? {};
+    return pick({ name: str(r.name), image: str(r.image), restartPolicy: str(r.restartPolicy), resources: slimResources(r.resources) });
+  });
+}
+
+function slimPodSpec(s: Obj): Obj {
+  return pick({ containers: slimContainers(s.containers), initContainers: slimContainers(s.initContainers), resources: slimResources(s.resources) });
+}
+
+function slimTemplate(t: unknown): Obj | undefined {
+  const r = rec(t);
+  return r ? { metadata: slimMeta(metadata(r), true), spec: slimPodSpec(spec(r)) } : undefined;
+}
+
+/** A Job that completed or failed runs no pods any more. */
+export function jobFinished(status: Obj | undefined): boolean {
+  return arr(status?.conditions).some((c) => {
+    const r = rec(c);
+    return (r?.type === 'Complete' || r?.type === 'Failed') && r.status === 'True';
+  });
+}
+
+/** The projection of one object of `kind` (list items carry no kind of their own). */
+export function slimObject(kind: string, apiVersion: string, raw: unknown): Obj {
+  const m = metadata(raw);
+  if (kind === 'Node') return { apiVersion, kind, metadata: slimMeta(m, false) };
+  if (kind === 'Namespace') return { apiVersion, kind, metadata: { ...slimMeta(m, false), labels: stringMap(m.labels) } };
+  if (ownedByCountedController(raw)) return { apiVersion, kind, metadata: slimMeta(m, false) };
+  const s = spec(raw);
+  const status = rec(rec(raw)?.status);
+  const out: Obj = { apiVersion, kind, metadata: slimMeta(m, true) };
+  switch (kind) {
+    case 'Pod':
+      out.spec = slimPodSpec(s);
+      if (status?.phase === 'Succeeded' || status?.phase === 'Failed') out.status = { phase: status.phase };
+      break;
+    case 'CronJob': {
+      const jt = rec(s.jobTemplate);
+      const js = spec(jt);
+      out.spec = pick({
+        concurrencyPolicy: str(s.concurrencyPolicy),
+        jobTemplate: { metadata: slimMeta(metadata(jt), true), spec: pick({ parallelism: js.parallelism, completions: js.completions, template: slimTemplate(js.template) }) },
+      });
+      break;
+    }
+    default:
+      out.spec = pick({
+        replicas: s.replicas,
+        parallelism: s.parallelism,
+        completions: s.completions,
+        strategy: s.strategy,
+        updateStrategy: s.updateStrategy,
+        template: slimTemplate(s.template),
+      });
+      if (kind === 'DaemonSet' && typeof status?.desiredNumberScheduled === 'number') out.status = { desiredNumberScheduled: status.desiredNumberScheduled };
+      if (kind === 'Job' && jobFinished(status)) out.status = { conditions: [{ type: 'Complete', status: 'True' }] };
+  }
+  return out;
+}
