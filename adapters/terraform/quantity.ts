@@ -1,0 +1,77 @@
+// How much of a product one resource instance uses: a fixed number, a numeric
+// attribute, or an instance type / VM size / machine type looked up as vCPU.
+import type { TerraformMatch } from '../../engine/config/schema.ts';
+import shipped from './instance-types.json' with { type: 'json' };
+import { isUnknown, lookup, splitPath } from './attributes.ts';
+
+export type QuantityResult = { quantity: number } | { quantity: null; reason: string };
+
+/** The shipped table merged with `terraform.instanceTypes` from the config (config wins). */
+export class InstanceTypeTable {
+  readonly #exact: Map<string, number>;
+  readonly #folded: Map<string, number>;
+
+  constructor(overrides: Readonly<Record<string, number>> = {}) {
+    this.#exact = new Map(Object.entries(shipped.vcpu as Record<string, number>));
+    for (const [k, v] of Object.entries(overrides)) this.#exact.set(k, v);
+    // Azure sizes are case-insensitive (Standard_D4s_v5 = standard_d4s_v5).
+    this.#folded = new Map();
+    for (const [k, v] of this.#exact) this.#folded.set(k.toLowerCase(), v);
+    for (const [k, v] of Object.entries(overrides)) this.#folded.set(k.toLowerCase(), v);
+  }
+
+  /** vCPU of an instance type, or undefined when neither the table nor the name tells. */
+  vcpu(type: string): number | undefined {
+    const exact = this.#exact.get(type);
+    if (exact !== undefined) return exact;
+    // GCP self links: ".../zones/europe-west1-b/machineTypes/n2-standard-4".
+    const name = type.includes('/') ? type.slice(type.lastIndexOf('/') + 1) : type;
+    const hit = this.#exact.get(name) ?? this.#folded.get(name.toLowerCase());
+    if (hit !== undefined) return hit;
+    // GCP custom machine types carry their vCPU count: custom-4-16384, n2-custom-8-32768-ext.
+    const custom = /^(?:[a-z0-9]+-)?custom-(\d+)-\d+(?:-ext)?$/.exec(name);
+    return custom ? Number(custom[1]) : undefined;
+  }
+}
+
+export type QuantitySpec = TerraformMatch['quantity'];
+
+export interface CompiledQuantity {
+  spec: QuantitySpec;
+  path?: string[];
+}
+
+export function compileQuantity(spec: QuantitySpec): CompiledQuantity {
+  if (spec === undefined || typeof spec === 'number') return { spec };
+  return { spec, path: splitPath('attribute' in spec ? spec.attribute : spec.instanceType) };
+}
+
+/**
+ * The quantity one side (before or after) of a resource asks for.
+ * `afterUnknown` is given for the after side only. Without a quantity the
+ * resource counts as one (one instance, one server).
+ */
+export function resolveQuantity(q: CompiledQuantity, values: unknown, afterUnknown: unknown, table: InstanceTypeTable): QuantityResult {
+  const { spec, path } = q;
+  if (spec === undefined) return { quantity: 1 };
+  if (typeof spec === 'number') return { quantity: spec };
+  const attribute = 'attribute' in spec ? spec.attribute : spec.instanceType;
+  if (!path) return { quantity: null, reason: `no attribute path in ${attribute}` };
+  if (afterUnknown !== undefined && isUnknown(afterUnknown, path)) {
+    return { quantity: null, reason: `${attribute} is known only after apply` };
+  }
+  const got = lookup(values, path);
+  if (!got.found || got.value === null) return { quantity: null, reason: `${attribute} is not set` };
+  const value = got.value;
+  if ('attribute' in spec) {
+    const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+    if (!Number.isFinite(n) || n < 0) return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not a non-negative number` };
+    return { quantity: n };
+  }
+  if (typeof value !== 'string') return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not an instance type` };
+  const vcpu = table.vcpu(value);
+  if (vcpu === undefined) {
+    return { quantity: null, reason: `instance type ${value} (${attribute}) is not in the vCPU table; add it under terraform.instanceTypes in the config` };
+  }
+  return { quantity: vcpu };
+}
