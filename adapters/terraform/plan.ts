@@ -149,7 +149,8 @@ function resourceChangeProblem(rc: unknown): string | undefined {
  */
 function locateResourceChanges(text: string, changes: ResourceChange[]): (number | undefined)[] {
   const lines: (number | undefined)[] = new Array(changes.length);
-  if (changes.length === 0 || !text.includes('\n')) return lines;
+  const nl = text.indexOf('\n');
+  if (changes.length === 0 || nl === -1 || text.slice(nl).trim() === '') return lines;
   let cursor = text.indexOf('"resource_changes"');
   if (cursor < 0) return lines;
   let line = lineCol(text, cursor).line;
