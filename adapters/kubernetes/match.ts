@@ -38,7 +38,7 @@ function compiled(p: Product): Compiled {
     const k = p.match?.kubernetes;
     const globs = k?.images ?? [];
     c = {
-      images: globs.length ? picomatch(globs, { dot: true }) : undefined,
+      images: globs.length ? picomatch([...new Set(globs.flatMap(imageForms))], { dot: true }) : undefined,
       labels: Object.entries(k?.labels ?? {}),
       containers: k?.containers?.length ? new Set(k.containers) : undefined,
     };
@@ -48,8 +48,9 @@ function compiled(p: Product): Compiled {
 }
 
 /**
- * The reference as written and its canonical form, so a glob written either
- * way matches: "nginx:1.27" is also "docker.io/library/nginx:1.27".
+ * The reference (or glob) as written and its canonical form, so images and
+ * globs match whichever way each is written: "nginx:1.27" is also
+ * "docker.io/library/nginx:1.27".
  */
 export function imageForms(image: string): string[] {
   const slash = image.indexOf('/');
