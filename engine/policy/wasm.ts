@@ -1,0 +1,80 @@
+// The compiled policy: loaded once, data set once per config change,
+// evaluated per change.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
+import { EntitlegateError } from '../errors.ts';
+import type { Finding } from '../types.ts';
+
+export const ENTRYPOINT = 'entitlegate/decision';
+
+export interface PolicyVerdict {
+  allowed: boolean;
+  violations: Finding[];
+  warnings: Finding[];
+}
+
+/** The package's root: where policies/dist lives, from source or from dist/. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('entitlegate: package root not found');
+    dir = up;
+  }
+  return dir;
+}
+
+export function builtinPolicyPath(): string {
+  return join(packageRoot(), 'policies', 'dist', 'entitlegate.wasm');
+}
+
+export class CompiledPolicy {
+  readonly digest: string;
+  readonly path: string;
+  private readonly wasm: LoadedPolicy;
+
+  private constructor(path: string, digest: string, wasm: LoadedPolicy) {
+    this.path = path;
+    this.digest = digest;
+    this.wasm = wasm;
+  }
+
+  static async load(path = builtinPolicyPath()): Promise<CompiledPolicy> {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (err) {
+      throw new EntitlegateError('EG_ERR_POLICY_LOAD', `${path}: cannot read the compiled policy: ${(err as Error).message}`);
+    }
+    try {
+      const wasm = await loadPolicy(bytes);
+      if (!Object.hasOwn(wasm.entrypoints, ENTRYPOINT)) {
+        throw new Error(`it has no ${ENTRYPOINT} entrypoint; build it with \`entitlegate policy build\``);
+      }
+      return new CompiledPolicy(path, 'sha256:' + createHash('sha256').update(bytes).digest('hex'), wasm);
+    } catch (err) {
+      throw new EntitlegateError('EG_ERR_POLICY_LOAD', `${path}: not a usable entitlegate policy: ${(err as Error).message}`);
+    }
+  }
+
+  setData(data: object): void {
+    this.wasm.setData(data);
+  }
+
+  evaluate(input: object): PolicyVerdict {
+    let result: unknown;
+    try {
+      result = this.wasm.evaluate(input, ENTRYPOINT);
+    } catch (err) {
+      throw new EntitlegateError('EG_ERR_POLICY_EVAL', `the policy failed to evaluate: ${(err as Error).message}`);
+    }
+    const verdict = (result as { result?: PolicyVerdict }[] | undefined)?.[0]?.result;
+    if (!verdict || typeof verdict.allowed !== 'boolean' || !Array.isArray(verdict.violations) || !Array.isArray(verdict.warnings)) {
+      throw new EntitlegateError('EG_ERR_POLICY_EVAL', 'the policy returned no decision (is data.config set?)');
+    }
+    return verdict;
+  }
+}

@@ -1,0 +1,26 @@
+// Contract dates: a date-only value means the whole UTC day, so validUntil
+// 2026-12-31 is valid through 23:59:59.999Z that day.
+export const DAY_MS = 86_400_000;
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The first instant a date or instant stands for. */
+export function startOf(value: string): number {
+  return Date.parse(DATE_ONLY.test(value) ? `${value}T00:00:00Z` : value);
+}
+
+/** The first instant after a date (a whole day) or the instant itself. */
+export function endOf(value: string): number {
+  const start = startOf(value);
+  return DATE_ONLY.test(value) ? start + DAY_MS : start;
+}
+
+/** Whole days from `now` until `at`, rounded down (0 on the last day). */
+export function daysUntil(at: number, now: number): number {
+  return Math.floor((at - now) / DAY_MS);
+}
+
+export function parseNow(value: string): Date | null {
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : new Date(ms);
+}

@@ -1,0 +1,31 @@
+# METADATA
+# title: OVER_ENTITLEMENT
+# description: |
+#   A claim the accounting could not fit into the capacity that covers it
+#   (its overflow is above zero) makes its product over entitlement.
+package entitlegate.rules.over_entitlement
+
+import data.entitlegate.lib
+
+# METADATA
+# description: One violation per product whose change does not fit.
+violation contains lib.finding(
+	"OVER_ENTITLEMENT", pid, entitlement, message,
+	lib.resources(over),
+) if {
+	some pid, p in input.products
+	over := [c | some c in input.claims; c.product == pid; c.overflow > 0]
+	count(over) > 0
+	shortfall := sum([c.overflow | some c in over])
+
+	# the most specific usable entitlement of the first claim that does not fit, or null
+	entitlement := array.concat([c.id | some c in lib.usable(over[0])], [null])[0]
+	message := sprintf(
+		"%s: %s %s projected exceeds the %s %s covered (%s used + %s requested); reduce the request by %s %s, free capacity in this scope, or ask %s for more entitlement or an approved exception",
+		[
+			pid, lib.num(p.projected), p.metric, lib.num(p.capacity), p.metric,
+			lib.num(p.used), lib.num(p.requested), lib.num(shortfall), p.metric,
+			lib.owners(pid),
+		],
+	)
+}

@@ -1,0 +1,40 @@
+package entitlegate.rules.over_entitlement_test
+
+import data.entitlegate.rules.over_entitlement
+
+cfg := {"defaults": {}, "entitlements": {"ORA": {"product": "ora", "owner": "dba@example.com"}}}
+
+ora := {"metric": "vcpu", "capacity": 64, "used": 60, "requested": 8, "projected": 68, "peak": 68}
+
+claim(overflow) := {
+	"product": "ora", "quantity": 8, "peak": 8, "overflow": overflow,
+	"resource": "Deployment/prod/db",
+	"covering": [{"id": "ORA", "kind": "entitlement", "state": "active"}],
+}
+
+test_over_names_product_entitlement_and_shortfall if {
+	v := over_entitlement.violation with input as {"products": {"ora": ora}, "claims": [claim(4)]}
+		with data.config as cfg
+	count(v) == 1
+	some f in v
+	f.code == "OVER_ENTITLEMENT"
+	f.entitlement == "ORA"
+	f.resources == ["Deployment/prod/db"]
+	contains(f.message, "68 vcpu projected exceeds the 64 vcpu covered (60 used + 8 requested)")
+	contains(f.message, "reduce the request by 4 vcpu")
+	contains(f.message, "dba@example.com")
+}
+
+test_fitting_claim_is_no_violation if {
+	count(over_entitlement.violation) == 0 with input as {"products": {"ora": ora}, "claims": [claim(0)]}
+		with data.config as cfg
+}
+
+test_without_usable_pool_names_no_entitlement if {
+	c := object.union(claim(2), {"covering": []})
+	v := over_entitlement.violation with input as {"products": {"ora": ora}, "claims": [c]}
+		with data.config as {"defaults": {}, "entitlements": {}}
+	some f in v
+	f.entitlement == null
+	contains(f.message, "the licence owner")
+}

@@ -1,0 +1,33 @@
+# METADATA
+# title: UNKNOWN_QUANTITY
+# description: |
+#   The adapter could not tell how much a resource uses (no CPU set, an
+#   unknown instance type, a value known only after apply). A violation when
+#   defaults.unknownQuantity is deny, a warning when it is warn.
+package entitlegate.rules.unknown_quantity
+
+import data.entitlegate.lib
+
+_findings contains lib.finding("UNKNOWN_QUANTITY", c.product, null, message, [c.resource]) if {
+	some c in input.claims
+	c.quantity == null
+	reason := object.get(c, "unknownReason", "the quantity cannot be determined")
+	message := sprintf(
+		"%s: %s uses an unknown number of %s: %s; set it explicitly (for example the entitlegate.io/quantity annotation, or CPU limits)",
+		[c.product, c.resource, c.metric, reason],
+	)
+}
+
+# METADATA
+# description: Unknown quantities, when the config denies them.
+violation contains f if {
+	lib.denies("unknownQuantity")
+	some f in _findings
+}
+
+# METADATA
+# description: Unknown quantities, when the config only warns.
+warning contains f if {
+	not lib.denies("unknownQuantity")
+	some f in _findings
+}

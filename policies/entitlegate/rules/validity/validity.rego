@@ -1,0 +1,60 @@
+# METADATA
+# title: EXPIRED, NOT_YET_VALID, IN_GRACE_PERIOD, EXPIRING_SOON
+# description: |
+#   Term checks. The engine tells each covering entitlement's state at `now`
+#   (active, grace, expired, future) and its days left; these rules decide.
+package entitlegate.rules.validity
+
+import data.entitlegate.lib
+
+# METADATA
+# description: Every covering entitlement has ended (past validUntil + graceDays).
+violation contains lib.finding("EXPIRED", pid, claims[0].covering[0].id, message, lib.resources(claims)) if {
+	some pid, _ in input.products
+	claims := [c | some c in lib.unusable(pid); lib.has_expired(c)]
+	count(claims) > 0
+	message := sprintf(
+		"%s: entitlement %s has expired; renew it (ask %s) before deploying",
+		[pid, claims[0].covering[0].id, lib.owners(pid)],
+	)
+}
+
+# METADATA
+# description: Every covering entitlement starts after now.
+violation contains lib.finding("NOT_YET_VALID", pid, claims[0].covering[0].id, message, lib.resources(claims)) if {
+	some pid, _ in input.products
+
+	# covered, none usable and none ended: all start in the future
+	claims := [c | some c in lib.unusable(pid); not lib.has_expired(c)]
+	count(claims) > 0
+	message := sprintf(
+		"%s: entitlement %s is not valid yet (it starts in %s days); wait for its start or use an entitlement valid now",
+		[pid, claims[0].covering[0].id, lib.num(claims[0].covering[0].daysToStart)],
+	)
+}
+
+# METADATA
+# description: The change is charged to an entitlement that has ended but is in its grace period.
+warning contains lib.finding("IN_GRACE_PERIOD", pid, id, message, []) if {
+	some pid, _ in input.products
+	some id in lib.charged_pools(pid)
+	pool := input.pools[id]
+	pool.state == "grace"
+	message := sprintf(
+		"%s: entitlement %s has ended and is in its grace period (%s days left); renew it",
+		[pid, id, lib.num(pool.graceDaysLeft)],
+	)
+}
+
+# METADATA
+# description: The change is charged to an entitlement that ends within expiryWarningDays.
+warning contains lib.finding("EXPIRING_SOON", pid, id, message, []) if {
+	some pid, _ in input.products
+	some id in lib.charged_pools(pid)
+	pool := input.pools[id]
+	pool.kind == "entitlement"
+	pool.state == "active"
+	pool.daysLeft != null
+	pool.daysLeft <= data.config.defaults.expiryWarningDays
+	message := sprintf("%s: entitlement %s ends in %s days; plan its renewal", [pid, id, lib.num(pool.daysLeft)])
+}

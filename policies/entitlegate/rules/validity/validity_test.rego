@@ -1,0 +1,65 @@
+package entitlegate.rules.validity_test
+
+import data.entitlegate.rules.validity
+
+cfg := {"defaults": {"expiryWarningDays": 30}, "entitlements": {}}
+
+claim(covering) := {
+	"product": "ora", "quantity": 4, "peak": 4, "resource": "Pod/a/b",
+	"covering": covering, "charged": [],
+}
+
+codes(findings) := {f.code | some f in findings}
+
+test_all_expired_is_expired if {
+	v := validity.violation with input as {"products": {"ora": {}}, "claims": [claim([{"id": "E1", "state": "expired"}])]}
+		with data.config as cfg
+	codes(v) == {"EXPIRED"}
+}
+
+test_expired_and_future_is_expired if {
+	c := claim([{"id": "E1", "state": "expired"}, {"id": "E2", "state": "future", "daysToStart": 3}])
+	v := validity.violation with input as {"products": {"ora": {}}, "claims": [c]}
+		with data.config as cfg
+	codes(v) == {"EXPIRED"}
+}
+
+test_all_future_is_not_yet_valid if {
+	c := claim([{"id": "E2", "state": "future", "daysToStart": 3}])
+	v := validity.violation with input as {"products": {"ora": {}}, "claims": [c]}
+		with data.config as cfg
+	codes(v) == {"NOT_YET_VALID"}
+	some f in v
+	contains(f.message, "starts in 3 days")
+}
+
+test_one_active_covers if {
+	c := claim([{"id": "E1", "state": "expired"}, {"id": "E3", "state": "active"}])
+	count(validity.violation) == 0 with input as {"products": {"ora": {}}, "claims": [c]}
+		with data.config as cfg
+}
+
+charged_input(pool) := {
+	"products": {"ora": {}},
+	"claims": [object.union(claim([{"id": "E1", "state": pool.state}]), {"charged": [{"pool": "E1", "quantity": 4}]})],
+	"pools": {"E1": pool},
+}
+
+test_grace_warns if {
+	w := validity.warning with input as charged_input({"kind": "entitlement", "state": "grace", "graceDaysLeft": 5, "daysLeft": null})
+		with data.config as cfg
+	codes(w) == {"IN_GRACE_PERIOD"}
+}
+
+test_expiring_soon_warns if {
+	w := validity.warning with input as charged_input({"kind": "entitlement", "state": "active", "daysLeft": 12})
+		with data.config as cfg
+	codes(w) == {"EXPIRING_SOON"}
+	some f in w
+	contains(f.message, "ends in 12 days")
+}
+
+test_far_expiry_is_quiet if {
+	count(validity.warning) == 0 with input as charged_input({"kind": "entitlement", "state": "active", "daysLeft": 200})
+		with data.config as cfg
+}
