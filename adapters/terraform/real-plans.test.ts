@@ -34,11 +34,12 @@ function files(step: 1 | 2): Record<string, string> {
       // Known only after apply at step 1 (db's id), known at step 2.
       'resource "terraform_data" "unknown" {\n  input = { product = "app-ee", vcpu = length(terraform_data.db.id) }\n}\n',
       // A data source read at apply time: its change is a "read", never a claim.
-      'data "terraform_remote_state" "self" {\n  backend = "local"\n  config = { path = "terraform.tfstate" }\n  depends_on = [terraform_data.db]\n}\n',
+      'data "terraform_remote_state" "self" {\n  backend = "local"\n  config = { path = "other.tfstate" }\n  depends_on = [terraform_data.db]\n}\n',
       'module "m" {\n  source = "./mod"\n  count  = 1\n}\n',
     ].join('\n'),
     'mod/main.tf': `${data('db', 8)}\nmodule "inner" {\n  source   = "./inner"\n  for_each = toset(["x"])\n}\n`,
     'mod/inner/main.tf': data('db', v1 ? 16 : 12),
+    'other.tfstate': JSON.stringify({ version: 4, terraform_version: '1.5.7', serial: 1, lineage: 'entitlegate-test', outputs: {}, resources: [] }),
   };
 }
 
