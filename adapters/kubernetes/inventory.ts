@@ -123,6 +123,7 @@ export class Inventory {
       informer.on('update', (o) => this.#index.upsert(o));
       informer.on('delete', (o) => this.#index.remove(o));
       informer.on('error', (err) => {
+        if (this.#stopped) return; // stop() aborts the watches; that is no failure
         this.#opts.onError?.(resource.kind, err);
         this.#retry(informer);
       });

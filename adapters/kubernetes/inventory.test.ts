@@ -1,0 +1,301 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Inventory, usageFromObjects, type InventoryChange } from './inventory.ts';
+import { products, workload } from './test-objects.ts';
+import { UsageIndex } from './usage-index.ts';
+
+const settings = { environmentLabel: 'entitlegate.io/environment', environments: {} };
+const opts = { products, settings, cluster: 'eu-1' };
+const ns = (name: string, env?: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, uid: `ns-${name}`, labels: env ? { 'entitlegate.io/environment': env } : {} } });
+const node = (name: string) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, uid: `node-${name}` } });
+
+describe('usageFromObjects', () => {
+  it('counts only top-level owners: not the ReplicaSets and Pods of a Deployment, nor the Jobs of a CronJob', () => {
+    const usage = usageFromObjects(
+      [
+        workload({ uid: 'd', replicas: 2, containers: [{ limit: '2' }] }),
+        workload({ kind: 'ReplicaSet', uid: 'rs', name: 'db-1', replicas: 2, containers: [{ limit: '2' }], ownerKind: 'Deployment' }),
+        workload({ kind: 'Pod', uid: 'p1', name: 'db-1-a', containers: [{ limit: '2' }], ownerKind: 'ReplicaSet' }),
+        workload({ kind: 'Pod', uid: 'p2', name: 'db-1-b', containers: [{ limit: '2' }], ownerKind: 'ReplicaSet' }),
+        workload({ kind: 'CronJob', uid: 'cj', name: 'nightly', containers: [{ limit: '1' }] }),
+        workload({ kind: 'Job', uid: 'j', name: 'nightly-1', containers: [{ limit: '1' }], ownerKind: 'CronJob' }),
+      ],
+      opts,
+    );
+    expect(usage).toEqual([{ product: 'oracle-db-ee', quantity: 5, scope: { cluster: 'eu-1', namespace: 'prod' } }]);
+  });
+
+  it('counts a ReplicaSet with no counted owner, and leaves out finished Jobs and Pods', () => {
+    const usage = usageFromObjects(
+      [
+        workload({ kind: 'ReplicaSet', uid: 'rs', replicas: 3 }),
+        workload({ kind: 'Job', uid: 'j', name: 'done', status: { conditions: [{ type: 'Complete', status: 'True' }] } }),
+        workload({ kind: 'Job', uid: 'j2', name: 'running', status: { conditions: [{ type: 'Complete', status: 'False' }] } }),
+        workload({ kind: 'Pod', uid: 'p', name: 'finished', status: { phase: 'Succeeded' } }),
+      ],
+      opts,
+    );
+    expect(usage).toEqual([{ product: 'oracle-db-ee', quantity: 4, scope: { cluster: 'eu-1', namespace: 'prod' } }]);
+  });
+
+  it('adds up records of the same product and scope, rounding each object up first', () => {
+    const usage = usageFromObjects(
+      [
+        ns('prod', 'production'),
+        workload({ uid: 'a', name: 'a', containers: [{ limit: '500m' }] }),
+        workload({ uid: 'b', name: 'b', containers: [{ limit: '500m' }] }),
+        workload({ uid: 'c', name: 'c', namespace: 'dev', containers: [{ limit: '3' }] }),
+      ],
+      opts,
+    );
+    expect(usage).toEqual([
+      { product: 'oracle-db-ee', quantity: 3, scope: { cluster: 'eu-1', namespace: 'dev' } },
+      { product: 'oracle-db-ee', quantity: 2, scope: { environment: 'production', cluster: 'eu-1', namespace: 'prod' } },
+    ]);
+  });
+
+  it("runs a DaemonSet on the nodes its status reports, else on every node given", () => {
+    const ds = (status?: Record<string, unknown>) => workload({ kind: 'DaemonSet', uid: 'ds', containers: [{ limit: '1' }], ...(status ? { status } : {}) });
+    expect(usageFromObjects([node('a'), node('b'), node('c'), ds()], opts)[0]!.quantity).toBe(3);
+    expect(usageFromObjects([node('a'), node('b'), node('c'), ds({ desiredNumberScheduled: 1 })], opts)[0]!.quantity).toBe(1);
+    expect(usageFromObjects([ds()], opts)).toEqual([]);
+  });
+});
+
+describe('UsageIndex', () => {
+  it('reports objects of unknown quantity apart from usage', () => {
+    const index = new UsageIndex(opts);
+    index.upsert(workload({ uid: 'x', containers: [{}] }));
+    expect(index.usage()).toEqual([]);
+    expect(index.unknowns()).toEqual([{ product: 'oracle-db-ee', resource: 'Deployment/prod/db', reason: 'container db of oracle-db-ee has no CPU limit or request' }]);
+  });
+
+  it('replaces an object recreated under the same name with a new uid', () => {
+    const index = new UsageIndex(opts);
+    index.upsert(workload({ uid: 'old', resourceVersion: '1', replicas: 2 }));
+    index.upsert(workload({ uid: 'new', resourceVersion: '5', replicas: 3 }));
+    expect(index.usage().map((r) => r.quantity)).toEqual([3]);
+  });
+
+  it('stays fast with 100,000 pods: one change costs one object, usage() costs the number of sums', () => {
+    const index = new UsageIndex(opts);
+    const pods = 100_000;
+    for (let i = 0; i < pods; i++) {
+      index.upsert(workload({ kind: 'Pod', uid: `p${i}`, name: `p${i}`, namespace: `ns${i % 100}`, resourceVersion: '1', containers: [{ limit: '1' }] }));
+    }
+    expect(index.usage()).toHaveLength(100);
+    expect(index.usage().reduce((s, r) => s + r.quantity, 0)).toBe(pods);
+    const start = performance.now();
+    for (let i = 0; i < 1000; i++) {
+      index.upsert(workload({ kind: 'Pod', uid: 'p7', name: 'p7', namespace: 'ns7', resourceVersion: String(i + 2), containers: [{ limit: String((i % 4) + 1) }] }));
+      index.usage();
+    }
+    const perChange = (performance.now() - start) / 1000;
+    expect(perChange).toBeLessThan(1); // milliseconds; a full recount would take hundreds
+    expect(index.usage().find((r) => r.scope.namespace === 'ns7')!.quantity).toBe(1000 - 1 + ((999 % 4) + 1));
+    index.remove({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p7', namespace: 'ns7', uid: 'p7' } });
+    expect(index.usage().reduce((s, r) => s + r.quantity, 0)).toBe(pods - 1);
+  }, 60_000);
+});
+
+/**
+ * A kube-apiserver stand-in over a real socket: list responses carry
+ * metadata.resourceVersion (and page with limit/continue), `?watch=true`
+ * opens a chunked stream of JSON watch events from the requested version on.
+ */
+class FakeApiServer {
+  readonly server: Server;
+  readonly requests: string[] = [];
+  #rv = 100;
+  #objects = new Map<string, Map<string, Record<string, unknown>>>();
+  #events: { rv: number; path: string; line: string }[] = [];
+  #watchers = new Map<string, Set<ServerResponse>>();
+
+  constructor() {
+    this.server = createServer((req, res) => this.#handle(req, res));
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const set of this.#watchers.values()) for (const res of set) res.end();
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  /** Stores the object and sends the watch event to open streams. */
+  event(type: 'ADDED' | 'MODIFIED' | 'DELETED', path: string, object: Record<string, unknown>): void {
+    const rv = ++this.#rv;
+    const metadata = { ...(object.metadata as Record<string, unknown>), resourceVersion: String(rv) };
+    const stored = { ...object, metadata };
+    const key = `${metadata.namespace ?? ''}/${metadata.name}`;
+    const objects = this.#objects.get(path) ?? new Map();
+    this.#objects.set(path, objects);
+    if (type === 'DELETED') objects.delete(key);
+    else objects.set(key, stored);
+    const line = `${JSON.stringify({ type, object: stored })}\n`;
+    this.#events.push({ rv, path, line });
+    for (const res of this.#watchers.get(path) ?? []) if (!res.writableEnded) res.write(line);
+  }
+
+  bookmark(path: string): void {
+    const line = `${JSON.stringify({ type: 'BOOKMARK', object: { kind: 'Deployment', apiVersion: 'apps/v1', metadata: { resourceVersion: String(this.#rv) } } })}\n`;
+    for (const res of this.#watchers.get(path) ?? []) if (!res.writableEnded) res.write(line);
+  }
+
+  /** Ends every watch stream, as the apiserver does when a watch times out. */
+  dropWatches(): void {
+    for (const set of this.#watchers.values()) {
+      for (const res of set) res.end();
+      set.clear();
+    }
+  }
+
+  watchers(path: string): number {
+    return this.#watchers.get(path)?.size ?? 0;
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    this.requests.push(`${url.pathname}${url.search}`);
+    if (req.headers.authorization !== 'Bearer test-token') {
+      res.writeHead(401).end();
+      return;
+    }
+    if (url.searchParams.get('watch') === 'true') {
+      const from = Number(url.searchParams.get('resourceVersion') ?? '0');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.flushHeaders();
+      for (const e of this.#events) if (e.path === url.pathname && e.rv > from) res.write(e.line);
+      const set = this.#watchers.get(url.pathname) ?? new Set();
+      this.#watchers.set(url.pathname, set);
+      set.add(res);
+      res.on('close', () => set.delete(res));
+      return;
+    }
+    const all = [...(this.#objects.get(url.pathname)?.values() ?? [])];
+    const limit = Number(url.searchParams.get('limit') ?? all.length) || all.length;
+    const offset = Number(url.searchParams.get('continue') ?? '0');
+    const items = all.slice(offset, offset + limit);
+    const more = offset + limit < all.length;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: String(this.#rv), ...(more ? { continue: String(offset + limit) } : {}) }, items }));
+  }
+}
+
+describe('Inventory (informers over a real HTTP server)', () => {
+  let api: FakeApiServer | undefined;
+  let inventory: Inventory | undefined;
+
+  afterEach(async () => {
+    await inventory?.stop();
+    await api?.close();
+    inventory = undefined;
+    api = undefined;
+  });
+
+  async function start() {
+    api = new FakeApiServer();
+    const server = await api.listen();
+    api.event('ADDED', '/api/v1/namespaces', ns('prod', 'production'));
+    api.event('ADDED', '/api/v1/nodes', node('n1'));
+    api.event('ADDED', '/api/v1/nodes', node('n2'));
+    const db = workload({ uid: 'dep-db', replicas: 2, containers: [{ limit: '1500m' }] });
+    (db.metadata as Record<string, unknown>).managedFields = [{ manager: 'kubectl', operation: 'Apply', fieldsV1: { 'f:spec': {} } }];
+    (db.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0]!.env = [{ name: 'ORACLE_PWD', value: 'secret' }];
+    db.status = { replicas: 2, readyReplicas: 2 };
+    api.event('ADDED', '/apis/apps/v1/deployments', db);
+    api.event('ADDED', '/apis/apps/v1/deployments', workload({ uid: 'dep-web', name: 'web', containers: [{ image: 'nginx:1.27', limit: '8' }] }));
+    api.event('ADDED', '/apis/apps/v1/daemonsets', workload({ kind: 'DaemonSet', uid: 'ds-agent', name: 'agent', containers: [{ limit: '1' }] }));
+    api.event('ADDED', '/api/v1/pods', workload({ kind: 'Pod', uid: 'pod-owned', name: 'db-abc', containers: [{ limit: '1500m' }], ownerKind: 'ReplicaSet' }));
+
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromOptions({
+      clusters: [{ name: 'fake', server, skipTLSVerify: true }],
+      users: [{ name: 'test', token: 'test-token' }],
+      contexts: [{ name: 'fake', cluster: 'fake', user: 'test' }],
+      currentContext: 'fake',
+    });
+    const errors: unknown[] = [];
+    inventory = new Inventory({ kubeConfig, products, settings, cluster: 'eu-1', pageSize: 1, onError: (_kind, e) => errors.push(e) });
+    const changes: InventoryChange[] = [];
+    inventory.onChange((c) => changes.push(c));
+    await inventory.start();
+    await inventory.synced;
+    return { api, inventory, changes, errors };
+  }
+
+  const scope = { environment: 'production', cluster: 'eu-1', namespace: 'prod' };
+
+  it('lists every kind (paged), then follows ADDED, MODIFIED and DELETED watch events', async () => {
+    const { api, inventory, changes, errors } = await start();
+    // Deployment 2 × 1.5 = 3, DaemonSet 2 nodes × 1 = 2; the owned Pod and nginx do not count
+    expect(inventory.usage()).toEqual([{ product: 'oracle-db-ee', quantity: 5, scope }]);
+    expect(inventory.nodeCount).toBe(2);
+    expect(api.requests).toContain('/apis/apps/v1/deployments?limit=1');
+    expect(api.requests).toContain('/apis/apps/v1/deployments?continue=1&limit=1');
+    expect(changes.map((c) => [c.type, c.key])).toEqual(
+      expect.arrayContaining([
+        ['added', 'Deployment/prod/db'],
+        ['added', 'DaemonSet/prod/agent'],
+      ]),
+    );
+    await vi.waitFor(() => expect(api.watchers('/apis/apps/v1/statefulsets')).toBe(1));
+
+    api.event('ADDED', '/apis/apps/v1/statefulsets', workload({ kind: 'StatefulSet', uid: 'sts-1', name: 'ledger', replicas: 1, containers: [{ limit: '2' }] }));
+    await vi.waitFor(() => expect(inventory.usage()).toEqual([{ product: 'oracle-db-ee', quantity: 7, scope }]));
+    expect(changes.at(-1)).toEqual({ type: 'added', kind: 'StatefulSet', uid: 'sts-1', namespace: 'prod', name: 'ledger', key: 'StatefulSet/prod/ledger' });
+
+    api.bookmark('/apis/apps/v1/deployments');
+    api.event('MODIFIED', '/apis/apps/v1/deployments', workload({ uid: 'dep-db', replicas: 4, containers: [{ limit: '1500m' }] }));
+    await vi.waitFor(() => expect(inventory.usage()).toEqual([{ product: 'oracle-db-ee', quantity: 10, scope }]));
+    expect(changes.at(-1)).toMatchObject({ type: 'modified', uid: 'dep-db', key: 'Deployment/prod/db' });
+
+    api.event('DELETED', '/apis/apps/v1/statefulsets', workload({ kind: 'StatefulSet', uid: 'sts-1', name: 'ledger', replicas: 1, containers: [{ limit: '2' }] }));
+    await vi.waitFor(() => expect(inventory.usage()).toEqual([{ product: 'oracle-db-ee', quantity: 8, scope }]));
+    expect(changes.at(-1)).toMatchObject({ type: 'deleted', uid: 'sts-1' });
+    expect(errors).toEqual([]);
+  });
+
+  it('re-scopes on a namespace label change and resizes DaemonSets when nodes come and go', async () => {
+    const { api, inventory } = await start();
+    await vi.waitFor(() => expect(api.watchers('/api/v1/nodes')).toBe(1));
+    api.event('ADDED', '/api/v1/nodes', node('n3'));
+    await vi.waitFor(() => expect(inventory.usage()).toEqual([{ product: 'oracle-db-ee', quantity: 6, scope }]));
+    api.event('MODIFIED', '/api/v1/namespaces', ns('prod', 'staging'));
+    await vi.waitFor(() => expect(inventory.usage()).toEqual([{ product: 'oracle-db-ee', quantity: 6, scope: { ...scope, environment: 'staging' } }]));
+    api.event('DELETED', '/api/v1/nodes', node('n1'));
+    await vi.waitFor(() => expect(inventory.usage()[0]!.quantity).toBe(5));
+  });
+
+  it('resumes the watch from its resourceVersion when the server ends the stream', async () => {
+    const { api, inventory } = await start();
+    await vi.waitFor(() => expect(api.watchers('/apis/apps/v1/deployments')).toBe(1));
+    api.dropWatches();
+    api.event('MODIFIED', '/apis/apps/v1/deployments', workload({ uid: 'dep-db', replicas: 1, containers: [{ limit: '1500m' }] }));
+    await vi.waitFor(() => expect(inventory.usage()[0]!.quantity).toBe(4)); // 1.5 → 2, + DaemonSet 2
+    const rewatch = api.requests.filter((r) => r.startsWith('/apis/apps/v1/deployments?') && r.includes('watch=true'));
+    expect(rewatch.length).toBeGreaterThanOrEqual(2);
+    expect(rewatch.at(-1)).toMatch(/resourceVersion=\d+/);
+  });
+
+  it('keeps only what usage needs of each object', async () => {
+    const { inventory } = await start();
+    const db = inventory.workload('Deployment', 'prod', 'db');
+    expect(db).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'db', namespace: 'prod', uid: 'dep-db', resourceVersion: expect.any(String) },
+      spec: {
+        replicas: 2,
+        template: { metadata: {}, spec: { containers: [{ name: 'db', image: 'container-registry.oracle.com/database/enterprise:21.3.0.0', resources: { limits: { cpu: '1500m' } } }] } },
+      },
+    });
+    expect(JSON.stringify(db)).not.toContain('secret');
+  });
+});
