@@ -131,9 +131,9 @@ class FakeApiServer {
   /** Stores the object and sends the watch event to open streams. */
   event(type: 'ADDED' | 'MODIFIED' | 'DELETED', path: string, object: Record<string, unknown>): void {
     const rv = ++this.#rv;
-    const metadata = { ...(object.metadata as Record<string, unknown>), resourceVersion: String(rv) };
+    const metadata: Record<string, unknown> = { ...(object.metadata as Record<string, unknown>), resourceVersion: String(rv) };
     const stored = { ...object, metadata };
-    const key = `${metadata.namespace ?? ''}/${metadata.name}`;
+    const key = `${String(metadata.namespace ?? '')}/${String(metadata.name)}`;
     const objects = this.#objects.get(path) ?? new Map();
     this.#objects.set(path, objects);
     if (type === 'DELETED') objects.delete(key);
