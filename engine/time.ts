@@ -24,3 +24,8 @@ export function parseNow(value: string): Date | null {
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? null : new Date(ms);
 }
+
+/** ISO-8601 without milliseconds when they are zero: 2026-11-28T10:00:00Z. */
+export function isoInstant(d: Date): string {
+  return d.toISOString().replace('.000Z', 'Z');
+}
