@@ -131,6 +131,10 @@ describe('claimsFromChange (admission)', () => {
     (operatorPod.metadata as Record<string, unknown>).ownerReferences = [{ apiVersion: 'db.example.com/v1', kind: 'OracleDB', name: 'o', uid: 'x', controller: true }];
     expect(one(operatorPod, null).quantity).toBe(1);
     expect(one(workload({ kind: 'Pod' }), null).quantity).toBe(1);
+    // an owner reference that is not the controller (garbage collection only) does not make the Pod counted elsewhere
+    const gcOnly = workload({ kind: 'Pod', name: 'gc' });
+    (gcOnly.metadata as Record<string, unknown>).ownerReferences = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'y' }];
+    expect(one(gcOnly, null).quantity).toBe(1);
   });
 
   it('scales through the scale subresource, against the parent template', () => {
