@@ -20,15 +20,16 @@ export interface PlanClaimOptions {
   file?: string;
 }
 
-interface Compiled {
+export interface CompiledAdapterConfig {
   index: MatcherIndex;
   table: InstanceTypeTable;
 }
 
 // The CLI checks several inputs and the server many plans against one config.
-const compiledCache = new WeakMap<object, Compiled>();
+const compiledCache = new WeakMap<object, CompiledAdapterConfig>();
 
-function compile(config: TerraformAdapterConfig): Compiled {
+/** Matcher index and instance-type table of a config, built once per config object. */
+export function compileAdapterConfig(config: TerraformAdapterConfig): CompiledAdapterConfig {
   let c = compiledCache.get(config);
   if (!c) {
     c = { index: buildMatcherIndex(config.products), table: new InstanceTypeTable(config.terraform?.instanceTypes) };
@@ -43,7 +44,7 @@ export function claimsFromPlanJson(text: string, config: TerraformAdapterConfig,
   return claimsFromPlan(plan, config, opts, lines);
 }
 
-type Side = { kind: 'none' } | { kind: 'quantity'; result: QuantityResult };
+export type Side = { kind: 'none' } | { kind: 'quantity'; result: QuantityResult };
 
 /** Claims of an already-validated plan (see `validatePlan`). `lines` parallels resource_changes. */
 export function claimsFromPlan(
@@ -52,7 +53,7 @@ export function claimsFromPlan(
   opts: PlanClaimOptions = {},
   lines: readonly (number | undefined)[] = [],
 ): Claim[] {
-  const { index, table } = compile(config);
+  const { index, table } = compileAdapterConfig(config);
   const claims: Claim[] = [];
   const changes = plan.resource_changes ?? [];
   if (index.size === 0 || changes.length === 0) return claims;
@@ -145,7 +146,8 @@ export function actionKind(actions: readonly string[]): ActionKind {
   return 'unsupported';
 }
 
-function evaluate(pm: ProductMatchers, values: unknown, afterUnknown: unknown, table: InstanceTypeTable): Side {
+/** One product on one side (before or after) of a resource: not matched, or its quantity. */
+export function evaluate(pm: ProductMatchers, values: unknown, afterUnknown: unknown, table: InstanceTypeTable): Side {
   let unknownAttr: string | undefined;
   for (const m of pm.matchers) {
     const outcome = matchConditions(m, values, afterUnknown);
