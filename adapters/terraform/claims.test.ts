@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Claim } from '../../engine/types.ts';
-import { claimsFromPlan, claimsFromPlanJson, type TerraformAdapterConfig } from './claims.ts';
+import { claimsFromPlan, claimsFromPlanJson, claimsFromPlanValue, type TerraformAdapterConfig } from './claims.ts';
 import { change, plan, product } from './test-helpers.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
@@ -250,6 +250,10 @@ describe('cloud fixtures (real plan format)', () => {
     expect(gcp[2]).toMatchObject({ quantity: 64 });
     const aws = claimsFromPlanJson(fixture('aws-plan.json'), withOverride);
     expect(aws[0]).toMatchObject({ quantity: 6 });
+  });
+  it('claimsFromPlanValue gives the same claims from JSON parsed by the caller', () => {
+    const text = fixture('aws-plan.json');
+    expect(claimsFromPlanValue(JSON.parse(text), config, { text, file: 'aws-plan.json' })).toEqual(claimsFromPlanJson(text, config, { file: 'aws-plan.json' }));
   });
   it('single-line plan JSON (as Terraform writes it) gives no line numbers', () => {
     const text = JSON.stringify(JSON.parse(fixture('aws-plan.json')));

@@ -3,7 +3,7 @@
 import type { Product } from '../../engine/config/schema.ts';
 import type { Claim, ResourceRef, Scope } from '../../engine/types.ts';
 import { buildMatcherIndex, matchConditions, type MatcherIndex, type ProductMatchers } from './match.ts';
-import { parsePlan, type ResourceChange, type TerraformPlan } from './plan.ts';
+import { parsePlan, planFromValue, type ResourceChange, type TerraformPlan } from './plan.ts';
 import { InstanceTypeTable, resolveQuantity, type QuantityResult } from './quantity.ts';
 import { mergeScope, RegionResolver, resourceRegion } from './scope.ts';
 
@@ -41,6 +41,12 @@ export function compileAdapterConfig(config: TerraformAdapterConfig): CompiledAd
 /** Reads plan JSON text (`terraform show -json PLANFILE`) and returns its claims; throws EG_ERR_INPUT_INVALID. */
 export function claimsFromPlanJson(text: string, config: TerraformAdapterConfig, opts: PlanClaimOptions = {}): Claim[] {
   const { plan, lines } = parsePlan(text, opts.file);
+  return claimsFromPlan(plan, config, opts, lines);
+}
+
+/** Claims of plan JSON the caller already parsed (`text` only adds line numbers); throws EG_ERR_INPUT_INVALID. */
+export function claimsFromPlanValue(value: unknown, config: TerraformAdapterConfig, opts: PlanClaimOptions & { text?: string } = {}): Claim[] {
+  const { plan, lines } = planFromValue(value, opts.text, opts.file);
   return claimsFromPlan(plan, config, opts, lines);
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EntitlegateError } from '../../engine/errors.ts';
-import { isTerraformPlan, parsePlan } from './plan.ts';
+import { isTerraformPlan, looksLikeTerraformPlanText, parsePlan, planFromValue } from './plan.ts';
 
 const error = (text: string, file = 'plan.json'): EntitlegateError => {
   try {
@@ -75,5 +75,19 @@ describe('isTerraformPlan', () => {
     expect(isTerraformPlan({ kind: 'AdmissionReview' })).toBe(false);
     expect(isTerraformPlan(null)).toBe(false);
     expect(isTerraformPlan([])).toBe(false);
+  });
+});
+
+describe('for callers that parsed the JSON already', () => {
+  it('planFromValue validates and, given the text, finds lines', () => {
+    const text = JSON.stringify({ format_version: '1.2', planned_values: {}, resource_changes: [{ address: 'a.b', mode: 'managed', type: 'a', name: 'b', change: { actions: ['create'] } }] }, null, 2);
+    expect(planFromValue(JSON.parse(text), text).lines).toEqual([6]);
+    expect(planFromValue(JSON.parse(text)).lines).toEqual([]);
+    expect(() => planFromValue({ kind: 'Pod' }, undefined, 'x.json')).toThrow(/x\.json:1:1 not a Terraform plan/);
+  });
+  it('looksLikeTerraformPlanText routes a truncated plan to the plan reader', () => {
+    expect(looksLikeTerraformPlanText(good.slice(0, 60))).toBe(true);
+    expect(looksLikeTerraformPlanText('{"claims": []}')).toBe(false);
+    expect(looksLikeTerraformPlanText('{"format_version": "1.0", "values": {}}')).toBe(false);
   });
 });

@@ -94,8 +94,22 @@ export function parsePlan(text: string, file = '<plan>'): ParsedPlan {
   } catch (err) {
     throw inputError({ file, ...describeJsonError(text, err) });
   }
+  return planFromValue(value, text, file);
+}
+
+/** For a caller that already parsed the JSON: validates it; `text`, when given, yields line numbers. */
+export function planFromValue(value: unknown, text?: string, file = '<plan>'): ParsedPlan {
   const plan = validatePlan(value, file);
-  return { plan, lines: locateResourceChanges(text, plan.resource_changes ?? []) };
+  return { plan, lines: text === undefined ? [] : locateResourceChanges(text, plan.resource_changes ?? []) };
+}
+
+/**
+ * Text that starts like plan JSON, even if it does not parse (truncated): lets a
+ * caller send it to `parsePlan` for a precise error instead of "unknown input".
+ */
+export function looksLikeTerraformPlanText(text: string): boolean {
+  const head = text.slice(0, 512);
+  return /^\s*\{\s*"format_version"\s*:/.test(head) && /"(terraform_version|planned_values|resource_changes)"/.test(text.slice(0, 4096));
 }
 
 /** Checks an already-parsed value is a plan the adapter can read. */
