@@ -1,7 +1,7 @@
 // The commands of the CLI contract (DESIGN.md). Each returns its exit code:
 // 0 allowed, 1 blocked, 2 bad input (nothing evaluated).
 import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { buildPolicy, testPolicy } from '../engine/policy/compile.ts';
 import { standingReport } from '../engine/report.ts';
 import { formatFrom, modeFrom, nowFrom, parse, scopeFrom, scopeOptions, strings, usageError } from './args.ts';
@@ -72,7 +72,7 @@ export async function policy(args: string[], io: Io): Promise<number> {
   if (sub === 'build') {
     const output = resolve((values.output as string | undefined) ?? `${dir}/policy.wasm`);
     buildPolicy(output, [dir]);
-    io.stdout(`built ${output} (built-in rules + ${dir}); name it in the config as \`policy: ${output}\`\n`);
+    io.stdout(`built ${relative(process.cwd(), output)} (built-in rules + ${relative(process.cwd(), dir) || '.'}); name it in the config with \`policy:\`, relative to the config file\n`);
     return 0;
   }
   const r = testPolicy([dir], ['--ignore', '*.wasm']);

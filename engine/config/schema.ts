@@ -10,7 +10,14 @@ const nonNegative = z.number().finite().nonnegative();
 const date = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/, 'expected a date (YYYY-MM-DD) or an ISO-8601 instant')
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'not a real date');
+  .refine(realDate, 'not a real date');
+
+// Date.parse accepts 2026-02-30 (as March 2): check the calendar day exists.
+function realDate(s: string): boolean {
+  const [y, m, d] = s.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return !Number.isNaN(Date.parse(s)) && day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
+}
 
 const scopeValues = z.union([z.string(), z.array(z.string()).min(1)]);
 export const entitlementScope = z.strictObject(

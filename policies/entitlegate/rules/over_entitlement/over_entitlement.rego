@@ -14,7 +14,9 @@ violation contains lib.finding(
 	lib.resources(over),
 ) if {
 	some pid, p in input.products
-	over := [c | some c in input.claims; c.product == pid; c.overflow > 0]
+
+	# claims no usable entitlement covers are UNLICENSED, OUT_OF_SCOPE, EXPIRED or NOT_YET_VALID instead
+	over := [c | some c in input.claims; c.product == pid; c.overflow > 0; count(lib.usable(c)) > 0]
 	count(over) > 0
 	shortfall := sum([c.overflow | some c in over])
 

@@ -30,11 +30,15 @@ test_fitting_claim_is_no_violation if {
 		with data.config as cfg
 }
 
-test_without_usable_pool_names_no_entitlement if {
-	c := object.union(claim(2), {"covering": []})
-	v := over_entitlement.violation with input as {"products": {"ora": ora}, "claims": [c]}
+test_without_usable_pool_is_left_to_other_rules if {
+	c := object.union(claim(2), {"covering": [{"id": "ORA", "kind": "entitlement", "state": "expired"}]})
+	count(over_entitlement.violation) == 0 with input as {"products": {"ora": ora}, "claims": [c]}
+		with data.config as cfg
+}
+
+test_owner_fallback if {
+	v := over_entitlement.violation with input as {"products": {"ora": ora}, "claims": [claim(2)]}
 		with data.config as {"defaults": {}, "entitlements": {}}
 	some f in v
-	f.entitlement == null
 	contains(f.message, "the licence owner")
 }

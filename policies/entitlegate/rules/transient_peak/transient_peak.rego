@@ -11,7 +11,7 @@ import data.entitlegate.lib
 _findings contains lib.finding("TRANSIENT_PEAK", pid, null, message, lib.resources(claims)) if {
 	some pid, p in input.products
 	count([c | some c in input.claims; c.product == pid; c.overflow > 0]) == 0
-	claims := [c | some c in input.claims; c.product == pid; c.peakOverflow > 0]
+	claims := [c | some c in input.claims; c.product == pid; c.peakOverflow > 0; count(lib.usable(c)) > 0]
 	count(claims) > 0
 	message := sprintf(
 		"%s: the change fits when done (%s of %s %s) but briefly needs %s %s while old and new run side by side; lower the surge (maxSurge, create_before_destroy) or free capacity first",

@@ -4,7 +4,10 @@ import data.entitlegate.rules.transient_peak
 
 change(overflow) := {
 	"products": {"ora": {"metric": "vcpu", "capacity": 16, "projected": 16, "peak": 20}},
-	"claims": [{"product": "ora", "resource": "Deployment/p/db", "overflow": overflow, "peakOverflow": 4}],
+	"claims": [{
+		"product": "ora", "resource": "Deployment/p/db", "overflow": overflow, "peakOverflow": 4,
+		"covering": [{"id": "E", "state": "active"}],
+	}],
 }
 
 test_peak_warns_by_default if {

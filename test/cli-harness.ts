@@ -1,0 +1,40 @@
+// Runs the CLI in process with captured output and an injected clock, and
+// as a real child process where exit codes and stderr matter.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../cli/run.ts';
+import { NOW } from './fixtures.ts';
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function cli(args: string[], stdin = ''): Promise<Result> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(args, {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    readStdin: () => stdin,
+    clock: () => NOW,
+  });
+  return { code, stdout, stderr };
+}
+
+export const ROOT = join(import.meta.dirname, '..');
+
+export function cliProcess(args: string[], opts: { cwd?: string; input?: string } = {}): Result {
+  const r = spawnSync(process.execPath, [join(ROOT, 'cli', 'main.ts'), ...args], { encoding: 'utf8', cwd: opts.cwd ?? ROOT, input: opts.input ?? '' });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A fresh temp folder with the given files written into it. */
+export function tempFiles(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'entitlegate-test-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
