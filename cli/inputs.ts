@@ -2,10 +2,10 @@
 // for its kind, detected from the content, not the file name.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { claimsFromText, isClaimsDocument } from '../adapters/claims/parse.ts';
 import { EntitlegateError } from '../engine/errors.ts';
 import type { Config } from '../engine/config/schema.ts';
 import type { Claim, Scope } from '../engine/types.ts';
+import { FOLDER_KINDS, INPUT_KINDS } from './input-kinds.ts';
 
 export interface InputContext {
   config: Config;
@@ -33,16 +33,6 @@ export interface FolderKind {
   claims(dir: string, ctx: InputContext): Claim[];
 }
 
-export const inputKinds: InputKind[] = [
-  {
-    name: 'claims',
-    detect: (_input, json) => isClaimsDocument(json),
-    claims: (input, _json, ctx) => claimsFromText(input.file, input.text, { products: new Set(ctx.config.products.map((p) => p.id)), scope: ctx.scope }),
-  },
-];
-
-export const folderKinds: FolderKind[] = [];
-
 const READABLE = /\.(ya?ml|json)$/i;
 
 function tryJson(text: string): unknown {
@@ -57,7 +47,7 @@ function tryJson(text: string): unknown {
 
 export function claimsFromInput(input: TextInput, ctx: InputContext): Claim[] {
   const json = tryJson(input.text);
-  const kind = inputKinds.find((k) => k.detect(input, json));
+  const kind = INPUT_KINDS.find((k) => k.detect(input, json));
   if (!kind) {
     const hint = input.text.trimStart().startsWith('{') && json === undefined ? ' (it looks like JSON but does not parse)' : '';
     throw new EntitlegateError(
@@ -95,7 +85,7 @@ export function claimsFromPaths(paths: readonly string[], ctx: InputContext, rea
       throw new EntitlegateError('EG_ERR_FILE_NOT_FOUND', `${path}: no such file or folder`, [{ file: path, message: 'no such file or folder' }]);
     }
     if (isDir) {
-      const folder = folderKinds.find((k) => k.detect(path));
+      const folder = FOLDER_KINDS.find((k) => k.detect(path));
       if (folder) claims.push(...folder.claims(path, ctx));
       else for (const file of filesUnder(path)) claims.push(...claimsFromInput({ file, text: readFileSync(file, 'utf8') }, ctx));
     } else {
