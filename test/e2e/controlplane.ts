@@ -173,6 +173,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         `--etcd-servers=${etcdUrl}`,
         `--bind-address=${host}`,
         `--advertise-address=${host}`,
+        // The endpoint reconciler refuses a loopback advertise address; with
+        // "none" the default/kubernetes Service simply gets no endpoints.
+        "--endpoint-reconciler-type=none",
         `--secure-port=${apiPort}`,
         `--cert-dir=${pki}`,
         `--tls-cert-file=${serving.certPath}`,
