@@ -292,7 +292,10 @@ describe('accounting details', () => {
 
   it('an unknown product in a claim is bad input, not a decision', async () => {
     const engine = await engineFor({ ...base, entitlements: [entitlement('E', 10)] });
-    expect(() => engine.decide([{ product: 'nope', quantity: 1, scope: {} }], { now: NOW })).toThrow(/unknown product "nope"/);
+    expect(() => engine.decide([{ product: 'nope', quantity: 1, scope: {} }], { now: NOW })).toThrow(/claim names unknown product "nope"/);
+    expect(() => engine.decide([{ product: 'nope', quantity: 1, scope: {}, resource: { kind: 'Deployment', name: 'x', namespace: 'a', file: 'k.yaml', line: 3 } }], { now: NOW })).toThrow(
+      'Deployment/a/x (k.yaml:3) names unknown product "nope"',
+    );
   });
 
   it('time moves: the same change is fine in term and expired after it', async () => {

@@ -98,7 +98,10 @@ export class Engine {
     const mode = opts.mode ?? this.config.defaults.mode;
     const byProduct = new Map<string, number[]>();
     claims.forEach((c, i) => {
-      this.book(c.product);
+      if (!this.books.has(c.product)) {
+        const at = c.resource?.file ? ` (${c.resource.file}${c.resource.line ? `:${c.resource.line}` : ''})` : '';
+        throw new EntitlegateError('EG_ERR_INPUT_INVALID', `${resourceId(c.resource)}${at} names unknown product "${c.product}"; declare it under products in the config or fix the entitlegate.io/product annotation`);
+      }
       const list = byProduct.get(c.product);
       if (list) list.push(i);
       else byProduct.set(c.product, [i]);
