@@ -1,0 +1,87 @@
+// The load generator's process (see load.ts): reads LoadOptions as JSON on
+// stdin, prints a LoadResult as JSON on stdout.
+import { Pool } from 'undici';
+import type { LoadOptions, LoadResult } from './load.ts';
+import { median, percentile } from './stats.ts';
+
+async function readStdin(): Promise<string> {
+  let s = '';
+  for await (const chunk of process.stdin) s += String(chunk);
+  return s;
+}
+
+async function main(): Promise<void> {
+  const o = JSON.parse(await readStdin()) as LoadOptions;
+  const url = new URL(o.url);
+  const pool = new Pool(url.origin, {
+    connections: o.concurrency,
+    pipelining: 1,
+    keepAliveTimeout: 60_000,
+    ...(o.insecure ? { connect: { rejectUnauthorized: false } } : {}),
+  });
+  const path = url.pathname + url.search;
+  const method = (o.method ?? (o.body === undefined ? 'GET' : 'POST')) as 'GET' | 'POST';
+  const expect = o.expectStatus ?? 200;
+  let errors = 0;
+  let firstError: string | undefined;
+  let sample: string | undefined;
+  let recording = false;
+  const lat: number[] = [];
+  let count = 0;
+  let stopAt = 0;
+
+  async function worker(): Promise<void> {
+    while (performance.now() < stopAt) {
+      const t0 = performance.now();
+      try {
+        const res = await pool.request({ path, method, headers: o.headers ?? {}, ...(o.body !== undefined ? { body: o.body } : {}) });
+        const text = await res.body.text();
+        if (res.statusCode !== expect) {
+          errors++;
+          firstError ??= `HTTP ${res.statusCode}: ${text.slice(0, 200)}`;
+        } else sample ??= text;
+      } catch (e) {
+        errors++;
+        firstError ??= (e as Error).message;
+      }
+      if (recording) {
+        lat.push(performance.now() - t0);
+        count++;
+      }
+    }
+  }
+
+  async function phase(ms: number): Promise<number> {
+    count = 0;
+    const start = performance.now();
+    stopAt = start + ms;
+    await Promise.all(Array.from({ length: o.concurrency }, worker));
+    return (count * 1000) / (performance.now() - start);
+  }
+
+  recording = false;
+  await phase(o.warmupMs);
+  errors = 0;
+  firstError = undefined;
+  recording = true;
+  const rates: number[] = [];
+  for (let r = 0; r < o.runs; r++) rates.push(await phase(o.runMs));
+  await pool.close();
+  lat.sort((a, b) => a - b);
+  const result: LoadResult = {
+    opsPerSec: median(rates),
+    p50Ms: percentile(lat, 50),
+    p99Ms: percentile(lat, 99),
+    runs: rates,
+    requests: lat.length,
+    errors,
+    ...(firstError ? { firstError } : {}),
+    ...(sample !== undefined ? { sample: sample.slice(0, 2000) } : {}),
+  };
+  process.stdout.write(JSON.stringify(result));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(String((e as Error).stack ?? e));
+  process.exit(1);
+});

@@ -1,0 +1,57 @@
+// An HTTP load generator in its own process, so the client's CPU is not
+// counted against (or taken from) the process being measured in the same way
+// for every server. undici with keep-alive: `concurrency` connections, each
+// with one request in flight.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface LoadOptions {
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  concurrency: number;
+  warmupMs: number;
+  runMs: number;
+  runs: number;
+  /** Status every response must have; others count as errors. */
+  expectStatus?: number;
+  /** Accept any TLS certificate (self-signed bench certificates). */
+  insecure?: boolean;
+}
+
+export interface LoadResult {
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  runs: number[];
+  requests: number;
+  errors: number;
+  /** The first error seen, for the note. */
+  firstError?: string;
+  /** A response body, to check the server answered what it should. */
+  sample?: string;
+}
+
+const WORKER = fileURLToPath(new URL('./load-worker.ts', import.meta.url));
+
+/** Runs the load in a child Node process and returns its figures. */
+export function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WORKER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`load generator exited ${code}: ${err.trim()}`));
+      try {
+        resolve(JSON.parse(out) as LoadResult);
+      } catch {
+        reject(new Error(`load generator printed no result: ${out.slice(0, 200)} ${err.slice(0, 500)}`));
+      }
+    });
+    child.stdin.end(JSON.stringify(opts));
+  });
+}
