@@ -1,0 +1,479 @@
+// The run task endpoint against a local server that speaks HCP Terraform's
+// side of the protocol: the plan JSON API (bearer token, 307 to a storage host
+// on another origin, as the real API does) and the task result callback.
+// Decisions come from the real compiled policy.
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { change, plan } from '../adapters/terraform/test-helpers.ts';
+import { parseConfig } from '../engine/config/load.ts';
+import { Engine } from '../engine/engine.ts';
+import { runTaskPlugin, signatureValid, type RunTaskOptions, type TaskResult } from './run-task.ts';
+
+const NOW = new Date('2026-11-28T10:00:00Z');
+const TOKEN = 'atlasv1.secret-run-token-4QEuyyxug1f2rw';
+const HMAC_KEY = 'hmac-key-never-logged';
+
+const CONFIG = `version: 1
+defaults:
+  warnAt: 0.8
+  unlicensed: deny
+  unknownQuantity: deny
+  peak: warn
+products:
+  - id: weblogic-ee
+    vendor: Oracle
+    name: WebLogic Server Enterprise Edition
+    metric: vcpu
+    match:
+      terraform:
+        - type: terraform_data
+          where: { input.product: weblogic-ee }
+          quantity: { attribute: input.vcpu }
+entitlements:
+  - id: WLS-PROD-2026
+    product: weblogic-ee
+    model: subscription
+    quantity: 32
+    validFrom: 2026-01-01
+    validUntil: 2027-12-31
+    scope: { environment: [prod] }
+    owner: middleware@example.com
+`;
+
+const nodes = (n: number, vcpu: number, prefix = 'app') =>
+  Array.from({ length: n }, (_, i) =>
+    change(`terraform_data.${prefix}[${i}]`, ['create'], null, { input: { product: 'weblogic-ee', vcpu }, output: null, triggers_replace: null }, { after_unknown: { id: true, output: true } }),
+  );
+
+/** 20 vCPU in use of 32: 2 × 1 fits quietly, 2 × 4 fits with APPROACHING_LIMIT, 4 × 4 is over. */
+const PLANS: Record<string, string> = {
+  small: JSON.stringify(plan(nodes(2, 1)), null, 2),
+  near: JSON.stringify(plan(nodes(2, 4)), null, 2),
+  over: JSON.stringify(plan(nodes(4, 4)), null, 2),
+  truncated: JSON.stringify(plan(nodes(2, 1))).slice(0, 120),
+  notAPlan: JSON.stringify({ hello: 'world' }),
+};
+
+interface Recorded {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** HCP Terraform's side: plan JSON API, storage host, callback. */
+class FakeHcp {
+  api!: Server;
+  storage!: Server;
+  apiUrl = '';
+  storageUrl = '';
+  requests: Recorded[] = [];
+  storageRequests: Recorded[] = [];
+  callbacks: Recorded[] = [];
+  #waiters: ((r: Recorded) => void)[] = [];
+  /** Status the callback answers with, per call (then 200). */
+  callbackStatuses: number[] = [];
+
+  async start(): Promise<void> {
+    this.storage = createServer((req, res) => {
+      void readBody(req).then((body) => {
+        const rec = { method: req.method!, url: req.url!, headers: req.headers, body };
+        this.storageRequests.push(rec);
+        const name = /^\/archivist\/([A-Za-z]+)\?/.exec(req.url!)?.[1];
+        const text = name ? PLANS[name] : undefined;
+        if (text === undefined) return void res.writeHead(404).end('no such object');
+        res.writeHead(200, { 'content-type': 'application/json' }).end(text);
+      });
+    });
+    this.api = createServer((req, res) => {
+      void readBody(req).then((body) => {
+        const rec = { method: req.method!, url: req.url!, headers: req.headers, body };
+        this.requests.push(rec);
+        const planMatch = /^\/api\/v2\/plans\/plan-([A-Za-z]+)\/json-output$/.exec(req.url!);
+        if (req.method === 'GET' && planMatch) {
+          if (req.headers.authorization !== `Bearer ${TOKEN}`) return void res.writeHead(401).end('{"errors":[{"status":"401"}]}');
+          if (planMatch[1] === 'gone') return void res.writeHead(404).end('{"errors":[{"status":"404"}]}');
+          // Like app.terraform.io: a temporary redirect to a signed storage URL on another host.
+          return void res.writeHead(307, { location: `${this.storageUrl}/archivist/${planMatch[1]}?signature=abc` }).end();
+        }
+        if (req.method === 'PATCH' && /^\/api\/v2\/task-results\/[^/]+\/callback$/.test(req.url!)) {
+          this.callbacks.push(rec);
+          const status = this.callbackStatuses.shift() ?? 200;
+          res.writeHead(status).end();
+          if (status === 200) for (const w of this.#waiters.splice(0)) w(rec);
+          return;
+        }
+        res.writeHead(404).end();
+      });
+    });
+    this.apiUrl = await listen(this.api);
+    this.storageUrl = await listen(this.storage);
+  }
+
+  nextCallback(): Promise<Recorded> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  reset(): void {
+    this.requests = [];
+    this.storageRequests = [];
+    this.callbacks = [];
+    this.callbackStatuses = [];
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.api, this.storage].map((s) => new Promise((r) => s.close(r))));
+  }
+}
+
+function readBody(req: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve) => {
+    let s = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (s += c));
+    req.on('end', () => resolve(s));
+  });
+}
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+}
+
+const hcp = new FakeHcp();
+let engine: Engine;
+let logs = '';
+
+beforeAll(async () => {
+  await hcp.start();
+  engine = await Engine.create(parseConfig('entitlegate.yaml', CONFIG), [
+    { source: 'servicenow-sam-export', observedAt: '2026-11-28T06:00:00Z', usage: [{ product: 'weblogic-ee', quantity: 20, scope: { environment: 'prod' } }] },
+  ]);
+});
+afterAll(() => hcp.stop());
+afterEach(() => hcp.reset());
+
+async function appWith(extra: Partial<RunTaskOptions> = {}): Promise<FastifyInstance> {
+  logs = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs += chunk.toString();
+      cb();
+    },
+  });
+  const app = Fastify({ logger: { level: 'debug', stream } });
+  await app.register(runTaskPlugin, { getEngine: () => engine, getConfig: () => engine.config, clock: () => NOW, scope: { environment: 'prod' }, hmacKey: HMAC_KEY, ...extra });
+  return app;
+}
+
+function payload(stage: string, planName: string | null, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    payload_version: 1,
+    stage,
+    access_token: TOKEN,
+    capabilities: { outcomes: true },
+    configuration_version_download_url: `${hcp.apiUrl}/api/v2/configuration-versions/cv-1/download`,
+    configuration_version_id: 'cv-ntv3HbhJqvFzamy7',
+    is_speculative: false,
+    organization_name: 'acme',
+    ...(planName ? { plan_json_api_url: `${hcp.apiUrl}/api/v2/plans/plan-${planName}/json-output` } : {}),
+    run_app_url: 'https://app.terraform.io/app/acme/payments/runs/run-i3Df5to9ELvibKpQ',
+    run_created_at: '2026-11-28T09:59:00.000Z',
+    run_created_by: 'alice',
+    run_id: 'run-i3Df5to9ELvibKpQ',
+    run_message: 'Triggered via UI',
+    task_result_callback_url: `${hcp.apiUrl}/api/v2/task-results/5ea8d46c-2ceb-42cd-83f2-82e54697bddd/callback`,
+    task_result_enforcement_level: 'mandatory',
+    task_result_id: 'taskrs-2nH5dncYoXaMVQmJ',
+    vcs_branch: 'main',
+    workspace_app_url: 'https://app.terraform.io/app/acme/payments',
+    workspace_id: 'ws-ck4G5bb1Yei5szRh',
+    workspace_name: 'payments',
+    workspace_working_directory: '',
+    ...extra,
+  };
+}
+
+function sign(body: string, key = HMAC_KEY): string {
+  return createHmac('sha512', key).update(body).digest('hex');
+}
+
+/** POSTs the payload as HCP Terraform does, signed; returns the response and, when one is expected, the callback. */
+async function send(app: FastifyInstance, body: Record<string, unknown> | string, headers: Record<string, string> | null = null) {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  return app.inject({
+    method: 'POST',
+    url: '/terraform/run-task',
+    payload: text,
+    headers: headers ?? { 'content-type': 'application/json', 'user-agent': 'TFC/1.0 (+https://app.terraform.io; TFC)', 'x-tfc-task-signature': sign(text) },
+  });
+}
+
+async function runAndCallback(app: FastifyInstance, body: Record<string, unknown>): Promise<{ status: number; callback: Recorded; result: TaskResult }> {
+  const next = hcp.nextCallback();
+  const res = await send(app, body);
+  const callback = await next;
+  await app.close();
+  return { status: res.statusCode, callback, result: JSON.parse(callback.body) as TaskResult };
+}
+
+function expectNoSecretsLogged(): void {
+  expect(logs.length).toBeGreaterThan(0);
+  expect(logs).not.toContain(TOKEN);
+  expect(logs).not.toContain(HMAC_KEY);
+}
+
+describe('POST /terraform/run-task', () => {
+  it('post_plan within entitlements: 200 at once, plan fetched with the bearer token through the 307, callback passed', async () => {
+    const app = await appWith();
+    const { status, callback, result } = await runAndCallback(app, payload('post_plan', 'small'));
+    expect(status).toBe(200);
+
+    const planGet = hcp.requests.find((r) => r.method === 'GET')!;
+    expect(planGet.url).toBe('/api/v2/plans/plan-small/json-output');
+    expect(planGet.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    // The redirect leaves the API's origin: the token is not handed to the storage host.
+    expect(hcp.storageRequests).toHaveLength(1);
+    expect(hcp.storageRequests[0]!.url).toBe('/archivist/small?signature=abc');
+    expect(hcp.storageRequests[0]!.headers.authorization).toBeUndefined();
+
+    expect(callback.method).toBe('PATCH');
+    expect(callback.url).toBe('/api/v2/task-results/5ea8d46c-2ceb-42cd-83f2-82e54697bddd/callback');
+    expect(callback.headers['content-type']).toBe('application/vnd.api+json');
+    expect(callback.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(result.data.type).toBe('task-results');
+    expect(result.data.attributes.status).toBe('passed');
+    expect(result.data.attributes.message).toMatch(/allowed: within licence entitlements \(0 violations, 0 warnings, 2 licensed changes\)/);
+    expect(result.data.relationships).toBeUndefined();
+    expectNoSecretsLogged();
+  });
+
+  it('passed with a warning outcome when the plan nears the limit', async () => {
+    const app = await appWith();
+    const { result } = await runAndCallback(app, payload('post_plan', 'near'));
+    expect(result.data.attributes.status).toBe('passed');
+    const outcomes = result.data.relationships!.outcomes.data;
+    expect(outcomes).toHaveLength(1);
+    const o = outcomes[0]!;
+    expect(o.type).toBe('task-result-outcomes');
+    expect(o.attributes['outcome-id']).toBe('entitlegate-warning-1-APPROACHING_LIMIT-weblogic-ee');
+    expect(o.attributes.tags!.Severity).toEqual([{ label: 'Medium', level: 'warning' }]);
+    expect(o.attributes.tags!.Status).toEqual([{ label: 'Warning', level: 'warning' }]);
+  });
+
+  it('over the entitlement: callback failed with an outcome per violation (tags, markdown body)', async () => {
+    const app = await appWith();
+    const { result } = await runAndCallback(app, payload('post_plan', 'over'));
+    const attrs = result.data.attributes;
+    expect(attrs.status).toBe('failed');
+    expect(attrs.message).toMatch(/^entitlegate blocked: this plan exceeds licence entitlements \(1 violation, \d+ warnings?, 4 licensed changes\)\. OVER_ENTITLEMENT: /);
+    expect(attrs.message.length).toBeLessThanOrEqual(500);
+    const outcomes = result.data.relationships!.outcomes.data;
+    const violations = outcomes.filter((o) => o.attributes['outcome-id'].startsWith('entitlegate-violation-'));
+    expect(violations).toHaveLength(1);
+    const v = violations[0]!.attributes;
+    expect(v['outcome-id']).toBe('entitlegate-violation-1-OVER_ENTITLEMENT-weblogic-ee');
+    expect(v.description).toMatch(/^OVER_ENTITLEMENT weblogic-ee: /);
+    expect(v.description).not.toContain('\n');
+    expect(v.tags).toMatchObject({
+      Status: [{ label: 'Denied', level: 'error' }],
+      Severity: [{ label: 'High', level: 'error' }],
+      Code: [{ label: 'OVER_ENTITLEMENT' }],
+      Product: [{ label: 'weblogic-ee' }],
+    });
+    expect(v.body).toContain('### Violation `OVER_ENTITLEMENT`');
+    expect(v.body).toContain('| vcpu | 32 | 20 | 16 | 36 | 36 |');
+    // The policy names the claim that no longer fits.
+    expect(v.body).toContain('**Resources:**\n\n- `terraform_data.app[3]`');
+    // Warnings ride along with their own level.
+    for (const w of outcomes.filter((o) => o.attributes['outcome-id'].startsWith('entitlegate-warning-'))) {
+      expect(w.attributes.tags!.Severity![0]!.level).toBe('warning');
+    }
+    expectNoSecretsLogged();
+  });
+
+  it('no outcomes when the caller does not announce capabilities.outcomes', async () => {
+    const app = await appWith();
+    const { result } = await runAndCallback(app, payload('post_plan', 'over', { capabilities: { outcomes: false } }));
+    expect(result.data.attributes.status).toBe('failed');
+    expect(result.data.relationships).toBeUndefined();
+  });
+
+  it('pre_apply is checked like post_plan', async () => {
+    const app = await appWith();
+    const { status, result } = await runAndCallback(app, payload('pre_apply', 'over'));
+    expect(status).toBe(200);
+    expect(hcp.requests.some((r) => r.url === '/api/v2/plans/plan-over/json-output')).toBe(true);
+    expect(result.data.attributes.status).toBe('failed');
+  });
+
+  it('warn mode in the config: violations are reported as outcomes and the task passes', async () => {
+    const warnEngine = await Engine.create(parseConfig('warn.yaml', CONFIG.replace('defaults:\n', 'defaults:\n  mode: warn\n')), [
+      { source: 'sam', observedAt: '2026-11-28T06:00:00Z', usage: [{ product: 'weblogic-ee', quantity: 20, scope: { environment: 'prod' } }] },
+    ]);
+    const app = await appWith({ getEngine: () => warnEngine, getConfig: () => warnEngine.config });
+    const { result } = await runAndCallback(app, payload('post_plan', 'over'));
+    expect(result.data.attributes.status).toBe('passed');
+    expect(result.data.attributes.message).toMatch(/allowed in warn mode despite violations/);
+    const v = result.data.relationships!.outcomes.data.find((o) => o.attributes['outcome-id'].startsWith('entitlegate-violation-'))!;
+    expect(v.attributes.tags!.Status).toEqual([{ label: 'Reported (warn mode)', level: 'warning' }]);
+  });
+
+  it('a bad signature gets 401; nothing is fetched and nothing is called back', async () => {
+    const app = await appWith();
+    const body = JSON.stringify(payload('post_plan', 'over'));
+    const wrongKey = await send(app, body, { 'content-type': 'application/json', 'x-tfc-task-signature': sign(body, 'another-key') });
+    const tampered = await send(app, body.replace('"stage":"post_plan"', '"stage":"pre_apply"'), { 'content-type': 'application/json', 'x-tfc-task-signature': sign(body) });
+    const missing = await send(app, body, { 'content-type': 'application/json' });
+    const empty = await send(app, body, { 'content-type': 'application/json', 'x-tfc-task-signature': '' });
+    const notHex = await send(app, body, { 'content-type': 'application/json', 'x-tfc-task-signature': 'z'.repeat(128) });
+    await app.close();
+    for (const r of [wrongKey, tampered, missing, empty, notHex]) {
+      expect(r.statusCode).toBe(401);
+      expect(r.json()).toMatchObject({ error: 'EG_ERR_SIGNATURE' });
+    }
+    expect(hcp.requests).toHaveLength(0);
+    expect(hcp.storageRequests).toHaveLength(0);
+    expectNoSecretsLogged();
+  });
+
+  it('the verification request sent when the task is created: 200, no fetch, no callback', async () => {
+    const app = await appWith();
+    for (const token of ['test-token', 'verification-token']) {
+      const res = await send(app, payload('test', null, { access_token: token }));
+      expect(res.statusCode).toBe(200);
+    }
+    await app.close();
+    expect(hcp.requests).toHaveLength(0);
+  });
+
+  it('the verification request is signed too: a wrong signature on it is still 401', async () => {
+    const app = await appWith();
+    const res = await send(app, payload('test', null, { access_token: 'test-token' }), { 'content-type': 'application/json', 'x-tfc-task-signature': 'abc' });
+    await app.close();
+    expect(res.statusCode).toBe(401);
+  });
+
+  it('without a configured key, an unsigned request is accepted', async () => {
+    const app = await appWith({ hmacKey: undefined });
+    const { status, result } = await runAndCallback(app, payload('post_plan', 'small'));
+    expect(status).toBe(200);
+    expect(result.data.attributes.status).toBe('passed');
+  });
+
+  it('the plan cannot be fetched: callback failed with a clear message (fail safe)', async () => {
+    const app = await appWith();
+    const { status, result } = await runAndCallback(app, payload('post_plan', 'gone'));
+    expect(status).toBe(200);
+    expect(result.data.attributes.status).toBe('failed');
+    expect(result.data.attributes.message).toMatch(/could not check this run, so it fails safe: the plan JSON could not be fetched from http:\/\/127\.0\.0\.1:\d+\/api\/v2\/plans\/plan-gone\/json-output: HTTP 404/);
+    expectNoSecretsLogged();
+  });
+
+  it('the plan API refuses the token: failed', async () => {
+    const app = await appWith();
+    const next = hcp.nextCallback();
+    const body = JSON.stringify(payload('post_plan', 'small', { access_token: 'expired-token' }));
+    await send(app, body);
+    const result = JSON.parse((await next).body) as TaskResult;
+    await app.close();
+    expect(result.data.attributes).toMatchObject({ status: 'failed' });
+    expect(result.data.attributes.message).toMatch(/HTTP 401/);
+  });
+
+  it('the plan host is unreachable: failed', async () => {
+    const app = await appWith();
+    const { result } = await runAndCallback(app, payload('post_plan', null, { plan_json_api_url: 'http://127.0.0.1:1/api/v2/plans/plan-x/json-output' }));
+    expect(result.data.attributes.status).toBe('failed');
+    expect(result.data.attributes.message).toMatch(/could not be fetched from http:\/\/127\.0\.0\.1:1\/api\/v2\/plans\/plan-x\/json-output: fetch failed/);
+  });
+
+  it('truncated or wrong-format plan JSON: failed, naming the problem', async () => {
+    const app = await appWith();
+    const truncated = await runAndCallback(app, payload('post_plan', 'truncated'));
+    expect(truncated.result.data.attributes.status).toBe('failed');
+    expect(truncated.result.data.attributes.message).toMatch(/plan of run-i3Df5to9ELvibKpQ:1:\d+/);
+
+    const app2 = await appWith();
+    const wrong = await runAndCallback(app2, payload('pre_apply', 'notAPlan'));
+    expect(wrong.result.data.attributes.status).toBe('failed');
+    expect(wrong.result.data.attributes.message).toMatch(/plan/i);
+  });
+
+  it('an evaluation error (engine throws) is reported as failed', async () => {
+    const app = await appWith({
+      getEngine: () => {
+        throw new Error('policy not loaded');
+      },
+    });
+    const { result } = await runAndCallback(app, payload('post_plan', 'small'));
+    expect(result.data.attributes).toMatchObject({ status: 'failed', message: 'entitlegate could not check this run, so it fails safe: policy not loaded' });
+  });
+
+  it('post_apply and pre_plan: passed without fetching anything', async () => {
+    for (const stage of ['post_apply', 'pre_plan']) {
+      const app = await appWith();
+      const { result } = await runAndCallback(app, payload(stage, stage === 'post_apply' ? 'over' : null));
+      expect(result.data.attributes).toEqual({ status: 'passed', message: `entitlegate checks plans; there is no plan to check at the ${stage} stage` });
+      expect(hcp.requests.filter((r) => r.method === 'GET')).toHaveLength(0);
+      hcp.reset();
+    }
+  });
+
+  it('an unknown stage fails safe', async () => {
+    const app = await appWith();
+    const { result } = await runAndCallback(app, payload('mid_apply', 'small'));
+    expect(result.data.attributes.status).toBe('failed');
+    expect(result.data.attributes.message).toMatch(/unknown run task stage "mid_apply"/);
+  });
+
+  it('a callback answered 5xx is retried', async () => {
+    const app = await appWith();
+    hcp.callbackStatuses = [503];
+    const { result } = await runAndCallback(app, payload('post_plan', 'small'));
+    expect(hcp.callbacks).toHaveLength(2);
+    expect(result.data.attributes.status).toBe('passed');
+  });
+
+  it('malformed requests get 400 and no callback', async () => {
+    const app = await appWith();
+    const notJson = await send(app, '{"payload_version": 1,');
+    const noCallback = await send(app, payload('post_plan', 'small', { task_result_callback_url: undefined }));
+    const badVersion = await send(app, payload('post_plan', 'small', { payload_version: 2 }));
+    const ftp = await send(app, payload('post_plan', 'small', { plan_json_api_url: 'file:///etc/passwd' }));
+    await app.close();
+    expect([notJson, noCallback, badVersion, ftp].map((r) => r.statusCode)).toEqual([400, 400, 400, 400]);
+    expect(noCallback.json().message).toMatch(/task_result_callback_url/);
+    expect(badVersion.json().message).toMatch(/payload_version 2/);
+    expect(ftp.json().message).toMatch(/plan_json_api_url/);
+    expect(hcp.requests).toHaveLength(0);
+  });
+
+  it('works through a real socket too (the raw body survives the HTTP stack)', async () => {
+    const app = await appWith();
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    const body = JSON.stringify(payload('post_plan', 'over'), null, 2);
+    const next = hcp.nextCallback();
+    const res = await fetch(`${url}/terraform/run-task`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-tfc-task-signature': sign(body) } });
+    expect(res.status).toBe(200);
+    const result = JSON.parse((await next).body) as TaskResult;
+    await app.close();
+    expect(result.data.attributes.status).toBe('failed');
+  });
+});
+
+describe('signatureValid', () => {
+  it('accepts the hex HMAC-SHA512 of the exact bytes, upper- or lower-case, and nothing else', () => {
+    const raw = Buffer.from('{"a":1}');
+    const sig = createHmac('sha512', 'k').update(raw).digest('hex');
+    expect(signatureValid(raw, sig, 'k')).toBe(true);
+    expect(signatureValid(raw, sig.toUpperCase(), 'k')).toBe(true);
+    expect(signatureValid(raw, sig, 'other')).toBe(false);
+    expect(signatureValid(Buffer.from('{"a": 1}'), sig, 'k')).toBe(false);
+    expect(signatureValid(raw, sig.slice(0, 64), 'k')).toBe(false);
+    expect(signatureValid(raw, undefined, 'k')).toBe(false);
+  });
+});
