@@ -1,0 +1,80 @@
+// Bundles the action into action/dist: index.js (ESM, node24, every dependency
+// inlined) and entitlegate.wasm (the compiled policy, copied so the bundle does
+// not depend on the repository layout around it).
+//
+//   node action/build.ts           rebuild action/dist
+//   node action/build.ts --check   rebuild into a temp folder; fail if action/dist differs
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Plugin } from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'action', 'dist');
+
+// Bundled CommonJS packages call require() for Node built-ins; an ESM bundle
+// has none unless we make one.
+const banner = "import { createRequire as __egCreateRequire } from 'node:module'; const require = __egCreateRequire(import.meta.url);";
+
+// Modules the action imports but never calls into, whose imports would pull in
+// megabytes: the live-cluster Inventory (@kubernetes/client-node, reached
+// through the Kubernetes adapter's index) and @actions/core's OIDC client
+// (@actions/http-client, undici). Declared free of side effects, esbuild drops
+// them when nothing uses their exports; if something ever does, they are kept.
+const UNUSED = [/[\\/]adapters[\\/]kubernetes[\\/]inventory\.ts$/, /[\\/]@actions[\\/]core[\\/]lib[\\/]oidc-utils\.js$/];
+
+const dropUnused: Plugin = {
+  name: 'drop-unused',
+  setup(b) {
+    b.onResolve({ filter: /inventory|oidc-utils/ }, async (args) => {
+      if (args.pluginData === 'drop-unused') return undefined;
+      const r = await b.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: 'drop-unused' });
+      if (r.errors.length || !UNUSED.some((re) => re.test(r.path))) return undefined;
+      return { path: r.path, sideEffects: false };
+    });
+  },
+};
+
+async function bundle(out: string): Promise<void> {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  await build({
+    absWorkingDir: root,
+    entryPoints: ['action/src/index.ts'],
+    outfile: join(out, 'index.js'),
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'esm',
+    banner: { js: banner },
+    legalComments: 'eof',
+    charset: 'utf8',
+    logLevel: 'warning',
+    plugins: [dropUnused],
+  });
+  copyFileSync(join(root, 'policies', 'dist', 'entitlegate.wasm'), join(out, 'entitlegate.wasm'));
+}
+
+function files(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
+}
+
+if (process.argv.includes('--check')) {
+  const tmp = mkdtempSync(join(tmpdir(), 'entitlegate-action-'));
+  try {
+    await bundle(tmp);
+    const want = files(tmp);
+    const have = files(dist);
+    const stale = [...new Set([...want, ...have])].filter((f) => !want.includes(f) || !have.includes(f) || !readFileSync(join(tmp, f)).equals(readFileSync(join(dist, f))));
+    if (stale.length) {
+      console.error(`action/dist is out of date (${stale.join(', ')}); run \`npm run action:build\` and commit action/dist`);
+      process.exitCode = 1;
+    } else console.log('action/dist is up to date');
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+} else {
+  await bundle(dist);
+  console.log(`built ${files(dist).map((f) => `action/dist/${f}`).join(', ')}`);
+}

@@ -1,0 +1,67 @@
+// The action: inputs → engine → outputs. Everything that goes wrong ends in
+// one place, core.setFailed, with a message a person can act on (a bad config
+// lists each problem as `file:line:col message`); a denial in enforce mode
+// fails the step the same way.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as core from '@actions/core';
+import { headline } from '../../cli/render/common.ts';
+import { decisionText } from '../../cli/render/text.ts';
+import { EntitlegateError } from '../../engine/errors.ts';
+import type { Decision } from '../../engine/types.ts';
+import { annotationsOf, emitAnnotations } from './annotations.ts';
+import { runContext, type RunContext } from './context.ts';
+import { decide } from './decide.ts';
+import { readInputs } from './inputs.ts';
+import { publish } from './publish.ts';
+import { summaryMarkdown, writeSummary } from './summary.ts';
+
+/** A denial in enforce mode: the step fails, after everything is reported. */
+class Blocked extends Error {}
+
+/** Writes the decision JSON (the CLI's `--format json`) under RUNNER_TEMP. */
+function writeReport(d: Decision, ctx: RunContext): string {
+  const dir = mkdtempSync(join(ctx.tempDir, 'entitlegate-'));
+  const file = join(dir, 'decision.json');
+  writeFileSync(file, JSON.stringify(d, null, 2) + '\n');
+  return file;
+}
+
+export async function gate(): Promise<Decision> {
+  const ctx = runContext();
+  const inputs = readInputs();
+  const { decision: d, config, configFile, inputs: files } = await decide(inputs, ctx.workspace);
+
+  const report = writeReport(d, ctx);
+  core.setOutput('allowed', String(d.allowed));
+  core.setOutput('violations', String(d.violations.length));
+  core.setOutput('report', report);
+  core.info(decisionText(d));
+
+  const annotations = annotationsOf(d, config, configFile);
+  emitAnnotations(annotations);
+
+  const summary = { inputs: files, configFile, runUrl: ctx.runUrl };
+  const { notes } = await publish(d, annotations, inputs, ctx, summary);
+  writeSummary(summaryMarkdown(d, { ...summary, notes }));
+
+  if (!d.allowed) throw new Blocked(`entitlegate: ${headline(d)}; see the job summary for how to fix each violation`);
+  return d;
+}
+
+export async function run(): Promise<void> {
+  try {
+    await gate();
+  } catch (err) {
+    if (err instanceof Blocked) {
+      core.setFailed(err.message);
+    } else if (err instanceof EntitlegateError) {
+      writeSummary(`## ⛔ entitlegate could not evaluate\n\n\`\`\`\n${err.describe()}\n\`\`\`\n`);
+      for (const p of err.problems) if (p.file && p.line) core.error(p.message, { title: err.code, file: p.file, startLine: p.line, ...(p.col ? { startColumn: p.col } : {}) });
+      core.setFailed(`entitlegate: ${err.describe()}`);
+    } else {
+      core.setFailed(`entitlegate: internal error: ${(err as Error)?.message ?? String(err)}`);
+      if (err instanceof Error && err.stack) core.debug(err.stack);
+    }
+  }
+}
