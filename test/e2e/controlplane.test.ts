@@ -3,8 +3,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppsV1Api, CoreV1Api, VersionApi, type V1Deployment } from "@kubernetes/client-node";
 import { existsSync } from "node:fs";
-import { request } from "node:https";
-import { controlPlaneUnavailable, KUBE_VERSION, startControlPlane, type ControlPlane } from "./controlplane.ts";
+import { createServer as createHttpsServer, request } from "node:https";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  controlPlaneUnavailable,
+  httpCode,
+  KUBE_VERSION,
+  registerWebhook,
+  startControlPlane,
+  type ControlPlane,
+} from "./controlplane.ts";
 
 const unavailable = controlPlaneUnavailable();
 if (unavailable) {
@@ -67,6 +76,83 @@ describe.skipIf(unavailable !== undefined)("real control plane", () => {
     expect(body).toContain("system:anonymous");
   });
 
+  it("calls a webhook registered with registerWebhook (url + caBundle) and honours failurePolicy", async () => {
+    const kc = cp!.kubeConfig();
+    const apps = kc.makeApiClient(AppsV1Api);
+    const core = kc.makeApiClient(CoreV1Api);
+    const ns = `hook-${Date.now().toString(36)}`;
+    await core.createNamespace({ body: { metadata: { name: ns, labels: { "entitlegate.io/e2e-hook": ns } } } });
+
+    // A minimal validating webhook: refuses Deployments with more than 2 replicas.
+    const tls = await cp!.issueServingCert("smoke-hook");
+    const seen: string[] = [];
+    const server = createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+      let raw = "";
+      req.on("data", (d: Buffer) => (raw += d.toString()));
+      req.on("end", () => {
+        const review = JSON.parse(raw) as { request: { uid: string; object: { spec?: { replicas?: number } } } };
+        const replicas = review.request.object.spec?.replicas ?? 1;
+        seen.push(`${new URL(req.url ?? "/", "https://x").pathname} replicas=${replicas}`); // url carries ?timeout=2s
+        const allowed = replicas <= 2;
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({
+          apiVersion: "admission.k8s.io/v1",
+          kind: "AdmissionReview",
+          response: { uid: review.request.uid, allowed, ...(allowed ? {} : { status: { code: 403, message: `smoke: ${replicas} replicas exceed 2` } }) },
+        }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    const register = (failurePolicy: "Fail" | "Ignore") =>
+      registerWebhook({
+        kubeconfig: cp!.kubeconfigPath,
+        name: "smoke",
+        url: `https://127.0.0.1:${port}/validate`,
+        caPem: cp!.caPem,
+        failurePolicy,
+        timeoutSeconds: 2,
+        namespaceLabels: { "entitlegate.io/e2e-hook": ns },
+        rules: [{ apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["deployments"], scope: "Namespaced" }],
+      });
+    const unregister = await register("Fail");
+    const deploy = (name: string, replicas: number) =>
+      apps.createNamespacedDeployment({ namespace: ns, body: smallDeployment(name, replicas) });
+
+    try {
+      // The API server learns about the configuration through an informer: retry until our webhook refuses.
+      const refusal = await eventually(async () => {
+        try {
+          await apps.createNamespacedDeployment({ namespace: ns, body: smallDeployment("probe", 3), dryRun: "All" });
+        } catch (err) {
+          if (httpCode(err) === 403 && String((err as { body?: unknown }).body).includes("smoke: 3 replicas exceed 2")) return err;
+        }
+        return undefined;
+      });
+      expect(String((refusal as { body?: unknown }).body)).toContain('denied the request: smoke: 3 replicas exceed 2');
+
+      await deploy("fits", 2);
+      await expect(deploy("too-big", 5)).rejects.toMatchObject({ code: 403 });
+      expect(seen).toContain("/validate replicas=5");
+
+      // Webhook down: Fail refuses every matching request, Ignore lets it through.
+      await new Promise((r) => server.close(r));
+      await expect(deploy("while-down-fail", 1)).rejects.toMatchObject({ code: 500 });
+      await register("Ignore");
+      await eventually(async () => {
+        try {
+          await apps.createNamespacedDeployment({ namespace: ns, body: smallDeployment("while-down-ignore", 1) });
+          return true;
+        } catch {
+          return undefined;
+        }
+      });
+    } finally {
+      server.close();
+      await unregister();
+    }
+  });
+
   it("stop() ends both processes and removes the working directory", async () => {
     const { dir, server, caPem } = cp!;
     await cp!.stop();
@@ -89,4 +175,25 @@ function httpsGet(url: string, ca: string): Promise<{ status: number; body: stri
     req.on("error", reject);
     req.end();
   });
+}
+
+function smallDeployment(name: string, replicas: number): V1Deployment {
+  return {
+    metadata: { name },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "c", image: "registry.example/app:1" }] } },
+    },
+  };
+}
+
+async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(200);
+  }
 }

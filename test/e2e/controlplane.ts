@@ -322,13 +322,14 @@ interface Supervised {
 
 // The binary runs under a tiny sh watchdog in its own process group: when the
 // test process dies without calling stop() (crash, SIGKILL from the runner),
-// the watchdog's stdin pipe closes and it sends SIGTERM to the binary, so no
-// etcd or kube-apiserver outlives the test run.
+// the watchdog's stdin pipe closes and it sends SIGTERM to the binary, then
+// SIGKILL after 5 s (kube-apiserver hangs in shutdown once etcd is gone), so
+// no etcd or kube-apiserver outlives the test run.
 const WATCHDOG = `
 exec 3<&0
 "$@" </dev/null 3<&- &
 child=$!
-{ cat <&3 >/dev/null 2>&1; kill -TERM "$child" 2>/dev/null; } &
+{ cat <&3 >/dev/null 2>&1; kill -TERM "$child" 2>/dev/null; sleep 5; kill -KILL "$child" 2>/dev/null; } &
 exec 3<&-
 wait "$child"
 `;
