@@ -1,7 +1,90 @@
-// Placeholder until the webhook lands: `serve` says it is not available.
+// `entitlegate serve`: the admission webhook (and HCP Terraform run task)
+// over HTTPS. It never starts serving with a config, usage snapshot or
+// certificate it could not load: those end in exit 2 with every problem.
 import { EntitlegateError } from '../engine/errors.ts';
+import { nowFrom, parse, strings, usageError } from '../cli/args.ts';
 import type { Io } from '../cli/io.ts';
+import { Gate } from './gate.ts';
+import { buildServer } from './server.ts';
+import { detectCluster } from './usage-source.ts';
 
-export async function serve(_args: string[], _io: Io): Promise<number> {
-  throw new EntitlegateError('EG_ERR_USAGE', 'serve is not available in this build');
+export const SERVE_USAGE = `entitlegate serve --config FILE [--usage FILE]... [--tls-cert F --tls-key F] [--port N] [--host H]
+    [--now ISO-8601] [--no-cluster] [--insecure-http] [--log-level L] [--reload-interval MS]`;
+
+function portFrom(value: unknown): number {
+  if (value === undefined) return 8443;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port must be a port number (0-65535), not "${String(value)}"`);
+  return port;
+}
+
+export interface ServeHooks {
+  /** Resolves when the server should stop (default: SIGTERM or SIGINT). */
+  stop?: Promise<unknown>;
+  /** Called once listening, with the address (tests). */
+  listening?: (address: string) => void;
+}
+
+export async function serve(args: string[], io: Io, hooks: ServeHooks = {}): Promise<number> {
+  const { values } = parse(
+    args,
+    {
+      config: { type: 'string', short: 'c' },
+      usage: { type: 'string', short: 'u', multiple: true },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+      now: { type: 'string' },
+      'no-cluster': { type: 'boolean' },
+      'insecure-http': { type: 'boolean' },
+      'log-level': { type: 'string' },
+      'reload-interval': { type: 'string' },
+    },
+    false,
+  );
+  if (!values.config) throw usageError(`--config FILE is required\n\n  ${SERVE_USAGE}`);
+  const cert = values['tls-cert'] as string | undefined;
+  const key = values['tls-key'] as string | undefined;
+  if (!!cert !== !!key) throw usageError('--tls-cert and --tls-key go together');
+  if (!cert && !values['insecure-http']) {
+    throw usageError('serve needs --tls-cert and --tls-key: the kube-apiserver only calls webhooks over HTTPS. For local testing only, --insecure-http serves plain HTTP.');
+  }
+  const port = portFrom(values.port);
+  const host = (values.host as string | undefined) ?? '0.0.0.0';
+  const reloadIntervalMs = values['reload-interval'] === undefined ? 1000 : Number(values['reload-interval']);
+  if (!Number.isFinite(reloadIntervalMs) || reloadIntervalMs < 0) throw usageError('--reload-interval must be milliseconds (0 turns reloading off)');
+  // --now fixes the instant of every decision (what-if questions, tests).
+  const fixed = values.now === undefined ? undefined : nowFrom(values.now, io.clock);
+  const clock = fixed ? () => fixed : io.clock;
+
+  const gate = await Gate.create({ files: { config: values.config as string, usage: strings(values.usage) }, clock });
+  const cluster = values['no-cluster'] ? null : detectCluster();
+  const app = await buildServer({
+    gate,
+    ...(cert && key ? { tls: { cert, key } } : {}),
+    cluster,
+    reloadIntervalMs,
+    logger: { level: (values['log-level'] as string | undefined) ?? 'info' },
+  });
+  if (!cert) app.log.warn('serving plain HTTP (--insecure-http): for local testing only; the kube-apiserver requires HTTPS');
+  if (values['no-cluster']) app.log.info('--no-cluster: the cluster is not watched');
+  try {
+    const address = await app.listen({ port, host });
+    hooks.listening?.(address);
+  } catch (err) {
+    await app.close();
+    throw new EntitlegateError('EG_ERR_USAGE', `cannot listen on ${host}:${port}: ${(err as Error).message}`);
+  }
+
+  const stop =
+    hooks.stop ??
+    new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+  const reason = await stop;
+  app.log.info({ reason: typeof reason === 'string' ? reason : 'stop' }, 'shutting down: finishing requests in flight');
+  await app.close();
+  return 0;
 }

@@ -1,0 +1,55 @@
+// POST /validate: AdmissionReview v1 in, AdmissionReview v1 out. Anything that
+// is not an AdmissionReview v1 is answered HTTP 400 with a JSON message; a
+// decision — allowed, denied, or an evaluation error under the failure
+// policy — is always HTTP 200, as the kube-apiserver expects.
+import type { FastifyPluginAsync } from 'fastify';
+import { admissionRequestOf, admissionReview } from '../adapters/kubernetes/admission.ts';
+import { EntitlegateError } from '../engine/errors.ts';
+import { admit } from './decide.ts';
+import type { Gate } from './gate.ts';
+import type { Readiness } from './health.ts';
+import type { Metrics } from './metrics.ts';
+
+/** The kube-apiserver sends objects up to ~3 MiB (etcd's limit plus the old object); leave room. */
+export const ADMISSION_BODY_LIMIT = 8 * 1024 * 1024;
+
+export interface AdmissionPluginOptions {
+  gate: Gate;
+  metrics: Metrics;
+  readiness: Readiness;
+}
+
+export const admissionPlugin: FastifyPluginAsync<AdmissionPluginOptions> = async (app, { gate, metrics, readiness }) => {
+  app.post('/validate', { bodyLimit: ADMISSION_BODY_LIMIT }, (req, reply) => {
+    const started = performance.now();
+    let request;
+    try {
+      request = admissionRequestOf(req.body, 'request body');
+    } catch (err) {
+      metrics.badRequests.inc();
+      const e = err instanceof EntitlegateError ? err : new EntitlegateError('EG_ERR_INPUT_INVALID', 'request body: not an AdmissionReview');
+      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', code: e.code, message: e.message });
+    }
+    const outcome = admit(gate, request, readiness.ready() ? {} : { notReady: `not ready: ${readiness.reason()}` });
+    metrics.observe(outcome.result, outcome.code, (performance.now() - started) / 1000);
+    if (outcome.result !== 'allowed' && outcome.result !== 'exempt' && outcome.result !== 'skipped') {
+      // Denials and evaluation errors are worth a line each; allowed ones go to debug.
+      req.log.info(
+        {
+          uid: request.uid,
+          operation: request.operation,
+          resource: `${request.kind.kind}/${request.namespace ?? ''}/${request.name ?? ''}`,
+          dryRun: !!request.dryRun,
+          user: request.userInfo?.username,
+          result: outcome.result,
+          code: outcome.code,
+          ...(outcome.error ? { error: outcome.error } : { violations: outcome.decision?.violations.map((v) => v.code) }),
+        },
+        `admission ${outcome.result}`,
+      );
+    } else if (req.log.level === 'debug' || req.log.level === 'trace') {
+      req.log.debug({ uid: request.uid, operation: request.operation, result: outcome.result, claims: outcome.claims.length }, `admission ${outcome.result}`);
+    }
+    return reply.send(admissionReview(outcome.response));
+  });
+};

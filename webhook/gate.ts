@@ -1,0 +1,155 @@
+// What the webhook serves from: the engine with its config and usage, the
+// live inventory when there is a cluster, and the reservations. Every change
+// (reload, inventory flush) is applied synchronously as a whole, so a request
+// sees either the old state or the new one, never a mix.
+import type { Inventory } from '../adapters/kubernetes/inventory.ts';
+import type { ChangeOptions } from '../adapters/kubernetes/claims.ts';
+import { loadConfig, type LoadedConfig } from '../engine/config/load.ts';
+import type { Config } from '../engine/config/schema.ts';
+import { Engine, type UsageSource } from '../engine/engine.ts';
+import { CompiledPolicy } from '../engine/policy/wasm.ts';
+import { loadUsage } from '../engine/usage.ts';
+import { isoInstant } from '../engine/time.ts';
+import type { UsageSnapshot } from '../engine/types.ts';
+import { Reservations } from './reservations.ts';
+
+export const CLUSTER_SOURCE = 'cluster-inventory';
+
+export interface GateFiles {
+  config: string;
+  usage: readonly string[];
+}
+
+export interface GateOptions {
+  files: GateFiles;
+  /** The clock of decisions and reservation expiry (tests and --now inject it). */
+  clock: () => Date;
+}
+
+/** Config and usage files, read and checked together (usage against the config's products). */
+export function loadFiles(files: GateFiles): { config: LoadedConfig; snapshots: UsageSnapshot[] } {
+  const config = loadConfig(files.config);
+  const products = new Set(config.config.products.map((p) => p.id));
+  return { config, snapshots: files.usage.map((f) => loadUsage(f, products)) };
+}
+
+export class Gate {
+  readonly files: GateFiles;
+  readonly clock: () => Date;
+  readonly reservations: Reservations;
+  #engine: Engine;
+  #loaded: LoadedConfig;
+  #snapshots: UsageSnapshot[];
+  #cluster: UsageSource | undefined;
+  #inventory: Inventory | undefined;
+
+  private constructor(opts: GateOptions, engine: Engine, loaded: LoadedConfig, snapshots: UsageSnapshot[]) {
+    this.files = opts.files;
+    this.clock = opts.clock;
+    this.#engine = engine;
+    this.#loaded = loaded;
+    this.#snapshots = snapshots;
+    this.reservations = new Reservations({ ttlMs: loaded.config.kubernetes.reservationTTLSeconds * 1000, clock: opts.clock });
+  }
+
+  /** Loads config, usage and policy; throws (EntitlegateError with every problem) rather than serve half a config. */
+  static async create(opts: GateOptions): Promise<Gate> {
+    const { config, snapshots } = loadFiles(opts.files);
+    const engine = await Engine.create(config, snapshots);
+    return new Gate(opts, engine, config, snapshots);
+  }
+
+  get engine(): Engine {
+    return this.#engine;
+  }
+
+  get config(): Config {
+    return this.#loaded.config;
+  }
+
+  get loaded(): LoadedConfig {
+    return this.#loaded;
+  }
+
+  get inventory(): Inventory | undefined {
+    return this.#inventory;
+  }
+
+  /** Usage in the engine: the snapshots, plus the cluster's when there is one. */
+  #sources(cluster = this.#cluster): (UsageSource | UsageSnapshot)[] {
+    return cluster ? [...this.#snapshots, cluster] : [...this.#snapshots];
+  }
+
+  /**
+   * Replaces config and snapshots. A policy file that changed is loaded first
+   * (the old engine serves meanwhile); the swap itself is synchronous, and a
+   * failure puts the old state back before rethrowing.
+   */
+  async apply(loaded: LoadedConfig, snapshots: UsageSnapshot[]): Promise<void> {
+    const policyChanged = loaded.policyPath !== this.#loaded.policyPath;
+    const policy = policyChanged ? await CompiledPolicy.load(loaded.policyPath) : undefined;
+    const old = { loaded: this.#loaded, snapshots: this.#snapshots, engine: this.#engine };
+    try {
+      this.#inventory?.reconfigure(this.#usageOptions(loaded.config));
+      const cluster = this.#clusterSource();
+      const sources = cluster ? [...snapshots, cluster] : snapshots;
+      if (policy) this.#engine = new Engine(policy, loaded, sources);
+      else {
+        this.#engine.setConfig(loaded);
+        this.#engine.setUsage(sources);
+      }
+      this.#loaded = loaded;
+      this.#snapshots = snapshots;
+      this.#cluster = cluster;
+      this.reservations.ttlMs = loaded.config.kubernetes.reservationTTLSeconds * 1000;
+    } catch (err) {
+      this.#engine = old.engine;
+      this.#inventory?.reconfigure(this.#usageOptions(old.loaded.config));
+      this.#engine.setConfig(old.loaded);
+      this.#engine.setUsage(this.#sources());
+      throw err;
+    }
+  }
+
+  /** Starts feeding usage from a cluster inventory (see usage-source.ts). */
+  attachInventory(inventory: Inventory): void {
+    this.#inventory = inventory;
+  }
+
+  /**
+   * Takes the inventory's usage into the engine and, in the same synchronous
+   * step, releases the reservations of the objects it now counts — so an
+   * admitted object is never counted twice nor, for a moment, not at all.
+   */
+  refreshClusterUsage(seen: ReadonlyMap<string, number> = new Map()): void {
+    const cluster = this.#clusterSource();
+    this.#engine.setUsage(this.#sources(cluster));
+    this.#cluster = cluster;
+    for (const [key, upTo] of seen) this.reservations.release(key, upTo);
+  }
+
+  #clusterSource(): UsageSource | undefined {
+    if (!this.#inventory) return undefined;
+    return { source: CLUSTER_SOURCE, observedAt: isoInstant(this.clock()), usage: this.#inventory.usage() };
+  }
+
+  #usageOptions(config: Config) {
+    return { products: config.products, settings: config.kubernetes, ...(config.kubernetes.cluster ? { cluster: config.kubernetes.cluster } : {}) };
+  }
+
+  /** What the Kubernetes adapter needs to turn an admission into claims. */
+  claimOptions(): ChangeOptions {
+    const inv = this.#inventory;
+    const opts: ChangeOptions = this.#usageOptions(this.config);
+    if (inv) {
+      opts.namespaceLabels = (ns) => inv.namespaceLabels(ns);
+      const nodes = inv.nodeCount;
+      if (nodes !== undefined) opts.nodeCount = nodes;
+    }
+    return opts;
+  }
+
+  usageOptions() {
+    return this.#usageOptions(this.config);
+  }
+}

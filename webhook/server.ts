@@ -1,0 +1,173 @@
+// The webhook's fastify app: one encapsulated plugin per concern (admission,
+// health, metrics, run task), the usage source, the reloader, JSON logs with
+// secrets redacted, and errors as JSON without stack traces.
+import type { Server as HttpsServer } from 'node:https';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
+import type { Engine } from '../engine/engine.ts';
+import type { Config } from '../engine/config/schema.ts';
+import { EntitlegateError } from '../engine/errors.ts';
+import type { Scope } from '../engine/types.ts';
+import { admissionPlugin } from './admission.ts';
+import type { Gate } from './gate.ts';
+import { healthPlugin, type Readiness } from './health.ts';
+import { Metrics, metricsPlugin } from './metrics.ts';
+import { Reloader, readTls, type TlsFiles } from './reload.ts';
+import { ClusterUsage, SnapshotUsage, type ClusterConnection, type UsageSourceOptions } from './usage-source.ts';
+
+/** Log paths that may hold secrets: pino replaces them before a line is written. */
+export const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'hmacKey',
+  'token',
+  '*.hmacKey',
+  '*.runTaskHmacKey',
+  '*.token',
+  '*.password',
+  '*.authorization',
+];
+
+export interface ServerOptions {
+  gate: Gate;
+  /** HTTPS with these files; without, plain HTTP (entitlegate serve only allows that with --insecure-http). */
+  tls?: TlsFiles;
+  /** The cluster to take live usage from; null or absent: snapshots only. */
+  cluster?: ClusterConnection | null;
+  usage?: UsageSourceOptions;
+  /** fastify logger options (pino); false for none. Redaction is added. */
+  logger?: boolean | Record<string, unknown>;
+  /** A pino logger to use as is (tests capture lines with it). */
+  loggerInstance?: FastifyServerOptions['loggerInstance'];
+  /** Poll interval of the TLS, config and usage files; 0 turns reloading off. */
+  reloadIntervalMs?: number;
+  /** prom-client's process metrics (CPU, memory, event-loop lag). */
+  defaultMetrics?: boolean;
+  /** Where the run-task plugin is loaded from (tests); default ./run-task.ts beside this file. */
+  runTaskModule?: URL | null;
+}
+
+/** What webhook/run-task.ts receives (its plugin registers POST /terraform/run-task). */
+export interface RunTaskOptions {
+  getEngine: () => Engine;
+  getConfig: () => Config;
+  hmacKey?: string;
+  clock: () => Date;
+  scope?: Scope;
+}
+
+/** The HMAC key of the HCP Terraform run task: the value, or `env:NAME` read from the environment. */
+export function runTaskHmacKey(config: Config, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = config.terraform.runTaskHmacKey;
+  if (!value) return undefined;
+  if (!value.startsWith('env:')) return value;
+  const name = value.slice(4);
+  const key = env[name];
+  if (!key) throw new EntitlegateError('EG_ERR_CONFIG_INVALID', `terraform.runTaskHmacKey reads the environment variable ${name}, which is not set`);
+  return key;
+}
+
+/**
+ * The run-task plugin, when webhook/run-task.ts is part of this build. A
+ * static import would fail the whole server (and the typecheck) without it,
+ * so it is imported at run time; only its own absence is tolerated.
+ */
+async function loadRunTask(module: URL | null | undefined): Promise<FastifyPluginAsync<RunTaskOptions> | undefined> {
+  if (module === null) return undefined;
+  const url = module ?? new URL(import.meta.url.endsWith('.ts') ? './run-task.ts' : './run-task.js', import.meta.url);
+  try {
+    const mod = (await import(url.href)) as { runTaskPlugin?: FastifyPluginAsync<RunTaskOptions> };
+    return mod.runTaskPlugin;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { url?: string };
+    const missing = e.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module|Failed to load url|does not exist/i.test(e.message ?? '');
+    if (missing && (e.message ?? '').includes('run-task')) return undefined;
+    throw err;
+  }
+}
+
+function loggerOptions(logger: ServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === false) return false;
+  const base = logger === true || logger === undefined ? {} : logger;
+  return { level: 'info', ...base, redact: { paths: REDACT, censor: '[redacted]' } };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** How usage is sourced and whether it is complete (cluster synced). */
+    readiness: Readiness;
+    metrics: Metrics;
+    reloader: Reloader | undefined;
+  }
+}
+
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const { gate } = opts;
+  const fastifyOpts: FastifyServerOptions & { https?: object } = {
+    disableRequestLogging: true, // one line per denial instead (admission.ts); 2 lines per request would cost throughput
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  };
+  if (opts.loggerInstance) fastifyOpts.loggerInstance = opts.loggerInstance;
+  else fastifyOpts.logger = loggerOptions(opts.logger);
+  if (opts.tls) fastifyOpts.https = readTls(opts.tls);
+  const app = Fastify(fastifyOpts) as unknown as FastifyInstance;
+
+  const usage = opts.cluster ? new ClusterUsage(gate, opts.cluster, app.log, opts.usage) : new SnapshotUsage();
+  const metrics = new Metrics(gate, { defaultMetrics: opts.defaultMetrics ?? true, ready: () => usage.ready() });
+  app.decorate('readiness', usage as Readiness);
+  app.decorate('metrics', metrics);
+  app.decorate('reloader', undefined);
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status >= 500) {
+      req.log.error({ err: { message: err.message, code: err.code } }, 'request failed');
+      return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'internal error; see the server log' });
+    }
+    // fastify's body parser errors (not JSON, empty body, wrong content type) are the client's: 400 with the reason.
+    const code = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 413 : err.code?.startsWith('FST_ERR_CTP_') ? 400 : status;
+    if (req.url.startsWith('/validate')) metrics.badRequests.inc();
+    return reply.code(code).send({ statusCode: code, error: code === 413 ? 'Payload Too Large' : 'Bad Request', code: err.code, message: err.message });
+  });
+
+  await app.register(healthPlugin, { readiness: usage });
+  await app.register(metricsPlugin, { metrics });
+  await app.register(admissionPlugin, { gate, metrics, readiness: usage });
+
+  const runTask = await loadRunTask(opts.runTaskModule);
+  if (runTask) {
+    const hmacKey = runTaskHmacKey(gate.config);
+    await app.register(runTask, {
+      getEngine: () => gate.engine,
+      getConfig: () => gate.config,
+      clock: gate.clock,
+      ...(hmacKey ? { hmacKey } : {}),
+      ...(gate.config.kubernetes.cluster ? { scope: { cluster: gate.config.kubernetes.cluster } } : {}),
+    });
+  } else app.log.debug('run task not in this build: POST /terraform/run-task not registered');
+
+  if (usage instanceof ClusterUsage) {
+    app.log.info({ cluster: opts.cluster!.from }, 'live usage from the cluster inventory (plus usage snapshots); ready after the first sync');
+  } else {
+    app.log.info({ usage: gate.files.usage }, 'no cluster connection: deciding from the usage snapshots alone');
+  }
+  app.addHook('onReady', async () => {
+    if (usage instanceof ClusterUsage) usage.start();
+    const interval = opts.reloadIntervalMs ?? 1000;
+    if (interval > 0) {
+      app.reloader = new Reloader({
+        gate,
+        metrics,
+        log: app.log,
+        intervalMs: interval,
+        ...(opts.tls ? { tls: { files: opts.tls, server: app.server as unknown as HttpsServer } } : {}),
+      });
+    }
+  });
+  app.addHook('onClose', async () => {
+    app.reloader?.close();
+    await usage.stop();
+  });
+  return app;
+}
