@@ -17,6 +17,8 @@ import {
 
 const unavailable = controlPlaneUnavailable();
 if (unavailable) {
+  // CI sets ENTITLEGATE_E2E_REQUIRE=1 so that missing binaries fail instead of skipping.
+  if (process.env.ENTITLEGATE_E2E_REQUIRE) throw new Error(`e2e control plane required but unavailable: ${unavailable}`);
   console.warn(`skipping e2e control-plane tests: ${unavailable}`);
 }
 
