@@ -23,6 +23,10 @@ export const admissionPlugin: FastifyPluginAsync<AdmissionPluginOptions> = async
   app.post('/validate', { bodyLimit: ADMISSION_BODY_LIMIT }, (req, reply) => {
     const started = performance.now();
     let request;
+    if (typeof req.body === 'string') {
+      metrics.badRequests.inc();
+      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', code: 'EG_ERR_INPUT_INVALID', message: `request body: content-type ${req.headers['content-type'] ?? '(none)'} is not application/json; send an AdmissionReview v1 as JSON` });
+    }
     try {
       request = admissionRequestOf(req.body, 'request body');
     } catch (err) {

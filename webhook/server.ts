@@ -2,7 +2,7 @@
 // health, metrics, run task), the usage source, the reloader, JSON logs with
 // secrets redacted, and errors as JSON without stack traces.
 import type { Server as HttpsServer } from 'node:https';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import type { Engine } from '../engine/engine.ts';
 import type { Config } from '../engine/config/schema.ts';
 import { EntitlegateError } from '../engine/errors.ts';
@@ -104,7 +104,8 @@ declare module 'fastify' {
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const { gate } = opts;
   const fastifyOpts: FastifyServerOptions & { https?: object } = {
-    disableRequestLogging: true, // one line per denial instead (admission.ts); 2 lines per request would cost throughput
+    // One line per denial instead (admission.ts); two lines per request would cost throughput.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   };
@@ -143,7 +144,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       getConfig: () => gate.config,
       clock: gate.clock,
       ...(hmacKey ? { hmacKey } : {}),
-      ...(gate.config.kubernetes.cluster ? { scope: { cluster: gate.config.kubernetes.cluster } } : {}),
     });
   } else app.log.debug('run task not in this build: POST /terraform/run-task not registered');
 

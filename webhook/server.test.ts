@@ -1,0 +1,298 @@
+// The webhook over real HTTPS (a test CA made with openssl), deciding through
+// the committed compiled policy: what the kube-apiserver and kubectl users see.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Gate } from './gate.ts';
+import { buildServer } from './server.ts';
+import { Client, NOW, configYaml, deployment, review, scale, servedCn, tempDir, testCa, usageYaml, type TestCa } from './test-support.ts';
+
+let tmp: ReturnType<typeof tempDir>;
+let ca: TestCa;
+let tls: { cert: string; key: string };
+
+beforeAll(() => {
+  tmp = tempDir();
+  ca = testCa(tmp.dir);
+  tls = ca.issue('webhook-1');
+});
+afterAll(() => tmp.remove());
+
+interface Started {
+  app: FastifyInstance;
+  client: Client;
+  gate: Gate;
+  port: number;
+  logs: string[];
+  files: { config: string; usage: string };
+  setNow(d: Date): void;
+}
+
+const running: { app: FastifyInstance; client: Client }[] = [];
+afterEach(async () => {
+  for (const r of running.splice(0)) {
+    await r.client.close();
+    await r.app.close();
+  }
+});
+
+let seq = 0;
+async function start(o: { quantity?: number; used?: number; kubernetes?: string; reloadIntervalMs?: number; tls?: { cert: string; key: string }; connections?: number } = {}): Promise<Started> {
+  const dir = tempDir().dir;
+  const files = { config: join(dir, `entitlegate-${++seq}.yaml`), usage: join(dir, 'usage.yaml') };
+  writeFileSync(files.config, configYaml(o.quantity ?? 64, o.kubernetes));
+  writeFileSync(files.usage, usageYaml(o.used ?? 54));
+  let now = NOW;
+  const gate = await Gate.create({ files: { config: files.config, usage: [files.usage] }, clock: () => now });
+  const logs: string[] = [];
+  const app = await buildServer({
+    gate,
+    tls: o.tls ?? tls,
+    cluster: null,
+    reloadIntervalMs: o.reloadIntervalMs ?? 0,
+    defaultMetrics: false,
+    logger: { level: 'info', stream: { write: (line: string) => void logs.push(line) } },
+  });
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  const client = new Client(address, ca.caPem, o.connections);
+  running.push({ app, client });
+  return { app, client, gate, port: Number(new URL(address).port), logs, files, setNow: (d) => (now = d) };
+}
+
+const validate = (client: Client, body: unknown) => client.post('/validate', body);
+const create = (name: string, cpu: string, extra: { namespace?: string; dryRun?: boolean; annotations?: Record<string, string> } = {}) =>
+  review({ operation: 'CREATE', object: deployment({ name, cpu, ...(extra.namespace ? { namespace: extra.namespace } : {}), ...(extra.annotations ? { annotations: extra.annotations } : {}) }), ...(extra.dryRun ? { dryRun: true } : {}) });
+
+describe('POST /validate over HTTPS', () => {
+  it('allows a CREATE that fits, echoes the uid, and warns briefly when close to the limit', async () => {
+    const { client } = await start();
+    const body = create('orders', '4');
+    const { status, json } = await validate(client, body);
+    expect(status).toBe(200);
+    expect(json.apiVersion).toBe('admission.k8s.io/v1');
+    expect(json.kind).toBe('AdmissionReview');
+    expect(json.response.uid).toBe((body.request as { uid: string }).uid);
+    expect(json.response.allowed).toBe(true);
+    expect(json.response.status).toBeUndefined();
+    // 58 of 64 after the change: APPROACHING_LIMIT (warnAt 0.8)
+    expect(json.response.warnings).toHaveLength(1);
+    expect(json.response.warnings[0]).toMatch(/^APPROACHING_LIMIT: oracle-db-ee: 58 of 64 vcpu/);
+    for (const w of json.response.warnings) expect(w.length).toBeLessThanOrEqual(120);
+    expect(json.response.auditAnnotations).toMatchObject({ decision: 'allowed', products: 'oracle-db-ee:54+4/64', warnings: 'APPROACHING_LIMIT' });
+    // audit annotation keys are prefixed with the webhook's name by the apiserver: they must be bare names
+    for (const key of Object.keys(json.response.auditAnnotations)) expect(key).toMatch(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/);
+  });
+
+  it('denies a CREATE over the entitlement with 403 and a message naming product, used, requested and capacity', async () => {
+    const { client, logs } = await start();
+    const { status, json } = await validate(client, create('orders', '12'));
+    expect(status).toBe(200);
+    expect(json.response.allowed).toBe(false);
+    expect(json.response.status.code).toBe(403);
+    expect(json.response.status.message).toContain('oracle-db-ee');
+    expect(json.response.status.message).toContain('66 vcpu projected exceeds the 64 vcpu covered (54 used + 12 requested)');
+    expect(json.response.auditAnnotations).toMatchObject({ decision: 'denied', violations: 'OVER_ENTITLEMENT:oracle-db-ee' });
+    const line = logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'admission denied');
+    expect(line).toMatchObject({ result: 'denied', code: 'OVER_ENTITLEMENT', resource: 'Deployment/prod/orders', user: 'alice@example.com' });
+  });
+
+  it('charges an UPDATE by its delta against oldObject, and a DELETE frees', async () => {
+    const { client } = await start();
+    const old = deployment({ name: 'orders', replicas: 2, cpu: '2' });
+    const up = await validate(client, review({ operation: 'UPDATE', object: deployment({ name: 'orders', replicas: 6, cpu: '2' }), oldObject: old, dryRun: true }));
+    expect(up.json.response.allowed).toBe(true); // 4 → 12: +8, 62 of 64
+    expect(up.json.response.auditAnnotations.products).toBe('oracle-db-ee:54+8/64');
+    const over = await validate(client, review({ operation: 'UPDATE', object: deployment({ name: 'orders', replicas: 8, cpu: '2' }), oldObject: old }));
+    expect(over.json.response.allowed).toBe(false); // +12
+    expect(over.json.response.status.message).toContain('(54 used + 12 requested)');
+    const same = await validate(client, review({ operation: 'UPDATE', object: { ...old, metadata: { ...(old.metadata as object), labels: { a: 'b' } } }, oldObject: old }));
+    expect(same.json.response).toMatchObject({ allowed: true, auditAnnotations: { products: 'oracle-db-ee:54+0/64' } });
+    const del = await validate(client, review({ operation: 'DELETE', oldObject: old }));
+    expect(del.json.response).toMatchObject({ allowed: true, auditAnnotations: { decision: 'allowed', products: 'oracle-db-ee:54+-4/64' } });
+  });
+
+  it('decides a dryRun the same but never holds a reservation for it', async () => {
+    const { client, gate } = await start();
+    const dry = await validate(client, create('orders', '8', { dryRun: true }));
+    expect(dry.json.response).toMatchObject({ allowed: true, auditAnnotations: { dryRun: 'true' } });
+    const dryOver = await validate(client, create('orders', '11', { dryRun: true }));
+    expect(dryOver.json.response.allowed).toBe(false);
+    expect(gate.reservations.size).toBe(0);
+    // had the dry run been held, 54 + 8 + 8 would exceed 64
+    expect((await validate(client, create('orders', '8'))).json.response.allowed).toBe(true);
+  });
+
+  it('counts an allowed admission against the next one until its reservation expires (TTL, injected clock)', async () => {
+    const { client, setNow, gate } = await start();
+    expect((await validate(client, create('a', '6'))).json.response.allowed).toBe(true);
+    const next = await validate(client, create('b', '6'));
+    expect(next.json.response.allowed).toBe(false);
+    expect(next.json.response.status.message).toContain('(60 used + 6 requested)');
+    expect(gate.reservations.size).toBe(1);
+    setNow(new Date(NOW.getTime() + 59_000));
+    expect((await validate(client, create('b', '6'))).json.response.allowed).toBe(false);
+    setNow(new Date(NOW.getTime() + 61_000)); // reservationTTLSeconds: 60
+    expect((await validate(client, create('b', '6'))).json.response.allowed).toBe(true);
+  });
+
+  it('admits exempt namespaces (kube-system by default) without evaluating', async () => {
+    const { client, gate } = await start();
+    const { json } = await validate(client, create('huge', '500', { namespace: 'kube-system' }));
+    expect(json.response).toEqual({ uid: expect.any(String), allowed: true, auditAnnotations: { decision: 'exempt' } });
+    expect(gate.reservations.size).toBe(0);
+  });
+
+  it('allows a scale it cannot size without an inventory, with a warning saying so', async () => {
+    const { client } = await start();
+    const { json } = await validate(client, scale('orders', 40, 2));
+    expect(json.response.allowed).toBe(true);
+    expect(json.response.warnings).toEqual(['entitlegate: scale of Deployment/prod/orders not sized: there is no cluster inventory (snapshot mode)']);
+  });
+
+  it('fails closed on an evaluation error, and open in a failOpenNamespaces namespace', async () => {
+    const { client } = await start();
+    // An annotation naming a product the config lacks: the engine cannot evaluate it.
+    const annotations = { 'entitlegate.io/product': 'no-such-product' };
+    const closed = await validate(client, create('x', '1', { annotations }));
+    expect(closed.status).toBe(200);
+    expect(closed.json.response.allowed).toBe(false);
+    expect(closed.json.response.status.message).toMatch(/^entitlegate could not evaluate this change, so it is denied: .*no-such-product/);
+    expect(closed.json.response.auditAnnotations).toEqual({ decision: 'error-denied', error: 'EG_ERR_INPUT_INVALID' });
+    const open = await validate(client, create('x', '1', { namespace: 'sandbox', annotations }));
+    expect(open.json.response.allowed).toBe(true);
+    expect(open.json.response.warnings[0]).toMatch(/^entitlegate could not evaluate \(admitted: namespace sandbox is fail-open\)/);
+    expect(open.json.response.warnings[0].length).toBeLessThanOrEqual(120);
+  });
+
+  it('answers anything that is not an AdmissionReview v1 with HTTP 400 and a JSON message, no stack trace', async () => {
+    const { client } = await start();
+    const cases: [string | object, Record<string, string> | undefined, RegExp][] = [
+      ['{"apiVersion": ', undefined, /JSON/i],
+      ['', undefined, /empty/i],
+      ['[1,2]', undefined, /not an AdmissionReview: expected a JSON object/],
+      [{ kind: 'Deployment', apiVersion: 'apps/v1' }, undefined, /not an AdmissionReview: kind is "Deployment"/],
+      [{ kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1beta1', request: {} }, undefined, /apiVersion "admission.k8s.io\/v1beta1" is not supported; use admission.k8s.io\/v1/],
+      [{ kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1' }, undefined, /has no request/],
+      ['kind: AdmissionReview', { 'content-type': 'text/plain' }, /content-type/i],
+    ];
+    for (const [body, headers, message] of cases) {
+      const res = await client.post('/validate', body, headers);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.json.message).toMatch(message);
+      expect(JSON.stringify(res.json)).not.toMatch(/\bat .*\.ts:\d+|stack/);
+    }
+    const metrics = await client.get('/metrics');
+    expect(metrics.text).toContain(`entitlegate_admission_bad_requests_total ${cases.length}`);
+  });
+});
+
+describe('health and metrics', () => {
+  it('serves /healthz, /readyz (snapshot mode is ready at once) and Prometheus metrics', async () => {
+    const { client } = await start();
+    expect(await client.get('/healthz')).toEqual({ status: 200, text: '{"status":"ok"}' });
+    expect(await client.get('/readyz')).toEqual({ status: 200, text: '{"status":"ready","usage":"snapshots"}' });
+    await validate(client, create('a', '2'));
+    await validate(client, create('b', '40'));
+    await validate(client, create('c', '1', { namespace: 'kube-system' }));
+    const { status, text } = await client.get('/metrics');
+    expect(status).toBe(200);
+    expect(text).toContain('entitlegate_admission_decisions_total{result="allowed",code="NONE"} 1');
+    expect(text).toContain('entitlegate_admission_decisions_total{result="denied",code="OVER_ENTITLEMENT"} 1');
+    expect(text).toContain('entitlegate_admission_decisions_total{result="exempt",code="NONE"} 1');
+    expect(text).toMatch(/entitlegate_admission_duration_seconds_bucket\{le="0.005",result="allowed"\} 1/);
+    expect(text).toContain('entitlegate_product_used{product="oracle-db-ee",metric="vcpu"} 54');
+    expect(text).toContain('entitlegate_product_capacity{product="oracle-db-ee",metric="vcpu"} 64');
+    expect(text).toContain('entitlegate_entitlement_capacity{product="oracle-db-ee",entitlement="ORA-2026",kind="entitlement"} 64');
+    expect(text).toContain('entitlegate_entitlement_used{product="oracle-db-ee",entitlement="ORA-2026",kind="entitlement"} 54');
+    expect(text).toContain('entitlegate_product_reserved{product="oracle-db-ee"} 2');
+    expect(text).toContain('entitlegate_reservations 1');
+    expect(text).toContain('entitlegate_ready 1');
+  });
+
+  it('keeps secrets out of the logs', async () => {
+    const { app, logs } = await start();
+    app.log.info({ hmacKey: 'hmac-secret', token: 'tok-secret', req: { headers: { authorization: 'Bearer abc-secret' } }, terraform: { runTaskHmacKey: 'cfg-secret' } }, 'x');
+    const text = logs.join('');
+    expect(text).toContain('[redacted]');
+    expect(text).not.toMatch(/hmac-secret|tok-secret|abc-secret|cfg-secret/);
+  });
+});
+
+describe('hot reload', () => {
+  it('applies a good new config without a restart, and refuses a bad one loudly while the old keeps serving', async () => {
+    const { client, files, logs } = await start({ reloadIntervalMs: 20 });
+    expect((await validate(client, create('a', '20', { dryRun: true }))).json.response.allowed).toBe(false);
+    // an atomic replace, as editors and ConfigMap updates do
+    writeFileSync(`${files.config}.new`, configYaml(100));
+    renameSync(`${files.config}.new`, files.config);
+    await vi.waitFor(async () => expect((await validate(client, create('a', '20', { dryRun: true }))).json.response.allowed).toBe(true), { timeout: 5000, interval: 50 });
+
+    writeFileSync(files.config, configYaml(100).replace('quantity: 100', 'quantity: lots').replace('model: subscription', 'model: forever'));
+    await vi.waitFor(() => expect(logs.some((l) => l.includes('config reload refused'))).toBe(true), { timeout: 5000, interval: 50 });
+    const line = JSON.parse(logs.find((l) => l.includes('config reload refused'))!);
+    expect(line.level).toBe(50);
+    expect(line.problems).toMatch(new RegExp(`${files.config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+ `));
+    expect(line.problems).toContain('quantity');
+    expect((await validate(client, create('a', '20', { dryRun: true }))).json.response.allowed).toBe(true); // still the good config
+    const metrics = (await client.get('/metrics')).text;
+    expect(metrics).toContain('entitlegate_reload_failures_total{kind="config"} 1');
+    expect(metrics).toContain('entitlegate_reloads_total{kind="config"} 1');
+  });
+
+  it('reloads usage snapshots too', async () => {
+    const { client, files } = await start({ reloadIntervalMs: 20 });
+    expect((await validate(client, create('a', '8', { dryRun: true }))).json.response.allowed).toBe(true);
+    writeFileSync(files.usage, usageYaml(60));
+    await vi.waitFor(async () => expect((await validate(client, create('a', '8', { dryRun: true }))).json.response.allowed).toBe(false), { timeout: 5000, interval: 50 });
+  });
+
+  it('serves a new TLS certificate after its files change, and keeps the old one when the new key does not match', async () => {
+    const dir = tempDir().dir;
+    const cert = join(dir, 'tls.crt');
+    const key = join(dir, 'tls.key');
+    const first = ca.issue('webhook-first');
+    const second = ca.issue('webhook-second');
+    writeFileSync(cert, readFile(first.cert));
+    writeFileSync(key, readFile(first.key));
+    const { port, client, logs } = await start({ tls: { cert, key }, reloadIntervalMs: 20 });
+    expect(await servedCn(port, ca.caPem)).toBe('webhook-first');
+    writeFileSync(`${cert}.tmp`, readFile(second.cert));
+    writeFileSync(`${key}.tmp`, readFile(second.key));
+    renameSync(`${key}.tmp`, key);
+    renameSync(`${cert}.tmp`, cert);
+    await vi.waitFor(async () => expect(await servedCn(port, ca.caPem)).toBe('webhook-second'), { timeout: 5000, interval: 50 });
+    expect((await client.get('/healthz')).status).toBe(200);
+
+    writeFileSync(cert, readFile(first.cert)); // key of "second" stays: a mismatch
+    await vi.waitFor(() => expect(logs.some((l) => l.includes('TLS reload refused'))).toBe(true), { timeout: 5000, interval: 50 });
+    expect(await servedCn(port, ca.caPem)).toBe('webhook-second');
+    expect((await client.get('/metrics')).text).toContain('entitlegate_reload_failures_total{kind="tls"} 1');
+  });
+});
+
+describe('concurrency', () => {
+  it('200 concurrent CREATEs over HTTPS competing for 10 remaining vCPU admit exactly 10', async () => {
+    const { client, gate } = await start({ used: 54, connections: 64 });
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => validate(client, create(`app-${i}`, '1'))));
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    const allowed = results.filter((r) => r.json.response.allowed);
+    expect(allowed).toHaveLength(10);
+    expect(results.filter((r) => !r.json.response.allowed)).toHaveLength(190);
+    expect(gate.reservations.active()).toEqual([{ product: 'oracle-db-ee', quantity: 10, scope: { cluster: 'eu-1', namespace: 'prod' } }]);
+    // and the next one is denied too
+    expect((await validate(client, create('late', '1'))).json.response.allowed).toBe(false);
+  });
+});
+
+function readFile(f: string): Buffer {
+  return readFileSync(f);
+}
+
+describe('HCP Terraform run task', () => {
+  it('is registered at POST /terraform/run-task when webhook/run-task.ts is in the build', async () => {
+    const { client } = await start();
+    const res = await client.post('/terraform/run-task', '{}', { 'content-type': 'application/json' });
+    expect(res.status).not.toBe(404);
+  });
+});

@@ -1,0 +1,274 @@
+// Test support for the webhook: a CA and server certificates made with the
+// openssl CLI in a temp dir, an HTTPS client trusting that CA, a
+// kube-apiserver stand-in speaking list and watch over a real socket, and
+// AdmissionReview builders. Test-only; nothing here is used by the server.
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Agent, request } from 'undici';
+
+export const ORACLE = 'container-registry.oracle.com/database/enterprise:21.3.0.0';
+export const NOW = new Date('2026-11-28T10:00:00Z');
+
+export function tempDir(prefix = 'eg-webhook-'): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: 'pipe' });
+
+export interface TestCa {
+  dir: string;
+  ca: string;
+  caPem: Buffer;
+  /** Issues a server certificate for localhost / 127.0.0.1 with this CN; returns the cert and key paths. */
+  issue(cn: string, name?: string): { cert: string; key: string };
+}
+
+/** A throw-away CA (openssl, in a temp dir that the caller removes). */
+export function testCa(dir: string): TestCa {
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=entitlegate test CA'], dir);
+  const caPem = readFileSync(join(dir, 'ca.crt'));
+  return {
+    dir,
+    ca: join(dir, 'ca.crt'),
+    caPem,
+    issue(cn, name = cn) {
+      writeFileSync(join(dir, `${name}.ext`), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+      openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
+      openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`], dir);
+      return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+    },
+  };
+}
+
+/** An HTTPS client that trusts only the test CA. */
+export class Client {
+  readonly agent: Agent;
+  readonly base: string;
+  constructor(base: string, caPem: Buffer, connections = 16) {
+    this.base = base;
+    this.agent = new Agent({ connect: { ca: caPem, servername: 'localhost' }, connections });
+  }
+  async post(path: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<{ status: number; json: any }> {
+    const res = await request(`${this.base}${path}`, { method: 'POST', dispatcher: this.agent, headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const text = await res.body.text();
+    return { status: res.statusCode, json: text ? JSON.parse(text) : undefined };
+  }
+  async get(path: string): Promise<{ status: number; text: string }> {
+    const res = await request(`${this.base}${path}`, { dispatcher: this.agent });
+    return { status: res.statusCode, text: await res.body.text() };
+  }
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
+
+/** The CN of the certificate a fresh TLS connection is served. */
+export function servedCn(port: number, caPem: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, ca: caPem, servername: 'localhost' }, () => {
+      const cn = socket.getPeerCertificate().subject?.CN;
+      socket.end();
+      resolve(String(cn));
+    });
+    socket.on('error', reject);
+  });
+}
+
+export interface DeploymentSpec {
+  name: string;
+  namespace?: string;
+  replicas?: number;
+  cpu?: string;
+  uid?: string;
+  annotations?: Record<string, string>;
+}
+
+export function deployment(d: DeploymentSpec): Record<string, unknown> {
+  const metadata: Record<string, unknown> = { name: d.name, namespace: d.namespace ?? 'prod', uid: d.uid ?? `uid-${d.name}` };
+  if (d.annotations) metadata.annotations = d.annotations;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata,
+    spec: {
+      replicas: d.replicas ?? 1,
+      selector: { matchLabels: { app: d.name } },
+      template: { metadata: { labels: { app: d.name } }, spec: { containers: [{ name: 'db', image: ORACLE, resources: { limits: { cpu: d.cpu ?? '1' } } }] } },
+    },
+  };
+}
+
+export interface ReviewSpec {
+  operation: 'CREATE' | 'UPDATE' | 'DELETE';
+  object?: Record<string, unknown>;
+  oldObject?: Record<string, unknown>;
+  dryRun?: boolean;
+  subResource?: string;
+  kind?: { group: string; version: string; kind: string };
+  resource?: { group: string; version: string; resource: string };
+  name?: string;
+  namespace?: string;
+  uid?: string;
+}
+
+export function review(r: ReviewSpec): Record<string, unknown> {
+  const subject = (r.object ?? r.oldObject ?? {}) as { metadata?: { name?: string; namespace?: string } };
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: r.uid ?? randomUUID(),
+      kind: r.kind ?? { group: 'apps', version: 'v1', kind: 'Deployment' },
+      resource: r.resource ?? { group: 'apps', version: 'v1', resource: 'deployments' },
+      ...(r.subResource ? { subResource: r.subResource } : {}),
+      name: r.name ?? subject.metadata?.name,
+      namespace: r.namespace ?? subject.metadata?.namespace,
+      operation: r.operation,
+      userInfo: { username: 'alice@example.com', groups: ['system:authenticated'] },
+      object: r.object ?? null,
+      oldObject: r.oldObject ?? null,
+      dryRun: r.dryRun ?? false,
+      options: null,
+    },
+  };
+}
+
+export function scale(name: string, replicas: number, oldReplicas: number, namespace = 'prod', resource = 'deployments'): Record<string, unknown> {
+  const s = (n: number) => ({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name, namespace }, spec: { replicas: n }, status: { replicas: oldReplicas } });
+  return review({
+    operation: 'UPDATE',
+    subResource: 'scale',
+    kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+    resource: { group: 'apps', version: 'v1', resource },
+    name,
+    namespace,
+    object: s(replicas),
+    oldObject: s(oldReplicas),
+  });
+}
+
+/**
+ * A kube-apiserver stand-in over a real socket: lists carry
+ * metadata.resourceVersion, `?watch=true` opens a chunked stream of JSON
+ * watch events from the requested version on. (The adapter's own tests have
+ * one like it; it is not exported from there.)
+ */
+export class FakeApiServer {
+  readonly server: Server;
+  #rv = 100;
+  #objects = new Map<string, Map<string, Record<string, unknown>>>();
+  #events: { rv: number; path: string; line: string }[] = [];
+  #watchers = new Map<string, Set<ServerResponse>>();
+  /** Delays list responses until released (to test readiness before the first sync). */
+  holdLists: Promise<void> | undefined;
+
+  constructor() {
+    this.server = createServer((req, res) => void this.#handle(req, res));
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  kubeConfig(server: string): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'fake', server, skipTLSVerify: true }],
+      users: [{ name: 'test', token: 'test-token' }],
+      contexts: [{ name: 'fake', cluster: 'fake', user: 'test' }],
+      currentContext: 'fake',
+    });
+    return kc;
+  }
+
+  async close(): Promise<void> {
+    for (const set of this.#watchers.values()) for (const res of set) res.end();
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  event(type: 'ADDED' | 'MODIFIED' | 'DELETED', path: string, object: Record<string, unknown>): void {
+    const rv = ++this.#rv;
+    const metadata: Record<string, unknown> = { ...(object.metadata as Record<string, unknown>), resourceVersion: String(rv) };
+    const stored = { ...object, metadata };
+    const key = `${String(metadata.namespace ?? '')}/${String(metadata.name)}`;
+    const objects = this.#objects.get(path) ?? new Map();
+    this.#objects.set(path, objects);
+    if (type === 'DELETED') objects.delete(key);
+    else objects.set(key, stored);
+    const line = `${JSON.stringify({ type, object: stored })}\n`;
+    this.#events.push({ rv, path, line });
+    for (const res of this.#watchers.get(path) ?? []) if (!res.writableEnded) res.write(line);
+  }
+
+  watchers(path: string): number {
+    return this.#watchers.get(path)?.size ?? 0;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (req.headers.authorization !== 'Bearer test-token') {
+      res.writeHead(401).end();
+      return;
+    }
+    if (url.searchParams.get('watch') === 'true') {
+      const from = Number(url.searchParams.get('resourceVersion') ?? '0');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.flushHeaders();
+      for (const e of this.#events) if (e.path === url.pathname && e.rv > from) res.write(e.line);
+      const set = this.#watchers.get(url.pathname) ?? new Set();
+      this.#watchers.set(url.pathname, set);
+      set.add(res);
+      res.on('close', () => set.delete(res));
+      return;
+    }
+    if (this.holdLists) await this.holdLists;
+    const items = [...(this.#objects.get(url.pathname)?.values() ?? [])];
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: String(this.#rv) }, items }));
+  }
+}
+
+/** A config with one vCPU product and one entitlement of `quantity`, plus Kubernetes settings. */
+export function configYaml(quantity = 64, kubernetes = '  failOpenNamespaces: [sandbox]\n  reservationTTLSeconds: 60\n'): string {
+  return `version: 1
+products:
+  - id: oracle-db-ee
+    vendor: Oracle
+    name: Oracle Database Enterprise Edition
+    metric: vcpu
+    match:
+      kubernetes:
+        images: ["container-registry.oracle.com/database/enterprise*"]
+entitlements:
+  - id: ORA-2026
+    product: oracle-db-ee
+    model: subscription
+    quantity: ${quantity}
+    validFrom: 2026-01-01
+    validUntil: 2026-12-31
+    owner: dba-team@example.com
+kubernetes:
+  cluster: eu-1
+${kubernetes}`;
+}
+
+export function usageYaml(quantity: number): string {
+  return `version: 1
+source: sam-export
+observedAt: 2026-11-28T06:00:00Z
+usage:
+  - product: oracle-db-ee
+    quantity: ${quantity}
+    scope: { cluster: eu-1 }
+`;
+}
