@@ -1,0 +1,60 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { batches } from './check-run.ts';
+import { nextLink } from './github-api.ts';
+import { expandPaths, listInput } from './inputs.ts';
+
+function workspace(files: string[]): string {
+  const root = mkdtempSync(join(tmpdir(), 'eg-ws-'));
+  for (const f of files) {
+    mkdirSync(join(root, f, '..'), { recursive: true });
+    writeFileSync(join(root, f), 'kind: ConfigMap\n');
+  }
+  return root;
+}
+
+describe('listInput', () => {
+  it('splits on newlines and commas and drops blanks and comments', () => {
+    expect(listInput('k8s/**/*.yaml, plan.json\n\n  # rendered by helm\nrendered/\n')).toEqual(['k8s/**/*.yaml', 'plan.json', 'rendered/']);
+  });
+});
+
+describe('expandPaths', () => {
+  const ws = workspace(['k8s/a.yaml', 'k8s/b.yaml', 'k8s/test/c.yaml', 'entitlegate.yaml', 'cdktf.out/manifest.json', 'node_modules/x/y.yaml']);
+  const rel = (list: string[]) => list.map((p) => p.slice(ws.length + 1)).sort();
+
+  it('expands globs relative to the workspace, without the config and usage files or node_modules', () => {
+    expect(rel(expandPaths(ws, ['**/*.yaml'], ['entitlegate.yaml']))).toEqual(['k8s/a.yaml', 'k8s/b.yaml', 'k8s/test/c.yaml']);
+  });
+
+  it('excludes `!` patterns', () => {
+    expect(rel(expandPaths(ws, ['k8s/**/*.yaml', '!k8s/test/**']))).toEqual(['k8s/a.yaml', 'k8s/b.yaml']);
+  });
+
+  it('takes a folder whole and does not read its files twice', () => {
+    expect(rel(expandPaths(ws, ['k8s', 'k8s/a.yaml', 'cdktf.out']))).toEqual(['cdktf.out', 'k8s']);
+  });
+
+  it('refuses a pattern or a path that matches nothing', () => {
+    expect(() => expandPaths(ws, ['charts/**/*.yaml'])).toThrow('paths: charts/**/*.yaml matches no file in the workspace');
+    expect(() => expandPaths(ws, ['plan.json'])).toThrow('paths: plan.json: no such file or folder in the workspace');
+  });
+});
+
+describe('nextLink', () => {
+  it('follows rel="next" wherever it is in the Link header', () => {
+    const link = '<https://ghe.example/api/v3/repositories/7/issues/42/comments?page=3>; rel="next", <https://ghe.example/api/v3/repositories/7/issues/42/comments?page=1>; rel="first"';
+    expect(nextLink(link)).toBe('https://ghe.example/api/v3/repositories/7/issues/42/comments?page=3');
+    expect(nextLink('<https://x/?page=1>; rel="prev"')).toBeNull();
+    expect(nextLink(null)).toBeNull();
+  });
+});
+
+describe('batches', () => {
+  it('cuts annotations into requests of at most 50, and one empty batch when there are none', () => {
+    expect(batches(Array.from({ length: 120 }, (_, i) => i)).map((b) => b.length)).toEqual([50, 50, 20]);
+    expect(batches([])).toEqual([[]]);
+  });
+});
