@@ -1,0 +1,74 @@
+// `entitlegate serve` as a user runs it: refuses to start without TLS or with
+// a config it cannot load (exit 2, every problem), serves otherwise.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../cli/run.ts';
+import type { Io } from '../cli/io.ts';
+import { serve } from './serve.ts';
+import { Client, configYaml, deployment, review, tempDir, testCa, usageYaml, type TestCa } from './test-support.ts';
+
+let tmp: ReturnType<typeof tempDir>;
+let ca: TestCa;
+let tls: { cert: string; key: string };
+let config: string;
+let usage: string;
+beforeAll(() => {
+  tmp = tempDir();
+  ca = testCa(tmp.dir);
+  tls = ca.issue('serve');
+  config = join(tmp.dir, 'entitlegate.yaml');
+  usage = join(tmp.dir, 'usage.yaml');
+  writeFileSync(config, configYaml(64));
+  writeFileSync(usage, usageYaml(54));
+});
+afterAll(() => tmp.remove());
+
+function io() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const value: Io = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), readStdin: () => '', clock: () => new Date('2026-11-28T10:00:00Z') };
+  return { io: value, out, err };
+}
+
+describe('entitlegate serve', () => {
+  it('refuses to start without --tls-cert/--tls-key unless --insecure-http is given', async () => {
+    const t = io();
+    expect(await run(['serve', '--config', config], t.io)).toBe(2);
+    expect(t.err.join('')).toContain('serve needs --tls-cert and --tls-key');
+    expect(t.err.join('')).toContain('--insecure-http');
+  });
+
+  it('never serves a config it could not load: exit 2 with each problem at file:line:col', async () => {
+    const bad = join(tmp.dir, 'bad.yaml');
+    writeFileSync(bad, configYaml(64).replace('model: subscription', 'model: forever'));
+    const t = io();
+    expect(await run(['serve', '--config', bad, '--tls-cert', tls.cert, '--tls-key', tls.key, '--port', '0'], t.io)).toBe(2);
+    expect(t.err.join('')).toMatch(new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+ .*model`));
+  });
+
+  it('refuses a TLS file it cannot read (exit 2)', async () => {
+    const t = io();
+    expect(await run(['serve', '--config', config, '--tls-cert', join(tmp.dir, 'nope.crt'), '--tls-key', tls.key], t.io)).toBe(2);
+    expect(t.err.join('')).toContain('cannot read the TLS certificate');
+  });
+
+  it('serves HTTPS with --now fixing the decision instant, and stops cleanly', async () => {
+    let stop!: () => void;
+    let address!: string;
+    const listening = new Promise<void>((resolve) => {
+      void serve(
+        ['--config', config, '--usage', usage, '--tls-cert', tls.cert, '--tls-key', tls.key, '--port', '0', '--host', '127.0.0.1', '--no-cluster', '--now', '2026-11-28T10:00:00Z', '--log-level', 'silent'],
+        io().io,
+        { stop: new Promise<void>((r) => (stop = r)), listening: (a) => ((address = a), resolve()) },
+      ).then((code) => expect(code).toBe(0));
+    });
+    await listening;
+    const client = new Client(address, ca.caPem);
+    const res = await client.post('/validate', review({ operation: 'CREATE', object: deployment({ name: 'a', cpu: '12' }) }));
+    expect(res.json.response.status.message).toContain('(54 used + 12 requested)');
+    expect(res.json.response.auditAnnotations.products).toBe('oracle-db-ee:54+12/64');
+    await client.close();
+    stop();
+  });
+});
