@@ -1,0 +1,185 @@
+// Terraform section: `entitlegate check plan.json` as a separate process, beside
+// `conftest test` running the same rule in Rego (bench/fixtures/conftest) and a
+// bare `node -e JSON.parse` of the same file. Generated plans of 1,000, 10,000
+// and (full runs) 50,000 resource changes. Each subject runs 3 times,
+// interleaved so drift hits all alike; the best wall time counts, and the peak
+// RSS is the highest seen (from /usr/bin/time -f %M, else /proc polling).
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generatePlan } from '../../adapters/terraform/generate-plan.ts';
+import { packageRoot } from '../../engine/policy/wasm.ts';
+import type { BenchRow, BenchSection } from '../types.ts';
+
+const ROOT = packageRoot();
+const FIX = join(ROOT, 'bench', 'fixtures');
+const RUNS = 3;
+const NOW = '2026-11-28T10:00:00Z';
+const BARE = 'node JSON.parse (bare)';
+const EG = 'entitlegate check --format json';
+const CONFTEST_VERSION = 'v0.69.0';
+const CONFTEST = `conftest test (${CONFTEST_VERSION})`;
+
+interface Measured {
+  wallMs: number;
+  peakRssMb: number | undefined;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface Subject {
+  name: string;
+  cmd: string[];
+  /** Exit codes that mean it worked (conftest: 0 pass; entitlegate: 0 allowed). */
+  ok: number[];
+}
+
+const TIME = '/usr/bin/time';
+const RSS_MARK = 'EG_BENCH_PEAK_RSS_KB=';
+
+function hasGnuTime(): boolean {
+  if (!existsSync(TIME)) return false;
+  const r = spawnSync(TIME, ['-f', `${RSS_MARK}%M`, 'true'], { encoding: 'utf8' });
+  return r.status === 0 && r.stderr.includes(RSS_MARK);
+}
+
+function conftestPath(): string | undefined {
+  const candidates = [process.env.ENTITLEGATE_CONFTEST, join(process.env.EG_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'entitlegate'), 'go', `conftest-${CONFTEST_VERSION}`, 'bin', 'conftest')];
+  return candidates.find((p): p is string => !!p && existsSync(p));
+}
+
+function entitlegateCmd(): { cmd: string[]; note: string } {
+  const dist = join(ROOT, 'dist', 'cli', 'main.js');
+  if (existsSync(dist)) return { cmd: [process.execPath, dist], note: 'dist/cli/main.js' };
+  return { cmd: [process.execPath, join(ROOT, 'cli', 'main.ts')], note: 'cli/main.ts (no build: type stripping at start-up included)' };
+}
+
+/** One run: wall time from the parent, stdout through a file (no pipe back-pressure). */
+async function measure(cmd: string[], gnuTime: boolean, dir: string): Promise<Measured> {
+  const outFile = join(dir, 'stdout');
+  const out = openSync(outFile, 'w');
+  try {
+    if (gnuTime) {
+      const start = performance.now();
+      const r = spawnSync(TIME, ['-f', `${RSS_MARK}%M`, ...cmd], { stdio: ['ignore', out, 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26 });
+      const wallMs = performance.now() - start;
+      const kb = new RegExp(`${RSS_MARK}(\\d+)`).exec(r.stderr)?.[1];
+      return { wallMs, peakRssMb: kb ? Number(kb) / 1024 : undefined, code: r.status, stdout: readFileSync(outFile, 'utf8'), stderr: r.stderr.replace(new RegExp(`${RSS_MARK}\\d+\\s*`), '') };
+    }
+    return await measurePolling(cmd, out, outFile);
+  } finally {
+    closeSync(out);
+  }
+}
+
+/** Without GNU time: VmHWM (the kernel's own peak) read from /proc while the child runs. */
+function measurePolling(cmd: string[], out: number, outFile: string): Promise<Measured> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', out, 'pipe'] });
+    let stderr = '';
+    let hwmKb = 0;
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) hwmKb = Math.max(hwmKb, Number(m[1]));
+      } catch {
+        // exited between polls
+      }
+    }, 2);
+    child.on('error', (e) => {
+      clearInterval(poll);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearInterval(poll);
+      resolve({ wallMs: performance.now() - start, peakRssMb: hwmKb ? hwmKb / 1024 : undefined, code, stdout: readFileSync(outFile, 'utf8'), stderr });
+    });
+  });
+}
+
+const round = (x: number | undefined, digits = 1) => (x === undefined ? undefined : Number(x.toFixed(digits)));
+const fmtN = (n: number) => new Intl.NumberFormat('en-US').format(n);
+
+/** The vCPU table in the Rego data must be the shipped one, or the rules are not equivalent. */
+function checkRegoData(): void {
+  const shipped = (JSON.parse(readFileSync(join(ROOT, 'adapters', 'terraform', 'instance-types.json'), 'utf8')) as { vcpu: Record<string, number> }).vcpu;
+  const rego = (JSON.parse(readFileSync(join(FIX, 'conftest', 'data', 'licence.json'), 'utf8')) as { licence: { vcpu: Record<string, number> } }).licence.vcpu;
+  for (const [type, n] of Object.entries(rego)) {
+    if (shipped[type] !== n) throw new Error(`bench/fixtures/conftest/data/licence.json: ${type} is ${n} vCPU there, ${shipped[type]} in instance-types.json`);
+  }
+}
+
+export const terraformSection: BenchSection = {
+  name: 'terraform',
+  async run({ quick, log }) {
+    checkRegoData();
+    const sizes = quick ? [1_000, 10_000] : [1_000, 10_000, 50_000];
+    const gnuTime = hasGnuTime();
+    const conftest = conftestPath();
+    const eg = entitlegateCmd();
+    const dir = mkdtempSync(join(tmpdir(), 'entitlegate-bench-tf-'));
+    log(`terraform: ${eg.note}; peak RSS from ${gnuTime ? '/usr/bin/time -f %M' : '/proc/PID/status VmHWM polling'}; conftest ${conftest ?? 'not installed (scripts/install-conftest.sh)'}`);
+    const rows: BenchRow[] = [];
+    try {
+      for (const n of sizes) {
+        const planFile = join(dir, `plan-${n}.json`);
+        writeFileSync(planFile, generatePlan(n));
+        const mb = statSync(planFile).size / 2 ** 20;
+        const input = `${fmtN(n)} resource changes (${mb.toFixed(1)} MB)`;
+        const subjects: Subject[] = [
+          { name: BARE, cmd: [process.execPath, '-e', "JSON.parse(require('node:fs').readFileSync(process.argv[1], 'utf8'))", planFile], ok: [0] },
+          {
+            name: EG,
+            cmd: [...eg.cmd, 'check', planFile, '--config', join(FIX, 'terraform', 'entitlegate.yaml'), '--usage', join(FIX, 'terraform', 'usage.yaml'), '--format', 'json', '--now', NOW],
+            ok: [0],
+          },
+        ];
+        if (conftest) {
+          subjects.push({ name: CONFTEST, cmd: [conftest, 'test', planFile, '--policy', join(FIX, 'conftest', 'policy'), '--data', join(FIX, 'conftest', 'data'), '--no-color'], ok: [0] });
+        }
+        const results = new Map<string, Measured[]>(subjects.map((s) => [s.name, []]));
+        for (let run = 0; run < RUNS; run++) {
+          for (const s of subjects) {
+            const m = await measure(s.cmd, gnuTime, dir);
+            if (!s.ok.includes(m.code ?? -1)) throw new Error(`${s.name} on ${input} exited ${m.code}: ${m.stderr.slice(0, 500)}`);
+            results.get(s.name)!.push(m);
+          }
+        }
+        const best = (name: string) => {
+          const ms = results.get(name)!;
+          return { wallMs: Math.min(...ms.map((m) => m.wallMs)), peakRssMb: ms.some((m) => m.peakRssMb !== undefined) ? Math.max(...ms.map((m) => m.peakRssMb ?? 0)) : undefined, all: ms };
+        };
+        const bare = best(BARE);
+        const e = best(EG);
+        const requested = (JSON.parse(e.all[0]!.stdout) as { products: { requested: number }[] }).products[0]?.requested;
+        const runsNote = (ms: Measured[]) => `runs ${ms.map((m) => Math.round(m.wallMs)).join(', ')} ms`;
+        log(`terraform: ${input}: bare ${Math.round(bare.wallMs)} ms, entitlegate ${Math.round(e.wallMs)} ms${conftest ? `, conftest ${Math.round(best(CONFTEST).wallMs)} ms` : ''}`);
+
+        rows.push({ section: 'terraform', subject: BARE, input, wallMs: round(bare.wallMs), peakRssMb: round(bare.peakRssMb), note: `node start-up + read + JSON.parse; ${runsNote(bare.all)}` });
+        const ratioBare = e.wallMs / bare.wallMs;
+        const egNotes = [`${eg.note}; requested ${requested} vCPU; ${runsNote(e.all)}`];
+        if (n === 10_000) egNotes.push(`DESIGN.md: a 10,000-resource plan in about a second — ${Math.round(e.wallMs)} ms`);
+        rows.push({ section: 'terraform', subject: EG, input, wallMs: round(e.wallMs), peakRssMb: round(e.peakRssMb), baseline: BARE, ratio: round(ratioBare, 3), target: 'within 3× of a bare JSON.parse', met: ratioBare <= 3, note: egNotes.join('; ') });
+
+        if (conftest) {
+          const c = best(CONFTEST);
+          const conftestRequested = Number(/requested (-?\d+) vcpu/.exec(c.all[0]!.stdout)?.[1]);
+          const same = conftestRequested === requested;
+          rows.push({ section: 'terraform', subject: CONFTEST, input, wallMs: round(c.wallMs), peakRssMb: round(c.peakRssMb), baseline: BARE, ratio: round(c.wallMs / bare.wallMs, 3), note: `same rule in Rego (bench/fixtures/conftest); requested ${conftestRequested} vCPU${same ? ', same as entitlegate' : ' — DIFFERS from entitlegate'}; ${runsNote(c.all)}` });
+          if (!same) throw new Error(`conftest and entitlegate disagree on ${input}: ${conftestRequested} vs ${requested} vCPU requested`);
+          const ratio = e.wallMs / c.wallMs;
+          rows.push({ section: 'terraform', subject: EG, input, wallMs: round(e.wallMs), peakRssMb: round(e.peakRssMb), baseline: CONFTEST, ratio: round(ratio, 3), target: 'faster than conftest', met: ratio < 1, note: 'same measurement as the row above, compared with conftest' });
+        } else {
+          rows.push({ section: 'terraform', subject: CONFTEST, input, note: 'not measured: conftest not installed (scripts/install-conftest.sh, or ENTITLEGATE_CONFTEST)' });
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return rows;
+  },
+};
