@@ -75,8 +75,9 @@ async function main(): Promise<void> {
   }
 
   process.stdout.write(`\n${renderTable(report.rows)}\n\n`);
+  for (const s of report.sections.filter((x) => !x.ok)) process.stdout.write(`Section ${s.name} FAILED: ${s.error}\n`);
   const missed = report.rows.filter((r) => r.met === false);
-  if (missed.length) process.stdout.write(`Targets missed: ${missed.map((r) => `${r.section}/${r.subject} (${r.input}): ${r.target}`).join('; ')}\n`);
+  if (missed.length) process.stdout.write(`Targets missed: ${missed.map((r) => `${r.section}/${r.subject} (${r.input}): ${r.target}`).join('; ')}\n\n`);
   if (!values['no-write']) {
     const dir = join(fileURLToPath(new URL('.', import.meta.url)), 'results');
     mkdirSync(dir, { recursive: true });

@@ -48,7 +48,7 @@ export function generatedConfig(n: number): LoadedConfig {
   for (let i = 0; i < n; i++) {
     const id = `product-${i}`;
     products.push({ id, vendor: `Vendor ${i % 97}`, name: `Product ${i}`, metric: i % 2 ? 'instances' : 'vcpu', match: { kubernetes: { images: [`registry.example.com/vendor-${i}/*`] } } });
-    entitlements.push({ id: `ENT-${i}-ANY`, product: id, model: 'subscription', quantity: 1000, validFrom: '2026-01-01', validUntil: '2027-06-30', owner: `team-${i % 50}@example.com`, contract: { ref: `PO-${i}`, unitCost: 100, currency: 'USD' } });
+    entitlements.push({ id: `ENT-${i}-ANY`, product: id, model: 'subscription', quantity: 1_000_000, validFrom: '2026-01-01', validUntil: '2027-06-30', owner: `team-${i % 50}@example.com`, contract: { ref: `PO-${i}`, unitCost: 100, currency: 'USD' } });
     if (i % 3 === 0) entitlements.push({ id: `ENT-${i}-PROD`, product: id, model: 'subscription', quantity: 64, validFrom: '2026-01-01', validUntil: '2026-12-31', scope: { environment: ['prod'] }, owner: `team-${i % 50}@example.com` });
   }
   exceptions.push({ id: 'EXC-0', product: 'product-0', quantity: 8, until: '2026-12-15', scope: { environment: ['prod'] }, reason: 'cutover', requestedBy: 'alice', approvedBy: 'bob' });

@@ -71,3 +71,40 @@ export function round(x: number | undefined, digits = 3): number | undefined {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }
+
+/**
+ * Like timeLoop for several functions, their runs interleaved (run 1 of each,
+ * then run 2 of each, …) so a noisy stretch of the machine hits them all and
+ * their ratios stay meaningful.
+ */
+export function timeInterleaved(fns: readonly (() => unknown)[], o: LoopOptions): Throughput[] {
+  let sink: unknown;
+  for (const fn of fns) {
+    const warmEnd = performance.now() + o.warmupMs;
+    while (performance.now() < warmEnd) sink = fn();
+  }
+  const rates: number[][] = fns.map(() => []);
+  const lats: number[][] = fns.map(() => []);
+  for (let r = 0; r < o.runs; r++) {
+    fns.forEach((fn, k) => {
+      const lat = lats[k]!;
+      const start = performance.now();
+      const end = start + o.runMs;
+      let n = 0;
+      let t = start;
+      while (t < end) {
+        const t0 = t;
+        sink = fn();
+        t = performance.now();
+        lat.push(t - t0);
+        n++;
+      }
+      rates[k]!.push((n * 1000) / (t - start));
+    });
+  }
+  keep(sink);
+  return fns.map((_, k) => {
+    const lat = lats[k]!.sort((a, b) => a - b);
+    return { opsPerSec: median(rates[k]!), p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), runs: rates[k]!, ops: lat.length };
+  });
+}

@@ -1,0 +1,56 @@
+// Runs the webhook-memory probe (inventory-probe.mjs) in a child process
+// against a fake API server in another child process.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startFakeKube } from './fake-kube.ts';
+
+export interface ProbeResult {
+  syncMs: number;
+  /** RSS after sync and a full GC: what the process keeps. */
+  rssMb: number;
+  /** Highest RSS the process reached (getrusage maxrss), sync included. */
+  maxRssMb: number;
+  heapUsedMb: number;
+  heapTotalMb: number;
+  /** Memory outside the JS heap that V8 knows of (Buffers, WASM memory). */
+  externalMb: number;
+  /** RSS before the inventory started (engine, policy and client loaded). */
+  baseRssMb: number;
+  usageRecords: number;
+  usedVcpu: number;
+  decisionAllowed: boolean;
+}
+
+const PROBE = fileURLToPath(new URL('./inventory-probe.mjs', import.meta.url));
+const DIST = fileURLToPath(new URL('../../dist/adapters/kubernetes/inventory.js', import.meta.url));
+
+export function runProbe(apiUrl: string, configFile: string, extraNodeArgs: string[] = []): Promise<ProbeResult> {
+  if (!existsSync(DIST)) return Promise.reject(new Error('dist/ is missing: run `npm run build` (npm run bench does)'));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', ...extraNodeArgs, PROBE, apiUrl, configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`inventory probe exited ${code}: ${err.trim().slice(-1500)}`));
+      try {
+        resolve(JSON.parse(out) as ProbeResult);
+      } catch {
+        reject(new Error(`inventory probe printed no result: ${out.slice(0, 200)} ${err.slice(-500)}`));
+      }
+    });
+  });
+}
+
+/** A fake cluster of `pods` pods in one process, the probe in another. */
+export async function measureInventory(pods: number, configFile: string, extraNodeArgs: string[] = []): Promise<ProbeResult> {
+  const api = await startFakeKube(pods);
+  try {
+    return await runProbe(api.url, configFile, extraNodeArgs);
+  } finally {
+    api.stop();
+  }
+}
