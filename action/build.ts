@@ -1,10 +1,11 @@
 // Bundles the action into action/dist: index.js (ESM, node24, every dependency
-// inlined) and entitlegate.wasm (the compiled policy, copied so the bundle does
-// not depend on the repository layout around it).
+// inlined), entitlegate.wasm (the compiled policy, copied so the bundle does
+// not depend on the repository layout around it) and a package.json that
+// marks index.js as ESM.
 //
 //   node action/build.ts           rebuild action/dist
 //   node action/build.ts --check   rebuild into a temp folder; fail if action/dist differs
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +55,8 @@ async function bundle(out: string): Promise<void> {
     plugins: [dropUnused],
   });
   copyFileSync(join(root, 'policies', 'dist', 'entitlegate.wasm'), join(out, 'entitlegate.wasm'));
+  // index.js is ESM whatever package.json sits above it (or none).
+  writeFileSync(join(out, 'package.json'), '{ "type": "module", "private": true }\n');
 }
 
 function files(dir: string): string[] {

@@ -2,14 +2,14 @@
 // process and as the bundled action/dist/index.js in a child `node` process,
 // against a local GitHub API, with the example config, usage and manifests
 // and the real compiled policy.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { run } from './run.ts';
 import { COMMENT_MARKER } from './summary.ts';
 import { startFakeGitHub, type FakeGitHub, type FakeGitHubOptions } from './testing/fake-github.ts';
-import { MERGE_SHA, PR_EVENT, PR_HEAD_SHA, REPO_ROOT, runBundled, runInProcess, type StepOptions, type StepResult } from './testing/runner.ts';
+import { BUNDLE, MERGE_SHA, PR_EVENT, PR_HEAD_SHA, REPO_ROOT, runBundled, runInProcess, type StepOptions, type StepResult } from './testing/runner.ts';
 
 const TOKEN = 'ghs_fakeInstallationToken0123456789';
 const EXAMPLES = { config: 'examples/entitlegate.yaml', usage: 'examples/usage.yaml' };
@@ -230,6 +230,17 @@ describe.each(runners)('the action %s', (_name, step) => {
     expect(r.stdout).toMatch(/^::error::entitlegate: paths: deploy\/\*\*\/\*\.yml matches no file in the workspace/m);
     expect(r.outputs).toEqual({});
   });
+});
+
+it('the bundle is self-contained: copied away from the repository, it still finds its policy and runs as ESM', async () => {
+  const away = mkdtempSync(join(tmpdir(), 'eg-dist-'));
+  cpSync(join(REPO_ROOT, 'action', 'dist'), away, { recursive: true });
+  const gh = await server();
+  const r = await runBundled({ apiUrl: gh.url, inputs: { ...EXAMPLES, paths: 'examples/manifests', cluster: 'prod-eu-1' } }, join(away, 'index.js'));
+  expect(BUNDLE).not.toBe(join(away, 'index.js'));
+  expect(r.exitCode).toBe(1);
+  expect(r.outputs).toMatchObject({ allowed: 'false', violations: '1' });
+  expect(report(r).provenance.policy).toMatch(/^sha256:[0-9a-f]{64}$/);
 });
 
 it('the committed bundle ships the compiled policy it was built with', () => {

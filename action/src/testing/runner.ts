@@ -112,11 +112,11 @@ function result(step: Step, exitCode: number, stdout: string): StepResult {
 }
 
 /** The bundle in its own process, as the runner starts it: `node action/dist/index.js`. */
-export function runBundled(opts: StepOptions): Promise<StepResult> {
+export function runBundled(opts: StepOptions, bundle = BUNDLE): Promise<StepResult> {
   const step = prepareStep(opts);
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...step.env };
   return new Promise((resolveRun) => {
-    execFile(process.execPath, [BUNDLE], { env, cwd: step.env.GITHUB_WORKSPACE }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bundle], { env, cwd: step.env.GITHUB_WORKSPACE }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
       resolveRun(result(step, code, stdout + stderr));
     });
