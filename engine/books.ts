@@ -38,11 +38,14 @@ export function usageItems(records: Iterable<UsageRecord>): Map<string, Item[]> 
 /** What the policy reads as data.config: set once per config. */
 export function policyData(config: Config) {
   const licensed = new Set([...config.entitlements, ...config.exceptions].map((e) => e.product));
+  // Owners per product, so a message costs a lookup, not a scan of all entitlements.
+  const owners = new Map<string, Set<string>>();
+  for (const e of config.entitlements) if (e.owner) owners.set(e.product, (owners.get(e.product) ?? new Set()).add(e.owner));
   return {
     config: {
       defaults: config.defaults,
       products: Object.fromEntries(
-        config.products.map((p) => [p.id, { metric: p.metric, vendor: p.vendor ?? null, name: p.name ?? null, licensed: licensed.has(p.id) }]),
+        config.products.map((p) => [p.id, { metric: p.metric, vendor: p.vendor ?? null, name: p.name ?? null, licensed: licensed.has(p.id), owners: [...(owners.get(p.id) ?? [])].sort() }]),
       ),
       entitlements: Object.fromEntries(
         config.entitlements.map((e) => [

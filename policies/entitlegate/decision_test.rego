@@ -4,7 +4,7 @@ import data.entitlegate
 
 cfg := {
 	"defaults": {"warnAt": 0.8, "expiryWarningDays": 30, "unlicensed": "deny", "unknownQuantity": "deny", "peak": "warn"},
-	"products": {"ora": {"licensed": true}},
+	"products": {"ora": {"licensed": true, "owners": ["dba@x"]}},
 	"entitlements": {"E": {"product": "ora", "owner": "dba@x"}},
 	"exceptions": {},
 }

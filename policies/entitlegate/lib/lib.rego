@@ -43,14 +43,9 @@ usable(claim) := [c | some c in claim.covering; c.state in {"active", "grace"}]
 resources(claims) := sort({c.resource | some c in claims})
 
 # METADATA
-# description: Who to ask for more capacity for a product.
-owners(pid) := concat(", ", owner_list) if {
-	owner_list := sort({e.owner |
-		some e in data.config.entitlements
-		e.product == pid
-		e.owner != null
-	})
-	count(owner_list) > 0
+# description: Who to ask for more capacity for a product (the owners of its entitlements).
+owners(pid) := concat(", ", data.config.products[pid].owners) if {
+	count(data.config.products[pid].owners) > 0
 } else := "the licence owner"
 
 # METADATA

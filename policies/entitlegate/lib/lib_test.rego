@@ -7,14 +7,11 @@ test_num_formats_whole_and_fractional if {
 	lib.num(2.5) == "2.50"
 }
 
-test_owners_lists_each_owner_once if {
-	lib.owners("ora") == "a@x, b@x" with data.config as {"entitlements": {
-		"E1": {"product": "ora", "owner": "b@x"},
-		"E2": {"product": "ora", "owner": "a@x"},
-		"E3": {"product": "ora", "owner": "a@x"},
-	}}
+test_owners_lists_the_owners if {
+	lib.owners("ora") == "a@x, b@x" with data.config as {"products": {"ora": {"owners": ["a@x", "b@x"]}}}
 }
 
 test_owners_default if {
-	lib.owners("ora") == "the licence owner" with data.config as {"entitlements": {}}
+	lib.owners("ora") == "the licence owner" with data.config as {"products": {"ora": {"owners": []}}}
+	lib.owners("sap") == "the licence owner" with data.config as {"products": {}}
 }

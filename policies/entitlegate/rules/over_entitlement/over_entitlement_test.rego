@@ -2,7 +2,7 @@ package entitlegate.rules.over_entitlement_test
 
 import data.entitlegate.rules.over_entitlement
 
-cfg := {"defaults": {}, "entitlements": {"ORA": {"product": "ora", "owner": "dba@example.com"}}}
+cfg := {"defaults": {}, "products": {"ora": {"owners": ["dba@example.com"]}}}
 
 ora := {"metric": "vcpu", "capacity": 64, "used": 60, "requested": 8, "projected": 68, "peak": 68}
 
@@ -38,7 +38,7 @@ test_without_usable_pool_is_left_to_other_rules if {
 
 test_owner_fallback if {
 	v := over_entitlement.violation with input as {"products": {"ora": ora}, "claims": [claim(2)]}
-		with data.config as {"defaults": {}, "entitlements": {}}
+		with data.config as {"defaults": {}, "products": {"ora": {"owners": []}}}
 	some f in v
 	contains(f.message, "the licence owner")
 }
