@@ -38716,11 +38716,13 @@ function usageItems(records) {
 }
 function policyData(config3) {
   const licensed = new Set([...config3.entitlements, ...config3.exceptions].map((e) => e.product));
+  const owners = /* @__PURE__ */ new Map();
+  for (const e of config3.entitlements) if (e.owner) owners.set(e.product, (owners.get(e.product) ?? /* @__PURE__ */ new Set()).add(e.owner));
   return {
     config: {
       defaults: config3.defaults,
       products: Object.fromEntries(
-        config3.products.map((p) => [p.id, { metric: p.metric, vendor: p.vendor ?? null, name: p.name ?? null, licensed: licensed.has(p.id) }])
+        config3.products.map((p) => [p.id, { metric: p.metric, vendor: p.vendor ?? null, name: p.name ?? null, licensed: licensed.has(p.id), owners: [...owners.get(p.id) ?? []].sort() }])
       ),
       entitlements: Object.fromEntries(
         config3.entitlements.map((e) => [
@@ -39271,9 +39273,9 @@ var GitHubApiError = class extends Error {
     this.method = method;
     this.path = path;
   }
-  /** 403/404 from a token without write access (forks, missing `permissions:`). */
+  /** 403/404 from a token without write access (forks, missing `permissions:`); a rate limit is not that. */
   get isPermission() {
-    return this.status === 403 || this.status === 404;
+    return this.status === 403 && !/rate limit/i.test(this.message) || this.status === 404;
   }
 };
 var USER_AGENT = "entitlegate-action";

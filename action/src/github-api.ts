@@ -15,9 +15,9 @@ export class GitHubApiError extends Error {
     this.path = path;
   }
 
-  /** 403/404 from a token without write access (forks, missing `permissions:`). */
+  /** 403/404 from a token without write access (forks, missing `permissions:`); a rate limit is not that. */
   get isPermission(): boolean {
-    return this.status === 403 || this.status === 404;
+    return (this.status === 403 && !/rate limit/i.test(this.message)) || this.status === 404;
   }
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { batches } from './check-run.ts';
-import { nextLink } from './github-api.ts';
+import { GitHubApiError, nextLink } from './github-api.ts';
 import { expandPaths, listInput } from './inputs.ts';
 
 function workspace(files: string[]): string {
@@ -56,5 +56,14 @@ describe('batches', () => {
   it('cuts annotations into requests of at most 50, and one empty batch when there are none', () => {
     expect(batches(Array.from({ length: 120 }, (_, i) => i)).map((b) => b.length)).toEqual([50, 50, 20]);
     expect(batches([])).toEqual([[]]);
+  });
+});
+
+describe('GitHubApiError', () => {
+  it('tells a missing permission from a rate limit', () => {
+    expect(new GitHubApiError('POST', '/x', 403, 'Resource not accessible by integration').isPermission).toBe(true);
+    expect(new GitHubApiError('PATCH', '/x', 404, 'Not Found').isPermission).toBe(true);
+    expect(new GitHubApiError('POST', '/x', 403, 'You have exceeded a secondary rate limit').isPermission).toBe(false);
+    expect(new GitHubApiError('POST', '/x', 502, 'Bad Gateway').isPermission).toBe(false);
   });
 });
