@@ -1,0 +1,345 @@
+// Webhook section: `entitlegate serve` (POST /validate, HTTPS on loopback)
+// beside a bare fastify HTTPS server that parses the same AdmissionReview and
+// returns a fixed response. Each server runs in its own process; the load
+// generator is a third process (this file, run as `load`): an undici Pool
+// with keep-alive and fixed concurrency, bounded by time and count.
+//
+//   1. saturation: closed loop, CONNECTIONS requests in flight, for both;
+//   2. latency at half of entitlegate's saturation rate: open loop, paced,
+//      latency measured from each request's scheduled start (no coordinated
+//      omission), for both at the same rate.
+//
+// The payload is a dryRun CREATE of a Deployment that fits, so every request
+// makes the same full decision (claims, accounting, the compiled policy) and
+// no reservation piles up across the run.
+//
+// Run directly, this file is one of the helper processes:
+//   node bench/sections/webhook.ts bare --port N --cert F --key F
+//   node bench/sections/webhook.ts load --url U --ca F --body F --connections N --duration MS [--max N] [--rate R]
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { BenchRow, BenchSection } from '../types.ts';
+
+const HERE = fileURLToPath(import.meta.url);
+const ROOT = join(HERE, '..', '..', '..');
+const NOW = '2026-11-28T10:00:00Z';
+const CONNECTIONS = 32;
+const BARE = 'bare fastify HTTPS (fixed AdmissionReview)';
+const EG = 'entitlegate serve POST /validate (HTTPS)';
+
+export interface LoadResult {
+  count: number;
+  errors: number;
+  seconds: number;
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Responses whose body did not say allowed (a sanity check that the decision ran). */
+  notAllowed: number;
+}
+
+function payload(): string {
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'orders-db', namespace: 'prod', labels: { app: 'orders-db' } },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: 'orders-db' } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 0 } },
+      template: {
+        metadata: { labels: { app: 'orders-db' } },
+        spec: {
+          containers: [
+            { name: 'db', image: 'container-registry.oracle.com/database/enterprise:21.3.0.0', resources: { limits: { cpu: '2', memory: '8Gi' }, requests: { cpu: '1', memory: '8Gi' } } },
+            { name: 'exporter', image: 'ghcr.io/example/oracle-exporter:1.0', resources: { limits: { cpu: '100m' } } },
+          ],
+        },
+      },
+    },
+  };
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+      resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+      name: 'orders-db',
+      namespace: 'prod',
+      operation: 'CREATE',
+      userInfo: { username: 'alice@example.com', groups: ['system:authenticated'] },
+      object: deployment,
+      oldObject: null,
+      dryRun: true,
+      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
+    },
+  });
+}
+
+// ---------------------------------------------------------------- helpers
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function certs(dir: string): { ca: string; cert: string; key: string } {
+  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=bench CA']);
+  writeFileSync(join(dir, 'ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'tls.key', '-out', 'tls.csr', '-subj', '/CN=localhost']);
+  run(['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'tls.crt', '-days', '1', '-extfile', 'ext']);
+  return { ca: join(dir, 'ca.crt'), cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
+}
+
+function entitlegateCmd(): string[] {
+  const dist = join(ROOT, 'dist', 'cli', 'main.js');
+  return existsSync(dist) ? [dist] : [join(ROOT, 'cli', 'main.ts')];
+}
+
+async function waitReady(url: string, ca: string, child: ChildProcess, stderr: () => string): Promise<void> {
+  const { Agent, request } = await import('undici');
+  const agent = new Agent({ connect: { ca: readFileSync(ca), servername: 'localhost' } });
+  const deadline = Date.now() + 30_000;
+  try {
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr()}`);
+      try {
+        const res = await request(`${url}/readyz`, { dispatcher: agent });
+        await res.body.text();
+        if (res.statusCode === 200) return;
+      } catch {
+        /* not listening yet */
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`server at ${url} not ready after 30 s: ${stderr()}`);
+  } finally {
+    await agent.close();
+  }
+}
+
+interface Server {
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function startServer(args: string[], port: number, ca: string): Promise<Server> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => (err = (err + String(d)).slice(-4000)));
+  const url = `https://127.0.0.1:${port}`;
+  await waitReady(url, ca, child, () => err);
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function runLoad(args: string[]): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [HERE, 'load', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += String(d)));
+    child.stderr!.on('data', (d) => (err += String(d)));
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`load generator failed (${code}): ${err}`));
+      resolve(JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult);
+    });
+  });
+}
+
+// ---------------------------------------------------------------- the section
+
+export const webhookSection: BenchSection = {
+  name: 'webhook',
+  async run({ quick, log }) {
+    const dir = mkdtempSync(join(tmpdir(), 'eg-bench-webhook-'));
+    const servers: Server[] = [];
+    try {
+      const tls = certs(dir);
+      const body = join(dir, 'review.json');
+      writeFileSync(body, payload());
+      const satMs = quick ? 1500 : 5000;
+      const warmMs = quick ? 500 : 2000;
+      const pacedMs = quick ? 1500 : 5000;
+      const load = (url: string, ms: number, rate?: number) =>
+        runLoad(['--url', `${url}/validate`, '--ca', tls.ca, '--body', body, '--connections', String(CONNECTIONS), '--duration', String(ms), '--max', '2000000', ...(rate ? ['--rate', String(rate)] : [])]);
+
+      const barePort = await freePort();
+      const bare = await startServer([HERE, 'bare', '--port', String(barePort), '--cert', tls.cert, '--key', tls.key], barePort, tls.ca);
+      servers.push(bare);
+      const egPort = await freePort();
+      const config = join(ROOT, 'examples', 'entitlegate.yaml');
+      const usage = join(ROOT, 'examples', 'usage.yaml');
+      const eg = await startServer(
+        [...entitlegateCmd(), 'serve', '--config', config, '--usage', usage, '--tls-cert', tls.cert, '--tls-key', tls.key, '--port', String(egPort), '--host', '127.0.0.1', '--no-cluster', '--now', NOW, '--log-level', 'warn'],
+        egPort,
+        tls.ca,
+      );
+      servers.push(eg);
+
+      log(`webhook: warm-up ${warmMs} ms each`);
+      await load(bare.url, warmMs);
+      await load(eg.url, warmMs);
+      log(`webhook: saturation, ${CONNECTIONS} connections, ${satMs} ms each`);
+      const bareSat = await load(bare.url, satMs);
+      const egSat = await load(eg.url, satMs);
+      if (egSat.notAllowed || egSat.errors) log(`webhook: warning: ${egSat.notAllowed} not allowed, ${egSat.errors} errors from entitlegate`);
+      const rate = Math.max(1, Math.floor(egSat.opsPerSec / 2));
+      log(`webhook: paced at ${rate} req/s (half of entitlegate's saturation), ${pacedMs} ms each`);
+      const egPaced = await load(eg.url, pacedMs, rate);
+      const barePaced = await load(bare.url, pacedMs, rate);
+
+      const ratio = egSat.opsPerSec / bareSat.opsPerSec;
+      const input = `AdmissionReview CREATE Deployment (dryRun), ${CONNECTIONS} connections`;
+      const r2 = (n: number) => Math.round(n * 1000) / 1000;
+      return [
+        { section: 'webhook', subject: BARE, input, opsPerSec: Math.round(bareSat.opsPerSec), p50Ms: r2(bareSat.p50Ms), p99Ms: r2(bareSat.p99Ms), note: 'saturation' },
+        {
+          section: 'webhook',
+          subject: EG,
+          input,
+          opsPerSec: Math.round(egSat.opsPerSec),
+          p50Ms: r2(egSat.p50Ms),
+          p99Ms: r2(egSat.p99Ms),
+          baseline: BARE,
+          ratio: Math.round(ratio * 1000) / 1000,
+          target: '≥ 60% of bare throughput',
+          met: ratio >= 0.6,
+          note: 'saturation',
+        },
+        { section: 'webhook', subject: `${BARE}, paced`, input: `${rate} req/s open loop`, opsPerSec: Math.round(barePaced.opsPerSec), p50Ms: r2(barePaced.p50Ms), p99Ms: r2(barePaced.p99Ms) },
+        {
+          section: 'webhook',
+          subject: `${EG}, paced`,
+          input: `${rate} req/s open loop (half of saturation)`,
+          opsPerSec: Math.round(egPaced.opsPerSec),
+          p50Ms: r2(egPaced.p50Ms),
+          p99Ms: r2(egPaced.p99Ms),
+          baseline: `${BARE}, paced`,
+          ratio: Math.round((egPaced.p99Ms / barePaced.p99Ms) * 100) / 100,
+          target: 'p99 < 5 ms at half of saturation',
+          met: egPaced.p99Ms < 5,
+        },
+      ] satisfies BenchRow[];
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+// ---------------------------------------------------------------- helper processes
+
+async function bareServer(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { port: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' } } });
+  const { default: Fastify } = await import('fastify');
+  const app = Fastify({ https: { cert: readFileSync(values.cert!), key: readFileSync(values.key!) }, logger: false });
+  const response = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: '705ab4f5-6393-11e8-b7cc-42010a800002', allowed: true } };
+  app.post('/validate', { bodyLimit: 8 * 1024 * 1024 }, (_req, reply) => reply.send(response));
+  app.get('/readyz', async () => ({ status: 'ready' }));
+  await app.listen({ port: Number(values.port), host: '127.0.0.1' });
+  process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function loadGenerator(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { url: { type: 'string' }, ca: { type: 'string' }, body: { type: 'string' }, connections: { type: 'string' }, duration: { type: 'string' }, max: { type: 'string' }, rate: { type: 'string' } },
+  });
+  const { Pool } = await import('undici');
+  const url = new URL(values.url!);
+  const body = readFileSync(values.body!);
+  const connections = Number(values.connections ?? 32);
+  const durationMs = Number(values.duration ?? 3000);
+  const max = Number(values.max ?? 1_000_000);
+  const rate = values.rate ? Number(values.rate) : undefined;
+  const pool = new Pool(url.origin, { connections, pipelining: 1, connect: { ca: readFileSync(values.ca!), servername: 'localhost' }, keepAliveTimeout: 60_000 });
+  const latencies = new Float64Array(Math.min(max, 5_000_000));
+  let count = 0;
+  let errors = 0;
+  let notAllowed = 0;
+  const headers = { 'content-type': 'application/json' };
+  const one = async (startedAt: number) => {
+    try {
+      const res = await pool.request({ path: url.pathname, method: 'POST', headers, body });
+      const text = await res.body.text();
+      if (res.statusCode !== 200) errors++;
+      else if (!text.includes('"allowed":true')) notAllowed++;
+    } catch {
+      errors++;
+    }
+    if (count < latencies.length) latencies[count] = performance.now() - startedAt;
+    count++;
+  };
+  const start = performance.now();
+  const end = start + durationMs;
+  if (rate === undefined) {
+    // Closed loop: each connection sends its next request when the last is answered.
+    let issued = 0;
+    const worker = async () => {
+      while (performance.now() < end && issued < max) {
+        issued++;
+        await one(performance.now());
+      }
+    };
+    await Promise.all(Array.from({ length: connections }, worker));
+  } else {
+    // Open loop: request i is due at start + i/rate; latency counts from when it was due.
+    const interval = 1000 / rate;
+    const inflight = new Set<Promise<void>>();
+    let i = 0;
+    while (i < max) {
+      const now = performance.now();
+      if (now >= end) break;
+      while (i < max && start + i * interval <= now) {
+        const p = one(start + i * interval);
+        inflight.add(p);
+        void p.finally(() => inflight.delete(p));
+        i++;
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(inflight);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const sorted = latencies.slice(0, Math.min(count, latencies.length)).sort();
+  await pool.close();
+  const result: LoadResult = { count, errors, seconds, opsPerSec: count / seconds, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), notAllowed };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+if (process.argv[1] === HERE) {
+  const [role, ...rest] = process.argv.slice(2);
+  if (role === 'bare') await bareServer(rest);
+  else if (role === 'load') await loadGenerator(rest);
+  else {
+    // Standalone: run the section and print its rows.
+    const rows = await webhookSection.run({ quick: rest.includes('--quick') || role === '--quick', log: (l) => process.stderr.write(`${l}\n`) });
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  }
+}
