@@ -214,7 +214,8 @@ export class Engine {
       });
     }
 
-    const input = { mode, now: isoInstant(opts.now), claims: claimInputs, products: productInputs, pools: poolInputs };
+    const evaluatedAt = isoInstant(opts.now);
+    const input = { mode, now: evaluatedAt, claims: claimInputs, products: productInputs, pools: poolInputs };
     const verdict = this.policy.evaluate(input);
     return {
       allowed: verdict.allowed,
@@ -227,7 +228,7 @@ export class Engine {
         policy: this.policy.digest,
         config: this.loaded.digest,
         usage: this.sources,
-        evaluatedAt: isoInstant(opts.now),
+        evaluatedAt,
       },
     };
   }
