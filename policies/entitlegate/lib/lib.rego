@@ -22,14 +22,13 @@ finding(code, pid, entitlement, message, resources) := {
 
 # METADATA
 # scope: document
-# description: Claims that add to usage, or whose quantity is unknown.
-adding contains claim if {
-	some claim in input.claims
-	claim.quantity == null
-}
+# description: |
+#   A claim that adds to usage, or whose quantity is unknown. (A function over
+#   the claims array, not a set of claims: sets of large objects cost a hash
+#   of each whole object, which grows badly with big plans.)
+adds(claim) if claim.quantity == null
 
-adding contains claim if {
-	some claim in input.claims
+adds(claim) if {
 	claim.quantity != null
 	claim.peak > 0
 }
@@ -50,15 +49,29 @@ owners(pid) := concat(", ", data.config.products[pid].owners) if {
 
 # METADATA
 # scope: document
-# description: A number as a person writes it (no trailing .0).
-num(x) := sprintf("%d", [x]) if x == round(x)
+# description: |
+#   A number as a person writes it (no trailing .0; two decimals otherwise).
+#   Native string builtins, not sprintf: sprintf is a call out of WebAssembly
+#   into JavaScript, and it was most of the cost of a decision with findings.
+num(x) := format_int(x, 10) if x == round(x)
 
-num(x) := sprintf("%.2f", [x]) if x != round(x)
+num(x) := concat("", [sign, format_int(whole, 10), ".", substring(format_int(100 + cents, 10), 1, 2)]) if {
+	x != round(x)
+	sign := _sign(x)
+	hundredths := round(abs(x) * 100)
+	whole := floor(hundredths / 100)
+	cents := hundredths - (whole * 100)
+}
+
+_sign(x) := "-" if x < 0
+
+_sign(x) := "" if x >= 0
 
 # METADATA
 # description: Adding claims of a product that are covered, but by no usable entitlement.
 unusable(pid) := [c |
-	some c in adding
+	some c in input.claims
+	adds(c)
 	c.product == pid
 	count(c.covering) > 0
 	count(usable(c)) == 0
@@ -84,6 +97,6 @@ charged_pools(pid) := {charge.pool |
 # METADATA
 # scope: document
 # description: A scope as a person reads it.
-scope_text(scope) := concat(", ", [sprintf("%s=%s", [k, v]) | some k, v in scope]) if count(scope) > 0
+scope_text(scope) := concat(", ", [concat("=", [k, v]) | some k, v in scope]) if count(scope) > 0
 
 scope_text(scope) := "(none given)" if count(scope) == 0

@@ -13,8 +13,16 @@ warning contains lib.finding("APPROACHING_LIMIT", pid, null, message, []) if {
 	p.requested > 0
 	p.projected <= p.capacity
 	p.projected >= data.config.defaults.warnAt * p.capacity
-	message := sprintf(
-		"%s: %s of %s %s in use after this change (%s%%); plan more entitlement before the next deployment",
-		[pid, lib.num(p.projected), lib.num(p.capacity), p.metric, lib.num(round((p.projected * 100) / p.capacity))],
-	)
+	message := concat("", [
+		pid,
+		": ",
+		lib.num(p.projected),
+		" of ",
+		lib.num(p.capacity),
+		" ",
+		p.metric,
+		" in use after this change (",
+		lib.num(round((p.projected * 100) / p.capacity)),
+		"%); plan more entitlement before the next deployment",
+	])
 }

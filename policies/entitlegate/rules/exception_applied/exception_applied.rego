@@ -12,8 +12,18 @@ warning contains lib.finding("EXCEPTION_APPLIED", c.product, charge.pool, messag
 	some charge in c.charged
 	input.pools[charge.pool].kind == "exception"
 	exc := data.config.exceptions[charge.pool]
-	message := sprintf(
-		"%s: %s of the change uses exception %s (%s, approved by %s) which ends %s; make it permanent with an entitlement before then",
-		[c.product, lib.num(charge.quantity), charge.pool, exc.reason, exc.approvedBy, exc.until],
-	)
+	message := concat("", [
+		c.product,
+		": ",
+		lib.num(charge.quantity),
+		" of the change uses exception ",
+		charge.pool,
+		" (",
+		exc.reason,
+		", approved by ",
+		exc.approvedBy,
+		") which ends ",
+		exc.until,
+		"; make it permanent with an entitlement before then",
+	])
 }

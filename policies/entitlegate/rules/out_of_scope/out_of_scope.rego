@@ -12,10 +12,14 @@ import data.entitlegate.lib
 violation contains lib.finding("OUT_OF_SCOPE", pid, null, message, lib.resources(claims)) if {
 	some pid, _ in input.products
 	data.config.products[pid].licensed
-	claims := [c | some c in lib.adding; c.product == pid; count(c.covering) == 0]
+	claims := [c | some c in input.claims; c.product == pid; lib.adds(c); count(c.covering) == 0]
 	count(claims) > 0
-	message := sprintf(
-		"%s: no entitlement covers scope %s; deploy where the product is entitled, or extend an entitlement's scope (ask %s)",
-		[pid, lib.scope_text(claims[0].scope), lib.owners(pid)],
-	)
+	message := concat("", [
+		pid,
+		": no entitlement covers scope ",
+		lib.scope_text(claims[0].scope),
+		"; deploy where the product is entitled, or extend an entitlement's scope (ask ",
+		lib.owners(pid),
+		")",
+	])
 }

@@ -22,12 +22,26 @@ violation contains lib.finding(
 
 	# the most specific usable entitlement of the first claim that does not fit, or null
 	entitlement := array.concat([c.id | some c in lib.usable(over[0])], [null])[0]
-	message := sprintf(
-		"%s: %s %s projected exceeds the %s %s covered (%s used + %s requested); reduce the request by %s %s, free capacity in this scope, or ask %s for more entitlement or an approved exception",
-		[
-			pid, lib.num(p.projected), p.metric, lib.num(p.capacity), p.metric,
-			lib.num(p.used), lib.num(p.requested), lib.num(shortfall), p.metric,
-			lib.owners(pid),
-		],
-	)
+	message := concat("", [
+		pid,
+		": ",
+		lib.num(p.projected),
+		" ",
+		p.metric,
+		" projected exceeds the ",
+		lib.num(p.capacity),
+		" ",
+		p.metric,
+		" covered (",
+		lib.num(p.used),
+		" used + ",
+		lib.num(p.requested),
+		" requested); reduce the request by ",
+		lib.num(shortfall),
+		" ",
+		p.metric,
+		", free capacity in this scope, or ask ",
+		lib.owners(pid),
+		" for more entitlement or an approved exception",
+	])
 }

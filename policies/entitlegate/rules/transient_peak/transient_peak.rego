@@ -13,10 +13,20 @@ _findings contains lib.finding("TRANSIENT_PEAK", pid, null, message, lib.resourc
 	count([c | some c in input.claims; c.product == pid; c.overflow > 0]) == 0
 	claims := [c | some c in input.claims; c.product == pid; c.peakOverflow > 0; count(lib.usable(c)) > 0]
 	count(claims) > 0
-	message := sprintf(
-		"%s: the change fits when done (%s of %s %s) but briefly needs %s %s while old and new run side by side; lower the surge (maxSurge, create_before_destroy) or free capacity first",
-		[pid, lib.num(p.projected), lib.num(p.capacity), p.metric, lib.num(p.peak), p.metric],
-	)
+	message := concat("", [
+		pid,
+		": the change fits when done (",
+		lib.num(p.projected),
+		" of ",
+		lib.num(p.capacity),
+		" ",
+		p.metric,
+		") but briefly needs ",
+		lib.num(p.peak),
+		" ",
+		p.metric,
+		" while old and new run side by side; lower the surge (maxSurge, create_before_destroy) or free capacity first",
+	])
 }
 
 # METADATA

@@ -12,10 +12,16 @@ _findings contains lib.finding("UNKNOWN_QUANTITY", c.product, null, message, [c.
 	some c in input.claims
 	c.quantity == null
 	reason := object.get(c, "unknownReason", "the quantity cannot be determined")
-	message := sprintf(
-		"%s: %s uses an unknown number of %s: %s; set it explicitly (for example the entitlegate.io/quantity annotation, or CPU limits)",
-		[c.product, c.resource, c.metric, reason],
-	)
+	message := concat("", [
+		c.product,
+		": ",
+		c.resource,
+		" uses an unknown number of ",
+		c.metric,
+		": ",
+		reason,
+		"; set it explicitly (for example the entitlegate.io/quantity annotation, or CPU limits)",
+	])
 }
 
 # METADATA

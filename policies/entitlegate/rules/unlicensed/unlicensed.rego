@@ -10,12 +10,12 @@ import data.entitlegate.lib
 _findings contains lib.finding("UNLICENSED", pid, null, message, lib.resources(claims)) if {
 	some pid, _ in input.products
 	data.config.products[pid].licensed == false
-	claims := [c | some c in lib.adding; c.product == pid]
+	claims := [c | some c in input.claims; c.product == pid; lib.adds(c)]
 	count(claims) > 0
-	message := sprintf(
-		"%s is deployed but the organisation holds no entitlement for it; buy one and add it to the config, or remove the deployment",
-		[pid],
-	)
+	message := concat("", [
+		pid,
+		" is deployed but the organisation holds no entitlement for it; buy one and add it to the config, or remove the deployment",
+	])
 }
 
 # METADATA

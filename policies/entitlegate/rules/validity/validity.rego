@@ -13,10 +13,14 @@ violation contains lib.finding("EXPIRED", pid, claims[0].covering[0].id, message
 	some pid, _ in input.products
 	claims := [c | some c in lib.unusable(pid); lib.has_expired(c)]
 	count(claims) > 0
-	message := sprintf(
-		"%s: entitlement %s has expired; renew it (ask %s) before deploying",
-		[pid, claims[0].covering[0].id, lib.owners(pid)],
-	)
+	message := concat("", [
+		pid,
+		": entitlement ",
+		claims[0].covering[0].id,
+		" has expired; renew it (ask ",
+		lib.owners(pid),
+		") before deploying",
+	])
 }
 
 # METADATA
@@ -27,10 +31,14 @@ violation contains lib.finding("NOT_YET_VALID", pid, claims[0].covering[0].id, m
 	# covered, none usable and none ended: all start in the future
 	claims := [c | some c in lib.unusable(pid); not lib.has_expired(c)]
 	count(claims) > 0
-	message := sprintf(
-		"%s: entitlement %s is not valid yet (it starts in %s days); wait for its start or use an entitlement valid now",
-		[pid, claims[0].covering[0].id, lib.num(claims[0].covering[0].daysToStart)],
-	)
+	message := concat("", [
+		pid,
+		": entitlement ",
+		claims[0].covering[0].id,
+		" is not valid yet (it starts in ",
+		lib.num(claims[0].covering[0].daysToStart),
+		" days); wait for its start or use an entitlement valid now",
+	])
 }
 
 # METADATA
@@ -40,10 +48,14 @@ warning contains lib.finding("IN_GRACE_PERIOD", pid, id, message, []) if {
 	some id in lib.charged_pools(pid)
 	pool := input.pools[id]
 	pool.state == "grace"
-	message := sprintf(
-		"%s: entitlement %s has ended and is in its grace period (%s days left); renew it",
-		[pid, id, lib.num(pool.graceDaysLeft)],
-	)
+	message := concat("", [
+		pid,
+		": entitlement ",
+		id,
+		" has ended and is in its grace period (",
+		lib.num(pool.graceDaysLeft),
+		" days left); renew it",
+	])
 }
 
 # METADATA
@@ -56,5 +68,5 @@ warning contains lib.finding("EXPIRING_SOON", pid, id, message, []) if {
 	pool.state == "active"
 	pool.daysLeft != null
 	pool.daysLeft <= data.config.defaults.expiryWarningDays
-	message := sprintf("%s: entitlement %s ends in %s days; plan its renewal", [pid, id, lib.num(pool.daysLeft)])
+	message := concat("", [pid, ": entitlement ", id, " ends in ", lib.num(pool.daysLeft), " days; plan its renewal"])
 }
