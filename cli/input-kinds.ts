@@ -2,7 +2,12 @@
 // matters: the first kind whose detect() accepts an input reads it.
 import { claimsFromText, isClaimsDocument } from '../adapters/claims/parse.ts';
 import { claimsFromCdktfOut, isCdktfOut } from '../adapters/cdktf/index.ts';
-import { admissionRequestOf, claimsFromAdmission, claimsFromObjects, isAdmissionReview, isKubernetesObject, parseKubernetes } from '../adapters/kubernetes/index.ts';
+// Module by module, not the adapter's index: the index also exports the
+// informer-backed Inventory, which would load @kubernetes/client-node (about
+// half a second and 85 MB) on every `check`.
+import { admissionRequestOf, claimsFromAdmission } from '../adapters/kubernetes/admission.ts';
+import { claimsFromObjects } from '../adapters/kubernetes/claims.ts';
+import { isAdmissionReview, isKubernetesObject, parseKubernetes } from '../adapters/kubernetes/parse.ts';
 import { claimsFromPlanJson, claimsFromPlanValue, isTerraformPlan, looksLikeTerraformPlanText } from '../adapters/terraform/index.ts';
 import { inputError } from '../engine/errors.ts';
 import type { FolderKind, InputContext, InputKind } from './inputs.ts';
