@@ -23,6 +23,22 @@ export interface UsageSource {
   usage: readonly UsageRecord[];
 }
 
+/** What the policy reads as `input` (docs/policy.md). */
+export interface PolicyInput {
+  mode: Mode;
+  now: string;
+  claims: object[];
+  products: Record<string, object>;
+  pools: Record<string, object>;
+}
+
+export interface Prepared {
+  mode: Mode;
+  input: PolicyInput;
+  products: ProductOutcome[];
+  claims: DecidedClaim[];
+}
+
 interface CachedBase {
   key: string;
   base: BaseAllocation;
@@ -94,6 +110,30 @@ export class Engine {
   }
 
   decide(claims: readonly Claim[], opts: DecideOptions): Decision {
+    const prepared = this.prepare(claims, opts);
+    const verdict = this.policy.evaluate(prepared.input);
+    return {
+      allowed: verdict.allowed,
+      mode: prepared.mode,
+      violations: verdict.violations.map(finding),
+      warnings: verdict.warnings.map(finding),
+      products: prepared.products,
+      claims: prepared.claims,
+      provenance: {
+        policy: this.policy.digest,
+        config: this.loaded.digest,
+        usage: this.sources,
+        evaluatedAt: prepared.input.now,
+      },
+    };
+  }
+
+  /**
+   * The accounting of a change, and the input the policy decides from
+   * (docs/policy.md). Public so that the same input can be given to another
+   * evaluator, such as the OPA server in the benchmarks.
+   */
+  prepare(claims: readonly Claim[], opts: DecideOptions): Prepared {
     const now = opts.now.getTime();
     const mode = opts.mode ?? this.config.defaults.mode;
     const byProduct = new Map<string, number[]>();
@@ -214,23 +254,8 @@ export class Engine {
       });
     }
 
-    const evaluatedAt = isoInstant(opts.now);
-    const input = { mode, now: evaluatedAt, claims: claimInputs, products: productInputs, pools: poolInputs };
-    const verdict = this.policy.evaluate(input);
-    return {
-      allowed: verdict.allowed,
-      mode,
-      violations: verdict.violations.map(finding),
-      warnings: verdict.warnings.map(finding),
-      products,
-      claims: decided,
-      provenance: {
-        policy: this.policy.digest,
-        config: this.loaded.digest,
-        usage: this.sources,
-        evaluatedAt,
-      },
-    };
+    const input: PolicyInput = { mode, now: isoInstant(opts.now), claims: claimInputs, products: productInputs, pools: poolInputs };
+    return { mode, input, products, claims: decided };
   }
 
   /** Pools of a product at `now` with the load of existing usage (for reports). */
