@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { admissionRequestOf, admissionReview } from '../adapters/kubernetes/admission.ts';
 import { EntitlegateError } from '../engine/errors.ts';
-import { admit } from './decide.ts';
+import { admit, admitShared, type AdmissionOutcome } from './decide.ts';
 import type { Gate } from './gate.ts';
 import type { Readiness } from './health.ts';
 import type { Metrics } from './metrics.ts';
@@ -34,26 +34,33 @@ export const admissionPlugin: FastifyPluginAsync<AdmissionPluginOptions> = async
       const e = err instanceof EntitlegateError ? err : new EntitlegateError('EG_ERR_INPUT_INVALID', 'request body: not an AdmissionReview');
       return reply.code(400).send({ statusCode: 400, error: 'Bad Request', code: e.code, message: e.message });
     }
-    const outcome = admit(gate, request, readiness.ready() ? {} : { notReady: `not ready: ${readiness.reason()}` });
-    metrics.observe(outcome.result, outcome.code, (performance.now() - started) / 1000);
-    if (outcome.result !== 'allowed' && outcome.result !== 'exempt' && outcome.result !== 'skipped') {
-      // Denials and evaluation errors are worth a line each; allowed ones go to debug.
-      req.log.info(
-        {
-          uid: request.uid,
-          operation: request.operation,
-          resource: `${request.kind.kind}/${request.namespace ?? ''}/${request.name ?? ''}`,
-          dryRun: !!request.dryRun,
-          user: request.userInfo?.username,
-          result: outcome.result,
-          code: outcome.code,
-          ...(outcome.error ? { error: outcome.error } : { violations: outcome.decision?.violations.map((v) => v.code) }),
-        },
-        `admission ${outcome.result}`,
-      );
-    } else if (req.log.level === 'debug' || req.log.level === 'trace') {
-      req.log.debug({ uid: request.uid, operation: request.operation, result: outcome.result, claims: outcome.claims.length }, `admission ${outcome.result}`);
+    const admission = request;
+    const admitOpts = readiness.ready() ? {} : { notReady: `not ready: ${readiness.reason()}` };
+    const shared = gate.shared;
+    if (shared) return admitShared(gate, shared, admission, admitOpts).then((outcome) => finish(outcome));
+    return finish(admit(gate, admission, admitOpts));
+
+    function finish(outcome: AdmissionOutcome) {
+      metrics.observe(outcome.result, outcome.code, (performance.now() - started) / 1000);
+      if (outcome.result !== 'allowed' && outcome.result !== 'exempt' && outcome.result !== 'skipped') {
+        // Denials and evaluation errors are worth a line each; allowed ones go to debug.
+        req.log.info(
+          {
+            uid: admission.uid,
+            operation: admission.operation,
+            resource: `${admission.kind.kind}/${admission.namespace ?? ''}/${admission.name ?? ''}`,
+            dryRun: !!admission.dryRun,
+            user: admission.userInfo?.username,
+            result: outcome.result,
+            code: outcome.code,
+            ...(outcome.error ? { error: outcome.error } : { violations: outcome.decision?.violations.map((v) => v.code) }),
+          },
+          `admission ${outcome.result}`,
+        );
+      } else if (req.log.level === 'debug' || req.log.level === 'trace') {
+        req.log.debug({ uid: admission.uid, operation: admission.operation, result: outcome.result, claims: outcome.claims.length }, `admission ${outcome.result}`);
+      }
+      return reply.send(admissionReview(outcome.response));
     }
-    return reply.send(admissionReview(outcome.response));
   });
 };

@@ -5,6 +5,7 @@ import { claimsFromAdmission, type AdmissionRequest, type AdmissionResponse } fr
 import { EntitlegateError } from '../engine/errors.ts';
 import { resourceId, type Claim, type Decision, type Finding } from '../engine/types.ts';
 import type { Gate } from './gate.ts';
+import type { SharedReservations } from './shared-reservations.ts';
 
 /** Kubernetes shows warnings to kubectl users one per line; keep them short. */
 export const WARNING_MAX = 120;
@@ -44,8 +45,10 @@ export interface AdmitOptions {
   notReady?: string;
 }
 
-/** Decides one admission. Never throws: an evaluation error goes through the failure policy. */
-export function admit(gate: Gate, req: AdmissionRequest, opts: AdmitOptions = {}): AdmissionOutcome {
+type Prepared = { outcome: AdmissionOutcome } | { claims: Claim[]; warnings: string[] };
+
+/** Everything before the engine: exemptions, skipped subresources, claims. Never throws. */
+function prepare(gate: Gate, req: AdmissionRequest, opts: AdmitOptions): Prepared {
   const settings = gate.config.kubernetes;
   const base = (result: AdmissionResult, extra: Partial<AdmissionResponse> = {}): AdmissionResponse => ({
     uid: req.uid,
@@ -54,12 +57,12 @@ export function admit(gate: Gate, req: AdmissionRequest, opts: AdmitOptions = {}
     auditAnnotations: { decision: result, ...extra.auditAnnotations },
   });
   if (req.namespace && settings.exemptNamespaces.includes(req.namespace)) {
-    return { response: base('exempt'), result: 'exempt', code: 'NONE', claims: [] };
+    return { outcome: { response: base('exempt'), result: 'exempt', code: 'NONE', claims: [] } };
   }
   // Only the objects themselves and their scale subresource carry licence use
   // (status updates, ephemeral containers, bindings do not).
   if (req.operation === 'CONNECT' || (req.subResource && req.subResource !== 'scale')) {
-    return { response: base('skipped'), result: 'skipped', code: 'NONE', claims: [] };
+    return { outcome: { response: base('skipped'), result: 'skipped', code: 'NONE', claims: [] } };
   }
 
   let claims: Claim[] = [];
@@ -78,11 +81,62 @@ export function admit(gate: Gate, req: AdmissionRequest, opts: AdmitOptions = {}
     }
     claims = claimsFromAdmission(req, claimOpts);
     if (!claims.length) {
-      return { response: base('allowed', warnings.length ? { warnings } : {}), result: 'allowed', code: 'NONE', claims };
+      return { outcome: { response: base('allowed', warnings.length ? { warnings } : {}), result: 'allowed', code: 'NONE', claims } };
     }
+    return { claims, warnings };
+  } catch (err) {
+    return { outcome: failure(gate, req, claims, err) };
+  }
+}
+
+/** Decides one admission with this replica's in-memory reservations. Never throws: an evaluation error goes through the failure policy. */
+export function admit(gate: Gate, req: AdmissionRequest, opts: AdmitOptions = {}): AdmissionOutcome {
+  const prepared = prepare(gate, req, opts);
+  if ('outcome' in prepared) return prepared.outcome;
+  const { claims, warnings } = prepared;
+  try {
     // decide and hold run back to back with no await in between: see reservations.ts.
     const decision = gate.engine.decide(claims, { now: gate.clock(), reservations: gate.reservations.active() });
     if (decision.allowed && !req.dryRun) gate.reservations.hold(resourceId(claims[0]!.resource), claims);
+    return render(req, decision, claims, warnings);
+  } catch (err) {
+    return failure(gate, req, claims, err);
+  }
+}
+
+function metaOf(o: unknown): { uid?: string; resourceVersion?: string } {
+  const m = (o as { metadata?: { uid?: unknown; resourceVersion?: unknown } } | null | undefined)?.metadata;
+  return {
+    ...(typeof m?.uid === 'string' && m.uid ? { uid: m.uid } : {}),
+    ...(typeof m?.resourceVersion === 'string' && m.resourceVersion ? { resourceVersion: m.resourceVersion } : {}),
+  };
+}
+
+/**
+ * Decides one admission with the reservations shared across replicas
+ * (shared-reservations.ts): read the products' Leases, decide, write back
+ * conditionally, retry on conflict. Never throws: a Lease that cannot be read
+ * or written in time goes through the failure policy.
+ */
+export async function admitShared(gate: Gate, shared: SharedReservations, req: AdmissionRequest, opts: AdmitOptions = {}): Promise<AdmissionOutcome> {
+  const prepared = prepare(gate, req, opts);
+  if ('outcome' in prepared) return prepared.outcome;
+  const { claims, warnings } = prepared;
+  try {
+    const object = metaOf(req.object);
+    const after = req.operation === 'UPDATE' ? metaOf(req.oldObject).resourceVersion : undefined;
+    const decision = await shared.admit(
+      {
+        key: resourceId(claims[0]!.resource),
+        admission: req.uid,
+        dryRun: !!req.dryRun,
+        ...(object.uid ? { uid: object.uid } : {}),
+        ...(after ? { after } : {}),
+      },
+      claims,
+      // The engine (and usage) as of each attempt: a reload or inventory refresh between attempts is taken into account.
+      (reservations) => gate.engine.decide(claims, { now: gate.clock(), reservations }),
+    );
     return render(req, decision, claims, warnings);
   } catch (err) {
     return failure(gate, req, claims, err);

@@ -2,7 +2,7 @@
 // live inventory when there is a cluster, and the reservations. Every change
 // (reload, inventory flush) is applied synchronously as a whole, so a request
 // sees either the old state or the new one, never a mix.
-import type { Inventory } from '../adapters/kubernetes/inventory.ts';
+import type { Inventory, InventoryChange } from '../adapters/kubernetes/inventory.ts';
 import type { ChangeOptions } from '../adapters/kubernetes/claims.ts';
 import { loadConfig, type LoadedConfig } from '../engine/config/load.ts';
 import type { Config } from '../engine/config/schema.ts';
@@ -12,6 +12,7 @@ import { loadUsage } from '../engine/usage.ts';
 import { isoInstant } from '../engine/time.ts';
 import type { UsageSnapshot } from '../engine/types.ts';
 import { Reservations } from './reservations.ts';
+import type { CountedVersion, SharedReservations } from './shared-reservations.ts';
 
 export const CLUSTER_SOURCE = 'cluster-inventory';
 
@@ -37,6 +38,11 @@ export class Gate {
   readonly files: GateFiles;
   readonly clock: () => Date;
   readonly reservations: Reservations;
+  /** Reservations shared across replicas (Leases); when set, admissions use it instead of `reservations`. */
+  shared: SharedReservations | undefined;
+  /** What the engine counts of each object that changed lately (the shared ledger's release rule). */
+  readonly #counted = new Map<string, CountedVersion>();
+  #countedSwept = 0;
   #engine: Engine;
   #loaded: LoadedConfig;
   #snapshots: UsageSnapshot[];
@@ -121,11 +127,36 @@ export class Gate {
    * step, releases the reservations of the objects it now counts — so an
    * admitted object is never counted twice nor, for a moment, not at all.
    */
-  refreshClusterUsage(seen: ReadonlyMap<string, number> = new Map()): void {
+  refreshClusterUsage(seen: ReadonlyMap<string, number> = new Map(), changes: Iterable<InventoryChange> = []): void {
     const cluster = this.#clusterSource();
     this.#engine.setUsage(this.#sources(cluster));
     this.#cluster = cluster;
     for (const [key, upTo] of seen) this.reservations.release(key, upTo);
+    this.#recordCounted(changes);
+  }
+
+  /** What the engine counts of an object, as of the last usage refresh that saw it change. */
+  counted(key: string): CountedVersion | undefined {
+    return this.#counted.get(key);
+  }
+
+  #recordCounted(changes: Iterable<InventoryChange>): void {
+    const now = Date.now();
+    for (const c of changes) {
+      const obj = c.type === 'deleted' ? undefined : this.#inventory?.workload(c.kind, c.namespace, c.name);
+      const meta = (obj?.metadata ?? {}) as { resourceVersion?: unknown };
+      const rv = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : undefined;
+      this.#counted.delete(c.key); // re-inserted last: the map stays in time order
+      this.#counted.set(c.key, { uid: c.uid, deleted: c.type === 'deleted', at: now, ...(rv !== undefined ? { resourceVersion: rv } : {}) });
+    }
+    // A ledger entry lives one TTL at most; what was counted before that no longer matters.
+    if (now - this.#countedSwept < 10_000) return;
+    this.#countedSwept = now;
+    const horizon = now - this.config.kubernetes.reservationTTLSeconds * 1000 - 60_000;
+    for (const [key, v] of this.#counted) {
+      if (v.at > horizon) break;
+      this.#counted.delete(key);
+    }
   }
 
   #clusterSource(): UsageSource | undefined {

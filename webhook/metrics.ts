@@ -49,12 +49,26 @@ export class Metrics {
     });
     new Gauge({
       name: 'entitlegate_reservations',
-      help: 'Admitted objects the cluster inventory has not reported yet',
+      help: 'Admitted objects the cluster inventory has not reported yet (shared mode: entries in the Leases this replica read last)',
       registers,
       collect() {
-        this.set(gate.reservations.size);
+        this.set(gate.shared ? gate.shared.size : gate.reservations.size);
       },
     });
+    // Shared reservations (Leases): cumulative counts kept by the store, read at scrape time.
+    const sharedCounter = (name: string, help: string, read: (s: NonNullable<Gate['shared']>['stats']) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          if (gate.shared) this.inc(read(gate.shared.stats));
+        },
+      });
+    sharedCounter('entitlegate_shared_reservation_writes_total', 'Admissions recorded in the shared reservation Leases', (s) => s.writes);
+    sharedCounter('entitlegate_shared_reservation_conflicts_total', 'Lease writes refused with 409 Conflict (another replica wrote first) and retried', (s) => s.conflicts);
+    sharedCounter('entitlegate_shared_reservation_failures_total', 'Admissions that failed safe because the Leases could not be read or written in time', (s) => s.failures);
     // Registered before the gauges it fills: a scrape collects in registration
     // order, and one standing report serves them all.
     new Gauge({

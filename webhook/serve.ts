@@ -9,7 +9,8 @@ import { buildServer } from './server.ts';
 import { detectCluster } from './usage-source.ts';
 
 export const SERVE_USAGE = `entitlegate serve --config FILE [--usage FILE]... [--tls-cert F --tls-key F] [--port N] [--host H]
-    [--now ISO-8601] [--no-cluster] [--insecure-http] [--log-level L] [--reload-interval MS]`;
+    [--now ISO-8601] [--no-cluster] [--insecure-http] [--log-level L] [--reload-interval MS]
+    [--shared-reservations NAMESPACE] [--replica-id ID]`;
 
 function portFrom(value: unknown): number {
   if (value === undefined) return 8443;
@@ -40,6 +41,8 @@ export async function serve(args: string[], io: Io, hooks: ServeHooks = {}): Pro
       'insecure-http': { type: 'boolean' },
       'log-level': { type: 'string' },
       'reload-interval': { type: 'string' },
+      'shared-reservations': { type: 'string' },
+      'replica-id': { type: 'string' },
     },
     false,
   );
@@ -60,8 +63,14 @@ export async function serve(args: string[], io: Io, hooks: ServeHooks = {}): Pro
 
   const gate = await Gate.create({ files: { config: values.config as string, usage: strings(values.usage) }, clock });
   const cluster = values['no-cluster'] ? null : detectCluster();
+  const sharedNs = values['shared-reservations'] as string | undefined;
+  if (sharedNs !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(sharedNs)) throw usageError(`--shared-reservations takes the namespace of the Leases, not "${sharedNs}"`);
+  const configured = gate.config.kubernetes.sharedReservations;
+  const replica = values['replica-id'] as string | undefined;
+  const shared = sharedNs ? { namespace: sharedNs, ...(configured ? { maxAttempts: configured.maxAttempts } : {}) } : configured;
   const app = await buildServer({
     gate,
+    sharedReservations: shared ? { ...shared, ...(replica ? { replica } : {}) } : null,
     ...(cert && key ? { tls: { cert, key } } : {}),
     cluster,
     reloadIntervalMs,

@@ -12,6 +12,7 @@ import type { Gate } from './gate.ts';
 import { healthPlugin, type Readiness } from './health.ts';
 import { Metrics, metricsPlugin } from './metrics.ts';
 import { Reloader, readTls, type TlsFiles } from './reload.ts';
+import { SharedReservations, defaultReplicaId } from './shared-reservations.ts';
 import { ClusterUsage, SnapshotUsage, type ClusterConnection, type UsageSourceOptions } from './usage-source.ts';
 
 /** Log paths that may hold secrets: pino replaces them before a line is written. */
@@ -43,6 +44,12 @@ export interface ServerOptions {
   reloadIntervalMs?: number;
   /** prom-client's process metrics (CPU, memory, event-loop lag). */
   defaultMetrics?: boolean;
+  /**
+   * Reservations shared across replicas in Leases of this namespace; absent:
+   * the config's `kubernetes.sharedReservations`; null: off (in-memory).
+   * Needs a cluster connection. Read once at start (a reload does not switch modes).
+   */
+  sharedReservations?: { namespace: string; replica?: string; maxAttempts?: number } | null;
   /** Where the run-task plugin is loaded from (tests); default ./run-task.ts beside this file. */
   runTaskModule?: URL | null;
 }
@@ -114,6 +121,20 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   if (opts.tls) fastifyOpts.https = readTls(opts.tls);
   const app = Fastify(fastifyOpts) as unknown as FastifyInstance;
 
+  const sharedSettings: ServerOptions['sharedReservations'] = opts.sharedReservations !== undefined ? opts.sharedReservations : gate.config.kubernetes.sharedReservations;
+  if (sharedSettings) {
+    if (!opts.cluster) {
+      throw new EntitlegateError('EG_ERR_USAGE', `shared reservations (namespace ${sharedSettings.namespace}) are kept in the Kubernetes API, but there is no cluster connection (no kubeconfig, not in a pod, or --no-cluster)`);
+    }
+    gate.shared = new SharedReservations({
+      kubeConfig: opts.cluster.kubeConfig,
+      namespace: sharedSettings.namespace,
+      replica: sharedSettings.replica ?? defaultReplicaId(),
+      ...(sharedSettings.maxAttempts ? { maxAttempts: sharedSettings.maxAttempts } : {}),
+      ttlMs: () => gate.config.kubernetes.reservationTTLSeconds * 1000,
+      counted: (key) => gate.counted(key),
+    });
+  } else gate.shared = undefined;
   const usage = opts.cluster ? new ClusterUsage(gate, opts.cluster, app.log, opts.usage) : new SnapshotUsage();
   const metrics = new Metrics(gate, { defaultMetrics: opts.defaultMetrics ?? true, ready: () => usage.ready() });
   app.decorate('readiness', usage as Readiness);
@@ -147,6 +168,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     });
   } else app.log.debug('run task not in this build: POST /terraform/run-task not registered');
 
+  if (gate.shared) {
+    app.log.info({ namespace: gate.shared.namespace, replica: gate.shared.replica, maxAttempts: gate.shared.maxAttempts }, 'reservations shared across replicas: one Lease per product');
+  }
   if (usage instanceof ClusterUsage) {
     app.log.info({ cluster: opts.cluster!.from }, 'live usage from the cluster inventory (plus usage snapshots); ready after the first sync');
   } else {

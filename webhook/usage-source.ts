@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Inventory } from '../adapters/kubernetes/inventory.ts';
+import { Inventory, type InventoryChange } from '../adapters/kubernetes/inventory.ts';
 import type { Gate } from './gate.ts';
 import type { Readiness } from './health.ts';
 
@@ -71,6 +71,7 @@ export class ClusterUsage implements Readiness {
   readonly #debounceMs: number;
   #synced = false;
   #seen = new Map<string, number>();
+  #changes = new Map<string, InventoryChange>();
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: () => void = () => {};
 
@@ -92,6 +93,8 @@ export class ClusterUsage implements Readiness {
     this.#gate.attachInventory(this.inventory);
     this.#unsubscribe = this.inventory.onChange((change) => {
       this.#seen.set(change.key, this.#gate.reservations.mark());
+      this.#changes.delete(change.key);
+      this.#changes.set(change.key, change);
       if (this.#synced && !this.#timer) {
         this.#timer = setTimeout(() => this.flush(), this.#debounceMs);
         this.#timer.unref();
@@ -110,8 +113,10 @@ export class ClusterUsage implements Readiness {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     const seen = this.#seen;
+    const changes = this.#changes;
     this.#seen = new Map();
-    this.#gate.refreshClusterUsage(seen);
+    this.#changes = new Map();
+    this.#gate.refreshClusterUsage(seen, changes.values());
   }
 
   ready(): boolean {

@@ -124,6 +124,14 @@ export const kubernetesSettings = z.strictObject({
   failOpenNamespaces: z.array(z.string()).default([]),
   /** How long an admitted object's reservation lives if no informer sees it. */
   reservationTTLSeconds: z.number().int().positive().default(120),
+  /** Reservations shared by every webhook replica, kept in one coordination.k8s.io/v1 Lease per product in this namespace. */
+  sharedReservations: z
+    .strictObject({
+      namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace name'),
+      /** Reads and conditional writes of one Lease before the admission fails safe. */
+      maxAttempts: z.number().int().positive().max(50).default(8),
+    })
+    .optional(),
 });
 
 export const terraformSettings = z.strictObject({
