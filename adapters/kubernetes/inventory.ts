@@ -2,19 +2,14 @@
 // runs now. Only top-level owners count (see ownedByCountedController): a
 // Deployment's ReplicaSets and Pods, a CronJob's Jobs, a StatefulSet's Pods
 // are the same licence use seen again.
-import {
-  AppsV1Api,
-  BatchV1Api,
-  CoreV1Api,
-  KubeConfig,
-  ListWatch,
-  Watch,
-  type Informer,
-  type KubernetesListObject,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+//
+// Lists and watches go through kube-client.ts (plain JSON, each item slimmed
+// as it is read); nothing here loads @kubernetes/client-node at run time —
+// the KubeConfig is only a type.
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { UsageRecord } from '../../engine/types.ts';
-import { kindOf, type Obj } from './objects.ts';
+import { kindOf, metadata, str, type Obj } from './objects.ts';
+import { KubeClient, ListWatch, type KubeConnection } from './kube-client.ts';
 import { slimObject } from './slim.ts';
 import { UsageIndex, type InventoryChange, type UnknownUsage, type UsageOptions } from './usage-index.ts';
 
@@ -34,74 +29,57 @@ export function usageFromObjects(objects: readonly unknown[], opts: UsageOptions
   return index.usage();
 }
 
-interface Apis {
-  apps: AppsV1Api;
-  batch: BatchV1Api;
-  core: CoreV1Api;
-}
-
-interface Page {
-  items: unknown[];
-  metadata?: { resourceVersion?: string; _continue?: string };
-}
-
 interface Resource {
   kind: string;
   apiVersion: string;
   path: string;
-  list: (apis: Apis, page: { limit: number; _continue?: string }) => Promise<Page>;
 }
 
 const RESOURCES: Resource[] = [
-  { kind: 'Namespace', apiVersion: 'v1', path: '/api/v1/namespaces', list: (a, p) => a.core.listNamespace(p) },
-  { kind: 'Node', apiVersion: 'v1', path: '/api/v1/nodes', list: (a, p) => a.core.listNode(p) },
-  { kind: 'Deployment', apiVersion: 'apps/v1', path: '/apis/apps/v1/deployments', list: (a, p) => a.apps.listDeploymentForAllNamespaces(p) },
-  { kind: 'StatefulSet', apiVersion: 'apps/v1', path: '/apis/apps/v1/statefulsets', list: (a, p) => a.apps.listStatefulSetForAllNamespaces(p) },
-  { kind: 'ReplicaSet', apiVersion: 'apps/v1', path: '/apis/apps/v1/replicasets', list: (a, p) => a.apps.listReplicaSetForAllNamespaces(p) },
-  { kind: 'DaemonSet', apiVersion: 'apps/v1', path: '/apis/apps/v1/daemonsets', list: (a, p) => a.apps.listDaemonSetForAllNamespaces(p) },
-  { kind: 'ReplicationController', apiVersion: 'v1', path: '/api/v1/replicationcontrollers', list: (a, p) => a.core.listReplicationControllerForAllNamespaces(p) },
-  { kind: 'Pod', apiVersion: 'v1', path: '/api/v1/pods', list: (a, p) => a.core.listPodForAllNamespaces(p) },
-  { kind: 'Job', apiVersion: 'batch/v1', path: '/apis/batch/v1/jobs', list: (a, p) => a.batch.listJobForAllNamespaces(p) },
-  { kind: 'CronJob', apiVersion: 'batch/v1', path: '/apis/batch/v1/cronjobs', list: (a, p) => a.batch.listCronJobForAllNamespaces(p) },
+  { kind: 'Namespace', apiVersion: 'v1', path: '/api/v1/namespaces' },
+  { kind: 'Node', apiVersion: 'v1', path: '/api/v1/nodes' },
+  { kind: 'Deployment', apiVersion: 'apps/v1', path: '/apis/apps/v1/deployments' },
+  { kind: 'StatefulSet', apiVersion: 'apps/v1', path: '/apis/apps/v1/statefulsets' },
+  { kind: 'ReplicaSet', apiVersion: 'apps/v1', path: '/apis/apps/v1/replicasets' },
+  { kind: 'DaemonSet', apiVersion: 'apps/v1', path: '/apis/apps/v1/daemonsets' },
+  { kind: 'ReplicationController', apiVersion: 'v1', path: '/api/v1/replicationcontrollers' },
+  { kind: 'Pod', apiVersion: 'v1', path: '/api/v1/pods' },
+  { kind: 'Job', apiVersion: 'batch/v1', path: '/apis/batch/v1/jobs' },
+  { kind: 'CronJob', apiVersion: 'batch/v1', path: '/apis/batch/v1/cronjobs' },
 ];
 
-type Callback = (phase: string, apiObj: unknown, watchObj?: unknown) => void;
-
-/**
- * A Watch that slims each event's object before the informer caches it, so
- * the cache holds the few fields usage needs instead of whole objects.
- */
-class SlimWatch extends Watch {
-  readonly #resource: Resource;
-  constructor(config: KubeConfig, resource: Resource) {
-    super(config);
-    this.#resource = resource;
-  }
-  override watch(path: string, queryParams: Record<string, string | number | boolean | undefined>, callback: Callback, done: (err: unknown) => void): Promise<AbortController> {
-    const { kind, apiVersion } = this.#resource;
-    return super.watch(path, queryParams, (phase, obj) => callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : slimObject(kind, apiVersion, obj)), done);
-  }
-}
-
 export interface InventoryOptions extends UsageOptions {
-  kubeConfig: KubeConfig;
+  /**
+   * Where the API server is and how to authenticate: a loaded
+   * @kubernetes/client-node KubeConfig (file, KUBECONFIG or in-cluster), or
+   * anything with its getCurrentCluster() and applyToHTTPSOptions().
+   */
+  kubeConfig: KubeConfig | KubeConnection;
   /** Items per list request (the list is paged so memory stays flat). */
   pageSize?: number;
-  /** Wait before restarting an informer whose list or watch failed. */
+  /** First wait before retrying a failed list or watch; doubles per consecutive failure (to at most a minute, or this if larger). */
   retryDelayMs?: number;
+  /** Server-side timeout of each watch request (randomised ±50 %); the watch is resumed from its resourceVersion. Default 300. */
+  watchTimeoutSeconds?: number;
   onError?: (kind: string, error: unknown) => void;
 }
 
-/** Live usage from informers over the workload kinds, Namespaces and Nodes. */
+/** The key UsageIndex.sweep() knows an object by: uid of a workload, name of a Namespace or Node. */
+function sweepKey(kind: string, o: Obj): string {
+  const m = metadata(o);
+  if (kind === 'Namespace' || kind === 'Node') return str(m.name) ?? '';
+  return str(m.uid) ?? `${kind}/${str(m.namespace) ?? ''}/${str(m.name) ?? ''}`;
+}
+
+/** Live usage from a list/watch of each workload kind, Namespaces and Nodes. */
 export class Inventory {
   readonly synced: Promise<void>;
   readonly #index: UsageIndex;
   readonly #opts: InventoryOptions;
-  readonly #informers: { resource: Resource; informer: Informer<KubernetesObject> & ListWatch<KubernetesObject> }[] = [];
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #watches: ListWatch[] = [];
+  #client: KubeClient | undefined;
   #resolveSynced!: () => void;
   #pending = new Set<string>();
-  #stopped = false;
   #started = false;
 
   constructor(opts: InventoryOptions) {
@@ -110,53 +88,50 @@ export class Inventory {
     this.synced = new Promise((resolve) => (this.#resolveSynced = resolve));
   }
 
-  /** Starts every informer; `synced` resolves once each kind has been listed. */
+  /** Starts a list/watch per kind; `synced` resolves once each kind has been listed and applied. */
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    const kc = this.#opts.kubeConfig;
-    const apis: Apis = { apps: kc.makeApiClient(AppsV1Api), batch: kc.makeApiClient(BatchV1Api), core: kc.makeApiClient(CoreV1Api) };
+    const client = (this.#client = new KubeClient(this.#opts.kubeConfig));
     for (const resource of RESOURCES) {
       this.#pending.add(resource.kind);
-      const informer = new ListWatch<KubernetesObject>(resource.path, new SlimWatch(kc, resource), () => this.#list(apis, resource), false);
-      informer.on('add', (o) => this.#index.upsert(o));
-      informer.on('update', (o) => this.#index.upsert(o));
-      informer.on('delete', (o) => this.#index.remove(o));
-      informer.on('error', (err) => {
-        if (this.#stopped) return; // stop() aborts the watches; that is no failure
-        this.#opts.onError?.(resource.kind, err);
-        this.#retry(informer);
-      });
-      this.#informers.push({ resource, informer });
+      const { kind, apiVersion } = resource;
+      let seen: Set<string> | undefined;
+      const watch = new ListWatch(
+        client,
+        resource.path,
+        {
+          onListStart: (relist) => {
+            // A relist (410 Gone, or a list that failed half-way) must also drop what is gone.
+            seen = relist ? new Set() : undefined;
+          },
+          onListItem: (item) => {
+            const o = slimObject(kind, apiVersion, item);
+            seen?.add(sweepKey(kind, o));
+            this.#index.upsert(o);
+          },
+          onListEnd: () => {
+            if (seen) this.#index.sweep(kind, seen);
+            seen = undefined;
+            if (kind === 'Node') this.#index.markNodesKnown();
+            if (this.#pending.delete(kind) && this.#pending.size === 0) this.#resolveSynced();
+          },
+          onEvent: (type, object) => {
+            const o = slimObject(kind, apiVersion, object);
+            if (type === 'DELETED') this.#index.remove(o);
+            else this.#index.upsert(o);
+          },
+          onError: (error) => this.#opts.onError?.(kind, error),
+        },
+        {
+          ...(this.#opts.pageSize !== undefined ? { pageSize: this.#opts.pageSize } : {}),
+          retryDelayMs: this.#opts.retryDelayMs ?? 5000,
+          ...(this.#opts.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: this.#opts.watchTimeoutSeconds } : {}),
+        },
+      );
+      this.#watches.push(watch);
     }
-    await Promise.all(this.#informers.map(({ informer }) => informer.start()));
-  }
-
-  /** Lists every page, slimming as it goes, and applies the items before the informer does (so `synced` means applied). */
-  async #list(apis: Apis, resource: Resource): Promise<KubernetesListObject<KubernetesObject>> {
-    const items: KubernetesObject[] = [];
-    let resourceVersion: string | undefined;
-    let next: string | undefined;
-    do {
-      const page = await resource.list(apis, { limit: this.#opts.pageSize ?? 500, ...(next ? { _continue: next } : {}) });
-      for (const item of page.items) items.push(slimObject(resource.kind, resource.apiVersion, item) as KubernetesObject);
-      resourceVersion = page.metadata?.resourceVersion;
-      next = page.metadata?._continue || undefined;
-    } while (next);
-    for (const item of items) this.#index.upsert(item);
-    if (resource.kind === 'Node') this.#index.markNodesKnown();
-    if (this.#pending.delete(resource.kind) && this.#pending.size === 0) this.#resolveSynced();
-    return { apiVersion: resource.apiVersion, kind: `${resource.kind}List`, metadata: { resourceVersion: resourceVersion ?? '' }, items };
-  }
-
-  #retry(informer: Informer<KubernetesObject>): void {
-    if (this.#stopped) return;
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      if (!this.#stopped) void informer.start();
-    }, this.#opts.retryDelayMs ?? 5000);
-    timer.unref();
-    this.#timers.add(timer);
+    for (const w of this.#watches) w.start();
   }
 
   usage(): UsageRecord[] {
@@ -191,9 +166,7 @@ export class Inventory {
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
-    await Promise.all(this.#informers.map(({ informer }) => informer.stop()));
+    await Promise.all(this.#watches.map((w) => w.stop()));
+    this.#client?.close();
   }
 }

@@ -21,6 +21,8 @@ function slimMeta(m: Obj, full: boolean): Obj {
     namespace: str(m.namespace),
     uid: str(m.uid),
     resourceVersion: str(m.resourceVersion),
+    // The webhook tells a spec change (generation moves) from a status-only one.
+    generation: typeof m.generation === 'number' ? m.generation : undefined,
     ownerReferences: owner ? [{ apiVersion: str(owner.apiVersion), kind: str(owner.kind), name: str(owner.name), controller: true }] : undefined,
   });
   if (full) {

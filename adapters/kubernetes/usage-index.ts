@@ -19,6 +19,11 @@ export interface InventoryChange {
   name: string;
   /** `Kind/namespace/name`, as engine/types.ts resourceId() writes it. */
   key: string;
+  /**
+   * `metadata.generation` of the object (the stored one for a deletion), when
+   * the API server sets it: unchanged on a status-only update.
+   */
+  generation?: number;
 }
 
 export interface UnknownUsage {
@@ -113,8 +118,13 @@ export class UsageIndex {
       this.#nodes.add(name);
       return this.#recompute(this.#daemonSets);
     }
-    if (!isWorkload(o) || ownedByCountedController(o)) return;
+    if (!isWorkload(o)) return;
     const uid = str(metadata(o).uid) ?? nameKey(o);
+    if (ownedByCountedController(o)) {
+      // Adopted by a counted controller since we stored it: its owner counts now.
+      if (this.#entries.has(uid)) this.remove(this.#entries.get(uid)!.object);
+      return;
+    }
     const previous = this.#entries.get(uid);
     if (previous && metadata(previous.object).resourceVersion === metadata(o).resourceVersion && metadata(o).resourceVersion !== undefined) return;
     // The same name with another uid: deleted and recreated while we were not watching.
@@ -143,6 +153,24 @@ export class UsageIndex {
     this.#byNamespace.get(str(metadata(entry.object).namespace) ?? '')?.delete(uid);
     this.#daemonSets.delete(uid);
     this.#emit('deleted', uid, entry.object);
+  }
+
+  /**
+   * After a relist of `kind`: drops what is held of that kind and was not in
+   * the list (`seen`: uids of workloads, names of Namespaces and Nodes).
+   */
+  sweep(kind: string, seen: ReadonlySet<string>): void {
+    if (kind === 'Namespace') {
+      for (const name of [...this.#namespaceLabels.keys()]) if (!seen.has(name)) this.#setNamespace(name, undefined);
+      return;
+    }
+    if (kind === 'Node') {
+      const before = this.#nodes.size;
+      for (const name of [...this.#nodes]) if (!seen.has(name)) this.#nodes.delete(name);
+      if (this.#nodes.size !== before) this.#recompute(this.#daemonSets);
+      return;
+    }
+    for (const [uid, e] of [...this.#entries]) if (kindOf(e.object) === kind && !seen.has(uid)) this.remove(e.object);
   }
 
   usage(): UsageRecord[] {
@@ -238,6 +266,7 @@ export class UsageIndex {
     const kind = kindOf(o);
     const change: InventoryChange = { type, kind, uid, name, key: namespace ? `${kind}/${namespace}/${name}` : `${kind}/${name}` };
     if (namespace) change.namespace = namespace;
+    if (typeof m.generation === 'number') change.generation = m.generation;
     for (const cb of this.#listeners) cb(change);
   }
 }
