@@ -53,6 +53,15 @@ describe('entitlegate serve', () => {
     expect(t.err.join('')).toContain('cannot read the TLS certificate');
   });
 
+  it('refuses --shared-reservations without a cluster connection, and a namespace that is not a name (exit 2)', async () => {
+    const t = io();
+    expect(await run(['serve', '--config', config, '--tls-cert', tls.cert, '--tls-key', tls.key, '--port', '0', '--no-cluster', '--shared-reservations', 'entitlegate'], t.io)).toBe(2);
+    expect(t.err.join('')).toContain('shared reservations (namespace entitlegate) are kept in the Kubernetes API, but there is no cluster connection');
+    const u = io();
+    expect(await run(['serve', '--config', config, '--tls-cert', tls.cert, '--tls-key', tls.key, '--shared-reservations', 'Not_A_Namespace'], u.io)).toBe(2);
+    expect(u.err.join('')).toContain('--shared-reservations takes the namespace of the Leases');
+  });
+
   it('serves HTTPS with --now fixing the decision instant, and stops cleanly', async () => {
     let stop!: () => void;
     let address!: string;
