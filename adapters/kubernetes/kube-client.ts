@@ -86,12 +86,6 @@ export class KubeClient {
     throw apiError(res.statusCode ?? 0, pathAndQuery, body);
   }
 
-  /** GET a JSON document. */
-  async getJson(pathAndQuery: string, opts: RequestOptions): Promise<unknown> {
-    const res = await this.open(pathAndQuery, opts);
-    return JSON.parse(await readBody(res)) as unknown;
-  }
-
   #keepAliveAgent(secure: boolean, o: https.RequestOptions): http.Agent {
     const key = [secure, o.ca, o.cert, o.key, o.pfx, o.passphrase, o.rejectUnauthorized, o.servername];
     const same = this.#agent && key.length === this.#agentKey.length && key.every((k, i) => sameValue(k, this.#agentKey[i]));
@@ -158,6 +152,94 @@ export class LineSplitter {
     const line = this.#rest.trim();
     this.#rest = '';
     if (line) this.#onLine(line);
+  }
+}
+
+/**
+ * A list response read as it arrives: each element of the top-level `items`
+ * array is parsed (JSON.parse of its own text) and handed on as soon as its
+ * closing brace is in, so neither the page's text nor its object graph is
+ * ever held whole. The rest of the document (kind, metadata with
+ * resourceVersion and continue) is kept as text and parsed at the end.
+ */
+export class ListPageParser {
+  readonly #onItem: (item: unknown) => void;
+  #buf = '';
+  #pos = 0;
+  #depth = 0;
+  #inString = false;
+  #escape = false;
+  #stringStart = -1;
+  #lastString = '';
+  #inItems = false;
+  #itemStart = -1;
+  /** The document outside the items array, up to and including its `[`. */
+  #head = '';
+  /** Where the text after the items array starts in #buf (-1 while inside it). */
+  #tailFrom = 0;
+
+  constructor(onItem: (item: unknown) => void) {
+    this.#onItem = onItem;
+  }
+
+  push(chunk: string): void {
+    const s = (this.#buf += chunk);
+    let i = this.#pos;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (this.#inString) {
+        if (this.#escape) this.#escape = false;
+        else if (c === 92 /* \\ */) this.#escape = true;
+        else if (c === 34 /* " */) {
+          this.#inString = false;
+          if (this.#depth === 1 && !this.#inItems) this.#lastString = s.slice(this.#stringStart + 1, i);
+        }
+        continue;
+      }
+      if (c === 34) {
+        this.#inString = true;
+        this.#stringStart = i;
+      } else if (c === 123 /* { */ || c === 91 /* [ */) {
+        this.#depth++;
+        if (this.#inItems) {
+          if (this.#depth === 3) this.#itemStart = i;
+        } else if (this.#depth === 2 && c === 91 && this.#lastString === 'items') {
+          this.#inItems = true;
+          this.#head = s.slice(0, i + 1);
+          this.#tailFrom = -1;
+        }
+      } else if (c === 125 /* } */ || c === 93 /* ] */) {
+        this.#depth--;
+        if (this.#inItems && this.#depth === 2 && this.#itemStart >= 0) {
+          const item = JSON.parse(s.slice(this.#itemStart, i + 1)) as unknown;
+          this.#itemStart = -1;
+          this.#onItem(item);
+        } else if (this.#inItems && this.#depth === 1) {
+          this.#inItems = false;
+          this.#tailFrom = i;
+        }
+      }
+    }
+    // Keep only what is still needed: the item being read, or (outside the
+    // items array, a few hundred bytes) everything.
+    if (this.#inItems) {
+      const from = this.#itemStart >= 0 ? this.#itemStart : s.length;
+      this.#buf = s.slice(from);
+      i -= from;
+      if (this.#itemStart >= 0) this.#itemStart = 0;
+      this.#stringStart -= from;
+    }
+    this.#pos = i;
+  }
+
+  /** The document without its items (metadata.resourceVersion, metadata.continue). */
+  end(): Record<string, unknown> {
+    if (this.#depth !== 0 || this.#inString) throw new Error('list response ended mid-document');
+    const text = this.#tailFrom < 0 ? this.#buf : this.#head ? this.#head + this.#buf.slice(this.#tailFrom) : this.#buf;
+    this.#buf = '';
+    const doc = JSON.parse(text) as unknown;
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('list response is not a JSON object');
+    return doc as Record<string, unknown>;
   }
 }
 
@@ -283,15 +365,12 @@ export class ListWatch {
     let rv: string | undefined;
     do {
       const q = new URLSearchParams(next ? { continue: next, limit: String(this.#o.pageSize) } : { limit: String(this.#o.pageSize) });
-      const page = (await this.#client.getJson(`${this.#path}?${q}`, { signal: this.#abort.signal })) as Json;
-      const items = page.items;
-      if (Array.isArray(items)) {
-        // Hand on and drop each item as we go: the page's object graph is freed item by item.
-        for (let i = 0; i < items.length; i++) {
-          this.#h.onListItem(items[i]);
-          items[i] = undefined;
-        }
-      }
+      const res = await this.#client.open(`${this.#path}?${q}`, { signal: this.#abort.signal });
+      res.setEncoding('utf8');
+      const parser = new ListPageParser((item) => this.#h.onListItem(item));
+      for await (const chunk of res) parser.push(chunk as string);
+      const page = parser.end();
+      if (Array.isArray(page.items)) for (const item of page.items) this.#h.onListItem(item); // only when the scan found no top-level items array to stream
       const meta = (page.metadata ?? {}) as Json;
       rv = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : rv;
       next = typeof meta.continue === 'string' && meta.continue ? meta.continue : undefined;
