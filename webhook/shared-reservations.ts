@@ -74,7 +74,7 @@ export interface SharedReservationsOptions {
   /** How long an entry lives (reservationTTLSeconds; read on every admission so reloads apply). */
   ttlMs: () => number;
   maxAttempts?: number;
-  /** Give up (fail safe) when an admission has waited this long in all, below the webhook timeout. Default 8 s. */
+  /** Give up (fail safe) when an admission has waited this long in all, below the webhook timeout. Default 4 s (the example registers timeoutSeconds: 5). */
   deadlineMs?: number;
   /** What the engine counts of an object (see Gate.counted). */
   counted: (key: string) => CountedVersion | undefined;
@@ -206,7 +206,7 @@ export class SharedReservations {
     const products = [...new Set(positive.map((c) => c.product))].sort();
     if (!products.length) return decide([]);
     const started = this.#now();
-    const deadline = started + (this.#opts.deadlineMs ?? 8000);
+    const deadline = started + (this.#opts.deadlineMs ?? 4000);
     const release = await this.#locks.acquire(products);
     try {
       for (let attempt = 1; ; attempt++) {
@@ -242,7 +242,7 @@ export class SharedReservations {
   #checkDeadline(deadline: number, products: string[]): void {
     if (this.#now() <= deadline) return;
     this.stats.failures++;
-    throw new EntitlegateError('EG_ERR_POLICY_EVAL', `shared reservations: no decision on ${products.join(', ')} within ${this.#opts.deadlineMs ?? 8000} ms (Lease contention or a slow API server)`);
+    throw new EntitlegateError('EG_ERR_POLICY_EVAL', `shared reservations: no decision on ${products.join(', ')} within ${this.#opts.deadlineMs ?? 4000} ms (Lease contention or a slow API server)`);
   }
 
   #apiError(err: unknown, what: 'read' | 'write'): EntitlegateError {
