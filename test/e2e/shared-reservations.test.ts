@@ -177,6 +177,20 @@ describe.skipIf(unavailable !== undefined)("reservations shared by two replicas 
     }
   });
 
+  it("fails safe when the Leases cannot be written: denied with the reason, unless the namespace is fail-open", async () => {
+    const config = e2eConfig({ direct: 10 }, "  failOpenNamespaces: [lenient]\n");
+    const broken = await startEntitlegate(cp!, { name: "broken", config, shared: { namespace: "no-such-namespace", replica: "broken" } });
+    started.push(broken);
+    const denied = await broken.post("/validate", createReview(licensedDeployment("x", "direct", 1, "strict")));
+    expect(denied.json.response.allowed).toBe(false);
+    expect(denied.json.response.status.message).toContain("entitlegate could not evaluate this change, so it is denied: shared reservations: cannot write the Leases in namespace no-such-namespace (HTTP 404)");
+    const lenient = await broken.post("/validate", createReview(licensedDeployment("x", "direct", 1, "lenient")));
+    expect(lenient.json.response.allowed).toBe(true);
+    expect(lenient.json.response.warnings[0]).toContain("namespace lenient is fail-open");
+    expect(await broken.metric("entitlegate_shared_reservation_failures_total")).toBe(2);
+    await broken.stop();
+  });
+
   it("a dry run decides with the shared ledger but never writes the Lease", async () => {
     const ns = await freshNamespace("dryshared");
     await preload(ns, "dryshared", 2, [r1, r2]);
