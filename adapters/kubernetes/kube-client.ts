@@ -162,13 +162,19 @@ export class LineSplitter {
  * ever held whole. The rest of the document (kind, metadata with
  * resourceVersion and continue) is kept as text and parsed at the end.
  */
+/** Whether the backslashes right before `end` (not looking before `from`) are an odd run, i.e. escape the character at `end`. */
+function oddBackslashesBefore(s: string, end: number, from: number): boolean {
+  let n = 0;
+  for (let j = end - 1; j >= from && s.charCodeAt(j) === 92; j--) n++;
+  return n % 2 === 1;
+}
+
 export class ListPageParser {
   readonly #onItem: (item: unknown) => void;
   #buf = '';
   #pos = 0;
   #depth = 0;
   #inString = false;
-  #escape = false;
   #stringStart = -1;
   #lastString = '';
   #inItems = false;
@@ -184,37 +190,49 @@ export class ListPageParser {
 
   push(chunk: string): void {
     const s = (this.#buf += chunk);
+    const n = s.length;
+    // State in locals for the loop (it sees every byte of the list).
+    let depth = this.#depth;
+    let inString = this.#inString;
+    let stringStart = this.#stringStart;
+    let itemStart = this.#itemStart;
     let i = this.#pos;
-    for (; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (this.#inString) {
-        if (this.#escape) this.#escape = false;
-        else if (c === 92 /* \\ */) this.#escape = true;
-        else if (c === 34 /* " */) {
-          this.#inString = false;
-          if (this.#depth === 1 && !this.#inItems) this.#lastString = s.slice(this.#stringStart + 1, i);
+    for (; i < n; i++) {
+      if (inString) {
+        // Jump to the closing quote natively. The whole string so far is in
+        // #buf, so an escaped quote (odd run of backslashes) is told apart
+        // even when the chunk ended between the backslash and the quote.
+        let q = s.indexOf('"', i);
+        while (q > 0 && s.charCodeAt(q - 1) === 92 && oddBackslashesBefore(s, q, stringStart + 1)) q = s.indexOf('"', q + 1);
+        if (q < 0) {
+          i = n;
+          break;
         }
+        i = q;
+        inString = false;
+        if (depth === 1 && !this.#inItems) this.#lastString = s.slice(stringStart + 1, i);
         continue;
       }
-      if (c === 34) {
-        this.#inString = true;
-        this.#stringStart = i;
+      const c = s.charCodeAt(i);
+      if (c === 34 /* " */) {
+        inString = true;
+        stringStart = i;
       } else if (c === 123 /* { */ || c === 91 /* [ */) {
-        this.#depth++;
+        depth++;
         if (this.#inItems) {
-          if (this.#depth === 3) this.#itemStart = i;
-        } else if (this.#depth === 2 && c === 91 && this.#lastString === 'items') {
+          if (depth === 3) itemStart = i;
+        } else if (depth === 2 && c === 91 && this.#lastString === 'items') {
           this.#inItems = true;
           this.#head = s.slice(0, i + 1);
           this.#tailFrom = -1;
         }
       } else if (c === 125 /* } */ || c === 93 /* ] */) {
-        this.#depth--;
-        if (this.#inItems && this.#depth === 2 && this.#itemStart >= 0) {
-          const item = JSON.parse(s.slice(this.#itemStart, i + 1)) as unknown;
-          this.#itemStart = -1;
+        depth--;
+        if (depth === 2 && itemStart >= 0 && this.#inItems) {
+          const item = JSON.parse(s.slice(itemStart, i + 1)) as unknown;
+          itemStart = -1;
           this.#onItem(item);
-        } else if (this.#inItems && this.#depth === 1) {
+        } else if (depth === 1 && this.#inItems) {
           this.#inItems = false;
           this.#tailFrom = i;
         }
@@ -223,13 +241,17 @@ export class ListPageParser {
     // Keep only what is still needed: the item being read, or (outside the
     // items array, a few hundred bytes) everything.
     if (this.#inItems) {
-      const from = this.#itemStart >= 0 ? this.#itemStart : s.length;
+      const from = itemStart >= 0 ? itemStart : inString ? stringStart : n;
       this.#buf = s.slice(from);
       i -= from;
-      if (this.#itemStart >= 0) this.#itemStart = 0;
-      this.#stringStart -= from;
+      if (itemStart >= 0) itemStart -= from;
+      stringStart -= from;
     }
     this.#pos = i;
+    this.#depth = depth;
+    this.#inString = inString;
+    this.#stringStart = stringStart;
+    this.#itemStart = itemStart;
   }
 
   /** The document without its items (metadata.resourceVersion, metadata.continue). */
