@@ -92,13 +92,14 @@ export class Metrics {
           }
         }
         const held = new Map<string, number>();
-        for (const r of gate.reservations.active()) held.set(r.product, (held.get(r.product) ?? 0) + r.quantity);
+        if (gate.shared) for (const [product, q] of gate.shared.stats.reserved) held.set(product, q);
+        else for (const r of gate.reservations.active()) held.set(r.product, (held.get(r.product) ?? 0) + r.quantity);
         for (const [product, q] of held) reserved.set({ product }, q);
       },
     });
     const reserved = new Gauge({
       name: 'entitlegate_product_reserved',
-      help: 'Quantity held by reservations, per product',
+      help: 'Quantity held by reservations, per product (shared mode: in the Leases this replica read last)',
       labelNames: ['product'],
       registers,
     });

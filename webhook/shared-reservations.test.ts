@@ -168,6 +168,24 @@ describe('SharedReservations', () => {
     expect(s.stats.failures).toBe(1);
   });
 
+  it('a Lease deleted between read and write is read again (created afresh), not a failure', async () => {
+    const api = new FakeLeases();
+    const s = store(api, 'r1');
+    const c = [claim('db', 2)];
+    await s.admit({ key: 'Deployment/ns/x', admission: 'u0', dryRun: false }, c, decider(10, () => 0, c));
+    const replace = api.replaceNamespacedLease.bind(api);
+    let deletions = 0;
+    api.replaceNamespacedLease = async (args) => {
+      if (!deletions++) api.leases.delete('entitlegate/entitlegate-db');
+      return replace(args);
+    };
+    const d = await s.admit({ key: 'Deployment/ns/y', admission: 'u1', dryRun: false }, c, decider(10, () => 0, c));
+    expect(d.allowed).toBe(true);
+    expect((await s.pending('db')).map((e) => e.admission)).toEqual(['u1']);
+    expect(s.stats.reserved.get('db')).toBe(2);
+    expect(s.stats.failures).toBe(0);
+  });
+
   it('multi-product admissions take the products in sorted order and record each', async () => {
     const api = new FakeLeases();
     const s = [store(api, 'r1'), store(api, 'r2')];

@@ -145,6 +145,8 @@ export interface SharedStats {
   failures: number;
   /** Entries alive in the Leases this replica read last (per product). */
   entries: Map<string, number>;
+  /** Their quantities (per product). */
+  reserved: Map<string, number>;
 }
 
 function httpCode(err: unknown): number | undefined {
@@ -172,7 +174,7 @@ export class SharedReservations {
   readonly namespace: string;
   readonly replica: string;
   readonly maxAttempts: number;
-  readonly stats: SharedStats = { writes: 0, conflicts: 0, failures: 0, entries: new Map() };
+  readonly stats: SharedStats = { writes: 0, conflicts: 0, failures: 0, entries: new Map(), reserved: new Map() };
   readonly #api: NonNullable<SharedReservationsOptions['api']>;
   readonly #opts: SharedReservationsOptions;
   readonly #locks = new KeyedMutex();
@@ -267,7 +269,7 @@ export class SharedReservations {
     }
     const now = this.#now();
     const entries = parseLedger(lease).filter((e) => e.product === product && Date.parse(e.expiresAt) > now && !this.#counted(e));
-    this.stats.entries.set(product, entries.length);
+    this.#count(product, entries);
     return { product, name, lease, entries };
   }
 
@@ -312,10 +314,21 @@ export class SharedReservations {
     const body: V1Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec: { holderIdentity: this.replica } };
     if (l.lease) {
       // metadata.resourceVersion is the one read: the API server refuses (409) if anyone wrote since.
-      await this.#api.replaceNamespacedLease({ name: l.name, namespace: this.namespace, body });
+      try {
+        await this.#api.replaceNamespacedLease({ name: l.name, namespace: this.namespace, body });
+      } catch (err) {
+        // Deleted since we read it (someone cleaning up): read again, like a conflict.
+        if (httpCode(err) === 404) throw Object.assign(new Error(`Lease ${l.name} deleted while in use`), { code: 409 });
+        throw err;
+      }
     } else {
       await this.#api.createNamespacedLease({ namespace: this.namespace, body }); // 409 AlreadyExists if another replica created it first
     }
-    this.stats.entries.set(l.product, entries.length);
+    this.#count(l.product, entries);
+  }
+
+  #count(product: string, entries: readonly LedgerEntry[]): void {
+    this.stats.entries.set(product, entries.length);
+    this.stats.reserved.set(product, entries.reduce((sum, e) => sum + e.quantity, 0));
   }
 }
