@@ -112,6 +112,8 @@ class FakeApiServer {
   #objects = new Map<string, Map<string, Record<string, unknown>>>();
   #events: { rv: number; path: string; line: string }[] = [];
   #watchers = new Map<string, Set<ServerResponse>>();
+  /** Paths whose next watch is refused with 410 Gone (history compacted). */
+  readonly gone = new Set<string>();
 
   constructor() {
     this.server = createServer((req, res) => this.#handle(req, res));
@@ -148,6 +150,12 @@ class FakeApiServer {
     for (const res of this.#watchers.get(path) ?? []) if (!res.writableEnded) res.write(line);
   }
 
+  /** Removes an object with no watch event, as if the event were lost to compaction. */
+  forget(path: string, namespace: string, name: string): void {
+    this.#rv++;
+    this.#objects.get(path)?.delete(`${namespace}/${name}`);
+  }
+
   /** Ends every watch stream, as the apiserver does when a watch times out. */
   dropWatches(): void {
     for (const set of this.#watchers.values()) {
@@ -165,6 +173,10 @@ class FakeApiServer {
     this.requests.push(`${url.pathname}${url.search}`);
     if (req.headers.authorization !== 'Bearer test-token') {
       res.writeHead(401).end();
+      return;
+    }
+    if (url.searchParams.get('watch') === 'true' && this.gone.delete(url.pathname)) {
+      res.writeHead(410, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 410, reason: 'Expired', message: 'too old resource version' }));
       return;
     }
     if (url.searchParams.get('watch') === 'true') {
@@ -282,6 +294,32 @@ describe('Inventory (informers over a real HTTP server)', () => {
     const rewatch = api.requests.filter((r) => r.startsWith('/apis/apps/v1/deployments?') && r.includes('watch=true'));
     expect(rewatch.length).toBeGreaterThanOrEqual(2);
     expect(rewatch.at(-1)).toMatch(/resourceVersion=\d+/);
+  });
+
+  it('relists on 410 Gone and drops what disappeared meanwhile', async () => {
+    const { api, inventory, changes, errors } = await start();
+    await vi.waitFor(() => expect(api.watchers('/apis/apps/v1/daemonsets')).toBe(1));
+    api.forget('/apis/apps/v1/daemonsets', 'prod', 'agent');
+    api.gone.add('/apis/apps/v1/daemonsets');
+    api.dropWatches();
+    await vi.waitFor(() => expect(inventory.usage()).toEqual([{ product: 'oracle-db-ee', quantity: 3, scope }]));
+    expect(changes.at(-1)).toMatchObject({ type: 'deleted', key: 'DaemonSet/prod/agent' });
+    expect(api.requests.filter((r) => r.startsWith('/apis/apps/v1/daemonsets?limit=')).length).toBeGreaterThanOrEqual(2);
+    expect(errors).toEqual([]);
+  });
+
+  it('tells onChange the generation, which a status-only update leaves alone', async () => {
+    const { api, changes } = await start();
+    await vi.waitFor(() => expect(api.watchers('/apis/apps/v1/statefulsets')).toBe(1));
+    const sts = (generation: number, status: Record<string, unknown>) => {
+      const o = workload({ kind: 'StatefulSet', uid: 'sts-g', name: 'ledger', replicas: 1, containers: [{ limit: '2' }], status });
+      (o.metadata as Record<string, unknown>).generation = generation;
+      return o;
+    };
+    api.event('ADDED', '/apis/apps/v1/statefulsets', sts(1, {}));
+    api.event('MODIFIED', '/apis/apps/v1/statefulsets', sts(1, { readyReplicas: 1 }));
+    api.event('MODIFIED', '/apis/apps/v1/statefulsets', sts(2, { readyReplicas: 1 }));
+    await vi.waitFor(() => expect(changes.filter((c) => c.uid === 'sts-g').map((c) => [c.type, c.generation])).toEqual([['added', 1], ['modified', 1], ['modified', 2]]));
   });
 
   it('keeps only what usage needs of each object', async () => {
