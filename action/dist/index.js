@@ -35765,7 +35765,13 @@ var kubernetesSettings = external_exports.strictObject({
   /** Namespaces where an evaluation error admits instead of denying. */
   failOpenNamespaces: external_exports.array(external_exports.string()).default([]),
   /** How long an admitted object's reservation lives if no informer sees it. */
-  reservationTTLSeconds: external_exports.number().int().positive().default(120)
+  reservationTTLSeconds: external_exports.number().int().positive().default(120),
+  /** Reservations shared by every webhook replica, kept in one coordination.k8s.io/v1 Lease per product in this namespace. */
+  sharedReservations: external_exports.strictObject({
+    namespace: external_exports.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a Kubernetes namespace name"),
+    /** Reads and conditional writes of one Lease before the admission fails safe. */
+    maxAttempts: external_exports.number().int().positive().max(50).default(8)
+  }).optional()
 });
 var terraformSettings = external_exports.strictObject({
   /** Extra or overriding instance type → vCPU entries. */
@@ -38886,6 +38892,29 @@ var Engine = class _Engine {
     return base;
   }
   decide(claims, opts) {
+    const prepared = this.prepare(claims, opts);
+    const verdict = this.policy.evaluate(prepared.input);
+    return {
+      allowed: verdict.allowed,
+      mode: prepared.mode,
+      violations: verdict.violations.map(finding),
+      warnings: verdict.warnings.map(finding),
+      products: prepared.products,
+      claims: prepared.claims,
+      provenance: {
+        policy: this.policy.digest,
+        config: this.loaded.digest,
+        usage: this.sources,
+        evaluatedAt: prepared.input.now
+      }
+    };
+  }
+  /**
+   * The accounting of a change, and the input the policy decides from
+   * (docs/policy.md). Public so that the same input can be given to another
+   * evaluator, such as the OPA server in the benchmarks.
+   */
+  prepare(claims, opts) {
     const now = opts.now.getTime();
     const mode = opts.mode ?? this.config.defaults.mode;
     const byProduct = /* @__PURE__ */ new Map();
@@ -38997,23 +39026,8 @@ var Engine = class _Engine {
         };
       });
     }
-    const evaluatedAt = isoInstant(opts.now);
-    const input2 = { mode, now: evaluatedAt, claims: claimInputs, products: productInputs, pools: poolInputs };
-    const verdict = this.policy.evaluate(input2);
-    return {
-      allowed: verdict.allowed,
-      mode,
-      violations: verdict.violations.map(finding),
-      warnings: verdict.warnings.map(finding),
-      products,
-      claims: decided,
-      provenance: {
-        policy: this.policy.digest,
-        config: this.loaded.digest,
-        usage: this.sources,
-        evaluatedAt
-      }
-    };
+    const input2 = { mode, now: isoInstant(opts.now), claims: claimInputs, products: productInputs, pools: poolInputs };
+    return { mode, input: input2, products, claims: decided };
   }
   /** Pools of a product at `now` with the load of existing usage (for reports). */
   standing(product2, now) {
