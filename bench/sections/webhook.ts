@@ -23,6 +23,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { admissionRequestOf, claimsFromAdmission } from '../../adapters/kubernetes/admission.ts';
+import { policyData } from '../../engine/books.ts';
+import { loadConfig } from '../../engine/config/load.ts';
+import { Engine } from '../../engine/engine.ts';
+import { loadUsage } from '../../engine/usage.ts';
+import { startOpaServer, type OpaServer } from '../lib/opa-server.ts';
 import type { BenchRow, BenchSection } from '../types.ts';
 
 const HERE = fileURLToPath(import.meta.url);
@@ -31,6 +37,7 @@ const NOW = '2026-11-28T10:00:00Z';
 const CONNECTIONS = 32;
 const BARE = 'bare fastify HTTPS (fixed AdmissionReview)';
 const EG = 'entitlegate serve POST /validate (HTTPS)';
+const OPA = 'OPA server REST, same decision (plain HTTP)';
 
 export interface LoadResult {
   count: number;
@@ -80,6 +87,19 @@ function payload(): string {
       options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
     },
   });
+}
+
+/**
+ * What the OPA server is asked for the same admission: the policy input the
+ * engine prepares from the AdmissionReview's claims (OPA cannot do the
+ * accounting or read Kubernetes objects), and the engine's policy data.
+ */
+async function opaPeer(): Promise<{ data: object; body: string }> {
+  const config = loadConfig(join(ROOT, 'examples', 'entitlegate.yaml'));
+  const engine = await Engine.create(config, [loadUsage(join(ROOT, 'examples', 'usage.yaml'))]);
+  const claims = claimsFromAdmission(admissionRequestOf(JSON.parse(payload())), { products: config.config.products, settings: config.config.kubernetes });
+  const { input } = engine.prepare(claims, { now: new Date(NOW) });
+  return { data: policyData(config.config), body: JSON.stringify({ input }) };
 }
 
 // ---------------------------------------------------------------- helpers
@@ -174,6 +194,7 @@ export const webhookSection: BenchSection = {
   async run({ quick, log }) {
     const dir = mkdtempSync(join(tmpdir(), 'eg-bench-webhook-'));
     const servers: Server[] = [];
+    let opa: OpaServer | undefined;
     try {
       const tls = certs(dir);
       const body = join(dir, 'review.json');
@@ -209,6 +230,19 @@ export const webhookSection: BenchSection = {
       const egPaced = await load(eg.url, pacedMs, rate);
       const barePaced = await load(bare.url, pacedMs, rate);
 
+      // The OPA server as the peer a Gatekeeper-style setup would call: same
+      // decision, same load generator and connections; plain HTTP (an advantage to it).
+      const peer = await opaPeer();
+      opa = await startOpaServer(peer.data);
+      const opaBody = join(dir, 'opa-input.json');
+      writeFileSync(opaBody, peer.body);
+      const opaLoad = (ms: number) =>
+        runLoad(['--url', `${opa!.url}/v1/data/entitlegate/decision`, '--ca', tls.ca, '--body', opaBody, '--connections', String(CONNECTIONS), '--duration', String(ms), '--max', '2000000']);
+      log(`webhook: OPA server REST, ${CONNECTIONS} connections, ${satMs} ms`);
+      await opaLoad(warmMs);
+      const opaSat = await opaLoad(satMs);
+      if (opaSat.notAllowed || opaSat.errors) log(`webhook: warning: ${opaSat.notAllowed} not allowed, ${opaSat.errors} errors from the OPA server`);
+
       const ratio = egSat.opsPerSec / bareSat.opsPerSec;
       const input = `AdmissionReview CREATE Deployment (dryRun), ${CONNECTIONS} connections`;
       const r2 = (n: number) => Math.round(n * 1000) / 1000;
@@ -227,6 +261,18 @@ export const webhookSection: BenchSection = {
           met: ratio >= 0.6,
           note: 'saturation',
         },
+        { section: 'webhook', subject: OPA, input: `the same decision's policy input, ${CONNECTIONS} connections`, opsPerSec: Math.round(opaSat.opsPerSec), p50Ms: r2(opaSat.p50Ms), p99Ms: r2(opaSat.p99Ms), note: 'saturation' },
+        {
+          section: 'webhook',
+          subject: EG,
+          input,
+          opsPerSec: Math.round(egSat.opsPerSec),
+          baseline: OPA,
+          ratio: Math.round((egSat.opsPerSec / opaSat.opsPerSec) * 1000) / 1000,
+          target: 'ahead of the OPA server REST API',
+          met: egSat.opsPerSec > opaSat.opsPerSec,
+          note: 'saturation; entitlegate also reads the AdmissionReview, does the accounting and speaks TLS',
+        },
         { section: 'webhook', subject: `${BARE}, paced`, input: `${rate} req/s open loop`, opsPerSec: Math.round(barePaced.opsPerSec), p50Ms: r2(barePaced.p50Ms), p99Ms: r2(barePaced.p99Ms) },
         {
           section: 'webhook',
@@ -242,7 +288,7 @@ export const webhookSection: BenchSection = {
         },
       ] satisfies BenchRow[];
     } finally {
-      await Promise.all(servers.map((s) => s.stop()));
+      await Promise.all([...servers.map((s) => s.stop()), opa?.stop()]);
       rmSync(dir, { recursive: true, force: true });
     }
   },
