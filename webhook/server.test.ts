@@ -293,7 +293,7 @@ function readFile(f: string): Buffer {
 }
 
 describe('HCP Terraform run task', () => {
-  it('is registered at POST /terraform/run-task when webhook/run-task.ts is in the build', async () => {
+  it('is registered at POST /terraform/run-task', async () => {
     const { client } = await start();
     const res = await client.post('/terraform/run-task', '{}', { 'content-type': 'application/json' });
     expect(res.status).not.toBe(404);

@@ -2,16 +2,15 @@
 // health, metrics, run task), the usage source, the reloader, JSON logs with
 // secrets redacted, and errors as JSON without stack traces.
 import type { Server as HttpsServer } from 'node:https';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
-import type { Engine } from '../engine/engine.ts';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from '../engine/config/schema.ts';
 import { EntitlegateError } from '../engine/errors.ts';
-import type { Scope } from '../engine/types.ts';
 import { admissionPlugin } from './admission.ts';
 import type { Gate } from './gate.ts';
 import { healthPlugin, type Readiness } from './health.ts';
 import { Metrics, metricsPlugin } from './metrics.ts';
 import { Reloader, readTls, type TlsFiles } from './reload.ts';
+import { runTaskPlugin } from './run-task.ts';
 import { SharedReservations, defaultReplicaId } from './shared-reservations.ts';
 import { ClusterUsage, SnapshotUsage, type ClusterConnection, type UsageSourceOptions } from './usage-source.ts';
 
@@ -50,17 +49,6 @@ export interface ServerOptions {
    * Needs a cluster connection. Read once at start (a reload does not switch modes).
    */
   sharedReservations?: { namespace: string; replica?: string; maxAttempts?: number } | null;
-  /** Where the run-task plugin is loaded from (tests); default ./run-task.ts beside this file. */
-  runTaskModule?: URL | null;
-}
-
-/** What webhook/run-task.ts receives (its plugin registers POST /terraform/run-task). */
-export interface RunTaskOptions {
-  getEngine: () => Engine;
-  getConfig: () => Config;
-  hmacKey?: string;
-  clock: () => Date;
-  scope?: Scope;
 }
 
 /** The HMAC key of the HCP Terraform run task: the value, or `env:NAME` read from the environment. */
@@ -74,24 +62,6 @@ export function runTaskHmacKey(config: Config, env: NodeJS.ProcessEnv = process.
   return key;
 }
 
-/**
- * The run-task plugin, when webhook/run-task.ts is part of this build. A
- * static import would fail the whole server (and the typecheck) without it,
- * so it is imported at run time; only its own absence is tolerated.
- */
-async function loadRunTask(module: URL | null | undefined): Promise<FastifyPluginAsync<RunTaskOptions> | undefined> {
-  if (module === null) return undefined;
-  const url = module ?? new URL(import.meta.url.endsWith('.ts') ? './run-task.ts' : './run-task.js', import.meta.url);
-  try {
-    const mod = (await import(url.href)) as { runTaskPlugin?: FastifyPluginAsync<RunTaskOptions> };
-    return mod.runTaskPlugin;
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { url?: string };
-    const missing = e.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module|Failed to load url|does not exist/i.test(e.message ?? '');
-    if (missing && (e.message ?? '').includes('run-task')) return undefined;
-    throw err;
-  }
-}
 
 function loggerOptions(logger: ServerOptions['logger']): FastifyServerOptions['logger'] {
   if (logger === false) return false;
@@ -161,16 +131,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(metricsPlugin, { metrics });
   await app.register(admissionPlugin, { gate, metrics, readiness: usage });
 
-  const runTask = await loadRunTask(opts.runTaskModule);
-  if (runTask) {
-    const hmacKey = runTaskHmacKey(gate.config);
-    await app.register(runTask, {
-      getEngine: () => gate.engine,
-      getConfig: () => gate.config,
-      clock: gate.clock,
-      ...(hmacKey ? { hmacKey } : {}),
-    });
-  } else app.log.debug('run task not in this build: POST /terraform/run-task not registered');
+  const hmacKey = runTaskHmacKey(gate.config);
+  await app.register(runTaskPlugin, {
+    getEngine: () => gate.engine,
+    getConfig: () => gate.config,
+    clock: gate.clock,
+    ...(hmacKey ? { hmacKey } : {}),
+  });
 
   if (gate.shared) {
     app.log.info({ namespace: gate.shared.namespace, replica: gate.shared.replica, maxAttempts: gate.shared.maxAttempts }, 'reservations shared across replicas: one Lease per product');

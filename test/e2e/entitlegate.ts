@@ -112,7 +112,6 @@ export async function startEntitlegate(cp: ControlPlane, opts: StartOptions): Pr
     logger: process.env.ENTITLEGATE_E2E_LOG ? { level: process.env.ENTITLEGATE_E2E_LOG } : false,
     reloadIntervalMs: 0,
     defaultMetrics: false,
-    runTaskModule: null,
   });
   await app.listen({ port: opts.port ?? 0, host: "127.0.0.1" });
   const port = (app.server.address() as AddressInfo).port;
