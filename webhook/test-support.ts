@@ -1,16 +1,14 @@
 // Test support for the webhook: a CA and server certificates made with the
 // openssl CLI in a temp dir, an HTTPS client trusting that CA, a
-// kube-apiserver stand-in speaking list and watch over a real socket, and
+// kube-apiserver stand-in speaking list and watch over a real socket (the
+// adapter's, re-exported), and
 // AdmissionReview builders. Test-only; nothing here is used by the server.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Agent, request } from 'undici';
 
 export const ORACLE = 'container-registry.oracle.com/database/enterprise:21.3.0.0';
@@ -155,88 +153,7 @@ export function scale(name: string, replicas: number, oldReplicas: number, names
   });
 }
 
-/**
- * A kube-apiserver stand-in over a real socket: lists carry
- * metadata.resourceVersion, `?watch=true` opens a chunked stream of JSON
- * watch events from the requested version on. (The adapter's own tests have
- * one like it; it is not exported from there.)
- */
-export class FakeApiServer {
-  readonly server: Server;
-  #rv = 100;
-  #objects = new Map<string, Map<string, Record<string, unknown>>>();
-  #events: { rv: number; path: string; line: string }[] = [];
-  #watchers = new Map<string, Set<ServerResponse>>();
-  /** Delays list responses until released (to test readiness before the first sync). */
-  holdLists: Promise<void> | undefined;
-
-  constructor() {
-    this.server = createServer((req, res) => void this.#handle(req, res));
-  }
-
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  kubeConfig(server: string): KubeConfig {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'fake', server, skipTLSVerify: true }],
-      users: [{ name: 'test', token: 'test-token' }],
-      contexts: [{ name: 'fake', cluster: 'fake', user: 'test' }],
-      currentContext: 'fake',
-    });
-    return kc;
-  }
-
-  async close(): Promise<void> {
-    for (const set of this.#watchers.values()) for (const res of set) res.end();
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-
-  event(type: 'ADDED' | 'MODIFIED' | 'DELETED', path: string, object: Record<string, unknown>): void {
-    const rv = ++this.#rv;
-    const metadata: Record<string, unknown> = { ...(object.metadata as Record<string, unknown>), resourceVersion: String(rv) };
-    const stored = { ...object, metadata };
-    const key = `${String(metadata.namespace ?? '')}/${String(metadata.name)}`;
-    const objects = this.#objects.get(path) ?? new Map();
-    this.#objects.set(path, objects);
-    if (type === 'DELETED') objects.delete(key);
-    else objects.set(key, stored);
-    const line = `${JSON.stringify({ type, object: stored })}\n`;
-    this.#events.push({ rv, path, line });
-    for (const res of this.#watchers.get(path) ?? []) if (!res.writableEnded) res.write(line);
-  }
-
-  watchers(path: string): number {
-    return this.#watchers.get(path)?.size ?? 0;
-  }
-
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (req.headers.authorization !== 'Bearer test-token') {
-      res.writeHead(401).end();
-      return;
-    }
-    if (url.searchParams.get('watch') === 'true') {
-      const from = Number(url.searchParams.get('resourceVersion') ?? '0');
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.flushHeaders();
-      for (const e of this.#events) if (e.path === url.pathname && e.rv > from) res.write(e.line);
-      const set = this.#watchers.get(url.pathname) ?? new Set();
-      this.#watchers.set(url.pathname, set);
-      set.add(res);
-      res.on('close', () => set.delete(res));
-      return;
-    }
-    if (this.holdLists) await this.holdLists;
-    const items = [...(this.#objects.get(url.pathname)?.values() ?? [])];
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: String(this.#rv) }, items }));
-  }
-}
+export { FakeApiServer } from '../adapters/kubernetes/testing/fake-api-server.ts';
 
 /** A config with one vCPU product and one entitlement of `quantity`, plus Kubernetes settings. */
 export function configYaml(quantity = 64, kubernetes = '  failOpenNamespaces: [sandbox]\n  reservationTTLSeconds: 60\n'): string {

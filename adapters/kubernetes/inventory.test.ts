@@ -1,10 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Inventory, usageFromObjects, type InventoryChange } from './inventory.ts';
 import { products, workload } from './test-objects.ts';
 import { UsageIndex } from './usage-index.ts';
+import { FakeApiServer } from './testing/fake-api-server.ts';
 
 const settings = { environmentLabel: 'entitlegate.io/environment', environments: {} };
 const opts = { products, settings, cluster: 'eu-1' };
@@ -99,106 +98,6 @@ describe('UsageIndex', () => {
     expect(index.usage().reduce((s, r) => s + r.quantity, 0)).toBe(pods - 1);
   }, 60_000);
 });
-
-/**
- * A kube-apiserver stand-in over a real socket: list responses carry
- * metadata.resourceVersion (and page with limit/continue), `?watch=true`
- * opens a chunked stream of JSON watch events from the requested version on.
- */
-class FakeApiServer {
-  readonly server: Server;
-  readonly requests: string[] = [];
-  #rv = 100;
-  #objects = new Map<string, Map<string, Record<string, unknown>>>();
-  #events: { rv: number; path: string; line: string }[] = [];
-  #watchers = new Map<string, Set<ServerResponse>>();
-  /** Paths whose next watch is refused with 410 Gone (history compacted). */
-  readonly gone = new Set<string>();
-
-  constructor() {
-    this.server = createServer((req, res) => this.#handle(req, res));
-  }
-
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async close(): Promise<void> {
-    for (const set of this.#watchers.values()) for (const res of set) res.end();
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-
-  /** Stores the object and sends the watch event to open streams. */
-  event(type: 'ADDED' | 'MODIFIED' | 'DELETED', path: string, object: Record<string, unknown>): void {
-    const rv = ++this.#rv;
-    const metadata: Record<string, unknown> = { ...(object.metadata as Record<string, unknown>), resourceVersion: String(rv) };
-    const stored = { ...object, metadata };
-    const key = `${String(metadata.namespace ?? '')}/${String(metadata.name)}`;
-    const objects = this.#objects.get(path) ?? new Map();
-    this.#objects.set(path, objects);
-    if (type === 'DELETED') objects.delete(key);
-    else objects.set(key, stored);
-    const line = `${JSON.stringify({ type, object: stored })}\n`;
-    this.#events.push({ rv, path, line });
-    for (const res of this.#watchers.get(path) ?? []) if (!res.writableEnded) res.write(line);
-  }
-
-  bookmark(path: string): void {
-    const line = `${JSON.stringify({ type: 'BOOKMARK', object: { kind: 'Deployment', apiVersion: 'apps/v1', metadata: { resourceVersion: String(this.#rv) } } })}\n`;
-    for (const res of this.#watchers.get(path) ?? []) if (!res.writableEnded) res.write(line);
-  }
-
-  /** Removes an object with no watch event, as if the event were lost to compaction. */
-  forget(path: string, namespace: string, name: string): void {
-    this.#rv++;
-    this.#objects.get(path)?.delete(`${namespace}/${name}`);
-  }
-
-  /** Ends every watch stream, as the apiserver does when a watch times out. */
-  dropWatches(): void {
-    for (const set of this.#watchers.values()) {
-      for (const res of set) res.end();
-      set.clear();
-    }
-  }
-
-  watchers(path: string): number {
-    return this.#watchers.get(path)?.size ?? 0;
-  }
-
-  #handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://x');
-    this.requests.push(`${url.pathname}${url.search}`);
-    if (req.headers.authorization !== 'Bearer test-token') {
-      res.writeHead(401).end();
-      return;
-    }
-    if (url.searchParams.get('watch') === 'true' && this.gone.delete(url.pathname)) {
-      res.writeHead(410, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 410, reason: 'Expired', message: 'too old resource version' }));
-      return;
-    }
-    if (url.searchParams.get('watch') === 'true') {
-      const from = Number(url.searchParams.get('resourceVersion') ?? '0');
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.flushHeaders();
-      for (const e of this.#events) if (e.path === url.pathname && e.rv > from) res.write(e.line);
-      const set = this.#watchers.get(url.pathname) ?? new Set();
-      this.#watchers.set(url.pathname, set);
-      set.add(res);
-      res.on('close', () => set.delete(res));
-      return;
-    }
-    const all = [...(this.#objects.get(url.pathname)?.values() ?? [])];
-    const limit = Number(url.searchParams.get('limit') ?? all.length) || all.length;
-    const offset = Number(url.searchParams.get('continue') ?? '0');
-    const items = all.slice(offset, offset + limit);
-    const more = offset + limit < all.length;
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: String(this.#rv), ...(more ? { continue: String(offset + limit) } : {}) }, items }));
-  }
-}
 
 describe('Inventory (informers over a real HTTP server)', () => {
   let api: FakeApiServer | undefined;
