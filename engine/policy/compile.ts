@@ -4,7 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { EntitlegateError } from '../errors.ts';
 import { ENTRYPOINT, packageRoot } from './wasm.ts';
 
@@ -39,8 +39,8 @@ export function capabilities(opa: string): object {
   return { ...current, builtins: current.builtins.filter((b) => allowed.has(b.name)) };
 }
 
-function runOpa(opa: string, args: string[]): { ok: boolean; output: string } {
-  const r = spawnSync(opa, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+function runOpa(opa: string, args: string[], cwd?: string): { ok: boolean; output: string } {
+  const r = spawnSync(opa, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...(cwd ? { cwd } : {}) });
   if (r.error) throw new EntitlegateError('EG_ERR_OPA_MISSING', `cannot run ${opa}: ${r.error.message}`);
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}`.trim() };
 }
@@ -54,7 +54,10 @@ export function buildPolicy(output: string, extraDirs: string[] = []): void {
     writeFileSync(caps, JSON.stringify(capabilities(opa)));
     const bundle = join(work, 'bundle.tar.gz');
     // Test files are left out: they are not part of the decision.
-    const r = runOpa(opa, ['build', '-t', 'wasm', '-e', ENTRYPOINT, '--capabilities', caps, '--ignore', '*_test.rego', '-o', bundle, builtinRegoDir(), ...extraDirs]);
+    // The built-in rules by a relative path: the compiler records file names in
+    // the wasm, and the committed build must not depend on where the clone is.
+    const builtin = builtinRegoDir();
+    const r = runOpa(opa, ['build', '-t', 'wasm', '-e', ENTRYPOINT, '--capabilities', caps, '--ignore', '*_test.rego', '-o', bundle, basename(builtin), ...extraDirs.map((d) => resolve(d))], dirname(builtin));
     if (!r.ok) throw new EntitlegateError('EG_ERR_INPUT_INVALID', `opa build failed:\n${r.output}`);
     execFileSync('tar', ['-xzf', bundle, '-C', work, '/policy.wasm'], { stdio: 'pipe' });
     copyFileSync(join(work, 'policy.wasm'), output);
