@@ -71,6 +71,18 @@ describe('claimsFromObjects (CI manifests)', () => {
     expect(claims[0]).not.toHaveProperty('peak');
   });
 
+  it('claims zero, not unknown, for a workload with zero pods whose licensed container has no CPU', () => {
+    const claims = claimsFromObjects(
+      [{ object: workload({ replicas: 0, containers: [{}] }) }, { object: workload({ kind: 'DaemonSet', name: 'agent', containers: [{}] }) }],
+      { ...opts, nodeCount: 0 },
+    );
+    expect(claims.map((c) => [c.resource.kind, c.quantity])).toEqual([
+      ['Deployment', 0],
+      ['DaemonSet', 0],
+    ]);
+    for (const c of claims) expect(c).not.toHaveProperty('unknownReason');
+  });
+
   it('gives a CronJob that may overlap (concurrencyPolicy Allow) a peak of two runs', () => {
     const allow = claimsFromObjects([{ object: workload({ kind: 'CronJob', containers: [{ limit: '3' }] }) }], opts)[0]!;
     expect(allow).toMatchObject({ quantity: 3, peak: 6 });
@@ -115,6 +127,19 @@ describe('claimsFromChange (admission)', () => {
     expect(one(deploy({ replicas: 4, containers: [{}] }), old)).toMatchObject({ quantity: null, unknownReason: expect.stringContaining('no CPU') });
   });
 
+  it('UPDATE to zero pods of a workload with no CPU is zero, not unknown, in either direction it is known', () => {
+    const none = deploy({ replicas: 0, containers: [{}] });
+    // created at zero, relabelled at zero
+    expect(one(none, null)).toMatchObject({ quantity: 0, peak: 0 });
+    expect(one(deploy({ replicas: 0, containers: [{}], labels: { a: 'b' } }), none)).toMatchObject({ quantity: 0 });
+    // scaled down to zero from an unknown size: frees nothing provable, and is not blocked as unknown
+    const c = one(none, deploy({ replicas: 3, containers: [{}] }));
+    expect(c).toMatchObject({ quantity: 0, peak: 0 });
+    expect(c).not.toHaveProperty('unknownReason');
+    // scaled up from zero: the new size is unknown
+    expect(one(deploy({ replicas: 3, containers: [{}] }), none)).toMatchObject({ quantity: null, unknownReason: expect.stringContaining('no CPU') });
+  });
+
   it('UPDATE that drops a product frees it; one that adds a product claims it', () => {
     const withCache = deploy({ containers: [{ limit: '1' }, { name: 'cache', image: 'redislabs/redis:7' }] });
     const without = deploy({ containers: [{ limit: '1' }] });
@@ -143,6 +168,11 @@ describe('claimsFromChange (admission)', () => {
     expect(one(scale(6), scale(2), { parent })).toMatchObject({ quantity: 6, peak: 6, resource: { kind: 'Deployment', name: 'db' } }); // 9 − 3
     expect(one(scale(1), scale(2), { parent })).toMatchObject({ quantity: -1, peak: 0 }); // 2 − 3
     expect(claimsFromChange(scale(6), scale(2), opts)).toEqual([]);
+    // a parent whose container has no CPU: scaling it to zero is zero, not unknown
+    const noCpu = deploy({ replicas: 2, containers: [{}] });
+    const toZero = one(scale(0), scale(2), { parent: noCpu });
+    expect(toZero).toMatchObject({ quantity: 0, peak: 0 });
+    expect(toZero).not.toHaveProperty('unknownReason');
   });
 });
 

@@ -113,9 +113,9 @@ function diff(newObj: unknown, oldObj: unknown, opts: ClaimOptions): Claim[] {
     const o = before.get(product)?.amount;
     let net: number | null;
     let reason = n?.unknownReason ?? o?.unknownReason;
-    if (!newObj && o?.quantity === null) {
-      // A delete we cannot size frees nothing we can prove; charging it as
-      // unknown would block deleting the workload.
+    if (o?.quantity === null && (!newObj || n?.quantity === 0)) {
+      // A delete (or a scale to zero pods) we cannot size frees nothing we can
+      // prove; charging it as unknown would block removing the workload.
       net = 0;
       reason = undefined;
     } else if (n && o && n.basis === o.basis) net = 0;

@@ -71,6 +71,19 @@ describe('UsageIndex', () => {
     expect(index.unknowns()).toEqual([{ product: 'oracle-db-ee', resource: 'Deployment/prod/db', reason: 'container db of oracle-db-ee has no CPU limit or request' }]);
   });
 
+  it('counts a workload with zero pods as using nothing, not as unknown, whatever its pods would need', () => {
+    const index = new UsageIndex(opts);
+    index.upsert(workload({ uid: 'x', resourceVersion: '1', replicas: 0, containers: [{}] }));
+    index.upsert(workload({ kind: 'DaemonSet', uid: 'ds', name: 'agent', containers: [{}], status: { desiredNumberScheduled: 0 } }));
+    index.upsert(workload({ kind: 'DaemonSet', uid: 'ds2', name: 'agent2', containers: [{}] }));
+    index.markNodesKnown(); // the node list has been seen, and it is empty
+    expect(index.usage()).toEqual([]);
+    expect(index.unknowns()).toEqual([]);
+    // scaled up, the size is unknown again
+    index.upsert(workload({ uid: 'x', resourceVersion: '2', replicas: 1, containers: [{}] }));
+    expect(index.unknowns()).toEqual([{ product: 'oracle-db-ee', resource: 'Deployment/prod/db', reason: 'container db of oracle-db-ee has no CPU limit or request' }]);
+  });
+
   it('replaces an object recreated under the same name with a new uid', () => {
     const index = new UsageIndex(opts);
     index.upsert(workload({ uid: 'old', resourceVersion: '1', replicas: 2 }));

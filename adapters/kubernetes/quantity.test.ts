@@ -78,6 +78,20 @@ describe('vcpu', () => {
     expect(amounts(pod)['oracle-db-ee']!.quantity).toBe(6);
   });
 
+  it('is zero with zero pods, even when one pod would need an unknown amount', () => {
+    // A Deployment scaled to zero whose licensed container has no CPU, or an invalid one.
+    expect(vcpu({ replicas: 0, containers: [{}] })).toMatchObject({ quantity: 0, pods: 0, perPod: 0 });
+    expect(vcpu({ replicas: 0, containers: [{}] })).not.toHaveProperty('unknownReason');
+    expect(vcpu({ replicas: 0, containers: [{ limit: 'lots' }] }).quantity).toBe(0);
+    expect(vcpu({ replicas: 0, containers: [{ limit: '2' }] })).toMatchObject({ quantity: 0, perPod: 2000 });
+    // A DaemonSet on no nodes.
+    expect(vcpu({ kind: 'DaemonSet', containers: [{}] }, { nodeCount: 0 })).toMatchObject({ quantity: 0, pods: 0 });
+    expect(vcpu({ kind: 'DaemonSet', containers: [{}] }, { daemonSetNodes: 0 }).quantity).toBe(0);
+    // One pod or more with no CPU is still unknown.
+    expect(vcpu({ replicas: 1, containers: [{}] }).quantity).toBeNull();
+    expect(vcpu({ kind: 'DaemonSet', containers: [{}] }, { nodeCount: 1 }).quantity).toBeNull();
+  });
+
   it('is unknown for an invalid CPU quantity, naming it', () => {
     expect(vcpu({ containers: [{ limit: 'lots' }] })).toMatchObject({ quantity: null, unknownReason: 'invalid CPU quantity in container db (limit "lots")' });
   });

@@ -11,7 +11,11 @@ export interface Amount {
   quantity: number | null;
   unknownReason?: string;
   pods: number | null;
-  /** Exact units per pod: millicores for vcpu, 1 for instances; null when fixed or unknown. */
+  /**
+   * Exact units per pod: millicores for vcpu, 1 for instances; null when fixed
+   * or unknown — except with no pods, where an unknown per-pod amount is 0
+   * (nothing runs, so nothing is used).
+   */
   perPod: number | null;
   /** Exact units per whole unit: 1000 for vcpu, else 1. */
   unit: number;
@@ -63,6 +67,9 @@ export function amountFor(object: unknown, match: ProductMatch, metric: Metric |
       return amount({ quantity: pods, pods, perPod: 1, unit: 1, fixed: false });
     case 'vcpu': {
       const cpu = podCpuMillis(t, match);
+      // No pods use no CPU, whatever one pod would need (a Deployment scaled
+      // to zero, a DaemonSet on no nodes).
+      if (pods === 0) return amount({ quantity: 0, pods: 0, perPod: 'reason' in cpu ? 0 : cpu.millis, unit: 1000, fixed: false });
       if ('reason' in cpu) return unknown(cpu.reason, pods, 1000, licensedCpu(t, match));
       if (pods === null) {
         return amount({ quantity: null, unknownReason: podsReason, pods: null, perPod: cpu.millis, unit: 1000, fixed: false });
