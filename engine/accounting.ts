@@ -49,12 +49,28 @@ export function charge(pools: readonly PoolAtNow[], loads: number[], covering: n
   return { charged, overflow: rest };
 }
 
+/** Usage that fits no pool, with the (usable) pools that cover it. */
+export interface Overflow {
+  covering: number[];
+  quantity: number;
+}
+
 /**
- * Frees a quantity from the covering pools, broadest first (the reverse of
- * charging, so spill is given back before the most specific pool); mutates `loads`.
+ * Frees a quantity in the scope of the covering pools. Usage in that scope
+ * that was already over (overflow) is given back first: a delete does not
+ * make room while what remains still exceeds the entitlement. Then the pools,
+ * broadest first (the reverse of charging, so spill is given back before the
+ * most specific pool). Mutates `loads` and `overflow`.
  */
-export function free(loads: number[], covering: number[], quantity: number): void {
+export function free(loads: number[], covering: number[], quantity: number, overflow: Overflow[] = []): void {
   let rest = quantity;
+  for (const o of overflow) {
+    if (rest <= 0) break;
+    if (o.quantity <= 0 || !o.covering.some((k) => covering.includes(k))) continue;
+    const take = Math.min(o.quantity, rest);
+    o.quantity -= take;
+    rest -= take;
+  }
   for (let k = covering.length - 1; k >= 0 && rest > 0; k--) {
     const i = covering[k]!;
     const take = Math.min(loads[i]!, rest);
@@ -81,8 +97,8 @@ export function chargeAll(pools: readonly PoolAtNow[], loads: number[], items: r
 /** The load of each pool after charging existing usage, and what did not fit. */
 export interface BaseAllocation {
   loads: number[];
-  /** Usage that fits no pool, with the pools that cover it (none may be usable). */
-  overflow: { covering: number[]; quantity: number }[];
+  /** Usage that fits no pool, with the usable pools that cover it (possibly none). */
+  overflow: Overflow[];
 }
 
 export function allocateUsage(pools: readonly PoolAtNow[], items: readonly Item[]): BaseAllocation {

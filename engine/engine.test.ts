@@ -281,6 +281,37 @@ describe('accounting details', () => {
     expect(over.violations.map((v) => [v.code, v.entitlement])).toEqual([['OVER_ENTITLEMENT', 'A-SOON']]);
   });
 
+  it('a delete does not make room while the usage left is still over the entitlement', async () => {
+    const doc = { ...base, entitlements: [entitlement('PROD', 32, { scope: { environment: ['prod'] } })] };
+    const engine = await engineFor(doc, [usage([{ product: 'ora', quantity: 40, scope: { environment: 'prod' } }])]);
+    // 40 in use of 32: freeing 8 only brings usage down to the entitlement, so +3 is still over
+    const d = engine.decide([claim(-8), claim(3)], { now: NOW });
+    expect(codes(d).violations).toEqual(['OVER_ENTITLEMENT']);
+    expect(d.products[0]).toMatchObject({ used: 40, requested: -5, projected: 35, capacity: 32 });
+    expect(d.violations[0]!.message).toContain('reduce the request by 3 vcpu');
+    // freeing more than the excess makes room again
+    expect(engine.decide([claim(-10), claim(2)], { now: NOW }).allowed).toBe(true);
+  });
+
+  it('an over-entitlement message counts the pools the claim can use, not every pool the change touches', async () => {
+    const doc = { ...base, entitlements: [entitlement('PROD', 32, { scope: { environment: ['prod'] } }), entitlement('DEV', 16, { scope: { environment: ['dev'] } })] };
+    const engine = await engineFor(doc, [usage([{ product: 'ora', quantity: 30, scope: { environment: 'prod' } }])]);
+    const d = engine.decide([claim(10), claim(1, { environment: 'dev' })], { now: NOW });
+    expect(codes(d)).toEqual({ violations: ['OVER_ENTITLEMENT'], warnings: [] });
+    expect(d.violations[0]!.message).toContain('40 vcpu projected exceeds the 32 vcpu covered (30 used + 10 requested); reduce the request by 8 vcpu');
+  });
+
+  it('no usable entitlement, one ended and one to come: NOT_YET_VALID names the one to come', async () => {
+    const doc = {
+      ...base,
+      entitlements: [entitlement('FUT', 64, { validFrom: '2027-01-01', validUntil: '2027-12-31' })],
+      exceptions: [{ id: 'X', product: 'ora', quantity: 4, until: '2026-11-27', reason: 'bridge', requestedBy: 'alice', approvedBy: 'bob' }],
+    };
+    const d = (await engineFor(doc)).decide([claim(2)], { now: NOW });
+    expect(d.violations.map((v) => [v.code, v.entitlement])).toEqual([['NOT_YET_VALID', 'FUT']]);
+    expect(d.violations[0]!.message).toContain('starts in 34 days');
+  });
+
   it('reservations count as usage for the next decision', async () => {
     const engine = await engineFor({ ...base, entitlements: [entitlement('E', 10)] });
     const r = [{ product: 'ora', quantity: 8, scope: { environment: 'prod' } }];

@@ -140,7 +140,7 @@ export class Engine {
     claims.forEach((c, i) => {
       if (!this.books.has(c.product)) {
         const at = c.resource?.file ? ` (${c.resource.file}${c.resource.line ? `:${c.resource.line}` : ''})` : '';
-        throw new EntitlegateError('EG_ERR_INPUT_INVALID', `${resourceId(c.resource)}${at} names unknown product "${c.product}"; declare it under products in the config or fix the entitlegate.io/product annotation`);
+        throw new EntitlegateError('EG_ERR_INPUT_INVALID', `${resourceId(c.resource)}${at} names unknown product "${c.product}"; declare it under products in the config, or fix the input that names it`);
       }
       const list = byProduct.get(c.product);
       if (list) list.push(i);
@@ -166,11 +166,12 @@ export class Engine {
       const pools = book.pools.map((d) => poolAt(d, now));
       const base = this.base(pid, pools);
       const loads = base.loads.slice();
-      const overflowBefore = [...base.overflow];
+      const overflowBefore = base.overflow.map((o) => ({ ...o }));
       for (const r of chargeAll(pools, loads, reserved.get(pid) ?? [])) {
         if (r.overflow > 0) overflowBefore.push({ covering: r.covering, quantity: r.overflow });
       }
       const usedLoads = loads.slice();
+      const usedOverflow = overflowBefore.map((o) => ({ ...o }));
 
       const peaks = indexes.map((i) => {
         const c = claims[i]!;
@@ -182,7 +183,7 @@ export class Engine {
       // Frees first: the change is judged net.
       indexes.forEach((i, k) => {
         const q = claims[i]!.quantity;
-        if (q !== null && q < 0) free(loads, usableCovering[k]!, -q);
+        if (q !== null && q < 0) free(loads, usableCovering[k]!, -q, overflowBefore);
       });
       const order = indexes.map((_, k) => k).sort((a, b) => usableCovering[a]!.length - usableCovering[b]!.length || a - b);
       const charged: Charge[][] = indexes.map(() => []);
@@ -204,7 +205,7 @@ export class Engine {
       const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
       const capacity = sum(relevant.map((k) => pools[k]!.def.capacity));
       const used =
-        sum(relevant.map((k) => usedLoads[k]!)) + sum(overflowBefore.filter((o) => o.covering.some((k) => inRelevant.has(k))).map((o) => o.quantity));
+        sum(relevant.map((k) => usedLoads[k]!)) + sum(usedOverflow.filter((o) => o.covering.some((k) => inRelevant.has(k))).map((o) => o.quantity));
       const requested = sum(indexes.map((i) => claims[i]!.quantity ?? 0));
       const projected = Math.max(0, used + requested);
       const peak = Math.max(projected, used + sum(peaks));

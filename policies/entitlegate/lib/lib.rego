@@ -78,11 +78,15 @@ unusable(pid) := [c |
 ]
 
 # METADATA
-# description: Some covering entitlement has ended.
-has_expired(claim) if {
-	some e in claim.covering
-	e.state == "expired"
+# description: Every covering entitlement or exception has ended.
+all_expired(claim) if {
+	count(claim.covering) > 0
+	count([e | some e in claim.covering; e.state == "expired"]) == count(claim.covering)
 }
+
+# METADATA
+# description: The first covering entitlement or exception that starts in the future.
+first_future(claim) := [e | some e in claim.covering; e.state == "future"][0]
 
 # METADATA
 # description: The pools the adding claims of a product are charged to.

@@ -2,7 +2,9 @@
 # title: OVER_ENTITLEMENT
 # description: |
 #   A claim the accounting could not fit into the capacity that covers it
-#   (its overflow is above zero) makes its product over entitlement.
+#   (its overflow is above zero) makes its product over entitlement. The
+#   message counts the pools those claims can use, not every pool the change
+#   touches: a dev pool with room does not help a prod claim.
 package entitlegate.rules.over_entitlement
 
 import data.entitlegate.lib
@@ -19,23 +21,27 @@ violation contains lib.finding(
 	over := [c | some c in input.claims; c.product == pid; c.overflow > 0; count(lib.usable(c)) > 0]
 	count(over) > 0
 	shortfall := sum([c.overflow | some c in over])
+	pools := {e.id | some c in over; some e in lib.usable(c)}
+	capacity := sum([input.pools[id].capacity | some id in pools])
+	used := sum([input.pools[id].used | some id in pools])
+	needed := capacity + shortfall
 
 	# the most specific usable entitlement of the first claim that does not fit, or null
 	entitlement := array.concat([c.id | some c in lib.usable(over[0])], [null])[0]
 	message := concat("", [
 		pid,
 		": ",
-		lib.num(p.projected),
+		lib.num(needed),
 		" ",
 		p.metric,
 		" projected exceeds the ",
-		lib.num(p.capacity),
+		lib.num(capacity),
 		" ",
 		p.metric,
 		" covered (",
-		lib.num(p.used),
+		lib.num(used),
 		" used + ",
-		lib.num(p.requested),
+		lib.num(needed - used),
 		" requested); reduce the request by ",
 		lib.num(shortfall),
 		" ",

@@ -11,7 +11,7 @@ import data.entitlegate.lib
 # description: Every covering entitlement has ended (past validUntil + graceDays).
 violation contains lib.finding("EXPIRED", pid, claims[0].covering[0].id, message, lib.resources(claims)) if {
 	some pid, _ in input.products
-	claims := [c | some c in lib.unusable(pid); lib.has_expired(c)]
+	claims := [c | some c in lib.unusable(pid); lib.all_expired(c)]
 	count(claims) > 0
 	message := concat("", [
 		pid,
@@ -24,19 +24,20 @@ violation contains lib.finding("EXPIRED", pid, claims[0].covering[0].id, message
 }
 
 # METADATA
-# description: Every covering entitlement starts after now.
-violation contains lib.finding("NOT_YET_VALID", pid, claims[0].covering[0].id, message, lib.resources(claims)) if {
+# description: |
+#   No covering entitlement is valid now and one starts in the future (any
+#   others have ended): the change has to wait for it.
+violation contains lib.finding("NOT_YET_VALID", pid, next.id, message, lib.resources(claims)) if {
 	some pid, _ in input.products
-
-	# covered, none usable and none ended: all start in the future
-	claims := [c | some c in lib.unusable(pid); not lib.has_expired(c)]
+	claims := [c | some c in lib.unusable(pid); not lib.all_expired(c)]
 	count(claims) > 0
+	next := lib.first_future(claims[0])
 	message := concat("", [
 		pid,
 		": entitlement ",
-		claims[0].covering[0].id,
+		next.id,
 		" is not valid yet (it starts in ",
-		lib.num(claims[0].covering[0].daysToStart),
+		lib.num(next.daysToStart),
 		" days); wait for its start or use an entitlement valid now",
 	])
 }

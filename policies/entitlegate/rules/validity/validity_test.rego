@@ -17,11 +17,14 @@ test_all_expired_is_expired if {
 	codes(v) == {"EXPIRED"}
 }
 
-test_expired_and_future_is_expired if {
+test_ended_and_future_waits_for_the_future_one if {
 	c := claim([{"id": "E1", "state": "expired"}, {"id": "E2", "state": "future", "daysToStart": 3}])
 	v := validity.violation with input as {"products": {"ora": {}}, "claims": [c]}
 		with data.config as cfg
-	codes(v) == {"EXPIRED"}
+	codes(v) == {"NOT_YET_VALID"}
+	some f in v
+	f.entitlement == "E2"
+	contains(f.message, "E2 is not valid yet (it starts in 3 days)")
 }
 
 test_all_future_is_not_yet_valid if {
