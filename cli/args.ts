@@ -43,7 +43,7 @@ export function formatFrom(value: unknown, allowed: readonly Format[] = FORMATS)
 export function nowFrom(value: unknown, clock: () => Date): Date {
   if (value === undefined) return clock();
   const now = parseNow(String(value));
-  if (!now) throw usageError(`--now must be an ISO-8601 instant such as 2026-11-28T10:00:00Z, not "${String(value)}"`);
+  if (!now) throw usageError(`--now must be an ISO-8601 instant with its offset, such as 2026-11-28T10:00:00Z, or a date, not "${String(value)}"`);
   return now;
 }
 

@@ -87,7 +87,12 @@ export function claimsFromPaths(paths: readonly string[], ctx: InputContext, rea
     if (isDir) {
       const folder = FOLDER_KINDS.find((k) => k.detect(path));
       if (folder) claims.push(...folder.claims(path, ctx));
-      else for (const file of filesUnder(path)) claims.push(...claimsFromInput({ file, text: readFileSync(file, 'utf8') }, ctx));
+      else {
+        const files = filesUnder(path);
+        // An empty or wrong folder must not pass the gate as "nothing to check".
+        if (!files.length) throw new EntitlegateError('EG_ERR_INPUT_UNKNOWN', `${path}: the folder holds no .yaml, .yml or .json file and is not a cdktf.out folder`, [{ file: path, message: 'nothing to check in this folder' }]);
+        for (const file of files) claims.push(...claimsFromInput({ file, text: readFileSync(file, 'utf8') }, ctx));
+      }
     } else {
       claims.push(...claimsFromInput({ file: path, text: readFileSync(path, 'utf8') }, ctx));
     }

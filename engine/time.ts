@@ -20,8 +20,16 @@ export function daysUntil(at: number, now: number): number {
   return Math.floor((at - now) / DAY_MS);
 }
 
+const INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/**
+ * `--now`: an ISO-8601 instant with its offset (Z or ±hh:mm), or a date (that
+ * day's start, UTC). Anything else, including a time without an offset (which
+ * Date.parse would read in the machine's time zone), is refused.
+ */
 export function parseNow(value: string): Date | null {
-  const ms = Date.parse(value);
+  if (!INSTANT.test(value)) return null;
+  const ms = startOf(value);
   return Number.isNaN(ms) ? null : new Date(ms);
 }
 

@@ -56,6 +56,13 @@ describe('entitlegate check', () => {
     expect(d.provenance).toMatchObject({ usage: [{ source: 'servicenow-sam-export', observedAt: '2026-11-28T06:00:00Z' }], evaluatedAt: '2026-11-28T10:00:00Z' });
   });
 
+  it('an empty folder is bad input, not an allowed change', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eg-empty-'));
+    const r = await cli(['check', dir, ...base]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('holds no .yaml, .yml or .json file');
+  });
+
   it('reads claims from stdin with -', async () => {
     const r = await cli(['check', '-', ...base, '--format', 'json'], readFileSync('examples/claims/fits.json', 'utf8'));
     expect(r.code).toBe(0);
@@ -128,6 +135,13 @@ describe('entitlegate validate and report', () => {
     expect((await cli(['check', 'x', ...base, '--mode', 'strict'])).stderr).toContain('--mode must be enforce or warn');
     expect((await cli(['check', 'x', ...base, '--now', 'tomorrow'])).stderr).toContain('--now must be an ISO-8601 instant');
     expect((await cli(['check', ...base])).stderr).toContain('check needs at least one PATH');
+    for (const bad of ['1', '2026-11-28T10:00:00', 'tomorrow']) {
+      const r = await cli(['check', 'examples/claims/fits.json', ...base, '--now', bad]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toContain('--now must be an ISO-8601 instant with its offset');
+    }
+    const day = await cli(['check', 'examples/claims/fits.json', ...base, '--now', '2026-11-28', '--format', 'json']);
+    expect(JSON.parse(day.stdout).provenance.evaluatedAt).toBe('2026-11-28T00:00:00Z');
   });
 });
 

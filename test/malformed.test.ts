@@ -38,7 +38,7 @@ const configs: [string, string, number, RegExp][] = [
   ['duplicate entitlement id', goodConfig + '  - id: E1\n    product: ora\n    model: perpetual\n    quantity: 1\n', 10, /duplicate id "E1"/],
   ['unknown product reference', goodConfig.replace('product: ora', 'product: oracle'), 7, /unknown product "oracle"/],
   ['self-approved exception', goodConfig + 'exceptions:\n  - id: X1\n    product: ora\n    quantity: 2\n    until: 2026-12-01\n    reason: test\n    requestedBy: alice\n    approvedBy: Alice\n', 17, /approved by its own requester/],
-  ['validFrom after validUntil', goodConfig + '    validFrom: 2027-01-01\n    validUntil: 2026-01-01\n', 10, /validFrom 2027-01-01 is after validUntil/],
+  ['validFrom after validUntil', goodConfig + '    validFrom: 2027-01-01\n    validUntil: 2026-01-01\n', 10, /validFrom 2027-01-01 is not before the end of validUntil/],
   ['impossible date', goodConfig + '    validUntil: 2026-13-45\n', 10, /date/],
   ['exception without reason', goodConfig + 'exceptions:\n  - id: X1\n    product: ora\n    quantity: 2\n    until: 2026-12-01\n    requestedBy: alice\n    approvedBy: bob\n', 11, /reason/],
   ['warnAt above 1', 'version: 1\ndefaults:\n  warnAt: 1.5\n', 3, /warnAt/],

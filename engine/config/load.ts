@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { EntitlegateError, type Problem } from '../errors.ts';
 import { parseSource, problemAt, readText, sortProblems, validate, type SourceDoc } from '../source.ts';
 import { config as configSchema, type Config } from './schema.ts';
+import { endOf, startOf } from '../time.ts';
 
 export interface LoadedConfig {
   config: Config;
@@ -55,16 +56,17 @@ function semanticProblems(src: SourceDoc, cfg: Config): Problem[] {
   checkRefs('entitlements');
   checkRefs('exceptions');
   cfg.entitlements.forEach((e, i) => {
-    if (e.validFrom && e.validUntil && Date.parse(e.validFrom) > Date.parse(e.validUntil)) {
-      problems.push(problemAt(src, ['entitlements', i, 'validFrom'], `validFrom ${e.validFrom} is after validUntil ${e.validUntil}`));
+    // A date-only validUntil is the whole day: 12:00 that day to 2026-06-01 is a valid term.
+    if (e.validFrom && e.validUntil && startOf(e.validFrom) >= endOf(e.validUntil)) {
+      problems.push(problemAt(src, ['entitlements', i, 'validFrom'], `validFrom ${e.validFrom} is not before the end of validUntil ${e.validUntil}: the term is empty`));
     }
   });
   cfg.exceptions.forEach((x, i) => {
     if (x.approvedBy.trim().toLowerCase() === x.requestedBy.trim().toLowerCase()) {
       problems.push(problemAt(src, ['exceptions', i, 'approvedBy'], `exception ${x.id} is approved by its own requester "${x.requestedBy}"; another person must approve it`));
     }
-    if (x.from && Date.parse(x.from) > Date.parse(x.until)) {
-      problems.push(problemAt(src, ['exceptions', i, 'from'], `from ${x.from} is after until ${x.until}`));
+    if (x.from && startOf(x.from) >= endOf(x.until)) {
+      problems.push(problemAt(src, ['exceptions', i, 'from'], `from ${x.from} is not before the end of until ${x.until}: the exception never applies`));
     }
   });
   return problems;

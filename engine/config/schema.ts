@@ -137,8 +137,18 @@ export const kubernetesSettings = z.strictObject({
 export const terraformSettings = z.strictObject({
   /** Extra or overriding instance type → vCPU entries. */
   instanceTypes: z.record(z.string(), z.number().int().positive()).default({}),
-  /** HMAC key of the HCP Terraform run task, or the name of an env variable holding it (`env:NAME`). */
+  /**
+   * HMAC key of the HCP Terraform run task, or the name of an env variable holding it (`env:NAME`).
+   * Without it, `POST /terraform/run-task` is not served. Read on each request, so a reload rotates it.
+   */
   runTaskHmacKey: z.string().optional(),
+  /** Scope every run task plan is checked in (like a claim's scope); wins over the regions the plan gives. Read on each request. */
+  runTaskScope: claimScope.optional(),
+  /**
+   * Hosts (`app.terraform.io`, `tfe.example.com`, or `host:port`) the run task may fetch plans from and send
+   * results to. Default: any, but the plan URL and the callback URL must share one host.
+   */
+  runTaskHosts: z.array(z.string().min(1)).min(1).optional(),
 });
 
 export const config = z.strictObject({
