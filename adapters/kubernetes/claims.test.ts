@@ -76,7 +76,7 @@ describe('claimsFromObjects (CI manifests)', () => {
       [{ object: workload({ replicas: 0, containers: [{}] }) }, { object: workload({ kind: 'DaemonSet', name: 'agent', containers: [{}] }) }],
       { ...opts, nodeCount: 0 },
     );
-    expect(claims.map((c) => [c.resource.kind, c.quantity])).toEqual([
+    expect(claims.map((c) => [c.resource?.kind, c.quantity])).toEqual([
       ['Deployment', 0],
       ['DaemonSet', 0],
     ]);
