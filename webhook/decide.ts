@@ -1,7 +1,14 @@
 // One admission, start to finish, without HTTP: exemptions, claims from the
 // Kubernetes adapter, the engine's decision with the reservations, the
 // failure policy, and the AdmissionResponse the kube-apiserver reads.
-import { claimsFromAdmission, type AdmissionRequest, type AdmissionResponse } from '../adapters/kubernetes/admission.ts';
+import {
+  carriesLicenceUse,
+  claimsFromAdmission,
+  isScaleAdmission,
+  scaleParentKind,
+  type AdmissionRequest,
+  type AdmissionResponse,
+} from '../adapters/kubernetes/admission.ts';
 import { EntitlegateError } from '../engine/errors.ts';
 import { resourceId, type Claim, type Decision, type Finding } from '../engine/types.ts';
 import type { Gate } from './gate.ts';
@@ -22,14 +29,6 @@ export interface AdmissionOutcome {
   claims: Claim[];
   error?: string;
 }
-
-/** Resource (plural) of a scale subresource → the parent's kind. */
-const SCALE_PARENTS: Record<string, string> = {
-  deployments: 'Deployment',
-  statefulsets: 'StatefulSet',
-  replicasets: 'ReplicaSet',
-  replicationcontrollers: 'ReplicationController',
-};
 
 export function shorten(text: string, max = WARNING_MAX): string {
   const oneLine = text.replace(/\s+/g, ' ').trim();
@@ -59,9 +58,7 @@ function prepare(gate: Gate, req: AdmissionRequest, opts: AdmitOptions): Prepare
   if (req.namespace && settings.exemptNamespaces.includes(req.namespace)) {
     return { outcome: { response: base('exempt'), result: 'exempt', code: 'NONE', claims: [] } };
   }
-  // Only the objects themselves and their scale subresource carry licence use
-  // (status updates, ephemeral containers, bindings do not).
-  if (req.operation === 'CONNECT' || (req.subResource && req.subResource !== 'scale')) {
+  if (!carriesLicenceUse(req)) {
     return { outcome: { response: base('skipped'), result: 'skipped', code: 'NONE', claims: [] } };
   }
 
@@ -70,8 +67,8 @@ function prepare(gate: Gate, req: AdmissionRequest, opts: AdmitOptions): Prepare
   try {
     if (opts.notReady) throw new EntitlegateError('EG_ERR_POLICY_EVAL', opts.notReady);
     const claimOpts = gate.claimOptions();
-    if (req.subResource === 'scale') {
-      const kind = SCALE_PARENTS[req.resource.resource];
+    if (isScaleAdmission(req)) {
+      const kind = scaleParentKind(req);
       const parent = kind && req.name ? gate.inventory?.workload(kind, req.namespace, req.name) : undefined;
       if (parent) claimOpts.parent = parent;
       else {

@@ -56,6 +56,39 @@ export function admissionRequestOf(review: unknown, file = '<request>'): Admissi
   return req as unknown as AdmissionRequest;
 }
 
+/**
+ * Whether an admission can change licence use: the workload objects
+ * themselves and their scale subresource. CONNECT (exec, attach,
+ * port-forward) and the other subresources (status, ephemeralcontainers,
+ * binding, eviction) run no new pods and resize none.
+ */
+export function carriesLicenceUse(req: Pick<AdmissionRequest, 'operation' | 'subResource'>): boolean {
+  if (req.operation === 'CONNECT') return false;
+  return !req.subResource || req.subResource === 'scale';
+}
+
+/** An admission of the scale subresource: it carries a replica count, its parent the pod template. */
+export function isScaleAdmission(req: Pick<AdmissionRequest, 'subResource'>): boolean {
+  return req.subResource === 'scale';
+}
+
+/** Resource (plural) that serves a scale subresource → the kind of the workload it scales. */
+const SCALE_PARENTS: ReadonlyMap<string, string> = new Map([
+  ['deployments', 'Deployment'],
+  ['statefulsets', 'StatefulSet'],
+  ['replicasets', 'ReplicaSet'],
+  ['replicationcontrollers', 'ReplicationController'],
+]);
+
+/**
+ * The kind of the workload a scale admission scales, to look the parent up by
+ * (kind, namespace, name); undefined when the admission is not of a scale
+ * subresource, or scales a resource that is not a workload entitlegate sizes.
+ */
+export function scaleParentKind(req: Pick<AdmissionRequest, 'subResource' | 'resource'>): string | undefined {
+  return isScaleAdmission(req) ? SCALE_PARENTS.get(req.resource.resource) : undefined;
+}
+
 /** The claims of one admission: CREATE adds, DELETE frees, UPDATE and scale are deltas. */
 export function claimsFromAdmission(req: AdmissionRequest, opts: ChangeOptions): Claim[] {
   if (req.operation === 'CONNECT') return [];

@@ -9,4 +9,4 @@ export { scopeOf, DEFAULT_ENVIRONMENT_LABEL, type ScopeOptions } from './scope.t
 export { claimsFromObjects, claimsFromChange, measure, type ClaimOptions, type ChangeOptions } from './claims.ts';
 export { usageFromObjects, Inventory, type InventoryOptions, type InventoryChange, type UnknownUsage, type UsageOptions } from './inventory.ts';
 export { UsageIndex } from './usage-index.ts';
-export { admissionRequestOf, claimsFromAdmission, admissionReview, type AdmissionRequest, type AdmissionResponse, type Operation } from './admission.ts';
+export { admissionRequestOf, claimsFromAdmission, admissionReview, carriesLicenceUse, isScaleAdmission, scaleParentKind, type AdmissionRequest, type AdmissionResponse, type Operation } from './admission.ts';
