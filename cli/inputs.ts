@@ -2,7 +2,8 @@
 // for its kind, detected from the content, not the file name.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { EntitlegateError } from '../engine/errors.ts';
+import { EntitlegateError, inputError } from '../engine/errors.ts';
+import { describeJsonError } from '../engine/json-position.ts';
 import type { Config } from '../engine/config/schema.ts';
 import type { Claim, Scope } from '../engine/types.ts';
 import { FOLDER_KINDS, INPUT_KINDS } from './input-kinds.ts';
@@ -49,11 +50,20 @@ export function claimsFromInput(input: TextInput, ctx: InputContext): Claim[] {
   const json = tryJson(input.text);
   const kind = INPUT_KINDS.find((k) => k.detect(input, json));
   if (!kind) {
-    const hint = input.text.trimStart().startsWith('{') && json === undefined ? ' (it looks like JSON but does not parse)' : '';
+    if (json === undefined && /^\s*[[{]/.test(input.text)) {
+      // It looks like JSON but does not parse: say where, not just that.
+      let problem = { line: 1, col: 1, message: 'invalid JSON' };
+      try {
+        JSON.parse(input.text);
+      } catch (err) {
+        problem = describeJsonError(input.text, err);
+      }
+      throw inputError({ file: input.file, ...problem });
+    }
     throw new EntitlegateError(
       'EG_ERR_INPUT_UNKNOWN',
-      `${input.file}: not an input entitlegate reads${hint}; expected Kubernetes YAML/JSON, an AdmissionReview, Terraform plan JSON (terraform show -json), a cdktf.out folder or claims JSON`,
-      [{ file: input.file, line: 1, col: 1, message: `unrecognised input${hint}` }],
+      `${input.file}: not an input entitlegate reads; expected Kubernetes YAML/JSON, an AdmissionReview, Terraform plan JSON (terraform show -json), a cdktf.out folder or claims JSON`,
+      [{ file: input.file, line: 1, col: 1, message: 'unrecognised input' }],
     );
   }
   return kind.claims(input, json, ctx);

@@ -67,7 +67,9 @@ export function standingReport(engine: Engine, now: Date): Report {
       capacity,
       used,
       unallocated,
-      headroom: Math.max(0, capacity - used),
+      // Free capacity summed pool by pool: usage over one scope's entitlement
+      // (unallocated) does not eat the room another scope still has.
+      headroom: entitlements.reduce((a, e) => a + e.headroom, 0),
       utilization: capacity > 0 ? used / capacity : null,
       entitlements,
     };

@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { inputError } from '../../engine/errors.ts';
 import type { Claim, Scope } from '../../engine/types.ts';
 import { compileAdapterConfig, evaluate, type TerraformAdapterConfig } from '../terraform/claims.ts';
-import { describeJsonError } from '../terraform/json-position.ts';
+import { describeJsonError } from '../../engine/json-position.ts';
 import { mergeScope } from '../terraform/scope.ts';
 
 export interface CdktfClaimOptions {

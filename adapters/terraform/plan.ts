@@ -1,7 +1,7 @@
 // The `terraform show -json PLANFILE` document: parsing, shape checks and the
 // few fields the adapter reads. Everything else in the plan is left alone.
 import { inputError } from '../../engine/errors.ts';
-import { describeJsonError, lineCol } from './json-position.ts';
+import { describeJsonError, lineCol } from '../../engine/json-position.ts';
 
 export type PlanAction = 'no-op' | 'create' | 'read' | 'update' | 'delete' | 'forget' | (string & {});
 

@@ -1,4 +1,5 @@
-// Where JSON.parse gave up, as line and column. V8 names a position for most
+// Where JSON.parse gave up, as line and column (any JSON input: plans, claims,
+// cdk.tf.json). V8 names a position for most
 // errors but not for "Unexpected token …, "…" is not valid JSON" nor for a
 // truncated file, so on failure (never on the fast path) a small scanner finds
 // the first offending offset itself.
