@@ -37,3 +37,32 @@ describe('entitlement terms', () => {
     expect(problems(withTerm('2026-06-01T12:00:00Z', '2026-06-01T12:00:00Z'))).toContain('c.yaml:10:16 validFrom');
   });
 });
+
+describe('every problem at once', () => {
+  it('cross-entry problems are listed with the schema problems, not on the next run', () => {
+    const text = `version: 1
+products:
+  - id: ora
+    metric: vcpu
+entitlements:
+  - id: E1
+    product: oracle
+    model: subscription
+    quantity: 1
+    scope: { environment: [] }
+exceptions:
+  - id: X1
+    product: ora
+    quantity: 1
+    until: 2026-12-01
+    reason: test
+    requestedBy: alice
+    approvedBy: alice
+`;
+    const all = problems(text);
+    expect(all).toContain('the config has 3 problems');
+    expect(all).toContain('c.yaml:7:14 unknown product "oracle"');
+    expect(all).toContain('c.yaml:10:');
+    expect(all).toContain('c.yaml:18:17 exception X1 is approved by its own requester');
+  });
+});
