@@ -56,7 +56,10 @@ const PLANS: Record<string, string> = {
   over: JSON.stringify(plan(nodes(4, 4)), null, 2),
   truncated: JSON.stringify(plan(nodes(2, 1))).slice(0, 120),
   notAPlan: JSON.stringify({ hello: 'world' }),
+  /** Over the 16 KiB limit the size tests set (served with a Content-Length; `chunked` streams it without one). */
+  huge: JSON.stringify(plan(nodes(300, 1, 'big'))),
 };
+const SMALL_LIMIT = 16 * 1024;
 
 interface Recorded {
   method: string;
@@ -84,6 +87,13 @@ class FakeHcp {
         const rec = { method: req.method!, url: req.url!, headers: req.headers, body };
         this.storageRequests.push(rec);
         const name = /^\/archivist\/([A-Za-z]+)\?/.exec(req.url!)?.[1];
+        if (name === 'chunked') {
+          // No Content-Length: only a limit on the bytes actually read stops this one.
+          res.writeHead(200, { 'content-type': 'application/json' });
+          const text = PLANS.huge!;
+          for (let i = 0; i < text.length; i += 4096) res.write(text.slice(i, i + 4096));
+          return void res.end();
+        }
         const text = name ? PLANS[name] : undefined;
         if (text === undefined) return void res.writeHead(404).end('no such object');
         res.writeHead(200, { 'content-type': 'application/json' }).end(text);
@@ -357,11 +367,112 @@ describe('POST /terraform/run-task', () => {
     expect(res.statusCode).toBe(401);
   });
 
-  it('without a configured key, an unsigned request is accepted', async () => {
-    const app = await appWith({ hmacKey: undefined });
+  it('is never served without an HMAC key: registering the plugin without one fails', async () => {
+    await expect(appWith({ hmacKey: undefined as unknown as string })).rejects.toThrow(/only served with an HMAC key/);
+    await expect(appWith({ hmacKey: '' })).rejects.toThrow(/only served with an HMAC key/);
+  });
+
+  it('reads the key on each request: a rotated key applies at once, the old one gets 401', async () => {
+    let key = HMAC_KEY;
+    const app = await appWith({ hmacKey: () => key });
+    const body = JSON.stringify(payload('test', null, { access_token: 'test-token' }));
+    expect((await send(app, body)).statusCode).toBe(200);
+    key = 'rotated-key';
+    expect((await send(app, body)).statusCode).toBe(401);
+    expect((await send(app, body, { 'content-type': 'application/json', 'x-tfc-task-signature': sign(body, 'rotated-key') })).statusCode).toBe(200);
+    await app.close();
+  });
+
+  it('a key that cannot be read at request time (env variable gone, key removed): 500, logged, nothing fetched or called back', async () => {
+    for (const hmacKey of [
+      () => {
+        throw new Error('terraform.runTaskHmacKey reads the environment variable EG_KEY, which is not set');
+      },
+      () => undefined,
+    ]) {
+      const app = await appWith({ hmacKey });
+      const res = await send(app, payload('post_plan', 'small'));
+      await app.close();
+      expect(res.statusCode).toBe(500);
+      expect(res.json()).toMatchObject({ error: 'EG_ERR_CONFIG_INVALID' });
+      expect(logs).toMatch(/HMAC key cannot be read/);
+      expect(logs).toMatch(/EG_KEY, which is not set|no longer set/);
+    }
+    expect(hcp.requests).toHaveLength(0);
+    expect(hcp.storageRequests).toHaveLength(0);
+  });
+
+  it('URLs this server must not request: 400 and no request at all (SSRF)', async () => {
+    const app = await appWith();
+    const cases: [Record<string, unknown>, RegExp][] = [
+      // plan and callback on different hosts (here: another port of the same address)
+      [payload('post_plan', null, { plan_json_api_url: `${hcp.storageUrl}/archivist/small?signature=abc` }), /must be on the same host/],
+      [payload('post_plan', 'small', { task_result_callback_url: `${hcp.storageUrl}/api/v2/task-results/t/callback` }), /must be on the same host/],
+      // plain http off loopback, e.g. a cloud metadata endpoint
+      [payload('pre_plan', null, { task_result_callback_url: 'http://169.254.169.254/latest/meta-data/' }), /task_result_callback_url must be an https URL/],
+      [payload('post_plan', null, { task_result_callback_url: 'http://kubernetes.default.svc/api', plan_json_api_url: 'http://kubernetes.default.svc/api/v1/secrets' }), /must be an https URL/],
+      // credentials in the URL would be sent along
+      [payload('post_plan', 'small', { task_result_callback_url: 'https://user:pw@app.terraform.io/api/v2/task-results/t/callback', plan_json_api_url: 'https://user:pw@app.terraform.io/api/v2/plans/p/json-output' }), /must not carry credentials/],
+    ];
+    for (const [body, why] of cases) {
+      const res = await send(app, body);
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ error: 'EG_ERR_INPUT_INVALID' });
+      expect(res.json().message).toMatch(why);
+    }
+    await app.close();
+    expect(hcp.requests).toHaveLength(0);
+    expect(hcp.storageRequests).toHaveLength(0);
+    expect(hcp.callbacks).toHaveLength(0);
+  });
+
+  it('terraform.runTaskHosts restricts the host (read on each request); a listed host works as before', async () => {
+    let hosts: string[] | undefined = ['app.terraform.io', 'tfe.example.com:8443'];
+    const app = await appWith({ getConfig: () => ({ ...engine.config, terraform: { ...engine.config.terraform, ...(hosts ? { runTaskHosts: hosts } : {}) } }) });
+    const refused = await send(app, payload('post_plan', 'small'));
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().message).toMatch(/127\.0\.0\.1:\d+ is not in terraform\.runTaskHosts \(app\.terraform\.io, tfe\.example\.com:8443\)/);
+    expect(hcp.requests).toHaveLength(0);
+
+    hosts = ['127.0.0.1'];
     const { status, result } = await runAndCallback(app, payload('post_plan', 'small'));
     expect(status).toBe(200);
     expect(result.data.attributes.status).toBe('passed');
+  });
+
+  it('a plan over the size limit fails the task, saying so (with a Content-Length, and streamed without one)', async () => {
+    for (const name of ['huge', 'chunked']) {
+      const app = await appWith({ planMaxBytes: SMALL_LIMIT });
+      const { status, result } = await runAndCallback(app, payload('post_plan', name));
+      expect(status).toBe(200);
+      expect(result.data.attributes.status).toBe('failed');
+      expect(result.data.attributes.message).toMatch(new RegExp(`the plan JSON from http://127\\.0\\.0\\.1:\\d+/api/v2/plans/plan-${name}/json-output is larger than 16 KiB, the most this server reads`));
+      expect(result.data.attributes.message).not.toContain('signature=abc');
+      hcp.reset();
+    }
+    // The limit is what refused them: a plan under it passes.
+    expect(PLANS.small!.length).toBeLessThan(SMALL_LIMIT);
+    expect(PLANS.huge!.length).toBeGreaterThan(SMALL_LIMIT);
+    const app = await appWith({ planMaxBytes: SMALL_LIMIT });
+    expect((await runAndCallback(app, payload('post_plan', 'small'))).result.data.attributes.status).toBe('passed');
+  });
+
+  it('scope from terraform.runTaskScope, read on each request (a config reload applies)', async () => {
+    let scope: Record<string, string> | undefined;
+    const app = await appWith({ scope: undefined, getConfig: () => ({ ...engine.config, terraform: { ...engine.config.terraform, ...(scope ? { runTaskScope: scope } : {}) } }) });
+    // No scope: the prod-only entitlement does not cover the plan.
+    let next = hcp.nextCallback();
+    await send(app, payload('post_plan', 'small'));
+    const unscoped = JSON.parse((await next).body) as TaskResult;
+    expect(unscoped.data.attributes.status).toBe('failed');
+    expect(unscoped.data.attributes.message).toMatch(/OUT_OF_SCOPE|UNLICENSED/);
+
+    scope = { environment: 'prod' };
+    next = hcp.nextCallback();
+    await send(app, payload('post_plan', 'small'));
+    const scoped = JSON.parse((await next).body) as TaskResult;
+    await app.close();
+    expect(scoped.data.attributes.status).toBe('passed');
   });
 
   it('the plan cannot be fetched: callback failed with a clear message (fail safe)', async () => {
@@ -385,10 +496,13 @@ describe('POST /terraform/run-task', () => {
   });
 
   it('the plan host is unreachable: failed', async () => {
-    const app = await appWith();
-    const { result } = await runAndCallback(app, payload('post_plan', null, { plan_json_api_url: 'http://127.0.0.1:1/api/v2/plans/plan-x/json-output' }));
+    // The plan must be on the callback's host, so the GET (only) is made to fail as a refused connection would.
+    const refused: typeof fetch = (input, init) =>
+      (init?.method ?? 'GET') === 'GET' ? Promise.reject(new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED') })) : fetch(input, init);
+    const app = await appWith({ fetchImpl: refused });
+    const { result } = await runAndCallback(app, payload('post_plan', 'x'));
     expect(result.data.attributes.status).toBe('failed');
-    expect(result.data.attributes.message).toMatch(/could not be fetched from http:\/\/127\.0\.0\.1:1\/api\/v2\/plans\/plan-x\/json-output: fetch failed/);
+    expect(result.data.attributes.message).toMatch(/could not be fetched from http:\/\/127\.0\.0\.1:\d+\/api\/v2\/plans\/plan-x\/json-output: fetch failed \(connect ECONNREFUSED\)/);
   });
 
   it('truncated or wrong-format plan JSON: failed, naming the problem', async () => {

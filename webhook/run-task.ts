@@ -13,6 +13,12 @@
 // The surface holds no licence logic: plan → claims (adapters/terraform) →
 // engine → callback. Anything that stops an evaluation reports `failed` (fail
 // safe). The access token and the HMAC key are never logged or reported.
+//
+// The payload names the URLs this server then requests, so the endpoint is
+// only served with an HMAC key (an unsigned one would let any caller make the
+// server send requests into its network), and the URLs must be https (http
+// only on loopback, for local tests), on one host, and on a configured host
+// when `terraform.runTaskHosts` is set. The plan body is read up to a limit.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { claimsFromPlanJson, claimsFromPlanValue } from '../adapters/terraform/index.ts';
@@ -24,11 +30,23 @@ import type { Decision, Finding, ProductOutcome, Scope } from '../engine/types.t
 export interface RunTaskOptions {
   getEngine: () => Engine;
   getConfig: () => Config;
-  /** The run task's HMAC key; when set, unsigned or wrongly signed requests get 401. */
-  hmacKey?: string;
+  /**
+   * The run task's HMAC key (required: the plugin refuses to register without
+   * it); unsigned or wrongly signed requests get 401. A getter is called on
+   * each request, so a config reload rotates the key; when it throws (an
+   * `env:NAME` variable gone) or returns nothing, the request gets 500 and
+   * nothing is fetched or called back.
+   */
+  hmacKey: string | (() => string | undefined);
   clock: () => Date;
-  /** Scope every plan is checked in (environment, account…); wins over the plan's regions. */
-  scope?: Scope;
+  /**
+   * Scope every plan is checked in (environment, account…); wins over the
+   * plan's regions. A getter is called on each request. Default: the config's
+   * `terraform.runTaskScope`, read on each request.
+   */
+  scope?: Scope | (() => Scope | undefined);
+  /** Largest plan JSON read, in bytes (default PLAN_MAX_BYTES). */
+  planMaxBytes?: number;
   fetchImpl?: typeof fetch;
 }
 
@@ -51,6 +69,13 @@ const CALLBACK_TIMEOUT_MS = 30_000;
 const CALLBACK_ATTEMPTS = 3;
 const MESSAGE_MAX = 500;
 const BODY_MAX = 256 * 1024;
+/**
+ * The largest plan JSON fetched (bytes, after any content decoding). Plans of
+ * big workspaces reach tens of MiB; a parsed plan takes several times its text
+ * in memory, and V8 cannot hold a string much over 512 MiB, so reading stops at
+ * 256 MiB and the task fails, saying so.
+ */
+export const PLAN_MAX_BYTES = 256 * 1024 * 1024;
 
 /** The fields of the run task request read here (others are ignored). */
 export interface RunTaskPayload {
@@ -128,9 +153,52 @@ function isHttpUrl(s: string): boolean {
   }
 }
 
+/** localhost, 127.0.0.0/8 and ::1: the only hosts plain http is allowed to. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Why the URLs the payload names must not be requested, or undefined when they
+ * may: each is https (http only on a loopback host), the plan URL is on the
+ * callback URL's host (HCP Terraform's or the TFE instance's: host and port),
+ * and that host is in `allowedHosts` when given (an entry is a host name, or
+ * `host:port` to pin the port too).
+ */
+export function urlProblem(payload: Pick<RunTaskPayload, 'task_result_callback_url' | 'plan_json_api_url'>, allowedHosts?: readonly string[]): string | undefined {
+  const named: [string, string][] = [['task_result_callback_url', payload.task_result_callback_url]];
+  if (payload.plan_json_api_url) named.push(['plan_json_api_url', payload.plan_json_api_url]);
+  const urls: URL[] = [];
+  for (const [field, text] of named) {
+    let u: URL;
+    try {
+      u = new URL(text);
+    } catch {
+      return `${field} is not a URL`;
+    }
+    if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopbackHost(u.hostname))) {
+      return `${field} must be an https URL (plain http only to a loopback host), not ${u.protocol}//${u.host}`;
+    }
+    if (u.username || u.password) return `${field} must not carry credentials`;
+    urls.push(u);
+  }
+  const [callback, plan] = urls as [URL, URL | undefined];
+  if (plan && plan.host !== callback.host) {
+    return `plan_json_api_url (${plan.host}) and task_result_callback_url (${callback.host}) must be on the same host: the HCP Terraform or Terraform Enterprise host that sent the request`;
+  }
+  if (allowedHosts && !allowedHosts.some((h) => h.toLowerCase() === callback.hostname || h.toLowerCase() === callback.host)) {
+    return `${callback.host} is not in terraform.runTaskHosts (${allowedHosts.join(', ')})`;
+  }
+  return undefined;
+}
+
 export const runTaskPlugin: FastifyPluginAsync<RunTaskOptions> = async (app, opts) => {
+  // Never served unsigned: the payload names URLs this server then requests.
+  if (!opts.hmacKey) throw new EntitlegateError('EG_ERR_CONFIG_INVALID', 'the run task is only served with an HMAC key (terraform.runTaskHmacKey)');
   const fetchImpl = opts.fetchImpl ?? fetch;
   const pending = new Set<Promise<void>>();
+  const hmacKey = opts.hmacKey;
 
   // The signature covers the exact bytes, so this plugin (and only it: the
   // parser is encapsulated) keeps the raw body and parses the JSON itself.
@@ -145,12 +213,19 @@ export const runTaskPlugin: FastifyPluginAsync<RunTaskOptions> = async (app, opt
 
   app.post(RUN_TASK_PATH, async (req: FastifyRequest, reply: FastifyReply) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    if (opts.hmacKey) {
-      const header = req.headers[SIGNATURE_HEADER];
-      if (!signatureValid(raw, Array.isArray(header) ? header[0] : header, opts.hmacKey)) {
-        req.log.warn('run task request with a missing or wrong X-TFC-Task-Signature rejected');
-        return reply.code(401).send({ error: 'EG_ERR_SIGNATURE', message: 'the X-TFC-Task-Signature header is missing or does not match the configured HMAC key' });
-      }
+    let key: string | undefined;
+    try {
+      key = typeof hmacKey === 'string' ? hmacKey : hmacKey();
+      if (!key) throw new EntitlegateError('EG_ERR_CONFIG_INVALID', 'terraform.runTaskHmacKey is no longer set (the config was reloaded without it); restart to turn the run task off');
+    } catch (err) {
+      const why = err instanceof EntitlegateError ? err.message : err instanceof Error ? err.message : String(err);
+      req.log.error({ reason: why }, 'run task request refused: the HMAC key cannot be read; nothing fetched or called back');
+      return reply.code(500).send({ error: 'EG_ERR_CONFIG_INVALID', message: 'the run task HMAC key is not available on this server; see its log' });
+    }
+    const header = req.headers[SIGNATURE_HEADER];
+    if (!signatureValid(raw, Array.isArray(header) ? header[0] : header, key)) {
+      req.log.warn('run task request with a missing or wrong X-TFC-Task-Signature rejected');
+      return reply.code(401).send({ error: 'EG_ERR_SIGNATURE', message: 'the X-TFC-Task-Signature header is missing or does not match the configured HMAC key' });
     }
     let value: unknown;
     try {
@@ -165,6 +240,18 @@ export const runTaskPlugin: FastifyPluginAsync<RunTaskOptions> = async (app, opt
     const payload = parsePayload(value);
     if (typeof payload === 'string') {
       return reply.code(400).send({ error: 'EG_ERR_INPUT_INVALID', message: `not a run task request: ${payload}` });
+    }
+    let config: Config;
+    try {
+      config = opts.getConfig();
+    } catch (err) {
+      req.log.error({ err: safeError(err) }, 'run task request refused: no config');
+      return reply.code(500).send({ error: 'EG_ERR_INTERNAL', message: 'internal error; see the server log' });
+    }
+    const unsafe = urlProblem(payload, config.terraform.runTaskHosts);
+    if (unsafe) {
+      req.log.warn({ runId: payload.run_id, reason: unsafe }, 'run task request refused: its URLs are not ones this server requests');
+      return reply.code(400).send({ error: 'EG_ERR_INPUT_INVALID', message: `not a run task request this server acts on: ${unsafe}` });
     }
 
     const log = req.log.child({ runId: payload.run_id, taskResultId: payload.task_result_id, stage: payload.stage });
@@ -200,10 +287,11 @@ async function evaluatePayload(payload: RunTaskPayload, opts: RunTaskOptions, fe
   if (!PLAN_STAGES.has(stage)) throw new EntitlegateError('EG_ERR_INPUT_INVALID', `unknown run task stage "${stage}"`);
   if (!payload.plan_json_api_url) throw new EntitlegateError('EG_ERR_INPUT_INVALID', `the ${stage} request has no plan_json_api_url`);
 
-  const text = await fetchPlan(payload.plan_json_api_url, payload.access_token, fetchImpl);
+  const text = await fetchPlan(payload.plan_json_api_url, payload.access_token, fetchImpl, opts.planMaxBytes ?? PLAN_MAX_BYTES);
   const config = opts.getConfig();
   const file = `plan of ${payload.run_id ?? 'the run'}`;
-  const claimOpts = { file, ...(opts.scope ? { scope: opts.scope } : {}) };
+  const scope = typeof opts.scope === 'function' ? opts.scope() : (opts.scope ?? config.terraform.runTaskScope);
+  const claimOpts = { file, ...(scope && Object.keys(scope).length > 0 ? { scope } : {}) };
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -217,7 +305,7 @@ async function evaluatePayload(payload: RunTaskPayload, opts: RunTaskOptions, fe
   return resultOf(decision, payload);
 }
 
-async function fetchPlan(url: string, token: string, fetchImpl: typeof fetch): Promise<string> {
+async function fetchPlan(url: string, token: string, fetchImpl: typeof fetch, maxBytes: number): Promise<string> {
   let res: Response;
   try {
     res = await fetchImpl(url, {
@@ -232,11 +320,43 @@ async function fetchPlan(url: string, token: string, fetchImpl: typeof fetch): P
     await res.body?.cancel().catch(() => undefined);
     throw new EntitlegateError('EG_ERR_INPUT_INVALID', `the plan JSON could not be fetched from ${redact(url)}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
   }
+  const tooLarge = () =>
+    new EntitlegateError('EG_ERR_INPUT_INVALID', `the plan JSON from ${redact(url)} is larger than ${sizeText(maxBytes)}, the most this server reads; check this plan with \`entitlegate check\` in a pre-apply step instead`);
+  const declared = Number(res.headers.get('content-length'));
+  if (!res.headers.get('content-encoding') && Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
   try {
-    return await res.text();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  } catch (err) {
+    if (err instanceof EntitlegateError) throw err;
+    throw new EntitlegateError('EG_ERR_INPUT_INVALID', `the plan JSON from ${redact(url)} could not be read: ${causeOf(err)}`);
+  }
+  try {
+    return Buffer.concat(chunks, total).toString('utf8');
   } catch (err) {
     throw new EntitlegateError('EG_ERR_INPUT_INVALID', `the plan JSON from ${redact(url)} could not be read: ${causeOf(err)}`);
   }
+}
+
+function sizeText(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
 }
 
 /** The decision as a task result: status, a one-line message, and an outcome per finding. */

@@ -24,6 +24,8 @@ beforeAll(() => {
 });
 afterAll(() => tmp.remove());
 
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 function io() {
   const out: string[] = [];
   const err: string[] = [];
@@ -51,6 +53,27 @@ describe('entitlegate serve', () => {
     const t = io();
     expect(await run(['serve', '--config', config, '--tls-cert', join(tmp.dir, 'nope.crt'), '--tls-key', tls.key], t.io)).toBe(2);
     expect(t.err.join('')).toContain('cannot read the TLS certificate');
+  });
+
+  it('refuses a TLS file that is not a usable PEM: exit 2 naming the flag and the file, never an OpenSSL internal error', async () => {
+    const notPem = join(tmp.dir, 'not-pem.txt');
+    writeFileSync(notPem, 'this is not a certificate\n');
+    const other = ca.issue('other');
+    const cases: [string[], string, RegExp][] = [
+      [['--tls-cert', notPem, '--tls-key', tls.key], 'EG_ERR_TLS_INVALID', new RegExp(`--tls-cert ${esc(notPem)}: not a PEM certificate`)],
+      [['--tls-cert', tls.key, '--tls-key', tls.key], 'EG_ERR_TLS_INVALID', new RegExp(`--tls-cert ${esc(tls.key)}: not a PEM certificate`)],
+      [['--tls-cert', tls.cert, '--tls-key', notPem], 'EG_ERR_TLS_INVALID', new RegExp(`--tls-key ${esc(notPem)}: not a PEM private key`)],
+      [['--tls-cert', tls.cert, '--tls-key', other.key], 'EG_ERR_TLS_INVALID', new RegExp(`--tls-cert ${esc(tls.cert)} and --tls-key ${esc(other.key)} cannot be used together`)],
+      [['--tls-cert', tls.cert, '--tls-key', join(tmp.dir, 'nope.key')], 'EG_ERR_FILE_NOT_FOUND', new RegExp(`--tls-key ${esc(join(tmp.dir, 'nope.key'))}: cannot read the TLS key`)],
+    ];
+    for (const [flags, code, message] of cases) {
+      const t = io();
+      expect(await run(['serve', '--config', config, ...flags, '--port', '0', '--no-cluster'], t.io)).toBe(2);
+      const text = t.err.join('');
+      expect(text).toMatch(message);
+      expect(text).not.toContain('internal error');
+      await expect(serve(['--config', config, ...flags, '--port', '0', '--no-cluster'], io().io)).rejects.toMatchObject({ code });
+    }
   });
 
   it('refuses --shared-reservations without a cluster connection, and a namespace that is not a name (exit 2)', async () => {

@@ -1,6 +1,9 @@
 // `entitlegate serve`: the admission webhook (and HCP Terraform run task)
 // over HTTPS. It never starts serving with a config, usage snapshot or
 // certificate it could not load: those end in exit 2 with every problem.
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { EntitlegateError } from '../engine/errors.ts';
 import { nowFrom, parse, strings, usageError } from '../cli/args.ts';
 import type { Io } from '../cli/io.ts';
@@ -17,6 +20,39 @@ function portFrom(value: unknown): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port must be a port number (0-65535), not "${String(value)}"`);
   return port;
+}
+
+/**
+ * Reads and parses --tls-cert and --tls-key before anything starts, so a bad
+ * file is named with its flag (instead of OpenSSL's "PEM routines::no start
+ * line" from deep inside the HTTPS server).
+ */
+export function checkTlsFiles(cert: string, key: string): void {
+  const read = (flag: string, file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new EntitlegateError('EG_ERR_FILE_NOT_FOUND', `${flag} ${file}: cannot read the TLS ${what}: ${(err as Error).message}`);
+    }
+  };
+  const reason = (err: unknown) => ((err as Error).message ?? String(err)).replace(/^error:[0-9A-Fa-f]+:/, '');
+  const certPem = read('--tls-cert', cert, 'certificate');
+  const keyPem = read('--tls-key', key, 'key');
+  try {
+    new X509Certificate(certPem);
+  } catch (err) {
+    throw new EntitlegateError('EG_ERR_TLS_INVALID', `--tls-cert ${cert}: not a PEM certificate (expected "-----BEGIN CERTIFICATE-----"): ${reason(err)}`);
+  }
+  try {
+    createPrivateKey(keyPem);
+  } catch (err) {
+    throw new EntitlegateError('EG_ERR_TLS_INVALID', `--tls-key ${key}: not a PEM private key (expected "-----BEGIN PRIVATE KEY-----" or similar, unencrypted): ${reason(err)}`);
+  }
+  try {
+    createSecureContext({ cert: certPem, key: keyPem });
+  } catch (err) {
+    throw new EntitlegateError('EG_ERR_TLS_INVALID', `--tls-cert ${cert} and --tls-key ${key} cannot be used together (is the key the certificate's?): ${reason(err)}`);
+  }
 }
 
 export interface ServeHooks {
@@ -60,6 +96,8 @@ export async function serve(args: string[], io: Io, hooks: ServeHooks = {}): Pro
   // --now fixes the instant of every decision (what-if questions, tests).
   const fixed = values.now === undefined ? undefined : nowFrom(values.now, io.clock);
   const clock = fixed ? () => fixed : io.clock;
+
+  if (cert && key) checkTlsFiles(cert, key);
 
   const gate = await Gate.create({ files: { config: values.config as string, usage: strings(values.usage) }, clock });
   const cluster = values['no-cluster'] ? null : detectCluster();

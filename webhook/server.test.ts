@@ -1,6 +1,7 @@
 // The webhook over real HTTPS (a test CA made with openssl), deciding through
 // the committed compiled policy: what the kube-apiserver and kubectl users see.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -38,10 +39,12 @@ afterEach(async () => {
 });
 
 let seq = 0;
-async function start(o: { quantity?: number; used?: number; kubernetes?: string; reloadIntervalMs?: number; tls?: { cert: string; key: string }; connections?: number } = {}): Promise<Started> {
+async function start(
+  o: { quantity?: number; used?: number; kubernetes?: string; extra?: string; reloadIntervalMs?: number; tls?: { cert: string; key: string }; connections?: number } = {},
+): Promise<Started> {
   const dir = tempDir().dir;
   const files = { config: join(dir, `entitlegate-${++seq}.yaml`), usage: join(dir, 'usage.yaml') };
-  writeFileSync(files.config, configYaml(o.quantity ?? 64, o.kubernetes));
+  writeFileSync(files.config, configYaml(o.quantity ?? 64, o.kubernetes) + (o.extra ?? ''));
   writeFileSync(files.usage, usageYaml(o.used ?? 54));
   let now = NOW;
   const gate = await Gate.create({ files: { config: files.config, usage: [files.usage] }, clock: () => now });
@@ -293,9 +296,56 @@ function readFile(f: string): Buffer {
 }
 
 describe('HCP Terraform run task', () => {
-  it('is registered at POST /terraform/run-task', async () => {
-    const { client } = await start();
-    const res = await client.post('/terraform/run-task', '{}', { 'content-type': 'application/json' });
-    expect(res.status).not.toBe(404);
+  const signed = (body: string, key: string) => ({ 'content-type': 'application/json', 'x-tfc-task-signature': createHmac('sha512', key).update(body).digest('hex') });
+  const verification = JSON.stringify({ payload_version: 1, stage: 'test', access_token: 'test-token', task_result_callback_url: 'https://app.terraform.io/api/v2/task-results/t/callback' });
+
+  it('is not served without terraform.runTaskHmacKey: 404, and the start log says why', async () => {
+    const { client, logs } = await start();
+    const res = await client.post('/terraform/run-task', verification, { 'content-type': 'application/json' });
+    expect(res.status).toBe(404);
+    expect(logs.join('')).toMatch(/HCP Terraform run task off: terraform\.runTaskHmacKey is not set/);
+  });
+
+  it('is served at POST /terraform/run-task with a key: signed requests only', async () => {
+    const { client, logs } = await start({ extra: 'terraform:\n  runTaskHmacKey: server-test-key\n' });
+    expect((await client.post('/terraform/run-task', verification, { 'content-type': 'application/json' })).status).toBe(401);
+    expect((await client.post('/terraform/run-task', verification, signed(verification, 'another-key'))).status).toBe(401);
+    expect((await client.post('/terraform/run-task', verification, signed(verification, 'server-test-key'))).status).toBe(200);
+    expect(logs.join('')).toMatch(/HCP Terraform run task served \(signed requests only\)/);
+    expect(logs.join('')).not.toContain('server-test-key');
+  });
+
+  it('reads an env:NAME key on each request: a reload rotates it; a variable gone at request time gets 500 with a clear log', async () => {
+    const names = ['EG_TEST_RUN_TASK_KEY_A', 'EG_TEST_RUN_TASK_KEY_B'] as const;
+    process.env[names[0]] = 'key-a';
+    process.env[names[1]] = 'key-b';
+    try {
+      const { client, files, logs } = await start({ reloadIntervalMs: 20, extra: `terraform:\n  runTaskHmacKey: env:${names[0]}\n` });
+      expect((await client.post('/terraform/run-task', verification, signed(verification, 'key-a'))).status).toBe(200);
+      writeFileSync(files.config, configYaml(64) + `terraform:\n  runTaskHmacKey: env:${names[1]}\n`);
+      await vi.waitFor(async () => expect((await client.post('/terraform/run-task', verification, signed(verification, 'key-b'))).status).toBe(200), { timeout: 5000, interval: 50 });
+      expect((await client.post('/terraform/run-task', verification, signed(verification, 'key-a'))).status).toBe(401);
+
+      delete process.env[names[1]];
+      const res = await client.post('/terraform/run-task', verification, signed(verification, 'key-b'));
+      expect(res.status).toBe(500);
+      expect(res.json.error).toBe('EG_ERR_CONFIG_INVALID');
+      expect(logs.join('')).toContain('run task request refused: the HMAC key cannot be read; nothing fetched or called back');
+      expect(logs.join('')).toContain(`reads the environment variable ${names[1]}, which is not set`);
+      expect(logs.join('')).not.toMatch(/key-a|key-b/);
+    } finally {
+      for (const n of names) delete process.env[n];
+    }
+  });
+
+  it('refuses to start when the env:NAME variable of the key is not set', async () => {
+    delete process.env.EG_TEST_RUN_TASK_KEY_UNSET;
+    await expect(start({ extra: 'terraform:\n  runTaskHmacKey: env:EG_TEST_RUN_TASK_KEY_UNSET\n' })).rejects.toThrow(/EG_TEST_RUN_TASK_KEY_UNSET, which is not set/);
+  });
+
+  it('passes terraform.runTaskScope to the run task (the config accepts it, and runTaskHosts)', async () => {
+    const { gate } = await start({ extra: 'terraform:\n  runTaskHmacKey: k\n  runTaskScope: { environment: prod, account: "123456789012" }\n  runTaskHosts: [app.terraform.io]\n' });
+    expect(gate.config.terraform.runTaskScope).toEqual({ environment: 'prod', account: '123456789012' });
+    expect(gate.config.terraform.runTaskHosts).toEqual(['app.terraform.io']);
   });
 });

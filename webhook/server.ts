@@ -10,7 +10,7 @@ import type { Gate } from './gate.ts';
 import { healthPlugin, type Readiness } from './health.ts';
 import { Metrics, metricsPlugin } from './metrics.ts';
 import { Reloader, readTls, type TlsFiles } from './reload.ts';
-import { runTaskPlugin } from './run-task.ts';
+import { RUN_TASK_PATH, runTaskPlugin } from './run-task.ts';
 import { SharedReservations, defaultReplicaId } from './shared-reservations.ts';
 import { ClusterUsage, SnapshotUsage, type ClusterConnection, type UsageSourceOptions } from './usage-source.ts';
 
@@ -131,13 +131,23 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(metricsPlugin, { metrics });
   await app.register(admissionPlugin, { gate, metrics, readiness: usage });
 
-  const hmacKey = runTaskHmacKey(gate.config);
-  await app.register(runTaskPlugin, {
-    getEngine: () => gate.engine,
-    getConfig: () => gate.config,
-    clock: gate.clock,
-    ...(hmacKey ? { hmacKey } : {}),
-  });
+  // The run task makes this server request URLs its payload names, so it is
+  // served only when requests can be authenticated: with an HMAC key. The key
+  // (an `env:NAME` variable must be set now, or serve refuses to start) and the
+  // scope are read again on each request, so a config reload applies them.
+  if (runTaskHmacKey(gate.config)) {
+    await app.register(runTaskPlugin, {
+      getEngine: () => gate.engine,
+      getConfig: () => gate.config,
+      clock: gate.clock,
+      hmacKey: () => runTaskHmacKey(gate.config),
+      scope: () => gate.config.terraform.runTaskScope,
+    });
+    const t = gate.config.terraform;
+    app.log.info({ path: RUN_TASK_PATH, hosts: t.runTaskHosts ?? 'any (plan and callback URLs on one host)', scope: t.runTaskScope ?? {} }, 'HCP Terraform run task served (signed requests only)');
+  } else {
+    app.log.info(`HCP Terraform run task off: terraform.runTaskHmacKey is not set, and ${RUN_TASK_PATH} is only served with one (its payload names URLs this server requests, so it must be signed)`);
+  }
 
   if (gate.shared) {
     app.log.info({ namespace: gate.shared.namespace, replica: gate.shared.replica, maxAttempts: gate.shared.maxAttempts }, 'reservations shared across replicas: one Lease per product');
