@@ -75,6 +75,7 @@ export class UsageIndex {
   #nodes = new Set<string>();
   #nodesKnown = false;
   #listeners = new Set<(change: InventoryChange) => void>();
+  #measured = 0;
 
   constructor(opts: UsageOptions) {
     this.#opts = opts;
@@ -89,6 +90,15 @@ export class UsageIndex {
   onChange(cb: (change: InventoryChange) => void): () => void {
     this.#listeners.add(cb);
     return () => this.#listeners.delete(cb);
+  }
+
+  /**
+   * Objects measured (claims worked out from a pod template) since the index
+   * was made: the work the index does, one per changed object, none for
+   * usage(). Lets tests check that a change is not a recount.
+   */
+  get measured(): number {
+    return this.#measured;
   }
 
   /** Nodes known to the cluster; undefined until the node list has been seen. */
@@ -226,6 +236,7 @@ export class UsageIndex {
   }
 
   #measure(o: Obj): Entry {
+    this.#measured++;
     const entry: Entry = { object: o, contributions: [], unknown: [] };
     if (finished(o)) return entry;
     // A live DaemonSet knows how many nodes it runs on (nodeSelector, taints);
