@@ -1006,14 +1006,14 @@ var require_foldFlowLines = __commonJS({
     var FOLD_FLOW = "flow";
     var FOLD_BLOCK = "block";
     var FOLD_QUOTED = "quoted";
-    function foldFlowLines(text, indent, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
+    function foldFlowLines(text2, indent, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
       if (!lineWidth || lineWidth < 0)
-        return text;
+        return text2;
       if (lineWidth < minContentWidth)
         minContentWidth = 0;
       const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent.length);
-      if (text.length <= endStep)
-        return text;
+      if (text2.length <= endStep)
+        return text2;
       const folds = [];
       const escapedFolds = {};
       let end = lineWidth - indent.length;
@@ -1030,14 +1030,14 @@ var require_foldFlowLines = __commonJS({
       let escStart = -1;
       let escEnd = -1;
       if (mode === FOLD_BLOCK) {
-        i = consumeMoreIndentedLines(text, i, indent.length);
+        i = consumeMoreIndentedLines(text2, i, indent.length);
         if (i !== -1)
           end = i + endStep;
       }
-      for (let ch; ch = text[i += 1]; ) {
+      for (let ch; ch = text2[i += 1]; ) {
         if (mode === FOLD_QUOTED && ch === "\\") {
           escStart = i;
-          switch (text[i + 1]) {
+          switch (text2[i + 1]) {
             case "x":
               i += 3;
               break;
@@ -1054,12 +1054,12 @@ var require_foldFlowLines = __commonJS({
         }
         if (ch === "\n") {
           if (mode === FOLD_BLOCK)
-            i = consumeMoreIndentedLines(text, i, indent.length);
+            i = consumeMoreIndentedLines(text2, i, indent.length);
           end = i + indent.length + endStep;
           split = void 0;
         } else {
           if (ch === " " && prev && prev !== " " && prev !== "\n" && prev !== "	") {
-            const next = text[i + 1];
+            const next = text2[i + 1];
             if (next && next !== " " && next !== "\n" && next !== "	")
               split = i;
           }
@@ -1071,12 +1071,12 @@ var require_foldFlowLines = __commonJS({
             } else if (mode === FOLD_QUOTED) {
               while (prev === " " || prev === "	") {
                 prev = ch;
-                ch = text[i += 1];
+                ch = text2[i += 1];
                 overflow = true;
               }
               const j = i > escEnd + 1 ? i - 2 : escStart - 1;
               if (escapedFolds[j])
-                return text;
+                return text2;
               folds.push(j);
               escapedFolds[j] = true;
               end = j + endStep;
@@ -1091,39 +1091,39 @@ var require_foldFlowLines = __commonJS({
       if (overflow && onOverflow)
         onOverflow();
       if (folds.length === 0)
-        return text;
+        return text2;
       if (onFold)
         onFold();
-      let res = text.slice(0, folds[0]);
+      let res = text2.slice(0, folds[0]);
       for (let i2 = 0; i2 < folds.length; ++i2) {
         const fold = folds[i2];
-        const end2 = folds[i2 + 1] || text.length;
+        const end2 = folds[i2 + 1] || text2.length;
         if (fold === 0)
           res = `
-${indent}${text.slice(0, end2)}`;
+${indent}${text2.slice(0, end2)}`;
         else {
           if (mode === FOLD_QUOTED && escapedFolds[fold])
-            res += `${text[fold]}\\`;
+            res += `${text2[fold]}\\`;
           res += `
-${indent}${text.slice(fold + 1, end2)}`;
+${indent}${text2.slice(fold + 1, end2)}`;
         }
       }
       return res;
     }
-    function consumeMoreIndentedLines(text, i, indent) {
+    function consumeMoreIndentedLines(text2, i, indent) {
       let end = i;
       let start = i + 1;
-      let ch = text[start];
+      let ch = text2[start];
       while (ch === " " || ch === "	") {
         if (i < start + indent) {
-          ch = text[++i];
+          ch = text2[++i];
         } else {
           do {
-            ch = text[++i];
+            ch = text2[++i];
           } while (ch && ch !== "\n");
           end = i;
           start = i + 1;
-          ch = text[start];
+          ch = text2[start];
         }
       }
       return end;
@@ -12170,26 +12170,26 @@ ${ctx.indent}`;
     var FOLD_FLOW = "flow";
     var FOLD_BLOCK = "block";
     var FOLD_QUOTED = "quoted";
-    var consumeMoreIndentedLines = (text, i) => {
-      let ch = text[i + 1];
+    var consumeMoreIndentedLines = (text2, i) => {
+      let ch = text2[i + 1];
       while (ch === " " || ch === "	") {
         do {
-          ch = text[i += 1];
+          ch = text2[i += 1];
         } while (ch && ch !== "\n");
-        ch = text[i + 1];
+        ch = text2[i + 1];
       }
       return i;
     };
-    function foldFlowLines(text, indent, mode, {
+    function foldFlowLines(text2, indent, mode, {
       indentAtStart,
       lineWidth = 80,
       minContentWidth = 20,
       onFold,
       onOverflow
     }) {
-      if (!lineWidth || lineWidth < 0) return text;
+      if (!lineWidth || lineWidth < 0) return text2;
       const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent.length);
-      if (text.length <= endStep) return text;
+      if (text2.length <= endStep) return text2;
       const folds = [];
       const escapedFolds = {};
       let end = lineWidth - indent.length;
@@ -12204,13 +12204,13 @@ ${ctx.indent}`;
       let escStart = -1;
       let escEnd = -1;
       if (mode === FOLD_BLOCK) {
-        i = consumeMoreIndentedLines(text, i);
+        i = consumeMoreIndentedLines(text2, i);
         if (i !== -1) end = i + endStep;
       }
-      for (let ch; ch = text[i += 1]; ) {
+      for (let ch; ch = text2[i += 1]; ) {
         if (mode === FOLD_QUOTED && ch === "\\") {
           escStart = i;
-          switch (text[i + 1]) {
+          switch (text2[i + 1]) {
             case "x":
               i += 3;
               break;
@@ -12226,12 +12226,12 @@ ${ctx.indent}`;
           escEnd = i;
         }
         if (ch === "\n") {
-          if (mode === FOLD_BLOCK) i = consumeMoreIndentedLines(text, i);
+          if (mode === FOLD_BLOCK) i = consumeMoreIndentedLines(text2, i);
           end = i + endStep;
           split = void 0;
         } else {
           if (ch === " " && prev && prev !== " " && prev !== "\n" && prev !== "	") {
-            const next = text[i + 1];
+            const next = text2[i + 1];
             if (next && next !== " " && next !== "\n" && next !== "	") split = i;
           }
           if (i >= end) {
@@ -12242,11 +12242,11 @@ ${ctx.indent}`;
             } else if (mode === FOLD_QUOTED) {
               while (prev === " " || prev === "	") {
                 prev = ch;
-                ch = text[i += 1];
+                ch = text2[i += 1];
                 overflow = true;
               }
               const j = i > escEnd + 1 ? i - 2 : escStart - 1;
-              if (escapedFolds[j]) return text;
+              if (escapedFolds[j]) return text2;
               folds.push(j);
               escapedFolds[j] = true;
               end = j + endStep;
@@ -12259,18 +12259,18 @@ ${ctx.indent}`;
         prev = ch;
       }
       if (overflow && onOverflow) onOverflow();
-      if (folds.length === 0) return text;
+      if (folds.length === 0) return text2;
       if (onFold) onFold();
-      let res = text.slice(0, folds[0]);
+      let res = text2.slice(0, folds[0]);
       for (let i2 = 0; i2 < folds.length; ++i2) {
         const fold = folds[i2];
-        const end2 = folds[i2 + 1] || text.length;
+        const end2 = folds[i2 + 1] || text2.length;
         if (fold === 0) res = `
-${indent}${text.slice(0, end2)}`;
+${indent}${text2.slice(0, end2)}`;
         else {
-          if (mode === FOLD_QUOTED && escapedFolds[fold]) res += `${text[fold]}\\`;
+          if (mode === FOLD_QUOTED && escapedFolds[fold]) res += `${text2[fold]}\\`;
           res += `
-${indent}${text.slice(fold + 1, end2)}`;
+${indent}${text2.slice(fold + 1, end2)}`;
         }
       }
       return res;
@@ -15481,8 +15481,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addRaw(text, addEOL = false) {
-    this._buffer += text;
+  addRaw(text2, addEOL = false) {
+    this._buffer += text2;
     return addEOL ? this.addEOL() : this;
   }
   /**
@@ -15578,10 +15578,10 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addHeading(text, level) {
+  addHeading(text2, level) {
     const tag = `h${level}`;
     const allowedTag = ["h1", "h2", "h3", "h4", "h5", "h6"].includes(tag) ? tag : "h1";
-    const element = this.wrap(allowedTag, text);
+    const element = this.wrap(allowedTag, text2);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -15610,9 +15610,9 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addQuote(text, cite) {
+  addQuote(text2, cite) {
     const attrs = Object.assign({}, cite && { cite });
-    const element = this.wrap("blockquote", text, attrs);
+    const element = this.wrap("blockquote", text2, attrs);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -15623,8 +15623,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addLink(text, href) {
-    const element = this.wrap("a", text, { href });
+  addLink(text2, href) {
+    const element = this.wrap("a", text2, { href });
     return this.addRaw(element).addEOL();
   }
 };
@@ -15804,15 +15804,15 @@ function readText(file2, code) {
     throw new EntitlegateError(code, `${file2}: cannot read: ${reason}`, [{ file: file2, message: `cannot read: ${reason}` }]);
   }
 }
-function parseSource(file2, text, code, what) {
+function parseSource(file2, text2, code, what) {
   const lines = new import_yaml.LineCounter();
-  const doc = (0, import_yaml.parseDocument)(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, schema: "core" });
+  const doc = (0, import_yaml.parseDocument)(text2, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, schema: "core" });
   const problems = doc.errors.map((e) => {
     const pos = lines.linePos(e.pos[0]);
     return { file: file2, line: pos.line, col: pos.col, message: e.message.split("\n")[0] ?? e.message };
   });
   if (problems.length) throw new EntitlegateError(code, `${file2}: ${what} is not valid YAML`, problems);
-  return { file: file2, text, doc, lines };
+  return { file: file2, text: text2, doc, lines };
 }
 function positionOf(src, path, key = false) {
   let node2 = src.doc.contents;
@@ -15946,6 +15946,141 @@ import { fileURLToPath as fileURLToPath2 } from "node:url";
 // cli/inputs.ts
 import { readdirSync as readdirSync2, readFileSync as readFileSync5, statSync as statSync2 } from "node:fs";
 import { join as join2 } from "node:path";
+
+// engine/json-position.ts
+function describeJsonError(text2, err) {
+  const raw = err instanceof Error ? err.message : String(err);
+  const offset = firstErrorOffset(text2);
+  const { line, col } = lineCol(text2, offset);
+  let message;
+  if (offset >= text2.length || /Unexpected end of JSON input/.test(raw)) {
+    message = text2.trim() === "" ? "the file is empty, expected JSON" : "the JSON ends early (truncated file?)";
+  } else {
+    const cleaned = raw.replace(/, ".*" is not valid JSON$/s, "").replace(/ in JSON at position \d+( \(line \d+ column \d+\))?$/, "").trim();
+    message = `invalid JSON: ${cleaned}`;
+  }
+  return { line, col, message };
+}
+function lineCol(text2, offset) {
+  let line = 1;
+  let lineStart = 0;
+  const end = Math.min(offset, text2.length);
+  for (let i = text2.indexOf("\n"); i !== -1 && i < end; i = text2.indexOf("\n", i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, col: end - lineStart + 1 };
+}
+function firstErrorOffset(text2) {
+  let i = 0;
+  const n = text2.length;
+  const ws = () => {
+    while (i < n && (text2[i] === " " || text2[i] === "\n" || text2[i] === "\r" || text2[i] === "	")) i++;
+  };
+  class Stop extends Error {
+  }
+  const fail = () => {
+    throw new Stop();
+  };
+  const str3 = () => {
+    if (text2[i] !== '"') fail();
+    i++;
+    while (i < n) {
+      const c = text2.charCodeAt(i);
+      if (c === 34) {
+        i++;
+        return;
+      }
+      if (c < 32) fail();
+      if (c === 92) {
+        i++;
+        if (i >= n) return fail();
+        if (text2[i] === "u") {
+          if (!/^[0-9a-fA-F]{4}$/.test(text2.slice(i + 1, i + 5))) fail();
+          i += 5;
+          continue;
+        }
+        if (!'"\\/bfnrt'.includes(text2[i] ?? "")) fail();
+      }
+      i++;
+    }
+    fail();
+  };
+  const value = () => {
+    ws();
+    if (i >= n) fail();
+    const c = text2[i];
+    if (c === "{") {
+      i++;
+      ws();
+      if (text2[i] === "}") {
+        i++;
+        return;
+      }
+      for (; ; ) {
+        ws();
+        str3();
+        ws();
+        if (text2[i] !== ":") fail();
+        i++;
+        value();
+        ws();
+        if (text2[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text2[i] === "}") {
+          i++;
+          return;
+        }
+        fail();
+      }
+    }
+    if (c === "[") {
+      i++;
+      ws();
+      if (text2[i] === "]") {
+        i++;
+        return;
+      }
+      for (; ; ) {
+        value();
+        ws();
+        if (text2[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text2[i] === "]") {
+          i++;
+          return;
+        }
+        fail();
+      }
+    }
+    if (c === '"') return str3();
+    for (const lit of ["true", "false", "null"]) {
+      if (text2.startsWith(lit, i)) {
+        i += lit.length;
+        return;
+      }
+      if (lit.startsWith(text2.slice(i, n)) && n - i < lit.length) {
+        i = n;
+        return fail();
+      }
+    }
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text2.slice(i, i + 400));
+    if (!m || m[0] === "" || m[0] === "-") fail();
+    i += m?.[0].length ?? 0;
+  };
+  try {
+    value();
+    ws();
+    return i;
+  } catch (e) {
+    if (e instanceof Stop) return Math.min(i, n);
+    throw e;
+  }
+}
 
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
@@ -16623,9 +16758,9 @@ function assertNever(_x) {
 }
 function assert(_) {
 }
-function getEnumValues(entries) {
-  const numericValues = Object.values(entries).filter((v) => typeof v === "number");
-  const values = Object.entries(entries).filter(([k, _]) => numericValues.indexOf(+k) === -1).map(([_, v]) => v);
+function getEnumValues(entries2) {
+  const numericValues = Object.values(entries2).filter((v) => typeof v === "number");
+  const values = Object.entries(entries2).filter(([k, _]) => numericValues.indexOf(+k) === -1).map(([_, v]) => v);
   return values;
 }
 function joinValues(array2, separator = "|") {
@@ -18460,16 +18595,16 @@ var $ZodCheckProperties = /* @__PURE__ */ $constructor("$ZodCheckProperties", (i
   hide(inst, Symbol.iterator, function* () {
     yield inst;
   });
-  let entries;
+  let entries2;
   inst._zod.check = (payload) => {
     if (payload.value == null) {
       payload.issues.push({ expected: "object", code: "invalid_type", input: payload.value, inst });
       return void 0;
     }
-    entries ?? (entries = Reflect.ownKeys(def.shape).map((key) => [key, def.shape[key]]));
+    entries2 ?? (entries2 = Reflect.ownKeys(def.shape).map((key) => [key, def.shape[key]]));
     const input2 = payload.value;
     let proms;
-    for (const [key, schema] of entries) {
+    for (const [key, schema] of entries2) {
       const result = schema._zod.run({ value: input2[key], issues: [] }, {});
       if (result instanceof Promise) {
         proms ?? (proms = []);
@@ -25297,8 +25432,8 @@ function ko_default() {
 }
 
 // node_modules/zod/v4/locales/lt.js
-var capitalizeFirstCharacter = (text) => {
-  return text.charAt(0).toUpperCase() + text.slice(1);
+var capitalizeFirstCharacter = (text2) => {
+  return text2.charAt(0).toUpperCase() + text2.slice(1);
 };
 function getUnitTypeFromNumber(number4) {
   const abs = Math.abs(number4);
@@ -31287,18 +31422,18 @@ function _set(Class2, valueType, params) {
 }
 // @__NO_SIDE_EFFECTS__
 function _enum(Class2, values, params) {
-  const entries = Array.isArray(values) ? Object.fromEntries(values.map((v) => [v, v])) : values;
+  const entries2 = Array.isArray(values) ? Object.fromEntries(values.map((v) => [v, v])) : values;
   return new Class2({
     type: "enum",
-    entries,
+    entries: entries2,
     ...normalizeParams(params)
   });
 }
 // @__NO_SIDE_EFFECTS__
-function _nativeEnum(Class2, entries, params) {
+function _nativeEnum(Class2, entries2, params) {
   return new Class2({
     type: "enum",
-    entries,
+    entries: entries2,
     ...normalizeParams(params)
   });
 }
@@ -34281,17 +34416,17 @@ var ZodEnum = /* @__PURE__ */ $constructor("ZodEnum", (inst, def) => {
   };
 });
 function _enum2(values, params) {
-  const entries = Array.isArray(values) ? Object.fromEntries(values.map((v) => [v, v])) : values;
+  const entries2 = Array.isArray(values) ? Object.fromEntries(values.map((v) => [v, v])) : values;
   return new ZodEnum({
     type: "enum",
-    entries,
+    entries: entries2,
     ...util_exports.normalizeParams(params)
   });
 }
-function nativeEnum(entries, params) {
+function nativeEnum(entries2, params) {
   return new ZodEnum({
     type: "enum",
-    entries,
+    entries: entries2,
     ...util_exports.normalizeParams(params)
   });
 }
@@ -35776,8 +35911,18 @@ var kubernetesSettings = external_exports.strictObject({
 var terraformSettings = external_exports.strictObject({
   /** Extra or overriding instance type → vCPU entries. */
   instanceTypes: external_exports.record(external_exports.string(), external_exports.number().int().positive()).default({}),
-  /** HMAC key of the HCP Terraform run task, or the name of an env variable holding it (`env:NAME`). */
-  runTaskHmacKey: external_exports.string().optional()
+  /**
+   * HMAC key of the HCP Terraform run task, or the name of an env variable holding it (`env:NAME`).
+   * Without it, `POST /terraform/run-task` is not served. Read on each request, so a reload rotates it.
+   */
+  runTaskHmacKey: external_exports.string().optional(),
+  /** Scope every run task plan is checked in (like a claim's scope); wins over the regions the plan gives. Read on each request. */
+  runTaskScope: claimScope.optional(),
+  /**
+   * Hosts (`app.terraform.io`, `tfe.example.com`, or `host:port`) the run task may fetch plans from and send
+   * results to. Default: any, but the plan URL and the callback URL must share one host.
+   */
+  runTaskHosts: external_exports.array(external_exports.string().min(1)).min(1).optional()
 });
 var config2 = external_exports.strictObject({
   $schema: external_exports.string().optional(),
@@ -35820,8 +35965,8 @@ var claimsFile = external_exports.strictObject({
 function isClaimsDocument(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value) && Array.isArray(value.claims);
 }
-function claimsFromText(file2, text, opts) {
-  const src = parseSource(file2, text, "EG_ERR_INPUT_INVALID", "the claims file");
+function claimsFromText(file2, text2, opts) {
+  const src = parseSource(file2, text2, "EG_ERR_INPUT_INVALID", "the claims file");
   const { value, problems } = validate(src, claimsFile);
   value?.claims.forEach((c, i) => {
     if (!opts.products.has(c.product)) problems.push(problemAt(src, ["claims", i, "product"], `unknown product "${c.product}"`));
@@ -37247,141 +37392,6 @@ function satisfies(value, test) {
   return false;
 }
 
-// adapters/terraform/json-position.ts
-function describeJsonError(text, err) {
-  const raw = err instanceof Error ? err.message : String(err);
-  const offset = firstErrorOffset(text);
-  const { line, col } = lineCol(text, offset);
-  let message;
-  if (offset >= text.length || /Unexpected end of JSON input/.test(raw)) {
-    message = text.trim() === "" ? "the file is empty, expected JSON" : "the JSON ends early (truncated file?)";
-  } else {
-    const cleaned = raw.replace(/, ".*" is not valid JSON$/s, "").replace(/ in JSON at position \d+( \(line \d+ column \d+\))?$/, "").trim();
-    message = `invalid JSON: ${cleaned}`;
-  }
-  return { line, col, message };
-}
-function lineCol(text, offset) {
-  let line = 1;
-  let lineStart = 0;
-  const end = Math.min(offset, text.length);
-  for (let i = text.indexOf("\n"); i !== -1 && i < end; i = text.indexOf("\n", i + 1)) {
-    line++;
-    lineStart = i + 1;
-  }
-  return { line, col: end - lineStart + 1 };
-}
-function firstErrorOffset(text) {
-  let i = 0;
-  const n = text.length;
-  const ws = () => {
-    while (i < n && (text[i] === " " || text[i] === "\n" || text[i] === "\r" || text[i] === "	")) i++;
-  };
-  class Stop extends Error {
-  }
-  const fail = () => {
-    throw new Stop();
-  };
-  const str3 = () => {
-    if (text[i] !== '"') fail();
-    i++;
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c === 34) {
-        i++;
-        return;
-      }
-      if (c < 32) fail();
-      if (c === 92) {
-        i++;
-        if (i >= n) return fail();
-        if (text[i] === "u") {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
-          i += 5;
-          continue;
-        }
-        if (!'"\\/bfnrt'.includes(text[i] ?? "")) fail();
-      }
-      i++;
-    }
-    fail();
-  };
-  const value = () => {
-    ws();
-    if (i >= n) fail();
-    const c = text[i];
-    if (c === "{") {
-      i++;
-      ws();
-      if (text[i] === "}") {
-        i++;
-        return;
-      }
-      for (; ; ) {
-        ws();
-        str3();
-        ws();
-        if (text[i] !== ":") fail();
-        i++;
-        value();
-        ws();
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        if (text[i] === "}") {
-          i++;
-          return;
-        }
-        fail();
-      }
-    }
-    if (c === "[") {
-      i++;
-      ws();
-      if (text[i] === "]") {
-        i++;
-        return;
-      }
-      for (; ; ) {
-        value();
-        ws();
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        if (text[i] === "]") {
-          i++;
-          return;
-        }
-        fail();
-      }
-    }
-    if (c === '"') return str3();
-    for (const lit of ["true", "false", "null"]) {
-      if (text.startsWith(lit, i)) {
-        i += lit.length;
-        return;
-      }
-      if (lit.startsWith(text.slice(i, n)) && n - i < lit.length) {
-        i = n;
-        return fail();
-      }
-    }
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (!m || m[0] === "" || m[0] === "-") fail();
-    i += m?.[0].length ?? 0;
-  };
-  try {
-    value();
-    ws();
-    return i;
-  } catch (e) {
-    if (e instanceof Stop) return Math.min(i, n);
-    throw e;
-  }
-}
-
 // adapters/terraform/plan.ts
 var isObject2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 function isTerraformPlan(value) {
@@ -37389,23 +37399,23 @@ function isTerraformPlan(value) {
   return "resource_changes" in value || "planned_values" in value || "prior_state" in value;
 }
 var BINARY_PLAN = "this is a binary plan file; give entitlegate the JSON from `terraform show -json PLANFILE > plan.json`";
-function parsePlan(text, file2 = "<plan>") {
-  if (text.startsWith("PK")) throw inputError({ file: file2, message: BINARY_PLAN });
+function parsePlan(text2, file2 = "<plan>") {
+  if (text2.startsWith("PK")) throw inputError({ file: file2, message: BINARY_PLAN });
   let value;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(text2);
   } catch (err) {
-    throw inputError({ file: file2, ...describeJsonError(text, err) });
+    throw inputError({ file: file2, ...describeJsonError(text2, err) });
   }
-  return planFromValue(value, text, file2);
+  return planFromValue(value, text2, file2);
 }
-function planFromValue(value, text, file2 = "<plan>") {
+function planFromValue(value, text2, file2 = "<plan>") {
   const plan = validatePlan(value, file2);
-  return { plan, lines: text === void 0 ? [] : locateResourceChanges(text, plan.resource_changes ?? []) };
+  return { plan, lines: text2 === void 0 ? [] : locateResourceChanges(text2, plan.resource_changes ?? []) };
 }
-function looksLikeTerraformPlanText(text) {
-  const head = text.slice(0, 512);
-  return /^\s*\{\s*"format_version"\s*:/.test(head) && /"(terraform_version|planned_values|resource_changes)"/.test(text.slice(0, 4096));
+function looksLikeTerraformPlanText(text2) {
+  const head = text2.slice(0, 512);
+  return /^\s*\{\s*"format_version"\s*:/.test(head) && /"(terraform_version|planned_values|resource_changes)"/.test(text2.slice(0, 4096));
 }
 function validatePlan(value, file2 = "<plan>") {
   if (!isTerraformPlan(value)) {
@@ -37445,19 +37455,19 @@ function resourceChangeProblem(rc) {
   }
   return void 0;
 }
-function locateResourceChanges(text, changes) {
+function locateResourceChanges(text2, changes) {
   const lines = new Array(changes.length);
-  const nl = text.indexOf("\n");
-  if (changes.length === 0 || nl === -1 || text.slice(nl).trim() === "") return lines;
-  let cursor = text.indexOf('"resource_changes"');
+  const nl = text2.indexOf("\n");
+  if (changes.length === 0 || nl === -1 || text2.slice(nl).trim() === "") return lines;
+  let cursor = text2.indexOf('"resource_changes"');
   if (cursor < 0) return lines;
-  let line = lineCol(text, cursor).line;
+  let line = lineCol(text2, cursor).line;
   for (let i = 0; i < changes.length; i++) {
     const needle = JSON.stringify(changes[i]?.address);
-    let at = text.indexOf(needle, cursor);
-    while (at !== -1 && !/"address"\s*:\s*$/.test(text.slice(Math.max(0, at - 40), at))) at = text.indexOf(needle, at + 1);
+    let at = text2.indexOf(needle, cursor);
+    while (at !== -1 && !/"address"\s*:\s*$/.test(text2.slice(Math.max(0, at - 40), at))) at = text2.indexOf(needle, at + 1);
     if (at === -1) break;
-    for (let j = text.indexOf("\n", cursor); j !== -1 && j < at; j = text.indexOf("\n", j + 1)) line++;
+    for (let j = text2.indexOf("\n", cursor); j !== -1 && j < at; j = text2.indexOf("\n", j + 1)) line++;
     lines[i] = line;
     cursor = at;
   }
@@ -37540,8 +37550,8 @@ function compileAdapterConfig(config3) {
   }
   return c;
 }
-function claimsFromPlanJson(text, config3, opts = {}) {
-  const { plan, lines } = parsePlan(text, opts.file);
+function claimsFromPlanJson(text2, config3, opts = {}) {
+  const { plan, lines } = parsePlan(text2, opts.file);
   return claimsFromPlan(plan, config3, opts, lines);
 }
 function claimsFromPlanValue(value, config3, opts = {}) {
@@ -37665,16 +37675,16 @@ function stackFilesFromFolders(dir) {
   return readdirSync(stacksDir, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync2(join(stacksDir, d.name, "cdk.tf.json"))).map((d) => ({ name: d.name, file: join(stacksDir, d.name, "cdk.tf.json") })).sort((a, b) => a.name < b.name ? -1 : 1);
 }
 function readJson(file2, shown) {
-  let text;
+  let text2;
   try {
-    text = readFileSync4(file2, "utf8");
+    text2 = readFileSync4(file2, "utf8");
   } catch {
     throw inputError({ file: shown, message: "cannot read the file" }, "EG_ERR_FILE_NOT_FOUND");
   }
   try {
-    return JSON.parse(text);
+    return JSON.parse(text2);
   } catch (err) {
-    throw inputError({ file: shown, ...describeJsonError(text, err) });
+    throw inputError({ file: shown, ...describeJsonError(text2, err) });
   }
 }
 function cdktfStacks(dir) {
@@ -38076,16 +38086,16 @@ var BINARY_SUFFIX = {
 };
 var QUANTITY = /^\+?(\d+(?:\.\d*)?|\.\d+)(?:(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])|[eE]([+-]?\d+))?$/;
 function cpuMillis(value) {
-  let text;
+  let text2;
   if (typeof value === "number") {
     if (!Number.isFinite(value) || value < 0) return void 0;
-    text = String(value);
+    text2 = String(value);
   } else if (typeof value === "string") {
-    text = value.trim();
+    text2 = value.trim();
   } else {
     return void 0;
   }
-  const m = QUANTITY.exec(text);
+  const m = QUANTITY.exec(text2);
   if (!m) return void 0;
   const [, number4 = "", suffix, exponent] = m;
   const [whole = "", fraction = ""] = number4.split(".");
@@ -38140,6 +38150,7 @@ function amountFor(object2, match, metric, opts = {}) {
       return amount({ quantity: pods, pods, perPod: 1, unit: 1, fixed: false });
     case "vcpu": {
       const cpu = podCpuMillis(t, match);
+      if (pods === 0) return amount({ quantity: 0, pods: 0, perPod: "reason" in cpu ? 0 : cpu.millis, unit: 1e3, fixed: false });
       if ("reason" in cpu) return unknown2(cpu.reason, pods, 1e3, licensedCpu(t, match));
       if (pods === null) {
         return amount({ quantity: null, unknownReason: podsReason, pods: null, perPod: cpu.millis, unit: 1e3, fixed: false });
@@ -38291,7 +38302,7 @@ function diff(newObj, oldObj, opts) {
     const o = before.get(product2)?.amount;
     let net;
     let reason = n?.unknownReason ?? o?.unknownReason;
-    if (!newObj && o?.quantity === null) {
+    if (o?.quantity === null && (!newObj || n?.quantity === 0)) {
       net = 0;
       reason = void 0;
     } else if (n && o && n.basis === o.basis) net = 0;
@@ -38345,10 +38356,10 @@ function isList(value) {
   const kind = str2(value.kind) ?? "";
   return (kind === "List" || kind.endsWith("List")) && Array.isArray(value.items);
 }
-function parseKubernetes(text, file2 = "-") {
-  if (/^\s*[[{]/.test(text)) checkJson(text, file2);
+function parseKubernetes(text2, file2 = "-") {
+  if (/^\s*[[{]/.test(text2)) checkJson(text2, file2);
   const lineCounter = new import_yaml2.LineCounter();
-  const docs = (0, import_yaml2.parseAllDocuments)(text, { lineCounter });
+  const docs = (0, import_yaml2.parseAllDocuments)(text2, { lineCounter });
   if (!Array.isArray(docs)) return [];
   const out = [];
   for (const doc of docs) {
@@ -38390,16 +38401,16 @@ function collect(value, node2, file2, line, lc, out) {
     collect(filled, itemNode ?? null, file2, itemLine, lc, out);
   });
 }
-function checkJson(text, file2) {
+function checkJson(text2, file2) {
   try {
-    JSON.parse(text);
+    JSON.parse(text2);
   } catch (e) {
     const message = e.message;
     const at = /position (\d+)/.exec(message);
     let line;
     let col;
     if (at) {
-      const before = text.slice(0, Number(at[1]));
+      const before = text2.slice(0, Number(at[1]));
       line = before.split("\n").length;
       col = before.length - before.lastIndexOf("\n");
     }
@@ -38457,11 +38468,11 @@ var FOLDER_KINDS = [
 
 // cli/inputs.ts
 var READABLE = /\.(ya?ml|json)$/i;
-function tryJson(text) {
-  const t = text.trimStart();
+function tryJson(text2) {
+  const t = text2.trimStart();
   if (!t.startsWith("{") && !t.startsWith("[")) return void 0;
   try {
-    return JSON.parse(text);
+    return JSON.parse(text2);
   } catch {
     return void 0;
   }
@@ -38470,11 +38481,19 @@ function claimsFromInput(input2, ctx) {
   const json2 = tryJson(input2.text);
   const kind = INPUT_KINDS.find((k) => k.detect(input2, json2));
   if (!kind) {
-    const hint = input2.text.trimStart().startsWith("{") && json2 === void 0 ? " (it looks like JSON but does not parse)" : "";
+    if (json2 === void 0 && /^\s*[[{]/.test(input2.text)) {
+      let problem = { line: 1, col: 1, message: "invalid JSON" };
+      try {
+        JSON.parse(input2.text);
+      } catch (err) {
+        problem = describeJsonError(input2.text, err);
+      }
+      throw inputError({ file: input2.file, ...problem });
+    }
     throw new EntitlegateError(
       "EG_ERR_INPUT_UNKNOWN",
-      `${input2.file}: not an input entitlegate reads${hint}; expected Kubernetes YAML/JSON, an AdmissionReview, Terraform plan JSON (terraform show -json), a cdktf.out folder or claims JSON`,
-      [{ file: input2.file, line: 1, col: 1, message: `unrecognised input${hint}` }]
+      `${input2.file}: not an input entitlegate reads; expected Kubernetes YAML/JSON, an AdmissionReview, Terraform plan JSON (terraform show -json), a cdktf.out folder or claims JSON`,
+      [{ file: input2.file, line: 1, col: 1, message: "unrecognised input" }]
     );
   }
   return kind.claims(input2, json2, ctx);
@@ -38505,7 +38524,11 @@ function claimsFromPaths(paths, ctx, readStdin) {
     if (isDir) {
       const folder = FOLDER_KINDS.find((k) => k.detect(path));
       if (folder) claims.push(...folder.claims(path, ctx));
-      else for (const file2 of filesUnder(path)) claims.push(...claimsFromInput({ file: file2, text: readFileSync5(file2, "utf8") }, ctx));
+      else {
+        const files = filesUnder(path);
+        if (!files.length) throw new EntitlegateError("EG_ERR_INPUT_UNKNOWN", `${path}: the folder holds no .yaml, .yml or .json file and is not a cdktf.out folder`, [{ file: path, message: "nothing to check in this folder" }]);
+        for (const file2 of files) claims.push(...claimsFromInput({ file: file2, text: readFileSync5(file2, "utf8") }, ctx));
+      }
     } else {
       claims.push(...claimsFromInput({ file: path, text: readFileSync5(path, "utf8") }, ctx));
     }
@@ -38516,52 +38539,89 @@ function claimsFromPaths(paths, ctx, readStdin) {
 // engine/config/load.ts
 import { createHash } from "node:crypto";
 import { dirname, resolve } from "node:path";
-function loadConfig(file2) {
-  const text = readText(file2, "EG_ERR_CONFIG_INVALID");
-  return parseConfig(file2, text);
+
+// engine/time.ts
+var DAY_MS = 864e5;
+var DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+function startOf(value) {
+  return Date.parse(DATE_ONLY.test(value) ? `${value}T00:00:00Z` : value);
 }
-function parseConfig(file2, text) {
-  const src = parseSource(file2, text, "EG_ERR_CONFIG_INVALID", "the config");
+function endOf(value) {
+  const start = startOf(value);
+  return DATE_ONLY.test(value) ? start + DAY_MS : start;
+}
+function daysUntil(at, now) {
+  return Math.floor((at - now) / DAY_MS);
+}
+var INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
+function parseNow(value) {
+  if (!INSTANT.test(value)) return null;
+  const ms = startOf(value);
+  return Number.isNaN(ms) ? null : new Date(ms);
+}
+function isoInstant(d) {
+  return d.toISOString().replace(".000Z", "Z");
+}
+
+// engine/config/load.ts
+function loadConfig(file2) {
+  const text2 = readText(file2, "EG_ERR_CONFIG_INVALID");
+  return parseConfig(file2, text2);
+}
+function parseConfig(file2, text2) {
+  const src = parseSource(file2, text2, "EG_ERR_CONFIG_INVALID", "the config");
   if (src.doc.contents === null) {
     throw new EntitlegateError("EG_ERR_CONFIG_INVALID", `${file2}: the config is empty`, [{ file: file2, line: 1, col: 1, message: "the config is empty" }]);
   }
   const { value, problems } = validate(src, config2);
-  if (value) problems.push(...semanticProblems(src, value));
+  problems.push(...semanticProblems(src, src.doc.toJS({ maxAliasCount: 100 })));
   if (problems.length || !value) {
     const sorted = sortProblems(problems);
     throw new EntitlegateError("EG_ERR_CONFIG_INVALID", `${file2}: the config has ${sorted.length} problem${sorted.length === 1 ? "" : "s"}`, sorted);
   }
-  const digest = "sha256:" + createHash("sha256").update(text).digest("hex");
+  const digest = "sha256:" + createHash("sha256").update(text2).digest("hex");
   const loaded = { config: value, file: file2, digest };
   if (value.policy) loaded.policyPath = resolve(dirname(file2), value.policy);
   return loaded;
 }
-function semanticProblems(src, cfg) {
+function entries(doc, key) {
+  const list = doc?.[key];
+  return Array.isArray(list) ? list.map((e) => e && typeof e === "object" ? e : {}) : [];
+}
+var text = (v) => typeof v === "string" ? v : void 0;
+function semanticProblems(src, doc) {
   const problems = [];
   const productIds = /* @__PURE__ */ new Set();
-  cfg.products.forEach((p, i) => {
-    if (productIds.has(p.id)) problems.push(problemAt(src, ["products", i, "id"], `duplicate product id "${p.id}"`));
-    productIds.add(p.id);
+  entries(doc, "products").forEach((p, i) => {
+    const id2 = text(p.id);
+    if (id2 === void 0) return;
+    if (productIds.has(id2)) problems.push(problemAt(src, ["products", i, "id"], `duplicate product id "${id2}"`));
+    productIds.add(id2);
   });
   const seen = /* @__PURE__ */ new Set();
-  const checkRefs = (list) => cfg[list].forEach((e, i) => {
-    if (seen.has(e.id)) problems.push(problemAt(src, [list, i, "id"], `duplicate id "${e.id}" (entitlement and exception ids share one namespace)`));
-    seen.add(e.id);
-    if (!productIds.has(e.product)) problems.push(problemAt(src, [list, i, "product"], `unknown product "${e.product}"; declare it under products`));
-  });
-  checkRefs("entitlements");
-  checkRefs("exceptions");
-  cfg.entitlements.forEach((e, i) => {
-    if (e.validFrom && e.validUntil && Date.parse(e.validFrom) > Date.parse(e.validUntil)) {
-      problems.push(problemAt(src, ["entitlements", i, "validFrom"], `validFrom ${e.validFrom} is after validUntil ${e.validUntil}`));
+  for (const list of ["entitlements", "exceptions"]) {
+    entries(doc, list).forEach((e, i) => {
+      const id2 = text(e.id);
+      const product2 = text(e.product);
+      if (id2 !== void 0 && seen.has(id2)) problems.push(problemAt(src, [list, i, "id"], `duplicate id "${id2}" (entitlement and exception ids share one namespace)`));
+      if (id2 !== void 0) seen.add(id2);
+      if (product2 !== void 0 && !productIds.has(product2)) problems.push(problemAt(src, [list, i, "product"], `unknown product "${product2}"; declare it under products`));
+    });
+  }
+  const real = (v) => typeof v === "string" && !Number.isNaN(startOf(v));
+  entries(doc, "entitlements").forEach((e, i) => {
+    if (real(e.validFrom) && real(e.validUntil) && startOf(e.validFrom) >= endOf(e.validUntil)) {
+      problems.push(problemAt(src, ["entitlements", i, "validFrom"], `validFrom ${e.validFrom} is not before the end of validUntil ${e.validUntil}: the term is empty`));
     }
   });
-  cfg.exceptions.forEach((x, i) => {
-    if (x.approvedBy.trim().toLowerCase() === x.requestedBy.trim().toLowerCase()) {
-      problems.push(problemAt(src, ["exceptions", i, "approvedBy"], `exception ${x.id} is approved by its own requester "${x.requestedBy}"; another person must approve it`));
+  entries(doc, "exceptions").forEach((x, i) => {
+    const approver = text(x.approvedBy);
+    const requester = text(x.requestedBy);
+    if (approver !== void 0 && requester !== void 0 && approver.trim().toLowerCase() === requester.trim().toLowerCase()) {
+      problems.push(problemAt(src, ["exceptions", i, "approvedBy"], `exception ${text(x.id) ?? i} is approved by its own requester "${requester}"; another person must approve it`));
     }
-    if (x.from && Date.parse(x.from) > Date.parse(x.until)) {
-      problems.push(problemAt(src, ["exceptions", i, "from"], `from ${x.from} is after until ${x.until}`));
+    if (real(x.from) && real(x.until) && startOf(x.from) >= endOf(x.until)) {
+      problems.push(problemAt(src, ["exceptions", i, "from"], `from ${x.from} is not before the end of until ${x.until}: the exception never applies`));
     }
   });
   return problems;
@@ -38587,27 +38647,6 @@ function scopeMatcher(spec2) {
 }
 function scopeKey(scope) {
   return SCOPE_DIMENSIONS.map((d) => scope[d] ?? "").join("\0");
-}
-
-// engine/time.ts
-var DAY_MS = 864e5;
-var DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-function startOf(value) {
-  return Date.parse(DATE_ONLY.test(value) ? `${value}T00:00:00Z` : value);
-}
-function endOf(value) {
-  const start = startOf(value);
-  return DATE_ONLY.test(value) ? start + DAY_MS : start;
-}
-function daysUntil(at, now) {
-  return Math.floor((at - now) / DAY_MS);
-}
-function parseNow(value) {
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? null : new Date(ms);
-}
-function isoInstant(d) {
-  return d.toISOString().replace(".000Z", "Z");
 }
 
 // engine/pools.ts
@@ -38671,8 +38710,15 @@ function charge(pools, loads, covering, quantity) {
   }
   return { charged, overflow: rest };
 }
-function free(loads, covering, quantity) {
+function free(loads, covering, quantity, overflow = []) {
   let rest = quantity;
+  for (const o of overflow) {
+    if (rest <= 0) break;
+    if (o.quantity <= 0 || !o.covering.some((k) => covering.includes(k))) continue;
+    const take = Math.min(o.quantity, rest);
+    o.quantity -= take;
+    rest -= take;
+  }
   for (let k = covering.length - 1; k >= 0 && rest > 0; k--) {
     const i = covering[k];
     const take = Math.min(loads[i], rest);
@@ -38921,7 +38967,7 @@ var Engine = class _Engine {
     claims.forEach((c, i) => {
       if (!this.books.has(c.product)) {
         const at = c.resource?.file ? ` (${c.resource.file}${c.resource.line ? `:${c.resource.line}` : ""})` : "";
-        throw new EntitlegateError("EG_ERR_INPUT_INVALID", `${resourceId(c.resource)}${at} names unknown product "${c.product}"; declare it under products in the config or fix the entitlegate.io/product annotation`);
+        throw new EntitlegateError("EG_ERR_INPUT_INVALID", `${resourceId(c.resource)}${at} names unknown product "${c.product}"; declare it under products in the config, or fix the input that names it`);
       }
       const list = byProduct.get(c.product);
       if (list) list.push(i);
@@ -38945,11 +38991,12 @@ var Engine = class _Engine {
       const pools = book.pools.map((d) => poolAt(d, now));
       const base = this.base(pid, pools);
       const loads = base.loads.slice();
-      const overflowBefore = [...base.overflow];
+      const overflowBefore = base.overflow.map((o) => ({ ...o }));
       for (const r of chargeAll(pools, loads, reserved.get(pid) ?? [])) {
         if (r.overflow > 0) overflowBefore.push({ covering: r.covering, quantity: r.overflow });
       }
       const usedLoads = loads.slice();
+      const usedOverflow = overflowBefore.map((o) => ({ ...o }));
       const peaks = indexes.map((i) => {
         const c = claims[i];
         return c.quantity === null ? 0 : Math.max(c.peak ?? 0, c.quantity, 0);
@@ -38958,7 +39005,7 @@ var Engine = class _Engine {
       const usableCovering = allCovering.map((cov) => cov.filter((k) => usable(pools[k])));
       indexes.forEach((i, k) => {
         const q = claims[i].quantity;
-        if (q !== null && q < 0) free(loads, usableCovering[k], -q);
+        if (q !== null && q < 0) free(loads, usableCovering[k], -q, overflowBefore);
       });
       const order = indexes.map((_, k) => k).sort((a, b) => usableCovering[a].length - usableCovering[b].length || a - b);
       const charged = indexes.map(() => []);
@@ -38978,7 +39025,7 @@ var Engine = class _Engine {
       const inRelevant = new Set(relevant);
       const sum = (xs) => xs.reduce((a, b) => a + b, 0);
       const capacity = sum(relevant.map((k) => pools[k].def.capacity));
-      const used = sum(relevant.map((k) => usedLoads[k])) + sum(overflowBefore.filter((o) => o.covering.some((k) => inRelevant.has(k))).map((o) => o.quantity));
+      const used = sum(relevant.map((k) => usedLoads[k])) + sum(usedOverflow.filter((o) => o.covering.some((k) => inRelevant.has(k))).map((o) => o.quantity));
       const requested = sum(indexes.map((i) => claims[i].quantity ?? 0));
       const projected = Math.max(0, used + requested);
       const peak = Math.max(projected, used + sum(peaks));
@@ -39046,8 +39093,8 @@ function finding(f) {
 function loadUsage(file2, products) {
   return parseUsage(file2, readText(file2, "EG_ERR_USAGE_INVALID"), products);
 }
-function parseUsage(file2, text, products) {
-  const src = parseSource(file2, text, "EG_ERR_USAGE_INVALID", "the usage snapshot");
+function parseUsage(file2, text2, products) {
+  const src = parseSource(file2, text2, "EG_ERR_USAGE_INVALID", "the usage snapshot");
   if (src.doc.contents === null) {
     throw new EntitlegateError("EG_ERR_USAGE_INVALID", `${file2}: the usage snapshot is empty`, [{ file: file2, line: 1, col: 1, message: "the usage snapshot is empty" }]);
   }
@@ -39154,9 +39201,9 @@ function policyPath() {
   const bundled = join4(here, "entitlegate.wasm");
   return existsSync4(bundled) ? bundled : builtinPolicyPath();
 }
-function inWorkspace(workspace, text) {
+function inWorkspace(workspace, text2) {
   const prefix = resolve3(workspace) + sep2;
-  return text.split(prefix).join("");
+  return text2.split(prefix).join("");
 }
 async function decide(inputs, workspace) {
   const abs = (p) => resolve3(workspace, p);
@@ -39267,9 +39314,9 @@ function batches(list, size = ANNOTATION_BATCH) {
   for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
   return out.length ? out : [[]];
 }
-async function publishCheckRun(api, t, d, annotations, text) {
+async function publishCheckRun(api, t, d, annotations, text2) {
   const base = `/repos/${t.owner}/${t.repo}/check-runs`;
-  const output2 = (batch) => ({ title: text.title, summary: truncate(text.summary), annotations: batch.map(apiAnnotation) });
+  const output2 = (batch) => ({ title: text2.title, summary: truncate(text2.summary), annotations: batch.map(apiAnnotation) });
   const done = { status: "completed", conclusion: conclusionOf(d), completed_at: (/* @__PURE__ */ new Date()).toISOString() };
   const all = batches(annotations);
   let run2 = null;
@@ -39356,18 +39403,18 @@ var GitHubApi = class {
     } catch (err) {
       throw new GitHubApiError(method, path, 0, `request failed: ${err.message}`);
     }
-    const text = await res.text();
-    if (!res.ok) throw new GitHubApiError(method, path, res.status, errorDetail(text));
-    return { data: text ? JSON.parse(text) : null, link: res.headers.get("link") };
+    const text2 = await res.text();
+    if (!res.ok) throw new GitHubApiError(method, path, res.status, errorDetail(text2));
+    return { data: text2 ? JSON.parse(text2) : null, link: res.headers.get("link") };
   }
 };
-function errorDetail(text) {
+function errorDetail(text2) {
   try {
-    const m = JSON.parse(text).message;
+    const m = JSON.parse(text2).message;
     if (typeof m === "string") return m;
   } catch {
   }
-  return text.slice(0, 200);
+  return text2.slice(0, 200);
 }
 function nextLink(link) {
   if (!link) return null;
