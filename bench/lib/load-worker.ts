@@ -1,5 +1,6 @@
 // The load generator's process (see load.ts): reads LoadOptions as JSON on
 // stdin, prints a LoadResult as JSON on stdout.
+import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import type { LoadOptions, LoadResult } from './load.ts';
 import { median, percentile } from './stats.ts';
@@ -17,12 +18,13 @@ async function main(): Promise<void> {
     connections: o.concurrency,
     pipelining: 1,
     keepAliveTimeout: 60_000,
-    ...(o.insecure ? { connect: { rejectUnauthorized: false } } : {}),
+    ...(o.ca ? { connect: { ca: readFileSync(o.ca), servername: 'localhost' } } : o.insecure ? { connect: { rejectUnauthorized: false } } : {}),
   });
   const path = url.pathname + url.search;
   const method = (o.method ?? (o.body === undefined ? 'GET' : 'POST')) as 'GET' | 'POST';
   const expect = o.expectStatus ?? 200;
   let errors = 0;
+  let unexpected = 0;
   let firstError: string | undefined;
   let sample: string | undefined;
   let recording = false;
@@ -30,38 +32,62 @@ async function main(): Promise<void> {
   let count = 0;
   let stopAt = 0;
 
-  async function worker(): Promise<void> {
-    while (performance.now() < stopAt) {
-      const t0 = performance.now();
-      try {
-        const res = await pool.request({ path, method, headers: o.headers ?? {}, ...(o.body !== undefined ? { body: o.body } : {}) });
-        const text = await res.body.text();
-        if (res.statusCode !== expect) {
-          errors++;
-          firstError ??= `HTTP ${res.statusCode}: ${text.slice(0, 200)}`;
-        } else sample ??= text;
-      } catch (e) {
+  /** One request; its latency counts from `due` (its start, or when an open loop scheduled it). */
+  async function one(due: number): Promise<void> {
+    try {
+      const res = await pool.request({ path, method, headers: o.headers ?? {}, ...(o.body !== undefined ? { body: o.body } : {}) });
+      const text = await res.body.text();
+      if (res.statusCode !== expect) {
         errors++;
-        firstError ??= (e as Error).message;
+        firstError ??= `HTTP ${res.statusCode}: ${text.slice(0, 200)}`;
+      } else {
+        sample ??= text;
+        if (o.expectBody !== undefined && !text.includes(o.expectBody)) unexpected++;
       }
-      if (recording) {
-        lat.push(performance.now() - t0);
-        count++;
-      }
+    } catch (e) {
+      errors++;
+      firstError ??= (e as Error).message;
     }
+    if (recording) {
+      lat.push(performance.now() - due);
+      count++;
+    }
+  }
+
+  async function worker(): Promise<void> {
+    while (performance.now() < stopAt) await one(performance.now());
+  }
+
+  /** Open loop: requests fall due at a fixed rate whether or not earlier ones have answered. */
+  async function paced(start: number, rate: number): Promise<void> {
+    const interval = 1000 / rate;
+    const inflight = new Set<Promise<void>>();
+    for (let i = 0; ; ) {
+      const now = performance.now();
+      if (now >= stopAt) break;
+      for (; start + i * interval <= now; i++) {
+        const p = one(start + i * interval);
+        inflight.add(p);
+        void p.finally(() => inflight.delete(p));
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(inflight);
   }
 
   async function phase(ms: number): Promise<number> {
     count = 0;
     const start = performance.now();
     stopAt = start + ms;
-    await Promise.all(Array.from({ length: o.concurrency }, worker));
+    if (o.rate) await paced(start, o.rate);
+    else await Promise.all(Array.from({ length: o.concurrency }, worker));
     return (count * 1000) / (performance.now() - start);
   }
 
   recording = false;
   await phase(o.warmupMs);
   errors = 0;
+  unexpected = 0;
   firstError = undefined;
   recording = true;
   const rates: number[] = [];
@@ -75,6 +101,7 @@ async function main(): Promise<void> {
     runs: rates,
     requests: lat.length,
     errors,
+    unexpected,
     ...(firstError ? { firstError } : {}),
     ...(sample !== undefined ? { sample: sample.slice(0, 2000) } : {}),
   };

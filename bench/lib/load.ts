@@ -18,6 +18,16 @@ export interface LoadOptions {
   expectStatus?: number;
   /** Accept any TLS certificate (self-signed bench certificates). */
   insecure?: boolean;
+  /** Trust this CA (PEM file) for a server named localhost, instead of `insecure`. */
+  ca?: string;
+  /**
+   * Open loop at this many requests a second instead of `concurrency` closed
+   * loops: request i is due at start + i/rate, and its latency counts from
+   * when it was due (no coordinated omission).
+   */
+  rate?: number;
+  /** Text every response body must contain; others count as `unexpected`. */
+  expectBody?: string;
 }
 
 export interface LoadResult {
@@ -27,6 +37,8 @@ export interface LoadResult {
   runs: number[];
   requests: number;
   errors: number;
+  /** Responses with the expected status whose body lacked `expectBody`. */
+  unexpected: number;
   /** The first error seen, for the note. */
   firstError?: string;
   /** A response body, to check the server answered what it should. */

@@ -1,8 +1,8 @@
 // Webhook section: `entitlegate serve` (POST /validate, HTTPS on loopback)
 // beside a bare fastify HTTPS server that parses the same AdmissionReview and
 // returns a fixed response. Each server runs in its own process; the load
-// generator is a third process (this file, run as `load`): an undici Pool
-// with keep-alive and fixed concurrency, bounded by time and count.
+// generator is a third (bench/lib/load.ts, shared with the decision section):
+// an undici Pool with keep-alive and fixed concurrency, bounded by time.
 //
 //   1. saturation: closed loop, CONNECTIONS requests in flight, for both;
 //   2. latency at half of entitlegate's saturation rate: open loop, paced,
@@ -15,7 +15,6 @@
 //
 // Run directly, this file is one of the helper processes:
 //   node bench/sections/webhook.ts bare --port N --cert F --key F
-//   node bench/sections/webhook.ts load --url U --ca F --body F --connections N --duration MS [--max N] [--rate R]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -29,6 +28,7 @@ import { loadConfig } from '../../engine/config/load.ts';
 import { Engine } from '../../engine/engine.ts';
 import { loadUsage } from '../../engine/usage.ts';
 import { startOpaServer, type OpaServer } from '../lib/opa-server.ts';
+import { runLoad } from '../lib/load.ts';
 import type { BenchRow, BenchSection } from '../types.ts';
 
 const HERE = fileURLToPath(import.meta.url);
@@ -38,17 +38,6 @@ const CONNECTIONS = 32;
 const BARE = 'bare fastify HTTPS (fixed AdmissionReview)';
 const EG = 'entitlegate serve POST /validate (HTTPS)';
 const OPA = 'OPA server REST, same decision (plain HTTP)';
-
-export interface LoadResult {
-  count: number;
-  errors: number;
-  seconds: number;
-  opsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  /** Responses whose body did not say allowed (a sanity check that the decision ran). */
-  notAllowed: number;
-}
 
 function payload(): string {
   const deployment = {
@@ -173,20 +162,6 @@ async function startServer(args: string[], port: number, ca: string): Promise<Se
   };
 }
 
-function runLoad(args: string[]): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HERE, 'load', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => (out += String(d)));
-    child.stderr!.on('data', (d) => (err += String(d)));
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`load generator failed (${code}): ${err}`));
-      resolve(JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult);
-    });
-  });
-}
-
 // ---------------------------------------------------------------- the section
 
 export const webhookSection: BenchSection = {
@@ -202,8 +177,21 @@ export const webhookSection: BenchSection = {
       const satMs = quick ? 1500 : 5000;
       const warmMs = quick ? 500 : 2000;
       const pacedMs = quick ? 1500 : 5000;
+      const review = readFileSync(body, 'utf8');
       const load = (url: string, ms: number, rate?: number) =>
-        runLoad(['--url', `${url}/validate`, '--ca', tls.ca, '--body', body, '--connections', String(CONNECTIONS), '--duration', String(ms), '--max', '2000000', ...(rate ? ['--rate', String(rate)] : [])]);
+        runLoad({
+          url: `${url}/validate`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: review,
+          concurrency: CONNECTIONS,
+          warmupMs: 0,
+          runMs: ms,
+          runs: 1,
+          ca: tls.ca,
+          expectBody: '"allowed":true',
+          ...(rate ? { rate } : {}),
+        });
 
       const barePort = await freePort();
       const bare = await startServer([HERE, 'bare', '--port', String(barePort), '--cert', tls.cert, '--key', tls.key], barePort, tls.ca);
@@ -224,7 +212,7 @@ export const webhookSection: BenchSection = {
       log(`webhook: saturation, ${CONNECTIONS} connections, ${satMs} ms each`);
       const bareSat = await load(bare.url, satMs);
       const egSat = await load(eg.url, satMs);
-      if (egSat.notAllowed || egSat.errors) log(`webhook: warning: ${egSat.notAllowed} not allowed, ${egSat.errors} errors from entitlegate`);
+      if (egSat.unexpected || egSat.errors) log(`webhook: warning: ${egSat.unexpected} not allowed, ${egSat.errors} errors from entitlegate`);
       const rate = Math.max(1, Math.floor(egSat.opsPerSec / 2));
       log(`webhook: paced at ${rate} req/s (half of entitlegate's saturation), ${pacedMs} ms each`);
       const egPaced = await load(eg.url, pacedMs, rate);
@@ -234,14 +222,22 @@ export const webhookSection: BenchSection = {
       // decision, same load generator and connections; plain HTTP (an advantage to it).
       const peer = await opaPeer();
       opa = await startOpaServer(peer.data);
-      const opaBody = join(dir, 'opa-input.json');
-      writeFileSync(opaBody, peer.body);
       const opaLoad = (ms: number) =>
-        runLoad(['--url', `${opa!.url}/v1/data/entitlegate/decision`, '--ca', tls.ca, '--body', opaBody, '--connections', String(CONNECTIONS), '--duration', String(ms), '--max', '2000000']);
+        runLoad({
+          url: `${opa!.url}/v1/data/entitlegate/decision`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: peer.body,
+          concurrency: CONNECTIONS,
+          warmupMs: 0,
+          runMs: ms,
+          runs: 1,
+          expectBody: '"allowed":true',
+        });
       log(`webhook: OPA server REST, ${CONNECTIONS} connections, ${satMs} ms`);
       await opaLoad(warmMs);
       const opaSat = await opaLoad(satMs);
-      if (opaSat.notAllowed || opaSat.errors) log(`webhook: warning: ${opaSat.notAllowed} not allowed, ${opaSat.errors} errors from the OPA server`);
+      if (opaSat.unexpected || opaSat.errors) log(`webhook: warning: ${opaSat.unexpected} not allowed, ${opaSat.errors} errors from the OPA server`);
 
       const ratio = egSat.opsPerSec / bareSat.opsPerSec;
       const input = `AdmissionReview CREATE Deployment (dryRun), ${CONNECTIONS} connections`;
@@ -307,82 +303,9 @@ async function bareServer(argv: string[]): Promise<void> {
   process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-async function loadGenerator(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { url: { type: 'string' }, ca: { type: 'string' }, body: { type: 'string' }, connections: { type: 'string' }, duration: { type: 'string' }, max: { type: 'string' }, rate: { type: 'string' } },
-  });
-  const { Pool } = await import('undici');
-  const url = new URL(values.url!);
-  const body = readFileSync(values.body!);
-  const connections = Number(values.connections ?? 32);
-  const durationMs = Number(values.duration ?? 3000);
-  const max = Number(values.max ?? 1_000_000);
-  const rate = values.rate ? Number(values.rate) : undefined;
-  const pool = new Pool(url.origin, { connections, pipelining: 1, connect: { ca: readFileSync(values.ca!), servername: 'localhost' }, keepAliveTimeout: 60_000 });
-  const latencies = new Float64Array(Math.min(max, 5_000_000));
-  let count = 0;
-  let errors = 0;
-  let notAllowed = 0;
-  const headers = { 'content-type': 'application/json' };
-  const one = async (startedAt: number) => {
-    try {
-      const res = await pool.request({ path: url.pathname, method: 'POST', headers, body });
-      const text = await res.body.text();
-      if (res.statusCode !== 200) errors++;
-      else if (!text.includes('"allowed":true')) notAllowed++;
-    } catch {
-      errors++;
-    }
-    if (count < latencies.length) latencies[count] = performance.now() - startedAt;
-    count++;
-  };
-  const start = performance.now();
-  const end = start + durationMs;
-  if (rate === undefined) {
-    // Closed loop: each connection sends its next request when the last is answered.
-    let issued = 0;
-    const worker = async () => {
-      while (performance.now() < end && issued < max) {
-        issued++;
-        await one(performance.now());
-      }
-    };
-    await Promise.all(Array.from({ length: connections }, worker));
-  } else {
-    // Open loop: request i is due at start + i/rate; latency counts from when it was due.
-    const interval = 1000 / rate;
-    const inflight = new Set<Promise<void>>();
-    let i = 0;
-    while (i < max) {
-      const now = performance.now();
-      if (now >= end) break;
-      while (i < max && start + i * interval <= now) {
-        const p = one(start + i * interval);
-        inflight.add(p);
-        void p.finally(() => inflight.delete(p));
-        i++;
-      }
-      await new Promise((r) => setImmediate(r));
-    }
-    await Promise.all(inflight);
-  }
-  const seconds = (performance.now() - start) / 1000;
-  const sorted = latencies.slice(0, Math.min(count, latencies.length)).sort();
-  await pool.close();
-  const result: LoadResult = { count, errors, seconds, opsPerSec: count / seconds, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), notAllowed };
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-}
-
 if (process.argv[1] === HERE) {
   const [role, ...rest] = process.argv.slice(2);
   if (role === 'bare') await bareServer(rest);
-  else if (role === 'load') await loadGenerator(rest);
   else {
     // Standalone: run the section and print its rows.
     const rows = await webhookSection.run({ quick: rest.includes('--quick') || role === '--quick', log: (l) => process.stderr.write(`${l}\n`) });
