@@ -2,8 +2,8 @@
 // counted against (or taken from) the process being measured in the same way
 // for every server. undici with keep-alive: `concurrency` connections, each
 // with one request in flight.
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runJsonChild } from './child.ts';
 
 export interface LoadOptions {
   url: string;
@@ -49,21 +49,5 @@ const WORKER = fileURLToPath(new URL('./load-worker.ts', import.meta.url));
 
 /** Runs the load in a child Node process and returns its figures. */
 export function runLoad(opts: LoadOptions): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`load generator exited ${code}: ${err.trim()}`));
-      try {
-        resolve(JSON.parse(out) as LoadResult);
-      } catch {
-        reject(new Error(`load generator printed no result: ${out.slice(0, 200)} ${err.slice(0, 500)}`));
-      }
-    });
-    child.stdin.end(JSON.stringify(opts));
-  });
+  return runJsonChild<LoadResult>('load generator', [WORKER], opts);
 }

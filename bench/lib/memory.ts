@@ -1,8 +1,8 @@
 // Runs the webhook-memory probe (inventory-probe.mjs) in a child process
 // against a fake API server in another child process.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { runJsonChild } from './child.ts';
 import { startFakeKube } from './fake-kube.ts';
 
 export interface ProbeResult {
@@ -27,22 +27,7 @@ const DIST = fileURLToPath(new URL('../../dist/adapters/kubernetes/inventory.js'
 
 export function runProbe(apiUrl: string, configFile: string, extraNodeArgs: string[] = []): Promise<ProbeResult> {
   if (!existsSync(DIST)) return Promise.reject(new Error('dist/ is missing: run `npm run build` (npm run bench does)'));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', ...extraNodeArgs, PROBE, apiUrl, configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`inventory probe exited ${code}: ${err.trim().slice(-1500)}`));
-      try {
-        resolve(JSON.parse(out) as ProbeResult);
-      } catch {
-        reject(new Error(`inventory probe printed no result: ${out.slice(0, 200)} ${err.slice(-500)}`));
-      }
-    });
-  });
+  return runJsonChild<ProbeResult>('inventory probe', ['--expose-gc', ...extraNodeArgs, PROBE, apiUrl, configFile]);
 }
 
 /** A fake cluster of `pods` pods in one process, the probe in another. */

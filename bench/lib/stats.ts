@@ -37,28 +37,7 @@ export interface LoopOptions {
  * well under a microsecond, small beside what is measured here.
  */
 export function timeLoop(fn: () => unknown, o: LoopOptions): Throughput {
-  let sink: unknown;
-  const warmEnd = performance.now() + o.warmupMs;
-  while (performance.now() < warmEnd) sink = fn();
-  const rates: number[] = [];
-  const lat: number[] = [];
-  for (let r = 0; r < o.runs; r++) {
-    const start = performance.now();
-    const end = start + o.runMs;
-    let n = 0;
-    let t = start;
-    while (t < end) {
-      const t0 = t;
-      sink = fn();
-      t = performance.now();
-      lat.push(t - t0);
-      n++;
-    }
-    rates.push((n * 1000) / (t - start));
-  }
-  keep(sink);
-  lat.sort((a, b) => a - b);
-  return { opsPerSec: median(rates), p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), runs: rates, ops: lat.length };
+  return timeInterleaved([fn], o)[0]!;
 }
 
 /** Keeps a result reachable so the loop is not optimised away. */
