@@ -2,7 +2,7 @@
 // schema, mapping every problem to `file:line:col`.
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { EntitlegateError, type ErrorCode, type Problem } from './errors.ts';
 
 export interface SourceDoc {
@@ -69,7 +69,7 @@ export function problemAt(src: SourceDoc, path: Path, message: string, key = fal
 }
 
 /** Validates against the schema; every issue becomes a positioned problem. */
-export function validate<S extends z.ZodType>(src: SourceDoc, schema: S): { value?: z.output<S>; problems: Problem[] } {
+export function validate<S extends z.ZodMiniType>(src: SourceDoc, schema: S): { value?: z.output<S>; problems: Problem[] } {
   const result = schema.safeParse(src.doc.toJS({ maxAliasCount: 100 }));
   if (result.success) return { value: result.data, problems: [] };
   const problems = result.error.issues.map((issue) => {

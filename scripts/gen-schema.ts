@@ -3,7 +3,7 @@
 // if the committed files differ.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { config, usageSnapshot, claimsFile } from '../engine/config/schema.ts';
 import { packageRoot } from '../engine/policy/wasm.ts';
 
