@@ -51,8 +51,8 @@ function conftestPath(): string | undefined {
 }
 
 function entitlegateCmd(): { cmd: string[]; note: string } {
-  const dist = join(ROOT, 'dist', 'cli', 'main.js');
-  if (existsSync(dist)) return { cmd: [process.execPath, dist], note: 'dist/cli/main.js' };
+  const dist = join(ROOT, 'dist', 'bin', 'entitlegate.js');
+  if (existsSync(dist)) return { cmd: [process.execPath, dist], note: 'dist/bin/entitlegate.js (the package bin)' };
   return { cmd: [process.execPath, join(ROOT, 'cli', 'main.ts')], note: 'cli/main.ts (no build: type stripping at start-up included)' };
 }
 
