@@ -2,7 +2,6 @@
 // 0 allowed, 1 blocked, 2 bad input (nothing evaluated).
 import { writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { buildPolicy, testPolicy } from '../engine/policy/compile.ts';
 import { standingReport } from '../engine/report.ts';
 import { formatFrom, modeFrom, nowFrom, parse, scopeFrom, scopeOptions, strings, usageError } from './args.ts';
 import { claimsFromPaths } from './inputs.ts';
@@ -69,6 +68,8 @@ export async function policy(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(rest, { output: { type: 'string', short: 'o' } }, true);
   if ((sub !== 'build' && sub !== 'test') || positionals.length !== 1) throw usageError('usage: entitlegate policy build|test DIR [--output FILE]');
   const dir = resolve(positionals[0]!);
+  // Imported here: it loads child_process, which no other command needs.
+  const { buildPolicy, testPolicy } = await import('../engine/policy/compile.ts');
   if (sub === 'build') {
     const output = resolve((values.output as string | undefined) ?? `${dir}/policy.wasm`);
     buildPolicy(output, [dir]);
