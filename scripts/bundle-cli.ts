@@ -29,9 +29,9 @@ const banner = "const require = process.getBuiltinModule('node:module').createRe
 // import of a built-in builds its ESM facade, which reads every export,
 // lazy getters included: `node:fs` then loads all of streams (ReadStream),
 // `node:crypto` WebCrypto, and yaml's require('process') the stdin and stdout
-// getters. That was 15 ms of a 100 ms `check`. Each built-in becomes a small
-// ES module over the very object Node has; its exports are marked pure, so
-// the bundle keeps (and reads) only the names the code imports.
+// getters. That was 15 ms of a 100 ms `check`. Each imported built-in becomes
+// a small ES module over the very object Node has; its exports are marked
+// pure, so the bundle keeps (and reads) only the names the code imports.
 const builtinsAsIs: Plugin = {
   name: 'builtins-as-is',
   setup(b) {
@@ -39,8 +39,10 @@ const builtinsAsIs: Plugin = {
     b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
       const name = args.path.replace(/^node:/, '');
       if (!args.path.startsWith('node:') && !names.has(name)) return undefined;
-      return { path: `node:${name}`, namespace: 'builtin' };
+      // A require() gets the object itself: through an ES module, every export would be read.
+      return { path: `node:${name}`, namespace: args.kind === 'require-call' ? 'builtin-cjs' : 'builtin' };
     });
+    b.onLoad({ filter: /.*/, namespace: 'builtin-cjs' }, (args) => ({ contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`, loader: 'js' }));
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
       const keys = Object.keys(process.getBuiltinModule(args.path) as object).filter((key) => /^[A-Za-z_$][\w$]*$/.test(key) && key !== 'default');
       const contents = [
