@@ -8,8 +8,22 @@ export interface Io {
   clock(): Date;
 }
 
+// A reader that stops early (`entitlegate check … | head`) closes the pipe;
+// that is not our failure, and the exit code still says allowed or blocked.
+let stdoutClosed = false;
+function writeStdout(text: string): void {
+  if (stdoutClosed) return;
+  if (process.stdout.listenerCount('error') === 0) {
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      stdoutClosed = true;
+    });
+  }
+  process.stdout.write(text);
+}
+
 export const processIo: Io = {
-  stdout: (t) => process.stdout.write(t),
+  stdout: writeStdout,
   stderr: (t) => process.stderr.write(t),
   readStdin: () => readFileSync(0, 'utf8'),
   clock: () => new Date(),

@@ -66,3 +66,16 @@ describe('bundled bin', () => {
     }
   });
 });
+
+describe('bundled bin, stdout closed early', () => {
+  it('exits with the decision code and no stack trace when the reader goes away', async () => {
+    // The read end is closed before the CLI writes: its first write fails with EPIPE.
+    const child = spawn(process.execPath, [bin, ...EXAMPLE], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(stderr).toBe('');
+    expect(code).toBe(1);
+  });
+});
