@@ -35,7 +35,30 @@ adds(claim) if {
 
 # METADATA
 # description: Covering entitlements and exceptions that give capacity now.
-usable(claim) := [c | some c in claim.covering; c.state in {"active", "grace"}]
+usable(claim) := [c | some c in claim.covering; _usable_states[c.state]]
+
+# METADATA
+# description: Some covering entitlement or exception gives capacity now (no list built).
+has_usable(claim) if {
+	some c in claim.covering
+	_usable_states[c.state]
+}
+
+_usable_states := {"active": true, "grace": true}
+
+# METADATA
+# description: Products with a claim that does not fit (one pass over the claims per decision).
+over_products contains c.product if {
+	some c in input.claims
+	c.overflow > 0
+}
+
+# METADATA
+# description: Products with a claim whose peak does not fit.
+peak_over_products contains c.product if {
+	some c in input.claims
+	c.peakOverflow > 0
+}
 
 # METADATA
 # description: The resources of a list of claims, in order, without repeats.
@@ -68,14 +91,20 @@ _sign(x) := "-" if x < 0
 _sign(x) := "" if x >= 0
 
 # METADATA
-# description: Adding claims of a product that are covered, but by no usable entitlement.
-unusable(pid) := [c |
+# description: |
+#   Adding claims that are covered, but by no usable entitlement. A rule, not
+#   a function: evaluated once per decision (one pass over the claims) and
+#   shared by the rules that ask per product.
+unusable_claims := [c |
 	some c in input.claims
-	adds(c)
-	c.product == pid
 	count(c.covering) > 0
-	count(usable(c)) == 0
+	adds(c)
+	not has_usable(c)
 ]
+
+# METADATA
+# description: Adding claims of a product that are covered, but by no usable entitlement.
+unusable(pid) := [c | some c in unusable_claims; c.product == pid]
 
 # METADATA
 # description: Every covering entitlement or exception has ended.
@@ -90,9 +119,11 @@ first_future(claim) := [e | some e in claim.covering; e.state == "future"][0]
 
 # METADATA
 # description: The pools the adding claims of a product are charged to.
-charged_pools(pid) := {charge.pool |
+charged_pools(pid) := {pool | some [p, pool] in _adding_charges; p == pid}
+
+# [product, pool] of every charge of an adding claim: one pass per decision.
+_adding_charges contains [c.product, charge.pool] if {
 	some c in input.claims
-	c.product == pid
 	c.quantity != null
 	c.peak > 0
 	some charge in c.charged

@@ -15,7 +15,7 @@ warning contains lib.finding("APPROACHING_LIMIT", pid, null, message, []) if {
 	p.projected >= data.config.defaults.warnAt * p.capacity
 
 	# a product with a claim that does not fit is over, not approaching
-	count([c | some c in input.claims; c.product == pid; c.overflow > 0]) == 0
+	not lib.over_products[pid]
 	message := concat("", [
 		pid,
 		": ",

@@ -8,9 +8,12 @@ import data.entitlegate.lib
 # METADATA
 # description: Each exception the change draws on, so its expiry is not a surprise.
 warning contains lib.finding("EXCEPTION_APPLIED", c.product, charge.pool, message, [c.resource]) if {
+	# no exception pool, no pass over the claims
+	some id, pool in input.pools
+	pool.kind == "exception"
 	some c in input.claims
 	some charge in c.charged
-	input.pools[charge.pool].kind == "exception"
+	charge.pool == id
 	exc := data.config.exceptions[charge.pool]
 	message := concat("", [
 		c.product,

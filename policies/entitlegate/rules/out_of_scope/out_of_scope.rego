@@ -12,7 +12,7 @@ import data.entitlegate.lib
 violation contains lib.finding("OUT_OF_SCOPE", pid, null, message, lib.resources(claims)) if {
 	some pid, _ in input.products
 	data.config.products[pid].licensed
-	claims := [c | some c in input.claims; c.product == pid; lib.adds(c); count(c.covering) == 0]
+	claims := [c | some c in input.claims; count(c.covering) == 0; c.product == pid; lib.adds(c)]
 	count(claims) > 0
 	message := concat("", [
 		pid,

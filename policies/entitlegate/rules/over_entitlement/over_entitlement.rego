@@ -18,7 +18,8 @@ violation contains lib.finding(
 	some pid, p in input.products
 
 	# claims no usable entitlement covers are UNLICENSED, OUT_OF_SCOPE, EXPIRED or NOT_YET_VALID instead
-	over := [c | some c in input.claims; c.product == pid; c.overflow > 0; count(lib.usable(c)) > 0]
+	lib.over_products[pid]
+	over := [c | some c in input.claims; c.overflow > 0; c.product == pid; lib.has_usable(c)]
 	count(over) > 0
 	shortfall := sum([c.overflow | some c in over])
 	pools := {e.id | some c in over; some e in lib.usable(c)}

@@ -10,8 +10,9 @@ import data.entitlegate.lib
 
 _findings contains lib.finding("TRANSIENT_PEAK", pid, null, message, lib.resources(claims)) if {
 	some pid, p in input.products
-	count([c | some c in input.claims; c.product == pid; c.overflow > 0]) == 0
-	claims := [c | some c in input.claims; c.product == pid; c.peakOverflow > 0; count(lib.usable(c)) > 0]
+	not lib.over_products[pid]
+	lib.peak_over_products[pid]
+	claims := [c | some c in input.claims; c.peakOverflow > 0; c.product == pid; lib.has_usable(c)]
 	count(claims) > 0
 	message := concat("", [
 		pid,
