@@ -51,6 +51,7 @@ export class Engine {
   private usage = new Map<string, Item[]>();
   private sources: { source: string; observedAt: string }[] = [];
   private bases = new Map<string, CachedBase>();
+  private lastInstant: { ms: number; iso: string } | undefined;
 
   constructor(policy: CompiledPolicy, config: LoadedConfig, usage: readonly UsageSource[] = []) {
     this.policy = policy;
@@ -255,8 +256,14 @@ export class Engine {
       });
     }
 
-    const input: PolicyInput = { mode, now: isoInstant(opts.now), claims: claimInputs, products: productInputs, pools: poolInputs };
+    const input: PolicyInput = { mode, now: this.instant(now), claims: claimInputs, products: productInputs, pools: poolInputs };
     return { mode, input, products, claims: decided };
+  }
+
+  /** isoInstant of `now`, kept for the next decision: a server decides many in the same second (or, with --now, at one instant). */
+  private instant(now: number): string {
+    if (this.lastInstant?.ms !== now) this.lastInstant = { ms: now, iso: isoInstant(new Date(now)) };
+    return this.lastInstant.iso;
   }
 
   /** Pools of a product at `now` with the load of existing usage (for reports). */

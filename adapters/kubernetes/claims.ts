@@ -34,7 +34,7 @@ export function measure(object: unknown, opts: ClaimOptions): Map<string, Measur
   if (!t) return out;
   const podOpts = { nodeCount: opts.nodeCount, daemonSetNodes: opts.settings?.daemonSetNodes };
   for (const match of matchProducts(t, opts.products)) {
-    out.set(match.productId, { match, amount: amountFor(object, match, match.product?.metric, podOpts) });
+    out.set(match.productId, { match, amount: amountFor(object, match, match.product?.metric, podOpts, t) });
   }
   return out;
 }

@@ -24,6 +24,8 @@ export interface ProductMatch {
 
 interface Compiled {
   images: ((s: string) => boolean) | undefined;
+  /** Images already tested against `images`: a cluster runs the same few images over and over. */
+  seen: Map<string, boolean>;
   labels: [string, string][];
   containers: Set<string> | undefined;
 }
@@ -39,6 +41,7 @@ function compiled(p: Product): Compiled {
     const globs = k?.images ?? [];
     c = {
       images: globs.length ? picomatch([...new Set(globs.flatMap(imageForms))], { dot: true }) : undefined,
+      seen: new Map(),
       labels: Object.entries(k?.labels ?? {}),
       containers: k?.containers?.length ? new Set(k.containers) : undefined,
     };
@@ -59,8 +62,17 @@ export function imageForms(image: string): string[] {
   return [image, slash < 0 ? `docker.io/library/${image}` : `docker.io/${image}`];
 }
 
-function imageMatches(test: (s: string) => boolean, image: string): boolean {
-  return image !== '' && imageForms(image).some(test);
+const SEEN_MAX = 1024;
+
+function imageMatches(c: Compiled, image: string): boolean {
+  if (image === '' || !c.images) return false;
+  let hit = c.seen.get(image);
+  if (hit === undefined) {
+    hit = imageForms(image).some(c.images);
+    if (c.seen.size >= SEEN_MAX) c.seen.clear();
+    c.seen.set(image, hit);
+  }
+  return hit;
 }
 
 function ids(value: string | undefined): string[] {
@@ -94,7 +106,7 @@ export function matchProducts(t: PodTemplateInfo, products: readonly Product[]):
   for (const p of products) {
     const c = compiled(p);
     const imageHits = c.images
-      ? { containers: t.containers.map((x) => imageMatches(c.images!, x.image)), initContainers: t.initContainers.map((x) => imageMatches(c.images!, x.image)) }
+      ? { containers: t.containers.map((x) => imageMatches(c, x.image)), initContainers: t.initContainers.map((x) => imageMatches(c, x.image)) }
       : undefined;
     const anyImage = !!imageHits && (imageHits.containers.some(Boolean) || imageHits.initContainers.some(Boolean));
     let by: MatchedBy | undefined;

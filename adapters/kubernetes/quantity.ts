@@ -46,10 +46,11 @@ function licensedCpu(t: PodTemplateInfo, match: ProductMatch): unknown[] {
 
 /**
  * The amount of the matched product that a workload uses. `metric` is the
- * product's metric, undefined when the product is not in the config.
+ * product's metric, undefined when the product is not in the config;
+ * `template` is podTemplate(object) when the caller has it already.
  */
-export function amountFor(object: unknown, match: ProductMatch, metric: Metric | undefined, opts: QuantityOptions = {}): Amount {
-  const t = podTemplate(object);
+export function amountFor(object: unknown, match: ProductMatch, metric: Metric | undefined, opts: QuantityOptions = {}, template?: PodTemplateInfo): Amount {
+  const t = template ?? podTemplate(object);
   const { pods, reason: podsReason } = podsOf(object, opts);
   const override = t ? (t.workloadAnnotations[QUANTITY_ANNOTATION] ?? t.annotations[QUANTITY_ANNOTATION]) : undefined;
   if (override !== undefined) {
