@@ -20191,6 +20191,7 @@ function compiled(p) {
     const globs = k?.images ?? [];
     c = {
       images: globs.length ? (0, import_picomatch2.default)([...new Set(globs.flatMap(imageForms))], { dot: true }) : void 0,
+      seen: /* @__PURE__ */ new Map(),
       labels: Object.entries(k?.labels ?? {}),
       containers: k?.containers?.length ? new Set(k.containers) : void 0
     };
@@ -20204,8 +20205,16 @@ function imageForms(image) {
   if (first.includes(".") || first.includes(":") || first === "localhost") return [image];
   return [image, slash < 0 ? `docker.io/library/${image}` : `docker.io/${image}`];
 }
-function imageMatches(test, image) {
-  return image !== "" && imageForms(image).some(test);
+var SEEN_MAX = 1024;
+function imageMatches(c, image) {
+  if (image === "" || !c.images) return false;
+  let hit = c.seen.get(image);
+  if (hit === void 0) {
+    hit = imageForms(image).some(c.images);
+    if (c.seen.size >= SEEN_MAX) c.seen.clear();
+    c.seen.set(image, hit);
+  }
+  return hit;
 }
 function ids(value) {
   return (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
@@ -20223,7 +20232,7 @@ function matchProducts(t, products) {
   });
   for (const p of products) {
     const c = compiled(p);
-    const imageHits = c.images ? { containers: t.containers.map((x) => imageMatches(c.images, x.image)), initContainers: t.initContainers.map((x) => imageMatches(c.images, x.image)) } : void 0;
+    const imageHits = c.images ? { containers: t.containers.map((x) => imageMatches(c, x.image)), initContainers: t.initContainers.map((x) => imageMatches(c, x.image)) } : void 0;
     const anyImage = !!imageHits && (imageHits.containers.some(Boolean) || imageHits.initContainers.some(Boolean));
     let by;
     if (named.has(p.id)) by = "annotation";
@@ -20490,6 +20499,15 @@ function cpuMillis(value) {
   } else {
     return void 0;
   }
+  if (PARSED.has(text2)) return PARSED.get(text2);
+  const millis = parseMillis(text2);
+  if (PARSED.size >= PARSED_MAX) PARSED.clear();
+  PARSED.set(text2, millis);
+  return millis;
+}
+var PARSED = /* @__PURE__ */ new Map();
+var PARSED_MAX = 1024;
+function parseMillis(text2) {
   const m = QUANTITY.exec(text2);
   if (!m) return void 0;
   const [, number3 = "", suffix, exponent] = m;
@@ -20527,8 +20545,8 @@ function licensedCpu(t, match) {
     t.podCpu
   ];
 }
-function amountFor(object, match, metric, opts = {}) {
-  const t = podTemplate(object);
+function amountFor(object, match, metric, opts = {}, template) {
+  const t = template ?? podTemplate(object);
   const { pods, reason: podsReason } = podsOf(object, opts);
   const override = t ? t.workloadAnnotations[QUANTITY_ANNOTATION] ?? t.annotations[QUANTITY_ANNOTATION] : void 0;
   if (override !== void 0) {
@@ -20637,7 +20655,7 @@ function measure(object, opts) {
   if (!t) return out;
   const podOpts = { nodeCount: opts.nodeCount, daemonSetNodes: opts.settings?.daemonSetNodes };
   for (const match of matchProducts(t, opts.products)) {
-    out.set(match.productId, { match, amount: amountFor(object, match, match.product?.metric, podOpts) });
+    out.set(match.productId, { match, amount: amountFor(object, match, match.product?.metric, podOpts, t) });
   }
   return out;
 }
@@ -21200,6 +21218,8 @@ var src_default = import_opa.default;
 var { loadPolicySync } = src_default;
 var ENTRYPOINT = "entitlegate/decision";
 var encoder = new TextEncoder();
+var decoder = new TextDecoder();
+var WASM_PAGE = 65536;
 var HEAP_PER_INPUT_BYTE = 24;
 var HEAP_SLACK = 1 << 20;
 function packageRoot() {
@@ -21218,11 +21238,13 @@ var CompiledPolicy = class _CompiledPolicy {
   digest;
   path;
   wasm;
+  entrypoint;
   reservedHeap = 0;
   constructor(path, digest, wasm) {
     this.path = path;
     this.digest = digest;
     this.wasm = wasm;
+    this.entrypoint = wasm.entrypoints[ENTRYPOINT];
   }
   static async load(path = builtinPolicyPath()) {
     let bytes;
@@ -21233,6 +21255,7 @@ var CompiledPolicy = class _CompiledPolicy {
     }
     try {
       const wasm = loadPolicySync(bytes);
+      if (!(Number(wasm.minorVersion) >= 2)) throw new Error(`its ABI is 1.${wasm.minorVersion}; rebuild it with \`entitlegate policy build\` (OPA ABI 1.2 or later)`);
       if (!Object.hasOwn(wasm.entrypoints, ENTRYPOINT)) {
         throw new Error(`it has no ${ENTRYPOINT} entrypoint; build it with \`entitlegate policy build\``);
       }
@@ -21257,15 +21280,32 @@ var CompiledPolicy = class _CompiledPolicy {
     exports.opa_malloc(want);
     this.reservedHeap = want;
   }
+  /**
+   * opa_eval (ABI 1.2+, checked at load) as opa-wasm's evaluate does it, minus two copies and
+   * a byte loop: the input is encoded straight into the policy's memory, and
+   * the answer is found with indexOf and decoded by one shared decoder. Both
+   * ends run on every admission, and for a big plan the input is megabytes.
+   * Uses the LoadedPolicy fields opa-wasm declares (mem, dataAddr, dataHeapPtr).
+   */
+  evalDirect(json) {
+    const { mem, dataAddr, dataHeapPtr } = this.wasm;
+    this.reserveHeap(json.length);
+    const room = json.length * 3;
+    const short = dataHeapPtr + room - mem.buffer.byteLength;
+    if (short > 0) mem.grow(Math.ceil(short / WASM_PAGE));
+    const { written } = encoder.encodeInto(json, new Uint8Array(mem.buffer, dataHeapPtr, room));
+    const exports = this.wasm.wasmInstance.exports;
+    const at = exports.opa_eval(0, this.entrypoint, dataAddr, dataHeapPtr, written, dataHeapPtr + written, 0);
+    const out = new Uint8Array(mem.buffer);
+    return JSON.parse(decoder.decode(out.subarray(at, out.indexOf(0, at))));
+  }
   setData(data) {
     this.wasm.setData(data);
   }
   evaluate(input) {
     let result;
     try {
-      const bytes = encoder.encode(JSON.stringify(input));
-      this.reserveHeap(bytes.byteLength);
-      result = this.wasm.evaluate(bytes.buffer, ENTRYPOINT);
+      result = this.evalDirect(JSON.stringify(input));
     } catch (err) {
       throw new EntitlegateError("EG_ERR_POLICY_EVAL", `the policy failed to evaluate: ${err.message}`);
     }
@@ -21285,6 +21325,7 @@ var Engine = class _Engine {
   usage = /* @__PURE__ */ new Map();
   sources = [];
   bases = /* @__PURE__ */ new Map();
+  lastInstant;
   constructor(policy, config3, usage = []) {
     this.policy = policy;
     this.setConfig(config3);
@@ -21470,8 +21511,13 @@ var Engine = class _Engine {
         };
       });
     }
-    const input = { mode, now: isoInstant(opts.now), claims: claimInputs, products: productInputs, pools: poolInputs };
+    const input = { mode, now: this.instant(now), claims: claimInputs, products: productInputs, pools: poolInputs };
     return { mode, input, products, claims: decided };
+  }
+  /** isoInstant of `now`, kept for the next decision: a server decides many in the same second (or, with --now, at one instant). */
+  instant(now) {
+    if (this.lastInstant?.ms !== now) this.lastInstant = { ms: now, iso: isoInstant(new Date(now)) };
+    return this.lastInstant.iso;
   }
   /** Pools of a product at `now` with the load of existing usage (for reports). */
   standing(product2, now) {
