@@ -8,25 +8,37 @@ export type QuantityResult = { quantity: number } | { quantity: null; reason: st
 
 /** The shipped table merged with `terraform.instanceTypes` from the config (config wins). */
 export class InstanceTypeTable {
-  readonly #exact: Map<string, number>;
-  readonly #folded: Map<string, number>;
+  readonly #overrides: ReadonlyMap<string, number>;
+  #folded: Map<string, number> | undefined;
 
   constructor(overrides: Readonly<Record<string, number>> = {}) {
-    this.#exact = new Map(Object.entries(shipped.vcpu as Record<string, number>));
-    for (const [k, v] of Object.entries(overrides)) this.#exact.set(k, v);
-    // Azure sizes are case-insensitive (Standard_D4s_v5 = standard_d4s_v5).
-    this.#folded = new Map();
-    for (const [k, v] of this.#exact) this.#folded.set(k.toLowerCase(), v);
-    for (const [k, v] of Object.entries(overrides)) this.#folded.set(k.toLowerCase(), v);
+    this.#overrides = new Map(Object.entries(overrides));
+  }
+
+  #exact(type: string): number | undefined {
+    const shippedVcpu = shipped.vcpu as Record<string, number>;
+    return this.#overrides.get(type) ?? (Object.hasOwn(shippedVcpu, type) ? shippedVcpu[type] : undefined);
+  }
+
+  // Azure sizes are case-insensitive (Standard_D4s_v5 = standard_d4s_v5). Built
+  // on the first miss only: 1,200 entries folded cost a millisecond of every
+  // short `check`, and most plans name their types exactly.
+  #foldedGet(name: string): number | undefined {
+    if (!this.#folded) {
+      this.#folded = new Map();
+      for (const [k, v] of Object.entries(shipped.vcpu as Record<string, number>)) this.#folded.set(k.toLowerCase(), v);
+      for (const [k, v] of this.#overrides) this.#folded.set(k.toLowerCase(), v);
+    }
+    return this.#folded.get(name.toLowerCase());
   }
 
   /** vCPU of an instance type, or undefined when neither the table nor the name tells. */
   vcpu(type: string): number | undefined {
-    const exact = this.#exact.get(type);
+    const exact = this.#exact(type);
     if (exact !== undefined) return exact;
     // GCP self links: ".../zones/europe-west1-b/machineTypes/n2-standard-4".
     const name = type.includes('/') ? type.slice(type.lastIndexOf('/') + 1) : type;
-    const hit = this.#exact.get(name) ?? this.#folded.get(name.toLowerCase());
+    const hit = this.#exact(name) ?? this.#foldedGet(name);
     if (hit !== undefined) return hit;
     // GCP custom machine types carry their vCPU count: custom-4-16384, n2-custom-8-32768-ext.
     const custom = /^(?:[a-z0-9]+-)?custom-(\d+)-\d+(?:-ext)?$/.exec(name);
