@@ -19683,21 +19683,32 @@ var instance_types_default = {
 
 // adapters/terraform/quantity.ts
 var InstanceTypeTable = class {
-  #exact;
+  #overrides;
   #folded;
   constructor(overrides = {}) {
-    this.#exact = new Map(Object.entries(instance_types_default.vcpu));
-    for (const [k, v] of Object.entries(overrides)) this.#exact.set(k, v);
-    this.#folded = /* @__PURE__ */ new Map();
-    for (const [k, v] of this.#exact) this.#folded.set(k.toLowerCase(), v);
-    for (const [k, v] of Object.entries(overrides)) this.#folded.set(k.toLowerCase(), v);
+    this.#overrides = new Map(Object.entries(overrides));
+  }
+  #exact(type) {
+    const shippedVcpu = instance_types_default.vcpu;
+    return this.#overrides.get(type) ?? (Object.hasOwn(shippedVcpu, type) ? shippedVcpu[type] : void 0);
+  }
+  // Azure sizes are case-insensitive (Standard_D4s_v5 = standard_d4s_v5). Built
+  // on the first miss only: 1,200 entries folded cost a millisecond of every
+  // short `check`, and most plans name their types exactly.
+  #foldedGet(name) {
+    if (!this.#folded) {
+      this.#folded = /* @__PURE__ */ new Map();
+      for (const [k, v] of Object.entries(instance_types_default.vcpu)) this.#folded.set(k.toLowerCase(), v);
+      for (const [k, v] of this.#overrides) this.#folded.set(k.toLowerCase(), v);
+    }
+    return this.#folded.get(name.toLowerCase());
   }
   /** vCPU of an instance type, or undefined when neither the table nor the name tells. */
   vcpu(type) {
-    const exact = this.#exact.get(type);
+    const exact = this.#exact(type);
     if (exact !== void 0) return exact;
     const name = type.includes("/") ? type.slice(type.lastIndexOf("/") + 1) : type;
-    const hit = this.#exact.get(name) ?? this.#folded.get(name.toLowerCase());
+    const hit = this.#exact(name) ?? this.#foldedGet(name);
     if (hit !== void 0) return hit;
     const custom = /^(?:[a-z0-9]+-)?custom-(\d+)-\d+(?:-ext)?$/.exec(name);
     return custom ? Number(custom[1]) : void 0;
