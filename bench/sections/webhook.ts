@@ -116,9 +116,10 @@ function certs(dir: string): { ca: string; cert: string; key: string } {
   return { ca: join(dir, 'ca.crt'), cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
 }
 
+/** The package's bin (the bundle `npm run build` makes), as users run it; the sources without a build. */
 function entitlegateCmd(): string[] {
-  const dist = join(ROOT, 'dist', 'cli', 'main.js');
-  return existsSync(dist) ? [dist] : [join(ROOT, 'cli', 'main.ts')];
+  const bin = join(ROOT, 'dist', 'bin', 'entitlegate.js');
+  return existsSync(bin) ? [bin] : [join(ROOT, 'cli', 'main.ts')];
 }
 
 async function waitReady(url: string, ca: string, child: ChildProcess, stderr: () => string): Promise<void> {
