@@ -10,10 +10,12 @@ export interface Io {
 
 // A reader that stops early (`entitlegate check … | head`) closes the pipe;
 // that is not our failure, and the exit code still says allowed or blocked.
+let stdoutWatched = false;
 let stdoutClosed = false;
 function writeStdout(text: string): void {
   if (stdoutClosed) return;
-  if (process.stdout.listenerCount('error') === 0) {
+  if (!stdoutWatched) {
+    stdoutWatched = true;
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;
       stdoutClosed = true;
