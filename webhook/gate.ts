@@ -62,6 +62,7 @@ export class Gate {
   static async create(opts: GateOptions): Promise<Gate> {
     const { config, snapshots } = loadFiles(opts.files);
     const engine = await Engine.create(config, snapshots);
+    warm(engine, config.config, opts.clock());
     return new Gate(opts, engine, config, snapshots);
   }
 
@@ -99,8 +100,10 @@ export class Gate {
       this.#inventory?.reconfigure(this.#usageOptions(loaded.config));
       const cluster = this.#clusterSource();
       const sources = cluster ? [...snapshots, cluster] : snapshots;
-      if (policy) this.#engine = new Engine(policy, loaded, sources);
-      else {
+      if (policy) {
+        this.#engine = new Engine(policy, loaded, sources);
+        warm(this.#engine, loaded.config, this.clock());
+      } else {
         this.#engine.setConfig(loaded);
         this.#engine.setUsage(sources);
       }
@@ -183,4 +186,15 @@ export class Gate {
   usageOptions() {
     return this.#usageOptions(this.config);
   }
+}
+
+/**
+ * One throw-away decision before the policy serves: `serve` compiles the
+ * policy's functions with the optimising compiler when they first run
+ * (--no-liftoff, serve.ts), about 0.1 s in all, and that should not land on
+ * the first admission after a start or a policy change. Nothing is recorded.
+ */
+function warm(engine: Engine, config: Config, now: Date): void {
+  const product = config.products[0];
+  if (product) engine.decide([{ product: product.id, quantity: 1, peak: 1, scope: {} }], { now });
 }

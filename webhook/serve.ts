@@ -104,10 +104,10 @@ export async function serve(args: string[], io: Io, hooks: ServeHooks = {}): Pro
   // V8 runs it first with its baseline compiler (Liftoff) and optimises a
   // function only after it has run a good while: a server reached full speed
   // only after ~100,000 admissions (the decision took ~38 µs at first, ~28 µs
-  // then). Without Liftoff each function is optimised when first called; the
-  // first admissions pay that (~0.1 s in all), every later one runs at full
-  // speed. Read when the policy is compiled, so set before the gate loads it;
-  // only `serve` sets it — a one-off `check` is better off with Liftoff.
+  // then). Without Liftoff each function is optimised when first called
+  // (~0.1 s in all, paid by the gate's warm-up decision), every later one runs
+  // at full speed. Read when the policy is compiled, so set before the gate
+  // loads it; only `serve` sets it — a one-off `check` is better off with Liftoff.
   setFlagsFromString('--no-liftoff');
 
   const gate = await Gate.create({ files: { config: values.config as string, usage: strings(values.usage) }, clock });
