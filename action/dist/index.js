@@ -19682,6 +19682,7 @@ var instance_types_default = {
 };
 
 // adapters/terraform/quantity.ts
+var SHIPPED_VCPU = instance_types_default.vcpu;
 var InstanceTypeTable = class {
   #overrides;
   #folded;
@@ -19689,8 +19690,7 @@ var InstanceTypeTable = class {
     this.#overrides = new Map(Object.entries(overrides));
   }
   #exact(type) {
-    const shippedVcpu = instance_types_default.vcpu;
-    return this.#overrides.get(type) ?? (Object.hasOwn(shippedVcpu, type) ? shippedVcpu[type] : void 0);
+    return this.#overrides.get(type) ?? (Object.hasOwn(SHIPPED_VCPU, type) ? SHIPPED_VCPU[type] : void 0);
   }
   // Azure sizes are case-insensitive (Standard_D4s_v5 = standard_d4s_v5). Built
   // on the first miss only: 1,200 entries folded cost a millisecond of every
@@ -19698,7 +19698,7 @@ var InstanceTypeTable = class {
   #foldedGet(name) {
     if (!this.#folded) {
       this.#folded = /* @__PURE__ */ new Map();
-      for (const [k, v] of Object.entries(instance_types_default.vcpu)) this.#folded.set(k.toLowerCase(), v);
+      for (const [k, v] of Object.entries(SHIPPED_VCPU)) this.#folded.set(k.toLowerCase(), v);
       for (const [k, v] of this.#overrides) this.#folded.set(k.toLowerCase(), v);
     }
     return this.#folded.get(name.toLowerCase());
@@ -20190,6 +20190,24 @@ function claimsFromCdkTfJson(json, config3, opts = {}) {
 
 // adapters/kubernetes/match.ts
 var import_picomatch2 = __toESM(require_picomatch2(), 1);
+
+// adapters/kubernetes/memo.ts
+var BoundedMemo = class {
+  #values = /* @__PURE__ */ new Map();
+  #max;
+  constructor(max = 1024) {
+    this.#max = max;
+  }
+  get(key, compute) {
+    if (this.#values.has(key)) return this.#values.get(key);
+    const value = compute(key);
+    if (this.#values.size >= this.#max) this.#values.clear();
+    this.#values.set(key, value);
+    return value;
+  }
+};
+
+// adapters/kubernetes/match.ts
 var PRODUCT_ANNOTATION = "entitlegate.io/product";
 var QUANTITY_ANNOTATION = "entitlegate.io/quantity";
 var IBM_PRODUCT_ID = "productID";
@@ -20202,7 +20220,7 @@ function compiled(p) {
     const globs = k?.images ?? [];
     c = {
       images: globs.length ? (0, import_picomatch2.default)([...new Set(globs.flatMap(imageForms))], { dot: true }) : void 0,
-      seen: /* @__PURE__ */ new Map(),
+      seen: new BoundedMemo(),
       labels: Object.entries(k?.labels ?? {}),
       containers: k?.containers?.length ? new Set(k.containers) : void 0
     };
@@ -20216,16 +20234,10 @@ function imageForms(image) {
   if (first.includes(".") || first.includes(":") || first === "localhost") return [image];
   return [image, slash < 0 ? `docker.io/library/${image}` : `docker.io/${image}`];
 }
-var SEEN_MAX = 1024;
 function imageMatches(c, image) {
   if (image === "" || !c.images) return false;
-  let hit = c.seen.get(image);
-  if (hit === void 0) {
-    hit = imageForms(image).some(c.images);
-    if (c.seen.size >= SEEN_MAX) c.seen.clear();
-    c.seen.set(image, hit);
-  }
-  return hit;
+  const test = c.images;
+  return c.seen.get(image, (i) => imageForms(i).some(test));
 }
 function ids(value) {
   return (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
@@ -20510,14 +20522,9 @@ function cpuMillis(value) {
   } else {
     return void 0;
   }
-  if (PARSED.has(text2)) return PARSED.get(text2);
-  const millis = parseMillis(text2);
-  if (PARSED.size >= PARSED_MAX) PARSED.clear();
-  PARSED.set(text2, millis);
-  return millis;
+  return PARSED.get(text2, parseMillis);
 }
-var PARSED = /* @__PURE__ */ new Map();
-var PARSED_MAX = 1024;
+var PARSED = new BoundedMemo();
 function parseMillis(text2) {
   const m = QUANTITY.exec(text2);
   if (!m) return void 0;

@@ -1,6 +1,7 @@
 // Kubernetes resource quantities for CPU, parsed exactly into integer
 // millicores. Floating point would turn "0.1" × 3 into 0.30000000000000004 and
 // round a claim up by a whole core, so the arithmetic is done in BigInt.
+import { BoundedMemo } from './memo.ts';
 
 const DECIMAL_SUFFIX: Record<string, number> = { n: -9, u: -6, m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
 const BINARY_SUFFIX: Record<string, bigint> = {
@@ -30,15 +31,10 @@ export function cpuMillis(value: unknown): number | undefined {
   }
   // A cluster writes the same few quantities ("500m", "2") over and over,
   // and the exact BigInt parse was a tenth of an admission's claims.
-  if (PARSED.has(text)) return PARSED.get(text);
-  const millis = parseMillis(text);
-  if (PARSED.size >= PARSED_MAX) PARSED.clear();
-  PARSED.set(text, millis);
-  return millis;
+  return PARSED.get(text, parseMillis);
 }
 
-const PARSED = new Map<string, number | undefined>();
-const PARSED_MAX = 1024;
+const PARSED = new BoundedMemo<string, number | undefined>();
 
 function parseMillis(text: string): number | undefined {
   const m = QUANTITY.exec(text);

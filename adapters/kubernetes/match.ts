@@ -2,6 +2,7 @@
 // are licensed for each. Recognition only: quantities are in quantity.ts.
 import picomatch from 'picomatch';
 import type { Product } from '../../engine/config/schema.ts';
+import { BoundedMemo } from './memo.ts';
 import type { PodTemplateInfo } from './workload.ts';
 
 export const PRODUCT_ANNOTATION = 'entitlegate.io/product';
@@ -25,7 +26,7 @@ export interface ProductMatch {
 interface Compiled {
   images: ((s: string) => boolean) | undefined;
   /** Images already tested against `images`: a cluster runs the same few images over and over. */
-  seen: Map<string, boolean>;
+  seen: BoundedMemo<string, boolean>;
   labels: [string, string][];
   containers: Set<string> | undefined;
 }
@@ -41,7 +42,7 @@ function compiled(p: Product): Compiled {
     const globs = k?.images ?? [];
     c = {
       images: globs.length ? picomatch([...new Set(globs.flatMap(imageForms))], { dot: true }) : undefined,
-      seen: new Map(),
+      seen: new BoundedMemo(),
       labels: Object.entries(k?.labels ?? {}),
       containers: k?.containers?.length ? new Set(k.containers) : undefined,
     };
@@ -62,17 +63,10 @@ export function imageForms(image: string): string[] {
   return [image, slash < 0 ? `docker.io/library/${image}` : `docker.io/${image}`];
 }
 
-const SEEN_MAX = 1024;
-
 function imageMatches(c: Compiled, image: string): boolean {
   if (image === '' || !c.images) return false;
-  let hit = c.seen.get(image);
-  if (hit === undefined) {
-    hit = imageForms(image).some(c.images);
-    if (c.seen.size >= SEEN_MAX) c.seen.clear();
-    c.seen.set(image, hit);
-  }
-  return hit;
+  const test = c.images;
+  return c.seen.get(image, (i) => imageForms(i).some(test));
 }
 
 function ids(value: string | undefined): string[] {

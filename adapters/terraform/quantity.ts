@@ -4,6 +4,8 @@ import type { TerraformMatch } from '../../engine/config/schema.ts';
 import shipped from './instance-types.json' with { type: 'json' };
 import { isUnknown, lookup, splitPath } from './attributes.ts';
 
+const SHIPPED_VCPU = shipped.vcpu as Record<string, number>;
+
 export type QuantityResult = { quantity: number } | { quantity: null; reason: string };
 
 /** The shipped table merged with `terraform.instanceTypes` from the config (config wins). */
@@ -16,8 +18,7 @@ export class InstanceTypeTable {
   }
 
   #exact(type: string): number | undefined {
-    const shippedVcpu = shipped.vcpu as Record<string, number>;
-    return this.#overrides.get(type) ?? (Object.hasOwn(shippedVcpu, type) ? shippedVcpu[type] : undefined);
+    return this.#overrides.get(type) ?? (Object.hasOwn(SHIPPED_VCPU, type) ? SHIPPED_VCPU[type] : undefined);
   }
 
   // Azure sizes are case-insensitive (Standard_D4s_v5 = standard_d4s_v5). Built
@@ -26,7 +27,7 @@ export class InstanceTypeTable {
   #foldedGet(name: string): number | undefined {
     if (!this.#folded) {
       this.#folded = new Map();
-      for (const [k, v] of Object.entries(shipped.vcpu as Record<string, number>)) this.#folded.set(k.toLowerCase(), v);
+      for (const [k, v] of Object.entries(SHIPPED_VCPU)) this.#folded.set(k.toLowerCase(), v);
       for (const [k, v] of this.#overrides) this.#folded.set(k.toLowerCase(), v);
     }
     return this.#folded.get(name.toLowerCase());
