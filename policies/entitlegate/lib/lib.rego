@@ -106,6 +106,11 @@ unusable_claims := [c |
 # description: Adding claims of a product that are covered, but by no usable entitlement.
 unusable(pid) := [c | some c in unusable_claims; c.product == pid]
 
+# Products with a claim no usable pool covers: rules iterate these, not every product.
+unusable_products contains c.product if {
+	some c in unusable_claims
+}
+
 # METADATA
 # description: Every covering entitlement or exception has ended.
 all_expired(claim) if {
@@ -117,12 +122,8 @@ all_expired(claim) if {
 # description: The first covering entitlement or exception that starts in the future.
 first_future(claim) := [e | some e in claim.covering; e.state == "future"][0]
 
-# METADATA
-# description: The pools the adding claims of a product are charged to.
-charged_pools(pid) := {pool | some [p, pool] in _adding_charges; p == pid}
-
 # [product, pool] of every charge of an adding claim: one pass per decision.
-_adding_charges contains [c.product, charge.pool] if {
+adding_charges contains [c.product, charge.pool] if {
 	some c in input.claims
 	c.quantity != null
 	c.peak > 0

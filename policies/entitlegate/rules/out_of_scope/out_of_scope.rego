@@ -10,7 +10,7 @@ import data.entitlegate.lib
 # METADATA
 # description: One violation per product with claims outside every entitlement's scope.
 violation contains lib.finding("OUT_OF_SCOPE", pid, null, message, lib.resources(claims)) if {
-	some pid, _ in input.products
+	some pid in _uncovered
 	data.config.products[pid].licensed
 	claims := [c | some c in input.claims; count(c.covering) == 0; c.product == pid; lib.adds(c)]
 	count(claims) > 0
@@ -22,4 +22,11 @@ violation contains lib.finding("OUT_OF_SCOPE", pid, null, message, lib.resources
 		lib.owners(pid),
 		")",
 	])
+}
+
+# Products with an adding claim no entitlement or exception covers.
+_uncovered contains c.product if {
+	some c in input.claims
+	count(c.covering) == 0
+	lib.adds(c)
 }

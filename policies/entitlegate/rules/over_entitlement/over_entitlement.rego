@@ -15,10 +15,10 @@ violation contains lib.finding(
 	"OVER_ENTITLEMENT", pid, entitlement, message,
 	lib.resources(over),
 ) if {
-	some pid, p in input.products
+	some pid in lib.over_products
+	p := input.products[pid]
 
 	# claims no usable entitlement covers are UNLICENSED, OUT_OF_SCOPE, EXPIRED or NOT_YET_VALID instead
-	lib.over_products[pid]
 	over := [c | some c in input.claims; c.overflow > 0; c.product == pid; lib.has_usable(c)]
 	count(over) > 0
 	shortfall := sum([c.overflow | some c in over])

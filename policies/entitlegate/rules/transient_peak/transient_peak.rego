@@ -9,9 +9,9 @@ package entitlegate.rules.transient_peak
 import data.entitlegate.lib
 
 _findings contains lib.finding("TRANSIENT_PEAK", pid, null, message, lib.resources(claims)) if {
-	some pid, p in input.products
+	some pid in lib.peak_over_products
 	not lib.over_products[pid]
-	lib.peak_over_products[pid]
+	p := input.products[pid]
 	claims := [c | some c in input.claims; c.peakOverflow > 0; c.product == pid; lib.has_usable(c)]
 	count(claims) > 0
 	message := concat("", [

@@ -10,7 +10,7 @@ import data.entitlegate.lib
 # METADATA
 # description: Every covering entitlement has ended (past validUntil + graceDays).
 violation contains lib.finding("EXPIRED", pid, claims[0].covering[0].id, message, lib.resources(claims)) if {
-	some pid, _ in input.products
+	some pid in lib.unusable_products
 	claims := [c | some c in lib.unusable(pid); lib.all_expired(c)]
 	count(claims) > 0
 	message := concat("", [
@@ -28,7 +28,7 @@ violation contains lib.finding("EXPIRED", pid, claims[0].covering[0].id, message
 #   No covering entitlement is valid now and one starts in the future (any
 #   others have ended): the change has to wait for it.
 violation contains lib.finding("NOT_YET_VALID", pid, next.id, message, lib.resources(claims)) if {
-	some pid, _ in input.products
+	some pid in lib.unusable_products
 	claims := [c | some c in lib.unusable(pid); not lib.all_expired(c)]
 	count(claims) > 0
 	next := lib.first_future(claims[0])
@@ -45,8 +45,7 @@ violation contains lib.finding("NOT_YET_VALID", pid, next.id, message, lib.resou
 # METADATA
 # description: The change is charged to an entitlement that has ended but is in its grace period.
 warning contains lib.finding("IN_GRACE_PERIOD", pid, id, message, []) if {
-	some pid, _ in input.products
-	some id in lib.charged_pools(pid)
+	some [pid, id] in lib.adding_charges
 	pool := input.pools[id]
 	pool.state == "grace"
 	message := concat("", [
@@ -62,8 +61,7 @@ warning contains lib.finding("IN_GRACE_PERIOD", pid, id, message, []) if {
 # METADATA
 # description: The change is charged to an entitlement that ends within expiryWarningDays.
 warning contains lib.finding("EXPIRING_SOON", pid, id, message, []) if {
-	some pid, _ in input.products
-	some id in lib.charged_pools(pid)
+	some [pid, id] in lib.adding_charges
 	pool := input.pools[id]
 	pool.kind == "entitlement"
 	pool.state == "active"
