@@ -1,11 +1,14 @@
-// The package's bin is an esbuild bundle of cli/main.ts (scripts/bundle-cli.ts).
-// These tests bundle it afresh and run it as users do: it must decide exactly
-// as the sources do, `check` must load none of the webhook's code, and `serve`
-// must still find its external dependencies.
+// The package's bin is a launcher (cli/launcher.ts) running the CLI bundled
+// into one CommonJS file (scripts/bundle-cli.ts) with a V8 code cache. These
+// tests bundle it afresh and run it as users do: it must decide exactly as the
+// sources do, `check` must load nothing from node_modules, the code cache must
+// be written once and then used, only from a folder no one else can write, and
+// `serve` must still find its external dependencies.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bundleCli } from '../scripts/bundle-cli.ts';
 import { cliProcess, ROOT } from './cli-harness.ts';
 
@@ -37,13 +40,76 @@ describe('bundled bin', () => {
     expect(JSON.parse(bundled.stdout).allowed).toBe(false);
   });
 
-  it('check loads only the bundle: no node_modules, no webhook chunk', () => {
-    // NODE_DEBUG=esm makes Node log every module it translates.
-    const r = spawnSync(process.execPath, [bin, ...EXAMPLE], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, NODE_DEBUG: 'esm' } });
-    const loaded = [...new Set([...r.stderr.matchAll(/Translating \w+ (file:\/\/\S+)/g)].map((m) => m[1]!))];
-    expect(loaded.some((u) => u.endsWith('/entitlegate.js'))).toBe(true);
-    expect(loaded.filter((u) => u.includes('/node_modules/'))).toEqual([]);
-    expect(loaded.filter((u) => /\/serve-[^/]*\.js$/.test(u))).toEqual([]);
+  it('check loads only the bundle: nothing from node_modules', () => {
+    // NODE_DEBUG=module,esm makes Node log every module it loads, CommonJS or ES.
+    const r = spawnSync(process.execPath, [bin, ...EXAMPLE], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, NODE_DEBUG: 'module,esm' } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/Translating \w+ file:\/\/\S+\/entitlegate\.js/);
+    expect(r.stderr).not.toContain('/node_modules/');
+  });
+
+  describe('code cache', () => {
+    let cacheHome: string;
+    const run = (env: Record<string, string> = {}) =>
+      spawnSync(process.execPath, [bin, ...EXAMPLE], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, NODE_COMPILE_CACHE: cacheHome, ...env } });
+    /** The cache files the launcher wrote under NODE_COMPILE_CACHE, with their modification times. */
+    const cacheFiles = (): Map<string, number> => {
+      const found = new Map<string, number>();
+      const walk = (d: string) => {
+        for (const e of readdirSync(d, { withFileTypes: true })) {
+          const p = join(d, e.name);
+          if (e.isDirectory()) walk(p);
+          else if (e.name.endsWith('.v8cache')) found.set(p, statSync(p).mtimeMs);
+        }
+      };
+      walk(cacheHome);
+      return found;
+    };
+    beforeEach(() => {
+      cacheHome = mkdtempSync(join(tmpdir(), 'eg-code-cache-'));
+    });
+    afterEach(() => rmSync(cacheHome, { recursive: true, force: true }));
+
+    it('is written by the first check and used, not rewritten, by the next', () => {
+      const first = run();
+      expect(first.status).toBe(1);
+      const written = cacheFiles();
+      expect([...written.keys()].map((p) => p.split('/').pop())).toEqual([expect.stringMatching(/^cli-v[\d.]+-\w+-\d+-\d+-check\.v8cache$/)]);
+      const [path, mtime] = [...written][0]!;
+      // V8 would reject a cache that does not fit the code; the launcher then writes a new one.
+      const second = run();
+      expect(second.status).toBe(1);
+      expect(second.stdout).toBe(first.stdout);
+      expect(statSync(path).mtimeMs).toBe(mtime);
+      expect(statSync(dirname(path)).mode & 0o777).toBe(0o700);
+    });
+
+    it('replaces the cache of an earlier build of the bundle', () => {
+      run();
+      const [path] = [...cacheFiles()][0]!;
+      const earlier = path.replace(/-(\d+)-check\.v8cache$/, '-1-check.v8cache');
+      renameSync(path, earlier);
+      expect(run().status).toBe(1);
+      expect([...cacheFiles().keys()]).toEqual([path]);
+    });
+
+    it('replaces a cache V8 rejects, and still decides', () => {
+      run();
+      const [path] = [...cacheFiles()][0]!;
+      writeFileSync(path, Buffer.alloc(4096, 7));
+      const r = run();
+      expect(r.status).toBe(1);
+      expect(readFileSync(path).equals(Buffer.alloc(4096, 7))).toBe(false);
+    });
+
+    it('is not read or written where others can write, nor with the compile cache off', () => {
+      const shared = join(cacheHome, 'shared');
+      mkdirSync(shared);
+      chmodSync(shared, 0o777);
+      expect(run({ NODE_COMPILE_CACHE: shared }).status).toBe(1);
+      expect(run({ NODE_DISABLE_COMPILE_CACHE: '1' }).status).toBe(1);
+      expect(cacheFiles()).toEqual(new Map());
+    });
   });
 
   it('serve runs from the bundle with its dependencies from node_modules', async () => {
