@@ -84,7 +84,13 @@ export const admissionPlugin: FastifyPluginAsync<AdmissionPluginOptions> = async
     } else if (log.level === 'debug' || log.level === 'trace') {
       log.debug({ uid: admission.uid, operation: admission.operation, result: outcome.result, claims: outcome.claims.length }, `admission ${outcome.result}`);
     }
-    p.reply.send(admissionReview(outcome.response));
+    // Written to the raw response: fastify's reply pipeline (serializer
+    // lookup, onSend hooks, finish listeners) was ~3% of an admission's CPU
+    // under load, and this answer needs none of it.
+    const body = JSON.stringify(admissionReview(outcome.response));
+    p.reply.hijack();
+    p.reply.raw.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    p.reply.raw.end(body);
   };
 
   app.post('/validate', { bodyLimit: ADMISSION_BODY_LIMIT }, (req, reply) => {
