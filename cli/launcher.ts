@@ -18,6 +18,9 @@ const { fileURLToPath } = process.getBuiltinModule('node:url');
 
 type Cli = typeof import('./bundle-entry.ts');
 
+/** sha256 (16 hex digits) of the cli.cjs built beside this file, set by scripts/bundle-cli.ts. */
+declare const __EG_CLI_BUILD__: string;
+
 /** Short commands, run once per CI step or hook; `serve` and `policy` run long enough not to care. */
 const CACHED_COMMANDS = new Set(['check', 'validate', 'report']);
 
@@ -26,11 +29,11 @@ enableCompileCache?.();
 
 /**
  * Where the code cache for `command` lives: beside Node's compile cache (so
- * NODE_COMPILE_CACHE and NODE_DISABLE_COMPILE_CACHE apply), keyed by Node
- * version, architecture and the bundle's size and mtime. V8 checks only its
- * own version, its flags and the source's length, so the key must tell two
- * builds apart. A cache is code that will run: the folders must be this
- * user's and writable by no one else.
+ * NODE_COMPILE_CACHE and NODE_DISABLE_COMPILE_CACHE apply), keyed by the
+ * bundle's build hash, size and mtime, Node's version and the architecture.
+ * V8 checks only its own version, its flags and the source's length, so the
+ * key must tell two builds apart. A cache is code that will run: the folders
+ * must be this user's and writable by no one else.
  */
 function cachePath(file: string, command: string | undefined): string | undefined {
   if (!command || !CACHED_COMMANDS.has(command)) return undefined;
@@ -43,7 +46,7 @@ function cachePath(file: string, command: string | undefined): string | undefine
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (!private_(dir)) return undefined;
     const s = statSync(file);
-    return join(dir, `cli-${process.version}-${process.arch}-${s.size}-${Math.trunc(s.mtimeMs)}-${command}.v8cache`);
+    return join(dir, `cli-${__EG_CLI_BUILD__}-${process.version}-${process.arch}-${s.size}-${Math.trunc(s.mtimeMs)}-${command}.v8cache`);
   } catch {
     return undefined;
   }

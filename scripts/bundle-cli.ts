@@ -18,6 +18,7 @@
 // runs exactly the packages npm installed.
 //
 //   node scripts/bundle-cli.ts     (run by `npm run build`, after tsc)
+import { createHash } from 'node:crypto';
 import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -42,7 +43,16 @@ export async function bundleCli(root = packageRoot(), outdir = join(root, 'dist'
     sourcemap: 'linked',
     legalComments: 'eof',
   });
-  await build({ ...common, entryPoints: { entitlegate: 'cli/launcher.ts' }, format: 'esm', banner: { js: '#!/usr/bin/env node' } });
+  // The launcher keys its code cache by this build of cli.cjs: npm gives installed
+  // files one fixed mtime, and V8 itself only compares the source's length.
+  const cliHash = createHash('sha256').update(readFileSync(join(outdir, 'cli.cjs'))).digest('hex').slice(0, 16);
+  await build({
+    ...common,
+    entryPoints: { entitlegate: 'cli/launcher.ts' },
+    format: 'esm',
+    banner: { js: '#!/usr/bin/env node' },
+    define: { __EG_CLI_BUILD__: JSON.stringify(cliHash) },
+  });
   const bin = join(outdir, 'entitlegate.js');
   chmodSync(bin, 0o755);
   return bin;

@@ -5,6 +5,7 @@
 // be written once and then used, only from a folder no one else can write, and
 // `serve` must still find its external dependencies.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -74,7 +75,8 @@ describe('bundled bin', () => {
       const first = run();
       expect(first.status).toBe(1);
       const written = cacheFiles();
-      expect([...written.keys()].map((p) => p.split('/').pop())).toEqual([expect.stringMatching(/^cli-v[\d.]+-\w+-\d+-\d+-check\.v8cache$/)]);
+      const cliBuild = createHash('sha256').update(readFileSync(join(dirname(bin), 'cli.cjs'))).digest('hex').slice(0, 16);
+      expect([...written.keys()].map((p) => p.split('/').pop())).toEqual([expect.stringMatching(new RegExp(`^cli-${cliBuild}-v[\\d.]+-\\w+-\\d+-\\d+-check\\.v8cache$`))]);
       const [path, mtime] = [...written][0]!;
       // V8 would reject a cache that does not fit the code; the launcher then writes a new one.
       const second = run();
@@ -87,7 +89,7 @@ describe('bundled bin', () => {
     it('replaces the cache of an earlier build of the bundle', () => {
       run();
       const [path] = [...cacheFiles()][0]!;
-      const earlier = path.replace(/-(\d+)-check\.v8cache$/, '-1-check.v8cache');
+      const earlier = path.replace(/\/cli-[0-9a-f]{16}-/, '/cli-0123456789abcdef-');
       renameSync(path, earlier);
       expect(run().status).toBe(1);
       expect([...cacheFiles().keys()]).toEqual([path]);
