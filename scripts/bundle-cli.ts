@@ -30,6 +30,9 @@ export async function bundleCli(root = packageRoot(), outdir = join(root, 'dist'
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
   const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})].filter((name) => !INLINED.has(name));
   rmSync(outdir, { recursive: true, force: true });
+  // No comments, and strings escaped to ASCII (esbuild's default charset):
+  // Node decodes a source with any non-ASCII byte on its slow UTF-8 path.
+  // Names stay; the source map maps back.
   const common = { absWorkingDir: root, outdir, bundle: true, platform: 'node', target: 'node22', minifyWhitespace: true, logLevel: 'warning' } as const;
   await build({
     ...common,
