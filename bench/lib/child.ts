@@ -1,10 +1,10 @@
-// A bench helper process: run it, give it optional JSON on stdin, read one
+// A bench helper process (node with `args`, or `command`): run it, give it optional JSON on stdin, read one
 // JSON result from its stdout; a failure carries the tail of its stderr.
 import { spawn } from 'node:child_process';
 
-export function runJsonChild<T>(what: string, args: string[], input?: unknown): Promise<T> {
+export function runJsonChild<T>(what: string, args: string[], input?: unknown, command = process.execPath): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -1,7 +1,15 @@
-// An HTTP load generator in its own process, so the client's CPU is not
-// counted against (or taken from) the process being measured in the same way
-// for every server. undici with keep-alive: `concurrency` connections, each
-// with one request in flight.
+// The HTTP load generator: bench/loadgen (Go), in its own process, so the
+// client's CPU is not counted against the process being measured and is the
+// same for every server. `concurrency` keep-alive connections with one request
+// in flight each; closed loop, or an open loop at `rate` (see main.go for the
+// method and why it is not a Node client or an existing tool). It is built
+// once per source version into the cache outside the clone, with the Go
+// toolchain the OPA install needs anyway.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runJsonChild } from './child.ts';
 
@@ -22,8 +30,9 @@ export interface LoadOptions {
   ca?: string;
   /**
    * Open loop at this many requests a second instead of `concurrency` closed
-   * loops: request i is due at start + i/rate, and its latency counts from
-   * when it was due (no coordinated omission).
+   * loops: each connection has its own schedule of rate/concurrency requests
+   * a second, and a request's latency counts from when it was due, so a stall
+   * is counted in full (no coordinated omission).
    */
   rate?: number;
   /** Text every response body must contain; others count as `unexpected`. */
@@ -45,16 +54,29 @@ export interface LoadResult {
   sample?: string;
 }
 
-const WORKER = fileURLToPath(new URL('./load-worker.ts', import.meta.url));
+const SOURCE = fileURLToPath(new URL('../loadgen/', import.meta.url));
 
-/** Runs the load in a child Node process and returns its figures. */
-export function runLoad(opts: LoadOptions): Promise<LoadResult> {
-  return runJsonChild<LoadResult>('load generator', [...(opts.rate ? PACED_FLAGS : []), WORKER], opts);
+/** The generator's binary, built on first use for this version of its source. */
+export function loadgenBinary(): string {
+  const hash = createHash('sha256');
+  for (const f of ['go.mod', 'main.go']) hash.update(readFileSync(join(SOURCE, f)));
+  const cache = process.env.EG_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'entitlegate');
+  const dir = join(cache, 'loadgen', hash.digest('hex').slice(0, 16));
+  const bin = join(dir, 'loadgen');
+  if (existsSync(bin)) return bin;
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${bin}.${process.pid}`;
+  try {
+    execFileSync('go', ['build', '-o', tmp, '.'], { cwd: SOURCE, env: { ...process.env, CGO_ENABLED: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    const e = err as { code?: string; stderr?: Buffer };
+    throw new Error(e.code === 'ENOENT' ? 'the load generator (bench/loadgen) is built with Go, and `go` is not on PATH' : `building bench/loadgen failed: ${String(e.stderr ?? err)}`);
+  }
+  renameSync(tmp, bin);
+  return bin;
 }
 
-// In an open loop the generator's own pauses count as latency: requests that
-// fall due while it collects garbage are sent late. With V8's default young
-// generation its scavenges reached 5-8 ms (--trace-gc); a 1 MB one keeps each
-// short, at a CPU cost a paced run (well below saturation) can afford. Both
-// servers of a comparison are measured with the same flags.
-const PACED_FLAGS = ['--max-semi-space-size=1'];
+/** Runs the load in the generator's process and returns its figures. */
+export function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  return runJsonChild<LoadResult>('load generator', [], opts, loadgenBinary());
+}

@@ -75,7 +75,7 @@ export async function decisionRows(sizes: DecisionSizes, log: (line: string) => 
           runs: sizes.loop.runs,
         });
         const same = r.sample !== undefined && sameVerdict(JSON.parse(r.sample) as { result?: unknown }, verdict);
-        const notes = [`load generator in its own process, undici keep-alive`];
+        const notes = [`load generator (bench/loadgen) in its own process, keep-alive`];
         if (!same) notes.push(`WARNING: OPA's answer differs from the engine's: ${r.sample?.slice(0, 200)}`);
         if (r.errors) notes.push(`${r.errors} errors, first: ${r.firstError}`);
         rows.push({ section: 'decision', subject: opaSubject(c), input: inputDesc, opsPerSec: r.opsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, baseline: FLOOR, ratio: r.opsPerSec / floor.opsPerSec, note: notes.join('; ') });

@@ -1,11 +1,13 @@
 // Webhook section: `entitlegate serve` (POST /validate, HTTPS on loopback)
 // beside a bare fastify HTTPS server that parses the same AdmissionReview and
 // returns a fixed response. Each server runs in its own process; the load
-// generator is a third (bench/lib/load.ts, shared with the decision section):
-// an undici Pool with keep-alive and fixed concurrency, bounded by time.
+// generator is a third (bench/lib/load.ts and bench/loadgen, shared with the
+// decision section): keep-alive connections, one request in flight on each.
 //
 //   1. saturation: closed loop, CONNECTIONS requests in flight, for both,
-//      alternating for SAT_ROUNDS rounds (the median round is reported);
+//      alternating for SAT_ROUNDS rounds (the median round is reported). The
+//      note gives how busy each server's main thread was: a server below
+//      ~90% was not saturated, and its figure is the client's or the machine's;
 //   2. latency at half of entitlegate's saturation rate: open loop, paced,
 //      latency measured from each request's scheduled start (no coordinated
 //      omission), for both at the same rate.
@@ -148,7 +150,29 @@ async function waitReady(url: string, ca: string, child: ChildProcess, stderr: (
 
 interface Server {
   url: string;
+  pid: number;
   stop(): Promise<void>;
+}
+
+/** CPU time of a process's main thread so far, in ms; undefined where there is no /proc. */
+function mainThreadCpuMs(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime (fields 14 and 15 of stat), in clock ticks of 10 ms on Linux
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How busy `server`'s main thread was while `run` ran, in percent. */
+async function withBusy<T>(server: Server, run: () => Promise<T>): Promise<{ result: T; busy: number | undefined }> {
+  const cpu0 = mainThreadCpuMs(server.pid);
+  const t0 = performance.now();
+  const result = await run();
+  const cpu1 = mainThreadCpuMs(server.pid);
+  const busy = cpu0 === undefined || cpu1 === undefined ? undefined : Math.round(((cpu1 - cpu0) / (performance.now() - t0)) * 100);
+  return { result, busy };
 }
 
 async function startServer(args: string[], port: number, ca: string): Promise<Server> {
@@ -159,6 +183,7 @@ async function startServer(args: string[], port: number, ca: string): Promise<Se
   await waitReady(url, ca, child, () => err);
   return {
     url,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -221,20 +246,27 @@ export const webhookSection: BenchSection = {
       // the round with the median ratio (all rounds' ratios go in the note).
       const rounds = quick ? 1 : SAT_ROUNDS;
       log(`webhook: saturation, ${CONNECTIONS} connections, ${satMs} ms each, ${rounds} round${rounds === 1 ? '' : 's'} alternating`);
-      const satRounds: { bare: LoadResult; eg: LoadResult; ratio: number }[] = [];
+      const satRounds: { bare: LoadResult; eg: LoadResult; ratio: number; busy: string }[] = [];
       for (let r = 0; r < rounds; r++) {
-        const b = await load(bare.url, satMs);
-        const e = await load(eg.url, satMs);
-        if (e.unexpected || e.errors) log(`webhook: warning: ${e.unexpected} not allowed, ${e.errors} errors from entitlegate`);
-        satRounds.push({ bare: b, eg: e, ratio: e.opsPerSec / b.opsPerSec });
+        const b = await withBusy(bare, () => load(bare.url, satMs));
+        const e = await withBusy(eg, () => load(eg.url, satMs));
+        if (e.result.unexpected || e.result.errors) log(`webhook: warning: ${e.result.unexpected} not allowed, ${e.result.errors} errors from entitlegate`);
+        satRounds.push({ bare: b.result, eg: e.result, ratio: e.result.opsPerSec / b.result.opsPerSec, busy: `${b.busy ?? '?'}%/${e.busy ?? '?'}%` });
       }
       const median = [...satRounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(satRounds.length / 2)]!;
       const { bare: bareSat, eg: egSat } = median;
-      const roundsNote = rounds > 1 ? `; median of ${rounds} alternating rounds, ratios ${satRounds.map((r) => r.ratio.toFixed(2)).join(', ')}` : '';
+      const busyNote = `; main thread busy (bare/entitlegate, warm-up included) ${satRounds.map((r) => r.busy).join(', ')}`;
+      const roundsNote = (rounds > 1 ? `; median of ${rounds} alternating rounds, ratios ${satRounds.map((r) => r.ratio.toFixed(2)).join(', ')}` : '') + busyNote;
       const rate = Math.max(1, Math.floor(egSat.opsPerSec / 2));
       log(`webhook: paced at ${rate} req/s (half of entitlegate's saturation), ${pacedMs} ms each`);
-      const egPaced = await load(eg.url, pacedMs, rate);
-      const barePaced = await load(bare.url, pacedMs, rate);
+      // Alternating rounds here too; each server's round with the median p99 is reported.
+      const pacedRounds: { bare: LoadResult; eg: LoadResult }[] = [];
+      for (let r = 0; r < rounds; r++) pacedRounds.push({ eg: await load(eg.url, pacedMs, rate), bare: await load(bare.url, pacedMs, rate) });
+      const medianP99 = (xs: LoadResult[]) => [...xs].sort((a, b) => a.p99Ms - b.p99Ms)[Math.floor(xs.length / 2)]!;
+      const egPaced = medianP99(pacedRounds.map((r) => r.eg));
+      const barePaced = medianP99(pacedRounds.map((r) => r.bare));
+      const pacedNote = (xs: LoadResult[]) =>
+        `open loop: latency from each request's due time${rounds > 1 ? `; median of ${rounds} alternating rounds, p99 ${xs.map((x) => x.p99Ms.toFixed(2)).join(', ')} ms` : ''}`;
 
       // The OPA server as the peer a Gatekeeper-style setup would call: same
       // decision, same load generator and connections; plain HTTP (an advantage to it).
@@ -262,7 +294,7 @@ export const webhookSection: BenchSection = {
       const input = `AdmissionReview CREATE Deployment (dryRun), ${CONNECTIONS} connections`;
       const r2 = (n: number) => Math.round(n * 1000) / 1000;
       return [
-        { section: 'webhook', subject: BARE, input, opsPerSec: Math.round(bareSat.opsPerSec), p50Ms: r2(bareSat.p50Ms), p99Ms: r2(bareSat.p99Ms), note: `saturation${roundsNote ? '; the median round' : ''}` },
+        { section: 'webhook', subject: BARE, input, opsPerSec: Math.round(bareSat.opsPerSec), p50Ms: r2(bareSat.p50Ms), p99Ms: r2(bareSat.p99Ms), note: `saturation${rounds > 1 ? '; the median round' : ''}` },
         {
           section: 'webhook',
           subject: EG,
@@ -288,7 +320,7 @@ export const webhookSection: BenchSection = {
           met: egSat.opsPerSec > opaSat.opsPerSec,
           note: 'saturation; entitlegate also reads the AdmissionReview, does the accounting and speaks TLS',
         },
-        { section: 'webhook', subject: `${BARE}, paced`, input: `${rate} req/s open loop`, opsPerSec: Math.round(barePaced.opsPerSec), p50Ms: r2(barePaced.p50Ms), p99Ms: r2(barePaced.p99Ms) },
+        { section: 'webhook', subject: `${BARE}, paced`, input: `${rate} req/s open loop`, opsPerSec: Math.round(barePaced.opsPerSec), p50Ms: r2(barePaced.p50Ms), p99Ms: r2(barePaced.p99Ms), note: pacedNote(pacedRounds.map((r) => r.bare)) },
         {
           section: 'webhook',
           subject: `${EG}, paced`,
@@ -300,6 +332,7 @@ export const webhookSection: BenchSection = {
           ratio: Math.round((egPaced.p99Ms / barePaced.p99Ms) * 100) / 100,
           target: 'p99 < 5 ms at half of saturation',
           met: egPaced.p99Ms < 5,
+          note: pacedNote(pacedRounds.map((r) => r.eg)),
         },
       ] satisfies BenchRow[];
     } finally {

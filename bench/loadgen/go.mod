@@ -1,0 +1,3 @@
+module entitlegate/bench/loadgen
+
+go 1.22
