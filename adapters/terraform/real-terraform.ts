@@ -2,16 +2,16 @@
 // Tests that need it skip, saying why, only when the binary is absent.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { toolCacheDir } from '../../engine/policy/compile.ts';
 
 export const TERRAFORM_VERSION = 'v1.5.7';
 
 /** ENTITLEGATE_TERRAFORM, else the installer's cache path. */
 export function terraformPath(): string {
   if (process.env.ENTITLEGATE_TERRAFORM) return process.env.ENTITLEGATE_TERRAFORM;
-  const cache = process.env.EG_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'entitlegate');
-  return join(cache, 'go', `terraform-${TERRAFORM_VERSION}`, 'bin', 'terraform');
+  return join(toolCacheDir(), 'go', `terraform-${TERRAFORM_VERSION}`, 'bin', 'terraform');
 }
 
 export function terraformMissingReason(): string | undefined {

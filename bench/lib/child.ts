@@ -1,5 +1,6 @@
-// A bench helper process (node with `args`, or `command`): run it, give it optional JSON on stdin, read one
-// JSON result from its stdout; a failure carries the tail of its stderr.
+// A bench helper process (node with `args`, or another `command`): run it,
+// give it optional JSON on stdin, read one JSON result from its stdout; a
+// failure carries the tail of its stderr.
 import { spawn } from 'node:child_process';
 
 export function runJsonChild<T>(what: string, args: string[], input?: unknown, command = process.execPath): Promise<T> {

@@ -8,9 +8,9 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { toolCacheDir } from '../../engine/policy/compile.ts';
 import { runJsonChild } from './child.ts';
 
 export interface LoadOptions {
@@ -60,8 +60,7 @@ const SOURCE = fileURLToPath(new URL('../loadgen/', import.meta.url));
 export function loadgenBinary(): string {
   const hash = createHash('sha256');
   for (const f of ['go.mod', 'main.go']) hash.update(readFileSync(join(SOURCE, f)));
-  const cache = process.env.EG_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'entitlegate');
-  const dir = join(cache, 'loadgen', hash.digest('hex').slice(0, 16));
+  const dir = join(toolCacheDir(), 'loadgen', hash.digest('hex').slice(0, 16));
   const bin = join(dir, 'loadgen');
   if (existsSync(bin)) return bin;
   mkdirSync(dir, { recursive: true });

@@ -6,9 +6,10 @@
 // RSS is the highest seen (from /usr/bin/time -f %M, else /proc polling).
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatePlan } from '../../adapters/terraform/generate-plan.ts';
+import { toolCacheDir } from '../../engine/policy/compile.ts';
 import { packageRoot } from '../../engine/policy/wasm.ts';
 import type { BenchRow, BenchSection } from '../types.ts';
 
@@ -49,7 +50,7 @@ function hasGnuTime(): boolean {
 }
 
 function conftestPath(): string | undefined {
-  const candidates = [process.env.ENTITLEGATE_CONFTEST, join(process.env.EG_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'entitlegate'), 'go', `conftest-${CONFTEST_VERSION}`, 'bin', 'conftest')];
+  const candidates = [process.env.ENTITLEGATE_CONFTEST, join(toolCacheDir(), 'go', `conftest-${CONFTEST_VERSION}`, 'bin', 'conftest')];
   return candidates.find((p): p is string => !!p && existsSync(p));
 }
 

@@ -10,12 +10,17 @@ import { ENTRYPOINT, packageRoot } from './wasm.ts';
 
 export const OPA_VERSION = 'v1.22.3';
 
+/** Where scripts/ install the pinned tools (scripts/lib.sh): $EG_CACHE, else $XDG_CACHE_HOME/entitlegate, else ~/.cache/entitlegate. */
+export function toolCacheDir(): string {
+  return process.env.EG_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'entitlegate');
+}
+
 /** ENTITLEGATE_OPA, then `opa` on PATH, then the pinned build in the cache. */
 export function findOpa(): string {
   const candidates = [
     process.env.ENTITLEGATE_OPA,
     ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'opa')),
-    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'entitlegate', 'go', `opa-${OPA_VERSION}`, 'bin', 'opa'),
+    join(toolCacheDir(), 'go', `opa-${OPA_VERSION}`, 'bin', 'opa'),
   ];
   const found = candidates.find((c) => c && existsSync(c));
   if (!found) {

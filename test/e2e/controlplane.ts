@@ -15,10 +15,11 @@ import { mkdtemp, mkdir, readFile, rm, writeFile, open } from "node:fs/promises"
 import { request as httpsRequest } from "node:https";
 import { request as httpRequest } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
+import { toolCacheDir } from "../../engine/policy/compile.ts";
 import { AdmissionregistrationV1Api, KubeConfig, type V1RuleWithOperations } from "@kubernetes/client-node";
 
 const execFileP = promisify(execFile);
@@ -34,9 +35,7 @@ export const ETCD_VERSION = "v3.7.3";
 export function kubeBinDir(): string {
   const fromEnv = process.env.ENTITLEGATE_KUBE_BIN;
   if (fromEnv) return fromEnv;
-  const cache =
-    process.env.EG_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "entitlegate");
-  return join(cache, `kube-${KUBE_VERSION}`, "bin");
+  return join(toolCacheDir(), `kube-${KUBE_VERSION}`, "bin");
 }
 
 /** Why the control plane cannot start here, or undefined if it can. */
