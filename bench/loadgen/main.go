@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -185,18 +186,13 @@ func parseTarget(o *options) (*target, error) {
 	return t, nil
 }
 
+// Nearest rank, as bench/lib/stats.ts computes it.
 func percentile(sorted []float64, p float64) float64 {
 	if len(sorted) == 0 {
 		return 0
 	}
-	i := int(float64(len(sorted))*p/100+0.5) - 1
-	if i < 0 {
-		i = 0
-	}
-	if i >= len(sorted) {
-		i = len(sorted) - 1
-	}
-	return sorted[i]
+	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
 func median(xs []float64) float64 {
@@ -234,6 +230,10 @@ func run(o *options) (*result, error) {
 			return -1
 		}
 		return min(int(at.Sub(measured)/ms(o.RunMs)), o.Runs)
+	}
+	var wantBody []byte
+	if o.ExpectBody != nil {
+		wantBody = []byte(*o.ExpectBody)
 	}
 	var interval time.Duration
 	if o.Rate > 0 {
@@ -285,7 +285,7 @@ func run(o *options) (*result, error) {
 					if tl.sample == "" {
 						tl.sample = body.String()
 					}
-					if o.ExpectBody != nil && !bytes.Contains(body.Bytes(), []byte(*o.ExpectBody)) {
+					if wantBody != nil && !bytes.Contains(body.Bytes(), wantBody) {
 						tl.unexpected++
 					}
 				}
