@@ -4,9 +4,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EntitlegateError } from '../engine/errors.ts';
 import { SCOPE_DIMENSIONS, type Mode, type Scope } from '../engine/types.ts';
 import { parseNow } from '../engine/time.ts';
+import { FORMATS, type Format } from '../render/index.ts';
 
-export const FORMATS = ['text', 'json', 'markdown', 'github', 'sarif', 'junit'] as const;
-export type Format = (typeof FORMATS)[number];
 
 export const scopeOptions = Object.fromEntries(SCOPE_DIMENSIONS.map((d) => [d, { type: 'string' as const }]));
 

@@ -4,9 +4,9 @@ import { writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { standingReport } from '../engine/report.ts';
 import { formatFrom, modeFrom, nowFrom, parse, scopeFrom, scopeOptions, strings, usageError } from './args.ts';
-import { claimsFromPaths } from './inputs.ts';
-import { loadEngine } from './load.ts';
-import { renderDecision, renderReport } from './render/index.ts';
+import { claimsFromPaths } from '../inputs/read.ts';
+import { loadEngine } from '../engine/load.ts';
+import { renderDecision, renderReport } from '../render/index.ts';
 import type { Io } from './io.ts';
 
 export async function check(args: string[], io: Io): Promise<number> {

@@ -2,6 +2,7 @@
 // (file:line:col per problem) and exits 2; never a stack trace.
 import { EntitlegateError } from '../engine/errors.ts';
 import { check, policy, report, validate } from './commands.ts';
+import { serve } from './serve.ts';
 import type { Io } from './io.ts';
 
 const HELP = `entitlegate — block deployments that would exceed a software licence entitlement
@@ -24,7 +25,7 @@ const commands: Record<string, Command> = {
   validate,
   report,
   policy,
-  serve: async (args, io) => (await import('../webhook/serve.ts')).serve(args, io),
+  serve: (args, io) => serve(args, io),
 };
 
 export async function run(argv: string[], io: Io): Promise<number> {

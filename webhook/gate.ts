@@ -4,11 +4,11 @@
 // sees either the old state or the new one, never a mix.
 import type { Inventory, InventoryChange } from '../adapters/kubernetes/inventory.ts';
 import type { ChangeOptions } from '../adapters/kubernetes/claims.ts';
-import { loadConfig, type LoadedConfig } from '../engine/config/load.ts';
+import type { LoadedConfig } from '../engine/config/load.ts';
+import { loadFiles } from '../engine/load.ts';
 import type { Config } from '../engine/config/schema.ts';
 import { Engine, type UsageSource } from '../engine/engine.ts';
 import { CompiledPolicy } from '../engine/policy/wasm.ts';
-import { loadUsage } from '../engine/usage.ts';
 import { isoInstant } from '../engine/time.ts';
 import type { UsageSnapshot } from '../engine/types.ts';
 import { Reservations } from './reservations.ts';
@@ -25,13 +25,6 @@ export interface GateOptions {
   files: GateFiles;
   /** The clock of decisions and reservation expiry (tests and --now inject it). */
   clock: () => Date;
-}
-
-/** Config and usage files, read and checked together (usage against the config's products). */
-export function loadFiles(files: GateFiles): { config: LoadedConfig; snapshots: UsageSnapshot[] } {
-  const config = loadConfig(files.config);
-  const products = new Set(config.config.products.map((p) => p.id));
-  return { config, snapshots: files.usage.map((f) => loadUsage(f, products)) };
 }
 
 export class Gate {
@@ -60,7 +53,7 @@ export class Gate {
 
   /** Loads config, usage and policy; throws (EntitlegateError with every problem) rather than serve half a config. */
   static async create(opts: GateOptions): Promise<Gate> {
-    const { config, snapshots } = loadFiles(opts.files);
+    const { config, usage: snapshots } = loadFiles(opts.files.config, opts.files.usage);
     const engine = await Engine.create(config, snapshots);
     warm(engine, config.config, opts.clock());
     return new Gate(opts, engine, config, snapshots);

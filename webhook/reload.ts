@@ -10,7 +10,8 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import type { FastifyBaseLogger } from 'fastify';
 import { EntitlegateError } from '../engine/errors.ts';
-import { loadFiles, type Gate } from './gate.ts';
+import { loadFiles } from '../engine/load.ts';
+import type { Gate } from './gate.ts';
 import type { Metrics } from './metrics.ts';
 
 function signature(files: readonly string[]): string {
@@ -118,7 +119,7 @@ export class Reloader {
   async #reloadConfig(): Promise<void> {
     const { gate, log, metrics } = this.#opts;
     try {
-      const { config, snapshots } = loadFiles(gate.files);
+      const { config, usage: snapshots } = loadFiles(gate.files.config, gate.files.usage);
       await gate.apply(config, snapshots);
       metrics.reloads.inc({ kind: 'config' });
       log.info({ config: config.file, digest: config.digest, usage: snapshots.map((s) => s.file) }, 'config and usage reloaded');

@@ -6,22 +6,9 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { EntitlegateError } from '../engine/errors.ts';
-import { nowFrom, parse, strings, usageError } from '../cli/args.ts';
-import type { Io } from '../cli/io.ts';
 import { Gate } from './gate.ts';
 import { buildServer } from './server.ts';
 import { detectCluster } from './usage-source.ts';
-
-export const SERVE_USAGE = `entitlegate serve --config FILE [--usage FILE]... [--tls-cert F --tls-key F] [--port N] [--host H]
-    [--now ISO-8601] [--no-cluster] [--insecure-http] [--log-level L] [--reload-interval MS]
-    [--shared-reservations NAMESPACE] [--replica-id ID]`;
-
-function portFrom(value: unknown): number {
-  if (value === undefined) return 8443;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port must be a port number (0-65535), not "${String(value)}"`);
-  return port;
-}
 
 /**
  * Reads and parses --tls-cert and --tls-key before anything starts, so a bad
@@ -63,42 +50,28 @@ export interface ServeHooks {
   listening?: (address: string) => void;
 }
 
-export async function serve(args: string[], io: Io, hooks: ServeHooks = {}): Promise<number> {
-  const { values } = parse(
-    args,
-    {
-      config: { type: 'string', short: 'c' },
-      usage: { type: 'string', short: 'u', multiple: true },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      port: { type: 'string', short: 'p' },
-      host: { type: 'string' },
-      now: { type: 'string' },
-      'no-cluster': { type: 'boolean' },
-      'insecure-http': { type: 'boolean' },
-      'log-level': { type: 'string' },
-      'reload-interval': { type: 'string' },
-      'shared-reservations': { type: 'string' },
-      'replica-id': { type: 'string' },
-    },
-    false,
-  );
-  if (!values.config) throw usageError(`--config FILE is required\n\n  ${SERVE_USAGE}`);
-  const cert = values['tls-cert'] as string | undefined;
-  const key = values['tls-key'] as string | undefined;
-  if (!!cert !== !!key) throw usageError('--tls-cert and --tls-key go together');
-  if (!cert && !values['insecure-http']) {
-    throw usageError('serve needs --tls-cert and --tls-key: the kube-apiserver only calls webhooks over HTTPS. For local testing only, --insecure-http serves plain HTTP.');
-  }
-  const port = portFrom(values.port);
-  const host = (values.host as string | undefined) ?? '0.0.0.0';
-  const reloadIntervalMs = values['reload-interval'] === undefined ? 1000 : Number(values['reload-interval']);
-  if (!Number.isFinite(reloadIntervalMs) || reloadIntervalMs < 0) throw usageError('--reload-interval must be milliseconds (0 turns reloading off)');
-  // --now fixes the instant of every decision (what-if questions, tests).
-  const fixed = values.now === undefined ? undefined : nowFrom(values.now, io.clock);
-  const clock = fixed ? () => fixed : io.clock;
+/** What `entitlegate serve` was asked for, parsed from its flags by the CLI. */
+export interface ServeOptions {
+  config: string;
+  usage: readonly string[];
+  /** Without it the server speaks plain HTTP (local testing only). */
+  tls?: { cert: string; key: string };
+  port: number;
+  host: string;
+  /** The clock of decisions (a fixed one under --now). */
+  clock: () => Date;
+  /** false: do not look for a cluster to watch. */
+  cluster: boolean;
+  reloadIntervalMs: number;
+  logLevel: string;
+  /** Leases namespace given on the command line; the config's setting otherwise. */
+  sharedReservationsNamespace?: string;
+  replicaId?: string;
+}
 
-  if (cert && key) checkTlsFiles(cert, key);
+export async function serve(opts: ServeOptions, hooks: ServeHooks = {}): Promise<number> {
+  const { tls, clock, port, host } = opts;
+  if (tls) checkTlsFiles(tls.cert, tls.key);
 
   // The policy's WebAssembly straight to V8's optimising compiler. By default
   // V8 runs it first with its baseline compiler (Liftoff) and optimises a
@@ -110,23 +83,22 @@ export async function serve(args: string[], io: Io, hooks: ServeHooks = {}): Pro
   // loads it; only `serve` sets it — a one-off `check` is better off with Liftoff.
   setFlagsFromString('--no-liftoff');
 
-  const gate = await Gate.create({ files: { config: values.config as string, usage: strings(values.usage) }, clock });
-  const cluster = values['no-cluster'] ? null : detectCluster();
-  const sharedNs = values['shared-reservations'] as string | undefined;
-  if (sharedNs !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(sharedNs)) throw usageError(`--shared-reservations takes the namespace of the Leases, not "${sharedNs}"`);
+  const gate = await Gate.create({ files: { config: opts.config, usage: opts.usage }, clock });
+  const cluster = opts.cluster ? detectCluster() : null;
+  const sharedNs = opts.sharedReservationsNamespace;
   const configured = gate.config.kubernetes.sharedReservations;
-  const replica = values['replica-id'] as string | undefined;
+  const replica = opts.replicaId;
   const shared = sharedNs ? { namespace: sharedNs, ...(configured ? { maxAttempts: configured.maxAttempts } : {}) } : configured;
   const app = await buildServer({
     gate,
     sharedReservations: shared ? { ...shared, ...(replica ? { replica } : {}) } : null,
-    ...(cert && key ? { tls: { cert, key } } : {}),
+    ...(tls ? { tls } : {}),
     cluster,
-    reloadIntervalMs,
-    logger: { level: (values['log-level'] as string | undefined) ?? 'info' },
+    reloadIntervalMs: opts.reloadIntervalMs,
+    logger: { level: opts.logLevel },
   });
-  if (!cert) app.log.warn('serving plain HTTP (--insecure-http): for local testing only; the kube-apiserver requires HTTPS');
-  if (values['no-cluster']) app.log.info('--no-cluster: the cluster is not watched');
+  if (!tls) app.log.warn('serving plain HTTP (--insecure-http): for local testing only; the kube-apiserver requires HTTPS');
+  if (!opts.cluster) app.log.info('--no-cluster: the cluster is not watched');
   try {
     const address = await app.listen({ port, host });
     hooks.listening?.(address);

@@ -15689,7 +15689,7 @@ function info(message) {
   process.stdout.write(message + os4.EOL);
 }
 
-// cli/render/common.ts
+// render/common.ts
 function fmtNumber(n) {
   if (n === null) return "—";
   return Number.isInteger(n) ? String(n) : n.toFixed(2);
@@ -15718,7 +15718,7 @@ function findingTitle(f) {
   return on ? `${f.code} ${on}` : f.code;
 }
 
-// cli/render/text.ts
+// render/text.ts
 function table(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((cell, i) => i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])).join("  ").trimEnd());
@@ -15772,7 +15772,7 @@ function inputError(problem, code = "EG_ERR_INPUT_INVALID") {
 // action/src/annotations.ts
 import { readFileSync as readFileSync2 } from "node:fs";
 
-// cli/render/machine.ts
+// render/machine.ts
 function locatedFindings(d) {
   const where = locations(d);
   const out = [];
@@ -15939,144 +15939,9 @@ import { existsSync as existsSync4 } from "node:fs";
 import { dirname as dirname3, join as join4, resolve as resolve3, sep as sep2 } from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 
-// cli/inputs.ts
-import { readdirSync as readdirSync2, readFileSync as readFileSync5, statSync as statSync2 } from "node:fs";
-import { join as join2 } from "node:path";
-
-// engine/json-position.ts
-function describeJsonError(text2, err) {
-  const raw = err instanceof Error ? err.message : String(err);
-  const offset = firstErrorOffset(text2);
-  const { line, col } = lineCol(text2, offset);
-  let message;
-  if (offset >= text2.length || /Unexpected end of JSON input/.test(raw)) {
-    message = text2.trim() === "" ? "the file is empty, expected JSON" : "the JSON ends early (truncated file?)";
-  } else {
-    const cleaned = raw.replace(/, ".*" is not valid JSON$/s, "").replace(/ in JSON at position \d+( \(line \d+ column \d+\))?$/, "").trim();
-    message = `invalid JSON: ${cleaned}`;
-  }
-  return { line, col, message };
-}
-function lineCol(text2, offset) {
-  let line = 1;
-  let lineStart = 0;
-  const end = Math.min(offset, text2.length);
-  for (let i = text2.indexOf("\n"); i !== -1 && i < end; i = text2.indexOf("\n", i + 1)) {
-    line++;
-    lineStart = i + 1;
-  }
-  return { line, col: end - lineStart + 1 };
-}
-function firstErrorOffset(text2) {
-  let i = 0;
-  const n = text2.length;
-  const ws = () => {
-    while (i < n && (text2[i] === " " || text2[i] === "\n" || text2[i] === "\r" || text2[i] === "	")) i++;
-  };
-  class Stop extends Error {
-  }
-  const fail = () => {
-    throw new Stop();
-  };
-  const str3 = () => {
-    if (text2[i] !== '"') fail();
-    i++;
-    while (i < n) {
-      const c = text2.charCodeAt(i);
-      if (c === 34) {
-        i++;
-        return;
-      }
-      if (c < 32) fail();
-      if (c === 92) {
-        i++;
-        if (i >= n) return fail();
-        if (text2[i] === "u") {
-          if (!/^[0-9a-fA-F]{4}$/.test(text2.slice(i + 1, i + 5))) fail();
-          i += 5;
-          continue;
-        }
-        if (!'"\\/bfnrt'.includes(text2[i] ?? "")) fail();
-      }
-      i++;
-    }
-    fail();
-  };
-  const value = () => {
-    ws();
-    if (i >= n) fail();
-    const c = text2[i];
-    if (c === "{") {
-      i++;
-      ws();
-      if (text2[i] === "}") {
-        i++;
-        return;
-      }
-      for (; ; ) {
-        ws();
-        str3();
-        ws();
-        if (text2[i] !== ":") fail();
-        i++;
-        value();
-        ws();
-        if (text2[i] === ",") {
-          i++;
-          continue;
-        }
-        if (text2[i] === "}") {
-          i++;
-          return;
-        }
-        fail();
-      }
-    }
-    if (c === "[") {
-      i++;
-      ws();
-      if (text2[i] === "]") {
-        i++;
-        return;
-      }
-      for (; ; ) {
-        value();
-        ws();
-        if (text2[i] === ",") {
-          i++;
-          continue;
-        }
-        if (text2[i] === "]") {
-          i++;
-          return;
-        }
-        fail();
-      }
-    }
-    if (c === '"') return str3();
-    for (const lit of ["true", "false", "null"]) {
-      if (text2.startsWith(lit, i)) {
-        i += lit.length;
-        return;
-      }
-      if (lit.startsWith(text2.slice(i, n)) && n - i < lit.length) {
-        i = n;
-        return fail();
-      }
-    }
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text2.slice(i, i + 400));
-    if (!m || m[0] === "" || m[0] === "-") fail();
-    i += m?.[0].length ?? 0;
-  };
-  try {
-    value();
-    ws();
-    return i;
-  } catch (e) {
-    if (e instanceof Stop) return Math.min(i, n);
-    throw e;
-  }
-}
+// engine/config/load.ts
+import { createHash } from "node:crypto";
+import { dirname, resolve } from "node:path";
 
 // node_modules/zod/v4/core/util.js
 function getEnumValues(entries2) {
@@ -18356,6 +18221,757 @@ var claimsFile = strictObject({
   )
 });
 
+// engine/time.ts
+var DAY_MS = 864e5;
+var DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+function startOf(value) {
+  return Date.parse(DATE_ONLY.test(value) ? `${value}T00:00:00Z` : value);
+}
+function endOf(value) {
+  const start = startOf(value);
+  return DATE_ONLY.test(value) ? start + DAY_MS : start;
+}
+function daysUntil(at, now) {
+  return Math.floor((at - now) / DAY_MS);
+}
+var INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
+function parseNow(value) {
+  if (!INSTANT.test(value)) return null;
+  const ms = startOf(value);
+  return Number.isNaN(ms) ? null : new Date(ms);
+}
+function isoInstant(d) {
+  return d.toISOString().replace(".000Z", "Z");
+}
+
+// engine/config/load.ts
+function loadConfig(file) {
+  const text2 = readText(file, "EG_ERR_CONFIG_INVALID");
+  return parseConfig(file, text2);
+}
+function parseConfig(file, text2) {
+  const src = parseSource(file, text2, "EG_ERR_CONFIG_INVALID", "the config");
+  if (src.doc.contents === null) {
+    throw new EntitlegateError("EG_ERR_CONFIG_INVALID", `${file}: the config is empty`, [{ file, line: 1, col: 1, message: "the config is empty" }]);
+  }
+  const { value, problems } = validate(src, config2);
+  problems.push(...semanticProblems(src, src.doc.toJS({ maxAliasCount: 100 })));
+  if (problems.length || !value) {
+    const sorted = sortProblems(problems);
+    throw new EntitlegateError("EG_ERR_CONFIG_INVALID", `${file}: the config has ${sorted.length} problem${sorted.length === 1 ? "" : "s"}`, sorted);
+  }
+  const digest = "sha256:" + createHash("sha256").update(text2).digest("hex");
+  const loaded = { config: value, file, digest };
+  if (value.policy) loaded.policyPath = resolve(dirname(file), value.policy);
+  return loaded;
+}
+function entries(doc, key) {
+  const list = doc?.[key];
+  return Array.isArray(list) ? list.map((e) => e && typeof e === "object" ? e : {}) : [];
+}
+var text = (v) => typeof v === "string" ? v : void 0;
+function semanticProblems(src, doc) {
+  const problems = [];
+  const productIds = /* @__PURE__ */ new Set();
+  entries(doc, "products").forEach((p, i) => {
+    const id2 = text(p.id);
+    if (id2 === void 0) return;
+    if (productIds.has(id2)) problems.push(problemAt(src, ["products", i, "id"], `duplicate product id "${id2}"`));
+    productIds.add(id2);
+  });
+  const seen = /* @__PURE__ */ new Set();
+  for (const list of ["entitlements", "exceptions"]) {
+    entries(doc, list).forEach((e, i) => {
+      const id2 = text(e.id);
+      const product2 = text(e.product);
+      if (id2 !== void 0 && seen.has(id2)) problems.push(problemAt(src, [list, i, "id"], `duplicate id "${id2}" (entitlement and exception ids share one namespace)`));
+      if (id2 !== void 0) seen.add(id2);
+      if (product2 !== void 0 && !productIds.has(product2)) problems.push(problemAt(src, [list, i, "product"], `unknown product "${product2}"; declare it under products`));
+    });
+  }
+  const real = (v) => typeof v === "string" && !Number.isNaN(startOf(v));
+  entries(doc, "entitlements").forEach((e, i) => {
+    if (real(e.validFrom) && real(e.validUntil) && startOf(e.validFrom) >= endOf(e.validUntil)) {
+      problems.push(problemAt(src, ["entitlements", i, "validFrom"], `validFrom ${e.validFrom} is not before the end of validUntil ${e.validUntil}: the term is empty`));
+    }
+  });
+  entries(doc, "exceptions").forEach((x, i) => {
+    const approver = text(x.approvedBy);
+    const requester = text(x.requestedBy);
+    if (approver !== void 0 && requester !== void 0 && approver.trim().toLowerCase() === requester.trim().toLowerCase()) {
+      problems.push(problemAt(src, ["exceptions", i, "approvedBy"], `exception ${text(x.id) ?? i} is approved by its own requester "${requester}"; another person must approve it`));
+    }
+    if (real(x.from) && real(x.until) && startOf(x.from) >= endOf(x.until)) {
+      problems.push(problemAt(src, ["exceptions", i, "from"], `from ${x.from} is not before the end of until ${x.until}: the exception never applies`));
+    }
+  });
+  return problems;
+}
+
+// engine/scope.ts
+var import_picomatch = __toESM(require_picomatch2(), 1);
+var GLOB = /[*?[\]{}!]/;
+function scopeMatcher(spec2) {
+  const tests = [];
+  for (const dim of SCOPE_DIMENSIONS) {
+    const raw = spec2?.[dim];
+    if (raw === void 0) continue;
+    const values = Array.isArray(raw) ? raw : [raw];
+    const exact = new Set(values.filter((v) => !GLOB.test(v)));
+    const globs = values.filter((v) => GLOB.test(v)).map((g) => (0, import_picomatch.default)(g, { dot: true }));
+    tests.push([dim, (v) => exact.has(v) || globs.some((g) => g(v))]);
+  }
+  return {
+    restricted: tests.length,
+    covers: (scope) => tests.every(([dim, test]) => scope[dim] !== void 0 && test(scope[dim]))
+  };
+}
+function scopeKey(scope) {
+  return SCOPE_DIMENSIONS.map((d) => scope[d] ?? "").join("\0");
+}
+
+// engine/pools.ts
+function entitlementPool(e) {
+  return {
+    id: e.id,
+    kind: "entitlement",
+    capacity: e.quantity,
+    start: e.validFrom ? startOf(e.validFrom) : -Infinity,
+    end: e.validUntil ? endOf(e.validUntil) : Infinity,
+    graceDays: e.graceDays,
+    scope: scopeMatcher(e.scope)
+  };
+}
+function exceptionPool(x) {
+  return {
+    id: x.id,
+    kind: "exception",
+    capacity: x.quantity,
+    start: x.from ? startOf(x.from) : -Infinity,
+    end: endOf(x.until),
+    graceDays: 0,
+    scope: scopeMatcher(x.scope)
+  };
+}
+function byChargeOrder(a, b) {
+  if (a.kind !== b.kind) return a.kind === "entitlement" ? -1 : 1;
+  return b.scope.restricted - a.scope.restricted || a.end - b.end || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+function poolAt(def, now) {
+  const graceEnd = def.end + def.graceDays * DAY_MS;
+  if (now < def.start) return { def, state: "future", daysLeft: null, graceDaysLeft: null, daysToStart: Math.ceil((def.start - now) / DAY_MS) };
+  if (now < def.end) return { def, state: "active", daysLeft: def.end === Infinity ? null : daysUntil(def.end, now), graceDaysLeft: null, daysToStart: null };
+  if (now < graceEnd) return { def, state: "grace", daysLeft: 0, graceDaysLeft: daysUntil(graceEnd, now), daysToStart: null };
+  return { def, state: "expired", daysLeft: null, graceDaysLeft: null, daysToStart: null };
+}
+function usable(p) {
+  return p.state === "active" || p.state === "grace";
+}
+
+// engine/accounting.ts
+function coveringPools(pools, scope, onlyUsable = true) {
+  const out = [];
+  for (let i = 0; i < pools.length; i++) {
+    const p = pools[i];
+    if ((!onlyUsable || usable(p)) && p.def.scope.covers(scope)) out.push(i);
+  }
+  return out;
+}
+function charge(pools, loads, covering, quantity) {
+  let rest = quantity;
+  const charged = [];
+  for (const i of covering) {
+    if (rest <= 0) break;
+    const room = pools[i].def.capacity - loads[i];
+    if (room <= 0) continue;
+    const take = Math.min(room, rest);
+    loads[i] += take;
+    rest -= take;
+    charged.push({ pool: pools[i].def.id, quantity: take });
+  }
+  return { charged, overflow: rest };
+}
+function free(loads, covering, quantity, overflow = []) {
+  let rest = quantity;
+  for (const o of overflow) {
+    if (rest <= 0) break;
+    if (o.quantity <= 0 || !o.covering.some((k) => covering.includes(k))) continue;
+    const take = Math.min(o.quantity, rest);
+    o.quantity -= take;
+    rest -= take;
+  }
+  for (let k = covering.length - 1; k >= 0 && rest > 0; k--) {
+    const i = covering[k];
+    const take = Math.min(loads[i], rest);
+    loads[i] -= take;
+    rest -= take;
+  }
+}
+function chargeAll(pools, loads, items) {
+  const covering = items.map((it) => coveringPools(pools, it.scope));
+  const order = items.map((_, i) => i).sort((a, b) => covering[a].length - covering[b].length || a - b);
+  const results = new Array(items.length);
+  for (const i of order) {
+    const { charged, overflow } = charge(pools, loads, covering[i], items[i].quantity);
+    results[i] = { covering: covering[i], charged, overflow };
+  }
+  return results;
+}
+function allocateUsage(pools, items) {
+  const loads = pools.map(() => 0);
+  const results = chargeAll(pools, loads, items);
+  const overflow = results.filter((r) => r.overflow > 0).map((r) => ({ covering: r.covering, quantity: r.overflow }));
+  return { loads, overflow };
+}
+
+// engine/books.ts
+function buildBooks(config3) {
+  const books = /* @__PURE__ */ new Map();
+  for (const product2 of config3.products) books.set(product2.id, { product: product2, pools: [] });
+  for (const e of config3.entitlements) books.get(e.product)?.pools.push(entitlementPool(e));
+  for (const x of config3.exceptions) books.get(x.product)?.pools.push(exceptionPool(x));
+  for (const book of books.values()) book.pools.sort(byChargeOrder);
+  return books;
+}
+function usageItems(records) {
+  const byProduct = /* @__PURE__ */ new Map();
+  for (const r of records) {
+    let scopes = byProduct.get(r.product);
+    if (!scopes) byProduct.set(r.product, scopes = /* @__PURE__ */ new Map());
+    const key = scopeKey(r.scope);
+    const item = scopes.get(key);
+    if (item) item.quantity += r.quantity;
+    else scopes.set(key, { scope: { ...r.scope }, quantity: r.quantity });
+  }
+  return new Map([...byProduct].map(([p, m]) => [p, [...m.values()]]));
+}
+function policyData(config3) {
+  const licensed = new Set([...config3.entitlements, ...config3.exceptions].map((e) => e.product));
+  const owners = /* @__PURE__ */ new Map();
+  for (const e of config3.entitlements) if (e.owner) owners.set(e.product, (owners.get(e.product) ?? /* @__PURE__ */ new Set()).add(e.owner));
+  return {
+    config: {
+      defaults: config3.defaults,
+      products: Object.fromEntries(
+        config3.products.map((p) => [p.id, { metric: p.metric, vendor: p.vendor ?? null, name: p.name ?? null, licensed: licensed.has(p.id), owners: [...owners.get(p.id) ?? []].sort() }])
+      ),
+      entitlements: Object.fromEntries(
+        config3.entitlements.map((e) => [
+          e.id,
+          { product: e.product, quantity: e.quantity, owner: e.owner ?? null, validUntil: e.validUntil ?? null, contract: e.contract ?? null }
+        ])
+      ),
+      exceptions: Object.fromEntries(
+        config3.exceptions.map((x) => [
+          x.id,
+          { product: x.product, quantity: x.quantity, until: x.until, reason: x.reason, requestedBy: x.requestedBy, approvedBy: x.approvedBy }
+        ])
+      )
+    }
+  };
+}
+
+// engine/policy/wasm.ts
+import { createHash as createHash2 } from "node:crypto";
+import { existsSync as existsSync2, readFileSync as readFileSync4 } from "node:fs";
+import { dirname as dirname2, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// node_modules/@open-policy-agent/opa-wasm/src/index.mjs
+var import_opa = __toESM(require_opa(), 1);
+var loadPolicy = import_opa.default.loadPolicy;
+var src_default = import_opa.default;
+
+// engine/policy/wasm.ts
+var { loadPolicySync } = src_default;
+var ENTRYPOINT = "entitlegate/decision";
+var encoder = new TextEncoder();
+var decoder = new TextDecoder();
+var WASM_PAGE = 65536;
+var HEAP_PER_INPUT_BYTE = 24;
+var HEAP_SLACK = 1 << 20;
+function packageRoot() {
+  let dir = dirname2(fileURLToPath(import.meta.url));
+  while (!existsSync2(join(dir, "package.json"))) {
+    const up = dirname2(dir);
+    if (up === dir) throw new Error("entitlegate: package root not found");
+    dir = up;
+  }
+  return dir;
+}
+function builtinPolicyPath() {
+  return join(packageRoot(), "policies", "dist", "entitlegate.wasm");
+}
+var CompiledPolicy = class _CompiledPolicy {
+  digest;
+  path;
+  wasm;
+  entrypoint;
+  reservedHeap = 0;
+  constructor(path, digest, wasm) {
+    this.path = path;
+    this.digest = digest;
+    this.wasm = wasm;
+    this.entrypoint = wasm.entrypoints[ENTRYPOINT];
+  }
+  static async load(path = builtinPolicyPath()) {
+    let bytes;
+    try {
+      bytes = readFileSync4(path);
+    } catch (err) {
+      throw new EntitlegateError("EG_ERR_POLICY_LOAD", `${path}: cannot read the compiled policy: ${err.message}`);
+    }
+    try {
+      const wasm = loadPolicySync(bytes);
+      if (!(Number(wasm.minorVersion) >= 2)) throw new Error(`its ABI is 1.${wasm.minorVersion}; rebuild it with \`entitlegate policy build\` (OPA ABI 1.2 or later)`);
+      if (!Object.hasOwn(wasm.entrypoints, ENTRYPOINT)) {
+        throw new Error(`it has no ${ENTRYPOINT} entrypoint; build it with \`entitlegate policy build\``);
+      }
+      return new _CompiledPolicy(path, "sha256:" + createHash2("sha256").update(bytes).digest("hex"), wasm);
+    } catch (err) {
+      throw new EntitlegateError("EG_ERR_POLICY_LOAD", `${path}: not a usable entitlegate policy: ${err.message}`);
+    }
+  }
+  /**
+   * Grows the policy's heap in one step before a large evaluation. Its
+   * allocator (OPA's wasm/src/malloc.c) otherwise grows memory a page or two at
+   * a time, and the many grows dominated big plans: a 16,000-claim decision
+   * took 5 s the first time and 0.3 s once the heap had grown. The allocator
+   * has no export to raise its heap top, so one large opa_malloc does it; the
+   * block is forgotten when opa_eval resets the heap pointer. Evaluation needs
+   * about 22 bytes of heap per input byte.
+   */
+  reserveHeap(inputBytes) {
+    const want = inputBytes * HEAP_PER_INPUT_BYTE + HEAP_SLACK;
+    if (want <= this.reservedHeap) return;
+    const exports = this.wasm.wasmInstance.exports;
+    exports.opa_malloc(want);
+    this.reservedHeap = want;
+  }
+  /**
+   * opa_eval (ABI 1.2+, checked at load) as opa-wasm's evaluate does it, minus two copies and
+   * a byte loop: the input is encoded straight into the policy's memory, and
+   * the answer is found with indexOf and decoded by one shared decoder. Both
+   * ends run on every admission, and for a big plan the input is megabytes.
+   * Uses the LoadedPolicy fields opa-wasm declares (mem, dataAddr, dataHeapPtr).
+   */
+  evalDirect(json) {
+    const { mem, dataAddr, dataHeapPtr } = this.wasm;
+    this.reserveHeap(json.length);
+    const room = json.length * 3;
+    const short = dataHeapPtr + room - mem.buffer.byteLength;
+    if (short > 0) mem.grow(Math.ceil(short / WASM_PAGE));
+    const { written } = encoder.encodeInto(json, new Uint8Array(mem.buffer, dataHeapPtr, room));
+    const exports = this.wasm.wasmInstance.exports;
+    const at = exports.opa_eval(0, this.entrypoint, dataAddr, dataHeapPtr, written, dataHeapPtr + written, 0);
+    const out = new Uint8Array(mem.buffer);
+    return JSON.parse(decoder.decode(out.subarray(at, out.indexOf(0, at))));
+  }
+  setData(data) {
+    this.wasm.setData(data);
+  }
+  evaluate(input) {
+    let result;
+    try {
+      result = this.evalDirect(JSON.stringify(input));
+    } catch (err) {
+      throw new EntitlegateError("EG_ERR_POLICY_EVAL", `the policy failed to evaluate: ${err.message}`);
+    }
+    const verdict = result?.[0]?.result;
+    if (!verdict || typeof verdict.allowed !== "boolean" || !Array.isArray(verdict.violations) || !Array.isArray(verdict.warnings)) {
+      throw new EntitlegateError("EG_ERR_POLICY_EVAL", "the policy returned no decision (is data.config set?)");
+    }
+    return verdict;
+  }
+};
+
+// engine/engine.ts
+var Engine = class _Engine {
+  policy;
+  loaded;
+  books = /* @__PURE__ */ new Map();
+  usage = /* @__PURE__ */ new Map();
+  sources = [];
+  bases = /* @__PURE__ */ new Map();
+  lastInstant;
+  constructor(policy, config3, usage = []) {
+    this.policy = policy;
+    this.setConfig(config3);
+    this.setUsage(usage);
+  }
+  /** Loads the policy the config names (or the built-in one) and builds an engine. */
+  static async create(config3, usage = []) {
+    return new _Engine(await CompiledPolicy.load(config3.policyPath), config3, usage);
+  }
+  get config() {
+    return this.loaded.config;
+  }
+  get configDigest() {
+    return this.loaded.digest;
+  }
+  setConfig(config3) {
+    const books = buildBooks(config3.config);
+    this.policy.setData(policyData(config3.config));
+    this.loaded = config3;
+    this.books = books;
+    this.bases.clear();
+  }
+  /** Replaces all usage; records from several sources add up. */
+  setUsage(sources) {
+    for (const s of sources) {
+      for (const r of s.usage) {
+        if (!this.books.has(r.product)) {
+          throw new EntitlegateError("EG_ERR_USAGE_INVALID", `usage from ${s.source} names unknown product "${r.product}"`);
+        }
+      }
+    }
+    this.usage = usageItems(sources.flatMap((s) => s.usage));
+    this.sources = sources.map((s) => ({ source: s.source, observedAt: s.observedAt }));
+    this.bases.clear();
+  }
+  book(product2) {
+    const book = this.books.get(product2);
+    if (!book) throw new EntitlegateError("EG_ERR_INPUT_INVALID", `a claim names unknown product "${product2}"; declare it under products in the config`);
+    return book;
+  }
+  /** Existing usage charged to the pools usable now; cached until config, usage or the usable set changes. */
+  base(product2, pools) {
+    const key = pools.map((p) => usable(p) ? "1" : "0").join("");
+    const cached2 = this.bases.get(product2);
+    if (cached2?.key === key) return cached2.base;
+    const base = allocateUsage(pools, this.usage.get(product2) ?? []);
+    this.bases.set(product2, { key, base });
+    return base;
+  }
+  decide(claims, opts) {
+    const prepared = this.prepare(claims, opts);
+    const verdict = this.policy.evaluate(prepared.input);
+    return {
+      allowed: verdict.allowed,
+      mode: prepared.mode,
+      violations: verdict.violations.map(finding),
+      warnings: verdict.warnings.map(finding),
+      products: prepared.products,
+      claims: prepared.claims,
+      provenance: {
+        policy: this.policy.digest,
+        config: this.loaded.digest,
+        usage: this.sources,
+        evaluatedAt: prepared.input.now
+      }
+    };
+  }
+  /**
+   * The accounting of a change, and the input the policy decides from
+   * (docs/policy.md). Public so that the same input can be given to another
+   * evaluator, such as the OPA server in the benchmarks.
+   */
+  prepare(claims, opts) {
+    const now = opts.now.getTime();
+    const mode = opts.mode ?? this.config.defaults.mode;
+    const byProduct = /* @__PURE__ */ new Map();
+    claims.forEach((c, i) => {
+      if (!this.books.has(c.product)) {
+        const at = c.resource?.file ? ` (${c.resource.file}${c.resource.line ? `:${c.resource.line}` : ""})` : "";
+        throw new EntitlegateError("EG_ERR_INPUT_INVALID", `${resourceId(c.resource)}${at} names unknown product "${c.product}"; declare it under products in the config, or fix the input that names it`);
+      }
+      const list = byProduct.get(c.product);
+      if (list) list.push(i);
+      else byProduct.set(c.product, [i]);
+    });
+    const reserved = /* @__PURE__ */ new Map();
+    for (const r of opts.reservations ?? []) {
+      if (!byProduct.has(r.product)) continue;
+      const list = reserved.get(r.product);
+      if (list) list.push(r);
+      else reserved.set(r.product, [r]);
+    }
+    const decided = new Array(claims.length);
+    const claimInputs = new Array(claims.length);
+    const products = [];
+    const productInputs = {};
+    const poolInputs = {};
+    for (const [pid, indexes] of byProduct) {
+      const book = this.book(pid);
+      const metric = book.product.metric;
+      const pools = book.pools.map((d) => poolAt(d, now));
+      const base = this.base(pid, pools);
+      const loads = base.loads.slice();
+      const overflowBefore = base.overflow.map((o) => ({ ...o }));
+      for (const r of chargeAll(pools, loads, reserved.get(pid) ?? [])) {
+        if (r.overflow > 0) overflowBefore.push({ covering: r.covering, quantity: r.overflow });
+      }
+      const usedLoads = loads.slice();
+      const usedOverflow = overflowBefore.map((o) => ({ ...o }));
+      const peaks = indexes.map((i) => {
+        const c = claims[i];
+        return c.quantity === null ? 0 : Math.max(c.peak ?? 0, c.quantity, 0);
+      });
+      const allCovering = indexes.map((i) => coveringPools(pools, claims[i].scope, false));
+      const usableCovering = allCovering.map((cov) => cov.filter((k) => usable(pools[k])));
+      indexes.forEach((i, k) => {
+        const q = claims[i].quantity;
+        if (q !== null && q < 0) free(loads, usableCovering[k], -q, overflowBefore);
+      });
+      const order = indexes.map((_, k) => k).sort((a, b) => usableCovering[a].length - usableCovering[b].length || a - b);
+      const charged = indexes.map(() => []);
+      const overflow = indexes.map(() => 0);
+      const peakOverflow = indexes.map(() => 0);
+      const peakLoads = usedLoads.slice();
+      for (const k of order) {
+        const q = claims[indexes[k]].quantity;
+        if (q !== null && q > 0) {
+          const r = charge(pools, loads, usableCovering[k], q);
+          charged[k] = r.charged;
+          overflow[k] = r.overflow;
+        }
+        if (peaks[k] > 0) peakOverflow[k] = charge(pools, peakLoads, usableCovering[k], peaks[k]).overflow;
+      }
+      const relevant = [...new Set(usableCovering.flat())].sort((a, b) => a - b);
+      const inRelevant = new Set(relevant);
+      const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+      const capacity = sum(relevant.map((k) => pools[k].def.capacity));
+      const used = sum(relevant.map((k) => usedLoads[k])) + sum(usedOverflow.filter((o) => o.covering.some((k) => inRelevant.has(k))).map((o) => o.quantity));
+      const requested = sum(indexes.map((i) => claims[i].quantity ?? 0));
+      const projected = Math.max(0, used + requested);
+      const peak = Math.max(projected, used + sum(peaks));
+      const outcome = {
+        product: pid,
+        metric,
+        capacity,
+        used,
+        requested,
+        projected,
+        peak,
+        utilization: capacity > 0 ? projected / capacity : null
+      };
+      products.push(outcome);
+      productInputs[pid] = outcome;
+      for (const k of relevant) {
+        const p = pools[k];
+        poolInputs[p.def.id] = {
+          kind: p.def.kind,
+          capacity: p.def.capacity,
+          used: usedLoads[k],
+          projected: loads[k],
+          peak: peakLoads[k],
+          state: p.state,
+          daysLeft: p.daysLeft,
+          graceDaysLeft: p.graceDaysLeft
+        };
+      }
+      indexes.forEach((i, k) => {
+        const c = claims[i];
+        const d = { product: pid, metric, quantity: c.quantity, peak: peaks[k], scope: c.scope };
+        if (c.resource) d.resource = c.resource;
+        if (c.unknownReason) d.unknownReason = c.unknownReason;
+        decided[i] = d;
+        claimInputs[i] = {
+          ...d,
+          resource: resourceId(c.resource),
+          covering: allCovering[k].map((j) => {
+            const p = pools[j];
+            return { id: p.def.id, kind: p.def.kind, state: p.state, daysLeft: p.daysLeft, daysToStart: p.daysToStart };
+          }),
+          charged: charged[k],
+          overflow: overflow[k],
+          peakOverflow: peakOverflow[k]
+        };
+      });
+    }
+    const input = { mode, now: this.instant(now), claims: claimInputs, products: productInputs, pools: poolInputs };
+    return { mode, input, products, claims: decided };
+  }
+  /** isoInstant of `now`, kept for the next decision: a server decides many in the same second (or, with --now, at one instant). */
+  instant(now) {
+    if (this.lastInstant?.ms !== now) this.lastInstant = { ms: now, iso: isoInstant(new Date(now)) };
+    return this.lastInstant.iso;
+  }
+  /** Pools of a product at `now` with the load of existing usage (for reports). */
+  standing(product2, now) {
+    const pools = this.book(product2).pools.map((d) => poolAt(d, now.getTime()));
+    return { pools, base: this.base(product2, pools) };
+  }
+  get usageSources() {
+    return this.sources;
+  }
+};
+function finding(f) {
+  return { code: f.code, product: f.product ?? null, entitlement: f.entitlement ?? null, message: f.message, resources: f.resources ?? [] };
+}
+
+// engine/usage.ts
+function loadUsage(file, products) {
+  return parseUsage(file, readText(file, "EG_ERR_USAGE_INVALID"), products);
+}
+function parseUsage(file, text2, products) {
+  const src = parseSource(file, text2, "EG_ERR_USAGE_INVALID", "the usage snapshot");
+  if (src.doc.contents === null) {
+    throw new EntitlegateError("EG_ERR_USAGE_INVALID", `${file}: the usage snapshot is empty`, [{ file, line: 1, col: 1, message: "the usage snapshot is empty" }]);
+  }
+  const { value, problems } = validate(src, usageSnapshot);
+  value?.usage.forEach((r, i) => {
+    if (products && !products.has(r.product)) problems.push(problemAt(src, ["usage", i, "product"], `unknown product "${r.product}"; declare it in the config`));
+  });
+  if (!value || problems.length) {
+    const sorted = sortProblems(problems);
+    throw new EntitlegateError("EG_ERR_USAGE_INVALID", `${file}: the usage snapshot has ${sorted.length} problem${sorted.length === 1 ? "" : "s"}`, sorted);
+  }
+  return { ...value, file };
+}
+
+// engine/load.ts
+function loadFiles(configPath2, usagePaths) {
+  if (!configPath2) throw new EntitlegateError("EG_ERR_USAGE", "--config FILE is required");
+  const config3 = loadConfig(configPath2);
+  const products = new Set(config3.config.products.map((p) => p.id));
+  return { config: config3, usage: usagePaths.map((f) => loadUsage(f, products)) };
+}
+async function loadEngine(configPath2, usagePaths, defaultPolicy) {
+  const files = loadFiles(configPath2, usagePaths);
+  const policy = await CompiledPolicy.load(files.config.policyPath ?? defaultPolicy);
+  return { ...files, engine: new Engine(policy, files.config, files.usage) };
+}
+
+// inputs/read.ts
+import { readdirSync as readdirSync2, readFileSync as readFileSync6, statSync as statSync2 } from "node:fs";
+import { join as join3 } from "node:path";
+
+// engine/json-position.ts
+function describeJsonError(text2, err) {
+  const raw = err instanceof Error ? err.message : String(err);
+  const offset = firstErrorOffset(text2);
+  const { line, col } = lineCol(text2, offset);
+  let message;
+  if (offset >= text2.length || /Unexpected end of JSON input/.test(raw)) {
+    message = text2.trim() === "" ? "the file is empty, expected JSON" : "the JSON ends early (truncated file?)";
+  } else {
+    const cleaned = raw.replace(/, ".*" is not valid JSON$/s, "").replace(/ in JSON at position \d+( \(line \d+ column \d+\))?$/, "").trim();
+    message = `invalid JSON: ${cleaned}`;
+  }
+  return { line, col, message };
+}
+function lineCol(text2, offset) {
+  let line = 1;
+  let lineStart = 0;
+  const end = Math.min(offset, text2.length);
+  for (let i = text2.indexOf("\n"); i !== -1 && i < end; i = text2.indexOf("\n", i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, col: end - lineStart + 1 };
+}
+function firstErrorOffset(text2) {
+  let i = 0;
+  const n = text2.length;
+  const ws = () => {
+    while (i < n && (text2[i] === " " || text2[i] === "\n" || text2[i] === "\r" || text2[i] === "	")) i++;
+  };
+  class Stop extends Error {
+  }
+  const fail = () => {
+    throw new Stop();
+  };
+  const str3 = () => {
+    if (text2[i] !== '"') fail();
+    i++;
+    while (i < n) {
+      const c = text2.charCodeAt(i);
+      if (c === 34) {
+        i++;
+        return;
+      }
+      if (c < 32) fail();
+      if (c === 92) {
+        i++;
+        if (i >= n) return fail();
+        if (text2[i] === "u") {
+          if (!/^[0-9a-fA-F]{4}$/.test(text2.slice(i + 1, i + 5))) fail();
+          i += 5;
+          continue;
+        }
+        if (!'"\\/bfnrt'.includes(text2[i] ?? "")) fail();
+      }
+      i++;
+    }
+    fail();
+  };
+  const value = () => {
+    ws();
+    if (i >= n) fail();
+    const c = text2[i];
+    if (c === "{") {
+      i++;
+      ws();
+      if (text2[i] === "}") {
+        i++;
+        return;
+      }
+      for (; ; ) {
+        ws();
+        str3();
+        ws();
+        if (text2[i] !== ":") fail();
+        i++;
+        value();
+        ws();
+        if (text2[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text2[i] === "}") {
+          i++;
+          return;
+        }
+        fail();
+      }
+    }
+    if (c === "[") {
+      i++;
+      ws();
+      if (text2[i] === "]") {
+        i++;
+        return;
+      }
+      for (; ; ) {
+        value();
+        ws();
+        if (text2[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text2[i] === "]") {
+          i++;
+          return;
+        }
+        fail();
+      }
+    }
+    if (c === '"') return str3();
+    for (const lit of ["true", "false", "null"]) {
+      if (text2.startsWith(lit, i)) {
+        i += lit.length;
+        return;
+      }
+      if (lit.startsWith(text2.slice(i, n)) && n - i < lit.length) {
+        i = n;
+        return fail();
+      }
+    }
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text2.slice(i, i + 400));
+    if (!m || m[0] === "" || m[0] === "-") fail();
+    i += m?.[0].length ?? 0;
+  };
+  try {
+    value();
+    ws();
+    return i;
+  } catch (e) {
+    if (e instanceof Stop) return Math.min(i, n);
+    throw e;
+  }
+}
+
 // adapters/claims/parse.ts
 function isClaimsDocument(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value) && Array.isArray(value.claims);
@@ -18384,11 +19000,11 @@ function claimsFromText(file, text2, opts) {
 }
 
 // adapters/cdktf/synth.ts
-import { existsSync as existsSync2, readdirSync, readFileSync as readFileSync4, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { existsSync as existsSync3, readdirSync, readFileSync as readFileSync5, statSync } from "node:fs";
+import { join as join2, relative } from "node:path";
 
 // adapters/terraform/match.ts
-var import_picomatch = __toESM(require_picomatch2(), 1);
+var import_picomatch2 = __toESM(require_picomatch2(), 1);
 
 // adapters/terraform/attributes.ts
 function splitPath(path) {
@@ -19767,8 +20383,8 @@ function buildMatcherIndex(products) {
 var globOptions = { dot: true, bash: true };
 function compileScalar(expected) {
   if (typeof expected === "string") {
-    if (import_picomatch.default.scan(expected).isGlob) {
-      const isMatch = (0, import_picomatch.default)(expected, globOptions);
+    if (import_picomatch2.default.scan(expected).isGlob) {
+      const isMatch = (0, import_picomatch2.default)(expected, globOptions);
       return (v) => typeof v === "string" && isMatch(v);
     }
     return (v) => v === expected || typeof v !== "string" && String(v) === expected;
@@ -20065,10 +20681,10 @@ function isCdktfOut(dir) {
   } catch {
     return false;
   }
-  const manifest = join(dir, "manifest.json");
-  if (existsSync2(manifest)) {
+  const manifest = join2(dir, "manifest.json");
+  if (existsSync3(manifest)) {
     try {
-      const m = JSON.parse(readFileSync4(manifest, "utf8"));
+      const m = JSON.parse(readFileSync5(manifest, "utf8"));
       if (isObject3(m) && isObject3(m.stacks)) return true;
     } catch {
     }
@@ -20076,14 +20692,14 @@ function isCdktfOut(dir) {
   return stackFilesFromFolders(dir).length > 0;
 }
 function stackFilesFromFolders(dir) {
-  const stacksDir = join(dir, "stacks");
-  if (!existsSync2(stacksDir)) return [];
-  return readdirSync(stacksDir, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync2(join(stacksDir, d.name, "cdk.tf.json"))).map((d) => ({ name: d.name, file: join(stacksDir, d.name, "cdk.tf.json") })).sort((a, b) => a.name < b.name ? -1 : 1);
+  const stacksDir = join2(dir, "stacks");
+  if (!existsSync3(stacksDir)) return [];
+  return readdirSync(stacksDir, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync3(join2(stacksDir, d.name, "cdk.tf.json"))).map((d) => ({ name: d.name, file: join2(stacksDir, d.name, "cdk.tf.json") })).sort((a, b) => a.name < b.name ? -1 : 1);
 }
 function readJson(file, shown) {
   let text2;
   try {
-    text2 = readFileSync4(file, "utf8");
+    text2 = readFileSync5(file, "utf8");
   } catch {
     throw inputError({ file: shown, message: "cannot read the file" }, "EG_ERR_FILE_NOT_FOUND");
   }
@@ -20094,8 +20710,8 @@ function readJson(file, shown) {
   }
 }
 function cdktfStacks(dir) {
-  const manifestFile = join(dir, "manifest.json");
-  if (!existsSync2(manifestFile)) return stackFilesFromFolders(dir);
+  const manifestFile = join2(dir, "manifest.json");
+  if (!existsSync3(manifestFile)) return stackFilesFromFolders(dir);
   const manifest = readJson(manifestFile, manifestFile);
   if (!isObject3(manifest) || !isObject3(manifest.stacks)) {
     throw inputError({ file: manifestFile, message: 'not a cdktf manifest: expected "stacks" naming each synthesized stack' });
@@ -20103,8 +20719,8 @@ function cdktfStacks(dir) {
   return Object.entries(manifest.stacks).map(([key, s]) => {
     const stack = isObject3(s) ? s : {};
     const name = typeof stack.name === "string" ? stack.name : key;
-    const path = typeof stack.synthesizedStackPath === "string" ? stack.synthesizedStackPath : join("stacks", name, "cdk.tf.json");
-    return { name, file: join(dir, path) };
+    const path = typeof stack.synthesizedStackPath === "string" ? stack.synthesizedStackPath : join2("stacks", name, "cdk.tf.json");
+    return { name, file: join2(dir, path) };
   });
 }
 function claimsFromCdktfOut(dir, config3, opts = {}) {
@@ -20189,7 +20805,7 @@ function claimsFromCdkTfJson(json, config3, opts = {}) {
 }
 
 // adapters/kubernetes/match.ts
-var import_picomatch2 = __toESM(require_picomatch2(), 1);
+var import_picomatch3 = __toESM(require_picomatch2(), 1);
 
 // adapters/kubernetes/memo.ts
 var BoundedMemo = class {
@@ -20219,7 +20835,7 @@ function compiled(p) {
     const k = p.match?.kubernetes;
     const globs = k?.images ?? [];
     c = {
-      images: globs.length ? (0, import_picomatch2.default)([...new Set(globs.flatMap(imageForms))], { dot: true }) : void 0,
+      images: globs.length ? (0, import_picomatch3.default)([...new Set(globs.flatMap(imageForms))], { dot: true }) : void 0,
       seen: new BoundedMemo(),
       labels: Object.entries(k?.labels ?? {}),
       containers: k?.containers?.length ? new Set(k.containers) : void 0
@@ -20853,7 +21469,7 @@ function firstLine(message) {
   return (message.split("\n")[0] ?? message).replace(/ at line \d+, column \d+:?$/, "");
 }
 
-// cli/input-kinds.ts
+// inputs/kinds.ts
 function kubernetesOptions(ctx) {
   const { environment, cluster, namespace, account, region } = ctx.scope;
   return { products: ctx.config.products, settings: ctx.config.kubernetes, environment, cluster, namespace, account, region };
@@ -20897,7 +21513,7 @@ var FOLDER_KINDS = [
   }
 ];
 
-// cli/inputs.ts
+// inputs/read.ts
 var READABLE = /\.(ya?ml|json)$/i;
 function tryJson(text2) {
   const t = text2.trimStart();
@@ -20933,7 +21549,7 @@ function filesUnder(dir) {
   const out = [];
   for (const entry of readdirSync2(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
-    const path = join2(dir, entry.name);
+    const path = join3(dir, entry.name);
     if (entry.isDirectory()) out.push(...filesUnder(path));
     else if (READABLE.test(entry.name)) out.push(path);
   }
@@ -20958,616 +21574,13 @@ function claimsFromPaths(paths, ctx, readStdin) {
       else {
         const files = filesUnder(path);
         if (!files.length) throw new EntitlegateError("EG_ERR_INPUT_UNKNOWN", `${path}: the folder holds no .yaml, .yml or .json file and is not a cdktf.out folder`, [{ file: path, message: "nothing to check in this folder" }]);
-        for (const file of files) claims.push(...claimsFromInput({ file, text: readFileSync5(file, "utf8") }, ctx));
+        for (const file of files) claims.push(...claimsFromInput({ file, text: readFileSync6(file, "utf8") }, ctx));
       }
     } else {
-      claims.push(...claimsFromInput({ file: path, text: readFileSync5(path, "utf8") }, ctx));
+      claims.push(...claimsFromInput({ file: path, text: readFileSync6(path, "utf8") }, ctx));
     }
   }
   return claims;
-}
-
-// engine/config/load.ts
-import { createHash } from "node:crypto";
-import { dirname, resolve } from "node:path";
-
-// engine/time.ts
-var DAY_MS = 864e5;
-var DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-function startOf(value) {
-  return Date.parse(DATE_ONLY.test(value) ? `${value}T00:00:00Z` : value);
-}
-function endOf(value) {
-  const start = startOf(value);
-  return DATE_ONLY.test(value) ? start + DAY_MS : start;
-}
-function daysUntil(at, now) {
-  return Math.floor((at - now) / DAY_MS);
-}
-var INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
-function parseNow(value) {
-  if (!INSTANT.test(value)) return null;
-  const ms = startOf(value);
-  return Number.isNaN(ms) ? null : new Date(ms);
-}
-function isoInstant(d) {
-  return d.toISOString().replace(".000Z", "Z");
-}
-
-// engine/config/load.ts
-function loadConfig(file) {
-  const text2 = readText(file, "EG_ERR_CONFIG_INVALID");
-  return parseConfig(file, text2);
-}
-function parseConfig(file, text2) {
-  const src = parseSource(file, text2, "EG_ERR_CONFIG_INVALID", "the config");
-  if (src.doc.contents === null) {
-    throw new EntitlegateError("EG_ERR_CONFIG_INVALID", `${file}: the config is empty`, [{ file, line: 1, col: 1, message: "the config is empty" }]);
-  }
-  const { value, problems } = validate(src, config2);
-  problems.push(...semanticProblems(src, src.doc.toJS({ maxAliasCount: 100 })));
-  if (problems.length || !value) {
-    const sorted = sortProblems(problems);
-    throw new EntitlegateError("EG_ERR_CONFIG_INVALID", `${file}: the config has ${sorted.length} problem${sorted.length === 1 ? "" : "s"}`, sorted);
-  }
-  const digest = "sha256:" + createHash("sha256").update(text2).digest("hex");
-  const loaded = { config: value, file, digest };
-  if (value.policy) loaded.policyPath = resolve(dirname(file), value.policy);
-  return loaded;
-}
-function entries(doc, key) {
-  const list = doc?.[key];
-  return Array.isArray(list) ? list.map((e) => e && typeof e === "object" ? e : {}) : [];
-}
-var text = (v) => typeof v === "string" ? v : void 0;
-function semanticProblems(src, doc) {
-  const problems = [];
-  const productIds = /* @__PURE__ */ new Set();
-  entries(doc, "products").forEach((p, i) => {
-    const id2 = text(p.id);
-    if (id2 === void 0) return;
-    if (productIds.has(id2)) problems.push(problemAt(src, ["products", i, "id"], `duplicate product id "${id2}"`));
-    productIds.add(id2);
-  });
-  const seen = /* @__PURE__ */ new Set();
-  for (const list of ["entitlements", "exceptions"]) {
-    entries(doc, list).forEach((e, i) => {
-      const id2 = text(e.id);
-      const product2 = text(e.product);
-      if (id2 !== void 0 && seen.has(id2)) problems.push(problemAt(src, [list, i, "id"], `duplicate id "${id2}" (entitlement and exception ids share one namespace)`));
-      if (id2 !== void 0) seen.add(id2);
-      if (product2 !== void 0 && !productIds.has(product2)) problems.push(problemAt(src, [list, i, "product"], `unknown product "${product2}"; declare it under products`));
-    });
-  }
-  const real = (v) => typeof v === "string" && !Number.isNaN(startOf(v));
-  entries(doc, "entitlements").forEach((e, i) => {
-    if (real(e.validFrom) && real(e.validUntil) && startOf(e.validFrom) >= endOf(e.validUntil)) {
-      problems.push(problemAt(src, ["entitlements", i, "validFrom"], `validFrom ${e.validFrom} is not before the end of validUntil ${e.validUntil}: the term is empty`));
-    }
-  });
-  entries(doc, "exceptions").forEach((x, i) => {
-    const approver = text(x.approvedBy);
-    const requester = text(x.requestedBy);
-    if (approver !== void 0 && requester !== void 0 && approver.trim().toLowerCase() === requester.trim().toLowerCase()) {
-      problems.push(problemAt(src, ["exceptions", i, "approvedBy"], `exception ${text(x.id) ?? i} is approved by its own requester "${requester}"; another person must approve it`));
-    }
-    if (real(x.from) && real(x.until) && startOf(x.from) >= endOf(x.until)) {
-      problems.push(problemAt(src, ["exceptions", i, "from"], `from ${x.from} is not before the end of until ${x.until}: the exception never applies`));
-    }
-  });
-  return problems;
-}
-
-// engine/scope.ts
-var import_picomatch3 = __toESM(require_picomatch2(), 1);
-var GLOB = /[*?[\]{}!]/;
-function scopeMatcher(spec2) {
-  const tests = [];
-  for (const dim of SCOPE_DIMENSIONS) {
-    const raw = spec2?.[dim];
-    if (raw === void 0) continue;
-    const values = Array.isArray(raw) ? raw : [raw];
-    const exact = new Set(values.filter((v) => !GLOB.test(v)));
-    const globs = values.filter((v) => GLOB.test(v)).map((g) => (0, import_picomatch3.default)(g, { dot: true }));
-    tests.push([dim, (v) => exact.has(v) || globs.some((g) => g(v))]);
-  }
-  return {
-    restricted: tests.length,
-    covers: (scope) => tests.every(([dim, test]) => scope[dim] !== void 0 && test(scope[dim]))
-  };
-}
-function scopeKey(scope) {
-  return SCOPE_DIMENSIONS.map((d) => scope[d] ?? "").join("\0");
-}
-
-// engine/pools.ts
-function entitlementPool(e) {
-  return {
-    id: e.id,
-    kind: "entitlement",
-    capacity: e.quantity,
-    start: e.validFrom ? startOf(e.validFrom) : -Infinity,
-    end: e.validUntil ? endOf(e.validUntil) : Infinity,
-    graceDays: e.graceDays,
-    scope: scopeMatcher(e.scope)
-  };
-}
-function exceptionPool(x) {
-  return {
-    id: x.id,
-    kind: "exception",
-    capacity: x.quantity,
-    start: x.from ? startOf(x.from) : -Infinity,
-    end: endOf(x.until),
-    graceDays: 0,
-    scope: scopeMatcher(x.scope)
-  };
-}
-function byChargeOrder(a, b) {
-  if (a.kind !== b.kind) return a.kind === "entitlement" ? -1 : 1;
-  return b.scope.restricted - a.scope.restricted || a.end - b.end || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-function poolAt(def, now) {
-  const graceEnd = def.end + def.graceDays * DAY_MS;
-  if (now < def.start) return { def, state: "future", daysLeft: null, graceDaysLeft: null, daysToStart: Math.ceil((def.start - now) / DAY_MS) };
-  if (now < def.end) return { def, state: "active", daysLeft: def.end === Infinity ? null : daysUntil(def.end, now), graceDaysLeft: null, daysToStart: null };
-  if (now < graceEnd) return { def, state: "grace", daysLeft: 0, graceDaysLeft: daysUntil(graceEnd, now), daysToStart: null };
-  return { def, state: "expired", daysLeft: null, graceDaysLeft: null, daysToStart: null };
-}
-function usable(p) {
-  return p.state === "active" || p.state === "grace";
-}
-
-// engine/accounting.ts
-function coveringPools(pools, scope, onlyUsable = true) {
-  const out = [];
-  for (let i = 0; i < pools.length; i++) {
-    const p = pools[i];
-    if ((!onlyUsable || usable(p)) && p.def.scope.covers(scope)) out.push(i);
-  }
-  return out;
-}
-function charge(pools, loads, covering, quantity) {
-  let rest = quantity;
-  const charged = [];
-  for (const i of covering) {
-    if (rest <= 0) break;
-    const room = pools[i].def.capacity - loads[i];
-    if (room <= 0) continue;
-    const take = Math.min(room, rest);
-    loads[i] += take;
-    rest -= take;
-    charged.push({ pool: pools[i].def.id, quantity: take });
-  }
-  return { charged, overflow: rest };
-}
-function free(loads, covering, quantity, overflow = []) {
-  let rest = quantity;
-  for (const o of overflow) {
-    if (rest <= 0) break;
-    if (o.quantity <= 0 || !o.covering.some((k) => covering.includes(k))) continue;
-    const take = Math.min(o.quantity, rest);
-    o.quantity -= take;
-    rest -= take;
-  }
-  for (let k = covering.length - 1; k >= 0 && rest > 0; k--) {
-    const i = covering[k];
-    const take = Math.min(loads[i], rest);
-    loads[i] -= take;
-    rest -= take;
-  }
-}
-function chargeAll(pools, loads, items) {
-  const covering = items.map((it) => coveringPools(pools, it.scope));
-  const order = items.map((_, i) => i).sort((a, b) => covering[a].length - covering[b].length || a - b);
-  const results = new Array(items.length);
-  for (const i of order) {
-    const { charged, overflow } = charge(pools, loads, covering[i], items[i].quantity);
-    results[i] = { covering: covering[i], charged, overflow };
-  }
-  return results;
-}
-function allocateUsage(pools, items) {
-  const loads = pools.map(() => 0);
-  const results = chargeAll(pools, loads, items);
-  const overflow = results.filter((r) => r.overflow > 0).map((r) => ({ covering: r.covering, quantity: r.overflow }));
-  return { loads, overflow };
-}
-
-// engine/books.ts
-function buildBooks(config3) {
-  const books = /* @__PURE__ */ new Map();
-  for (const product2 of config3.products) books.set(product2.id, { product: product2, pools: [] });
-  for (const e of config3.entitlements) books.get(e.product)?.pools.push(entitlementPool(e));
-  for (const x of config3.exceptions) books.get(x.product)?.pools.push(exceptionPool(x));
-  for (const book of books.values()) book.pools.sort(byChargeOrder);
-  return books;
-}
-function usageItems(records) {
-  const byProduct = /* @__PURE__ */ new Map();
-  for (const r of records) {
-    let scopes = byProduct.get(r.product);
-    if (!scopes) byProduct.set(r.product, scopes = /* @__PURE__ */ new Map());
-    const key = scopeKey(r.scope);
-    const item = scopes.get(key);
-    if (item) item.quantity += r.quantity;
-    else scopes.set(key, { scope: { ...r.scope }, quantity: r.quantity });
-  }
-  return new Map([...byProduct].map(([p, m]) => [p, [...m.values()]]));
-}
-function policyData(config3) {
-  const licensed = new Set([...config3.entitlements, ...config3.exceptions].map((e) => e.product));
-  const owners = /* @__PURE__ */ new Map();
-  for (const e of config3.entitlements) if (e.owner) owners.set(e.product, (owners.get(e.product) ?? /* @__PURE__ */ new Set()).add(e.owner));
-  return {
-    config: {
-      defaults: config3.defaults,
-      products: Object.fromEntries(
-        config3.products.map((p) => [p.id, { metric: p.metric, vendor: p.vendor ?? null, name: p.name ?? null, licensed: licensed.has(p.id), owners: [...owners.get(p.id) ?? []].sort() }])
-      ),
-      entitlements: Object.fromEntries(
-        config3.entitlements.map((e) => [
-          e.id,
-          { product: e.product, quantity: e.quantity, owner: e.owner ?? null, validUntil: e.validUntil ?? null, contract: e.contract ?? null }
-        ])
-      ),
-      exceptions: Object.fromEntries(
-        config3.exceptions.map((x) => [
-          x.id,
-          { product: x.product, quantity: x.quantity, until: x.until, reason: x.reason, requestedBy: x.requestedBy, approvedBy: x.approvedBy }
-        ])
-      )
-    }
-  };
-}
-
-// engine/policy/wasm.ts
-import { createHash as createHash2 } from "node:crypto";
-import { existsSync as existsSync3, readFileSync as readFileSync6 } from "node:fs";
-import { dirname as dirname2, join as join3 } from "node:path";
-import { fileURLToPath } from "node:url";
-
-// node_modules/@open-policy-agent/opa-wasm/src/index.mjs
-var import_opa = __toESM(require_opa(), 1);
-var loadPolicy = import_opa.default.loadPolicy;
-var src_default = import_opa.default;
-
-// engine/policy/wasm.ts
-var { loadPolicySync } = src_default;
-var ENTRYPOINT = "entitlegate/decision";
-var encoder = new TextEncoder();
-var decoder = new TextDecoder();
-var WASM_PAGE = 65536;
-var HEAP_PER_INPUT_BYTE = 24;
-var HEAP_SLACK = 1 << 20;
-function packageRoot() {
-  let dir = dirname2(fileURLToPath(import.meta.url));
-  while (!existsSync3(join3(dir, "package.json"))) {
-    const up = dirname2(dir);
-    if (up === dir) throw new Error("entitlegate: package root not found");
-    dir = up;
-  }
-  return dir;
-}
-function builtinPolicyPath() {
-  return join3(packageRoot(), "policies", "dist", "entitlegate.wasm");
-}
-var CompiledPolicy = class _CompiledPolicy {
-  digest;
-  path;
-  wasm;
-  entrypoint;
-  reservedHeap = 0;
-  constructor(path, digest, wasm) {
-    this.path = path;
-    this.digest = digest;
-    this.wasm = wasm;
-    this.entrypoint = wasm.entrypoints[ENTRYPOINT];
-  }
-  static async load(path = builtinPolicyPath()) {
-    let bytes;
-    try {
-      bytes = readFileSync6(path);
-    } catch (err) {
-      throw new EntitlegateError("EG_ERR_POLICY_LOAD", `${path}: cannot read the compiled policy: ${err.message}`);
-    }
-    try {
-      const wasm = loadPolicySync(bytes);
-      if (!(Number(wasm.minorVersion) >= 2)) throw new Error(`its ABI is 1.${wasm.minorVersion}; rebuild it with \`entitlegate policy build\` (OPA ABI 1.2 or later)`);
-      if (!Object.hasOwn(wasm.entrypoints, ENTRYPOINT)) {
-        throw new Error(`it has no ${ENTRYPOINT} entrypoint; build it with \`entitlegate policy build\``);
-      }
-      return new _CompiledPolicy(path, "sha256:" + createHash2("sha256").update(bytes).digest("hex"), wasm);
-    } catch (err) {
-      throw new EntitlegateError("EG_ERR_POLICY_LOAD", `${path}: not a usable entitlegate policy: ${err.message}`);
-    }
-  }
-  /**
-   * Grows the policy's heap in one step before a large evaluation. Its
-   * allocator (OPA's wasm/src/malloc.c) otherwise grows memory a page or two at
-   * a time, and the many grows dominated big plans: a 16,000-claim decision
-   * took 5 s the first time and 0.3 s once the heap had grown. The allocator
-   * has no export to raise its heap top, so one large opa_malloc does it; the
-   * block is forgotten when opa_eval resets the heap pointer. Evaluation needs
-   * about 22 bytes of heap per input byte.
-   */
-  reserveHeap(inputBytes) {
-    const want = inputBytes * HEAP_PER_INPUT_BYTE + HEAP_SLACK;
-    if (want <= this.reservedHeap) return;
-    const exports = this.wasm.wasmInstance.exports;
-    exports.opa_malloc(want);
-    this.reservedHeap = want;
-  }
-  /**
-   * opa_eval (ABI 1.2+, checked at load) as opa-wasm's evaluate does it, minus two copies and
-   * a byte loop: the input is encoded straight into the policy's memory, and
-   * the answer is found with indexOf and decoded by one shared decoder. Both
-   * ends run on every admission, and for a big plan the input is megabytes.
-   * Uses the LoadedPolicy fields opa-wasm declares (mem, dataAddr, dataHeapPtr).
-   */
-  evalDirect(json) {
-    const { mem, dataAddr, dataHeapPtr } = this.wasm;
-    this.reserveHeap(json.length);
-    const room = json.length * 3;
-    const short = dataHeapPtr + room - mem.buffer.byteLength;
-    if (short > 0) mem.grow(Math.ceil(short / WASM_PAGE));
-    const { written } = encoder.encodeInto(json, new Uint8Array(mem.buffer, dataHeapPtr, room));
-    const exports = this.wasm.wasmInstance.exports;
-    const at = exports.opa_eval(0, this.entrypoint, dataAddr, dataHeapPtr, written, dataHeapPtr + written, 0);
-    const out = new Uint8Array(mem.buffer);
-    return JSON.parse(decoder.decode(out.subarray(at, out.indexOf(0, at))));
-  }
-  setData(data) {
-    this.wasm.setData(data);
-  }
-  evaluate(input) {
-    let result;
-    try {
-      result = this.evalDirect(JSON.stringify(input));
-    } catch (err) {
-      throw new EntitlegateError("EG_ERR_POLICY_EVAL", `the policy failed to evaluate: ${err.message}`);
-    }
-    const verdict = result?.[0]?.result;
-    if (!verdict || typeof verdict.allowed !== "boolean" || !Array.isArray(verdict.violations) || !Array.isArray(verdict.warnings)) {
-      throw new EntitlegateError("EG_ERR_POLICY_EVAL", "the policy returned no decision (is data.config set?)");
-    }
-    return verdict;
-  }
-};
-
-// engine/engine.ts
-var Engine = class _Engine {
-  policy;
-  loaded;
-  books = /* @__PURE__ */ new Map();
-  usage = /* @__PURE__ */ new Map();
-  sources = [];
-  bases = /* @__PURE__ */ new Map();
-  lastInstant;
-  constructor(policy, config3, usage = []) {
-    this.policy = policy;
-    this.setConfig(config3);
-    this.setUsage(usage);
-  }
-  /** Loads the policy the config names (or the built-in one) and builds an engine. */
-  static async create(config3, usage = []) {
-    return new _Engine(await CompiledPolicy.load(config3.policyPath), config3, usage);
-  }
-  get config() {
-    return this.loaded.config;
-  }
-  get configDigest() {
-    return this.loaded.digest;
-  }
-  setConfig(config3) {
-    const books = buildBooks(config3.config);
-    this.policy.setData(policyData(config3.config));
-    this.loaded = config3;
-    this.books = books;
-    this.bases.clear();
-  }
-  /** Replaces all usage; records from several sources add up. */
-  setUsage(sources) {
-    for (const s of sources) {
-      for (const r of s.usage) {
-        if (!this.books.has(r.product)) {
-          throw new EntitlegateError("EG_ERR_USAGE_INVALID", `usage from ${s.source} names unknown product "${r.product}"`);
-        }
-      }
-    }
-    this.usage = usageItems(sources.flatMap((s) => s.usage));
-    this.sources = sources.map((s) => ({ source: s.source, observedAt: s.observedAt }));
-    this.bases.clear();
-  }
-  book(product2) {
-    const book = this.books.get(product2);
-    if (!book) throw new EntitlegateError("EG_ERR_INPUT_INVALID", `a claim names unknown product "${product2}"; declare it under products in the config`);
-    return book;
-  }
-  /** Existing usage charged to the pools usable now; cached until config, usage or the usable set changes. */
-  base(product2, pools) {
-    const key = pools.map((p) => usable(p) ? "1" : "0").join("");
-    const cached2 = this.bases.get(product2);
-    if (cached2?.key === key) return cached2.base;
-    const base = allocateUsage(pools, this.usage.get(product2) ?? []);
-    this.bases.set(product2, { key, base });
-    return base;
-  }
-  decide(claims, opts) {
-    const prepared = this.prepare(claims, opts);
-    const verdict = this.policy.evaluate(prepared.input);
-    return {
-      allowed: verdict.allowed,
-      mode: prepared.mode,
-      violations: verdict.violations.map(finding),
-      warnings: verdict.warnings.map(finding),
-      products: prepared.products,
-      claims: prepared.claims,
-      provenance: {
-        policy: this.policy.digest,
-        config: this.loaded.digest,
-        usage: this.sources,
-        evaluatedAt: prepared.input.now
-      }
-    };
-  }
-  /**
-   * The accounting of a change, and the input the policy decides from
-   * (docs/policy.md). Public so that the same input can be given to another
-   * evaluator, such as the OPA server in the benchmarks.
-   */
-  prepare(claims, opts) {
-    const now = opts.now.getTime();
-    const mode = opts.mode ?? this.config.defaults.mode;
-    const byProduct = /* @__PURE__ */ new Map();
-    claims.forEach((c, i) => {
-      if (!this.books.has(c.product)) {
-        const at = c.resource?.file ? ` (${c.resource.file}${c.resource.line ? `:${c.resource.line}` : ""})` : "";
-        throw new EntitlegateError("EG_ERR_INPUT_INVALID", `${resourceId(c.resource)}${at} names unknown product "${c.product}"; declare it under products in the config, or fix the input that names it`);
-      }
-      const list = byProduct.get(c.product);
-      if (list) list.push(i);
-      else byProduct.set(c.product, [i]);
-    });
-    const reserved = /* @__PURE__ */ new Map();
-    for (const r of opts.reservations ?? []) {
-      if (!byProduct.has(r.product)) continue;
-      const list = reserved.get(r.product);
-      if (list) list.push(r);
-      else reserved.set(r.product, [r]);
-    }
-    const decided = new Array(claims.length);
-    const claimInputs = new Array(claims.length);
-    const products = [];
-    const productInputs = {};
-    const poolInputs = {};
-    for (const [pid, indexes] of byProduct) {
-      const book = this.book(pid);
-      const metric = book.product.metric;
-      const pools = book.pools.map((d) => poolAt(d, now));
-      const base = this.base(pid, pools);
-      const loads = base.loads.slice();
-      const overflowBefore = base.overflow.map((o) => ({ ...o }));
-      for (const r of chargeAll(pools, loads, reserved.get(pid) ?? [])) {
-        if (r.overflow > 0) overflowBefore.push({ covering: r.covering, quantity: r.overflow });
-      }
-      const usedLoads = loads.slice();
-      const usedOverflow = overflowBefore.map((o) => ({ ...o }));
-      const peaks = indexes.map((i) => {
-        const c = claims[i];
-        return c.quantity === null ? 0 : Math.max(c.peak ?? 0, c.quantity, 0);
-      });
-      const allCovering = indexes.map((i) => coveringPools(pools, claims[i].scope, false));
-      const usableCovering = allCovering.map((cov) => cov.filter((k) => usable(pools[k])));
-      indexes.forEach((i, k) => {
-        const q = claims[i].quantity;
-        if (q !== null && q < 0) free(loads, usableCovering[k], -q, overflowBefore);
-      });
-      const order = indexes.map((_, k) => k).sort((a, b) => usableCovering[a].length - usableCovering[b].length || a - b);
-      const charged = indexes.map(() => []);
-      const overflow = indexes.map(() => 0);
-      const peakOverflow = indexes.map(() => 0);
-      const peakLoads = usedLoads.slice();
-      for (const k of order) {
-        const q = claims[indexes[k]].quantity;
-        if (q !== null && q > 0) {
-          const r = charge(pools, loads, usableCovering[k], q);
-          charged[k] = r.charged;
-          overflow[k] = r.overflow;
-        }
-        if (peaks[k] > 0) peakOverflow[k] = charge(pools, peakLoads, usableCovering[k], peaks[k]).overflow;
-      }
-      const relevant = [...new Set(usableCovering.flat())].sort((a, b) => a - b);
-      const inRelevant = new Set(relevant);
-      const sum = (xs) => xs.reduce((a, b) => a + b, 0);
-      const capacity = sum(relevant.map((k) => pools[k].def.capacity));
-      const used = sum(relevant.map((k) => usedLoads[k])) + sum(usedOverflow.filter((o) => o.covering.some((k) => inRelevant.has(k))).map((o) => o.quantity));
-      const requested = sum(indexes.map((i) => claims[i].quantity ?? 0));
-      const projected = Math.max(0, used + requested);
-      const peak = Math.max(projected, used + sum(peaks));
-      const outcome = {
-        product: pid,
-        metric,
-        capacity,
-        used,
-        requested,
-        projected,
-        peak,
-        utilization: capacity > 0 ? projected / capacity : null
-      };
-      products.push(outcome);
-      productInputs[pid] = outcome;
-      for (const k of relevant) {
-        const p = pools[k];
-        poolInputs[p.def.id] = {
-          kind: p.def.kind,
-          capacity: p.def.capacity,
-          used: usedLoads[k],
-          projected: loads[k],
-          peak: peakLoads[k],
-          state: p.state,
-          daysLeft: p.daysLeft,
-          graceDaysLeft: p.graceDaysLeft
-        };
-      }
-      indexes.forEach((i, k) => {
-        const c = claims[i];
-        const d = { product: pid, metric, quantity: c.quantity, peak: peaks[k], scope: c.scope };
-        if (c.resource) d.resource = c.resource;
-        if (c.unknownReason) d.unknownReason = c.unknownReason;
-        decided[i] = d;
-        claimInputs[i] = {
-          ...d,
-          resource: resourceId(c.resource),
-          covering: allCovering[k].map((j) => {
-            const p = pools[j];
-            return { id: p.def.id, kind: p.def.kind, state: p.state, daysLeft: p.daysLeft, daysToStart: p.daysToStart };
-          }),
-          charged: charged[k],
-          overflow: overflow[k],
-          peakOverflow: peakOverflow[k]
-        };
-      });
-    }
-    const input = { mode, now: this.instant(now), claims: claimInputs, products: productInputs, pools: poolInputs };
-    return { mode, input, products, claims: decided };
-  }
-  /** isoInstant of `now`, kept for the next decision: a server decides many in the same second (or, with --now, at one instant). */
-  instant(now) {
-    if (this.lastInstant?.ms !== now) this.lastInstant = { ms: now, iso: isoInstant(new Date(now)) };
-    return this.lastInstant.iso;
-  }
-  /** Pools of a product at `now` with the load of existing usage (for reports). */
-  standing(product2, now) {
-    const pools = this.book(product2).pools.map((d) => poolAt(d, now.getTime()));
-    return { pools, base: this.base(product2, pools) };
-  }
-  get usageSources() {
-    return this.sources;
-  }
-};
-function finding(f) {
-  return { code: f.code, product: f.product ?? null, entitlement: f.entitlement ?? null, message: f.message, resources: f.resources ?? [] };
-}
-
-// engine/usage.ts
-function loadUsage(file, products) {
-  return parseUsage(file, readText(file, "EG_ERR_USAGE_INVALID"), products);
-}
-function parseUsage(file, text2, products) {
-  const src = parseSource(file, text2, "EG_ERR_USAGE_INVALID", "the usage snapshot");
-  if (src.doc.contents === null) {
-    throw new EntitlegateError("EG_ERR_USAGE_INVALID", `${file}: the usage snapshot is empty`, [{ file, line: 1, col: 1, message: "the usage snapshot is empty" }]);
-  }
-  const { value, problems } = validate(src, usageSnapshot);
-  value?.usage.forEach((r, i) => {
-    if (products && !products.has(r.product)) problems.push(problemAt(src, ["usage", i, "product"], `unknown product "${r.product}"; declare it in the config`));
-  });
-  if (!value || problems.length) {
-    const sorted = sortProblems(problems);
-    throw new EntitlegateError("EG_ERR_USAGE_INVALID", `${file}: the usage snapshot has ${sorted.length} problem${sorted.length === 1 ? "" : "s"}`, sorted);
-  }
-  return { ...value, file };
 }
 
 // action/src/inputs.ts
@@ -21669,11 +21682,7 @@ function inWorkspace(workspace, text2) {
 async function decide(inputs, workspace) {
   const abs = (p) => resolve3(workspace, p);
   try {
-    const config3 = loadConfig(abs(inputs.config));
-    const products = new Set(config3.config.products.map((p) => p.id));
-    const usage = inputs.usage.map((f) => loadUsage(abs(f), products));
-    const policy = await CompiledPolicy.load(config3.policyPath ?? policyPath());
-    const engine = new Engine(policy, config3, usage);
+    const { config: config3, engine } = await loadEngine(abs(inputs.config), inputs.usage.map(abs), policyPath());
     const files = expandPaths(workspace, inputs.paths, [inputs.config, ...inputs.usage]);
     const claims = claimsFromPaths(files, { config: config3.config, scope: inputs.scope }, () => "");
     for (const c of claims) if (c.resource?.file) c.resource = { ...c.resource, file: workspacePath(workspace, c.resource.file) };
@@ -21691,7 +21700,7 @@ async function decide(inputs, workspace) {
 // action/src/summary.ts
 import { appendFileSync as appendFileSync2 } from "node:fs";
 
-// cli/render/markdown.ts
+// render/markdown.ts
 var esc2 = (s) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 function bar(u, width = 10) {
   if (u === null) return "";

@@ -1,11 +1,11 @@
 // Annotations: each finding on the line that caused it. Findings about a
-// resource point at its manifest or plan line (cli/render/machine.ts
+// resource point at its manifest or plan line (render/machine.ts
 // locatedFindings); findings with no resource file (claims JSON, expired
 // contracts) point at the entitlement, exception or product in the config.
 import { readFileSync } from 'node:fs';
 import * as core from '@actions/core';
-import { findingTitle } from '../../cli/render/common.ts';
-import { locatedFindings } from '../../cli/render/machine.ts';
+import { findingTitle } from '../../render/common.ts';
+import { locatedFindings } from '../../render/machine.ts';
 import type { LoadedConfig } from '../../engine/config/load.ts';
 import { parseSource, positionOf, type Path, type SourceDoc } from '../../engine/source.ts';
 import type { Decision, Finding } from '../../engine/types.ts';

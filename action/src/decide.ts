@@ -3,13 +3,12 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { claimsFromPaths } from '../../cli/inputs.ts';
-import { loadConfig, type LoadedConfig } from '../../engine/config/load.ts';
-import { Engine } from '../../engine/engine.ts';
+import type { LoadedConfig } from '../../engine/config/load.ts';
 import { EntitlegateError } from '../../engine/errors.ts';
-import { CompiledPolicy, builtinPolicyPath } from '../../engine/policy/wasm.ts';
+import { loadEngine } from '../../engine/load.ts';
+import { builtinPolicyPath } from '../../engine/policy/wasm.ts';
 import type { Decision } from '../../engine/types.ts';
-import { loadUsage } from '../../engine/usage.ts';
+import { claimsFromPaths } from '../../inputs/read.ts';
 import { expandPaths, workspacePath, type ActionInputs } from './inputs.ts';
 
 export interface Decided {
@@ -39,11 +38,7 @@ export function inWorkspace(workspace: string, text: string): string {
 export async function decide(inputs: ActionInputs, workspace: string): Promise<Decided> {
   const abs = (p: string) => resolve(workspace, p);
   try {
-    const config = loadConfig(abs(inputs.config));
-    const products = new Set(config.config.products.map((p) => p.id));
-    const usage = inputs.usage.map((f) => loadUsage(abs(f), products));
-    const policy = await CompiledPolicy.load(config.policyPath ?? policyPath());
-    const engine = new Engine(policy, config, usage);
+    const { config, engine } = await loadEngine(abs(inputs.config), inputs.usage.map(abs), policyPath());
     const files = expandPaths(workspace, inputs.paths, [inputs.config, ...inputs.usage]);
     const claims = claimsFromPaths(files, { config: config.config, scope: inputs.scope }, () => '');
     for (const c of claims) if (c.resource?.file) c.resource = { ...c.resource, file: workspacePath(workspace, c.resource.file) };

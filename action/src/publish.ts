@@ -3,7 +3,7 @@
 // fork's read-only token, missing `permissions:`) or with the API down, each
 // is skipped with the reason logged, and the run goes on.
 import * as core from '@actions/core';
-import { headline } from '../../cli/render/common.ts';
+import { headline } from '../../render/common.ts';
 import type { Decision } from '../../engine/types.ts';
 import type { Annotation } from './annotations.ts';
 import { publishCheckRun } from './check-run.ts';

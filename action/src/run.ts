@@ -5,8 +5,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as core from '@actions/core';
-import { headline } from '../../cli/render/common.ts';
-import { decisionText } from '../../cli/render/text.ts';
+import { headline } from '../../render/common.ts';
+import { decisionText } from '../../render/text.ts';
 import { EntitlegateError } from '../../engine/errors.ts';
 import type { Decision } from '../../engine/types.ts';
 import { annotationsOf, emitAnnotations } from './annotations.ts';

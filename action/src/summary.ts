@@ -1,10 +1,10 @@
 // What a person reads on the run page and in the pull request: the decision
-// Markdown the CLI renders (cli/render/markdown.ts: one row per product with
+// Markdown the CLI renders (render/markdown.ts: one row per product with
 // used, requested, capacity, headroom and a utilisation bar; each finding with
 // its message, which says how to fix it), plus where it came from.
 import { appendFileSync } from 'node:fs';
 import * as core from '@actions/core';
-import { decisionMarkdown } from '../../cli/render/markdown.ts';
+import { decisionMarkdown } from '../../render/markdown.ts';
 import type { Decision } from '../../engine/types.ts';
 
 /** Hidden marker that finds our one sticky comment among the PR's comments. */

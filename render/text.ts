@@ -1,7 +1,7 @@
 // The text a person reads at a glance: the verdict, one line per product,
 // then each finding with what to do about it and where it came from.
-import type { Decision, Finding } from '../../engine/types.ts';
-import type { Report } from '../../engine/report.ts';
+import type { Decision, Finding } from '../engine/types.ts';
+import type { Report } from '../engine/report.ts';
 import { findingTitle, fmtNumber, fmtPercent, headline, locations } from './common.ts';
 
 function table(rows: string[][]): string[] {

@@ -1,6 +1,6 @@
 // Markdown for pull-request comments and job summaries.
-import type { Decision, Finding } from '../../engine/types.ts';
-import type { Report } from '../../engine/report.ts';
+import type { Decision, Finding } from '../engine/types.ts';
+import type { Report } from '../engine/report.ts';
 import { findingTitle, fmtNumber, fmtPercent, headline, locations } from './common.ts';
 
 const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');

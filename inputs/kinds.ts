@@ -10,7 +10,7 @@ import { claimsFromObjects } from '../adapters/kubernetes/claims.ts';
 import { isAdmissionReview, isKubernetesObject, parseKubernetes } from '../adapters/kubernetes/parse.ts';
 import { claimsFromPlanJson, claimsFromPlanValue, isTerraformPlan, looksLikeTerraformPlanText } from '../adapters/terraform/index.ts';
 import { inputError } from '../engine/errors.ts';
-import type { FolderKind, InputContext, InputKind } from './inputs.ts';
+import type { FolderKind, InputContext, InputKind } from './read.ts';
 
 function kubernetesOptions(ctx: InputContext) {
   const { environment, cluster, namespace, account, region } = ctx.scope;

@@ -1,6 +1,6 @@
 // Formats for other tools: GitHub workflow commands, SARIF 2.1.0 (code
 // scanning), JUnit XML (CI test reports).
-import type { Decision, Finding } from '../../engine/types.ts';
+import type { Decision, Finding } from '../engine/types.ts';
 import { findingTitle, locations } from './common.ts';
 
 interface Located {

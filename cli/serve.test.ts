@@ -3,10 +3,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../cli/run.ts';
-import type { Io } from '../cli/io.ts';
+import { run } from './run.ts';
+import type { Io } from './io.ts';
 import { serve } from './serve.ts';
-import { Client, configYaml, deployment, review, tempDir, testCa, usageYaml, type TestCa } from './test-support.ts';
+import { Client, configYaml, deployment, review, tempDir, testCa, usageYaml, type TestCa } from '../webhook/test-support.ts';
 
 let tmp: ReturnType<typeof tempDir>;
 let ca: TestCa;

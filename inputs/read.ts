@@ -6,7 +6,7 @@ import { EntitlegateError, inputError } from '../engine/errors.ts';
 import { describeJsonError } from '../engine/json-position.ts';
 import type { Config } from '../engine/config/schema.ts';
 import type { Claim, Scope } from '../engine/types.ts';
-import { FOLDER_KINDS, INPUT_KINDS } from './input-kinds.ts';
+import { FOLDER_KINDS, INPUT_KINDS } from './kinds.ts';
 
 export interface InputContext {
   config: Config;

@@ -1,9 +1,12 @@
-import type { Decision } from '../../engine/types.ts';
-import type { Report } from '../../engine/report.ts';
-import type { Format } from '../args.ts';
+import type { Decision } from '../engine/types.ts';
+import type { Report } from '../engine/report.ts';
 import { decisionGithub, decisionJunit, decisionSarif } from './machine.ts';
 import { decisionMarkdown, reportMarkdown } from './markdown.ts';
 import { decisionText, reportText } from './text.ts';
+
+/** The output formats of a decision, for every surface. */
+export const FORMATS = ['text', 'json', 'markdown', 'github', 'sarif', 'junit'] as const;
+export type Format = (typeof FORMATS)[number];
 
 export function renderDecision(d: Decision, format: Format): string {
   switch (format) {

@@ -1,5 +1,5 @@
 // Small helpers shared by the renderers.
-import type { Decision, Finding } from '../../engine/types.ts';
+import type { Decision, Finding } from '../engine/types.ts';
 
 export function fmtNumber(n: number | null): string {
   if (n === null) return '—';
