@@ -30,7 +30,12 @@ const dropUnused: Plugin = {
   setup(b) {
     b.onResolve({ filter: /inventory|oidc-utils/ }, async (args) => {
       if (args.pluginData === 'drop-unused') return undefined;
-      const r = await b.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: 'drop-unused' });
+      const r = await b.resolve(args.path, {
+        resolveDir: args.resolveDir,
+        kind: args.kind,
+        importer: args.importer,
+        pluginData: 'drop-unused',
+      });
       if (r.errors.length || !UNUSED.some((re) => re.test(r.path))) return undefined;
       return { path: r.path, sideEffects: false };
     });
@@ -69,7 +74,9 @@ if (process.argv.includes('--check')) {
     await bundle(tmp);
     const want = files(tmp);
     const have = files(dist);
-    const stale = [...new Set([...want, ...have])].filter((f) => !want.includes(f) || !have.includes(f) || !readFileSync(join(tmp, f)).equals(readFileSync(join(dist, f))));
+    const stale = [...new Set([...want, ...have])].filter(
+      (f) => !want.includes(f) || !have.includes(f) || !readFileSync(join(tmp, f)).equals(readFileSync(join(dist, f))),
+    );
     if (stale.length) {
       console.error(`action/dist is out of date (${stale.join(', ')}); run \`npm run action:build\` and commit action/dist`);
       process.exitCode = 1;
@@ -79,5 +86,9 @@ if (process.argv.includes('--check')) {
   }
 } else {
   await bundle(dist);
-  console.log(`built ${files(dist).map((f) => `action/dist/${f}`).join(', ')}`);
+  console.log(
+    `built ${files(dist)
+      .map((f) => `action/dist/${f}`)
+      .join(', ')}`,
+  );
 }

@@ -42,8 +42,12 @@ async function main(): Promise<void> {
     options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, 'no-write': { type: 'boolean', default: false } },
   });
   const quick = values.quick ?? false;
-  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const n of only ?? []) if (!(ORDER as readonly string[]).includes(n)) throw new Error(`--only: unknown section "${n}" (sections: ${ORDER.join(', ')})`);
+  const only = values.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const n of only ?? [])
+    if (!(ORDER as readonly string[]).includes(n)) throw new Error(`--only: unknown section "${n}" (sections: ${ORDER.join(', ')})`);
   const names = ORDER.filter((n) => !only || only.includes(n));
 
   const log = (line: string) => process.stderr.write(`  ${line}\n`);
@@ -77,7 +81,8 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${renderTable(report.rows)}\n\n`);
   for (const s of report.sections.filter((x) => !x.ok)) process.stdout.write(`Section ${s.name} FAILED: ${s.error}\n`);
   const missed = report.rows.filter((r) => r.met === false);
-  if (missed.length) process.stdout.write(`Targets missed: ${missed.map((r) => `${r.section}/${r.subject} (${r.input}): ${r.target}`).join('; ')}\n\n`);
+  if (missed.length)
+    process.stdout.write(`Targets missed: ${missed.map((r) => `${r.section}/${r.subject} (${r.input}): ${r.target}`).join('; ')}\n\n`);
   if (!values['no-write']) {
     const dir = join(fileURLToPath(new URL('.', import.meta.url)), 'results');
     mkdirSync(dir, { recursive: true });

@@ -40,15 +40,24 @@ describe('bench sections (tiny mode)', () => {
     for (const r of rows) expect(r.note ?? '').not.toContain('differs from the engine');
   }, 20_000);
 
-  it.skipIf(!hasDist)('growth: products, usage records and webhook memory rows', async () => {
-    const rows = await growthRows(GROWTH_SIZES.tiny, () => {});
-    wellFormed(rows);
-    expect(rows.filter((r) => r.subject.includes('products'))).toHaveLength(GROWTH_SIZES.tiny.products.length);
-    expect(rows.filter((r) => r.subject.startsWith('webhook memory'))[0]!.peakRssMb).toBeGreaterThan(0);
-  }, 20_000);
+  it.skipIf(!hasDist)(
+    'growth: products, usage records and webhook memory rows',
+    async () => {
+      const rows = await growthRows(GROWTH_SIZES.tiny, () => {});
+      wellFormed(rows);
+      expect(rows.filter((r) => r.subject.includes('products'))).toHaveLength(GROWTH_SIZES.tiny.products.length);
+      expect(rows.filter((r) => r.subject.startsWith('webhook memory'))[0]!.peakRssMb).toBeGreaterThan(0);
+    },
+    20_000,
+  );
 
   it('the report renders with machine info', () => {
-    const md = renderMarkdown({ machine: machineInfo(null), mode: 'quick', sections: [{ name: 'decision', ok: true, seconds: 1 }], rows: [{ section: 'decision', subject: 'x', input: 'y', opsPerSec: 1, target: 't', met: false }] });
+    const md = renderMarkdown({
+      machine: machineInfo(null),
+      mode: 'quick',
+      sections: [{ name: 'decision', ok: true, seconds: 1 }],
+      rows: [{ section: 'decision', subject: 'x', input: 'y', opsPerSec: 1, target: 't', met: false }],
+    });
     expect(md).toContain('Node: v');
     expect(md).toContain('**NO**');
   });

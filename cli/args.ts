@@ -6,7 +6,6 @@ import { SCOPE_DIMENSIONS, type Mode, type Scope } from '../engine/types.ts';
 import { parseNow } from '../engine/time.ts';
 import { FORMATS, type Format } from '../render/index.ts';
 
-
 export const scopeOptions = Object.fromEntries(SCOPE_DIMENSIONS.map((d) => [d, { type: 'string' as const }]));
 
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, allowPositionals: boolean) {
@@ -42,7 +41,8 @@ export function formatFrom(value: unknown, allowed: readonly Format[] = FORMATS)
 export function nowFrom(value: unknown, clock: () => Date): Date {
   if (value === undefined) return clock();
   const now = parseNow(String(value));
-  if (!now) throw usageError(`--now must be an ISO-8601 instant with its offset, such as 2026-11-28T10:00:00Z, or a date, not "${String(value)}"`);
+  if (!now)
+    throw usageError(`--now must be an ISO-8601 instant with its offset, such as 2026-11-28T10:00:00Z, or a date, not "${String(value)}"`);
   return now;
 }
 

@@ -53,7 +53,12 @@ export async function validate(args: string[], io: Io): Promise<number> {
 export async function report(args: string[], io: Io): Promise<number> {
   const { values } = parse(
     args,
-    { config: { type: 'string', short: 'c' }, usage: { type: 'string', short: 'u', multiple: true }, format: { type: 'string', short: 'f' }, now: { type: 'string' } },
+    {
+      config: { type: 'string', short: 'c' },
+      usage: { type: 'string', short: 'u', multiple: true },
+      format: { type: 'string', short: 'f' },
+      now: { type: 'string' },
+    },
     false,
   );
   const format = formatFrom(values.format, ['text', 'json', 'markdown']);
@@ -66,14 +71,17 @@ export async function report(args: string[], io: Io): Promise<number> {
 export async function policy(args: string[], io: Io): Promise<number> {
   const [sub, ...rest] = args;
   const { values, positionals } = parse(rest, { output: { type: 'string', short: 'o' } }, true);
-  if ((sub !== 'build' && sub !== 'test') || positionals.length !== 1) throw usageError('usage: entitlegate policy build|test DIR [--output FILE]');
+  if ((sub !== 'build' && sub !== 'test') || positionals.length !== 1)
+    throw usageError('usage: entitlegate policy build|test DIR [--output FILE]');
   const dir = resolve(positionals[0]!);
   // Imported here: it loads child_process, which no other command needs.
   const { buildPolicy, testPolicy } = await import('../engine/policy/compile.ts');
   if (sub === 'build') {
     const output = resolve((values.output as string | undefined) ?? `${dir}/policy.wasm`);
     buildPolicy(output, [dir]);
-    io.stdout(`built ${relative(process.cwd(), output)} (built-in rules + ${relative(process.cwd(), dir) || '.'}); name it in the config with \`policy:\`, relative to the config file\n`);
+    io.stdout(
+      `built ${relative(process.cwd(), output)} (built-in rules + ${relative(process.cwd(), dir) || '.'}); name it in the config with \`policy:\`, relative to the config file\n`,
+    );
     return 0;
   }
   const r = testPolicy([dir], ['--ignore', '*.wasm']);

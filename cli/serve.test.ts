@@ -29,7 +29,12 @@ const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 function io() {
   const out: string[] = [];
   const err: string[] = [];
-  const value: Io = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), readStdin: () => '', clock: () => new Date('2026-11-28T10:00:00Z') };
+  const value: Io = {
+    stdout: (t) => void out.push(t),
+    stderr: (t) => void err.push(t),
+    readStdin: () => '',
+    clock: () => new Date('2026-11-28T10:00:00Z'),
+  };
   return { io: value, out, err };
 }
 
@@ -61,10 +66,22 @@ describe('entitlegate serve', () => {
     const other = ca.issue('other');
     const cases: [string[], string, RegExp][] = [
       [['--tls-cert', notPem, '--tls-key', tls.key], 'EG_ERR_TLS_INVALID', new RegExp(`--tls-cert ${esc(notPem)}: not a PEM certificate`)],
-      [['--tls-cert', tls.key, '--tls-key', tls.key], 'EG_ERR_TLS_INVALID', new RegExp(`--tls-cert ${esc(tls.key)}: not a PEM certificate`)],
+      [
+        ['--tls-cert', tls.key, '--tls-key', tls.key],
+        'EG_ERR_TLS_INVALID',
+        new RegExp(`--tls-cert ${esc(tls.key)}: not a PEM certificate`),
+      ],
       [['--tls-cert', tls.cert, '--tls-key', notPem], 'EG_ERR_TLS_INVALID', new RegExp(`--tls-key ${esc(notPem)}: not a PEM private key`)],
-      [['--tls-cert', tls.cert, '--tls-key', other.key], 'EG_ERR_TLS_INVALID', new RegExp(`--tls-cert ${esc(tls.cert)} and --tls-key ${esc(other.key)} cannot be used together`)],
-      [['--tls-cert', tls.cert, '--tls-key', join(tmp.dir, 'nope.key')], 'EG_ERR_FILE_NOT_FOUND', new RegExp(`--tls-key ${esc(join(tmp.dir, 'nope.key'))}: cannot read the TLS key`)],
+      [
+        ['--tls-cert', tls.cert, '--tls-key', other.key],
+        'EG_ERR_TLS_INVALID',
+        new RegExp(`--tls-cert ${esc(tls.cert)} and --tls-key ${esc(other.key)} cannot be used together`),
+      ],
+      [
+        ['--tls-cert', tls.cert, '--tls-key', join(tmp.dir, 'nope.key')],
+        'EG_ERR_FILE_NOT_FOUND',
+        new RegExp(`--tls-key ${esc(join(tmp.dir, 'nope.key'))}: cannot read the TLS key`),
+      ],
     ];
     for (const [flags, code, message] of cases) {
       const t = io();
@@ -78,10 +95,35 @@ describe('entitlegate serve', () => {
 
   it('refuses --shared-reservations without a cluster connection, and a namespace that is not a name (exit 2)', async () => {
     const t = io();
-    expect(await run(['serve', '--config', config, '--tls-cert', tls.cert, '--tls-key', tls.key, '--port', '0', '--no-cluster', '--shared-reservations', 'entitlegate'], t.io)).toBe(2);
-    expect(t.err.join('')).toContain('shared reservations (namespace entitlegate) are kept in the Kubernetes API, but there is no cluster connection');
+    expect(
+      await run(
+        [
+          'serve',
+          '--config',
+          config,
+          '--tls-cert',
+          tls.cert,
+          '--tls-key',
+          tls.key,
+          '--port',
+          '0',
+          '--no-cluster',
+          '--shared-reservations',
+          'entitlegate',
+        ],
+        t.io,
+      ),
+    ).toBe(2);
+    expect(t.err.join('')).toContain(
+      'shared reservations (namespace entitlegate) are kept in the Kubernetes API, but there is no cluster connection',
+    );
     const u = io();
-    expect(await run(['serve', '--config', config, '--tls-cert', tls.cert, '--tls-key', tls.key, '--shared-reservations', 'Not_A_Namespace'], u.io)).toBe(2);
+    expect(
+      await run(
+        ['serve', '--config', config, '--tls-cert', tls.cert, '--tls-key', tls.key, '--shared-reservations', 'Not_A_Namespace'],
+        u.io,
+      ),
+    ).toBe(2);
     expect(u.err.join('')).toContain('--shared-reservations takes the namespace of the Leases');
   });
 
@@ -90,7 +132,25 @@ describe('entitlegate serve', () => {
     let address!: string;
     const listening = new Promise<void>((resolve) => {
       void serve(
-        ['--config', config, '--usage', usage, '--tls-cert', tls.cert, '--tls-key', tls.key, '--port', '0', '--host', '127.0.0.1', '--no-cluster', '--now', '2026-11-28T10:00:00Z', '--log-level', 'silent'],
+        [
+          '--config',
+          config,
+          '--usage',
+          usage,
+          '--tls-cert',
+          tls.cert,
+          '--tls-key',
+          tls.key,
+          '--port',
+          '0',
+          '--host',
+          '127.0.0.1',
+          '--no-cluster',
+          '--now',
+          '2026-11-28T10:00:00Z',
+          '--log-level',
+          'silent',
+        ],
         io().io,
         { stop: new Promise<void>((r) => (stop = r)), listening: (a) => ((address = a), resolve()) },
       ).then((code) => expect(code).toBe(0));

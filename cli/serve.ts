@@ -11,7 +11,8 @@ export const SERVE_USAGE = `entitlegate serve --config FILE [--usage FILE]... [-
 function portFrom(value: unknown): number {
   if (value === undefined) return 8443;
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port must be a port number (0-65535), not "${String(value)}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw usageError(`--port must be a port number (0-65535), not "${String(value)}"`);
   return port;
 }
 
@@ -40,12 +41,16 @@ export async function serve(args: string[], io: Io, hooks: ServeHooks = {}): Pro
   const key = values['tls-key'] as string | undefined;
   if (!!cert !== !!key) throw usageError('--tls-cert and --tls-key go together');
   if (!cert && !values['insecure-http']) {
-    throw usageError('serve needs --tls-cert and --tls-key: the kube-apiserver only calls webhooks over HTTPS. For local testing only, --insecure-http serves plain HTTP.');
+    throw usageError(
+      'serve needs --tls-cert and --tls-key: the kube-apiserver only calls webhooks over HTTPS. For local testing only, --insecure-http serves plain HTTP.',
+    );
   }
   const reloadIntervalMs = values['reload-interval'] === undefined ? 1000 : Number(values['reload-interval']);
-  if (!Number.isFinite(reloadIntervalMs) || reloadIntervalMs < 0) throw usageError('--reload-interval must be milliseconds (0 turns reloading off)');
+  if (!Number.isFinite(reloadIntervalMs) || reloadIntervalMs < 0)
+    throw usageError('--reload-interval must be milliseconds (0 turns reloading off)');
   const sharedNs = values['shared-reservations'] as string | undefined;
-  if (sharedNs !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(sharedNs)) throw usageError(`--shared-reservations takes the namespace of the Leases, not "${sharedNs}"`);
+  if (sharedNs !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(sharedNs))
+    throw usageError(`--shared-reservations takes the namespace of the Leases, not "${sharedNs}"`);
   // --now fixes the instant of every decision (what-if questions, tests).
   const fixed = values.now === undefined ? undefined : nowFrom(values.now, io.clock);
   const replica = values['replica-id'] as string | undefined;

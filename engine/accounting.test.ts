@@ -6,7 +6,13 @@ import type { Entitlement } from './config/schema.ts';
 
 const now = Date.parse('2026-11-28T10:00:00Z');
 const ent = (id: string, quantity: number, scope?: Entitlement['scope'], validUntil = '2026-12-31'): Entitlement => ({
-  id, product: 'p', model: 'subscription', quantity, graceDays: 0, validUntil, ...(scope ? { scope } : {}),
+  id,
+  product: 'p',
+  model: 'subscription',
+  quantity,
+  graceDays: 0,
+  validUntil,
+  ...(scope ? { scope } : {}),
 });
 const pools = (...defs: ReturnType<typeof entitlementPool>[]) => defs.sort(byChargeOrder).map((d) => poolAt(d, now));
 
@@ -27,7 +33,10 @@ describe('accounting', () => {
     const p = pools(entitlementPool(ent('PROD', 32, { environment: ['prod'] })), entitlementPool(ent('ANY', 16)));
     const loads = [0, 0];
     const r = charge(p, loads, coveringPools(p, { environment: 'prod' }), 50);
-    expect(r.charged).toEqual([{ pool: 'PROD', quantity: 32 }, { pool: 'ANY', quantity: 16 }]);
+    expect(r.charged).toEqual([
+      { pool: 'PROD', quantity: 32 },
+      { pool: 'ANY', quantity: 16 },
+    ]);
     expect(r.overflow).toBe(2);
     expect(loads).toEqual([32, 16]);
   });

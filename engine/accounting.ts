@@ -34,7 +34,12 @@ export function coveringPools(pools: readonly PoolAtNow[], scope: Scope, onlyUsa
 }
 
 /** Charges one positive quantity; mutates `loads`. */
-export function charge(pools: readonly PoolAtNow[], loads: number[], covering: number[], quantity: number): { charged: Charge[]; overflow: number } {
+export function charge(
+  pools: readonly PoolAtNow[],
+  loads: number[],
+  covering: number[],
+  quantity: number,
+): { charged: Charge[]; overflow: number } {
   let rest = quantity;
   const charged: Charge[] = [];
   for (const i of covering) {

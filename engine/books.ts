@@ -45,18 +45,40 @@ export function policyData(config: Config) {
     config: {
       defaults: config.defaults,
       products: Object.fromEntries(
-        config.products.map((p) => [p.id, { metric: p.metric, vendor: p.vendor ?? null, name: p.name ?? null, licensed: licensed.has(p.id), owners: [...(owners.get(p.id) ?? [])].sort() }]),
+        config.products.map((p) => [
+          p.id,
+          {
+            metric: p.metric,
+            vendor: p.vendor ?? null,
+            name: p.name ?? null,
+            licensed: licensed.has(p.id),
+            owners: [...(owners.get(p.id) ?? [])].sort(),
+          },
+        ]),
       ),
       entitlements: Object.fromEntries(
         config.entitlements.map((e) => [
           e.id,
-          { product: e.product, quantity: e.quantity, owner: e.owner ?? null, validUntil: e.validUntil ?? null, contract: e.contract ?? null },
+          {
+            product: e.product,
+            quantity: e.quantity,
+            owner: e.owner ?? null,
+            validUntil: e.validUntil ?? null,
+            contract: e.contract ?? null,
+          },
         ]),
       ),
       exceptions: Object.fromEntries(
         config.exceptions.map((x) => [
           x.id,
-          { product: x.product, quantity: x.quantity, until: x.until, reason: x.reason, requestedBy: x.requestedBy, approvedBy: x.approvedBy },
+          {
+            product: x.product,
+            quantity: x.quantity,
+            until: x.until,
+            reason: x.reason,
+            requestedBy: x.requestedBy,
+            approvedBy: x.approvedBy,
+          },
         ]),
       ),
     },

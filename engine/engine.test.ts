@@ -149,7 +149,9 @@ const cases: Case[] = [
     doc: {
       ...base,
       entitlements: [entitlement('E', 64)],
-      exceptions: [{ id: 'EXC-7', product: 'ora', quantity: 8, until: '2026-12-15', reason: 'cutover', requestedBy: 'alice', approvedBy: 'bob' }],
+      exceptions: [
+        { id: 'EXC-7', product: 'ora', quantity: 8, until: '2026-12-15', reason: 'cutover', requestedBy: 'alice', approvedBy: 'bob' },
+      ],
     },
     used: [{ quantity: 60, scope: { environment: 'prod' } }],
     claims: [claim(8)],
@@ -162,7 +164,9 @@ const cases: Case[] = [
     doc: {
       ...base,
       entitlements: [entitlement('E', 64)],
-      exceptions: [{ id: 'EXC-7', product: 'ora', quantity: 8, until: '2026-11-27', reason: 'cutover', requestedBy: 'alice', approvedBy: 'bob' }],
+      exceptions: [
+        { id: 'EXC-7', product: 'ora', quantity: 8, until: '2026-11-27', reason: 'cutover', requestedBy: 'alice', approvedBy: 'bob' },
+      ],
     },
     used: [{ quantity: 60, scope: { environment: 'prod' } }],
     claims: [claim(8)],
@@ -172,7 +176,10 @@ const cases: Case[] = [
   },
   {
     name: 'an exception alone licenses a product',
-    doc: { ...base, exceptions: [{ id: 'X', product: 'ora', quantity: 4, until: '2026-12-31', reason: 'pilot', requestedBy: 'alice', approvedBy: 'bob' }] },
+    doc: {
+      ...base,
+      exceptions: [{ id: 'X', product: 'ora', quantity: 4, until: '2026-12-31', reason: 'pilot', requestedBy: 'alice', approvedBy: 'bob' }],
+    },
     claims: [claim(2)],
     allowed: true,
     warnings: ['EXCEPTION_APPLIED'],
@@ -275,7 +282,12 @@ describe('accounting details', () => {
     // 10 + 10 in the prod pools, then 4 spill to BROAD, which now warns too.
     const spill = engine.decide([claim(24)], { now: NOW });
     expect(spill.allowed).toBe(true);
-    expect(spill.warnings.filter((w) => w.code === 'EXPIRING_SOON').map((w) => w.entitlement).sort()).toEqual(['A-SOON', 'BROAD']);
+    expect(
+      spill.warnings
+        .filter((w) => w.code === 'EXPIRING_SOON')
+        .map((w) => w.entitlement)
+        .sort(),
+    ).toEqual(['A-SOON', 'BROAD']);
     expect(spill.products[0]).toMatchObject({ capacity: 30, projected: 24 });
     const over = engine.decide([claim(31)], { now: NOW });
     expect(over.violations.map((v) => [v.code, v.entitlement])).toEqual([['OVER_ENTITLEMENT', 'A-SOON']]);
@@ -294,18 +306,28 @@ describe('accounting details', () => {
   });
 
   it('an over-entitlement message counts the pools the claim can use, not every pool the change touches', async () => {
-    const doc = { ...base, entitlements: [entitlement('PROD', 32, { scope: { environment: ['prod'] } }), entitlement('DEV', 16, { scope: { environment: ['dev'] } })] };
+    const doc = {
+      ...base,
+      entitlements: [
+        entitlement('PROD', 32, { scope: { environment: ['prod'] } }),
+        entitlement('DEV', 16, { scope: { environment: ['dev'] } }),
+      ],
+    };
     const engine = await engineFor(doc, [usage([{ product: 'ora', quantity: 30, scope: { environment: 'prod' } }])]);
     const d = engine.decide([claim(10), claim(1, { environment: 'dev' })], { now: NOW });
     expect(codes(d)).toEqual({ violations: ['OVER_ENTITLEMENT'], warnings: [] });
-    expect(d.violations[0]!.message).toContain('40 vcpu projected exceeds the 32 vcpu covered (30 used + 10 requested); reduce the request by 8 vcpu');
+    expect(d.violations[0]!.message).toContain(
+      '40 vcpu projected exceeds the 32 vcpu covered (30 used + 10 requested); reduce the request by 8 vcpu',
+    );
   });
 
   it('no usable entitlement, one ended and one to come: NOT_YET_VALID names the one to come', async () => {
     const doc = {
       ...base,
       entitlements: [entitlement('FUT', 64, { validFrom: '2027-01-01', validUntil: '2027-12-31' })],
-      exceptions: [{ id: 'X', product: 'ora', quantity: 4, until: '2026-11-27', reason: 'bridge', requestedBy: 'alice', approvedBy: 'bob' }],
+      exceptions: [
+        { id: 'X', product: 'ora', quantity: 4, until: '2026-11-27', reason: 'bridge', requestedBy: 'alice', approvedBy: 'bob' },
+      ],
     };
     const d = (await engineFor(doc)).decide([claim(2)], { now: NOW });
     expect(d.violations.map((v) => [v.code, v.entitlement])).toEqual([['NOT_YET_VALID', 'FUT']]);
@@ -324,9 +346,12 @@ describe('accounting details', () => {
   it('an unknown product in a claim is bad input, not a decision', async () => {
     const engine = await engineFor({ ...base, entitlements: [entitlement('E', 10)] });
     expect(() => engine.decide([{ product: 'nope', quantity: 1, scope: {} }], { now: NOW })).toThrow(/claim names unknown product "nope"/);
-    expect(() => engine.decide([{ product: 'nope', quantity: 1, scope: {}, resource: { kind: 'Deployment', name: 'x', namespace: 'a', file: 'k.yaml', line: 3 } }], { now: NOW })).toThrow(
-      'Deployment/a/x (k.yaml:3) names unknown product "nope"',
-    );
+    expect(() =>
+      engine.decide(
+        [{ product: 'nope', quantity: 1, scope: {}, resource: { kind: 'Deployment', name: 'x', namespace: 'a', file: 'k.yaml', line: 3 } }],
+        { now: NOW },
+      ),
+    ).toThrow('Deployment/a/x (k.yaml:3) names unknown product "nope"');
   });
 
   it('time moves: the same change is fine in term and expired after it', async () => {
@@ -339,12 +364,35 @@ describe('accounting details', () => {
     const engine = await engineFor({ ...base, entitlements: [entitlement('ORA-EE-2026', 64, { scope: { environment: ['prod'] } })] }, [
       usage([{ product: 'ora', quantity: 60, scope: { environment: 'prod' } }]),
     ]);
-    const d = engine.decide([claim(8, { environment: 'prod', namespace: 'prod' }, { resource: { kind: 'Deployment', name: 'orders-db', namespace: 'prod', file: 'k8s/db.yaml', line: 1 } })], { now: NOW });
+    const d = engine.decide(
+      [
+        claim(
+          8,
+          { environment: 'prod', namespace: 'prod' },
+          { resource: { kind: 'Deployment', name: 'orders-db', namespace: 'prod', file: 'k8s/db.yaml', line: 1 } },
+        ),
+      ],
+      { now: NOW },
+    );
     expect(Object.keys(d)).toEqual(['allowed', 'mode', 'violations', 'warnings', 'products', 'claims', 'provenance']);
     expect(Object.keys(d.violations[0]!)).toEqual(['code', 'product', 'entitlement', 'message', 'resources']);
-    expect(d.violations[0]).toMatchObject({ code: 'OVER_ENTITLEMENT', product: 'ora', entitlement: 'ORA-EE-2026', resources: ['Deployment/prod/orders-db'] });
+    expect(d.violations[0]).toMatchObject({
+      code: 'OVER_ENTITLEMENT',
+      product: 'ora',
+      entitlement: 'ORA-EE-2026',
+      resources: ['Deployment/prod/orders-db'],
+    });
     expect(Object.keys(d.products[0]!)).toEqual(['product', 'metric', 'capacity', 'used', 'requested', 'projected', 'peak', 'utilization']);
-    expect(d.products[0]).toEqual({ product: 'ora', metric: 'vcpu', capacity: 64, used: 60, requested: 8, projected: 68, peak: 68, utilization: 1.0625 });
+    expect(d.products[0]).toEqual({
+      product: 'ora',
+      metric: 'vcpu',
+      capacity: 64,
+      used: 60,
+      requested: 8,
+      projected: 68,
+      peak: 68,
+      utilization: 1.0625,
+    });
     expect(d.claims[0]).toEqual({
       product: 'ora',
       metric: 'vcpu',

@@ -8,7 +8,17 @@ import { EntitlegateError } from './errors.ts';
 import { poolAt, usable, type PoolAtNow } from './pools.ts';
 import { CompiledPolicy } from './policy/wasm.ts';
 import { isoInstant } from './time.ts';
-import { resourceId, type Claim, type Finding, type DecidedClaim, type Decision, type Mode, type ProductOutcome, type UsageRecord, type UsageSnapshot } from './types.ts';
+import {
+  resourceId,
+  type Claim,
+  type Finding,
+  type DecidedClaim,
+  type Decision,
+  type Mode,
+  type ProductOutcome,
+  type UsageRecord,
+  type UsageSnapshot,
+} from './types.ts';
 
 export interface DecideOptions {
   now: Date;
@@ -96,7 +106,11 @@ export class Engine {
 
   private book(product: string): Book {
     const book = this.books.get(product);
-    if (!book) throw new EntitlegateError('EG_ERR_INPUT_INVALID', `a claim names unknown product "${product}"; declare it under products in the config`);
+    if (!book)
+      throw new EntitlegateError(
+        'EG_ERR_INPUT_INVALID',
+        `a claim names unknown product "${product}"; declare it under products in the config`,
+      );
     return book;
   }
 
@@ -141,7 +155,10 @@ export class Engine {
     claims.forEach((c, i) => {
       if (!this.books.has(c.product)) {
         const at = c.resource?.file ? ` (${c.resource.file}${c.resource.line ? `:${c.resource.line}` : ''})` : '';
-        throw new EntitlegateError('EG_ERR_INPUT_INVALID', `${resourceId(c.resource)}${at} names unknown product "${c.product}"; declare it under products in the config, or fix the input that names it`);
+        throw new EntitlegateError(
+          'EG_ERR_INPUT_INVALID',
+          `${resourceId(c.resource)}${at} names unknown product "${c.product}"; declare it under products in the config, or fix the input that names it`,
+        );
       }
       const list = byProduct.get(c.product);
       if (list) list.push(i);
@@ -206,7 +223,8 @@ export class Engine {
       const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
       const capacity = sum(relevant.map((k) => pools[k]!.def.capacity));
       const used =
-        sum(relevant.map((k) => usedLoads[k]!)) + sum(usedOverflow.filter((o) => o.covering.some((k) => inRelevant.has(k))).map((o) => o.quantity));
+        sum(relevant.map((k) => usedLoads[k]!)) +
+        sum(usedOverflow.filter((o) => o.covering.some((k) => inRelevant.has(k))).map((o) => o.quantity));
       const requested = sum(indexes.map((i) => claims[i]!.quantity ?? 0));
       const projected = Math.max(0, used + requested);
       const peak = Math.max(projected, used + sum(peaks));

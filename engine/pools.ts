@@ -60,8 +60,16 @@ export function byChargeOrder(a: PoolDef, b: PoolDef): number {
 
 export function poolAt(def: PoolDef, now: number): PoolAtNow {
   const graceEnd = def.end + def.graceDays * DAY_MS;
-  if (now < def.start) return { def, state: 'future', daysLeft: null, graceDaysLeft: null, daysToStart: Math.ceil((def.start - now) / DAY_MS) };
-  if (now < def.end) return { def, state: 'active', daysLeft: def.end === Infinity ? null : daysUntil(def.end, now), graceDaysLeft: null, daysToStart: null };
+  if (now < def.start)
+    return { def, state: 'future', daysLeft: null, graceDaysLeft: null, daysToStart: Math.ceil((def.start - now) / DAY_MS) };
+  if (now < def.end)
+    return {
+      def,
+      state: 'active',
+      daysLeft: def.end === Infinity ? null : daysUntil(def.end, now),
+      graceDaysLeft: null,
+      daysToStart: null,
+    };
   if (now < graceEnd) return { def, state: 'grace', daysLeft: 0, graceDaysLeft: daysUntil(graceEnd, now), daysToStart: null };
   return { def, state: 'expired', daysLeft: null, graceDaysLeft: null, daysToStart: null };
 }

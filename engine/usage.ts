@@ -12,15 +12,22 @@ export function loadUsage(file: string, products?: ReadonlySet<string>): UsageSn
 export function parseUsage(file: string, text: string, products?: ReadonlySet<string>): UsageSnapshot {
   const src = parseSource(file, text, 'EG_ERR_USAGE_INVALID', 'the usage snapshot');
   if (src.doc.contents === null) {
-    throw new EntitlegateError('EG_ERR_USAGE_INVALID', `${file}: the usage snapshot is empty`, [{ file, line: 1, col: 1, message: 'the usage snapshot is empty' }]);
+    throw new EntitlegateError('EG_ERR_USAGE_INVALID', `${file}: the usage snapshot is empty`, [
+      { file, line: 1, col: 1, message: 'the usage snapshot is empty' },
+    ]);
   }
   const { value, problems } = validate(src, usageSnapshot);
   value?.usage.forEach((r, i) => {
-    if (products && !products.has(r.product)) problems.push(problemAt(src, ['usage', i, 'product'], `unknown product "${r.product}"; declare it in the config`));
+    if (products && !products.has(r.product))
+      problems.push(problemAt(src, ['usage', i, 'product'], `unknown product "${r.product}"; declare it in the config`));
   });
   if (!value || problems.length) {
     const sorted = sortProblems(problems);
-    throw new EntitlegateError('EG_ERR_USAGE_INVALID', `${file}: the usage snapshot has ${sorted.length} problem${sorted.length === 1 ? '' : 's'}`, sorted);
+    throw new EntitlegateError(
+      'EG_ERR_USAGE_INVALID',
+      `${file}: the usage snapshot has ${sorted.length} problem${sorted.length === 1 ? '' : 's'}`,
+      sorted,
+    );
   }
   return { ...value, file };
 }

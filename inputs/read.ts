@@ -92,7 +92,9 @@ export function claimsFromPaths(paths: readonly string[], ctx: InputContext, rea
     try {
       isDir = statSync(path).isDirectory();
     } catch {
-      throw new EntitlegateError('EG_ERR_FILE_NOT_FOUND', `${path}: no such file or folder`, [{ file: path, message: 'no such file or folder' }]);
+      throw new EntitlegateError('EG_ERR_FILE_NOT_FOUND', `${path}: no such file or folder`, [
+        { file: path, message: 'no such file or folder' },
+      ]);
     }
     if (isDir) {
       const folder = FOLDER_KINDS.find((k) => k.detect(path));
@@ -100,7 +102,12 @@ export function claimsFromPaths(paths: readonly string[], ctx: InputContext, rea
       else {
         const files = filesUnder(path);
         // An empty or wrong folder must not pass the gate as "nothing to check".
-        if (!files.length) throw new EntitlegateError('EG_ERR_INPUT_UNKNOWN', `${path}: the folder holds no .yaml, .yml or .json file and is not a cdktf.out folder`, [{ file: path, message: 'nothing to check in this folder' }]);
+        if (!files.length)
+          throw new EntitlegateError(
+            'EG_ERR_INPUT_UNKNOWN',
+            `${path}: the folder holds no .yaml, .yml or .json file and is not a cdktf.out folder`,
+            [{ file: path, message: 'nothing to check in this folder' }],
+          );
         for (const file of files) claims.push(...claimsFromInput({ file, text: readFileSync(file, 'utf8') }, ctx));
       }
     } else {

@@ -34,7 +34,9 @@ export function decisionGithub(d: Decision): string {
   return (
     locatedFindings(d)
       .map(({ finding, level, file, line }) => {
-        const props = [file && `file=${escProp(file)}`, line && `line=${line}`, `title=${escProp(findingTitle(finding))}`].filter(Boolean).join(',');
+        const props = [file && `file=${escProp(file)}`, line && `line=${line}`, `title=${escProp(findingTitle(finding))}`]
+          .filter(Boolean)
+          .join(',');
         return `::${level} ${props}::${escData(finding.message)}`;
       })
       .join('\n') + '\n'
@@ -49,12 +51,20 @@ export function decisionSarif(d: Decision): string {
     version: '2.1.0',
     runs: [
       {
-        tool: { driver: { name: 'entitlegate', informationUri: 'https://github.com/entitlegate/entitlegate', rules: codes.map((id) => ({ id, name: id })) } },
+        tool: {
+          driver: {
+            name: 'entitlegate',
+            informationUri: 'https://github.com/entitlegate/entitlegate',
+            rules: codes.map((id) => ({ id, name: id })),
+          },
+        },
         results: located.map(({ finding, level, file, line }) => ({
           ruleId: finding.code,
           level,
           message: { text: finding.message },
-          ...(file ? { locations: [{ physicalLocation: { artifactLocation: { uri: file }, ...(line ? { region: { startLine: line } } : {}) } }] } : {}),
+          ...(file
+            ? { locations: [{ physicalLocation: { artifactLocation: { uri: file }, ...(line ? { region: { startLine: line } } : {}) } }] }
+            : {}),
         })),
       },
     ],
@@ -68,11 +78,16 @@ const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export function decisionJunit(d: Decision): string {
   const cases = d.products.map((p) => {
     const failures = d.violations.filter((v) => v.product === p.product);
-    const body = failures.map((f) => `      <failure type="${xml(f.code)}" message="${xml(f.message)}">${xml(f.resources.join('\n'))}</failure>`).join('\n');
+    const body = failures
+      .map((f) => `      <failure type="${xml(f.code)}" message="${xml(f.message)}">${xml(f.resources.join('\n'))}</failure>`)
+      .join('\n');
     return `    <testcase classname="entitlegate" name="${xml(p.product)}"${body ? `>\n${body}\n    </testcase>` : ' />'}`;
   });
   const orphans = d.violations.filter((v) => !v.product || !d.products.some((p) => p.product === v.product));
-  for (const f of orphans) cases.push(`    <testcase classname="entitlegate" name="${xml(f.code)}">\n      <failure type="${xml(f.code)}" message="${xml(f.message)}" />\n    </testcase>`);
+  for (const f of orphans)
+    cases.push(
+      `    <testcase classname="entitlegate" name="${xml(f.code)}">\n      <failure type="${xml(f.code)}" message="${xml(f.message)}" />\n    </testcase>`,
+    );
   const failures = d.allowed ? 0 : d.violations.length;
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n  <testsuite name="entitlegate" tests="${cases.length}" failures="${failures}">\n${cases.join('\n')}\n  </testsuite>\n</testsuites>\n`;
 }

@@ -27,25 +27,47 @@ export function decisionMarkdown(d: Decision): string {
   const icon = d.allowed ? (d.violations.length ? '⚠️' : '✅') : '❌';
   const out = [`## ${icon} entitlegate: ${headline(d)}`, ''];
   if (d.products.length) {
-    out.push('| product | metric | used | requested | capacity | headroom | utilisation |', '| --- | --- | ---: | ---: | ---: | ---: | --- |');
+    out.push(
+      '| product | metric | used | requested | capacity | headroom | utilisation |',
+      '| --- | --- | ---: | ---: | ---: | ---: | --- |',
+    );
     for (const p of d.products) {
-      out.push(`| ${p.product} | ${p.metric} | ${fmtNumber(p.used)} | ${fmtNumber(p.requested)} | ${fmtNumber(p.capacity)} | ${fmtNumber(p.capacity - p.projected)} | ${bar(p.utilization)} ${fmtPercent(p.utilization)} |`);
+      out.push(
+        `| ${p.product} | ${p.metric} | ${fmtNumber(p.used)} | ${fmtNumber(p.requested)} | ${fmtNumber(p.capacity)} | ${fmtNumber(p.capacity - p.projected)} | ${bar(p.utilization)} ${fmtPercent(p.utilization)} |`,
+      );
     }
     out.push('');
   }
   const where = locations(d);
   out.push(...findings('Violations', d.violations, where), ...findings('Warnings', d.warnings, where));
-  out.push(`<sub>policy ${d.provenance.policy.slice(0, 19)}… · config ${d.provenance.config.slice(0, 19)}… · usage ${d.provenance.usage.map((u) => `${u.source} @ ${u.observedAt}`).join(', ') || 'none'} · evaluated ${d.provenance.evaluatedAt}</sub>`, '');
+  out.push(
+    `<sub>policy ${d.provenance.policy.slice(0, 19)}… · config ${d.provenance.config.slice(0, 19)}… · usage ${d.provenance.usage.map((u) => `${u.source} @ ${u.observedAt}`).join(', ') || 'none'} · evaluated ${d.provenance.evaluatedAt}</sub>`,
+    '',
+  );
   return out.join('\n');
 }
 
 export function reportMarkdown(r: Report): string {
-  const out = [`## entitlegate report as of ${r.provenance.evaluatedAt}`, '', '| product | metric | used | capacity | headroom | utilisation |', '| --- | --- | ---: | ---: | ---: | --- |'];
-  for (const p of r.products) out.push(`| ${p.product} | ${p.metric} | ${fmtNumber(p.used)} | ${fmtNumber(p.capacity)} | ${fmtNumber(p.headroom)} | ${bar(p.utilization)} ${fmtPercent(p.utilization)} |`);
-  out.push('', '| entitlement | product | state | used | capacity | headroom | days left | headroom cost |', '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  const out = [
+    `## entitlegate report as of ${r.provenance.evaluatedAt}`,
+    '',
+    '| product | metric | used | capacity | headroom | utilisation |',
+    '| --- | --- | ---: | ---: | ---: | --- |',
+  ];
+  for (const p of r.products)
+    out.push(
+      `| ${p.product} | ${p.metric} | ${fmtNumber(p.used)} | ${fmtNumber(p.capacity)} | ${fmtNumber(p.headroom)} | ${bar(p.utilization)} ${fmtPercent(p.utilization)} |`,
+    );
+  out.push(
+    '',
+    '| entitlement | product | state | used | capacity | headroom | days left | headroom cost |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  );
   for (const p of r.products) {
     for (const e of p.entitlements) {
-      out.push(`| ${e.id} | ${p.product} | ${e.state} | ${fmtNumber(e.used)} | ${fmtNumber(e.capacity)} | ${fmtNumber(e.headroom)} | ${fmtNumber(e.daysToExpiry)} | ${e.headroomCost === null ? '—' : `${e.headroomCost} ${e.currency ?? ''}`} |`);
+      out.push(
+        `| ${e.id} | ${p.product} | ${e.state} | ${fmtNumber(e.used)} | ${fmtNumber(e.capacity)} | ${fmtNumber(e.headroom)} | ${fmtNumber(e.daysToExpiry)} | ${e.headroomCost === null ? '—' : `${e.headroomCost} ${e.currency ?? ''}`} |`,
+      );
     }
   }
   return out.join('\n') + '\n';

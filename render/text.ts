@@ -6,7 +6,12 @@ import { findingTitle, fmtNumber, fmtPercent, headline, locations } from './comm
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 function findingLines(mark: string, f: Finding, where: Map<string, string>): string[] {
@@ -20,7 +25,16 @@ export function decisionText(d: Decision): string {
   if (d.products.length) {
     const rows = [['PRODUCT', 'METRIC', 'USED', 'REQUESTED', 'CAPACITY', 'PROJECTED', 'PEAK', 'UTIL']];
     for (const p of d.products) {
-      rows.push([p.product, p.metric, fmtNumber(p.used), fmtNumber(p.requested), fmtNumber(p.capacity), fmtNumber(p.projected), fmtNumber(p.peak), fmtPercent(p.utilization)]);
+      rows.push([
+        p.product,
+        p.metric,
+        fmtNumber(p.used),
+        fmtNumber(p.requested),
+        fmtNumber(p.capacity),
+        fmtNumber(p.projected),
+        fmtNumber(p.peak),
+        fmtPercent(p.utilization),
+      ]);
     }
     lines.push(...table(rows), '');
   } else {
@@ -34,11 +48,29 @@ export function decisionText(d: Decision): string {
 
 export function reportText(r: Report): string {
   const rows = [['PRODUCT', 'METRIC', 'USED', 'CAPACITY', 'HEADROOM', 'UTIL', 'UNALLOCATED']];
-  for (const p of r.products) rows.push([p.product, p.metric, fmtNumber(p.used), fmtNumber(p.capacity), fmtNumber(p.headroom), fmtPercent(p.utilization), fmtNumber(p.unallocated)]);
+  for (const p of r.products)
+    rows.push([
+      p.product,
+      p.metric,
+      fmtNumber(p.used),
+      fmtNumber(p.capacity),
+      fmtNumber(p.headroom),
+      fmtPercent(p.utilization),
+      fmtNumber(p.unallocated),
+    ]);
   const ent = [['ENTITLEMENT', 'PRODUCT', 'STATE', 'USED', 'CAPACITY', 'HEADROOM', 'DAYS LEFT', 'HEADROOM COST']];
   for (const p of r.products) {
     for (const e of p.entitlements) {
-      ent.push([e.id, p.product, e.state, fmtNumber(e.used), fmtNumber(e.capacity), fmtNumber(e.headroom), fmtNumber(e.daysToExpiry), e.headroomCost === null ? '—' : `${e.headroomCost} ${e.currency ?? ''}`.trim()]);
+      ent.push([
+        e.id,
+        p.product,
+        e.state,
+        fmtNumber(e.used),
+        fmtNumber(e.capacity),
+        fmtNumber(e.headroom),
+        fmtNumber(e.daysToExpiry),
+        e.headroomCost === null ? '—' : `${e.headroomCost} ${e.currency ?? ''}`.trim(),
+      ]);
     }
   }
   return [`entitlegate report as of ${r.provenance.evaluatedAt}`, '', ...table(rows), '', ...table(ent), ''].join('\n');

@@ -28,12 +28,22 @@ const INLINED = new Set(['zod', 'yaml', '@open-policy-agent/opa-wasm', 'picomatc
 
 export async function bundleCli(root = packageRoot(), outdir = join(root, 'dist', 'bin')): Promise<string> {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
-  const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})].filter((name) => !INLINED.has(name));
+  const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})].filter(
+    (name) => !INLINED.has(name),
+  );
   rmSync(outdir, { recursive: true, force: true });
   // No comments, and strings escaped to ASCII (esbuild's default charset):
   // Node decodes a source with any non-ASCII byte on its slow UTF-8 path.
   // Names stay; the source map maps back.
-  const common = { absWorkingDir: root, outdir, bundle: true, platform: 'node', target: 'node22', minifyWhitespace: true, logLevel: 'warning' } as const;
+  const common = {
+    absWorkingDir: root,
+    outdir,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    minifyWhitespace: true,
+    logLevel: 'warning',
+  } as const;
   await build({
     ...common,
     entryPoints: { cli: 'cli/bundle-entry.ts' },
@@ -48,7 +58,10 @@ export async function bundleCli(root = packageRoot(), outdir = join(root, 'dist'
   });
   // The launcher keys its code cache by this build of cli.cjs: npm gives installed
   // files one fixed mtime, and V8 itself only compares the source's length.
-  const cliHash = createHash('sha256').update(readFileSync(join(outdir, 'cli.cjs'))).digest('hex').slice(0, 16);
+  const cliHash = createHash('sha256')
+    .update(readFileSync(join(outdir, 'cli.cjs')))
+    .digest('hex')
+    .slice(0, 16);
   await build({
     ...common,
     entryPoints: { entitlegate: 'cli/launcher.ts' },

@@ -13,7 +13,20 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { bundleCli } from '../scripts/bundle-cli.ts';
 import { cliProcess, ROOT } from './cli-harness.ts';
 
-const EXAMPLE = ['check', 'examples/manifests', '--config', 'examples/entitlegate.yaml', '--usage', 'examples/usage.yaml', '--cluster', 'prod-eu-1', '--now', '2026-11-28T10:00:00Z', '--format', 'json'];
+const EXAMPLE = [
+  'check',
+  'examples/manifests',
+  '--config',
+  'examples/entitlegate.yaml',
+  '--usage',
+  'examples/usage.yaml',
+  '--cluster',
+  'prod-eu-1',
+  '--now',
+  '2026-11-28T10:00:00Z',
+  '--format',
+  'json',
+];
 let dir: string;
 let bin: string;
 
@@ -43,7 +56,11 @@ describe('bundled bin', () => {
 
   it('check loads only the bundle: nothing from node_modules', () => {
     // NODE_DEBUG=module,esm makes Node log every module it loads, CommonJS or ES.
-    const r = spawnSync(process.execPath, [bin, ...EXAMPLE], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, NODE_DEBUG: 'module,esm' } });
+    const r = spawnSync(process.execPath, [bin, ...EXAMPLE], {
+      encoding: 'utf8',
+      cwd: ROOT,
+      env: { ...process.env, NODE_DEBUG: 'module,esm' },
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/Translating \w+ file:\/\/\S+\/entitlegate\.js/);
     expect(r.stderr).not.toContain('/node_modules/');
@@ -52,7 +69,11 @@ describe('bundled bin', () => {
   describe('code cache', () => {
     let cacheHome: string;
     const run = (env: Record<string, string> = {}) =>
-      spawnSync(process.execPath, [bin, ...EXAMPLE], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, NODE_COMPILE_CACHE: cacheHome, ...env } });
+      spawnSync(process.execPath, [bin, ...EXAMPLE], {
+        encoding: 'utf8',
+        cwd: ROOT,
+        env: { ...process.env, NODE_COMPILE_CACHE: cacheHome, ...env },
+      });
     /** The cache files the launcher wrote under NODE_COMPILE_CACHE, with their modification times. */
     const cacheFiles = (): Map<string, number> => {
       const found = new Map<string, number>();
@@ -75,8 +96,13 @@ describe('bundled bin', () => {
       const first = run();
       expect(first.status).toBe(1);
       const written = cacheFiles();
-      const cliBuild = createHash('sha256').update(readFileSync(join(dirname(bin), 'cli.cjs'))).digest('hex').slice(0, 16);
-      expect([...written.keys()].map((p) => p.split('/').pop())).toEqual([expect.stringMatching(new RegExp(`^cli-${cliBuild}-v[\\d.]+-\\w+-\\d+-\\d+-check\\.v8cache$`))]);
+      const cliBuild = createHash('sha256')
+        .update(readFileSync(join(dirname(bin), 'cli.cjs')))
+        .digest('hex')
+        .slice(0, 16);
+      expect([...written.keys()].map((p) => p.split('/').pop())).toEqual([
+        expect.stringMatching(new RegExp(`^cli-${cliBuild}-v[\\d.]+-\\w+-\\d+-\\d+-check\\.v8cache$`)),
+      ]);
       const [path, mtime] = [...written][0]!;
       // V8 would reject a cache that does not fit the code; the launcher then writes a new one.
       const second = run();
@@ -115,7 +141,11 @@ describe('bundled bin', () => {
   });
 
   it('serve runs from the bundle with its dependencies from node_modules', async () => {
-    const child = spawn(process.execPath, [bin, 'serve', '--config', 'examples/entitlegate.yaml', '--usage', 'examples/usage.yaml', '--insecure-http', '--port', '0'], { cwd: ROOT });
+    const child = spawn(
+      process.execPath,
+      [bin, 'serve', '--config', 'examples/entitlegate.yaml', '--usage', 'examples/usage.yaml', '--insecure-http', '--port', '0'],
+      { cwd: ROOT },
+    );
     try {
       const port = await new Promise<number>((resolve, reject) => {
         let out = '';

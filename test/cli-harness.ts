@@ -28,7 +28,11 @@ export async function cli(args: string[], stdin = ''): Promise<Result> {
 export const ROOT = join(import.meta.dirname, '..');
 
 export function cliProcess(args: string[], opts: { cwd?: string; input?: string } = {}): Result {
-  const r = spawnSync(process.execPath, [join(ROOT, 'cli', 'main.ts'), ...args], { encoding: 'utf8', cwd: opts.cwd ?? ROOT, input: opts.input ?? '' });
+  const r = spawnSync(process.execPath, [join(ROOT, 'cli', 'main.ts'), ...args], {
+    encoding: 'utf8',
+    cwd: opts.cwd ?? ROOT,
+    input: opts.input ?? '',
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

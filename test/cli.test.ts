@@ -51,9 +51,27 @@ describe('entitlegate check', () => {
       message: expect.stringContaining('96 vcpu projected exceeds the 88 vcpu covered'),
       resources: ['Deployment/orders/orders-db'],
     });
-    expect(d.products[0]).toEqual({ product: 'oracle-db-ee', metric: 'vcpu', capacity: 88, used: 66, requested: 30, projected: 96, peak: 96, utilization: 96 / 88 });
-    expect(d.claims[0]).toMatchObject({ product: 'oracle-db-ee', metric: 'vcpu', quantity: 30, peak: 30, resource: { kind: 'Deployment', file: 'examples/claims/over.json', line: 3 } });
-    expect(d.provenance).toMatchObject({ usage: [{ source: 'servicenow-sam-export', observedAt: '2026-11-28T06:00:00Z' }], evaluatedAt: '2026-11-28T10:00:00Z' });
+    expect(d.products[0]).toEqual({
+      product: 'oracle-db-ee',
+      metric: 'vcpu',
+      capacity: 88,
+      used: 66,
+      requested: 30,
+      projected: 96,
+      peak: 96,
+      utilization: 96 / 88,
+    });
+    expect(d.claims[0]).toMatchObject({
+      product: 'oracle-db-ee',
+      metric: 'vcpu',
+      quantity: 30,
+      peak: 30,
+      resource: { kind: 'Deployment', file: 'examples/claims/over.json', line: 3 },
+    });
+    expect(d.provenance).toMatchObject({
+      usage: [{ source: 'servicenow-sam-export', observedAt: '2026-11-28T06:00:00Z' }],
+      evaluatedAt: '2026-11-28T10:00:00Z',
+    });
   });
 
   it('an empty folder is bad input, not an allowed change', async () => {
@@ -79,10 +97,16 @@ describe('entitlegate check', () => {
     expect(md.stdout).toMatch(/^## ❌ entitlegate: BLOCKED/);
     expect(md.stdout).toContain('| oracle-db-ee | vcpu | 66 | 24 | 88 | -2 |');
     const gh = await cli(['check', 'examples/manifests', ...base, '--cluster', 'prod-eu-1', '--format', 'github']);
-    expect(gh.stdout).toContain('::error file=examples/manifests/orders-db.yaml,line=9,title=OVER_ENTITLEMENT oracle-db-ee (ORA-EE-2026)::');
+    expect(gh.stdout).toContain(
+      '::error file=examples/manifests/orders-db.yaml,line=9,title=OVER_ENTITLEMENT oracle-db-ee (ORA-EE-2026)::',
+    );
     const sarif = JSON.parse((await cli(['check', 'examples/manifests', ...base, '--cluster', 'prod-eu-1', '--format', 'sarif'])).stdout);
     expect(sarif.version).toBe('2.1.0');
-    expect(sarif.runs[0].results[0]).toMatchObject({ ruleId: 'OVER_ENTITLEMENT', level: 'error', locations: [{ physicalLocation: { artifactLocation: { uri: 'examples/manifests/orders-db.yaml' }, region: { startLine: 9 } } }] });
+    expect(sarif.runs[0].results[0]).toMatchObject({
+      ruleId: 'OVER_ENTITLEMENT',
+      level: 'error',
+      locations: [{ physicalLocation: { artifactLocation: { uri: 'examples/manifests/orders-db.yaml' }, region: { startLine: 9 } } }],
+    });
     const junit = (await cli(['check', 'examples/manifests', ...base, '--cluster', 'prod-eu-1', '--format', 'junit'])).stdout;
     expect(junit).toContain('<testsuite name="entitlegate" tests="2" failures="1">');
     expect(junit).toContain('<failure type="OVER_ENTITLEMENT"');
@@ -116,8 +140,16 @@ describe('entitlegate validate and report', () => {
     const ora = rep.products.find((p: { product: string }) => p.product === 'oracle-db-ee');
     expect(ora).toMatchObject({ capacity: 88, used: 66, headroom: 22, unallocated: 0 });
     expect(ora.entitlements[0]).toEqual({
-      id: 'ORA-EE-2026', kind: 'entitlement', state: 'active', capacity: 64, used: 60, headroom: 4,
-      daysToExpiry: 33, unitCost: 4750, currency: 'USD', headroomCost: 19000,
+      id: 'ORA-EE-2026',
+      kind: 'entitlement',
+      state: 'active',
+      capacity: 64,
+      used: 60,
+      headroom: 4,
+      daysToExpiry: 33,
+      unitCost: 4750,
+      currency: 'USD',
+      headroomCost: 19000,
     });
     const text = await cli(['report', ...base, '--now', '2026-11-28T10:00:00Z']);
     expect(text.stdout).toMatch(/ORA-EE-2026\s+oracle-db-ee\s+active\s+60\s+64\s+4\s+33\s+19000 USD/);
@@ -155,7 +187,9 @@ describe.skipIf(opaMissing)('custom rules compiled with the real OPA compiler', 
     const b = await cli(['policy', 'build', 'examples/custom-rules/team', '--output', wasm]);
     expect(b.code, b.stderr).toBe(0);
     expect(existsSync(wasm)).toBe(true);
-    const config = tempFiles({ 'c.yaml': readFileSync('examples/custom-rules/entitlegate.yaml', 'utf8').replace('policy: policy.wasm', `policy: ${wasm}`) });
+    const config = tempFiles({
+      'c.yaml': readFileSync('examples/custom-rules/entitlegate.yaml', 'utf8').replace('policy: policy.wasm', `policy: ${wasm}`),
+    });
     const r = await cli(['check', 'examples/custom-rules/claims.json', '--config', join(config, 'c.yaml'), '--format', 'json']);
     expect(r.code).toBe(1);
     const d = JSON.parse(r.stdout);
@@ -164,7 +198,10 @@ describe.skipIf(opaMissing)('custom rules compiled with the real OPA compiler', 
   });
 
   it('a custom rule using a builtin the engine does not provide fails at build time', async () => {
-    const dir = tempFiles({ 'bad.rego': 'package entitlegate.custom.bad\n\nviolation contains {"code": "X", "message": http.send({"method": "get", "url": "http://x"}).body} if true\n' });
+    const dir = tempFiles({
+      'bad.rego':
+        'package entitlegate.custom.bad\n\nviolation contains {"code": "X", "message": http.send({"method": "get", "url": "http://x"}).body} if true\n',
+    });
     const r = await cli(['policy', 'build', dir, '--output', join(dir, 'p.wasm')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/http\.send|undefined function/);

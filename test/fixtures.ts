@@ -28,5 +28,14 @@ export async function engineFor(doc: Record<string, unknown>, sources: UsageSour
 export const oracle = { id: 'ora', metric: 'vcpu', vendor: 'Oracle', name: 'Oracle Database EE' } as const;
 
 export function entitlement(id: string, quantity: number, extra: Record<string, unknown> = {}) {
-  return { id, product: 'ora', model: 'subscription', quantity, validFrom: '2026-01-01', validUntil: '2026-12-31', owner: 'dba@example.com', ...extra };
+  return {
+    id,
+    product: 'ora',
+    model: 'subscription',
+    quantity,
+    validFrom: '2026-01-01',
+    validUntil: '2026-12-31',
+    owner: 'dba@example.com',
+    ...extra,
+  };
 }

@@ -53,13 +53,21 @@ describe('layout', () => {
   }
 
   it('the engine imports neither adapters nor surfaces', () => {
-    const bad = sources('engine').flatMap((f) => importedFolders(f).filter((d) => d !== 'engine' && d !== 'policies').map((d) => `${f} → ${d}/`));
+    const bad = sources('engine').flatMap((f) =>
+      importedFolders(f)
+        .filter((d) => d !== 'engine' && d !== 'policies')
+        .map((d) => `${f} → ${d}/`),
+    );
     expect(bad).toEqual([]);
   });
 
   it('the shared core imports no surface', () => {
     const bad = ['inputs', 'render', 'adapters'].flatMap((dir) =>
-      sources(dir).flatMap((f) => importedFolders(f).filter((d) => SURFACES.includes(d)).map((d) => `${f} → ${d}/`)),
+      sources(dir).flatMap((f) =>
+        importedFolders(f)
+          .filter((d) => SURFACES.includes(d))
+          .map((d) => `${f} → ${d}/`),
+      ),
     );
     expect(bad).toEqual([]);
   });

@@ -34,13 +34,40 @@ const configs: [string, string, number, RegExp][] = [
   ['negative quantity', goodConfig.replace('quantity: 64', 'quantity: -4'), 9, /quantity/],
   ['unknown metric', goodConfig.replace('metric: vcpu', 'metric: cores'), 4, /metric/],
   ['unknown model', goodConfig.replace('model: subscription', 'model: lease'), 8, /model/],
-  ['duplicate product id', goodConfig.replace('entitlements:', '  - id: ora\n    metric: users\nentitlements:'), 5, /duplicate product id "ora"/],
-  ['duplicate entitlement id', goodConfig + '  - id: E1\n    product: ora\n    model: perpetual\n    quantity: 1\n', 10, /duplicate id "E1"/],
+  [
+    'duplicate product id',
+    goodConfig.replace('entitlements:', '  - id: ora\n    metric: users\nentitlements:'),
+    5,
+    /duplicate product id "ora"/,
+  ],
+  [
+    'duplicate entitlement id',
+    goodConfig + '  - id: E1\n    product: ora\n    model: perpetual\n    quantity: 1\n',
+    10,
+    /duplicate id "E1"/,
+  ],
   ['unknown product reference', goodConfig.replace('product: ora', 'product: oracle'), 7, /unknown product "oracle"/],
-  ['self-approved exception', goodConfig + 'exceptions:\n  - id: X1\n    product: ora\n    quantity: 2\n    until: 2026-12-01\n    reason: test\n    requestedBy: alice\n    approvedBy: Alice\n', 17, /approved by its own requester/],
-  ['validFrom after validUntil', goodConfig + '    validFrom: 2027-01-01\n    validUntil: 2026-01-01\n', 10, /validFrom 2027-01-01 is not before the end of validUntil/],
+  [
+    'self-approved exception',
+    goodConfig +
+      'exceptions:\n  - id: X1\n    product: ora\n    quantity: 2\n    until: 2026-12-01\n    reason: test\n    requestedBy: alice\n    approvedBy: Alice\n',
+    17,
+    /approved by its own requester/,
+  ],
+  [
+    'validFrom after validUntil',
+    goodConfig + '    validFrom: 2027-01-01\n    validUntil: 2026-01-01\n',
+    10,
+    /validFrom 2027-01-01 is not before the end of validUntil/,
+  ],
   ['impossible date', goodConfig + '    validUntil: 2026-13-45\n', 10, /date/],
-  ['exception without reason', goodConfig + 'exceptions:\n  - id: X1\n    product: ora\n    quantity: 2\n    until: 2026-12-01\n    requestedBy: alice\n    approvedBy: bob\n', 11, /reason/],
+  [
+    'exception without reason',
+    goodConfig +
+      'exceptions:\n  - id: X1\n    product: ora\n    quantity: 2\n    until: 2026-12-01\n    requestedBy: alice\n    approvedBy: bob\n',
+    11,
+    /reason/,
+  ],
   ['warnAt above 1', 'version: 1\ndefaults:\n  warnAt: 1.5\n', 3, /warnAt/],
   ['unlicensed neither deny nor warn', 'version: 1\ndefaults:\n  unlicensed: maybe\n', 3, /unlicensed/],
   ['unknown scope dimension', goodConfig + '    scope: { zone: [a] }\n', 10, /unknown key "zone"/],
@@ -86,8 +113,18 @@ const claimFiles: [string, string, number, RegExp][] = [
   ['claims not a list is no known input', '{"claims": 3}', 1, /not an input entitlegate reads/],
   ['truncated JSON', goodClaims.slice(0, 30), 1, /the JSON ends early/],
   ['a syntax error names its line', '{\n  "claims": [\n    {"product": "ora",, "quantity": 1}\n  ]\n}\n', 3, /invalid JSON/],
-  ['multi-line file names the line', '{\n  "claims": [\n    {\n      "product": "ora",\n      "quantity": true\n    }\n  ]\n}\n', 5, /quantity/],
-  ['second claim bad', '{"claims": [\n{"product": "ora", "quantity": 1},\n{"product": "ora", "quantity": -1, "scope": {"cluster": 1}}\n]}', 3, /cluster/],
+  [
+    'multi-line file names the line',
+    '{\n  "claims": [\n    {\n      "product": "ora",\n      "quantity": true\n    }\n  ]\n}\n',
+    5,
+    /quantity/,
+  ],
+  [
+    'second claim bad',
+    '{"claims": [\n{"product": "ora", "quantity": 1},\n{"product": "ora", "quantity": -1, "scope": {"cluster": 1}}\n]}',
+    3,
+    /cluster/,
+  ],
   ['unknown dimension in scope', goodClaims.replace('"environment": "prod"', '"zone": "a"'), 1, /unknown key "zone"/],
   ['quantity Infinity-like', goodClaims.replace('"quantity": 2', '"quantity": 1e999'), 1, /quantity/],
   ['unknown top-level key', goodClaims.replace('{"claims"', '{"extra": 1, "claims"'), 1, /unknown key "extra"/],
@@ -95,7 +132,12 @@ const claimFiles: [string, string, number, RegExp][] = [
   ['plain text is no known input', 'hello world\n', 1, /not an input entitlegate reads/],
   ['null product', goodClaims.replace('"product": "ora"', '"product": null'), 1, /product/],
   ['peak not a number', goodClaims.replace('"quantity": 2', '"quantity": 2, "peak": "x"'), 1, /peak/],
-  ['resource line negative', goodClaims.replace('"quantity": 2', '"quantity": 2, "resource": {"kind": "Pod", "name": "x", "line": -3}'), 1, /line/],
+  [
+    'resource line negative',
+    goodClaims.replace('"quantity": 2', '"quantity": 2, "resource": {"kind": "Pod", "name": "x", "line": -3}'),
+    1,
+    /line/,
+  ],
 ];
 
 function expectBadInput(r: { code: number; stderr: string; stdout: string }, at: string, words: RegExp) {
@@ -132,7 +174,9 @@ describe('malformed claims files', () => {
 
 describe('bad input as a real process', () => {
   it('exits 2 with every problem of a config listed, and no stack trace', () => {
-    const dir = tempFiles({ 'bad.yaml': goodConfig.replace('metric: vcpu', 'metric: cores').replace('quantity: 64', 'quantity: -1') + 'extra: 1\n' });
+    const dir = tempFiles({
+      'bad.yaml': goodConfig.replace('metric: vcpu', 'metric: cores').replace('quantity: 64', 'quantity: -1') + 'extra: 1\n',
+    });
     const r = cliProcess(['validate', '--config', join(dir, 'bad.yaml')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('3 problems');
@@ -151,7 +195,15 @@ describe('bad input as a real process', () => {
 
   it('evaluates nothing when one of several inputs is bad', () => {
     const dir = tempFiles({ 'bad.json': '{"claims": [{"product": "nope", "quantity": 1}]}' });
-    const r = cliProcess(['check', 'examples/claims/over.json', join(dir, 'bad.json'), '--config', 'examples/entitlegate.yaml', '--format', 'json']);
+    const r = cliProcess([
+      'check',
+      'examples/claims/over.json',
+      join(dir, 'bad.json'),
+      '--config',
+      'examples/entitlegate.yaml',
+      '--format',
+      'json',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
   });

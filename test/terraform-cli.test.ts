@@ -19,7 +19,9 @@ const node = (name: string, vcpu: number, actions = ['create'], before: number |
     `module.web["eu"].terraform_data.${name}`,
     actions,
     before === null ? null : { input: { product: 'weblogic-ee', vcpu: before }, id: 'x' },
-    actions.includes('create') || actions.includes('update') ? { input: { product: 'weblogic-ee', vcpu }, output: null, triggers_replace: null } : null,
+    actions.includes('create') || actions.includes('update')
+      ? { input: { product: 'weblogic-ee', vcpu }, output: null, triggers_replace: null }
+      : null,
     { after_unknown: { id: true, output: true } },
   );
 
@@ -56,7 +58,9 @@ describe('entitlegate check PLAN.json', () => {
     expect(r.code).toBe(0);
     const d = JSON.parse(r.stdout) as Decision;
     expect(d.allowed).toBe(true);
-    expect(d.products).toEqual([{ product: 'weblogic-ee', metric: 'vcpu', capacity: 32, used: 18, requested: 2, projected: 20, peak: 24, utilization: 0.625 }]);
+    expect(d.products).toEqual([
+      { product: 'weblogic-ee', metric: 'vcpu', capacity: 32, used: 18, requested: 2, projected: 20, peak: 24, utilization: 0.625 },
+    ]);
     expect(d.claims.map((c) => [c.resource?.address, c.quantity])).toEqual([
       ['module.web["eu"].terraform_data.a', 4],
       ['module.web["eu"].terraform_data.b', 2],
@@ -69,20 +73,54 @@ describe('entitlegate check PLAN.json', () => {
   });
 
   it('region from the provider configuration, account from a flag (AWS fixture)', async () => {
-    const r = await cli(['check', 'adapters/terraform/fixtures/aws-plan.json', '--config', 'examples/entitlegate.yaml', '--usage', 'examples/usage.yaml', '--environment', 'dev', '--account', '123456789012', '--format', 'json']);
+    const r = await cli([
+      'check',
+      'adapters/terraform/fixtures/aws-plan.json',
+      '--config',
+      'examples/entitlegate.yaml',
+      '--usage',
+      'examples/usage.yaml',
+      '--environment',
+      'dev',
+      '--account',
+      '123456789012',
+      '--format',
+      'json',
+    ]);
     expect(r.code).toBe(0);
     const d = JSON.parse(r.stdout) as Decision;
     expect(d.claims).toHaveLength(1);
-    expect(d.claims[0]).toMatchObject({ product: 'oracle-db-ee', quantity: 8, scope: { region: 'eu-central-1', environment: 'dev', account: '123456789012' }, resource: { address: 'module.db.aws_db_instance.this[0]' } });
+    expect(d.claims[0]).toMatchObject({
+      product: 'oracle-db-ee',
+      quantity: 8,
+      scope: { region: 'eu-central-1', environment: 'dev', account: '123456789012' },
+      resource: { address: 'module.db.aws_db_instance.this[0]' },
+    });
   });
 
   const bad: [string, string, RegExp][] = [
     ['truncated plan', fits.slice(0, 400), /bad\.json:\d+:\d+ .*(ends early|truncated)/],
     ['malformed JSON', fits.replace('"create"', 'create'), /bad\.json:\d+:\d+ /],
-    ['unsupported format_version', JSON.stringify({ format_version: '9.0', terraform_version: '9.0.0', resource_changes: [] }), /format_version "9\.0"/],
-    ['resource_changes not a list', JSON.stringify({ format_version: '1.2', terraform_version: '1.5.7', resource_changes: { a: 1 } }), /bad\.json/],
-    ['a change without actions', JSON.stringify(plan([{ ...node('a', 4), change: { before: null, after: {} } } as never])), /bad\.json.*actions|actions/],
-    ['a state file, not a plan', JSON.stringify({ version: 4, terraform_version: '1.5.7', serial: 1, lineage: 'x', outputs: {}, resources: [] }), /bad\.json.*(not an input|plan)/],
+    [
+      'unsupported format_version',
+      JSON.stringify({ format_version: '9.0', terraform_version: '9.0.0', resource_changes: [] }),
+      /format_version "9\.0"/,
+    ],
+    [
+      'resource_changes not a list',
+      JSON.stringify({ format_version: '1.2', terraform_version: '1.5.7', resource_changes: { a: 1 } }),
+      /bad\.json/,
+    ],
+    [
+      'a change without actions',
+      JSON.stringify(plan([{ ...node('a', 4), change: { before: null, after: {} } } as never])),
+      /bad\.json.*actions|actions/,
+    ],
+    [
+      'a state file, not a plan',
+      JSON.stringify({ version: 4, terraform_version: '1.5.7', serial: 1, lineage: 'x', outputs: {}, resources: [] }),
+      /bad\.json.*(not an input|plan)/,
+    ],
     ['empty file', '', /bad\.json/],
     ['binary plan file (forgot terraform show -json)', 'PK\u0003\u0004\u0014\u0000\u0008\u0000tfplan\u0000\u0000', /terraform show -json/],
   ];
@@ -124,7 +162,10 @@ describe.skipIf(missing !== undefined)('examples/terraform/pre-apply.sh with a r
   function runHook(...planArgs: string[]) {
     const d = mkdtempSync(join(tmpdir(), 'entitlegate-pre-apply-'));
     work.push(d);
-    cpSync(EXAMPLE, d, { recursive: true, filter: (src) => !/[\\/](\.terraform|tfplan|plan\.json|terraform\.tfstate)/.test(src.slice(EXAMPLE.length)) });
+    cpSync(EXAMPLE, d, {
+      recursive: true,
+      filter: (src) => !/[\\/](\.terraform|tfplan|plan\.json|terraform\.tfstate)/.test(src.slice(EXAMPLE.length)),
+    });
     const rc = join(d, '.terraformrc');
     writeFileSync(rc, '');
     const r = spawnSync('bash', [join(d, 'pre-apply.sh'), ...planArgs], {

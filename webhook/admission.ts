@@ -82,7 +82,10 @@ export const admissionPlugin: FastifyPluginAsync<AdmissionPluginOptions> = async
         `admission ${outcome.result}`,
       );
     } else if (log.level === 'debug' || log.level === 'trace') {
-      log.debug({ uid: admission.uid, operation: admission.operation, result: outcome.result, claims: outcome.claims.length }, `admission ${outcome.result}`);
+      log.debug(
+        { uid: admission.uid, operation: admission.operation, result: outcome.result, claims: outcome.claims.length },
+        `admission ${outcome.result}`,
+      );
     }
     // Written to the raw response: fastify's reply pipeline (serializer
     // lookup, onSend hooks, finish listeners) was ~3% of an admission's CPU
@@ -98,14 +101,22 @@ export const admissionPlugin: FastifyPluginAsync<AdmissionPluginOptions> = async
     let admission: AdmissionRequest;
     if (typeof req.body === 'string') {
       metrics.badRequests.inc();
-      reply.code(400).send({ statusCode: 400, error: 'Bad Request', code: 'EG_ERR_INPUT_INVALID', message: `request body: content-type ${req.headers['content-type'] ?? '(none)'} is not application/json; send an AdmissionReview v1 as JSON` });
+      reply
+        .code(400)
+        .send({
+          statusCode: 400,
+          error: 'Bad Request',
+          code: 'EG_ERR_INPUT_INVALID',
+          message: `request body: content-type ${req.headers['content-type'] ?? '(none)'} is not application/json; send an AdmissionReview v1 as JSON`,
+        });
       return;
     }
     try {
       admission = admissionRequestOf(req.body, 'request body');
     } catch (err) {
       metrics.badRequests.inc();
-      const e = err instanceof EntitlegateError ? err : new EntitlegateError('EG_ERR_INPUT_INVALID', 'request body: not an AdmissionReview');
+      const e =
+        err instanceof EntitlegateError ? err : new EntitlegateError('EG_ERR_INPUT_INVALID', 'request body: not an AdmissionReview');
       reply.code(400).send({ statusCode: 400, error: 'Bad Request', code: e.code, message: e.message });
       return;
     }

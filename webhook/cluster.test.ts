@@ -7,7 +7,19 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Gate } from './gate.ts';
 import { buildServer } from './server.ts';
-import { Client, FakeApiServer, NOW, configYaml, deployment, review, scale, tempDir, testCa, usageYaml, type TestCa } from './test-support.ts';
+import {
+  Client,
+  FakeApiServer,
+  NOW,
+  configYaml,
+  deployment,
+  review,
+  scale,
+  tempDir,
+  testCa,
+  usageYaml,
+  type TestCa,
+} from './test-support.ts';
 
 let tmp: ReturnType<typeof tempDir>;
 let ca: TestCa;
@@ -73,7 +85,10 @@ describe('live usage from the cluster inventory', () => {
     expect(early.json.response.status.message).toContain('not ready: cluster inventory not yet synced');
     expect((await client.get('/healthz')).status).toBe(200);
     release();
-    await vi.waitFor(async () => expect((await client.get('/readyz')).text).toBe('{"status":"ready","usage":"cluster"}'), { timeout: 5000, interval: 20 });
+    await vi.waitFor(async () => expect((await client.get('/readyz')).text).toBe('{"status":"ready","usage":"cluster"}'), {
+      timeout: 5000,
+      interval: 20,
+    });
     expect((await client.get('/metrics')).text).toContain('entitlegate_product_used{product="oracle-db-ee",metric="vcpu"} 54');
   });
 

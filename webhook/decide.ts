@@ -73,7 +73,9 @@ function prepare(gate: Gate, req: AdmissionRequest, opts: AdmitOptions): Prepare
       if (parent) claimOpts.parent = parent;
       else {
         const why = gate.inventory ? 'its workload is not in the cluster inventory' : 'there is no cluster inventory (snapshot mode)';
-        warnings.push(shorten(`entitlegate: scale of ${kind ?? req.resource.resource}/${req.namespace ?? ''}/${req.name ?? ''} not sized: ${why}`));
+        warnings.push(
+          shorten(`entitlegate: scale of ${kind ?? req.resource.resource}/${req.namespace ?? ''}/${req.name ?? ''} not sized: ${why}`),
+        );
       }
     }
     claims = claimsFromAdmission(req, claimOpts);
@@ -115,7 +117,12 @@ function metaOf(o: unknown): { uid?: string; resourceVersion?: string } {
  * conditionally, retry on conflict. Never throws: a Lease that cannot be read
  * or written in time goes through the failure policy.
  */
-export async function admitShared(gate: Gate, shared: SharedReservations, req: AdmissionRequest, opts: AdmitOptions = {}): Promise<AdmissionOutcome> {
+export async function admitShared(
+  gate: Gate,
+  shared: SharedReservations,
+  req: AdmissionRequest,
+  opts: AdmitOptions = {},
+): Promise<AdmissionOutcome> {
   const prepared = prepare(gate, req, opts);
   if ('outcome' in prepared) return prepared.outcome;
   const { claims, warnings } = prepared;

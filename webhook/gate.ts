@@ -143,7 +143,12 @@ export class Gate {
       const meta = (obj?.metadata ?? {}) as { resourceVersion?: unknown };
       const rv = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : undefined;
       this.#counted.delete(c.key); // re-inserted last: the map stays in time order
-      this.#counted.set(c.key, { uid: c.uid, deleted: c.type === 'deleted', at: now, ...(rv !== undefined ? { resourceVersion: rv } : {}) });
+      this.#counted.set(c.key, {
+        uid: c.uid,
+        deleted: c.type === 'deleted',
+        at: now,
+        ...(rv !== undefined ? { resourceVersion: rv } : {}),
+      });
     }
     // A ledger entry lives one TTL at most; what was counted before that no longer matters.
     if (now - this.#countedSwept < 10_000) return;
@@ -161,7 +166,11 @@ export class Gate {
   }
 
   #usageOptions(config: Config) {
-    return { products: config.products, settings: config.kubernetes, ...(config.kubernetes.cluster ? { cluster: config.kubernetes.cluster } : {}) };
+    return {
+      products: config.products,
+      settings: config.kubernetes,
+      ...(config.kubernetes.cluster ? { cluster: config.kubernetes.cluster } : {}),
+    };
   }
 
   /** What the Kubernetes adapter needs to turn an admission into claims. */

@@ -31,8 +31,17 @@ export class Metrics {
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
       registers,
     });
-    this.badRequests = new Counter({ name: 'entitlegate_admission_bad_requests_total', help: 'Requests to /validate answered with HTTP 4xx (not an AdmissionReview)', registers });
-    this.reloads = new Counter({ name: 'entitlegate_reloads_total', help: 'Successful reloads by kind (config, tls)', labelNames: ['kind'], registers });
+    this.badRequests = new Counter({
+      name: 'entitlegate_admission_bad_requests_total',
+      help: 'Requests to /validate answered with HTTP 4xx (not an AdmissionReview)',
+      registers,
+    });
+    this.reloads = new Counter({
+      name: 'entitlegate_reloads_total',
+      help: 'Successful reloads by kind (config, tls)',
+      labelNames: ['kind'],
+      registers,
+    });
     this.reloadFailures = new Counter({
       name: 'entitlegate_reload_failures_total',
       help: 'Refused reloads by kind (config, tls); the previous config or certificate keeps serving',
@@ -67,8 +76,16 @@ export class Metrics {
         },
       });
     sharedCounter('entitlegate_shared_reservation_writes_total', 'Admissions recorded in the shared reservation Leases', (s) => s.writes);
-    sharedCounter('entitlegate_shared_reservation_conflicts_total', 'Lease writes refused with 409 Conflict (another replica wrote first) and retried', (s) => s.conflicts);
-    sharedCounter('entitlegate_shared_reservation_failures_total', 'Admissions that failed safe because the Leases could not be read or written in time', (s) => s.failures);
+    sharedCounter(
+      'entitlegate_shared_reservation_conflicts_total',
+      'Lease writes refused with 409 Conflict (another replica wrote first) and retried',
+      (s) => s.conflicts,
+    );
+    sharedCounter(
+      'entitlegate_shared_reservation_failures_total',
+      'Admissions that failed safe because the Leases could not be read or written in time',
+      (s) => s.failures,
+    );
     // Registered before the gauges it fills: a scrape collects in registration
     // order, and one standing report serves them all.
     new Gauge({
@@ -103,11 +120,36 @@ export class Metrics {
       labelNames: ['product'],
       registers,
     });
-    const productUsed = new Gauge({ name: 'entitlegate_product_used', help: 'Usage in the engine per product (snapshots and cluster; reservations not included)', labelNames: ['product', 'metric'], registers });
-    const productCapacity = new Gauge({ name: 'entitlegate_product_capacity', help: 'Capacity usable now per product (entitlements and exceptions)', labelNames: ['product', 'metric'], registers });
-    const entUsed = new Gauge({ name: 'entitlegate_entitlement_used', help: 'Usage charged to each entitlement or exception', labelNames: ['product', 'entitlement', 'kind'], registers });
-    const entCapacity = new Gauge({ name: 'entitlegate_entitlement_capacity', help: 'Capacity of each entitlement or exception usable now (0 when expired or not yet valid)', labelNames: ['product', 'entitlement', 'kind'], registers });
-    const daysToExpiry = new Gauge({ name: 'entitlegate_entitlement_days_to_expiry', help: 'Whole days until an entitlement ends (grace included)', labelNames: ['product', 'entitlement', 'kind'], registers });
+    const productUsed = new Gauge({
+      name: 'entitlegate_product_used',
+      help: 'Usage in the engine per product (snapshots and cluster; reservations not included)',
+      labelNames: ['product', 'metric'],
+      registers,
+    });
+    const productCapacity = new Gauge({
+      name: 'entitlegate_product_capacity',
+      help: 'Capacity usable now per product (entitlements and exceptions)',
+      labelNames: ['product', 'metric'],
+      registers,
+    });
+    const entUsed = new Gauge({
+      name: 'entitlegate_entitlement_used',
+      help: 'Usage charged to each entitlement or exception',
+      labelNames: ['product', 'entitlement', 'kind'],
+      registers,
+    });
+    const entCapacity = new Gauge({
+      name: 'entitlegate_entitlement_capacity',
+      help: 'Capacity of each entitlement or exception usable now (0 when expired or not yet valid)',
+      labelNames: ['product', 'entitlement', 'kind'],
+      registers,
+    });
+    const daysToExpiry = new Gauge({
+      name: 'entitlegate_entitlement_days_to_expiry',
+      help: 'Whole days until an entitlement ends (grace included)',
+      labelNames: ['product', 'entitlement', 'kind'],
+      registers,
+    });
   }
 
   observe(result: AdmissionResult, code: string, seconds: number): void {

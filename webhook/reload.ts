@@ -105,7 +105,10 @@ export class Reloader {
       return true;
     } catch (err) {
       metrics.reloadFailures.inc({ kind: 'tls' });
-      log.error({ cert: tls.files.cert, key: tls.files.key, error: (err as Error).message }, 'TLS reload refused; the previous certificate keeps serving');
+      log.error(
+        { cert: tls.files.cert, key: tls.files.key, error: (err as Error).message },
+        'TLS reload refused; the previous certificate keeps serving',
+      );
       return false;
     }
   }

@@ -60,7 +60,8 @@ export class Reservations {
     if (!positive.length) return;
     const now = this.#clock().getTime();
     let held = this.#held.get(key);
-    if (held) this.#held.delete(key); // re-inserted last: the map stays in expiry order
+    if (held)
+      this.#held.delete(key); // re-inserted last: the map stays in expiry order
     else held = { records: new Map(), expiresAt: 0, seq: 0 };
     held.expiresAt = now + this.#ttlMs;
     held.seq = ++this.#seq;

@@ -46,7 +46,13 @@ entitlements:
 
 const nodes = (n: number, vcpu: number, prefix = 'app') =>
   Array.from({ length: n }, (_, i) =>
-    change(`terraform_data.${prefix}[${i}]`, ['create'], null, { input: { product: 'weblogic-ee', vcpu }, output: null, triggers_replace: null }, { after_unknown: { id: true, output: true } }),
+    change(
+      `terraform_data.${prefix}[${i}]`,
+      ['create'],
+      null,
+      { input: { product: 'weblogic-ee', vcpu }, output: null, triggers_replace: null },
+      { after_unknown: { id: true, output: true } },
+    ),
   );
 
 /** 20 vCPU in use of 32: 2 × 1 fits quietly, 2 × 4 fits with APPROACHING_LIMIT, 4 × 4 is over. */
@@ -150,7 +156,9 @@ function readBody(req: NodeJS.ReadableStream): Promise<string> {
 }
 
 function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 }
 
 const hcp = new FakeHcp();
@@ -160,7 +168,11 @@ let logs = '';
 beforeAll(async () => {
   await hcp.start();
   engine = await Engine.create(parseConfig('entitlegate.yaml', CONFIG), [
-    { source: 'servicenow-sam-export', observedAt: '2026-11-28T06:00:00Z', usage: [{ product: 'weblogic-ee', quantity: 20, scope: { environment: 'prod' } }] },
+    {
+      source: 'servicenow-sam-export',
+      observedAt: '2026-11-28T06:00:00Z',
+      usage: [{ product: 'weblogic-ee', quantity: 20, scope: { environment: 'prod' } }],
+    },
   ]);
 });
 afterAll(() => hcp.stop());
@@ -175,7 +187,14 @@ async function appWith(extra: Partial<RunTaskOptions> = {}): Promise<FastifyInst
     },
   });
   const app = Fastify({ logger: { level: 'debug', stream } });
-  await app.register(runTaskPlugin, { getEngine: () => engine, getConfig: () => engine.config, clock: () => NOW, scope: { environment: 'prod' }, hmacKey: HMAC_KEY, ...extra });
+  await app.register(runTaskPlugin, {
+    getEngine: () => engine,
+    getConfig: () => engine.config,
+    clock: () => NOW,
+    scope: { environment: 'prod' },
+    hmacKey: HMAC_KEY,
+    ...extra,
+  });
   return app;
 }
 
@@ -218,11 +237,18 @@ async function send(app: FastifyInstance, body: Record<string, unknown> | string
     method: 'POST',
     url: '/terraform/run-task',
     payload: text,
-    headers: headers ?? { 'content-type': 'application/json', 'user-agent': 'TFC/1.0 (+https://app.terraform.io; TFC)', 'x-tfc-task-signature': sign(text) },
+    headers: headers ?? {
+      'content-type': 'application/json',
+      'user-agent': 'TFC/1.0 (+https://app.terraform.io; TFC)',
+      'x-tfc-task-signature': sign(text),
+    },
   });
 }
 
-async function runAndCallback(app: FastifyInstance, body: Record<string, unknown>): Promise<{ status: number; callback: Recorded; result: TaskResult }> {
+async function runAndCallback(
+  app: FastifyInstance,
+  body: Record<string, unknown>,
+): Promise<{ status: number; callback: Recorded; result: TaskResult }> {
   const next = hcp.nextCallback();
   const res = await send(app, body);
   const callback = await next;
@@ -279,7 +305,9 @@ describe('POST /terraform/run-task', () => {
     const { result } = await runAndCallback(app, payload('post_plan', 'over'));
     const attrs = result.data.attributes;
     expect(attrs.status).toBe('failed');
-    expect(attrs.message).toMatch(/^entitlegate blocked: this plan exceeds licence entitlements \(1 violation, \d+ warnings?, 4 licensed changes\)\. OVER_ENTITLEMENT: /);
+    expect(attrs.message).toMatch(
+      /^entitlegate blocked: this plan exceeds licence entitlements \(1 violation, \d+ warnings?, 4 licensed changes\)\. OVER_ENTITLEMENT: /,
+    );
     expect(attrs.message.length).toBeLessThanOrEqual(500);
     const outcomes = result.data.relationships!.outcomes.data;
     const violations = outcomes.filter((o) => o.attributes['outcome-id'].startsWith('entitlegate-violation-'));
@@ -322,7 +350,11 @@ describe('POST /terraform/run-task', () => {
 
   it('warn mode in the config: violations are reported as outcomes and the task passes', async () => {
     const warnEngine = await Engine.create(parseConfig('warn.yaml', CONFIG.replace('defaults:\n', 'defaults:\n  mode: warn\n')), [
-      { source: 'sam', observedAt: '2026-11-28T06:00:00Z', usage: [{ product: 'weblogic-ee', quantity: 20, scope: { environment: 'prod' } }] },
+      {
+        source: 'sam',
+        observedAt: '2026-11-28T06:00:00Z',
+        usage: [{ product: 'weblogic-ee', quantity: 20, scope: { environment: 'prod' } }],
+      },
     ]);
     const app = await appWith({ getEngine: () => warnEngine, getConfig: () => warnEngine.config });
     const { result } = await runAndCallback(app, payload('post_plan', 'over'));
@@ -336,7 +368,10 @@ describe('POST /terraform/run-task', () => {
     const app = await appWith();
     const body = JSON.stringify(payload('post_plan', 'over'));
     const wrongKey = await send(app, body, { 'content-type': 'application/json', 'x-tfc-task-signature': sign(body, 'another-key') });
-    const tampered = await send(app, body.replace('"stage":"post_plan"', '"stage":"pre_apply"'), { 'content-type': 'application/json', 'x-tfc-task-signature': sign(body) });
+    const tampered = await send(app, body.replace('"stage":"post_plan"', '"stage":"pre_apply"'), {
+      'content-type': 'application/json',
+      'x-tfc-task-signature': sign(body),
+    });
     const missing = await send(app, body, { 'content-type': 'application/json' });
     const empty = await send(app, body, { 'content-type': 'application/json', 'x-tfc-task-signature': '' });
     const notHex = await send(app, body, { 'content-type': 'application/json', 'x-tfc-task-signature': 'z'.repeat(128) });
@@ -362,7 +397,10 @@ describe('POST /terraform/run-task', () => {
 
   it('the verification request is signed too: a wrong signature on it is still 401', async () => {
     const app = await appWith();
-    const res = await send(app, payload('test', null, { access_token: 'test-token' }), { 'content-type': 'application/json', 'x-tfc-task-signature': 'abc' });
+    const res = await send(app, payload('test', null, { access_token: 'test-token' }), {
+      'content-type': 'application/json',
+      'x-tfc-task-signature': 'abc',
+    });
     await app.close();
     expect(res.statusCode).toBe(401);
   });
@@ -379,7 +417,9 @@ describe('POST /terraform/run-task', () => {
     expect((await send(app, body)).statusCode).toBe(200);
     key = 'rotated-key';
     expect((await send(app, body)).statusCode).toBe(401);
-    expect((await send(app, body, { 'content-type': 'application/json', 'x-tfc-task-signature': sign(body, 'rotated-key') })).statusCode).toBe(200);
+    expect(
+      (await send(app, body, { 'content-type': 'application/json', 'x-tfc-task-signature': sign(body, 'rotated-key') })).statusCode,
+    ).toBe(200);
     await app.close();
   });
 
@@ -407,12 +447,30 @@ describe('POST /terraform/run-task', () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       // plan and callback on different hosts (here: another port of the same address)
       [payload('post_plan', null, { plan_json_api_url: `${hcp.storageUrl}/archivist/small?signature=abc` }), /must be on the same host/],
-      [payload('post_plan', 'small', { task_result_callback_url: `${hcp.storageUrl}/api/v2/task-results/t/callback` }), /must be on the same host/],
+      [
+        payload('post_plan', 'small', { task_result_callback_url: `${hcp.storageUrl}/api/v2/task-results/t/callback` }),
+        /must be on the same host/,
+      ],
       // plain http off loopback, e.g. a cloud metadata endpoint
-      [payload('pre_plan', null, { task_result_callback_url: 'http://169.254.169.254/latest/meta-data/' }), /task_result_callback_url must be an https URL/],
-      [payload('post_plan', null, { task_result_callback_url: 'http://kubernetes.default.svc/api', plan_json_api_url: 'http://kubernetes.default.svc/api/v1/secrets' }), /must be an https URL/],
+      [
+        payload('pre_plan', null, { task_result_callback_url: 'http://169.254.169.254/latest/meta-data/' }),
+        /task_result_callback_url must be an https URL/,
+      ],
+      [
+        payload('post_plan', null, {
+          task_result_callback_url: 'http://kubernetes.default.svc/api',
+          plan_json_api_url: 'http://kubernetes.default.svc/api/v1/secrets',
+        }),
+        /must be an https URL/,
+      ],
       // credentials in the URL would be sent along
-      [payload('post_plan', 'small', { task_result_callback_url: 'https://user:pw@app.terraform.io/api/v2/task-results/t/callback', plan_json_api_url: 'https://user:pw@app.terraform.io/api/v2/plans/p/json-output' }), /must not carry credentials/],
+      [
+        payload('post_plan', 'small', {
+          task_result_callback_url: 'https://user:pw@app.terraform.io/api/v2/task-results/t/callback',
+          plan_json_api_url: 'https://user:pw@app.terraform.io/api/v2/plans/p/json-output',
+        }),
+        /must not carry credentials/,
+      ],
     ];
     for (const [body, why] of cases) {
       const res = await send(app, body);
@@ -428,10 +486,14 @@ describe('POST /terraform/run-task', () => {
 
   it('terraform.runTaskHosts restricts the host (read on each request); a listed host works as before', async () => {
     let hosts: string[] | undefined = ['app.terraform.io', 'tfe.example.com:8443'];
-    const app = await appWith({ getConfig: () => ({ ...engine.config, terraform: { ...engine.config.terraform, ...(hosts ? { runTaskHosts: hosts } : {}) } }) });
+    const app = await appWith({
+      getConfig: () => ({ ...engine.config, terraform: { ...engine.config.terraform, ...(hosts ? { runTaskHosts: hosts } : {}) } }),
+    });
     const refused = await send(app, payload('post_plan', 'small'));
     expect(refused.statusCode).toBe(400);
-    expect(refused.json().message).toMatch(/127\.0\.0\.1:\d+ is not in terraform\.runTaskHosts \(app\.terraform\.io, tfe\.example\.com:8443\)/);
+    expect(refused.json().message).toMatch(
+      /127\.0\.0\.1:\d+ is not in terraform\.runTaskHosts \(app\.terraform\.io, tfe\.example\.com:8443\)/,
+    );
     expect(hcp.requests).toHaveLength(0);
 
     hosts = ['127.0.0.1'];
@@ -446,7 +508,11 @@ describe('POST /terraform/run-task', () => {
       const { status, result } = await runAndCallback(app, payload('post_plan', name));
       expect(status).toBe(200);
       expect(result.data.attributes.status).toBe('failed');
-      expect(result.data.attributes.message).toMatch(new RegExp(`the plan JSON from http://127\\.0\\.0\\.1:\\d+/api/v2/plans/plan-${name}/json-output is larger than 16 KiB, the most this server reads`));
+      expect(result.data.attributes.message).toMatch(
+        new RegExp(
+          `the plan JSON from http://127\\.0\\.0\\.1:\\d+/api/v2/plans/plan-${name}/json-output is larger than 16 KiB, the most this server reads`,
+        ),
+      );
       expect(result.data.attributes.message).not.toContain('signature=abc');
       hcp.reset();
     }
@@ -459,7 +525,10 @@ describe('POST /terraform/run-task', () => {
 
   it('scope from terraform.runTaskScope, read on each request (a config reload applies)', async () => {
     let scope: Record<string, string> | undefined;
-    const app = await appWith({ scope: undefined, getConfig: () => ({ ...engine.config, terraform: { ...engine.config.terraform, ...(scope ? { runTaskScope: scope } : {}) } }) });
+    const app = await appWith({
+      scope: undefined,
+      getConfig: () => ({ ...engine.config, terraform: { ...engine.config.terraform, ...(scope ? { runTaskScope: scope } : {}) } }),
+    });
     // No scope: the prod-only entitlement does not cover the plan.
     let next = hcp.nextCallback();
     await send(app, payload('post_plan', 'small'));
@@ -480,7 +549,9 @@ describe('POST /terraform/run-task', () => {
     const { status, result } = await runAndCallback(app, payload('post_plan', 'gone'));
     expect(status).toBe(200);
     expect(result.data.attributes.status).toBe('failed');
-    expect(result.data.attributes.message).toMatch(/could not check this run, so it fails safe: the plan JSON could not be fetched from http:\/\/127\.0\.0\.1:\d+\/api\/v2\/plans\/plan-gone\/json-output: HTTP 404/);
+    expect(result.data.attributes.message).toMatch(
+      /could not check this run, so it fails safe: the plan JSON could not be fetched from http:\/\/127\.0\.0\.1:\d+\/api\/v2\/plans\/plan-gone\/json-output: HTTP 404/,
+    );
     expectNoSecretsLogged();
   });
 
@@ -498,11 +569,15 @@ describe('POST /terraform/run-task', () => {
   it('the plan host is unreachable: failed', async () => {
     // The plan must be on the callback's host, so the GET (only) is made to fail as a refused connection would.
     const refused: typeof fetch = (input, init) =>
-      (init?.method ?? 'GET') === 'GET' ? Promise.reject(new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED') })) : fetch(input, init);
+      (init?.method ?? 'GET') === 'GET'
+        ? Promise.reject(new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED') }))
+        : fetch(input, init);
     const app = await appWith({ fetchImpl: refused });
     const { result } = await runAndCallback(app, payload('post_plan', 'x'));
     expect(result.data.attributes.status).toBe('failed');
-    expect(result.data.attributes.message).toMatch(/could not be fetched from http:\/\/127\.0\.0\.1:\d+\/api\/v2\/plans\/plan-x\/json-output: fetch failed \(connect ECONNREFUSED\)/);
+    expect(result.data.attributes.message).toMatch(
+      /could not be fetched from http:\/\/127\.0\.0\.1:\d+\/api\/v2\/plans\/plan-x\/json-output: fetch failed \(connect ECONNREFUSED\)/,
+    );
   });
 
   it('truncated or wrong-format plan JSON: failed, naming the problem', async () => {
@@ -524,14 +599,20 @@ describe('POST /terraform/run-task', () => {
       },
     });
     const { result } = await runAndCallback(app, payload('post_plan', 'small'));
-    expect(result.data.attributes).toMatchObject({ status: 'failed', message: 'entitlegate could not check this run, so it fails safe: policy not loaded' });
+    expect(result.data.attributes).toMatchObject({
+      status: 'failed',
+      message: 'entitlegate could not check this run, so it fails safe: policy not loaded',
+    });
   });
 
   it('post_apply and pre_plan: passed without fetching anything', async () => {
     for (const stage of ['post_apply', 'pre_plan']) {
       const app = await appWith();
       const { result } = await runAndCallback(app, payload(stage, stage === 'post_apply' ? 'over' : null));
-      expect(result.data.attributes).toEqual({ status: 'passed', message: `entitlegate checks plans; there is no plan to check at the ${stage} stage` });
+      expect(result.data.attributes).toEqual({
+        status: 'passed',
+        message: `entitlegate checks plans; there is no plan to check at the ${stage} stage`,
+      });
       expect(hcp.requests.filter((r) => r.method === 'GET')).toHaveLength(0);
       hcp.reset();
     }
@@ -571,7 +652,11 @@ describe('POST /terraform/run-task', () => {
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     const body = JSON.stringify(payload('post_plan', 'over'), null, 2);
     const next = hcp.nextCallback();
-    const res = await fetch(`${url}/terraform/run-task`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-tfc-task-signature': sign(body) } });
+    const res = await fetch(`${url}/terraform/run-task`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'x-tfc-task-signature': sign(body) },
+    });
     expect(res.status).toBe(200);
     const result = JSON.parse((await next).body) as TaskResult;
     await app.close();

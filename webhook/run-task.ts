@@ -138,7 +138,11 @@ export function parsePayload(value: unknown): RunTaskPayload | string {
     if (typeof p[key] !== 'string' || p[key] === '') return `${key} is missing or not a string`;
   }
   if (!isHttpUrl(p.task_result_callback_url as string)) return 'task_result_callback_url is not an http(s) URL';
-  if (p.plan_json_api_url !== undefined && p.plan_json_api_url !== null && (typeof p.plan_json_api_url !== 'string' || !isHttpUrl(p.plan_json_api_url))) {
+  if (
+    p.plan_json_api_url !== undefined &&
+    p.plan_json_api_url !== null &&
+    (typeof p.plan_json_api_url !== 'string' || !isHttpUrl(p.plan_json_api_url))
+  ) {
     return 'plan_json_api_url is not an http(s) URL';
   }
   return p as unknown as RunTaskPayload;
@@ -166,7 +170,10 @@ export function isLoopbackHost(hostname: string): boolean {
  * and that host is in `allowedHosts` when given (an entry is a host name, or
  * `host:port` to pin the port too).
  */
-export function urlProblem(payload: Pick<RunTaskPayload, 'task_result_callback_url' | 'plan_json_api_url'>, allowedHosts?: readonly string[]): string | undefined {
+export function urlProblem(
+  payload: Pick<RunTaskPayload, 'task_result_callback_url' | 'plan_json_api_url'>,
+  allowedHosts?: readonly string[],
+): string | undefined {
   const named: [string, string][] = [['task_result_callback_url', payload.task_result_callback_url]];
   if (payload.plan_json_api_url) named.push(['plan_json_api_url', payload.plan_json_api_url]);
   const urls: URL[] = [];
@@ -195,7 +202,8 @@ export function urlProblem(payload: Pick<RunTaskPayload, 'task_result_callback_u
 
 export const runTaskPlugin: FastifyPluginAsync<RunTaskOptions> = async (app, opts) => {
   // Never served unsigned: the payload names URLs this server then requests.
-  if (!opts.hmacKey) throw new EntitlegateError('EG_ERR_CONFIG_INVALID', 'the run task is only served with an HMAC key (terraform.runTaskHmacKey)');
+  if (!opts.hmacKey)
+    throw new EntitlegateError('EG_ERR_CONFIG_INVALID', 'the run task is only served with an HMAC key (terraform.runTaskHmacKey)');
   const fetchImpl = opts.fetchImpl ?? fetch;
   const pending = new Set<Promise<void>>();
   const hmacKey = opts.hmacKey;
@@ -216,16 +224,27 @@ export const runTaskPlugin: FastifyPluginAsync<RunTaskOptions> = async (app, opt
     let key: string | undefined;
     try {
       key = typeof hmacKey === 'string' ? hmacKey : hmacKey();
-      if (!key) throw new EntitlegateError('EG_ERR_CONFIG_INVALID', 'terraform.runTaskHmacKey is no longer set (the config was reloaded without it); restart to turn the run task off');
+      if (!key)
+        throw new EntitlegateError(
+          'EG_ERR_CONFIG_INVALID',
+          'terraform.runTaskHmacKey is no longer set (the config was reloaded without it); restart to turn the run task off',
+        );
     } catch (err) {
       const why = err instanceof EntitlegateError ? err.message : err instanceof Error ? err.message : String(err);
       req.log.error({ reason: why }, 'run task request refused: the HMAC key cannot be read; nothing fetched or called back');
-      return reply.code(500).send({ error: 'EG_ERR_CONFIG_INVALID', message: 'the run task HMAC key is not available on this server; see its log' });
+      return reply
+        .code(500)
+        .send({ error: 'EG_ERR_CONFIG_INVALID', message: 'the run task HMAC key is not available on this server; see its log' });
     }
     const header = req.headers[SIGNATURE_HEADER];
     if (!signatureValid(raw, Array.isArray(header) ? header[0] : header, key)) {
       req.log.warn('run task request with a missing or wrong X-TFC-Task-Signature rejected');
-      return reply.code(401).send({ error: 'EG_ERR_SIGNATURE', message: 'the X-TFC-Task-Signature header is missing or does not match the configured HMAC key' });
+      return reply
+        .code(401)
+        .send({
+          error: 'EG_ERR_SIGNATURE',
+          message: 'the X-TFC-Task-Signature header is missing or does not match the configured HMAC key',
+        });
     }
     let value: unknown;
     try {
@@ -233,7 +252,11 @@ export const runTaskPlugin: FastifyPluginAsync<RunTaskOptions> = async (app, opt
     } catch {
       return reply.code(400).send({ error: 'EG_ERR_INPUT_INVALID', message: 'the run task request body is not JSON' });
     }
-    if (typeof value === 'object' && value !== null && VERIFICATION_TOKENS.has((value as { access_token?: unknown }).access_token as string)) {
+    if (
+      typeof value === 'object' &&
+      value !== null &&
+      VERIFICATION_TOKENS.has((value as { access_token?: unknown }).access_token as string)
+    ) {
       req.log.info('run task verification request answered');
       return reply.code(200).send();
     }
@@ -318,10 +341,16 @@ async function fetchPlan(url: string, token: string, fetchImpl: typeof fetch, ma
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);
-    throw new EntitlegateError('EG_ERR_INPUT_INVALID', `the plan JSON could not be fetched from ${redact(url)}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
+    throw new EntitlegateError(
+      'EG_ERR_INPUT_INVALID',
+      `the plan JSON could not be fetched from ${redact(url)}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`,
+    );
   }
   const tooLarge = () =>
-    new EntitlegateError('EG_ERR_INPUT_INVALID', `the plan JSON from ${redact(url)} is larger than ${sizeText(maxBytes)}, the most this server reads; check this plan with \`entitlegate check\` in a pre-apply step instead`);
+    new EntitlegateError(
+      'EG_ERR_INPUT_INVALID',
+      `the plan JSON from ${redact(url)} is larger than ${sizeText(maxBytes)}, the most this server reads; check this plan with \`entitlegate check\` in a pre-apply step instead`,
+    );
   const declared = Number(res.headers.get('content-length'));
   if (!res.headers.get('content-encoding') && Number.isFinite(declared) && declared > maxBytes) {
     await res.body?.cancel().catch(() => undefined);
@@ -386,10 +415,22 @@ export function resultOf(decision: Decision, payload: Pick<RunTaskPayload, 'capa
   return result;
 }
 
-function outcome(f: Finding, i: number, kind: 'violation' | 'warning', decision: Decision, product: ProductOutcome | undefined): TaskOutcome {
+function outcome(
+  f: Finding,
+  i: number,
+  kind: 'violation' | 'warning',
+  decision: Decision,
+  product: ProductOutcome | undefined,
+): TaskOutcome {
   const blocking = kind === 'violation' && decision.mode === 'enforce';
   const tags: Record<string, TagValue[]> = {
-    Status: [blocking ? { label: 'Denied', level: 'error' } : kind === 'violation' ? { label: `Reported (${decision.mode} mode)`, level: 'warning' } : { label: 'Warning', level: 'warning' }],
+    Status: [
+      blocking
+        ? { label: 'Denied', level: 'error' }
+        : kind === 'violation'
+          ? { label: `Reported (${decision.mode} mode)`, level: 'warning' }
+          : { label: 'Warning', level: 'warning' },
+    ],
     Severity: [kind === 'violation' ? { label: 'High', level: 'error' } : { label: 'Medium', level: 'warning' }],
     Code: [{ label: f.code }],
   };
@@ -426,7 +467,11 @@ function taskResult(status: TaskStatus, message: string): TaskResult {
   return { data: { type: 'task-results', attributes: { status, message: oneLine(message, MESSAGE_MAX) } } };
 }
 
-async function patchCallback(payload: RunTaskPayload, result: TaskResult, fetchImpl: typeof fetch): Promise<{ ok: boolean; status?: number; reason?: string }> {
+async function patchCallback(
+  payload: RunTaskPayload,
+  result: TaskResult,
+  fetchImpl: typeof fetch,
+): Promise<{ ok: boolean; status?: number; reason?: string }> {
   const body = JSON.stringify(result);
   let last: { ok: boolean; status?: number; reason?: string } = { ok: false };
   for (let attempt = 1; attempt <= CALLBACK_ATTEMPTS; attempt++) {

@@ -29,17 +29,26 @@ export function checkTlsFiles(cert: string, key: string): void {
   try {
     new X509Certificate(certPem);
   } catch (err) {
-    throw new EntitlegateError('EG_ERR_TLS_INVALID', `--tls-cert ${cert}: not a PEM certificate (expected "-----BEGIN CERTIFICATE-----"): ${reason(err)}`);
+    throw new EntitlegateError(
+      'EG_ERR_TLS_INVALID',
+      `--tls-cert ${cert}: not a PEM certificate (expected "-----BEGIN CERTIFICATE-----"): ${reason(err)}`,
+    );
   }
   try {
     createPrivateKey(keyPem);
   } catch (err) {
-    throw new EntitlegateError('EG_ERR_TLS_INVALID', `--tls-key ${key}: not a PEM private key (expected "-----BEGIN PRIVATE KEY-----" or similar, unencrypted): ${reason(err)}`);
+    throw new EntitlegateError(
+      'EG_ERR_TLS_INVALID',
+      `--tls-key ${key}: not a PEM private key (expected "-----BEGIN PRIVATE KEY-----" or similar, unencrypted): ${reason(err)}`,
+    );
   }
   try {
     createSecureContext({ cert: certPem, key: keyPem });
   } catch (err) {
-    throw new EntitlegateError('EG_ERR_TLS_INVALID', `--tls-cert ${cert} and --tls-key ${key} cannot be used together (is the key the certificate's?): ${reason(err)}`);
+    throw new EntitlegateError(
+      'EG_ERR_TLS_INVALID',
+      `--tls-cert ${cert} and --tls-key ${key} cannot be used together (is the key the certificate's?): ${reason(err)}`,
+    );
   }
 }
 

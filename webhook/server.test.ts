@@ -40,7 +40,15 @@ afterEach(async () => {
 
 let seq = 0;
 async function start(
-  o: { quantity?: number; used?: number; kubernetes?: string; extra?: string; reloadIntervalMs?: number; tls?: { cert: string; key: string }; connections?: number } = {},
+  o: {
+    quantity?: number;
+    used?: number;
+    kubernetes?: string;
+    extra?: string;
+    reloadIntervalMs?: number;
+    tls?: { cert: string; key: string };
+    connections?: number;
+  } = {},
 ): Promise<Started> {
   const dir = tempDir().dir;
   const files = { config: join(dir, `entitlegate-${++seq}.yaml`), usage: join(dir, 'usage.yaml') };
@@ -65,7 +73,16 @@ async function start(
 
 const validate = (client: Client, body: unknown) => client.post('/validate', body);
 const create = (name: string, cpu: string, extra: { namespace?: string; dryRun?: boolean; annotations?: Record<string, string> } = {}) =>
-  review({ operation: 'CREATE', object: deployment({ name, cpu, ...(extra.namespace ? { namespace: extra.namespace } : {}), ...(extra.annotations ? { annotations: extra.annotations } : {}) }), ...(extra.dryRun ? { dryRun: true } : {}) });
+  review({
+    operation: 'CREATE',
+    object: deployment({
+      name,
+      cpu,
+      ...(extra.namespace ? { namespace: extra.namespace } : {}),
+      ...(extra.annotations ? { annotations: extra.annotations } : {}),
+    }),
+    ...(extra.dryRun ? { dryRun: true } : {}),
+  });
 
 describe('POST /validate over HTTPS', () => {
   it('allows a CREATE that fits, echoes the uid, and warns briefly when close to the limit', async () => {
@@ -82,7 +99,11 @@ describe('POST /validate over HTTPS', () => {
     expect(json.response.warnings).toHaveLength(1);
     expect(json.response.warnings[0]).toMatch(/^APPROACHING_LIMIT: oracle-db-ee: 58 of 64 vcpu/);
     for (const w of json.response.warnings) expect(w.length).toBeLessThanOrEqual(120);
-    expect(json.response.auditAnnotations).toMatchObject({ decision: 'allowed', products: 'oracle-db-ee:54+4/64', warnings: 'APPROACHING_LIMIT' });
+    expect(json.response.auditAnnotations).toMatchObject({
+      decision: 'allowed',
+      products: 'oracle-db-ee:54+4/64',
+      warnings: 'APPROACHING_LIMIT',
+    });
     // audit annotation keys are prefixed with the webhook's name by the apiserver: they must be bare names
     for (const key of Object.keys(json.response.auditAnnotations)) expect(key).toMatch(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/);
   });
@@ -97,22 +118,39 @@ describe('POST /validate over HTTPS', () => {
     expect(json.response.status.message).toContain('66 vcpu projected exceeds the 64 vcpu covered (54 used + 12 requested)');
     expect(json.response.auditAnnotations).toMatchObject({ decision: 'denied', violations: 'OVER_ENTITLEMENT:oracle-db-ee' });
     const line = logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'admission denied');
-    expect(line).toMatchObject({ result: 'denied', code: 'OVER_ENTITLEMENT', resource: 'Deployment/prod/orders', user: 'alice@example.com' });
+    expect(line).toMatchObject({
+      result: 'denied',
+      code: 'OVER_ENTITLEMENT',
+      resource: 'Deployment/prod/orders',
+      user: 'alice@example.com',
+    });
   });
 
   it('charges an UPDATE by its delta against oldObject, and a DELETE frees', async () => {
     const { client } = await start();
     const old = deployment({ name: 'orders', replicas: 2, cpu: '2' });
-    const up = await validate(client, review({ operation: 'UPDATE', object: deployment({ name: 'orders', replicas: 6, cpu: '2' }), oldObject: old, dryRun: true }));
+    const up = await validate(
+      client,
+      review({ operation: 'UPDATE', object: deployment({ name: 'orders', replicas: 6, cpu: '2' }), oldObject: old, dryRun: true }),
+    );
     expect(up.json.response.allowed).toBe(true); // 4 → 12: +8, 62 of 64
     expect(up.json.response.auditAnnotations.products).toBe('oracle-db-ee:54+8/64');
-    const over = await validate(client, review({ operation: 'UPDATE', object: deployment({ name: 'orders', replicas: 8, cpu: '2' }), oldObject: old }));
+    const over = await validate(
+      client,
+      review({ operation: 'UPDATE', object: deployment({ name: 'orders', replicas: 8, cpu: '2' }), oldObject: old }),
+    );
     expect(over.json.response.allowed).toBe(false); // +12
     expect(over.json.response.status.message).toContain('(54 used + 12 requested)');
-    const same = await validate(client, review({ operation: 'UPDATE', object: { ...old, metadata: { ...(old.metadata as object), labels: { a: 'b' } } }, oldObject: old }));
+    const same = await validate(
+      client,
+      review({ operation: 'UPDATE', object: { ...old, metadata: { ...(old.metadata as object), labels: { a: 'b' } } }, oldObject: old }),
+    );
     expect(same.json.response).toMatchObject({ allowed: true, auditAnnotations: { products: 'oracle-db-ee:54+0/64' } });
     const del = await validate(client, review({ operation: 'DELETE', oldObject: old }));
-    expect(del.json.response).toMatchObject({ allowed: true, auditAnnotations: { decision: 'allowed', products: 'oracle-db-ee:54+-4/64' } });
+    expect(del.json.response).toMatchObject({
+      allowed: true,
+      auditAnnotations: { decision: 'allowed', products: 'oracle-db-ee:54+-4/64' },
+    });
   });
 
   it('decides a dryRun the same but never holds a reservation for it', async () => {
@@ -150,7 +188,9 @@ describe('POST /validate over HTTPS', () => {
     const { client } = await start();
     const { json } = await validate(client, scale('orders', 40, 2));
     expect(json.response.allowed).toBe(true);
-    expect(json.response.warnings).toEqual(['entitlegate: scale of Deployment/prod/orders not sized: there is no cluster inventory (snapshot mode)']);
+    expect(json.response.warnings).toEqual([
+      'entitlegate: scale of Deployment/prod/orders not sized: there is no cluster inventory (snapshot mode)',
+    ]);
   });
 
   it('fails closed on an evaluation error, and open in a failOpenNamespaces namespace', async () => {
@@ -175,7 +215,11 @@ describe('POST /validate over HTTPS', () => {
       ['', undefined, /empty/i],
       ['[1,2]', undefined, /not an AdmissionReview: expected a JSON object/],
       [{ kind: 'Deployment', apiVersion: 'apps/v1' }, undefined, /not an AdmissionReview: kind is "Deployment"/],
-      [{ kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1beta1', request: {} }, undefined, /apiVersion "admission.k8s.io\/v1beta1" is not supported; use admission.k8s.io\/v1/],
+      [
+        { kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1beta1', request: {} },
+        undefined,
+        /apiVersion "admission.k8s.io\/v1beta1" is not supported; use admission.k8s.io\/v1/,
+      ],
       [{ kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1' }, undefined, /has no request/],
       ['kind: AdmissionReview', { 'content-type': 'text/plain' }, /content-type/i],
     ];
@@ -218,7 +262,15 @@ describe('health and metrics', () => {
 
   it('keeps secrets out of the logs', async () => {
     const { app, logs } = await start();
-    app.log.info({ hmacKey: 'hmac-secret', token: 'tok-secret', req: { headers: { authorization: 'Bearer abc-secret' } }, terraform: { runTaskHmacKey: 'cfg-secret' } }, 'x');
+    app.log.info(
+      {
+        hmacKey: 'hmac-secret',
+        token: 'tok-secret',
+        req: { headers: { authorization: 'Bearer abc-secret' } },
+        terraform: { runTaskHmacKey: 'cfg-secret' },
+      },
+      'x',
+    );
     const text = logs.join('');
     expect(text).toContain('[redacted]');
     expect(text).not.toMatch(/hmac-secret|tok-secret|abc-secret|cfg-secret/);
@@ -232,9 +284,15 @@ describe('hot reload', () => {
     // an atomic replace, as editors and ConfigMap updates do
     writeFileSync(`${files.config}.new`, configYaml(100));
     renameSync(`${files.config}.new`, files.config);
-    await vi.waitFor(async () => expect((await validate(client, create('a', '20', { dryRun: true }))).json.response.allowed).toBe(true), { timeout: 5000, interval: 50 });
+    await vi.waitFor(async () => expect((await validate(client, create('a', '20', { dryRun: true }))).json.response.allowed).toBe(true), {
+      timeout: 5000,
+      interval: 50,
+    });
 
-    writeFileSync(files.config, configYaml(100).replace('quantity: 100', 'quantity: lots').replace('model: subscription', 'model: forever'));
+    writeFileSync(
+      files.config,
+      configYaml(100).replace('quantity: 100', 'quantity: lots').replace('model: subscription', 'model: forever'),
+    );
     await vi.waitFor(() => expect(logs.some((l) => l.includes('config reload refused'))).toBe(true), { timeout: 5000, interval: 50 });
     const line = JSON.parse(logs.find((l) => l.includes('config reload refused'))!);
     expect(line.level).toBe(50);
@@ -250,7 +308,10 @@ describe('hot reload', () => {
     const { client, files } = await start({ reloadIntervalMs: 20 });
     expect((await validate(client, create('a', '8', { dryRun: true }))).json.response.allowed).toBe(true);
     writeFileSync(files.usage, usageYaml(60));
-    await vi.waitFor(async () => expect((await validate(client, create('a', '8', { dryRun: true }))).json.response.allowed).toBe(false), { timeout: 5000, interval: 50 });
+    await vi.waitFor(async () => expect((await validate(client, create('a', '8', { dryRun: true }))).json.response.allowed).toBe(false), {
+      timeout: 5000,
+      interval: 50,
+    });
   });
 
   it('serves a new TLS certificate after its files change, and keeps the old one when the new key does not match', async () => {
@@ -296,8 +357,16 @@ function readFile(f: string): Buffer {
 }
 
 describe('HCP Terraform run task', () => {
-  const signed = (body: string, key: string) => ({ 'content-type': 'application/json', 'x-tfc-task-signature': createHmac('sha512', key).update(body).digest('hex') });
-  const verification = JSON.stringify({ payload_version: 1, stage: 'test', access_token: 'test-token', task_result_callback_url: 'https://app.terraform.io/api/v2/task-results/t/callback' });
+  const signed = (body: string, key: string) => ({
+    'content-type': 'application/json',
+    'x-tfc-task-signature': createHmac('sha512', key).update(body).digest('hex'),
+  });
+  const verification = JSON.stringify({
+    payload_version: 1,
+    stage: 'test',
+    access_token: 'test-token',
+    task_result_callback_url: 'https://app.terraform.io/api/v2/task-results/t/callback',
+  });
 
   it('is not served without terraform.runTaskHmacKey: 404, and the start log says why', async () => {
     const { client, logs } = await start();
@@ -323,7 +392,10 @@ describe('HCP Terraform run task', () => {
       const { client, files, logs } = await start({ reloadIntervalMs: 20, extra: `terraform:\n  runTaskHmacKey: env:${names[0]}\n` });
       expect((await client.post('/terraform/run-task', verification, signed(verification, 'key-a'))).status).toBe(200);
       writeFileSync(files.config, configYaml(64) + `terraform:\n  runTaskHmacKey: env:${names[1]}\n`);
-      await vi.waitFor(async () => expect((await client.post('/terraform/run-task', verification, signed(verification, 'key-b'))).status).toBe(200), { timeout: 5000, interval: 50 });
+      await vi.waitFor(
+        async () => expect((await client.post('/terraform/run-task', verification, signed(verification, 'key-b'))).status).toBe(200),
+        { timeout: 5000, interval: 50 },
+      );
       expect((await client.post('/terraform/run-task', verification, signed(verification, 'key-a'))).status).toBe(401);
 
       delete process.env[names[1]];
@@ -340,11 +412,16 @@ describe('HCP Terraform run task', () => {
 
   it('refuses to start when the env:NAME variable of the key is not set', async () => {
     delete process.env.EG_TEST_RUN_TASK_KEY_UNSET;
-    await expect(start({ extra: 'terraform:\n  runTaskHmacKey: env:EG_TEST_RUN_TASK_KEY_UNSET\n' })).rejects.toThrow(/EG_TEST_RUN_TASK_KEY_UNSET, which is not set/);
+    await expect(start({ extra: 'terraform:\n  runTaskHmacKey: env:EG_TEST_RUN_TASK_KEY_UNSET\n' })).rejects.toThrow(
+      /EG_TEST_RUN_TASK_KEY_UNSET, which is not set/,
+    );
   });
 
   it('passes terraform.runTaskScope to the run task (the config accepts it, and runTaskHosts)', async () => {
-    const { gate } = await start({ extra: 'terraform:\n  runTaskHmacKey: k\n  runTaskScope: { environment: prod, account: "123456789012" }\n  runTaskHosts: [app.terraform.io]\n' });
+    const { gate } = await start({
+      extra:
+        'terraform:\n  runTaskHmacKey: k\n  runTaskScope: { environment: prod, account: "123456789012" }\n  runTaskHosts: [app.terraform.io]\n',
+    });
     expect(gate.config.terraform.runTaskScope).toEqual({ environment: 'prod', account: '123456789012' });
     expect(gate.config.terraform.runTaskHosts).toEqual(['app.terraform.io']);
   });

@@ -58,10 +58,13 @@ export function runTaskHmacKey(config: Config, env: NodeJS.ProcessEnv = process.
   if (!value.startsWith('env:')) return value;
   const name = value.slice(4);
   const key = env[name];
-  if (!key) throw new EntitlegateError('EG_ERR_CONFIG_INVALID', `terraform.runTaskHmacKey reads the environment variable ${name}, which is not set`);
+  if (!key)
+    throw new EntitlegateError(
+      'EG_ERR_CONFIG_INVALID',
+      `terraform.runTaskHmacKey reads the environment variable ${name}, which is not set`,
+    );
   return key;
 }
-
 
 function loggerOptions(logger: ServerOptions['logger']): FastifyServerOptions['logger'] {
   if (logger === false) return false;
@@ -95,10 +98,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   if (opts.tls) fastifyOpts.https = readTls(opts.tls);
   const app = Fastify(fastifyOpts) as unknown as FastifyInstance;
 
-  const sharedSettings: ServerOptions['sharedReservations'] = opts.sharedReservations !== undefined ? opts.sharedReservations : gate.config.kubernetes.sharedReservations;
+  const sharedSettings: ServerOptions['sharedReservations'] =
+    opts.sharedReservations !== undefined ? opts.sharedReservations : gate.config.kubernetes.sharedReservations;
   if (sharedSettings) {
     if (!opts.cluster) {
-      throw new EntitlegateError('EG_ERR_USAGE', `shared reservations (namespace ${sharedSettings.namespace}) are kept in the Kubernetes API, but there is no cluster connection (no kubeconfig, not in a pod, or --no-cluster)`);
+      throw new EntitlegateError(
+        'EG_ERR_USAGE',
+        `shared reservations (namespace ${sharedSettings.namespace}) are kept in the Kubernetes API, but there is no cluster connection (no kubeconfig, not in a pod, or --no-cluster)`,
+      );
     }
     gate.shared = new SharedReservations({
       kubeConfig: opts.cluster.kubeConfig,
@@ -124,7 +131,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     // fastify's body parser errors (not JSON, empty body, wrong content type) are the client's: 400 with the reason.
     const code = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 413 : err.code?.startsWith('FST_ERR_CTP_') ? 400 : status;
     if (req.url.startsWith('/validate')) metrics.badRequests.inc();
-    return reply.code(code).send({ statusCode: code, error: code === 413 ? 'Payload Too Large' : 'Bad Request', code: err.code, message: err.message });
+    return reply
+      .code(code)
+      .send({ statusCode: code, error: code === 413 ? 'Payload Too Large' : 'Bad Request', code: err.code, message: err.message });
   });
 
   await app.register(healthPlugin, { readiness: usage });
@@ -144,16 +153,27 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       scope: () => gate.config.terraform.runTaskScope,
     });
     const t = gate.config.terraform;
-    app.log.info({ path: RUN_TASK_PATH, hosts: t.runTaskHosts ?? 'any (plan and callback URLs on one host)', scope: t.runTaskScope ?? {} }, 'HCP Terraform run task served (signed requests only)');
+    app.log.info(
+      { path: RUN_TASK_PATH, hosts: t.runTaskHosts ?? 'any (plan and callback URLs on one host)', scope: t.runTaskScope ?? {} },
+      'HCP Terraform run task served (signed requests only)',
+    );
   } else {
-    app.log.info(`HCP Terraform run task off: terraform.runTaskHmacKey is not set, and ${RUN_TASK_PATH} is only served with one (its payload names URLs this server requests, so it must be signed)`);
+    app.log.info(
+      `HCP Terraform run task off: terraform.runTaskHmacKey is not set, and ${RUN_TASK_PATH} is only served with one (its payload names URLs this server requests, so it must be signed)`,
+    );
   }
 
   if (gate.shared) {
-    app.log.info({ namespace: gate.shared.namespace, replica: gate.shared.replica, maxAttempts: gate.shared.maxAttempts }, 'reservations shared across replicas: one Lease per product');
+    app.log.info(
+      { namespace: gate.shared.namespace, replica: gate.shared.replica, maxAttempts: gate.shared.maxAttempts },
+      'reservations shared across replicas: one Lease per product',
+    );
   }
   if (usage instanceof ClusterUsage) {
-    app.log.info({ cluster: opts.cluster!.from }, 'live usage from the cluster inventory (plus usage snapshots); ready after the first sync');
+    app.log.info(
+      { cluster: opts.cluster!.from },
+      'live usage from the cluster inventory (plus usage snapshots); ready after the first sync',
+    );
   } else {
     app.log.info({ usage: gate.files.usage }, 'no cluster connection: deciding from the usage snapshots alone');
   }

@@ -5,7 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import type { V1Lease } from '@kubernetes/client-node';
 import type { Claim, Decision, UsageRecord } from '../engine/types.ts';
-import { KeyedMutex, LEDGER_ANNOTATION, SharedReservations, leaseName, type CountedVersion, type SharedReservationsOptions } from './shared-reservations.ts';
+import {
+  KeyedMutex,
+  LEDGER_ANNOTATION,
+  SharedReservations,
+  leaseName,
+  type CountedVersion,
+  type SharedReservationsOptions,
+} from './shared-reservations.ts';
 
 class ApiError extends Error {
   readonly code: number;
@@ -48,7 +55,8 @@ class FakeLeases {
   }
 }
 
-const claim = (product: string, quantity: number, name = 'x'): Claim => ({ product, metric: 'vcpu', quantity, scope: { cluster: 'c' }, resource: { kind: 'Deployment', namespace: 'ns', name } }) as Claim;
+const claim = (product: string, quantity: number, name = 'x'): Claim =>
+  ({ product, metric: 'vcpu', quantity, scope: { cluster: 'c' }, resource: { kind: 'Deployment', namespace: 'ns', name } }) as Claim;
 
 /** A stand-in for the engine: allowed while used + reserved + requested ≤ capacity. */
 function decider(capacity: number, used: () => number, claims: Claim[]) {
@@ -107,11 +115,17 @@ describe('SharedReservations', () => {
     const results = await Promise.all(
       Array.from({ length: 60 }, (_, i) => {
         const claims = [claim('db', 1, `d${i}`)];
-        return replicas[i % 2]!.admit({ key: `Deployment/ns/d${i}`, admission: `u${i}`, dryRun: false }, claims, decider(10, () => 0, claims));
+        return replicas[i % 2]!.admit(
+          { key: `Deployment/ns/d${i}`, admission: `u${i}`, dryRun: false },
+          claims,
+          decider(10, () => 0, claims),
+        );
       }),
     );
     expect(results.filter((d) => d.allowed)).toHaveLength(10);
-    const ledger = JSON.parse(api.leases.get('entitlegate/entitlegate-db')!.metadata!.annotations![LEDGER_ANNOTATION]!) as { replica: string }[];
+    const ledger = JSON.parse(api.leases.get('entitlegate/entitlegate-db')!.metadata!.annotations![LEDGER_ANNOTATION]!) as {
+      replica: string;
+    }[];
     expect(ledger).toHaveLength(10);
     expect(api.conflicts).toBeGreaterThan(0); // the two replicas did race
     expect(replicas[0]!.stats.conflicts + replicas[1]!.stats.conflicts).toBe(api.conflicts);
@@ -121,12 +135,36 @@ describe('SharedReservations', () => {
     const api = new FakeLeases();
     const s = store(api, 'r1');
     const c1 = [claim('db', 8, 'a')];
-    expect((await s.admit({ key: 'Deployment/ns/a', admission: 'u1', dryRun: false }, c1, decider(10, () => 0, c1))).allowed).toBe(true);
+    expect(
+      (
+        await s.admit(
+          { key: 'Deployment/ns/a', admission: 'u1', dryRun: false },
+          c1,
+          decider(10, () => 0, c1),
+        )
+      ).allowed,
+    ).toBe(true);
     const writes = api.writes;
     const c2 = [claim('db', 3, 'b')];
-    expect((await s.admit({ key: 'Deployment/ns/b', admission: 'u2', dryRun: true }, c2, decider(10, () => 0, c2))).allowed).toBe(false);
+    expect(
+      (
+        await s.admit(
+          { key: 'Deployment/ns/b', admission: 'u2', dryRun: true },
+          c2,
+          decider(10, () => 0, c2),
+        )
+      ).allowed,
+    ).toBe(false);
     const c3 = [claim('db', 2, 'c')];
-    expect((await s.admit({ key: 'Deployment/ns/c', admission: 'u3', dryRun: true }, c3, decider(10, () => 0, c3))).allowed).toBe(true);
+    expect(
+      (
+        await s.admit(
+          { key: 'Deployment/ns/c', admission: 'u3', dryRun: true },
+          c3,
+          decider(10, () => 0, c3),
+        )
+      ).allowed,
+    ).toBe(true);
     expect(api.writes).toBe(writes);
   });
 
@@ -136,9 +174,21 @@ describe('SharedReservations', () => {
     let now = 1_000_000;
     const s = store(api, 'r1', { counted: (k) => counted.get(k), now: () => now });
     const c = (n: string, q: number) => [claim('db', q, n)];
-    await s.admit({ key: 'Deployment/ns/a', admission: 'u1', uid: 'uid-a', dryRun: false }, c('a', 1), decider(10, () => 0, c('a', 1)));
-    await s.admit({ key: 'Deployment/ns/b', admission: 'u2', uid: 'uid-b', after: '7', dryRun: false }, c('b', 2), decider(10, () => 0, c('b', 2)));
-    await s.admit({ key: 'Deployment/ns/c', admission: 'u3', uid: 'uid-c', dryRun: false }, c('c', 3), decider(10, () => 0, c('c', 3)));
+    await s.admit(
+      { key: 'Deployment/ns/a', admission: 'u1', uid: 'uid-a', dryRun: false },
+      c('a', 1),
+      decider(10, () => 0, c('a', 1)),
+    );
+    await s.admit(
+      { key: 'Deployment/ns/b', admission: 'u2', uid: 'uid-b', after: '7', dryRun: false },
+      c('b', 2),
+      decider(10, () => 0, c('b', 2)),
+    );
+    await s.admit(
+      { key: 'Deployment/ns/c', admission: 'u3', uid: 'uid-c', dryRun: false },
+      c('c', 3),
+      decider(10, () => 0, c('c', 3)),
+    );
     expect((await s.pending('db')).map((e) => e.key)).toEqual(['Deployment/ns/a', 'Deployment/ns/b', 'Deployment/ns/c']);
 
     counted.set('Deployment/ns/a', { uid: 'other-incarnation', deleted: false, at: 0 });
@@ -156,7 +206,11 @@ describe('SharedReservations', () => {
     const api = new FakeLeases();
     const s = store(api, 'r1', { maxAttempts: 3 });
     const c = [claim('db', 1)];
-    await s.admit({ key: 'Deployment/ns/x', admission: 'u0', dryRun: false }, c, decider(10, () => 0, c));
+    await s.admit(
+      { key: 'Deployment/ns/x', admission: 'u0', dryRun: false },
+      c,
+      decider(10, () => 0, c),
+    );
     // Someone else writes the Lease between every read and our write.
     const replace = api.replaceNamespacedLease.bind(api);
     api.replaceNamespacedLease = async (args) => {
@@ -164,7 +218,13 @@ describe('SharedReservations', () => {
       cur.metadata!.resourceVersion = `${cur.metadata!.resourceVersion}x`;
       return replace(args);
     };
-    await expect(s.admit({ key: 'Deployment/ns/y', admission: 'u1', dryRun: false }, c, decider(10, () => 0, c))).rejects.toThrow(/kept changing under us \(3 conflicting writes\)/);
+    await expect(
+      s.admit(
+        { key: 'Deployment/ns/y', admission: 'u1', dryRun: false },
+        c,
+        decider(10, () => 0, c),
+      ),
+    ).rejects.toThrow(/kept changing under us \(3 conflicting writes\)/);
     expect(s.stats.failures).toBe(1);
   });
 
@@ -172,14 +232,22 @@ describe('SharedReservations', () => {
     const api = new FakeLeases();
     const s = store(api, 'r1');
     const c = [claim('db', 2)];
-    await s.admit({ key: 'Deployment/ns/x', admission: 'u0', dryRun: false }, c, decider(10, () => 0, c));
+    await s.admit(
+      { key: 'Deployment/ns/x', admission: 'u0', dryRun: false },
+      c,
+      decider(10, () => 0, c),
+    );
     const replace = api.replaceNamespacedLease.bind(api);
     let deletions = 0;
     api.replaceNamespacedLease = async (args) => {
       if (!deletions++) api.leases.delete('entitlegate/entitlegate-db');
       return replace(args);
     };
-    const d = await s.admit({ key: 'Deployment/ns/y', admission: 'u1', dryRun: false }, c, decider(10, () => 0, c));
+    const d = await s.admit(
+      { key: 'Deployment/ns/y', admission: 'u1', dryRun: false },
+      c,
+      decider(10, () => 0, c),
+    );
     expect(d.allowed).toBe(true);
     expect((await s.pending('db')).map((e) => e.admission)).toEqual(['u1']);
     expect(s.stats.reserved.get('db')).toBe(2);
@@ -191,7 +259,13 @@ describe('SharedReservations', () => {
     const s = [store(api, 'r1'), store(api, 'r2')];
     const both = (i: number) => [claim('zeta', 1, `m${i}`), claim('alpha', 1, `m${i}`)];
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => s[i % 2]!.admit({ key: `Deployment/ns/m${i}`, admission: `m${i}`, dryRun: false }, both(i), decider(10, () => 0, both(i)))),
+      Array.from({ length: 20 }, (_, i) =>
+        s[i % 2]!.admit(
+          { key: `Deployment/ns/m${i}`, admission: `m${i}`, dryRun: false },
+          both(i),
+          decider(10, () => 0, both(i)),
+        ),
+      ),
     );
     // Each admission asks 2 (one per product); the stand-in decider sums both ledgers: 5 fit.
     expect(results.filter((d) => d.allowed)).toHaveLength(5);

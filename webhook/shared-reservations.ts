@@ -162,7 +162,12 @@ function parseLedger(lease: V1Lease | undefined): LedgerEntry[] {
     if (!Array.isArray(parsed)) return [];
     return parsed.filter(
       (e): e is LedgerEntry =>
-        typeof e === 'object' && e !== null && typeof e.key === 'string' && typeof e.product === 'string' && typeof e.quantity === 'number' && typeof e.expiresAt === 'string',
+        typeof e === 'object' &&
+        e !== null &&
+        typeof e.key === 'string' &&
+        typeof e.product === 'string' &&
+        typeof e.quantity === 'number' &&
+        typeof e.expiresAt === 'string',
     );
   } catch {
     // A ledger someone broke by hand: start it afresh rather than deny forever (entries are at most one TTL old).
@@ -215,11 +220,18 @@ export class SharedReservations {
         this.#checkDeadline(deadline, products);
         const leases: ReadLease[] = [];
         for (const p of products) leases.push(await this.#read(p));
-        const reserved: UsageRecord[] = leases.flatMap((l) => l.entries.filter((e) => e.admission !== adm.admission).map((e) => ({ product: e.product, quantity: e.quantity, scope: e.scope })));
+        const reserved: UsageRecord[] = leases.flatMap((l) =>
+          l.entries.filter((e) => e.admission !== adm.admission).map((e) => ({ product: e.product, quantity: e.quantity, scope: e.scope })),
+        );
         const decision = decide(reserved);
         if (!decision.allowed || adm.dryRun) return decision;
         try {
-          for (const l of leases) await this.#write(l, adm, positive.filter((c) => c.product === l.product));
+          for (const l of leases)
+            await this.#write(
+              l,
+              adm,
+              positive.filter((c) => c.product === l.product),
+            );
           this.stats.writes++;
           return decision;
         } catch (err) {
@@ -244,14 +256,20 @@ export class SharedReservations {
   #checkDeadline(deadline: number, products: string[]): void {
     if (this.#now() <= deadline) return;
     this.stats.failures++;
-    throw new EntitlegateError('EG_ERR_POLICY_EVAL', `shared reservations: no decision on ${products.join(', ')} within ${this.#opts.deadlineMs ?? 4000} ms (Lease contention or a slow API server)`);
+    throw new EntitlegateError(
+      'EG_ERR_POLICY_EVAL',
+      `shared reservations: no decision on ${products.join(', ')} within ${this.#opts.deadlineMs ?? 4000} ms (Lease contention or a slow API server)`,
+    );
   }
 
   #apiError(err: unknown, what: 'read' | 'write'): EntitlegateError {
     this.stats.failures++;
     const code = httpCode(err);
     const detail = code ? `HTTP ${code}` : String((err as Error)?.message ?? err);
-    return new EntitlegateError('EG_ERR_POLICY_EVAL', `shared reservations: cannot ${what} the Leases in namespace ${this.namespace} (${detail}); check the webhook's RBAC for coordination.k8s.io leases`);
+    return new EntitlegateError(
+      'EG_ERR_POLICY_EVAL',
+      `shared reservations: cannot ${what} the Leases in namespace ${this.namespace} (${detail}); check the webhook's RBAC for coordination.k8s.io leases`,
+    );
   }
 
   /** The product's Lease and its live entries (what `admit` would count now), for tests and metrics. */
@@ -329,6 +347,9 @@ export class SharedReservations {
 
   #count(product: string, entries: readonly LedgerEntry[]): void {
     this.stats.entries.set(product, entries.length);
-    this.stats.reserved.set(product, entries.reduce((sum, e) => sum + e.quantity, 0));
+    this.stats.reserved.set(
+      product,
+      entries.reduce((sum, e) => sum + e.quantity, 0),
+    );
   }
 }

@@ -31,7 +31,24 @@ export interface TestCa {
 
 /** A throw-away CA (openssl, in a temp dir that the caller removes). */
 export function testCa(dir: string): TestCa {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=entitlegate test CA'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=entitlegate test CA',
+    ],
+    dir,
+  );
   const caPem = readFileSync(join(dir, 'ca.crt'));
   return {
     dir,
@@ -40,7 +57,26 @@ export function testCa(dir: string): TestCa {
     issue(cn, name = cn) {
       writeFileSync(join(dir, `${name}.ext`), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
       openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
-      openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`], dir);
+      openssl(
+        [
+          'x509',
+          '-req',
+          '-in',
+          `${name}.csr`,
+          '-CA',
+          'ca.crt',
+          '-CAkey',
+          'ca.key',
+          '-CAcreateserial',
+          '-out',
+          `${name}.crt`,
+          '-days',
+          '2',
+          '-extfile',
+          `${name}.ext`,
+        ],
+        dir,
+      );
       return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
     },
   };
@@ -54,8 +90,17 @@ export class Client {
     this.base = base;
     this.agent = new Agent({ connect: { ca: caPem, servername: 'localhost' }, connections });
   }
-  async post(path: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<{ status: number; json: any }> {
-    const res = await request(`${this.base}${path}`, { method: 'POST', dispatcher: this.agent, headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  async post(
+    path: string,
+    body: unknown,
+    headers: Record<string, string> = { 'content-type': 'application/json' },
+  ): Promise<{ status: number; json: any }> {
+    const res = await request(`${this.base}${path}`, {
+      method: 'POST',
+      dispatcher: this.agent,
+      headers,
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
     const text = await res.body.text();
     return { status: res.statusCode, json: text ? JSON.parse(text) : undefined };
   }
@@ -99,7 +144,10 @@ export function deployment(d: DeploymentSpec): Record<string, unknown> {
     spec: {
       replicas: d.replicas ?? 1,
       selector: { matchLabels: { app: d.name } },
-      template: { metadata: { labels: { app: d.name } }, spec: { containers: [{ name: 'db', image: ORACLE, resources: { limits: { cpu: d.cpu ?? '1' } } }] } },
+      template: {
+        metadata: { labels: { app: d.name } },
+        spec: { containers: [{ name: 'db', image: ORACLE, resources: { limits: { cpu: d.cpu ?? '1' } } }] },
+      },
     },
   };
 }
@@ -139,8 +187,20 @@ export function review(r: ReviewSpec): Record<string, unknown> {
   };
 }
 
-export function scale(name: string, replicas: number, oldReplicas: number, namespace = 'prod', resource = 'deployments'): Record<string, unknown> {
-  const s = (n: number) => ({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name, namespace }, spec: { replicas: n }, status: { replicas: oldReplicas } });
+export function scale(
+  name: string,
+  replicas: number,
+  oldReplicas: number,
+  namespace = 'prod',
+  resource = 'deployments',
+): Record<string, unknown> {
+  const s = (n: number) => ({
+    apiVersion: 'autoscaling/v1',
+    kind: 'Scale',
+    metadata: { name, namespace },
+    spec: { replicas: n },
+    status: { replicas: oldReplicas },
+  });
   return review({
     operation: 'UPDATE',
     subResource: 'scale',

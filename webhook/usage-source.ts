@@ -84,7 +84,8 @@ export class ClusterUsage implements Readiness {
       kubeConfig: connection.kubeConfig,
       ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
       ...(opts.retryDelayMs ? { retryDelayMs: opts.retryDelayMs } : {}),
-      onError: (kind, err) => this.#log.warn({ kind, err: String((err as Error)?.message ?? err) }, 'cluster inventory: list or watch failed; retrying'),
+      onError: (kind, err) =>
+        this.#log.warn({ kind, err: String((err as Error)?.message ?? err) }, 'cluster inventory: list or watch failed; retrying'),
     });
   }
 
@@ -100,7 +101,9 @@ export class ClusterUsage implements Readiness {
         this.#timer.unref();
       }
     });
-    this.inventory.start().catch((err) => this.#log.error({ err: String((err as Error)?.message ?? err) }, 'cluster inventory failed to start'));
+    this.inventory
+      .start()
+      .catch((err) => this.#log.error({ err: String((err as Error)?.message ?? err) }, 'cluster inventory failed to start'));
     void this.inventory.synced.then(() => {
       this.flush();
       this.#synced = true;

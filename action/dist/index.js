@@ -15721,7 +15721,9 @@ function findingTitle(f) {
 // render/text.ts
 function table(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((cell, i) => i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])).join("  ").trimEnd());
+  return rows.map(
+    (r) => r.map((cell, i) => i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])).join("  ").trimEnd()
+  );
 }
 function findingLines(mark, f, where) {
   const lines = [`${mark} ${findingTitle(f)}`, `    ${f.message}`];
@@ -15733,7 +15735,16 @@ function decisionText(d) {
   if (d.products.length) {
     const rows = [["PRODUCT", "METRIC", "USED", "REQUESTED", "CAPACITY", "PROJECTED", "PEAK", "UTIL"]];
     for (const p of d.products) {
-      rows.push([p.product, p.metric, fmtNumber(p.used), fmtNumber(p.requested), fmtNumber(p.capacity), fmtNumber(p.projected), fmtNumber(p.peak), fmtPercent(p.utilization)]);
+      rows.push([
+        p.product,
+        p.metric,
+        fmtNumber(p.used),
+        fmtNumber(p.requested),
+        fmtNumber(p.capacity),
+        fmtNumber(p.projected),
+        fmtNumber(p.peak),
+        fmtPercent(p.utilization)
+      ]);
     }
     lines.push(...table(rows), "");
   } else {
@@ -18061,7 +18072,10 @@ var id = string2().check(_regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, "ids are letter
 var nonNegative = number2().check(_nonnegative());
 var nonEmpty = () => string2().check(_minLength(1));
 var date2 = string2().check(
-  _regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/, "expected a date (YYYY-MM-DD) or an ISO-8601 instant"),
+  _regex(
+    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/,
+    "expected a date (YYYY-MM-DD) or an ISO-8601 instant"
+  ),
   refine(realDate, "not a real date")
 );
 function realDate(s) {
@@ -18252,13 +18266,19 @@ function loadConfig(file) {
 function parseConfig(file, text2) {
   const src = parseSource(file, text2, "EG_ERR_CONFIG_INVALID", "the config");
   if (src.doc.contents === null) {
-    throw new EntitlegateError("EG_ERR_CONFIG_INVALID", `${file}: the config is empty`, [{ file, line: 1, col: 1, message: "the config is empty" }]);
+    throw new EntitlegateError("EG_ERR_CONFIG_INVALID", `${file}: the config is empty`, [
+      { file, line: 1, col: 1, message: "the config is empty" }
+    ]);
   }
   const { value, problems } = validate(src, config2);
   problems.push(...semanticProblems(src, src.doc.toJS({ maxAliasCount: 100 })));
   if (problems.length || !value) {
     const sorted = sortProblems(problems);
-    throw new EntitlegateError("EG_ERR_CONFIG_INVALID", `${file}: the config has ${sorted.length} problem${sorted.length === 1 ? "" : "s"}`, sorted);
+    throw new EntitlegateError(
+      "EG_ERR_CONFIG_INVALID",
+      `${file}: the config has ${sorted.length} problem${sorted.length === 1 ? "" : "s"}`,
+      sorted
+    );
   }
   const digest = "sha256:" + createHash("sha256").update(text2).digest("hex");
   const loaded = { config: value, file, digest };
@@ -18284,25 +18304,41 @@ function semanticProblems(src, doc) {
     entries(doc, list).forEach((e, i) => {
       const id2 = text(e.id);
       const product2 = text(e.product);
-      if (id2 !== void 0 && seen.has(id2)) problems.push(problemAt(src, [list, i, "id"], `duplicate id "${id2}" (entitlement and exception ids share one namespace)`));
+      if (id2 !== void 0 && seen.has(id2))
+        problems.push(problemAt(src, [list, i, "id"], `duplicate id "${id2}" (entitlement and exception ids share one namespace)`));
       if (id2 !== void 0) seen.add(id2);
-      if (product2 !== void 0 && !productIds.has(product2)) problems.push(problemAt(src, [list, i, "product"], `unknown product "${product2}"; declare it under products`));
+      if (product2 !== void 0 && !productIds.has(product2))
+        problems.push(problemAt(src, [list, i, "product"], `unknown product "${product2}"; declare it under products`));
     });
   }
   const real = (v) => typeof v === "string" && !Number.isNaN(startOf(v));
   entries(doc, "entitlements").forEach((e, i) => {
     if (real(e.validFrom) && real(e.validUntil) && startOf(e.validFrom) >= endOf(e.validUntil)) {
-      problems.push(problemAt(src, ["entitlements", i, "validFrom"], `validFrom ${e.validFrom} is not before the end of validUntil ${e.validUntil}: the term is empty`));
+      problems.push(
+        problemAt(
+          src,
+          ["entitlements", i, "validFrom"],
+          `validFrom ${e.validFrom} is not before the end of validUntil ${e.validUntil}: the term is empty`
+        )
+      );
     }
   });
   entries(doc, "exceptions").forEach((x, i) => {
     const approver = text(x.approvedBy);
     const requester = text(x.requestedBy);
     if (approver !== void 0 && requester !== void 0 && approver.trim().toLowerCase() === requester.trim().toLowerCase()) {
-      problems.push(problemAt(src, ["exceptions", i, "approvedBy"], `exception ${text(x.id) ?? i} is approved by its own requester "${requester}"; another person must approve it`));
+      problems.push(
+        problemAt(
+          src,
+          ["exceptions", i, "approvedBy"],
+          `exception ${text(x.id) ?? i} is approved by its own requester "${requester}"; another person must approve it`
+        )
+      );
     }
     if (real(x.from) && real(x.until) && startOf(x.from) >= endOf(x.until)) {
-      problems.push(problemAt(src, ["exceptions", i, "from"], `from ${x.from} is not before the end of until ${x.until}: the exception never applies`));
+      problems.push(
+        problemAt(src, ["exceptions", i, "from"], `from ${x.from} is not before the end of until ${x.until}: the exception never applies`)
+      );
     }
   });
   return problems;
@@ -18359,8 +18395,16 @@ function byChargeOrder(a, b) {
 }
 function poolAt(def, now) {
   const graceEnd = def.end + def.graceDays * DAY_MS;
-  if (now < def.start) return { def, state: "future", daysLeft: null, graceDaysLeft: null, daysToStart: Math.ceil((def.start - now) / DAY_MS) };
-  if (now < def.end) return { def, state: "active", daysLeft: def.end === Infinity ? null : daysUntil(def.end, now), graceDaysLeft: null, daysToStart: null };
+  if (now < def.start)
+    return { def, state: "future", daysLeft: null, graceDaysLeft: null, daysToStart: Math.ceil((def.start - now) / DAY_MS) };
+  if (now < def.end)
+    return {
+      def,
+      state: "active",
+      daysLeft: def.end === Infinity ? null : daysUntil(def.end, now),
+      graceDaysLeft: null,
+      daysToStart: null
+    };
   if (now < graceEnd) return { def, state: "grace", daysLeft: 0, graceDaysLeft: daysUntil(graceEnd, now), daysToStart: null };
   return { def, state: "expired", daysLeft: null, graceDaysLeft: null, daysToStart: null };
 }
@@ -18453,18 +18497,40 @@ function policyData(config3) {
     config: {
       defaults: config3.defaults,
       products: Object.fromEntries(
-        config3.products.map((p) => [p.id, { metric: p.metric, vendor: p.vendor ?? null, name: p.name ?? null, licensed: licensed.has(p.id), owners: [...owners.get(p.id) ?? []].sort() }])
+        config3.products.map((p) => [
+          p.id,
+          {
+            metric: p.metric,
+            vendor: p.vendor ?? null,
+            name: p.name ?? null,
+            licensed: licensed.has(p.id),
+            owners: [...owners.get(p.id) ?? []].sort()
+          }
+        ])
       ),
       entitlements: Object.fromEntries(
         config3.entitlements.map((e) => [
           e.id,
-          { product: e.product, quantity: e.quantity, owner: e.owner ?? null, validUntil: e.validUntil ?? null, contract: e.contract ?? null }
+          {
+            product: e.product,
+            quantity: e.quantity,
+            owner: e.owner ?? null,
+            validUntil: e.validUntil ?? null,
+            contract: e.contract ?? null
+          }
         ])
       ),
       exceptions: Object.fromEntries(
         config3.exceptions.map((x) => [
           x.id,
-          { product: x.product, quantity: x.quantity, until: x.until, reason: x.reason, requestedBy: x.requestedBy, approvedBy: x.approvedBy }
+          {
+            product: x.product,
+            quantity: x.quantity,
+            until: x.until,
+            reason: x.reason,
+            requestedBy: x.requestedBy,
+            approvedBy: x.approvedBy
+          }
         ])
       )
     }
@@ -18523,7 +18589,8 @@ var CompiledPolicy = class _CompiledPolicy {
     }
     try {
       const wasm = loadPolicySync(bytes);
-      if (!(Number(wasm.minorVersion) >= 2)) throw new Error(`its ABI is 1.${wasm.minorVersion}; rebuild it with \`entitlegate policy build\` (OPA ABI 1.2 or later)`);
+      if (!(Number(wasm.minorVersion) >= 2))
+        throw new Error(`its ABI is 1.${wasm.minorVersion}; rebuild it with \`entitlegate policy build\` (OPA ABI 1.2 or later)`);
       if (!Object.hasOwn(wasm.entrypoints, ENTRYPOINT)) {
         throw new Error(`it has no ${ENTRYPOINT} entrypoint; build it with \`entitlegate policy build\``);
       }
@@ -18631,7 +18698,11 @@ var Engine = class _Engine {
   }
   book(product2) {
     const book = this.books.get(product2);
-    if (!book) throw new EntitlegateError("EG_ERR_INPUT_INVALID", `a claim names unknown product "${product2}"; declare it under products in the config`);
+    if (!book)
+      throw new EntitlegateError(
+        "EG_ERR_INPUT_INVALID",
+        `a claim names unknown product "${product2}"; declare it under products in the config`
+      );
     return book;
   }
   /** Existing usage charged to the pools usable now; cached until config, usage or the usable set changes. */
@@ -18673,7 +18744,10 @@ var Engine = class _Engine {
     claims.forEach((c, i) => {
       if (!this.books.has(c.product)) {
         const at = c.resource?.file ? ` (${c.resource.file}${c.resource.line ? `:${c.resource.line}` : ""})` : "";
-        throw new EntitlegateError("EG_ERR_INPUT_INVALID", `${resourceId(c.resource)}${at} names unknown product "${c.product}"; declare it under products in the config, or fix the input that names it`);
+        throw new EntitlegateError(
+          "EG_ERR_INPUT_INVALID",
+          `${resourceId(c.resource)}${at} names unknown product "${c.product}"; declare it under products in the config, or fix the input that names it`
+        );
       }
       const list = byProduct.get(c.product);
       if (list) list.push(i);
@@ -18807,15 +18881,22 @@ function loadUsage(file, products) {
 function parseUsage(file, text2, products) {
   const src = parseSource(file, text2, "EG_ERR_USAGE_INVALID", "the usage snapshot");
   if (src.doc.contents === null) {
-    throw new EntitlegateError("EG_ERR_USAGE_INVALID", `${file}: the usage snapshot is empty`, [{ file, line: 1, col: 1, message: "the usage snapshot is empty" }]);
+    throw new EntitlegateError("EG_ERR_USAGE_INVALID", `${file}: the usage snapshot is empty`, [
+      { file, line: 1, col: 1, message: "the usage snapshot is empty" }
+    ]);
   }
   const { value, problems } = validate(src, usageSnapshot);
   value?.usage.forEach((r, i) => {
-    if (products && !products.has(r.product)) problems.push(problemAt(src, ["usage", i, "product"], `unknown product "${r.product}"; declare it in the config`));
+    if (products && !products.has(r.product))
+      problems.push(problemAt(src, ["usage", i, "product"], `unknown product "${r.product}"; declare it in the config`));
   });
   if (!value || problems.length) {
     const sorted = sortProblems(problems);
-    throw new EntitlegateError("EG_ERR_USAGE_INVALID", `${file}: the usage snapshot has ${sorted.length} problem${sorted.length === 1 ? "" : "s"}`, sorted);
+    throw new EntitlegateError(
+      "EG_ERR_USAGE_INVALID",
+      `${file}: the usage snapshot has ${sorted.length} problem${sorted.length === 1 ? "" : "s"}`,
+      sorted
+    );
   }
   return { ...value, file };
 }
@@ -18987,7 +19068,11 @@ function claimsFromText(file, text2, opts) {
   });
   if (!value || problems.length) {
     const sorted = sortProblems(problems);
-    throw new EntitlegateError("EG_ERR_INPUT_INVALID", `${file}: the claims file has ${sorted.length} problem${sorted.length === 1 ? "" : "s"}`, sorted);
+    throw new EntitlegateError(
+      "EG_ERR_INPUT_INVALID",
+      `${file}: the claims file has ${sorted.length} problem${sorted.length === 1 ? "" : "s"}`,
+      sorted
+    );
   }
   return value.claims.map((c, i) => {
     const claim3 = { product: c.product, quantity: c.quantity, scope: { ...c.scope, ...opts.scope } };
@@ -20348,13 +20433,17 @@ function resolveQuantity(q, values, afterUnknown, table2) {
   const value = got.value;
   if ("attribute" in spec2) {
     const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : Number.NaN;
-    if (!Number.isFinite(n) || n < 0) return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not a non-negative number` };
+    if (!Number.isFinite(n) || n < 0)
+      return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not a non-negative number` };
     return { quantity: n };
   }
   if (typeof value !== "string") return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not an instance type` };
   const vcpu = table2.vcpu(value);
   if (vcpu === void 0) {
-    return { quantity: null, reason: `instance type ${value} (${attribute}) is not in the vCPU table; add it under terraform.instanceTypes in the config` };
+    return {
+      quantity: null,
+      reason: `instance type ${value} (${attribute}) is not in the vCPU table; add it under terraform.instanceTypes in the config`
+    };
   }
   return { quantity: vcpu };
 }
@@ -20451,7 +20540,12 @@ function validatePlan(value, file = "<plan>") {
   }
   const major = value.format_version.split(".")[0];
   if (major !== "1") {
-    throw inputError({ file, line: 1, col: 1, message: `unsupported plan format_version ${JSON.stringify(value.format_version)}: entitlegate reads format 1.x` });
+    throw inputError({
+      file,
+      line: 1,
+      col: 1,
+      message: `unsupported plan format_version ${JSON.stringify(value.format_version)}: entitlegate reads format 1.x`
+    });
   }
   const changes = value.resource_changes;
   if (changes === void 0 || changes === null) return { ...value, resource_changes: [] };
@@ -20604,7 +20698,12 @@ function claimsFromPlan(plan, config3, opts = {}, lines = []) {
       let claim3;
       if (kind === "unsupported") {
         if (a.kind === "none" && b.kind === "none") continue;
-        claim3 = { product: pm.product, quantity: null, scope: {}, unknownReason: `unsupported Terraform action ${JSON.stringify(actions)}` };
+        claim3 = {
+          product: pm.product,
+          quantity: null,
+          scope: {},
+          unknownReason: `unsupported Terraform action ${JSON.stringify(actions)}`
+        };
       } else {
         const qa = a.kind === "none" ? { quantity: 0 } : a.result;
         const qb = b.kind === "none" ? { quantity: 0 } : b.result;
@@ -20668,7 +20767,10 @@ function evaluate(pm, values, afterUnknown, table2) {
     if (outcome.kind === "unknown") unknownAttr ??= outcome.attribute;
   }
   if (unknownAttr !== void 0) {
-    return { kind: "quantity", result: { quantity: null, reason: `${unknownAttr} is known only after apply, so whether this is ${pm.product} cannot be told` } };
+    return {
+      kind: "quantity",
+      result: { quantity: null, reason: `${unknownAttr} is known only after apply, so whether this is ${pm.product} cannot be told` }
+    };
   }
   return { kind: "none" };
 }
@@ -20871,7 +20973,10 @@ function matchProducts(t, products) {
   });
   for (const p of products) {
     const c = compiled(p);
-    const imageHits = c.images ? { containers: t.containers.map((x) => imageMatches(c, x.image)), initContainers: t.initContainers.map((x) => imageMatches(c, x.image)) } : void 0;
+    const imageHits = c.images ? {
+      containers: t.containers.map((x) => imageMatches(c, x.image)),
+      initContainers: t.initContainers.map((x) => imageMatches(c, x.image))
+    } : void 0;
     const anyImage = !!imageHits && (imageHits.containers.some(Boolean) || imageHits.initContainers.some(Boolean));
     let by;
     if (named.has(p.id)) by = "annotation";
@@ -20890,7 +20995,14 @@ function matchProducts(t, products) {
   }
   const known = new Set(products.map((p) => p.id));
   for (const id2 of named) {
-    if (!known.has(id2)) out.push({ productId: id2, product: void 0, by: "annotation", containers: all(t.containers), initContainers: all(t.initContainers) });
+    if (!known.has(id2))
+      out.push({
+        productId: id2,
+        product: void 0,
+        by: "annotation",
+        containers: all(t.containers),
+        initContainers: all(t.initContainers)
+      });
   }
   return out;
 }
@@ -21015,7 +21127,10 @@ function podsOf(o, opts = {}) {
     case "DaemonSet": {
       const nodes = opts.nodeCount ?? opts.daemonSetNodes;
       if (nodes === void 0) {
-        return { pods: null, reason: "the number of nodes a DaemonSet runs on is unknown (no cluster inventory and no kubernetes.daemonSetNodes in the config)" };
+        return {
+          pods: null,
+          reason: "the number of nodes a DaemonSet runs on is unknown (no cluster inventory and no kubernetes.daemonSetNodes in the config)"
+        };
       }
       return { pods: nodes };
     }
@@ -21189,7 +21304,8 @@ function amountFor(object, match, metric, opts = {}, template) {
     }
     return amount({ quantity: Number(override), pods, perPod: null, unit: 1, fixed: true });
   }
-  if (!metric) return unknown(`product "${match.productId}" is named by the ${"entitlegate.io/product"} annotation but is not in the config`, pods);
+  if (!metric)
+    return unknown(`product "${match.productId}" is named by the ${"entitlegate.io/product"} annotation but is not in the config`, pods);
   if (!t) return unknown("the object has no pod template", pods);
   switch (metric) {
     case "instances":
@@ -21205,7 +21321,10 @@ function amountFor(object, match, metric, opts = {}, template) {
       return amount({ quantity: wholeCores(cpu.millis * pods), pods, perPod: cpu.millis, unit: 1e3, fixed: false });
     }
     default:
-      return unknown(`the ${metric} of ${match.productId} cannot be read from Kubernetes objects; set the ${QUANTITY_ANNOTATION} annotation`, pods);
+      return unknown(
+        `the ${metric} of ${match.productId} cannot be read from Kubernetes objects; set the ${QUANTITY_ANNOTATION} annotation`,
+        pods
+      );
   }
 }
 function podCpuMillis(t, match) {
@@ -21312,7 +21431,8 @@ function claim2(product2, quantity, peak, unknownReason, scope, resource) {
 function claimsFromObjects(items, opts) {
   const localLabels = /* @__PURE__ */ new Map();
   for (const { object } of items) {
-    if (kindOf(object) === "Namespace" && str2(metadata(object).name)) localLabels.set(str2(metadata(object).name), stringMap(metadata(object).labels));
+    if (kindOf(object) === "Namespace" && str2(metadata(object).name))
+      localLabels.set(str2(metadata(object).name), stringMap(metadata(object).labels));
   }
   const claims = [];
   for (const { object, file, line } of items) {
@@ -21368,15 +21488,21 @@ function admissionRequestOf(review, file = "<request>") {
   const bad = (message) => new EntitlegateError("EG_ERR_INPUT_INVALID", `${file}: ${message}`, [{ file, message }]);
   if (!isRecord(review)) throw bad("not an AdmissionReview: expected a JSON object");
   if (review.kind !== "AdmissionReview") throw bad(`not an AdmissionReview: kind is ${JSON.stringify(review.kind ?? null)}`);
-  if (review.apiVersion !== "admission.k8s.io/v1") throw bad(`AdmissionReview apiVersion ${JSON.stringify(review.apiVersion ?? null)} is not supported; use admission.k8s.io/v1 (admissionReviewVersions: ["v1"])`);
+  if (review.apiVersion !== "admission.k8s.io/v1")
+    throw bad(
+      `AdmissionReview apiVersion ${JSON.stringify(review.apiVersion ?? null)} is not supported; use admission.k8s.io/v1 (admissionReviewVersions: ["v1"])`
+    );
   const req = review.request;
   if (!isRecord(req)) throw bad("AdmissionReview has no request");
   if (typeof req.uid !== "string" || !req.uid) throw bad("AdmissionReview request has no uid");
-  if (typeof req.operation !== "string" || !OPERATIONS.has(req.operation)) throw bad(`AdmissionReview request operation ${JSON.stringify(req.operation ?? null)} is not one of CREATE, UPDATE, DELETE, CONNECT`);
+  if (typeof req.operation !== "string" || !OPERATIONS.has(req.operation))
+    throw bad(`AdmissionReview request operation ${JSON.stringify(req.operation ?? null)} is not one of CREATE, UPDATE, DELETE, CONNECT`);
   if (!isRecord(req.kind) || typeof req.kind.kind !== "string") throw bad("AdmissionReview request has no kind");
   if (!isRecord(req.resource) || typeof req.resource.resource !== "string") throw bad("AdmissionReview request has no resource");
-  if (req.object !== void 0 && req.object !== null && !isRecord(req.object)) throw bad("AdmissionReview request object is not an object");
-  if (req.oldObject !== void 0 && req.oldObject !== null && !isRecord(req.oldObject)) throw bad("AdmissionReview request oldObject is not an object");
+  if (req.object !== void 0 && req.object !== null && !isRecord(req.object))
+    throw bad("AdmissionReview request object is not an object");
+  if (req.oldObject !== void 0 && req.oldObject !== null && !isRecord(req.oldObject))
+    throw bad("AdmissionReview request oldObject is not an object");
   if (req.operation === "CREATE" && !isRecord(req.object)) throw bad("a CREATE AdmissionReview has no object");
   if (req.operation === "DELETE" && !isRecord(req.oldObject)) throw bad("a DELETE AdmissionReview has no oldObject");
   return req;
@@ -21566,14 +21692,21 @@ function claimsFromPaths(paths, ctx, readStdin) {
     try {
       isDir = statSync2(path).isDirectory();
     } catch {
-      throw new EntitlegateError("EG_ERR_FILE_NOT_FOUND", `${path}: no such file or folder`, [{ file: path, message: "no such file or folder" }]);
+      throw new EntitlegateError("EG_ERR_FILE_NOT_FOUND", `${path}: no such file or folder`, [
+        { file: path, message: "no such file or folder" }
+      ]);
     }
     if (isDir) {
       const folder = FOLDER_KINDS.find((k) => k.detect(path));
       if (folder) claims.push(...folder.claims(path, ctx));
       else {
         const files = filesUnder(path);
-        if (!files.length) throw new EntitlegateError("EG_ERR_INPUT_UNKNOWN", `${path}: the folder holds no .yaml, .yml or .json file and is not a cdktf.out folder`, [{ file: path, message: "nothing to check in this folder" }]);
+        if (!files.length)
+          throw new EntitlegateError(
+            "EG_ERR_INPUT_UNKNOWN",
+            `${path}: the folder holds no .yaml, .yml or .json file and is not a cdktf.out folder`,
+            [{ file: path, message: "nothing to check in this folder" }]
+          );
         for (const file of files) claims.push(...claimsFromInput({ file, text: readFileSync6(file, "utf8") }, ctx));
       }
     } else {
@@ -21604,7 +21737,8 @@ function readInputs(env = process.env) {
   const config3 = getInput("config").trim();
   if (!config3) throw inputError2("input config is required: the path of the entitlegate config, relative to the repository root");
   const paths = listInput(getInput("paths"));
-  if (!paths.length) throw inputError2("input paths is required: globs of the manifests, plan JSON, cdktf.out folders or claims JSON to check");
+  if (!paths.length)
+    throw inputError2("input paths is required: globs of the manifests, plan JSON, cdktf.out folders or claims JSON to check");
   const scope = {};
   for (const d of SCOPE_DIMENSIONS) {
     const v = getInput(d).trim();
@@ -21652,12 +21786,17 @@ function expandPaths(workspace, patterns, exclude = []) {
       try {
         statSync3(abs);
       } catch {
-        throw new EntitlegateError("EG_ERR_FILE_NOT_FOUND", `paths: ${pattern}: no such file or folder in the workspace`, [{ file: pattern, message: "no such file or folder" }]);
+        throw new EntitlegateError("EG_ERR_FILE_NOT_FOUND", `paths: ${pattern}: no such file or folder in the workspace`, [
+          { file: pattern, message: "no such file or folder" }
+        ]);
       }
       matches = [abs];
     } else {
       matches = globSync(pattern, { cwd: workspace }).map((m) => resolve2(workspace, m)).filter((m) => !SKIPPED.test(workspacePath(workspace, m)));
-      if (!matches.length) throw new EntitlegateError("EG_ERR_FILE_NOT_FOUND", `paths: ${pattern} matches no file in the workspace`, [{ message: `${pattern} matches nothing` }]);
+      if (!matches.length)
+        throw new EntitlegateError("EG_ERR_FILE_NOT_FOUND", `paths: ${pattern} matches no file in the workspace`, [
+          { message: `${pattern} matches nothing` }
+        ]);
     }
     for (const m of matches) {
       if (skip.has(m) || isExcluded(workspacePath(workspace, m))) continue;
@@ -21721,15 +21860,23 @@ function decisionMarkdown(d) {
   const icon = d.allowed ? d.violations.length ? "⚠️" : "✅" : "❌";
   const out = [`## ${icon} entitlegate: ${headline(d)}`, ""];
   if (d.products.length) {
-    out.push("| product | metric | used | requested | capacity | headroom | utilisation |", "| --- | --- | ---: | ---: | ---: | ---: | --- |");
+    out.push(
+      "| product | metric | used | requested | capacity | headroom | utilisation |",
+      "| --- | --- | ---: | ---: | ---: | ---: | --- |"
+    );
     for (const p of d.products) {
-      out.push(`| ${p.product} | ${p.metric} | ${fmtNumber(p.used)} | ${fmtNumber(p.requested)} | ${fmtNumber(p.capacity)} | ${fmtNumber(p.capacity - p.projected)} | ${bar(p.utilization)} ${fmtPercent(p.utilization)} |`);
+      out.push(
+        `| ${p.product} | ${p.metric} | ${fmtNumber(p.used)} | ${fmtNumber(p.requested)} | ${fmtNumber(p.capacity)} | ${fmtNumber(p.capacity - p.projected)} | ${bar(p.utilization)} ${fmtPercent(p.utilization)} |`
+      );
     }
     out.push("");
   }
   const where = locations(d);
   out.push(...findings("Violations", d.violations, where), ...findings("Warnings", d.warnings, where));
-  out.push(`<sub>policy ${d.provenance.policy.slice(0, 19)}… · config ${d.provenance.config.slice(0, 19)}… · usage ${d.provenance.usage.map((u) => `${u.source} @ ${u.observedAt}`).join(", ") || "none"} · evaluated ${d.provenance.evaluatedAt}</sub>`, "");
+  out.push(
+    `<sub>policy ${d.provenance.policy.slice(0, 19)}… · config ${d.provenance.config.slice(0, 19)}… · usage ${d.provenance.usage.map((u) => `${u.source} @ ${u.observedAt}`).join(", ") || "none"} · evaluated ${d.provenance.evaluatedAt}</sub>`,
+    ""
+  );
   return out.join("\n");
 }
 
@@ -21740,7 +21887,10 @@ function footer(d, ctx) {
   const lines = [];
   if (!d.products.length) lines.push(`No licensed product is touched by this change.`, "");
   const n = ctx.inputs.length;
-  lines.push(`<sub>checked ${n} input${n === 1 ? "" : "s"} against \`${ctx.configFile}\` in ${d.mode} mode${ctx.runUrl ? ` · [workflow run](${ctx.runUrl})` : ""}</sub>`, "");
+  lines.push(
+    `<sub>checked ${n} input${n === 1 ? "" : "s"} against \`${ctx.configFile}\` in ${d.mode} mode${ctx.runUrl ? ` · [workflow run](${ctx.runUrl})` : ""}</sub>`,
+    ""
+  );
   for (const note of ctx.notes ?? []) lines.push(`> [!NOTE]`, `> ${note}`, "");
   return lines;
 }
@@ -21900,9 +22050,15 @@ function skipReason(what, permission, err, ctx) {
   if (err instanceof GitHubApiError && err.isPermission) {
     const fork = fromFork(ctx.pullRequest);
     const why = fork ? `this pull request comes from the fork ${ctx.pullRequest.headRepo}, and GitHub gives workflows on such pull requests a read-only token` : `the token has no \`${permission}\` permission; add \`permissions: ${permission}\` to the job`;
-    return { text: `skipped the ${what}: ${why} (${err.message}). The gate, the job summary and the annotations still apply.`, expected: fork };
+    return {
+      text: `skipped the ${what}: ${why} (${err.message}). The gate, the job summary and the annotations still apply.`,
+      expected: fork
+    };
   }
-  return { text: `skipped the ${what}: ${err.message}. The gate, the job summary and the annotations still apply.`, expected: false };
+  return {
+    text: `skipped the ${what}: ${err.message}. The gate, the job summary and the annotations still apply.`,
+    expected: false
+  };
 }
 function report(note, notes) {
   if (note.expected) notice(`entitlegate ${note.text}`);
@@ -21912,7 +22068,8 @@ function report(note, notes) {
 async function publish(d, annotations, inputs, ctx, summary2) {
   const notes = [];
   const wantComment = inputs.comment && !!ctx.pullRequest;
-  if (inputs.comment && !ctx.pullRequest) info(`entitlegate: no PR comment: this is a ${ctx.eventName || "non-pull-request"} event, not a pull request`);
+  if (inputs.comment && !ctx.pullRequest)
+    info(`entitlegate: no PR comment: this is a ${ctx.eventName || "non-pull-request"} event, not a pull request`);
   if (!wantComment && !inputs.checkRun) return { notes };
   if (!inputs.token || !ctx.owner || !ctx.repo) {
     report({ text: "skipped the PR comment and the check run: no github-token or GITHUB_REPOSITORY", expected: false }, notes);
@@ -21923,7 +22080,9 @@ async function publish(d, annotations, inputs, ctx, summary2) {
     const pr = ctx.pullRequest;
     try {
       const touched = d.products.length > 0 || d.violations.length > 0 || d.warnings.length > 0;
-      const r = await upsertComment(api, { owner: ctx.owner, repo: ctx.repo, issue: pr.number }, commentBody(d, summary2), { createIfMissing: touched });
+      const r = await upsertComment(api, { owner: ctx.owner, repo: ctx.repo, issue: pr.number }, commentBody(d, summary2), {
+        createIfMissing: touched
+      });
       if (r.action === "skipped") info(`entitlegate: no PR comment: ${r.reason}`);
       else info(`entitlegate: ${r.action} the PR comment${r.url ? ` ${r.url}` : ` ${r.id}`}`);
     } catch (err) {
@@ -21939,7 +22098,9 @@ async function publish(d, annotations, inputs, ctx, summary2) {
           title: headline(d),
           summary: summaryMarkdown(d, { ...summary2, notes: [] })
         });
-        info(`entitlegate: check run ${r.url ?? r.id} with ${annotations.length} annotation${annotations.length === 1 ? "" : "s"} in ${r.requests} request${r.requests === 1 ? "" : "s"}`);
+        info(
+          `entitlegate: check run ${r.url ?? r.id} with ${annotations.length} annotation${annotations.length === 1 ? "" : "s"} in ${r.requests} request${r.requests === 1 ? "" : "s"}`
+        );
       } catch (err) {
         report(skipReason("check run", "checks: write", err, ctx), notes);
       }
@@ -21987,7 +22148,9 @@ async function run() {
 ${err.describe()}
 \`\`\`
 `);
-      for (const p of err.problems) if (p.file && p.line) error(p.message, { title: err.code, file: p.file, startLine: p.line, ...p.col ? { startColumn: p.col } : {} });
+      for (const p of err.problems)
+        if (p.file && p.line)
+          error(p.message, { title: err.code, file: p.file, startLine: p.line, ...p.col ? { startColumn: p.col } : {} });
       setFailed(`entitlegate: ${err.describe()}`);
     } else {
       setFailed(`entitlegate: internal error: ${err?.message ?? String(err)}`);

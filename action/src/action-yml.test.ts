@@ -11,7 +11,20 @@ const action = parse(readFileSync(join(REPO_ROOT, 'action.yml'), 'utf8'));
 describe('action.yml', () => {
   it('declares the contract inputs and outputs and runs the bundle on node24', () => {
     expect(Object.keys(action.inputs).sort()).toEqual(
-      ['config', 'usage', 'paths', 'environment', 'cluster', 'namespace', 'account', 'region', 'mode', 'comment', 'check-run', 'github-token'].sort(),
+      [
+        'config',
+        'usage',
+        'paths',
+        'environment',
+        'cluster',
+        'namespace',
+        'account',
+        'region',
+        'mode',
+        'comment',
+        'check-run',
+        'github-token',
+      ].sort(),
     );
     expect(Object.keys(action.outputs).sort()).toEqual(['allowed', 'report', 'violations']);
     expect(action.inputs['github-token'].default).toBe('${{ github.token }}');
@@ -25,7 +38,9 @@ const workflows = readdirSync(dir).filter((f) => f.endsWith('.yml'));
 
 describe.each(workflows)('examples/github/%s', (file) => {
   const wf = parse(readFileSync(join(dir, file), 'utf8'));
-  const jobs = Object.entries(wf.jobs as Record<string, { permissions?: Record<string, string>; steps: { uses?: string; with?: Record<string, unknown> }[] }>);
+  const jobs = Object.entries(
+    wf.jobs as Record<string, { permissions?: Record<string, string>; steps: { uses?: string; with?: Record<string, unknown> }[] }>,
+  );
 
   it('grants nothing by default and each gating job only what its options need', () => {
     expect(wf.permissions).toEqual({});

@@ -8,7 +8,10 @@ import { REPO_ROOT } from './testing/runner.ts';
 
 const configFile = 'examples/entitlegate.yaml';
 const config = loadConfig(join(REPO_ROOT, configFile));
-const lineOf = (text: string) => readFileSync(join(REPO_ROOT, configFile), 'utf8').split('\n').findIndex((l) => l.includes(text)) + 1;
+const lineOf = (text: string) =>
+  readFileSync(join(REPO_ROOT, configFile), 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes(text)) + 1;
 
 function decision(over: Partial<Decision>): Decision {
   return {
@@ -33,9 +36,27 @@ describe('annotationsOf', () => {
       ],
     });
     expect(annotationsOf(d, config, configFile)).toEqual([
-      { level: 'error', title: 'EXPIRED rhel (RHEL-2026)', message: 'rhel: RHEL-2026 ended', file: configFile, line: lineOf('- id: RHEL-2026') },
-      { level: 'warning', title: 'EXCEPTION_APPLIED oracle-db-ee (EXC-7)', message: 'uses EXC-7', file: configFile, line: lineOf('- id: EXC-7') },
-      { level: 'warning', title: 'TEAM_RULE splunk-enterprise', message: 'team rule', file: configFile, line: lineOf('- id: splunk-enterprise') },
+      {
+        level: 'error',
+        title: 'EXPIRED rhel (RHEL-2026)',
+        message: 'rhel: RHEL-2026 ended',
+        file: configFile,
+        line: lineOf('- id: RHEL-2026'),
+      },
+      {
+        level: 'warning',
+        title: 'EXCEPTION_APPLIED oracle-db-ee (EXC-7)',
+        message: 'uses EXC-7',
+        file: configFile,
+        line: lineOf('- id: EXC-7'),
+      },
+      {
+        level: 'warning',
+        title: 'TEAM_RULE splunk-enterprise',
+        message: 'team rule',
+        file: configFile,
+        line: lineOf('- id: splunk-enterprise'),
+      },
     ]);
   });
 
@@ -50,8 +71,19 @@ describe('annotationsOf', () => {
     });
     const d = decision({
       claims: [claim('a', 1), claim('b', 20)],
-      violations: [{ code: 'OVER_ENTITLEMENT', product: 'rhel', entitlement: 'RHEL-2026', message: 'over', resources: ['Deployment/web/a', 'Deployment/web/b'] }],
+      violations: [
+        {
+          code: 'OVER_ENTITLEMENT',
+          product: 'rhel',
+          entitlement: 'RHEL-2026',
+          message: 'over',
+          resources: ['Deployment/web/a', 'Deployment/web/b'],
+        },
+      ],
     });
-    expect(annotationsOf(d, config, configFile).map((a) => `${a.level} ${a.file}:${a.line}`)).toEqual(['error k8s/web.yaml:1', 'error k8s/web.yaml:20']);
+    expect(annotationsOf(d, config, configFile).map((a) => `${a.level} ${a.file}:${a.line}`)).toEqual([
+      'error k8s/web.yaml:1',
+      'error k8s/web.yaml:20',
+    ]);
   });
 });

@@ -18,7 +18,12 @@ export interface CommentTarget {
 
 export type CommentResult = { action: 'created' | 'updated'; id: number; url?: string } | { action: 'skipped'; reason: string };
 
-export async function upsertComment(api: GitHubApi, t: CommentTarget, body: string, opts: { createIfMissing: boolean }): Promise<CommentResult> {
+export async function upsertComment(
+  api: GitHubApi,
+  t: CommentTarget,
+  body: string,
+  opts: { createIfMissing: boolean },
+): Promise<CommentResult> {
   const base = `/repos/${t.owner}/${t.repo}`;
   const comments = await api.paginate<IssueComment>(`${base}/issues/${t.issue}/comments`);
   const ours = comments.find((c) => c.body?.includes(COMMENT_MARKER));

@@ -22,7 +22,14 @@ describe('listInput', () => {
 });
 
 describe('expandPaths', () => {
-  const ws = workspace(['k8s/a.yaml', 'k8s/b.yaml', 'k8s/test/c.yaml', 'entitlegate.yaml', 'cdktf.out/manifest.json', 'node_modules/x/y.yaml']);
+  const ws = workspace([
+    'k8s/a.yaml',
+    'k8s/b.yaml',
+    'k8s/test/c.yaml',
+    'entitlegate.yaml',
+    'cdktf.out/manifest.json',
+    'node_modules/x/y.yaml',
+  ]);
   const rel = (list: string[]) => list.map((p) => p.slice(ws.length + 1)).sort();
 
   it('expands globs relative to the workspace, without the config and usage files or node_modules', () => {
@@ -45,7 +52,8 @@ describe('expandPaths', () => {
 
 describe('nextLink', () => {
   it('follows rel="next" wherever it is in the Link header', () => {
-    const link = '<https://ghe.example/api/v3/repositories/7/issues/42/comments?page=3>; rel="next", <https://ghe.example/api/v3/repositories/7/issues/42/comments?page=1>; rel="first"';
+    const link =
+      '<https://ghe.example/api/v3/repositories/7/issues/42/comments?page=3>; rel="next", <https://ghe.example/api/v3/repositories/7/issues/42/comments?page=1>; rel="first"';
     expect(nextLink(link)).toBe('https://ghe.example/api/v3/repositories/7/issues/42/comments?page=3');
     expect(nextLink('<https://x/?page=1>; rel="prev"')).toBeNull();
     expect(nextLink(null)).toBeNull();

@@ -48,7 +48,8 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
   const config = core.getInput('config').trim();
   if (!config) throw inputError('input config is required: the path of the entitlegate config, relative to the repository root');
   const paths = listInput(core.getInput('paths'));
-  if (!paths.length) throw inputError('input paths is required: globs of the manifests, plan JSON, cdktf.out folders or claims JSON to check');
+  if (!paths.length)
+    throw inputError('input paths is required: globs of the manifests, plan JSON, cdktf.out folders or claims JSON to check');
   const scope: Scope = {};
   for (const d of SCOPE_DIMENSIONS) {
     const v = core.getInput(d).trim();
@@ -107,14 +108,19 @@ export function expandPaths(workspace: string, patterns: readonly string[], excl
       try {
         statSync(abs);
       } catch {
-        throw new EntitlegateError('EG_ERR_FILE_NOT_FOUND', `paths: ${pattern}: no such file or folder in the workspace`, [{ file: pattern, message: 'no such file or folder' }]);
+        throw new EntitlegateError('EG_ERR_FILE_NOT_FOUND', `paths: ${pattern}: no such file or folder in the workspace`, [
+          { file: pattern, message: 'no such file or folder' },
+        ]);
       }
       matches = [abs];
     } else {
       matches = globSync(pattern, { cwd: workspace })
         .map((m) => resolve(workspace, m))
         .filter((m) => !SKIPPED.test(workspacePath(workspace, m)));
-      if (!matches.length) throw new EntitlegateError('EG_ERR_FILE_NOT_FOUND', `paths: ${pattern} matches no file in the workspace`, [{ message: `${pattern} matches nothing` }]);
+      if (!matches.length)
+        throw new EntitlegateError('EG_ERR_FILE_NOT_FOUND', `paths: ${pattern} matches no file in the workspace`, [
+          { message: `${pattern} matches nothing` },
+        ]);
     }
     for (const m of matches) {
       if (skip.has(m) || isExcluded(workspacePath(workspace, m))) continue;

@@ -24,9 +24,15 @@ function skipReason(what: string, permission: string, err: unknown, ctx: RunCont
     const why = fork
       ? `this pull request comes from the fork ${ctx.pullRequest!.headRepo}, and GitHub gives workflows on such pull requests a read-only token`
       : `the token has no \`${permission}\` permission; add \`permissions: ${permission}\` to the job`;
-    return { text: `skipped the ${what}: ${why} (${err.message}). The gate, the job summary and the annotations still apply.`, expected: fork };
+    return {
+      text: `skipped the ${what}: ${why} (${err.message}). The gate, the job summary and the annotations still apply.`,
+      expected: fork,
+    };
   }
-  return { text: `skipped the ${what}: ${(err as Error).message}. The gate, the job summary and the annotations still apply.`, expected: false };
+  return {
+    text: `skipped the ${what}: ${(err as Error).message}. The gate, the job summary and the annotations still apply.`,
+    expected: false,
+  };
 }
 
 function report(note: { text: string; expected: boolean }, notes: string[]): void {
@@ -36,10 +42,17 @@ function report(note: { text: string; expected: boolean }, notes: string[]): voi
   notes.push(`entitlegate ${note.text}`);
 }
 
-export async function publish(d: Decision, annotations: readonly Annotation[], inputs: ActionInputs, ctx: RunContext, summary: SummaryContext): Promise<Published> {
+export async function publish(
+  d: Decision,
+  annotations: readonly Annotation[],
+  inputs: ActionInputs,
+  ctx: RunContext,
+  summary: SummaryContext,
+): Promise<Published> {
   const notes: string[] = [];
   const wantComment = inputs.comment && !!ctx.pullRequest;
-  if (inputs.comment && !ctx.pullRequest) core.info(`entitlegate: no PR comment: this is a ${ctx.eventName || 'non-pull-request'} event, not a pull request`);
+  if (inputs.comment && !ctx.pullRequest)
+    core.info(`entitlegate: no PR comment: this is a ${ctx.eventName || 'non-pull-request'} event, not a pull request`);
   if (!wantComment && !inputs.checkRun) return { notes };
   if (!inputs.token || !ctx.owner || !ctx.repo) {
     report({ text: 'skipped the PR comment and the check run: no github-token or GITHUB_REPOSITORY', expected: false }, notes);
@@ -51,7 +64,9 @@ export async function publish(d: Decision, annotations: readonly Annotation[], i
     const pr = ctx.pullRequest!;
     try {
       const touched = d.products.length > 0 || d.violations.length > 0 || d.warnings.length > 0;
-      const r = await upsertComment(api, { owner: ctx.owner, repo: ctx.repo, issue: pr.number }, commentBody(d, summary), { createIfMissing: touched });
+      const r = await upsertComment(api, { owner: ctx.owner, repo: ctx.repo, issue: pr.number }, commentBody(d, summary), {
+        createIfMissing: touched,
+      });
       if (r.action === 'skipped') core.info(`entitlegate: no PR comment: ${r.reason}`);
       else core.info(`entitlegate: ${r.action} the PR comment${r.url ? ` ${r.url}` : ` ${r.id}`}`);
     } catch (err) {
@@ -68,7 +83,9 @@ export async function publish(d: Decision, annotations: readonly Annotation[], i
           title: headline(d),
           summary: summaryMarkdown(d, { ...summary, notes: [] }),
         });
-        core.info(`entitlegate: check run ${r.url ?? r.id} with ${annotations.length} annotation${annotations.length === 1 ? '' : 's'} in ${r.requests} request${r.requests === 1 ? '' : 's'}`);
+        core.info(
+          `entitlegate: check run ${r.url ?? r.id} with ${annotations.length} annotation${annotations.length === 1 ? '' : 's'} in ${r.requests} request${r.requests === 1 ? '' : 's'}`,
+        );
       } catch (err) {
         report(skipReason('check run', 'checks: write', err, ctx), notes);
       }

@@ -9,7 +9,17 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { run } from './run.ts';
 import { COMMENT_MARKER } from './summary.ts';
 import { startFakeGitHub, type FakeGitHub, type FakeGitHubOptions } from './testing/fake-github.ts';
-import { BUNDLE, MERGE_SHA, PR_EVENT, PR_HEAD_SHA, REPO_ROOT, runBundled, runInProcess, type StepOptions, type StepResult } from './testing/runner.ts';
+import {
+  BUNDLE,
+  MERGE_SHA,
+  PR_EVENT,
+  PR_HEAD_SHA,
+  REPO_ROOT,
+  runBundled,
+  runInProcess,
+  type StepOptions,
+  type StepResult,
+} from './testing/runner.ts';
 
 const TOKEN = 'ghs_fakeInstallationToken0123456789';
 const EXAMPLES = { config: 'examples/entitlegate.yaml', usage: 'examples/usage.yaml' };
@@ -72,7 +82,11 @@ describe.each(runners)('the action %s', (_name, step) => {
     expect(r.exitCode).toBe(0);
     expect(r.outputs).toMatchObject({ allowed: 'true', violations: '0' });
     expect(r.outputs.report!.startsWith(r.tempDir)).toBe(true);
-    expect(report(r)).toMatchObject({ allowed: true, mode: 'enforce', products: [{ product: 'oracle-db-ee', used: 6, requested: 4, capacity: 16 }] });
+    expect(report(r)).toMatchObject({
+      allowed: true,
+      mode: 'enforce',
+      products: [{ product: 'oracle-db-ee', used: 6, requested: 4, capacity: 16 }],
+    });
 
     expect(r.summary).toContain('## ✅ entitlegate: ALLOWED');
     expect(r.summary).toContain('| oracle-db-ee | vcpu | 6 | 4 | 16 | 6 | ██████░░░░ 63% |');
@@ -84,10 +98,17 @@ describe.each(runners)('the action %s', (_name, step) => {
     expect(gh.comments).toHaveLength(1);
     expect(gh.comments[0]!.body.startsWith(COMMENT_MARKER)).toBe(true);
     expect(gh.comments[0]!.body).toContain('[workflow run](https://github.example/acme/payments-infra/actions/runs/12345678901)');
-    expect(gh.checkRuns).toMatchObject([{ name: 'entitlegate', head_sha: PR_HEAD_SHA, status: 'completed', conclusion: 'success', annotations: [] }]);
+    expect(gh.checkRuns).toMatchObject([
+      { name: 'entitlegate', head_sha: PR_HEAD_SHA, status: 'completed', conclusion: 'success', annotations: [] },
+    ]);
     expect(gh.calls.every((c) => c.authorization === `Bearer ${TOKEN}`)).toBe(true);
     // Only in the command that tells the runner to mask it.
-    expect(r.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n')).not.toContain(TOKEN);
+    expect(
+      r.stdout
+        .split('\n')
+        .filter((l) => !l.startsWith('::add-mask::'))
+        .join('\n'),
+    ).not.toContain(TOKEN);
   });
 
   it('denies a change over its entitlement: the step fails, annotations on the manifest line, a failed check run', async () => {
@@ -97,7 +118,9 @@ describe.each(runners)('the action %s', (_name, step) => {
     expect(r.exitCode).toBe(1);
     expect(r.outputs).toMatchObject({ allowed: 'false', violations: '1' });
     expect(report(r).violations[0].code).toBe('OVER_ENTITLEMENT');
-    expect(r.stdout).toMatch(/^::error title=OVER_ENTITLEMENT oracle-db-ee \(ORA-EE-2026\),file=examples\/manifests\/orders-db\.yaml,line=9::oracle-db-ee: 90 vcpu projected exceeds/m);
+    expect(r.stdout).toMatch(
+      /^::error title=OVER_ENTITLEMENT oracle-db-ee \(ORA-EE-2026\),file=examples\/manifests\/orders-db\.yaml,line=9::oracle-db-ee: 90 vcpu projected exceeds/m,
+    );
     expect(r.stdout).toMatch(/^::error::entitlegate: BLOCKED — 1 violation, 1 warning/m);
 
     expect(r.summary).toContain('## ❌ entitlegate: BLOCKED');
@@ -109,18 +132,29 @@ describe.each(runners)('the action %s', (_name, step) => {
     const [check] = gh.checkRuns;
     expect(check).toMatchObject({ status: 'completed', conclusion: 'failure', output: { title: 'BLOCKED — 1 violation, 1 warning' } });
     expect(check!.annotations).toContainEqual(
-      expect.objectContaining({ path: 'examples/manifests/orders-db.yaml', start_line: 9, end_line: 9, annotation_level: 'failure', title: 'OVER_ENTITLEMENT oracle-db-ee (ORA-EE-2026)' }),
+      expect.objectContaining({
+        path: 'examples/manifests/orders-db.yaml',
+        start_line: 9,
+        end_line: 9,
+        annotation_level: 'failure',
+        title: 'OVER_ENTITLEMENT oracle-db-ee (ORA-EE-2026)',
+      }),
     );
     expect(gh.comments[0]!.body).toContain('❌ entitlegate: BLOCKED');
   });
 
   it('in warn mode reports the violation and passes', async () => {
     const gh = await server();
-    const r = await step({ apiUrl: gh.url, inputs: { ...EXAMPLES, paths: 'examples/manifests/*.yaml', cluster: 'prod-eu-1', mode: 'warn' } });
+    const r = await step({
+      apiUrl: gh.url,
+      inputs: { ...EXAMPLES, paths: 'examples/manifests/*.yaml', cluster: 'prod-eu-1', mode: 'warn' },
+    });
 
     expect(r.exitCode).toBe(0);
     expect(r.outputs).toMatchObject({ allowed: 'true', violations: '1' });
-    expect(r.stdout).toMatch(/^::warning title=OVER_ENTITLEMENT oracle-db-ee \(ORA-EE-2026\),file=examples\/manifests\/orders-db\.yaml,line=9::/m);
+    expect(r.stdout).toMatch(
+      /^::warning title=OVER_ENTITLEMENT oracle-db-ee \(ORA-EE-2026\),file=examples\/manifests\/orders-db\.yaml,line=9::/m,
+    );
     expect(r.stdout).not.toMatch(/^::error/m);
     expect(r.summary).toContain('## ⚠️ entitlegate: ALLOWED (warn mode: violations reported, not enforced)');
     expect(gh.checkRuns[0]).toMatchObject({ conclusion: 'neutral' });
@@ -139,7 +173,10 @@ describe.each(runners)('the action %s', (_name, step) => {
         human(105, 'rebased'),
       ],
     });
-    const r = await step({ apiUrl: gh.url, inputs: { ...EXAMPLES, paths: 'examples/manifests', cluster: 'prod-eu-1', 'check-run': 'false' } });
+    const r = await step({
+      apiUrl: gh.url,
+      inputs: { ...EXAMPLES, paths: 'examples/manifests', cluster: 'prod-eu-1', 'check-run': 'false' },
+    });
 
     expect(r.exitCode).toBe(1);
     expect(gh.calls.filter((c) => c.method === 'GET').map((c) => c.query.get('page') ?? '1')).toEqual(['1', '2', '3']);
@@ -151,7 +188,11 @@ describe.each(runners)('the action %s', (_name, step) => {
 
   it('sends more than 50 annotations to the check run in batches of 50', async () => {
     const gh = await server();
-    const r = await step({ apiUrl: gh.url, workspace: fleet, inputs: { config: 'entitlegate.yaml', usage: 'usage.yaml', paths: 'k8s/**/*.yaml', comment: 'false' } });
+    const r = await step({
+      apiUrl: gh.url,
+      workspace: fleet,
+      inputs: { config: 'entitlegate.yaml', usage: 'usage.yaml', paths: 'k8s/**/*.yaml', comment: 'false' },
+    });
 
     expect(r.exitCode).toBe(1);
     const sent = writes(gh);
@@ -161,7 +202,9 @@ describe.each(runners)('the action %s', (_name, step) => {
     expect(sizes.slice(0, -1).every((n) => n === 50)).toBe(true);
     expect(sizes.at(-1)).toBeLessThanOrEqual(50);
     expect(sent[0]).toMatchObject({ method: 'POST', path: '/repos/acme/payments-infra/check-runs', body: { status: 'in_progress' } });
-    expect(sent.slice(1).every((c) => c.method === 'PATCH' && c.path === `/repos/acme/payments-infra/check-runs/${gh.checkRuns[0]!.id}`)).toBe(true);
+    expect(
+      sent.slice(1).every((c) => c.method === 'PATCH' && c.path === `/repos/acme/payments-infra/check-runs/${gh.checkRuns[0]!.id}`),
+    ).toBe(true);
     expect(sent.at(-1)!.body).toMatchObject({ status: 'completed', conclusion: 'failure' });
     const run = gh.checkRuns[0]!;
     expect(run.annotations).toHaveLength(total);
@@ -175,12 +218,18 @@ describe.each(runners)('the action %s', (_name, step) => {
 
   it('without write permission on a fork PR (403) still gates, annotates and writes the summary, and says why it skipped', async () => {
     const gh = await server({ denyWrites: 403 });
-    const r = await step({ apiUrl: gh.url, event: forkEvent(), inputs: { ...EXAMPLES, paths: 'examples/manifests', cluster: 'prod-eu-1' } });
+    const r = await step({
+      apiUrl: gh.url,
+      event: forkEvent(),
+      inputs: { ...EXAMPLES, paths: 'examples/manifests', cluster: 'prod-eu-1' },
+    });
 
     expect(r.exitCode).toBe(1);
     expect(r.outputs).toMatchObject({ allowed: 'false', violations: '1' });
     expect(r.stdout).toMatch(/^::error title=OVER_ENTITLEMENT .*file=examples\/manifests\/orders-db\.yaml,line=9::/m);
-    expect(r.stdout).toMatch(/^::notice::entitlegate skipped the PR comment: this pull request comes from the fork mreyes\/payments-infra.*HTTP 403: Resource not accessible by integration/m);
+    expect(r.stdout).toMatch(
+      /^::notice::entitlegate skipped the PR comment: this pull request comes from the fork mreyes\/payments-infra.*HTTP 403: Resource not accessible by integration/m,
+    );
     expect(r.stdout).toMatch(/^::notice::entitlegate skipped the check run: this pull request comes from the fork/m);
     expect(r.summary).toContain('## ❌ entitlegate: BLOCKED');
     expect(r.summary).toContain('skipped the PR comment');
@@ -205,7 +254,9 @@ describe.each(runners)('the action %s', (_name, step) => {
     const r = await step({ apiUrl: gh.url, workspace: broken, inputs: { config: 'entitlegate.yaml', paths: 'k8s' } });
 
     expect(r.exitCode).toBe(1);
-    expect(r.stdout).toMatch(/^::error::entitlegate: entitlegate\.yaml: the config has 1 problem%0A  entitlegate\.yaml:43:15 entitlements\[0\]\.quantity: /m);
+    expect(r.stdout).toMatch(
+      /^::error::entitlegate: entitlegate\.yaml: the config has 1 problem%0A {2}entitlegate\.yaml:43:15 entitlements\[0\]\.quantity: /m,
+    );
     expect(r.stdout).toMatch(/^::error title=EG_ERR_CONFIG_INVALID,file=entitlegate\.yaml,line=43,col=15::entitlements\[0\]\.quantity/m);
     expect(r.stdout).not.toContain(broken);
     expect(r.summary).toContain('entitlegate.yaml:43:15');
@@ -215,7 +266,12 @@ describe.each(runners)('the action %s', (_name, step) => {
 
   it('on a push (no pull request) skips the comment and puts the check run on GITHUB_SHA', async () => {
     const gh = await server();
-    const r = await step({ apiUrl: gh.url, eventName: 'push', event: { ref: 'refs/heads/main', after: MERGE_SHA, repository: { full_name: 'acme/payments-infra' } }, inputs: { ...EXAMPLES, paths: 'examples/claims/fits.json' } });
+    const r = await step({
+      apiUrl: gh.url,
+      eventName: 'push',
+      event: { ref: 'refs/heads/main', after: MERGE_SHA, repository: { full_name: 'acme/payments-infra' } },
+      inputs: { ...EXAMPLES, paths: 'examples/claims/fits.json' },
+    });
 
     expect(r.exitCode).toBe(0);
     expect(writes(gh).map((c) => `${c.method} ${c.path}`)).toEqual(['POST /repos/acme/payments-infra/check-runs']);
@@ -236,7 +292,10 @@ it('the bundle is self-contained: copied away from the repository, it still find
   const away = mkdtempSync(join(tmpdir(), 'eg-dist-'));
   cpSync(join(REPO_ROOT, 'action', 'dist'), away, { recursive: true });
   const gh = await server();
-  const r = await runBundled({ apiUrl: gh.url, inputs: { ...EXAMPLES, paths: 'examples/manifests', cluster: 'prod-eu-1' } }, join(away, 'index.js'));
+  const r = await runBundled(
+    { apiUrl: gh.url, inputs: { ...EXAMPLES, paths: 'examples/manifests', cluster: 'prod-eu-1' } },
+    join(away, 'index.js'),
+  );
   expect(BUNDLE).not.toBe(join(away, 'index.js'));
   expect(r.exitCode).toBe(1);
   expect(r.outputs).toMatchObject({ allowed: 'false', violations: '1' });
@@ -245,5 +304,7 @@ it('the bundle is self-contained: copied away from the repository, it still find
 
 it('the committed bundle ships the compiled policy it was built with', () => {
   expect(existsSync(join(REPO_ROOT, 'action/dist/entitlegate.wasm'))).toBe(true);
-  expect(readFileSync(join(REPO_ROOT, 'action/dist/entitlegate.wasm')).equals(readFileSync(join(REPO_ROOT, 'policies/dist/entitlegate.wasm')))).toBe(true);
+  expect(
+    readFileSync(join(REPO_ROOT, 'action/dist/entitlegate.wasm')).equals(readFileSync(join(REPO_ROOT, 'policies/dist/entitlegate.wasm'))),
+  ).toBe(true);
 });

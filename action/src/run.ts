@@ -57,7 +57,9 @@ export async function run(): Promise<void> {
       core.setFailed(err.message);
     } else if (err instanceof EntitlegateError) {
       writeSummary(`## ⛔ entitlegate could not evaluate\n\n\`\`\`\n${err.describe()}\n\`\`\`\n`);
-      for (const p of err.problems) if (p.file && p.line) core.error(p.message, { title: err.code, file: p.file, startLine: p.line, ...(p.col ? { startColumn: p.col } : {}) });
+      for (const p of err.problems)
+        if (p.file && p.line)
+          core.error(p.message, { title: err.code, file: p.file, startLine: p.line, ...(p.col ? { startColumn: p.col } : {}) });
       core.setFailed(`entitlegate: ${err.describe()}`);
     } else {
       core.setFailed(`entitlegate: internal error: ${(err as Error)?.message ?? String(err)}`);

@@ -24,7 +24,10 @@ function footer(d: Decision, ctx: SummaryContext): string[] {
   const lines: string[] = [];
   if (!d.products.length) lines.push(`No licensed product is touched by this change.`, '');
   const n = ctx.inputs.length;
-  lines.push(`<sub>checked ${n} input${n === 1 ? '' : 's'} against \`${ctx.configFile}\` in ${d.mode} mode${ctx.runUrl ? ` · [workflow run](${ctx.runUrl})` : ''}</sub>`, '');
+  lines.push(
+    `<sub>checked ${n} input${n === 1 ? '' : 's'} against \`${ctx.configFile}\` in ${d.mode} mode${ctx.runUrl ? ` · [workflow run](${ctx.runUrl})` : ''}</sub>`,
+    '',
+  );
   for (const note of ctx.notes ?? []) lines.push(`> [!NOTE]`, `> ${note}`, '');
   return lines;
 }

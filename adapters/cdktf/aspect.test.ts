@@ -54,7 +54,9 @@ function tree() {
 const config = {
   products: [
     product('oracle-db-ee', [{ type: 'aws_db_instance', where: { engine: 'oracle-ee' }, quantity: { instanceType: 'instance_class' } }]),
-    product('weblogic-ee', [{ type: 'aws_instance', where: { 'tags.licence': 'weblogic-ee' }, quantity: { instanceType: 'instance_type' } }]),
+    product('weblogic-ee', [
+      { type: 'aws_instance', where: { 'tags.licence': 'weblogic-ee' }, quantity: { instanceType: 'instance_type' } },
+    ]),
   ],
 };
 
@@ -69,8 +71,20 @@ describe('EntitlegateAspect', () => {
   it('evaluates each stack once and annotates the constructs named by findings', () => {
     const { app, stack, db, web } = tree();
     const seen: Claim[][] = [];
-    const over: Finding = { code: 'OVER_ENTITLEMENT', product: 'oracle-db-ee', entitlement: 'ORA', message: 'projected 72 > 64', resources: ['app/orders/db'] };
-    const unknown: Finding = { code: 'UNKNOWN_QUANTITY', product: 'weblogic-ee', entitlement: null, message: 'count unknown', resources: ['app/workers'] };
+    const over: Finding = {
+      code: 'OVER_ENTITLEMENT',
+      product: 'oracle-db-ee',
+      entitlement: 'ORA',
+      message: 'projected 72 > 64',
+      resources: ['app/orders/db'],
+    };
+    const unknown: Finding = {
+      code: 'UNKNOWN_QUANTITY',
+      product: 'weblogic-ee',
+      entitlement: null,
+      message: 'count unknown',
+      resources: ['app/workers'],
+    };
     const aspect = new EntitlegateAspect({
       config,
       scope: { environment: 'prod' },

@@ -79,4 +79,3 @@ export class EntitlegateAspect {
     for (const w of decision.warnings ?? []) annotate(ANNOTATION_WARN, w);
   }
 }
-

@@ -12,8 +12,16 @@ const out = fileURLToPath(new URL('./fixtures/cdktf.out', import.meta.url));
 
 const config: TerraformAdapterConfig = {
   products: [
-    product('weblogic-ee', [{ type: 'aws_instance', where: { 'tags.licence': 'weblogic-ee' }, quantity: { instanceType: 'instance_type' } }]),
-    product('oracle-db-ee', [{ type: 'aws_db_instance', where: { engine: 'oracle-ee', license_model: 'bring-your-own-license' }, quantity: { instanceType: 'instance_class' } }]),
+    product('weblogic-ee', [
+      { type: 'aws_instance', where: { 'tags.licence': 'weblogic-ee' }, quantity: { instanceType: 'instance_type' } },
+    ]),
+    product('oracle-db-ee', [
+      {
+        type: 'aws_db_instance',
+        where: { engine: 'oracle-ee', license_model: 'bring-your-own-license' },
+        quantity: { instanceType: 'instance_class' },
+      },
+    ]),
   ],
 };
 
@@ -32,18 +40,46 @@ describe('cdktf.out', () => {
 
   it('every resource is a create of its desired state, addressed by construct path', () => {
     const claims = claimsFromCdktfOut(out, config, { scope: { environment: 'prod' } });
-    const brief = claims.map((c) => ({ address: c.resource?.address, product: c.product, quantity: c.quantity, region: c.scope.region, reason: c.unknownReason }));
+    const brief = claims.map((c) => ({
+      address: c.resource?.address,
+      product: c.product,
+      quantity: c.quantity,
+      region: c.scope.region,
+      reason: c.unknownReason,
+    }));
     expect(brief).toEqual([
       { address: 'app/orders/db', product: 'oracle-db-ee', quantity: 8, region: 'eu-west-1', reason: undefined },
       // count = 3 literal: three m5.xlarge, on the aliased provider's region.
       { address: 'app/web', product: 'weblogic-ee', quantity: 12, region: 'us-east-1', reason: undefined },
-      { address: 'app/workers', product: 'weblogic-ee', quantity: null, region: 'eu-west-1', reason: 'count is ${var.worker_count}, known only at plan time' },
-      { address: 'app/edge', product: 'weblogic-ee', quantity: null, region: 'eu-west-1', reason: expect.stringMatching(/^for_each is .* known only at plan time$/) },
-      { address: 'app/sized', product: 'weblogic-ee', quantity: null, region: 'eu-west-1', reason: 'instance_type is known only after apply' },
+      {
+        address: 'app/workers',
+        product: 'weblogic-ee',
+        quantity: null,
+        region: 'eu-west-1',
+        reason: 'count is ${var.worker_count}, known only at plan time',
+      },
+      {
+        address: 'app/edge',
+        product: 'weblogic-ee',
+        quantity: null,
+        region: 'eu-west-1',
+        reason: expect.stringMatching(/^for_each is .* known only at plan time$/),
+      },
+      {
+        address: 'app/sized',
+        product: 'weblogic-ee',
+        quantity: null,
+        region: 'eu-west-1',
+        reason: 'instance_type is known only after apply',
+      },
       // for_each over a literal map: one instance per key; provider region is an expression.
       { address: 'batch/node', product: 'weblogic-ee', quantity: 4, region: undefined, reason: undefined },
     ]);
-    expect(claims[0]?.resource).toMatchObject({ kind: 'aws_db_instance', name: 'orders_db_6C1B2F4A', file: expect.stringMatching(/stacks\/app\/cdk\.tf\.json$/) });
+    expect(claims[0]?.resource).toMatchObject({
+      kind: 'aws_db_instance',
+      name: 'orders_db_6C1B2F4A',
+      file: expect.stringMatching(/stacks\/app\/cdk\.tf\.json$/),
+    });
     expect(claims.every((c) => c.scope.environment === 'prod')).toBe(true);
   });
 

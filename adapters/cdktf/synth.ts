@@ -142,7 +142,11 @@ function providerRegions(provider: unknown): Map<string, string> {
 }
 
 /** Claims of one synthesized stack: each matched resource is a create of its desired state. */
-export function claimsFromCdkTfJson(json: CdkTfJson, config: TerraformAdapterConfig, opts: CdktfClaimOptions & { file?: string } = {}): Claim[] {
+export function claimsFromCdkTfJson(
+  json: CdkTfJson,
+  config: TerraformAdapterConfig,
+  opts: CdktfClaimOptions & { file?: string } = {},
+): Claim[] {
   const { index, table } = compileAdapterConfig(config);
   const claims: Claim[] = [];
   if (!isObject(json.resource) || index.size === 0) return claims;
@@ -154,7 +158,8 @@ export function claimsFromCdkTfJson(json: CdkTfJson, config: TerraformAdapterCon
       if (!isObject(block)) continue;
       const meta = isObject(block['//']) && isObject(block['//'].metadata) ? block['//'].metadata : {};
       const path = typeof meta.path === 'string' ? meta.path : `${type}.${logicalId}`;
-      const providerKey = typeof block.provider === 'string' && !isExpression(block.provider) ? block.provider : type.split('_')[0] ?? type;
+      const providerKey =
+        typeof block.provider === 'string' && !isExpression(block.provider) ? block.provider : (type.split('_')[0] ?? type);
       const region = typeof block.region === 'string' && !isExpression(block.region) ? block.region : regions.get(providerKey);
       const unknown = unknownTree(block);
       const count = instances(block);

@@ -21,7 +21,11 @@ export function claimsFromText(file: string, text: string, opts: { products: Rea
   });
   if (!value || problems.length) {
     const sorted = sortProblems(problems);
-    throw new EntitlegateError('EG_ERR_INPUT_INVALID', `${file}: the claims file has ${sorted.length} problem${sorted.length === 1 ? '' : 's'}`, sorted);
+    throw new EntitlegateError(
+      'EG_ERR_INPUT_INVALID',
+      `${file}: the claims file has ${sorted.length} problem${sorted.length === 1 ? '' : 's'}`,
+      sorted,
+    );
   }
   return value.claims.map((c, i) => {
     const claim: Claim = { product: c.product, quantity: c.quantity, scope: { ...c.scope, ...opts.scope } };

@@ -42,15 +42,21 @@ export function admissionRequestOf(review: unknown, file = '<request>'): Admissi
   const bad = (message: string) => new EntitlegateError('EG_ERR_INPUT_INVALID', `${file}: ${message}`, [{ file, message }]);
   if (!isRecord(review)) throw bad('not an AdmissionReview: expected a JSON object');
   if (review.kind !== 'AdmissionReview') throw bad(`not an AdmissionReview: kind is ${JSON.stringify(review.kind ?? null)}`);
-  if (review.apiVersion !== 'admission.k8s.io/v1') throw bad(`AdmissionReview apiVersion ${JSON.stringify(review.apiVersion ?? null)} is not supported; use admission.k8s.io/v1 (admissionReviewVersions: ["v1"])`);
+  if (review.apiVersion !== 'admission.k8s.io/v1')
+    throw bad(
+      `AdmissionReview apiVersion ${JSON.stringify(review.apiVersion ?? null)} is not supported; use admission.k8s.io/v1 (admissionReviewVersions: ["v1"])`,
+    );
   const req = review.request;
   if (!isRecord(req)) throw bad('AdmissionReview has no request');
   if (typeof req.uid !== 'string' || !req.uid) throw bad('AdmissionReview request has no uid');
-  if (typeof req.operation !== 'string' || !OPERATIONS.has(req.operation)) throw bad(`AdmissionReview request operation ${JSON.stringify(req.operation ?? null)} is not one of CREATE, UPDATE, DELETE, CONNECT`);
+  if (typeof req.operation !== 'string' || !OPERATIONS.has(req.operation))
+    throw bad(`AdmissionReview request operation ${JSON.stringify(req.operation ?? null)} is not one of CREATE, UPDATE, DELETE, CONNECT`);
   if (!isRecord(req.kind) || typeof req.kind.kind !== 'string') throw bad('AdmissionReview request has no kind');
   if (!isRecord(req.resource) || typeof req.resource.resource !== 'string') throw bad('AdmissionReview request has no resource');
-  if (req.object !== undefined && req.object !== null && !isRecord(req.object)) throw bad('AdmissionReview request object is not an object');
-  if (req.oldObject !== undefined && req.oldObject !== null && !isRecord(req.oldObject)) throw bad('AdmissionReview request oldObject is not an object');
+  if (req.object !== undefined && req.object !== null && !isRecord(req.object))
+    throw bad('AdmissionReview request object is not an object');
+  if (req.oldObject !== undefined && req.oldObject !== null && !isRecord(req.oldObject))
+    throw bad('AdmissionReview request oldObject is not an object');
   if (req.operation === 'CREATE' && !isRecord(req.object)) throw bad('a CREATE AdmissionReview has no object');
   if (req.operation === 'DELETE' && !isRecord(req.oldObject)) throw bad('a DELETE AdmissionReview has no oldObject');
   return req as unknown as AdmissionRequest;

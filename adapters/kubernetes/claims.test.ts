@@ -5,7 +5,11 @@ import { claimsFromChange, claimsFromObjects } from './claims.ts';
 import { parseKubernetes } from './parse.ts';
 import { products, workload, type W } from './test-objects.ts';
 
-const opts = { products, settings: { environmentLabel: 'entitlegate.io/environment', environments: { dev: 'development' } }, cluster: 'eu-1' };
+const opts = {
+  products,
+  settings: { environmentLabel: 'entitlegate.io/environment', environments: { dev: 'development' } },
+  cluster: 'eu-1',
+};
 const fixture = (name: string) => readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8');
 const oracle = (claims: ReturnType<typeof claimsFromChange>) => claims.filter((c) => c.product === 'oracle-db-ee');
 const one = (n: unknown, o: unknown, extra = {}) => {
@@ -40,11 +44,19 @@ describe('claimsFromObjects (CI manifests)', () => {
   it('takes the environment from the caller first, then a namespace label, then the mapping', () => {
     const items = [{ object: workload({ namespace: 'dev' }) }];
     expect(claimsFromObjects(items, { ...opts, environment: 'prod' })[0]!.scope.environment).toBe('prod');
-    expect(claimsFromObjects(items, { ...opts, namespaceLabels: () => ({ 'entitlegate.io/environment': 'staging' }) })[0]!.scope.environment).toBe('staging');
-    const withNamespace = [{ object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'dev', labels: { 'entitlegate.io/environment': 'qa' } } } }, ...items];
+    expect(
+      claimsFromObjects(items, { ...opts, namespaceLabels: () => ({ 'entitlegate.io/environment': 'staging' }) })[0]!.scope.environment,
+    ).toBe('staging');
+    const withNamespace = [
+      { object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'dev', labels: { 'entitlegate.io/environment': 'qa' } } } },
+      ...items,
+    ];
     expect(claimsFromObjects(withNamespace, opts)[0]!.scope.environment).toBe('qa');
     expect(claimsFromObjects(items, opts)[0]!.scope.environment).toBe('development');
-    expect(claimsFromObjects([{ object: workload({ namespace: 'other' }) }], opts)[0]!.scope).toEqual({ namespace: 'other', cluster: 'eu-1' });
+    expect(claimsFromObjects([{ object: workload({ namespace: 'other' }) }], opts)[0]!.scope).toEqual({
+      namespace: 'other',
+      cluster: 'eu-1',
+    });
   });
 
   it('uses the default namespace only for objects that name none, and settings.cluster when the caller gives none', () => {
@@ -62,18 +74,36 @@ describe('claimsFromObjects (CI manifests)', () => {
         { object: workload({ containers: [{}] }) },
         { object: workload({ containers: [{ image: 'nginx:1.27', limit: '2' }] }) },
         { object: { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } } },
-        { object: { apiVersion: 'example.com/v1', kind: 'Deployment', metadata: { name: 'crd' }, spec: { template: { spec: { containers: [{ image: 'container-registry.oracle.com/database/enterprise:1', resources: { limits: { cpu: 1 } } }] } } } } },
+        {
+          object: {
+            apiVersion: 'example.com/v1',
+            kind: 'Deployment',
+            metadata: { name: 'crd' },
+            spec: {
+              template: {
+                spec: { containers: [{ image: 'container-registry.oracle.com/database/enterprise:1', resources: { limits: { cpu: 1 } } }] },
+              },
+            },
+          },
+        },
       ],
       opts,
     );
     expect(claims).toHaveLength(1);
-    expect(claims[0]).toMatchObject({ product: 'oracle-db-ee', quantity: null, unknownReason: 'container db of oracle-db-ee has no CPU limit or request' });
+    expect(claims[0]).toMatchObject({
+      product: 'oracle-db-ee',
+      quantity: null,
+      unknownReason: 'container db of oracle-db-ee has no CPU limit or request',
+    });
     expect(claims[0]).not.toHaveProperty('peak');
   });
 
   it('claims zero, not unknown, for a workload with zero pods whose licensed container has no CPU', () => {
     const claims = claimsFromObjects(
-      [{ object: workload({ replicas: 0, containers: [{}] }) }, { object: workload({ kind: 'DaemonSet', name: 'agent', containers: [{}] }) }],
+      [
+        { object: workload({ replicas: 0, containers: [{}] }) },
+        { object: workload({ kind: 'DaemonSet', name: 'agent', containers: [{}] }) },
+      ],
       { ...opts, nodeCount: 0 },
     );
     expect(claims.map((c) => [c.resource?.kind, c.quantity])).toEqual([
@@ -86,12 +116,18 @@ describe('claimsFromObjects (CI manifests)', () => {
   it('gives a CronJob that may overlap (concurrencyPolicy Allow) a peak of two runs', () => {
     const allow = claimsFromObjects([{ object: workload({ kind: 'CronJob', containers: [{ limit: '3' }] }) }], opts)[0]!;
     expect(allow).toMatchObject({ quantity: 3, peak: 6 });
-    const forbid = claimsFromObjects([{ object: workload({ kind: 'CronJob', containers: [{ limit: '3' }], spec: { concurrencyPolicy: 'Forbid' } }) }], opts)[0]!;
+    const forbid = claimsFromObjects(
+      [{ object: workload({ kind: 'CronJob', containers: [{ limit: '3' }], spec: { concurrencyPolicy: 'Forbid' } }) }],
+      opts,
+    )[0]!;
     expect(forbid).toMatchObject({ quantity: 3, peak: 3 });
   });
 
   it('claims each product of a multi-product workload separately', () => {
-    const claims = claimsFromObjects([{ object: workload({ replicas: 2, containers: [{ limit: '1' }, { name: 'cache', image: 'redislabs/redis:7' }] }) }], opts);
+    const claims = claimsFromObjects(
+      [{ object: workload({ replicas: 2, containers: [{ limit: '1' }, { name: 'cache', image: 'redislabs/redis:7' }] }) }],
+      opts,
+    );
     expect(claims.map((c) => [c.product, c.quantity])).toEqual([
       ['oracle-db-ee', 2],
       ['redis-ent', 2],
@@ -101,7 +137,11 @@ describe('claimsFromObjects (CI manifests)', () => {
 
 describe('claimsFromChange (admission)', () => {
   it('CREATE claims the new object', () => {
-    expect(one(deploy({ replicas: 3, containers: [{ limit: '2' }] }), null)).toMatchObject({ quantity: 6, peak: 6, resource: { kind: 'Deployment', name: 'db', namespace: 'prod' } });
+    expect(one(deploy({ replicas: 3, containers: [{ limit: '2' }] }), null)).toMatchObject({
+      quantity: 6,
+      peak: 6,
+      resource: { kind: 'Deployment', name: 'db', namespace: 'prod' },
+    });
   });
 
   it('DELETE frees the old object, with no peak', () => {
@@ -124,7 +164,10 @@ describe('claimsFromChange (admission)', () => {
   it('UPDATE of a workload whose size is unknown on both sides is zero when nothing licence-relevant changed, unknown otherwise', () => {
     const old = deploy({ containers: [{}] });
     expect(one(deploy({ containers: [{}], labels: { a: 'b' } }), old)).toMatchObject({ quantity: 0 });
-    expect(one(deploy({ replicas: 4, containers: [{}] }), old)).toMatchObject({ quantity: null, unknownReason: expect.stringContaining('no CPU') });
+    expect(one(deploy({ replicas: 4, containers: [{}] }), old)).toMatchObject({
+      quantity: null,
+      unknownReason: expect.stringContaining('no CPU'),
+    });
   });
 
   it('UPDATE to zero pods of a workload with no CPU is zero, not unknown, in either direction it is known', () => {
@@ -137,7 +180,10 @@ describe('claimsFromChange (admission)', () => {
     expect(c).toMatchObject({ quantity: 0, peak: 0 });
     expect(c).not.toHaveProperty('unknownReason');
     // scaled up from zero: the new size is unknown
-    expect(one(deploy({ replicas: 3, containers: [{}] }), none)).toMatchObject({ quantity: null, unknownReason: expect.stringContaining('no CPU') });
+    expect(one(deploy({ replicas: 3, containers: [{}] }), none)).toMatchObject({
+      quantity: null,
+      unknownReason: expect.stringContaining('no CPU'),
+    });
   });
 
   it('UPDATE that drops a product frees it; one that adds a product claims it', () => {
@@ -153,7 +199,9 @@ describe('claimsFromChange (admission)', () => {
     expect(claimsFromChange(workload({ kind: 'ReplicaSet', ownerKind: 'Deployment' }), null, opts)).toEqual([]);
     // an owner entitlegate does not count (an operator's custom resource) leaves the Pod counted
     const operatorPod = workload({ kind: 'Pod' });
-    (operatorPod.metadata as Record<string, unknown>).ownerReferences = [{ apiVersion: 'db.example.com/v1', kind: 'OracleDB', name: 'o', uid: 'x', controller: true }];
+    (operatorPod.metadata as Record<string, unknown>).ownerReferences = [
+      { apiVersion: 'db.example.com/v1', kind: 'OracleDB', name: 'o', uid: 'x', controller: true },
+    ];
     expect(one(operatorPod, null).quantity).toBe(1);
     expect(one(workload({ kind: 'Pod' }), null).quantity).toBe(1);
     // an owner reference that is not the controller (garbage collection only) does not make the Pod counted elsewhere
@@ -164,7 +212,12 @@ describe('claimsFromChange (admission)', () => {
 
   it('scales through the scale subresource, against the parent template', () => {
     const parent = deploy({ replicas: 2, containers: [{ limit: '1500m' }] });
-    const scale = (replicas: number) => ({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'db', namespace: 'prod' }, spec: { replicas } });
+    const scale = (replicas: number) => ({
+      apiVersion: 'autoscaling/v1',
+      kind: 'Scale',
+      metadata: { name: 'db', namespace: 'prod' },
+      spec: { replicas },
+    });
     expect(one(scale(6), scale(2), { parent })).toMatchObject({ quantity: 6, peak: 6, resource: { kind: 'Deployment', name: 'db' } }); // 9 − 3
     expect(one(scale(1), scale(2), { parent })).toMatchObject({ quantity: -1, peak: 0 }); // 2 − 3
     expect(claimsFromChange(scale(6), scale(2), opts)).toEqual([]);
@@ -186,7 +239,9 @@ describe('rolling-update peaks', () => {
   });
 
   it('Deployment with an int or percent maxSurge', () => {
-    const strategy = (maxSurge: number | string) => ({ spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge, maxUnavailable: 0 } } } });
+    const strategy = (maxSurge: number | string) => ({
+      spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge, maxUnavailable: 0 } } },
+    });
     expect(one(rolled({ replicas: 4, ...strategy(3) }), deploy({ replicas: 4 }))).toMatchObject({ quantity: 0, peak: 3 });
     expect(one(rolled({ replicas: 10, ...strategy('15%') }), deploy({ replicas: 10 }))).toMatchObject({ quantity: 0, peak: 2 }); // 1.5 → 2
     expect(one(rolled({ replicas: 4, ...strategy(0) }), deploy({ replicas: 4 }))).toMatchObject({ quantity: 0, peak: 0 });
@@ -206,12 +261,20 @@ describe('rolling-update peaks', () => {
 
   it('no surge without a template change, or with Recreate', () => {
     expect(one(deploy({ replicas: 8 }), deploy({ replicas: 4 }))).toMatchObject({ quantity: 4, peak: 4 });
-    expect(one(rolled({ replicas: 4, spec: { strategy: { type: 'Recreate' } } }), deploy({ replicas: 4 }))).toMatchObject({ quantity: 0, peak: 0 });
+    expect(one(rolled({ replicas: 4, spec: { strategy: { type: 'Recreate' } } }), deploy({ replicas: 4 }))).toMatchObject({
+      quantity: 0,
+      peak: 0,
+    });
   });
 
   it('StatefulSets replace one pod at a time: no surge', () => {
-    expect(one(rolled({ kind: 'StatefulSet', replicas: 4 }), deploy({ kind: 'StatefulSet', replicas: 4 }))).toMatchObject({ quantity: 0, peak: 0 });
-    expect(one(rolled({ kind: 'StatefulSet', replicas: 4, containers: [{ limit: '2' }] }), deploy({ kind: 'StatefulSet', replicas: 4 }))).toMatchObject({ quantity: 4, peak: 4 });
+    expect(one(rolled({ kind: 'StatefulSet', replicas: 4 }), deploy({ kind: 'StatefulSet', replicas: 4 }))).toMatchObject({
+      quantity: 0,
+      peak: 0,
+    });
+    expect(
+      one(rolled({ kind: 'StatefulSet', replicas: 4, containers: [{ limit: '2' }] }), deploy({ kind: 'StatefulSet', replicas: 4 })),
+    ).toMatchObject({ quantity: 4, peak: 4 });
   });
 
   it('DaemonSet surges only with maxSurge set', () => {

@@ -50,7 +50,14 @@ export function resourceOf(object: unknown, opts: ScopeOptions, file?: string, l
   return ref;
 }
 
-function claim(product: string, quantity: number | null, peak: number | undefined, unknownReason: string | undefined, scope: Claim['scope'], resource: ResourceRef): Claim {
+function claim(
+  product: string,
+  quantity: number | null,
+  peak: number | undefined,
+  unknownReason: string | undefined,
+  scope: Claim['scope'],
+  resource: ResourceRef,
+): Claim {
   const c: Claim = { product, quantity, scope, resource };
   if (quantity !== null && peak !== undefined) c.peak = peak;
   if (quantity === null && unknownReason) c.unknownReason = unknownReason;
@@ -64,7 +71,8 @@ function claim(product: string, quantity: number | null, peak: number | undefine
 export function claimsFromObjects(items: readonly SourcedObject[], opts: ClaimOptions): Claim[] {
   const localLabels = new Map<string, Record<string, string>>();
   for (const { object } of items) {
-    if (kindOf(object) === 'Namespace' && str(metadata(object).name)) localLabels.set(str(metadata(object).name)!, stringMap(metadata(object).labels));
+    if (kindOf(object) === 'Namespace' && str(metadata(object).name))
+      localLabels.set(str(metadata(object).name)!, stringMap(metadata(object).labels));
   }
   const claims: Claim[] = [];
   for (const { object, file, line } of items) {

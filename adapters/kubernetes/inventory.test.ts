@@ -7,7 +7,11 @@ import { FakeApiServer } from './testing/fake-api-server.ts';
 
 const settings = { environmentLabel: 'entitlegate.io/environment', environments: {} };
 const opts = { products, settings, cluster: 'eu-1' };
-const ns = (name: string, env?: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, uid: `ns-${name}`, labels: env ? { 'entitlegate.io/environment': env } : {} } });
+const ns = (name: string, env?: string) => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name, uid: `ns-${name}`, labels: env ? { 'entitlegate.io/environment': env } : {} },
+});
 const node = (name: string) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, uid: `node-${name}` } });
 
 describe('usageFromObjects', () => {
@@ -55,8 +59,9 @@ describe('usageFromObjects', () => {
     ]);
   });
 
-  it("runs a DaemonSet on the nodes its status reports, else on every node given", () => {
-    const ds = (status?: Record<string, unknown>) => workload({ kind: 'DaemonSet', uid: 'ds', containers: [{ limit: '1' }], ...(status ? { status } : {}) });
+  it('runs a DaemonSet on the nodes its status reports, else on every node given', () => {
+    const ds = (status?: Record<string, unknown>) =>
+      workload({ kind: 'DaemonSet', uid: 'ds', containers: [{ limit: '1' }], ...(status ? { status } : {}) });
     expect(usageFromObjects([node('a'), node('b'), node('c'), ds()], opts)[0]!.quantity).toBe(3);
     expect(usageFromObjects([node('a'), node('b'), node('c'), ds({ desiredNumberScheduled: 1 })], opts)[0]!.quantity).toBe(1);
     expect(usageFromObjects([ds()], opts)).toEqual([]);
@@ -68,7 +73,9 @@ describe('UsageIndex', () => {
     const index = new UsageIndex(opts);
     index.upsert(workload({ uid: 'x', containers: [{}] }));
     expect(index.usage()).toEqual([]);
-    expect(index.unknowns()).toEqual([{ product: 'oracle-db-ee', resource: 'Deployment/prod/db', reason: 'container db of oracle-db-ee has no CPU limit or request' }]);
+    expect(index.unknowns()).toEqual([
+      { product: 'oracle-db-ee', resource: 'Deployment/prod/db', reason: 'container db of oracle-db-ee has no CPU limit or request' },
+    ]);
   });
 
   it('counts a workload with zero pods as using nothing, not as unknown, whatever its pods would need', () => {
@@ -81,7 +88,9 @@ describe('UsageIndex', () => {
     expect(index.unknowns()).toEqual([]);
     // scaled up, the size is unknown again
     index.upsert(workload({ uid: 'x', resourceVersion: '2', replicas: 1, containers: [{}] }));
-    expect(index.unknowns()).toEqual([{ product: 'oracle-db-ee', resource: 'Deployment/prod/db', reason: 'container db of oracle-db-ee has no CPU limit or request' }]);
+    expect(index.unknowns()).toEqual([
+      { product: 'oracle-db-ee', resource: 'Deployment/prod/db', reason: 'container db of oracle-db-ee has no CPU limit or request' },
+    ]);
   });
 
   it('replaces an object recreated under the same name with a new uid', () => {
@@ -95,7 +104,16 @@ describe('UsageIndex', () => {
     const index = new UsageIndex(opts);
     const pods = 100_000;
     for (let i = 0; i < pods; i++) {
-      index.upsert(workload({ kind: 'Pod', uid: `p${i}`, name: `p${i}`, namespace: `ns${i % 100}`, resourceVersion: '1', containers: [{ limit: '1' }] }));
+      index.upsert(
+        workload({
+          kind: 'Pod',
+          uid: `p${i}`,
+          name: `p${i}`,
+          namespace: `ns${i % 100}`,
+          resourceVersion: '1',
+          containers: [{ limit: '1' }],
+        }),
+      );
     }
     expect(index.measured).toBe(pods);
     expect(index.usage()).toHaveLength(100);
@@ -103,7 +121,16 @@ describe('UsageIndex', () => {
     expect(index.measured).toBe(pods); // usage() reads the sums, it does not recount
     for (let i = 0; i < 1000; i++) {
       const before = index.measured;
-      index.upsert(workload({ kind: 'Pod', uid: 'p7', name: 'p7', namespace: 'ns7', resourceVersion: String(i + 2), containers: [{ limit: String((i % 4) + 1) }] }));
+      index.upsert(
+        workload({
+          kind: 'Pod',
+          uid: 'p7',
+          name: 'p7',
+          namespace: 'ns7',
+          resourceVersion: String(i + 2),
+          containers: [{ limit: String((i % 4) + 1) }],
+        }),
+      );
       expect(index.measured - before).toBe(1);
       const ns7 = index.usage().find((r) => r.scope.namespace === 'ns7')!.quantity;
       expect(ns7).toBe(1000 - 1 + ((i % 4) + 1));
@@ -145,12 +172,26 @@ describe('Inventory (informers over a real HTTP server)', () => {
     api.event('ADDED', '/api/v1/nodes', node('n2'));
     const db = workload({ uid: 'dep-db', replicas: 2, containers: [{ limit: '1500m' }] });
     (db.metadata as Record<string, unknown>).managedFields = [{ manager: 'kubectl', operation: 'Apply', fieldsV1: { 'f:spec': {} } }];
-    (db.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0]!.env = [{ name: 'ORACLE_PWD', value: 'secret' }];
+    (db.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0]!.env = [
+      { name: 'ORACLE_PWD', value: 'secret' },
+    ];
     db.status = { replicas: 2, readyReplicas: 2 };
     api.event('ADDED', '/apis/apps/v1/deployments', db);
-    api.event('ADDED', '/apis/apps/v1/deployments', workload({ uid: 'dep-web', name: 'web', containers: [{ image: 'nginx:1.27', limit: '8' }] }));
-    api.event('ADDED', '/apis/apps/v1/daemonsets', workload({ kind: 'DaemonSet', uid: 'ds-agent', name: 'agent', containers: [{ limit: '1' }] }));
-    api.event('ADDED', '/api/v1/pods', workload({ kind: 'Pod', uid: 'pod-owned', name: 'db-abc', containers: [{ limit: '1500m' }], ownerKind: 'ReplicaSet' }));
+    api.event(
+      'ADDED',
+      '/apis/apps/v1/deployments',
+      workload({ uid: 'dep-web', name: 'web', containers: [{ image: 'nginx:1.27', limit: '8' }] }),
+    );
+    api.event(
+      'ADDED',
+      '/apis/apps/v1/daemonsets',
+      workload({ kind: 'DaemonSet', uid: 'ds-agent', name: 'agent', containers: [{ limit: '1' }] }),
+    );
+    api.event(
+      'ADDED',
+      '/api/v1/pods',
+      workload({ kind: 'Pod', uid: 'pod-owned', name: 'db-abc', containers: [{ limit: '1500m' }], ownerKind: 'ReplicaSet' }),
+    );
 
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromOptions({
@@ -185,16 +226,31 @@ describe('Inventory (informers over a real HTTP server)', () => {
     );
     await vi.waitFor(() => expect(api.watchers('/apis/apps/v1/statefulsets')).toBe(1));
 
-    api.event('ADDED', '/apis/apps/v1/statefulsets', workload({ kind: 'StatefulSet', uid: 'sts-1', name: 'ledger', replicas: 1, containers: [{ limit: '2' }] }));
+    api.event(
+      'ADDED',
+      '/apis/apps/v1/statefulsets',
+      workload({ kind: 'StatefulSet', uid: 'sts-1', name: 'ledger', replicas: 1, containers: [{ limit: '2' }] }),
+    );
     await vi.waitFor(() => expect(inventory.usage()).toEqual([{ product: 'oracle-db-ee', quantity: 7, scope }]));
-    expect(changes.at(-1)).toEqual({ type: 'added', kind: 'StatefulSet', uid: 'sts-1', namespace: 'prod', name: 'ledger', key: 'StatefulSet/prod/ledger' });
+    expect(changes.at(-1)).toEqual({
+      type: 'added',
+      kind: 'StatefulSet',
+      uid: 'sts-1',
+      namespace: 'prod',
+      name: 'ledger',
+      key: 'StatefulSet/prod/ledger',
+    });
 
     api.bookmark('/apis/apps/v1/deployments');
     api.event('MODIFIED', '/apis/apps/v1/deployments', workload({ uid: 'dep-db', replicas: 4, containers: [{ limit: '1500m' }] }));
     await vi.waitFor(() => expect(inventory.usage()).toEqual([{ product: 'oracle-db-ee', quantity: 10, scope }]));
     expect(changes.at(-1)).toMatchObject({ type: 'modified', uid: 'dep-db', key: 'Deployment/prod/db' });
 
-    api.event('DELETED', '/apis/apps/v1/statefulsets', workload({ kind: 'StatefulSet', uid: 'sts-1', name: 'ledger', replicas: 1, containers: [{ limit: '2' }] }));
+    api.event(
+      'DELETED',
+      '/apis/apps/v1/statefulsets',
+      workload({ kind: 'StatefulSet', uid: 'sts-1', name: 'ledger', replicas: 1, containers: [{ limit: '2' }] }),
+    );
     await vi.waitFor(() => expect(inventory.usage()).toEqual([{ product: 'oracle-db-ee', quantity: 8, scope }]));
     expect(changes.at(-1)).toMatchObject({ type: 'deleted', uid: 'sts-1' });
     expect(errors).toEqual([]);
@@ -206,7 +262,9 @@ describe('Inventory (informers over a real HTTP server)', () => {
     api.event('ADDED', '/api/v1/nodes', node('n3'));
     await vi.waitFor(() => expect(inventory.usage()).toEqual([{ product: 'oracle-db-ee', quantity: 6, scope }]));
     api.event('MODIFIED', '/api/v1/namespaces', ns('prod', 'staging'));
-    await vi.waitFor(() => expect(inventory.usage()).toEqual([{ product: 'oracle-db-ee', quantity: 6, scope: { ...scope, environment: 'staging' } }]));
+    await vi.waitFor(() =>
+      expect(inventory.usage()).toEqual([{ product: 'oracle-db-ee', quantity: 6, scope: { ...scope, environment: 'staging' } }]),
+    );
     api.event('DELETED', '/api/v1/nodes', node('n1'));
     await vi.waitFor(() => expect(inventory.usage()[0]!.quantity).toBe(5));
   });
@@ -245,7 +303,13 @@ describe('Inventory (informers over a real HTTP server)', () => {
     api.event('ADDED', '/apis/apps/v1/statefulsets', sts(1, {}));
     api.event('MODIFIED', '/apis/apps/v1/statefulsets', sts(1, { readyReplicas: 1 }));
     api.event('MODIFIED', '/apis/apps/v1/statefulsets', sts(2, { readyReplicas: 1 }));
-    await vi.waitFor(() => expect(changes.filter((c) => c.uid === 'sts-g').map((c) => [c.type, c.generation])).toEqual([['added', 1], ['modified', 1], ['modified', 2]]));
+    await vi.waitFor(() =>
+      expect(changes.filter((c) => c.uid === 'sts-g').map((c) => [c.type, c.generation])).toEqual([
+        ['added', 1],
+        ['modified', 1],
+        ['modified', 2],
+      ]),
+    );
   });
 
   it('keeps only what usage needs of each object', async () => {
@@ -257,7 +321,14 @@ describe('Inventory (informers over a real HTTP server)', () => {
       metadata: { name: 'db', namespace: 'prod', uid: 'dep-db', resourceVersion: expect.any(String) },
       spec: {
         replicas: 2,
-        template: { metadata: {}, spec: { containers: [{ name: 'db', image: 'container-registry.oracle.com/database/enterprise:21.3.0.0', resources: { limits: { cpu: '1500m' } } }] } },
+        template: {
+          metadata: {},
+          spec: {
+            containers: [
+              { name: 'db', image: 'container-registry.oracle.com/database/enterprise:21.3.0.0', resources: { limits: { cpu: '1500m' } } },
+            ],
+          },
+        },
       },
     });
     expect(JSON.stringify(db)).not.toContain('secret');

@@ -49,7 +49,8 @@ function kubeConfig(server: string, token = 'sekret'): KubeConfig {
 }
 
 const pod = (name: string, rv = '1') => ({ metadata: { name, namespace: 'ns', uid: `uid-${name}`, resourceVersion: rv } });
-const list = (items: unknown[], rv: string, cont?: string) => JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: rv, ...(cont ? { continue: cont } : {}) }, items });
+const list = (items: unknown[], rv: string, cont?: string) =>
+  JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: rv, ...(cont ? { continue: cont } : {}) }, items });
 const line = (type: string, object: unknown) => `${JSON.stringify({ type, object })}\n`;
 
 /** Records what a ListWatch hands on. */
@@ -126,7 +127,10 @@ describe('ListWatch against a real HTTP server', () => {
     api.handler = handler;
     const server = await api.listen();
     const rec = recorder();
-    lw = new ListWatch(new KubeClient(kubeConfig(server, opts.token)), '/api/v1/pods', rec.handlers, { pageSize: opts.pageSize ?? 2, retryDelayMs: opts.retryDelayMs ?? 20 });
+    lw = new ListWatch(new KubeClient(kubeConfig(server, opts.token)), '/api/v1/pods', rec.handlers, {
+      pageSize: opts.pageSize ?? 2,
+      retryDelayMs: opts.retryDelayMs ?? 20,
+    });
     lw.start();
     return { api, lw, ...rec };
   }
@@ -137,7 +141,11 @@ describe('ListWatch against a real HTTP server', () => {
   };
 
   it('lists page by page with limit and continue, then watches from the list resourceVersion with bookmarks', async () => {
-    const pages: Record<string, string> = { '': list([pod('a'), pod('b')], '10', 'p2'), p2: list([pod('c'), pod('d')], '10', 'p3'), p3: list([pod('e')], '10') };
+    const pages: Record<string, string> = {
+      '': list([pod('a'), pod('b')], '10', 'p2'),
+      p2: list([pod('c'), pod('d')], '10', 'p3'),
+      p3: list([pod('e')], '10'),
+    };
     const { api, log, errors } = await setup((_req, res, url) => {
       if (url.searchParams.get('watch') === 'true') return holdWatch(res);
       res.writeHead(200, { 'content-type': 'application/json' }).end(pages[url.searchParams.get('continue') ?? '']);
@@ -155,7 +163,8 @@ describe('ListWatch against a real HTTP server', () => {
   it('sends the bearer token of the kubeconfig with every request', async () => {
     const { api } = await setup(
       (req, res, url) => {
-        if (req.headers.authorization !== 'Bearer t0ken') return void res.writeHead(401).end(JSON.stringify({ kind: 'Status', code: 401, message: 'Unauthorized' }));
+        if (req.headers.authorization !== 'Bearer t0ken')
+          return void res.writeHead(401).end(JSON.stringify({ kind: 'Status', code: 401, message: 'Unauthorized' }));
         if (url.searchParams.get('watch') === 'true') return holdWatch(res);
         res.writeHead(200).end(list([pod('a')], '5'));
       },
@@ -166,7 +175,13 @@ describe('ListWatch against a real HTTP server', () => {
   });
 
   it('reports a refused request (401) and retries it', async () => {
-    const { api, errors } = await setup((_req, res) => void res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: 401, reason: 'Unauthorized', message: 'Unauthorized' })), { token: 'wrong' });
+    const { api, errors } = await setup(
+      (_req, res) =>
+        void res
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ kind: 'Status', code: 401, reason: 'Unauthorized', message: 'Unauthorized' })),
+      { token: 'wrong' },
+    );
     await vi.waitFor(() => expect(api.lists().length).toBeGreaterThanOrEqual(2));
     expect(errors[0]).toBeInstanceOf(KubeApiError);
     expect(errors[0]).toMatchObject({ status: 401, reason: 'Unauthorized' });
@@ -233,8 +248,20 @@ describe('ListWatch against a real HTTP server', () => {
       const n = api!.watches().length;
       if (n === 1) {
         holdWatch(res);
-        res.write(line('ERROR', { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 410, reason: 'Expired', message: 'too old resource version: 100 (150)' }));
-      } else if (n === 2) res.writeHead(410, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: 410, reason: 'Gone', message: 'too old' }));
+        res.write(
+          line('ERROR', {
+            kind: 'Status',
+            apiVersion: 'v1',
+            status: 'Failure',
+            code: 410,
+            reason: 'Expired',
+            message: 'too old resource version: 100 (150)',
+          }),
+        );
+      } else if (n === 2)
+        res
+          .writeHead(410, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ kind: 'Status', code: 410, reason: 'Gone', message: 'too old' }));
       else holdWatch(res);
     });
     await vi.waitFor(() => expect(api.watches()).toHaveLength(3));
@@ -244,7 +271,9 @@ describe('ListWatch against a real HTTP server', () => {
   });
 
   it('stop() aborts the open watch and ends the loop', async () => {
-    const { api, lw } = await setup((_req, res, url) => (url.searchParams.get('watch') === 'true' ? holdWatch(res) : void res.writeHead(200).end(list([], '1'))));
+    const { api, lw } = await setup((_req, res, url) =>
+      url.searchParams.get('watch') === 'true' ? holdWatch(res) : void res.writeHead(200).end(list([], '1')),
+    );
     await vi.waitFor(() => expect(api.open.size).toBe(1));
     await lw.stop();
     await vi.waitFor(() => expect(api.open.size).toBe(0));

@@ -91,7 +91,15 @@ export class KubeClient {
     const same = this.#agent && key.length === this.#agentKey.length && key.every((k, i) => sameValue(k, this.#agentKey[i]));
     if (!same) {
       this.#agent?.destroy();
-      const tls = { ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase, servername: o.servername, ...(o.rejectUnauthorized !== undefined ? { rejectUnauthorized: o.rejectUnauthorized } : {}) };
+      const tls = {
+        ca: o.ca,
+        cert: o.cert,
+        key: o.key,
+        pfx: o.pfx,
+        passphrase: o.passphrase,
+        servername: o.servername,
+        ...(o.rejectUnauthorized !== undefined ? { rejectUnauthorized: o.rejectUnauthorized } : {}),
+      };
       this.#agent = secure ? new https.Agent({ keepAlive: true, ...tls }) : new http.Agent({ keepAlive: true });
       this.#agentKey = key;
     }
@@ -474,7 +482,11 @@ export class ListWatch {
         return;
       case 'ERROR': {
         const code = typeof object.code === 'number' ? object.code : 0;
-        throw new KubeApiError(code, `watch ${this.#path}: ${typeof object.message === 'string' ? object.message : `error event ${JSON.stringify(object).slice(0, 200)}`}`, typeof object.reason === 'string' ? object.reason : undefined);
+        throw new KubeApiError(
+          code,
+          `watch ${this.#path}: ${typeof object.message === 'string' ? object.message : `error event ${JSON.stringify(object).slice(0, 200)}`}`,
+          typeof object.reason === 'string' ? object.reason : undefined,
+        );
       }
       default:
         throw new Error(`watch ${this.#path}: unknown event type ${JSON.stringify(event.type)}`);

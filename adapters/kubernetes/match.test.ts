@@ -8,13 +8,23 @@ const match = (o: unknown) => matchProducts(podTemplate(o)!, products);
 describe('matchProducts', () => {
   it('matches image globs against the full reference, counting only matching containers', () => {
     const m = match(
-      workload({ containers: [{ name: 'db', limit: '2' }, { name: 'exporter', image: 'ghcr.io/x/exporter:1', limit: '1' }], initContainers: [{ name: 'init', image: 'busybox' }] }),
+      workload({
+        containers: [
+          { name: 'db', limit: '2' },
+          { name: 'exporter', image: 'ghcr.io/x/exporter:1', limit: '1' },
+        ],
+        initContainers: [{ name: 'init', image: 'busybox' }],
+      }),
     );
-    expect(m).toEqual([{ productId: 'oracle-db-ee', product: products[0], by: 'image', containers: [true, false], initContainers: [false] }]);
+    expect(m).toEqual([
+      { productId: 'oracle-db-ee', product: products[0], by: 'image', containers: [true, false], initContainers: [false] },
+    ]);
   });
 
   it('does not match an image that only resembles the glob', () => {
-    expect(match(workload({ containers: [{ image: 'mirror.example.com/container-registry.oracle.com/database/enterprise:21' }] }))).toEqual([]);
+    expect(match(workload({ containers: [{ image: 'mirror.example.com/container-registry.oracle.com/database/enterprise:21' }] }))).toEqual(
+      [],
+    );
     expect(match(workload({ containers: [{ image: 'container-registry.oracle.com/database/express:21' }] }))).toEqual([]);
   });
 
@@ -27,33 +37,68 @@ describe('matchProducts', () => {
   });
 
   it('matches labels only when every listed label is equal, on the workload or its pod template', () => {
-    expect(match(workload({ containers: [{ image: 'mq:9' }], templateLabels: { app: 'mq', tier: 'broker' } })).map((x) => [x.productId, x.by])).toEqual([['mq', 'label']]);
-    expect(match(workload({ containers: [{ image: 'mq:9' }], labels: { app: 'mq' }, templateLabels: { tier: 'broker' } })).map((x) => x.productId)).toEqual(['mq']);
+    expect(
+      match(workload({ containers: [{ image: 'mq:9' }], templateLabels: { app: 'mq', tier: 'broker' } })).map((x) => [x.productId, x.by]),
+    ).toEqual([['mq', 'label']]);
+    expect(
+      match(workload({ containers: [{ image: 'mq:9' }], labels: { app: 'mq' }, templateLabels: { tier: 'broker' } })).map(
+        (x) => x.productId,
+      ),
+    ).toEqual(['mq']);
     expect(match(workload({ containers: [{ image: 'mq:9' }], templateLabels: { app: 'mq', tier: 'edge' } }))).toEqual([]);
   });
 
   it('counts all containers for a label match, or only those the product names', () => {
-    const all = match(workload({ containers: [{ name: 'broker', image: 'mq:9' }, { name: 'web', image: 'console:1' }], templateLabels: { app: 'mq', tier: 'broker' } }));
+    const all = match(
+      workload({
+        containers: [
+          { name: 'broker', image: 'mq:9' },
+          { name: 'web', image: 'console:1' },
+        ],
+        templateLabels: { app: 'mq', tier: 'broker' },
+      }),
+    );
     expect(all[0]!.containers).toEqual([true, true]);
-    const named = match(workload({ containers: [{ name: 'broker', image: 'mq:9' }, { name: 'web', image: 'console:1' }], templateLabels: { app: 'mq-named' } }));
+    const named = match(
+      workload({
+        containers: [
+          { name: 'broker', image: 'mq:9' },
+          { name: 'web', image: 'console:1' },
+        ],
+        templateLabels: { app: 'mq-named' },
+      }),
+    );
     expect(named[0]!.containers).toEqual([true, false]);
   });
 
   it('honours the entitlegate.io/product annotation, on workload or pod template, even for unknown products', () => {
-    const m = match(workload({ containers: [{ image: 'acme/app:1' }], annotations: { 'entitlegate.io/product': 'redis-ent, not-configured' } }));
+    const m = match(
+      workload({ containers: [{ image: 'acme/app:1' }], annotations: { 'entitlegate.io/product': 'redis-ent, not-configured' } }),
+    );
     expect(m.map((x) => [x.productId, x.by, x.product?.id])).toEqual([
       ['redis-ent', 'annotation', 'redis-ent'],
       ['not-configured', 'annotation', undefined],
     ]);
-    expect(match(workload({ containers: [{ image: 'acme/app:1' }], templateAnnotations: { 'entitlegate.io/product': 'mq' } })).map((x) => x.productId)).toEqual(['mq']);
+    expect(
+      match(workload({ containers: [{ image: 'acme/app:1' }], templateAnnotations: { 'entitlegate.io/product': 'mq' } })).map(
+        (x) => x.productId,
+      ),
+    ).toEqual(['mq']);
   });
 
   it("maps IBM License Service's productID to the product with that id, and honours productChargedContainers", () => {
     const ibm = (charged?: string) =>
       match(
         workload({
-          containers: [{ name: 'qmgr', image: 'icr.io/ibm-messaging/mq:9' }, { name: 'metrics', image: 'icr.io/x/metrics:1' }],
-          templateAnnotations: { productID: 'ibm-mq-5724-H72', productName: 'IBM MQ', ...(charged ? { productChargedContainers: charged } : {}) },
+          containers: [
+            { name: 'qmgr', image: 'icr.io/ibm-messaging/mq:9' },
+            { name: 'metrics', image: 'icr.io/x/metrics:1' },
+          ],
+          templateAnnotations: {
+            productID: 'ibm-mq-5724-H72',
+            productName: 'IBM MQ',
+            ...(charged ? { productChargedContainers: charged } : {}),
+          },
         }),
       );
     expect(ibm().map((x) => [x.productId, x.by, x.containers])).toEqual([['ibm-mq-5724-H72', 'ibm', [true, true]]]);

@@ -100,7 +100,10 @@ export function matchProducts(t: PodTemplateInfo, products: readonly Product[]):
   for (const p of products) {
     const c = compiled(p);
     const imageHits = c.images
-      ? { containers: t.containers.map((x) => imageMatches(c, x.image)), initContainers: t.initContainers.map((x) => imageMatches(c, x.image)) }
+      ? {
+          containers: t.containers.map((x) => imageMatches(c, x.image)),
+          initContainers: t.initContainers.map((x) => imageMatches(c, x.image)),
+        }
       : undefined;
     const anyImage = !!imageHits && (imageHits.containers.some(Boolean) || imageHits.initContainers.some(Boolean));
     let by: MatchedBy | undefined;
@@ -124,7 +127,14 @@ export function matchProducts(t: PodTemplateInfo, products: readonly Product[]):
   // claim (with an unknown quantity) so the mistake is reported, not ignored.
   const known = new Set(products.map((p) => p.id));
   for (const id of named) {
-    if (!known.has(id)) out.push({ productId: id, product: undefined, by: 'annotation', containers: all(t.containers), initContainers: all(t.initContainers) });
+    if (!known.has(id))
+      out.push({
+        productId: id,
+        product: undefined,
+        by: 'annotation',
+        containers: all(t.containers),
+        initContainers: all(t.initContainers),
+      });
   }
   return out;
 }

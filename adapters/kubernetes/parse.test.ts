@@ -41,7 +41,8 @@ describe('parseKubernetes', () => {
   });
 
   it('reads multi-document YAML with document start markers and comments', () => {
-    const text = '# leading comment\napiVersion: v1\nkind: Pod\nmetadata: {name: one}\n---\n\n---\n# c\napiVersion: v1\nkind: Pod\nmetadata: {name: two}\n...\n';
+    const text =
+      '# leading comment\napiVersion: v1\nkind: Pod\nmetadata: {name: one}\n---\n\n---\n# c\napiVersion: v1\nkind: Pod\nmetadata: {name: two}\n...\n';
     expect(parseKubernetes(text, 'm.yaml').map((o) => o.line)).toEqual([2, 9]);
   });
 
@@ -65,7 +66,9 @@ describe('parseKubernetes', () => {
   });
 
   it('refuses duplicate keys and unresolved aliases', () => {
-    expect(parseError('apiVersion: v1\nkind: Pod\nkind: Service\n', 'd.yaml').message).toMatch(/^d\.yaml:3:1 invalid YAML: Map keys must be unique/);
+    expect(parseError('apiVersion: v1\nkind: Pod\nkind: Service\n', 'd.yaml').message).toMatch(
+      /^d\.yaml:3:1 invalid YAML: Map keys must be unique/,
+    );
     expect(parseError('apiVersion: v1\nkind: *nothing\n', 'a.yaml').message).toMatch(/^a\.yaml:\d+(:\d+)? invalid YAML: .*alias/i);
   });
 

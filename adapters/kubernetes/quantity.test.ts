@@ -52,20 +52,36 @@ describe('vcpu', () => {
     // app 1 CPU, init 3 CPU → the pod needs 3
     expect(vcpu({ containers: [{ limit: '1' }], initContainers: [{ name: 'init', limit: '3' }] }).perPod).toBe(3000);
     // app 2 + 2 = 4, init 3 → 4
-    expect(vcpu({ containers: [{ limit: '2' }, { name: 'b', limit: '2' }], initContainers: [{ name: 'init', limit: '3' }] }).perPod).toBe(4000);
+    expect(vcpu({ containers: [{ limit: '2' }, { name: 'b', limit: '2' }], initContainers: [{ name: 'init', limit: '3' }] }).perPod).toBe(
+      4000,
+    );
     // an unlicensed init container costs nothing
     expect(vcpu({ containers: [{ limit: '1' }], initContainers: [{ name: 'init', image: 'busybox', limit: '16' }] }).perPod).toBe(1000);
   });
 
   it('counts sidecars (init containers with restartPolicy: Always) like app containers', () => {
     // sidecar 1 runs beside app 2 → 3; a later init of 2.5 runs beside the sidecar → 3.5
-    expect(vcpu({ containers: [{ limit: '2' }], initContainers: [{ name: 'side', limit: '1', restartPolicy: 'Always' }] }).perPod).toBe(3000);
+    expect(vcpu({ containers: [{ limit: '2' }], initContainers: [{ name: 'side', limit: '1', restartPolicy: 'Always' }] }).perPod).toBe(
+      3000,
+    );
     expect(
-      vcpu({ containers: [{ limit: '2' }], initContainers: [{ name: 'side', limit: '1', restartPolicy: 'Always' }, { name: 'init', limit: '2500m' }] }).perPod,
+      vcpu({
+        containers: [{ limit: '2' }],
+        initContainers: [
+          { name: 'side', limit: '1', restartPolicy: 'Always' },
+          { name: 'init', limit: '2500m' },
+        ],
+      }).perPod,
     ).toBe(3500);
     // an init container that runs before the sidecar starts does not share with it
     expect(
-      vcpu({ containers: [{ limit: '1' }], initContainers: [{ name: 'init', limit: '2500m' }, { name: 'side', limit: '1', restartPolicy: 'Always' }] }).perPod,
+      vcpu({
+        containers: [{ limit: '1' }],
+        initContainers: [
+          { name: 'init', limit: '2500m' },
+          { name: 'side', limit: '1', restartPolicy: 'Always' },
+        ],
+      }).perPod,
     ).toBe(2500);
   });
 
@@ -74,7 +90,7 @@ describe('vcpu', () => {
     expect(a.quantity).toBeNull();
     expect(a.unknownReason).toBe('container db of oracle-db-ee has no CPU limit or request');
     const pod = workload({ replicas: 2, containers: [{}] });
-    ((pod.spec as { template: { spec: Record<string, unknown> } }).template.spec).resources = { limits: { cpu: '3' } };
+    (pod.spec as { template: { spec: Record<string, unknown> } }).template.spec.resources = { limits: { cpu: '3' } };
     expect(amounts(pod)['oracle-db-ee']!.quantity).toBe(6);
   });
 
@@ -93,7 +109,10 @@ describe('vcpu', () => {
   });
 
   it('is unknown for an invalid CPU quantity, naming it', () => {
-    expect(vcpu({ containers: [{ limit: 'lots' }] })).toMatchObject({ quantity: null, unknownReason: 'invalid CPU quantity in container db (limit "lots")' });
+    expect(vcpu({ containers: [{ limit: 'lots' }] })).toMatchObject({
+      quantity: null,
+      unknownReason: 'invalid CPU quantity in container db (limit "lots")',
+    });
   });
 
   it('is unknown for a DaemonSet without a node count, and nodes × CPU with one', () => {
@@ -105,21 +124,28 @@ describe('vcpu', () => {
 
 describe('other metrics', () => {
   it('counts instances as pods', () => {
-    expect(amounts(workload({ kind: 'StatefulSet', replicas: 3, containers: [{ image: 'redislabs/redis:7' }] }))['redis-ent']!.quantity).toBe(3);
+    expect(
+      amounts(workload({ kind: 'StatefulSet', replicas: 3, containers: [{ image: 'redislabs/redis:7' }] }))['redis-ent']!.quantity,
+    ).toBe(3);
   });
 
   it('cannot read users from Kubernetes without the quantity annotation', () => {
     const a = amounts(workload({ replicas: 2, containers: [{ image: 'crm/server:1', limit: '1' }] }))['crm-users']!;
     expect(a.quantity).toBeNull();
     expect(a.unknownReason).toContain('entitlegate.io/quantity');
-    const b = amounts(workload({ replicas: 2, containers: [{ image: 'crm/server:1' }], annotations: { 'entitlegate.io/quantity': '250' } }))['crm-users']!;
+    const b = amounts(
+      workload({ replicas: 2, containers: [{ image: 'crm/server:1' }], annotations: { 'entitlegate.io/quantity': '250' } }),
+    )['crm-users']!;
     expect(b).toMatchObject({ quantity: 250, fixed: true });
   });
 
   it('lets the quantity annotation override any metric, from the workload or the pod template', () => {
     expect(vcpu({ replicas: 10, containers: [{ limit: '4' }], annotations: { 'entitlegate.io/quantity': '2' } }).quantity).toBe(2);
     expect(vcpu({ replicas: 10, containers: [{}], templateAnnotations: { 'entitlegate.io/quantity': '6' } }).quantity).toBe(6);
-    expect(vcpu({ annotations: { 'entitlegate.io/quantity': 'two' } })).toMatchObject({ quantity: null, unknownReason: expect.stringContaining('"two"') });
+    expect(vcpu({ annotations: { 'entitlegate.io/quantity': 'two' } })).toMatchObject({
+      quantity: null,
+      unknownReason: expect.stringContaining('"two"'),
+    });
   });
 
   it('is unknown for a product named by annotation that the config lacks', () => {

@@ -49,7 +49,13 @@ function licensedCpu(t: PodTemplateInfo, match: ProductMatch): unknown[] {
  * product's metric, undefined when the product is not in the config;
  * `template` is podTemplate(object) when the caller has it already.
  */
-export function amountFor(object: unknown, match: ProductMatch, metric: Metric | undefined, opts: QuantityOptions = {}, template?: PodTemplateInfo): Amount {
+export function amountFor(
+  object: unknown,
+  match: ProductMatch,
+  metric: Metric | undefined,
+  opts: QuantityOptions = {},
+  template?: PodTemplateInfo,
+): Amount {
   const t = template ?? podTemplate(object);
   const { pods, reason: podsReason } = podsOf(object, opts);
   const override = t ? (t.workloadAnnotations[QUANTITY_ANNOTATION] ?? t.annotations[QUANTITY_ANNOTATION]) : undefined;
@@ -59,7 +65,8 @@ export function amountFor(object: unknown, match: ProductMatch, metric: Metric |
     }
     return amount({ quantity: Number(override), pods, perPod: null, unit: 1, fixed: true });
   }
-  if (!metric) return unknown(`product "${match.productId}" is named by the ${'entitlegate.io/product'} annotation but is not in the config`, pods);
+  if (!metric)
+    return unknown(`product "${match.productId}" is named by the ${'entitlegate.io/product'} annotation but is not in the config`, pods);
   if (!t) return unknown('the object has no pod template', pods);
 
   switch (metric) {
@@ -78,7 +85,10 @@ export function amountFor(object: unknown, match: ProductMatch, metric: Metric |
       return amount({ quantity: wholeCores(cpu.millis * pods), pods, perPod: cpu.millis, unit: 1000, fixed: false });
     }
     default:
-      return unknown(`the ${metric} of ${match.productId} cannot be read from Kubernetes objects; set the ${QUANTITY_ANNOTATION} annotation`, pods);
+      return unknown(
+        `the ${metric} of ${match.productId} cannot be read from Kubernetes objects; set the ${QUANTITY_ANNOTATION} annotation`,
+        pods,
+      );
   }
 }
 

@@ -24,7 +24,11 @@ export function namespaceOf(object: unknown, opts: ScopeOptions): string | undef
   return str(metadata(object).namespace) || opts.namespace || undefined;
 }
 
-export function environmentOf(namespace: string | undefined, opts: ScopeOptions, localLabels?: ReadonlyMap<string, Record<string, string>>): string | undefined {
+export function environmentOf(
+  namespace: string | undefined,
+  opts: ScopeOptions,
+  localLabels?: ReadonlyMap<string, Record<string, string>>,
+): string | undefined {
   if (opts.environment) return opts.environment;
   if (namespace === undefined) return undefined;
   const label = opts.settings?.environmentLabel ?? DEFAULT_ENVIRONMENT_LABEL;

@@ -29,7 +29,9 @@ function slimMeta(m: Obj, full: boolean): Obj {
     resourceVersion: str(m.resourceVersion),
     // The webhook tells a spec change (generation moves) from a status-only one.
     generation: typeof m.generation === 'number' ? m.generation : undefined,
-    ownerReferences: owner ? [{ apiVersion: str(owner.apiVersion), kind: str(owner.kind), name: str(owner.name), controller: true }] : undefined,
+    ownerReferences: owner
+      ? [{ apiVersion: str(owner.apiVersion), kind: str(owner.kind), name: str(owner.name), controller: true }]
+      : undefined,
   });
   if (full) {
     const labels = stringMap(m.labels);
@@ -62,7 +64,11 @@ function slimContainers(list: unknown): Obj[] | undefined {
 }
 
 function slimPodSpec(s: Obj): Obj {
-  return pick({ containers: slimContainers(s.containers), initContainers: slimContainers(s.initContainers), resources: slimResources(s.resources) });
+  return pick({
+    containers: slimContainers(s.containers),
+    initContainers: slimContainers(s.initContainers),
+    resources: slimResources(s.resources),
+  });
 }
 
 function slimTemplate(t: unknown): Obj | undefined {
@@ -97,7 +103,10 @@ export function slimObject(kind: string, apiVersion: string, raw: unknown): Obj 
       const js = spec(jt);
       out.spec = pick({
         concurrencyPolicy: str(s.concurrencyPolicy),
-        jobTemplate: { metadata: slimMeta(metadata(jt), true), spec: pick({ parallelism: js.parallelism, completions: js.completions, template: slimTemplate(js.template) }) },
+        jobTemplate: {
+          metadata: slimMeta(metadata(jt), true),
+          spec: pick({ parallelism: js.parallelism, completions: js.completions, template: slimTemplate(js.template) }),
+        },
       });
       break;
     }
@@ -110,7 +119,8 @@ export function slimObject(kind: string, apiVersion: string, raw: unknown): Obj 
         updateStrategy: s.updateStrategy,
         template: slimTemplate(s.template),
       });
-      if (kind === 'DaemonSet' && typeof status?.desiredNumberScheduled === 'number') out.status = { desiredNumberScheduled: status.desiredNumberScheduled };
+      if (kind === 'DaemonSet' && typeof status?.desiredNumberScheduled === 'number')
+        out.status = { desiredNumberScheduled: status.desiredNumberScheduled };
       if (kind === 'Job' && jobFinished(status)) out.status = { conditions: [{ type: 'Complete', status: 'True' }] };
   }
   return out;

@@ -71,7 +71,8 @@ export function workload(w: W = {}): Record<string, unknown> {
   if (w.resourceVersion) metadata.resourceVersion = w.resourceVersion;
   if (w.labels) metadata.labels = w.labels;
   if (w.annotations) metadata.annotations = w.annotations;
-  if (w.ownerKind) metadata.ownerReferences = [{ apiVersion: API[w.ownerKind] ?? 'v1', kind: w.ownerKind, name: 'owner', uid: 'o-1', controller: true }];
+  if (w.ownerKind)
+    metadata.ownerReferences = [{ apiVersion: API[w.ownerKind] ?? 'v1', kind: w.ownerKind, name: 'owner', uid: 'o-1', controller: true }];
   let spec: Record<string, unknown>;
   const template = { metadata: templateMeta, spec: podSpec };
   if (kind === 'Pod') {

@@ -136,7 +136,8 @@ export class UsageIndex {
       return;
     }
     const previous = this.#entries.get(uid);
-    if (previous && metadata(previous.object).resourceVersion === metadata(o).resourceVersion && metadata(o).resourceVersion !== undefined) return;
+    if (previous && metadata(previous.object).resourceVersion === metadata(o).resourceVersion && metadata(o).resourceVersion !== undefined)
+      return;
     // The same name with another uid: deleted and recreated while we were not watching.
     const sameName = this.#uidByName.get(nameKey(o));
     if (sameName !== undefined && sameName !== uid) this.remove(this.#entries.get(sameName)?.object);
@@ -195,7 +196,8 @@ export class UsageIndex {
     const out: UnknownUsage[] = [];
     for (const e of this.#entries.values()) {
       const resource = resourceOf(e.object, {});
-      for (const u of e.unknown) out.push({ product: u.product, resource: `${resource.kind}/${resource.namespace ?? ''}/${resource.name}`, reason: u.reason });
+      for (const u of e.unknown)
+        out.push({ product: u.product, resource: `${resource.kind}/${resource.namespace ?? ''}/${resource.name}`, reason: u.reason });
     }
     return out;
   }
@@ -252,7 +254,8 @@ export class UsageIndex {
     const scope = scopeOf(o, opts);
     for (const [product, { amount }] of measured) {
       if (amount.quantity === null) entry.unknown.push({ product, reason: amount.unknownReason ?? 'unknown quantity' });
-      else if (amount.quantity !== 0) entry.contributions.push({ key: scopeKey(product, scope), product, scope, quantity: amount.quantity });
+      else if (amount.quantity !== 0)
+        entry.contributions.push({ key: scopeKey(product, scope), product, scope, quantity: amount.quantity });
     }
     return entry;
   }

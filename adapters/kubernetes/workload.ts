@@ -132,7 +132,11 @@ export function podsOf(o: unknown, opts: PodCountOptions = {}): PodCount {
     case 'DaemonSet': {
       const nodes = opts.nodeCount ?? opts.daemonSetNodes;
       if (nodes === undefined) {
-        return { pods: null, reason: 'the number of nodes a DaemonSet runs on is unknown (no cluster inventory and no kubernetes.daemonSetNodes in the config)' };
+        return {
+          pods: null,
+          reason:
+            'the number of nodes a DaemonSet runs on is unknown (no cluster inventory and no kubernetes.daemonSetNodes in the config)',
+        };
       }
       return { pods: nodes };
     }

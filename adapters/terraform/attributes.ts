@@ -51,4 +51,3 @@ export function isUnknown(afterUnknown: unknown, path: readonly string[]): boole
   }
   return cur === true;
 }
-

@@ -10,7 +10,12 @@ const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${nam
 const cfg: TerraformAdapterConfig = {
   products: [product('app-ee', [{ type: 'terraform_data', where: { 'input.product': 'app-ee' }, quantity: { attribute: 'input.vcpu' } }])],
 };
-const td = (vcpu: number, productId = 'app-ee') => ({ id: 'x', input: { product: productId, vcpu }, output: { product: productId, vcpu }, triggers_replace: null });
+const td = (vcpu: number, productId = 'app-ee') => ({
+  id: 'x',
+  input: { product: productId, vcpu },
+  output: { product: productId, vcpu },
+  triggers_replace: null,
+});
 const one = (claims: Claim[]) => {
   expect(claims).toHaveLength(1);
   return claims[0] as Claim;
@@ -19,7 +24,12 @@ const one = (claims: Claim[]) => {
 describe('actions', () => {
   it('create claims the new quantity', () => {
     const c = one(claimsFromPlan(plan([change('terraform_data.a', ['create'], null, td(4))]), cfg));
-    expect(c).toMatchObject({ product: 'app-ee', quantity: 4, peak: 4, resource: { kind: 'terraform_data', name: 'a', address: 'terraform_data.a' } });
+    expect(c).toMatchObject({
+      product: 'app-ee',
+      quantity: 4,
+      peak: 4,
+      resource: { kind: 'terraform_data', name: 'a', address: 'terraform_data.a' },
+    });
   });
   it('delete frees the old quantity', () => {
     const c = one(claimsFromPlan(plan([change('terraform_data.a', ['delete'], td(4), null)]), cfg));
@@ -44,15 +54,30 @@ describe('actions', () => {
     expect(claimsFromPlan(p, cfg)).toEqual([]);
   });
   it('replace (delete then create) claims the net, peak no more than the net', () => {
-    expect(one(claimsFromPlan(plan([change('terraform_data.a', ['delete', 'create'], td(4), td(6))]), cfg))).toMatchObject({ quantity: 2, peak: 2 });
-    expect(one(claimsFromPlan(plan([change('terraform_data.a', ['delete', 'create'], td(6), td(4))]), cfg))).toMatchObject({ quantity: -2, peak: 0 });
+    expect(one(claimsFromPlan(plan([change('terraform_data.a', ['delete', 'create'], td(4), td(6))]), cfg))).toMatchObject({
+      quantity: 2,
+      peak: 2,
+    });
+    expect(one(claimsFromPlan(plan([change('terraform_data.a', ['delete', 'create'], td(6), td(4))]), cfg))).toMatchObject({
+      quantity: -2,
+      peak: 0,
+    });
   });
   it('create-before-destroy peaks at the new quantity: both exist at once', () => {
-    expect(one(claimsFromPlan(plan([change('terraform_data.a', ['create', 'delete'], td(4), td(6))]), cfg))).toMatchObject({ quantity: 2, peak: 6 });
-    expect(one(claimsFromPlan(plan([change('terraform_data.a', ['create', 'delete'], td(4), td(4))]), cfg))).toMatchObject({ quantity: 0, peak: 4 });
+    expect(one(claimsFromPlan(plan([change('terraform_data.a', ['create', 'delete'], td(4), td(6))]), cfg))).toMatchObject({
+      quantity: 2,
+      peak: 6,
+    });
+    expect(one(claimsFromPlan(plan([change('terraform_data.a', ['create', 'delete'], td(4), td(4))]), cfg))).toMatchObject({
+      quantity: 0,
+      peak: 4,
+    });
   });
   it('create then forget (lifecycle destroy = false) keeps the old one running', () => {
-    expect(one(claimsFromPlan(plan([change('terraform_data.a', ['create', 'forget'], td(4), td(4))]), cfg))).toMatchObject({ quantity: 4, peak: 4 });
+    expect(one(claimsFromPlan(plan([change('terraform_data.a', ['create', 'forget'], td(4), td(4))]), cfg))).toMatchObject({
+      quantity: 4,
+      peak: 4,
+    });
   });
   it('a deposed object being deleted frees capacity and says so', () => {
     const c = one(claimsFromPlan(plan([change('terraform_data.a', ['delete'], td(4), null, { deposed: '00000001' })]), cfg));
@@ -95,16 +120,30 @@ describe('addresses', () => {
 
 describe('unknown values', () => {
   it('a quantity attribute known only after apply → null quantity', () => {
-    const c = one(claimsFromPlan(plan([change('terraform_data.a', ['create'], null, { input: { product: 'app-ee' } }, { after_unknown: { input: { vcpu: true } } })]), cfg));
+    const c = one(
+      claimsFromPlan(
+        plan([
+          change('terraform_data.a', ['create'], null, { input: { product: 'app-ee' } }, { after_unknown: { input: { vcpu: true } } }),
+        ]),
+        cfg,
+      ),
+    );
     expect(c.quantity).toBeNull();
     expect(c.unknownReason).toBe('input.vcpu is known only after apply');
   });
   it('a whole object known only after apply → null quantity', () => {
-    const c = one(claimsFromPlan(plan([change('terraform_data.a', ['update'], td(2), { input: null }, { after_unknown: { input: true } })]), cfg));
+    const c = one(
+      claimsFromPlan(plan([change('terraform_data.a', ['update'], td(2), { input: null }, { after_unknown: { input: true } })]), cfg),
+    );
     expect(c.quantity).toBeNull();
   });
   it('a where-condition on an unknown value cannot rule the product out: null quantity', () => {
-    const c = one(claimsFromPlan(plan([change('terraform_data.a', ['create'], null, { input: { vcpu: 2 } }, { after_unknown: { input: { product: true } } })]), cfg));
+    const c = one(
+      claimsFromPlan(
+        plan([change('terraform_data.a', ['create'], null, { input: { vcpu: 2 } }, { after_unknown: { input: { product: true } } })]),
+        cfg,
+      ),
+    );
     expect(c).toMatchObject({ product: 'app-ee', quantity: null });
     expect(c.unknownReason).toMatch(/input\.product is known only after apply/);
   });
@@ -112,7 +151,9 @@ describe('unknown values', () => {
     const two: TerraformAdapterConfig = {
       products: [product('p', [{ type: 'terraform_data', where: { 'input.kind': 'db', 'input.product': 'p' }, quantity: 1 }])],
     };
-    const p = plan([change('terraform_data.a', ['create'], null, { input: { kind: 'web' } }, { after_unknown: { input: { product: true } } })]);
+    const p = plan([
+      change('terraform_data.a', ['create'], null, { input: { kind: 'web' } }, { after_unknown: { input: { product: true } } }),
+    ]);
     expect(claimsFromPlan(p, two)).toEqual([]);
   });
   it('a missing or non-numeric quantity attribute → null with a reason', () => {
@@ -141,7 +182,8 @@ describe('matchers', () => {
       ]),
     ],
   };
-  const claimsFor = (after: unknown, type = 'r') => claimsFromPlan(plan([change(`${type}.x`, ['create'], null, after)]), config).map((c) => [c.product, c.quantity]);
+  const claimsFor = (after: unknown, type = 'r') =>
+    claimsFromPlan(plan([change(`${type}.x`, ['create'], null, after)]), config).map((c) => [c.product, c.quantity]);
 
   it('exact value, glob across slashes, list of values, nested path', () => {
     expect(claimsFor({ edition: 'ee' })).toEqual([['exact', 2]]);
@@ -159,7 +201,9 @@ describe('matchers', () => {
     expect(claimsFor({}, 's')).toEqual([['two-matchers', 3]]);
   });
   it('a list attribute matches when one element does; numbers and booleans compare as values', () => {
-    const c2: TerraformAdapterConfig = { products: [product('p', [{ type: 'r', where: { zones: 'eu-*', replicas: 3, ha: true }, quantity: 1 }])] };
+    const c2: TerraformAdapterConfig = {
+      products: [product('p', [{ type: 'r', where: { zones: 'eu-*', replicas: 3, ha: true }, quantity: 1 }])],
+    };
     const run = (after: unknown) => claimsFromPlan(plan([change('r.x', ['create'], null, after)]), c2).length;
     expect(run({ zones: ['us-1', 'eu-2'], replicas: 3, ha: true })).toBe(1);
     expect(run({ zones: ['us-1'], replicas: 3, ha: true })).toBe(0);
@@ -187,7 +231,11 @@ describe('scope', () => {
         provider_config: {
           aws: { name: 'aws', expressions: { region: { constant_value: 'eu-west-1' } } },
           'aws.us': { name: 'aws', alias: 'us', expressions: { region: { constant_value: 'us-east-1' } } },
-          'module.m.module.n:aws': { name: 'aws', module_address: 'module.m.module.n', expressions: { region: { constant_value: 'eu-north-1' } } },
+          'module.m.module.n:aws': {
+            name: 'aws',
+            module_address: 'module.m.module.n',
+            expressions: { region: { constant_value: 'eu-north-1' } },
+          },
         },
         root_module: {
           resources: [
@@ -195,11 +243,24 @@ describe('scope', () => {
             { address: 'aws_instance.b', provider_config_key: 'aws.us' },
             { address: 'aws_instance.d', provider_config_key: 'aws' },
           ],
-          module_calls: { m: { module: { module_calls: { n: { module: { resources: [{ address: 'aws_instance.c', provider_config_key: 'module.m.module.n:aws' }] } } } } } },
+          module_calls: {
+            m: {
+              module: {
+                module_calls: {
+                  n: { module: { resources: [{ address: 'aws_instance.c', provider_config_key: 'module.m.module.n:aws' }] } },
+                },
+              },
+            },
+          },
         },
       },
     );
-    expect(claimsFromPlan(p, config).map((c) => c.scope)).toEqual([{ region: 'eu-west-1' }, { region: 'us-east-1' }, { region: 'eu-north-1' }, { region: 'ap-south-1' }]);
+    expect(claimsFromPlan(p, config).map((c) => c.scope)).toEqual([
+      { region: 'eu-west-1' },
+      { region: 'us-east-1' },
+      { region: 'eu-north-1' },
+      { region: 'ap-south-1' },
+    ]);
     const flagged = claimsFromPlan(p, config, { scope: { region: 'global', account: '123456789012', environment: 'prod' } });
     expect(flagged.map((c) => c.scope)).toEqual(Array(4).fill({ region: 'global', account: '123456789012', environment: 'prod' }));
     const partial = claimsFromPlan(p, config, { scope: { account: '1', region: undefined } as never });
@@ -210,13 +271,37 @@ describe('scope', () => {
 describe('cloud fixtures (real plan format)', () => {
   const config: TerraformAdapterConfig = {
     products: [
-      product('weblogic-ee', [{ type: 'aws_instance', where: { 'tags.licence': 'weblogic-ee' }, quantity: { instanceType: 'instance_type' } }]),
-      product('oracle-db-ee', [{ type: 'aws_db_instance', where: { engine: 'oracle-ee', license_model: 'bring-your-own-license' }, quantity: { instanceType: 'instance_class' } }]),
-      product('sql-server-ent', [{ type: 'azurerm_linux_virtual_machine', where: { 'source_image_reference.sku': 'enterprise' }, quantity: { instanceType: 'size' } }]),
-      product('sap-hana', [{ type: 'google_compute_instance', where: { 'labels.licence': 'sap-hana' }, quantity: { instanceType: 'machine_type' } }]),
+      product('weblogic-ee', [
+        { type: 'aws_instance', where: { 'tags.licence': 'weblogic-ee' }, quantity: { instanceType: 'instance_type' } },
+      ]),
+      product('oracle-db-ee', [
+        {
+          type: 'aws_db_instance',
+          where: { engine: 'oracle-ee', license_model: 'bring-your-own-license' },
+          quantity: { instanceType: 'instance_class' },
+        },
+      ]),
+      product('sql-server-ent', [
+        {
+          type: 'azurerm_linux_virtual_machine',
+          where: { 'source_image_reference.sku': 'enterprise' },
+          quantity: { instanceType: 'size' },
+        },
+      ]),
+      product('sap-hana', [
+        { type: 'google_compute_instance', where: { 'labels.licence': 'sap-hana' }, quantity: { instanceType: 'machine_type' } },
+      ]),
     ],
   };
-  const brief = (claims: Claim[]) => claims.map((c) => ({ address: c.resource?.address, product: c.product, quantity: c.quantity, peak: c.peak, region: c.scope.region, line: c.resource?.line }));
+  const brief = (claims: Claim[]) =>
+    claims.map((c) => ({
+      address: c.resource?.address,
+      product: c.product,
+      quantity: c.quantity,
+      peak: c.peak,
+      region: c.scope.region,
+      line: c.resource?.line,
+    }));
 
   it('AWS: EC2 and RDS, alias and module providers, unknown type, delete, data source', () => {
     const claims = claimsFromPlanJson(fixture('aws-plan.json'), config, { file: 'aws-plan.json' });
@@ -231,14 +316,35 @@ describe('cloud fixtures (real plan format)', () => {
   });
   it('Azure: resize in place, create-before-destroy, case-insensitive sizes, constrained vCPU sizes, location', () => {
     expect(brief(claimsFromPlanJson(fixture('azure-plan.json'), config))).toEqual([
-      { address: 'azurerm_linux_virtual_machine.sql["primary"]', product: 'sql-server-ent', quantity: 4, peak: 4, region: 'westeurope', line: 7 },
-      { address: 'azurerm_linux_virtual_machine.sql["replica"]', product: 'sql-server-ent', quantity: 4, peak: 8, region: 'northeurope', line: 43 },
+      {
+        address: 'azurerm_linux_virtual_machine.sql["primary"]',
+        product: 'sql-server-ent',
+        quantity: 4,
+        peak: 4,
+        region: 'westeurope',
+        line: 7,
+      },
+      {
+        address: 'azurerm_linux_virtual_machine.sql["replica"]',
+        product: 'sql-server-ent',
+        quantity: 4,
+        peak: 8,
+        region: 'northeurope',
+        line: 43,
+      },
     ]);
   });
   it('GCP: module for_each + count, passed provider alias, moved no-op, custom and unknown machine types', () => {
     const claims = claimsFromPlanJson(fixture('gcp-plan.json'), config);
     expect(brief(claims)).toEqual([
-      { address: 'module.cluster["eu"].google_compute_instance.node[1]', product: 'sap-hana', quantity: 32, peak: 32, region: 'europe-west4', line: 7 },
+      {
+        address: 'module.cluster["eu"].google_compute_instance.node[1]',
+        product: 'sap-hana',
+        quantity: 32,
+        peak: 32,
+        region: 'europe-west4',
+        line: 7,
+      },
       { address: 'google_compute_instance.tools', product: 'sap-hana', quantity: 6, peak: 6, region: undefined, line: 58 },
       { address: 'google_compute_instance.mystery', product: 'sap-hana', quantity: null, peak: undefined, region: undefined, line: 78 },
     ]);
@@ -253,7 +359,9 @@ describe('cloud fixtures (real plan format)', () => {
   });
   it('claimsFromPlanValue gives the same claims from JSON parsed by the caller', () => {
     const text = fixture('aws-plan.json');
-    expect(claimsFromPlanValue(JSON.parse(text), config, { text, file: 'aws-plan.json' })).toEqual(claimsFromPlanJson(text, config, { file: 'aws-plan.json' }));
+    expect(claimsFromPlanValue(JSON.parse(text), config, { text, file: 'aws-plan.json' })).toEqual(
+      claimsFromPlanJson(text, config, { file: 'aws-plan.json' }),
+    );
   });
   it('single-line plan JSON (as Terraform writes it) gives no line numbers', () => {
     const text = JSON.stringify(JSON.parse(fixture('aws-plan.json')));

@@ -45,7 +45,11 @@ export function claimsFromPlanJson(text: string, config: TerraformAdapterConfig,
 }
 
 /** Claims of plan JSON the caller already parsed (`text` only adds line numbers); throws EG_ERR_INPUT_INVALID. */
-export function claimsFromPlanValue(value: unknown, config: TerraformAdapterConfig, opts: PlanClaimOptions & { text?: string } = {}): Claim[] {
+export function claimsFromPlanValue(
+  value: unknown,
+  config: TerraformAdapterConfig,
+  opts: PlanClaimOptions & { text?: string } = {},
+): Claim[] {
   const { plan, lines } = planFromValue(value, opts.text, opts.file);
   return claimsFromPlan(plan, config, opts, lines);
 }
@@ -79,14 +83,20 @@ export function claimsFromPlan(
     let scope: Scope | undefined;
     let resource: ResourceRef | undefined;
     for (const pm of products) {
-      const b: Side = kind === 'create' || kind === 'create-forget' || before == null ? { kind: 'none' } : evaluate(pm, before, undefined, table);
+      const b: Side =
+        kind === 'create' || kind === 'create-forget' || before == null ? { kind: 'none' } : evaluate(pm, before, undefined, table);
       const a: Side = kind === 'delete' || after == null ? { kind: 'none' } : evaluate(pm, after, afterUnknown ?? {}, table);
       if (a.kind === 'none' && b.kind === 'none' && kind !== 'unsupported') continue;
 
       let claim: Claim;
       if (kind === 'unsupported') {
         if (a.kind === 'none' && b.kind === 'none') continue;
-        claim = { product: pm.product, quantity: null, scope: {}, unknownReason: `unsupported Terraform action ${JSON.stringify(actions)}` };
+        claim = {
+          product: pm.product,
+          quantity: null,
+          scope: {},
+          unknownReason: `unsupported Terraform action ${JSON.stringify(actions)}`,
+        };
       } else {
         const qa = a.kind === 'none' ? { quantity: 0 } : a.result;
         const qb = b.kind === 'none' ? { quantity: 0 } : b.result;
@@ -162,7 +172,10 @@ export function evaluate(pm: ProductMatchers, values: unknown, afterUnknown: unk
   }
   if (unknownAttr !== undefined) {
     // Fail safe: a licensed product may be hiding behind a value Terraform learns at apply.
-    return { kind: 'quantity', result: { quantity: null, reason: `${unknownAttr} is known only after apply, so whether this is ${pm.product} cannot be told` } };
+    return {
+      kind: 'quantity',
+      result: { quantity: null, reason: `${unknownAttr} is known only after apply, so whether this is ${pm.product} cannot be told` },
+    };
   }
   return { kind: 'none' };
 }

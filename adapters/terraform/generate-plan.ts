@@ -28,7 +28,15 @@ export function generatePlan(n: number): string {
         actions,
         before: actions[0] === 'create' ? null : { ...after, instance_type: 'm5.large', id: `i-${i.toString(16).padStart(17, '0')}` },
         after,
-        after_unknown: { arn: true, id: true, private_ip: true, public_ip: true, root_block_device: [{ volume_id: true }], tags: {}, tags_all: true },
+        after_unknown: {
+          arn: true,
+          id: true,
+          private_ip: true,
+          public_ip: true,
+          root_block_device: [{ volume_id: true }],
+          tags: {},
+          tags_all: true,
+        },
         before_sensitive: actions[0] === 'create' ? false : { tags: {} },
         after_sensitive: { root_block_device: [{}], tags: {}, tags_all: {} },
       },
@@ -40,9 +48,12 @@ export function generatePlan(n: number): string {
     planned_values: { root_module: {} },
     resource_changes: changes,
     configuration: {
-      provider_config: { aws: { name: 'aws', full_name: 'registry.terraform.io/hashicorp/aws', expressions: { region: { constant_value: 'eu-west-1' } } } },
-      root_module: { resources: [{ address: 'aws_instance.node', mode: 'managed', type: 'aws_instance', name: 'node', provider_config_key: 'aws' }] },
+      provider_config: {
+        aws: { name: 'aws', full_name: 'registry.terraform.io/hashicorp/aws', expressions: { region: { constant_value: 'eu-west-1' } } },
+      },
+      root_module: {
+        resources: [{ address: 'aws_instance.node', mode: 'managed', type: 'aws_instance', name: 'node', provider_config_key: 'aws' }],
+      },
     },
   });
 }
-

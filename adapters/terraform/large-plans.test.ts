@@ -9,7 +9,9 @@ import { product } from './test-helpers.ts';
 // Many products, most on other resource types, as in the benchmark.
 const config: TerraformAdapterConfig = {
   products: [
-    product('weblogic-ee', [{ type: 'aws_instance', where: { 'tags.licence': ['weblogic-*', 'wls'] }, quantity: { instanceType: 'instance_type' } }]),
+    product('weblogic-ee', [
+      { type: 'aws_instance', where: { 'tags.licence': ['weblogic-*', 'wls'] }, quantity: { instanceType: 'instance_type' } },
+    ]),
     ...Array.from({ length: 200 }, (_, i) => product(`p${i}`, [{ type: `vendor_${i}_thing`, where: { edition: 'ee' }, quantity: 1 }])),
   ],
 };

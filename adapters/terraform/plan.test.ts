@@ -40,7 +40,9 @@ describe('parsePlan errors', () => {
     expect(error(`${good}\n}`).problems[0]).toMatchObject({ line: good.split('\n').length + 1, col: 1 });
   });
   it('wrong format: valid JSON that is not a plan', () => {
-    expect(error('{"apiVersion": "v1", "kind": "Pod"}').message).toMatch(/not a Terraform plan: expected the JSON of `terraform show -json PLANFILE`/);
+    expect(error('{"apiVersion": "v1", "kind": "Pod"}').message).toMatch(
+      /not a Terraform plan: expected the JSON of `terraform show -json PLANFILE`/,
+    );
     expect(error('[1, 2]').message).toMatch(/not a Terraform plan/);
     expect(error('{"format_version": "1.0", "terraform_version": "1.5.7", "values": {}}').message).toMatch(/looks like a state/);
   });
@@ -52,7 +54,10 @@ describe('parsePlan errors', () => {
   });
   it('broken resource changes name the entry', () => {
     expect(error('{"format_version": "1.2", "resource_changes": {}}').message).toMatch(/resource_changes must be an array/);
-    const bad = { format_version: '1.2', resource_changes: [{ address: 'a.b', mode: 'managed', type: 'a', name: 'b', change: { actions: 'create' } }] };
+    const bad = {
+      format_version: '1.2',
+      resource_changes: [{ address: 'a.b', mode: 'managed', type: 'a', name: 'b', change: { actions: 'create' } }],
+    };
     expect(error(JSON.stringify(bad)).message).toMatch(/resource_changes\[0\]: a\.b: change\.actions must be a non-empty array of strings/);
     const noType = { format_version: '1.2', resource_changes: [{ address: 'a.b', mode: 'managed', name: 'b', change: { actions: [] } }] };
     expect(error(JSON.stringify(noType)).message).toMatch(/resource_changes\[0\]: type must be a string/);
@@ -80,7 +85,15 @@ describe('isTerraformPlan', () => {
 
 describe('for callers that parsed the JSON already', () => {
   it('planFromValue validates and, given the text, finds lines', () => {
-    const text = JSON.stringify({ format_version: '1.2', planned_values: {}, resource_changes: [{ address: 'a.b', mode: 'managed', type: 'a', name: 'b', change: { actions: ['create'] } }] }, null, 2);
+    const text = JSON.stringify(
+      {
+        format_version: '1.2',
+        planned_values: {},
+        resource_changes: [{ address: 'a.b', mode: 'managed', type: 'a', name: 'b', change: { actions: ['create'] } }],
+      },
+      null,
+      2,
+    );
     expect(planFromValue(JSON.parse(text), text).lines).toEqual([6]);
     expect(planFromValue(JSON.parse(text)).lines).toEqual([]);
     expect(() => planFromValue({ kind: 'Pod' }, undefined, 'x.json')).toThrow(/x\.json:1:1 not a Terraform plan/);

@@ -115,9 +115,10 @@ export function looksLikeTerraformPlanText(text: string): boolean {
 /** Checks an already-parsed value is a plan the adapter can read. */
 export function validatePlan(value: unknown, file = '<plan>'): TerraformPlan {
   if (!isTerraformPlan(value)) {
-    const hint = isObject(value) && 'values' in value && 'format_version' in value
-      ? ' (this looks like a state: `terraform show -json` without a plan file)'
-      : '';
+    const hint =
+      isObject(value) && 'values' in value && 'format_version' in value
+        ? ' (this looks like a state: `terraform show -json` without a plan file)'
+        : '';
     throw inputError({
       file,
       line: 1,
@@ -127,7 +128,12 @@ export function validatePlan(value: unknown, file = '<plan>'): TerraformPlan {
   }
   const major = value.format_version.split('.')[0];
   if (major !== '1') {
-    throw inputError({ file, line: 1, col: 1, message: `unsupported plan format_version ${JSON.stringify(value.format_version)}: entitlegate reads format 1.x` });
+    throw inputError({
+      file,
+      line: 1,
+      col: 1,
+      message: `unsupported plan format_version ${JSON.stringify(value.format_version)}: entitlegate reads format 1.x`,
+    });
   }
   const changes: unknown = value.resource_changes;
   if (changes === undefined || changes === null) return { ...value, resource_changes: [] };

@@ -53,9 +53,15 @@ describe('resolveQuantity', () => {
   it('number, attribute, instance type, default one', () => {
     expect(resolveQuantity(compileQuantity(3), {}, {}, t)).toEqual({ quantity: 3 });
     expect(resolveQuantity(compileQuantity(undefined), {}, {}, t)).toEqual({ quantity: 1 });
-    expect(resolveQuantity(compileQuantity({ attribute: 'cpu_options[0].core_count' }), { cpu_options: [{ core_count: 6 }] }, {}, t)).toEqual({ quantity: 6 });
-    expect(resolveQuantity(compileQuantity({ attribute: 'cpu_options.core_count' }), { cpu_options: [{ core_count: 6 }] }, {}, t)).toEqual({ quantity: 6 });
-    expect(resolveQuantity(compileQuantity({ instanceType: 'instance_type' }), { instance_type: 'm5.xlarge' }, {}, t)).toEqual({ quantity: 4 });
+    expect(
+      resolveQuantity(compileQuantity({ attribute: 'cpu_options[0].core_count' }), { cpu_options: [{ core_count: 6 }] }, {}, t),
+    ).toEqual({ quantity: 6 });
+    expect(resolveQuantity(compileQuantity({ attribute: 'cpu_options.core_count' }), { cpu_options: [{ core_count: 6 }] }, {}, t)).toEqual({
+      quantity: 6,
+    });
+    expect(resolveQuantity(compileQuantity({ instanceType: 'instance_type' }), { instance_type: 'm5.xlarge' }, {}, t)).toEqual({
+      quantity: 4,
+    });
   });
   it('unknown after apply, also inside a list block', () => {
     const q = compileQuantity({ attribute: 'cpu_options.0.core_count' });

@@ -78,13 +78,17 @@ export function resolveQuantity(q: CompiledQuantity, values: unknown, afterUnkno
   const value = got.value;
   if ('attribute' in spec) {
     const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
-    if (!Number.isFinite(n) || n < 0) return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not a non-negative number` };
+    if (!Number.isFinite(n) || n < 0)
+      return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not a non-negative number` };
     return { quantity: n };
   }
   if (typeof value !== 'string') return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not an instance type` };
   const vcpu = table.vcpu(value);
   if (vcpu === undefined) {
-    return { quantity: null, reason: `instance type ${value} (${attribute}) is not in the vCPU table; add it under terraform.instanceTypes in the config` };
+    return {
+      quantity: null,
+      reason: `instance type ${value} (${attribute}) is not in the vCPU table; add it under terraform.instanceTypes in the config`,
+    };
   }
   return { quantity: vcpu };
 }

@@ -39,12 +39,24 @@ function files(step: 1 | 2): Record<string, string> {
     ].join('\n'),
     'mod/main.tf': `${data('db', 8)}\nmodule "inner" {\n  source   = "./inner"\n  for_each = toset(["x"])\n}\n`,
     'mod/inner/main.tf': data('db', v1 ? 16 : 12),
-    'other.tfstate': JSON.stringify({ version: 4, terraform_version: '1.5.7', serial: 1, lineage: 'entitlegate-test', outputs: {}, resources: [] }),
+    'other.tfstate': JSON.stringify({
+      version: 4,
+      terraform_version: '1.5.7',
+      serial: 1,
+      lineage: 'entitlegate-test',
+      outputs: {},
+      resources: [],
+    }),
   };
 }
 
 const brief = (claims: Claim[]) =>
-  Object.fromEntries(claims.map((c) => [c.resource?.address, c.quantity === null ? null : c.peak === Math.max(c.quantity, 0) ? c.quantity : { quantity: c.quantity, peak: c.peak }]));
+  Object.fromEntries(
+    claims.map((c) => [
+      c.resource?.address,
+      c.quantity === null ? null : c.peak === Math.max(c.quantity, 0) ? c.quantity : { quantity: c.quantity, peak: c.peak },
+    ]),
+  );
 
 describe.skipIf(missing !== undefined)('real Terraform v1.5.7 plans (terraform_data)', () => {
   let wd: TerraformWorkdir;
@@ -76,7 +88,9 @@ describe.skipIf(missing !== undefined)('real Terraform v1.5.7 plans (terraform_d
     const unknown = claims.find((c) => c.resource?.address === 'terraform_data.unknown');
     expect(unknown?.unknownReason).toBe('input.vcpu is known only after apply');
     // Terraform writes one line: no line numbers; the file and flags are kept.
-    expect(claims.every((c) => c.resource?.line === undefined && c.resource?.file === 'tfplan.json' && c.scope.environment === 'test')).toBe(true);
+    expect(
+      claims.every((c) => c.resource?.line === undefined && c.resource?.file === 'tfplan.json' && c.scope.environment === 'test'),
+    ).toBe(true);
     wd.apply();
   });
 

@@ -28,7 +28,14 @@ export class TerraformWorkdir {
     const rc = join(this.dir, '.terraformrc');
     writeFileSync(rc, '');
     // Offline and quiet: no checkpoint calls, no user CLI config, no colour.
-    this.#env = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', TF_INPUT: '0', TF_CLI_CONFIG_FILE: rc, TF_DATA_DIR: join(this.dir, '.terraform') };
+    this.#env = {
+      ...process.env,
+      CHECKPOINT_DISABLE: '1',
+      TF_IN_AUTOMATION: '1',
+      TF_INPUT: '0',
+      TF_CLI_CONFIG_FILE: rc,
+      TF_DATA_DIR: join(this.dir, '.terraform'),
+    };
   }
 
   write(files: Record<string, string>): void {
@@ -40,13 +47,24 @@ export class TerraformWorkdir {
   }
 
   run(...args: string[]): string {
-    return execFileSync(terraformPath(), [...args, '-no-color'], { cwd: this.dir, env: this.#env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 });
+    return execFileSync(terraformPath(), [...args, '-no-color'], {
+      cwd: this.dir,
+      env: this.#env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 1 << 28,
+    });
   }
 
   /** `terraform plan -out` then `terraform show -json`: the text `entitlegate check` reads. */
   planJson(...planArgs: string[]): string {
     this.run('plan', '-input=false', '-out=tfplan', ...planArgs);
-    return execFileSync(terraformPath(), ['show', '-json', 'tfplan'], { cwd: this.dir, env: this.#env, encoding: 'utf8', maxBuffer: 1 << 28 });
+    return execFileSync(terraformPath(), ['show', '-json', 'tfplan'], {
+      cwd: this.dir,
+      env: this.#env,
+      encoding: 'utf8',
+      maxBuffer: 1 << 28,
+    });
   }
 
   apply(): void {

@@ -62,6 +62,10 @@ export function plan(resource_changes: ResourceChange[], configuration?: Terrafo
   };
 }
 
-export function product(id: string, terraform: NonNullable<NonNullable<Product['match']>['terraform']>, metric: Product['metric'] = 'vcpu'): Product {
+export function product(
+  id: string,
+  terraform: NonNullable<NonNullable<Product['match']>['terraform']>,
+  metric: Product['metric'] = 'vcpu',
+): Product {
   return { id, metric, match: { terraform } };
 }

@@ -45,8 +45,26 @@ const image = (d: number) => IMAGES[d % IMAGES.length]!;
 
 function managedFields(manager: string) {
   return [
-    { manager, operation: 'Update', apiVersion: 'v1', time: ts, fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': { 'f:labels': { '.': {}, 'f:app': {}, 'f:pod-template-hash': {} } }, 'f:spec': { 'f:containers': { 'k:{"name":"app"}': { '.': {}, 'f:image': {}, 'f:resources': { 'f:limits': { 'f:cpu': {} } } } } } } },
-    { manager: 'kubelet', operation: 'Update', apiVersion: 'v1', time: ts, fieldsType: 'FieldsV1', subresource: 'status', fieldsV1: { 'f:status': { 'f:conditions': {}, 'f:containerStatuses': {}, 'f:podIP': {}, 'f:phase': {} } } },
+    {
+      manager,
+      operation: 'Update',
+      apiVersion: 'v1',
+      time: ts,
+      fieldsType: 'FieldsV1',
+      fieldsV1: {
+        'f:metadata': { 'f:labels': { '.': {}, 'f:app': {}, 'f:pod-template-hash': {} } },
+        'f:spec': { 'f:containers': { 'k:{"name":"app"}': { '.': {}, 'f:image': {}, 'f:resources': { 'f:limits': { 'f:cpu': {} } } } } },
+      },
+    },
+    {
+      manager: 'kubelet',
+      operation: 'Update',
+      apiVersion: 'v1',
+      time: ts,
+      fieldsType: 'FieldsV1',
+      subresource: 'status',
+      fieldsV1: { 'f:status': { 'f:conditions': {}, 'f:containerStatuses': {}, 'f:podIP': {}, 'f:phase': {} } },
+    },
   ];
 }
 
@@ -94,17 +112,45 @@ function pod(i: number, shape: ClusterShape) {
       creationTimestamp: ts,
       labels: { app: `app-${d}`, 'pod-template-hash': '7d9f8c6b5' },
       annotations: { 'kubectl.kubernetes.io/restartedAt': ts },
-      ...(owned ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `app-${d}-7d9f8c6b5`, uid: uid('rs', d), controller: true, blockOwnerDeletion: true }] } : {}),
+      ...(owned
+        ? {
+            ownerReferences: [
+              {
+                apiVersion: 'apps/v1',
+                kind: 'ReplicaSet',
+                name: `app-${d}-7d9f8c6b5`,
+                uid: uid('rs', d),
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
+          }
+        : {}),
       managedFields: managedFields('kube-controller-manager'),
     },
     spec: podSpec(d),
     status: {
       phase: 'Running',
-      conditions: ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({ type, status: 'True', lastTransitionTime: ts })),
+      conditions: ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({
+        type,
+        status: 'True',
+        lastTransitionTime: ts,
+      })),
       hostIP: `10.0.${d % NODES}.1`,
       podIP: `10.1.${(i >> 8) & 255}.${i & 255}`,
       startTime: ts,
-      containerStatuses: [{ name: 'app', ready: true, restartCount: 0, image: image(d), imageID: `sha256:${'ab'.repeat(32)}`, containerID: `containerd://${'cd'.repeat(32)}`, started: true, state: { running: { startedAt: ts } } }],
+      containerStatuses: [
+        {
+          name: 'app',
+          ready: true,
+          restartCount: 0,
+          image: image(d),
+          imageID: `sha256:${'ab'.repeat(32)}`,
+          containerID: `containerd://${'cd'.repeat(32)}`,
+          started: true,
+          state: { running: { startedAt: ts } },
+        },
+      ],
       qosClass: 'Burstable',
     },
   };
@@ -118,8 +164,22 @@ function deployment(d: number) {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: `app-${d}`, namespace: nsOf(d), uid: uid('deploy', d), resourceVersion: RV, generation: 1, creationTimestamp: ts, labels: { app: `app-${d}` }, managedFields: managedFields('kubectl') },
-    spec: { replicas: REPLICAS, selector: { matchLabels: { app: `app-${d}` } }, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } }, template: template(d) },
+    metadata: {
+      name: `app-${d}`,
+      namespace: nsOf(d),
+      uid: uid('deploy', d),
+      resourceVersion: RV,
+      generation: 1,
+      creationTimestamp: ts,
+      labels: { app: `app-${d}` },
+      managedFields: managedFields('kubectl'),
+    },
+    spec: {
+      replicas: REPLICAS,
+      selector: { matchLabels: { app: `app-${d}` } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
+      template: template(d),
+    },
     status: { replicas: REPLICAS, readyReplicas: REPLICAS, availableReplicas: REPLICAS, updatedReplicas: REPLICAS, observedGeneration: 1 },
   };
 }
@@ -135,7 +195,9 @@ function replicaSet(d: number) {
       resourceVersion: RV,
       creationTimestamp: ts,
       labels: { app: `app-${d}`, 'pod-template-hash': '7d9f8c6b5' },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: `app-${d}`, uid: uid('deploy', d), controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        { apiVersion: 'apps/v1', kind: 'Deployment', name: `app-${d}`, uid: uid('deploy', d), controller: true, blockOwnerDeletion: true },
+      ],
       managedFields: managedFields('kube-controller-manager'),
     },
     spec: { replicas: REPLICAS, selector: { matchLabels: { app: `app-${d}` } }, template: template(d) },
@@ -143,7 +205,16 @@ function replicaSet(d: number) {
   };
 }
 
-const namespace = (i: number) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `team-${i}`, uid: uid('ns', i), resourceVersion: RV, labels: { 'entitlegate.io/environment': i % 4 === 0 ? 'prod' : 'dev' } } });
+const namespace = (i: number) => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: {
+    name: `team-${i}`,
+    uid: uid('ns', i),
+    resourceVersion: RV,
+    labels: { 'entitlegate.io/environment': i % 4 === 0 ? 'prod' : 'dev' },
+  },
+});
 const node = (i: number) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: `node-${i}`, uid: uid('node', i), resourceVersion: RV } });
 
 export function serveFake(pods: number): Promise<string> {
@@ -172,9 +243,18 @@ export function serveFake(pods: number): Promise<string> {
     const items: object[] = [];
     for (let i = offset; i < end; i++) items.push(kind.make(i));
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: RV, ...(end < kind.count ? { continue: String(end) } : {}) }, items }));
+    res.end(
+      JSON.stringify({
+        kind: 'List',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: RV, ...(end < kind.count ? { continue: String(end) } : {}) },
+        items,
+      }),
+    );
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as { port: number }).port}`)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as { port: number }).port}`)),
+  );
 }
 
 /** Starts the fake API server in a child process. */

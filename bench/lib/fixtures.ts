@@ -47,12 +47,52 @@ export function generatedConfig(n: number): LoadedConfig {
   const exceptions: object[] = [];
   for (let i = 0; i < n; i++) {
     const id = `product-${i}`;
-    products.push({ id, vendor: `Vendor ${i % 97}`, name: `Product ${i}`, metric: i % 2 ? 'instances' : 'vcpu', match: { kubernetes: { images: [`registry.example.com/vendor-${i}/*`] } } });
-    entitlements.push({ id: `ENT-${i}-ANY`, product: id, model: 'subscription', quantity: 1_000_000, validFrom: '2026-01-01', validUntil: '2027-06-30', owner: `team-${i % 50}@example.com`, contract: { ref: `PO-${i}`, unitCost: 100, currency: 'USD' } });
-    if (i % 3 === 0) entitlements.push({ id: `ENT-${i}-PROD`, product: id, model: 'subscription', quantity: 64, validFrom: '2026-01-01', validUntil: '2026-12-31', scope: { environment: ['prod'] }, owner: `team-${i % 50}@example.com` });
+    products.push({
+      id,
+      vendor: `Vendor ${i % 97}`,
+      name: `Product ${i}`,
+      metric: i % 2 ? 'instances' : 'vcpu',
+      match: { kubernetes: { images: [`registry.example.com/vendor-${i}/*`] } },
+    });
+    entitlements.push({
+      id: `ENT-${i}-ANY`,
+      product: id,
+      model: 'subscription',
+      quantity: 1_000_000,
+      validFrom: '2026-01-01',
+      validUntil: '2027-06-30',
+      owner: `team-${i % 50}@example.com`,
+      contract: { ref: `PO-${i}`, unitCost: 100, currency: 'USD' },
+    });
+    if (i % 3 === 0)
+      entitlements.push({
+        id: `ENT-${i}-PROD`,
+        product: id,
+        model: 'subscription',
+        quantity: 64,
+        validFrom: '2026-01-01',
+        validUntil: '2026-12-31',
+        scope: { environment: ['prod'] },
+        owner: `team-${i % 50}@example.com`,
+      });
   }
-  exceptions.push({ id: 'EXC-0', product: 'product-0', quantity: 8, until: '2026-12-15', scope: { environment: ['prod'] }, reason: 'cutover', requestedBy: 'alice', approvedBy: 'bob' });
-  const doc = { version: 1, defaults: { warnAt: 0.8, expiryWarningDays: 30, unlicensed: 'deny', unknownQuantity: 'deny', peak: 'warn' }, products, entitlements, exceptions };
+  exceptions.push({
+    id: 'EXC-0',
+    product: 'product-0',
+    quantity: 8,
+    until: '2026-12-15',
+    scope: { environment: ['prod'] },
+    reason: 'cutover',
+    requestedBy: 'alice',
+    approvedBy: 'bob',
+  });
+  const doc = {
+    version: 1,
+    defaults: { warnAt: 0.8, expiryWarningDays: 30, unlicensed: 'deny', unknownQuantity: 'deny', peak: 'warn' },
+    products,
+    entitlements,
+    exceptions,
+  };
   return parseConfig(`generated-${n}-products.yaml`, JSON.stringify(doc));
 }
 
@@ -71,5 +111,10 @@ export function generatedUsage(n: number, products: number): UsageSource {
 
 /** One claim for product-0 in dev: it fits the any-environment pool. */
 export const generatedClaims: Claim[] = [
-  { product: 'product-0', quantity: 4, scope: { environment: 'dev', cluster: 'cluster-1', namespace: 'orders-dev' }, resource: { kind: 'Deployment', name: 'orders-db', namespace: 'orders-dev' } },
+  {
+    product: 'product-0',
+    quantity: 4,
+    scope: { environment: 'dev', cluster: 'cluster-1', namespace: 'orders-dev' },
+    resource: { kind: 'Deployment', name: 'orders-db', namespace: 'orders-dev' },
+  },
 ];

@@ -54,7 +54,10 @@ const syncMs = performance.now() - start;
 if (errors.length) throw new Error(`inventory errors: ${errors.slice(0, 3).join('; ')}`);
 const usage = inventory.usage();
 engine.setUsage([{ source: 'cluster', observedAt: NOW.toISOString(), usage }]);
-const d = engine.decide([{ product: 'oracle-db-ee', quantity: 2, scope: { environment: 'dev', cluster: 'bench-1', namespace: 'team-1' } }], { now: NOW });
+const d = engine.decide(
+  [{ product: 'oracle-db-ee', quantity: 2, scope: { environment: 'dev', cluster: 'bench-1', namespace: 'team-1' } }],
+  { now: NOW },
+);
 await settle();
 const mem = process.memoryUsage();
 process.stdout.write(

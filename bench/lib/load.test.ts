@@ -45,7 +45,13 @@ describe('load generator', () => {
   it('closed loop: sends the request as given and counts the answers', async () => {
     const seen: string[] = [];
     const url = await serve(answer(200, '{"allowed":true}', seen));
-    const r = await runLoad({ ...base, url: `${url}/validate?x=1`, headers: { 'content-type': 'application/json' }, body: '{"a":1}', expectBody: '"allowed":true' });
+    const r = await runLoad({
+      ...base,
+      url: `${url}/validate?x=1`,
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+      expectBody: '"allowed":true',
+    });
     expect(r.requests).toBeGreaterThan(10);
     expect(r.errors).toBe(0);
     expect(r.unexpected).toBe(0);

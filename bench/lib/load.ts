@@ -66,10 +66,18 @@ export function loadgenBinary(): string {
   mkdirSync(dir, { recursive: true });
   const tmp = `${bin}.${process.pid}`;
   try {
-    execFileSync('go', ['build', '-o', tmp, '.'], { cwd: SOURCE, env: { ...process.env, CGO_ENABLED: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('go', ['build', '-o', tmp, '.'], {
+      cwd: SOURCE,
+      env: { ...process.env, CGO_ENABLED: '0' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
   } catch (err) {
     const e = err as { code?: string; stderr?: Buffer };
-    throw new Error(e.code === 'ENOENT' ? 'the load generator (bench/loadgen) is built with Go, and `go` is not on PATH' : `building bench/loadgen failed: ${String(e.stderr ?? err)}`);
+    throw new Error(
+      e.code === 'ENOENT'
+        ? 'the load generator (bench/loadgen) is built with Go, and `go` is not on PATH'
+        : `building bench/loadgen failed: ${String(e.stderr ?? err)}`,
+    );
   }
   renameSync(tmp, bin);
   return bin;

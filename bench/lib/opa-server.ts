@@ -66,7 +66,9 @@ export async function startOpaServer(data: object, opts: { opa?: string; regoDir
   writeFileSync(join(policyDir, 'data.json'), JSON.stringify(data));
   const port = await freePort();
   const addr = `127.0.0.1:${port}`;
-  const child = spawn(opa, ['run', '--server', '--addr', addr, '--disable-telemetry', '--log-level', 'error', policyDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(opa, ['run', '--server', '--addr', addr, '--disable-telemetry', '--log-level', 'error', policyDir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
   const url = `http://${addr}`;

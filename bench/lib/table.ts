@@ -38,7 +38,8 @@ const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 export function renderTable(rows: readonly BenchRow[]): string {
   const cells = rows.map((r) => COLUMNS.map((c) => esc(c.cell(r))));
   const widths = COLUMNS.map((c, i) => Math.max(c.head.length, 3, ...cells.map((row) => row[i]!.length)));
-  const line = (vals: string[]) => '| ' + vals.map((v, i) => (COLUMNS[i]!.right ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join(' | ') + ' |';
+  const line = (vals: string[]) =>
+    '| ' + vals.map((v, i) => (COLUMNS[i]!.right ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join(' | ') + ' |';
   const rule = '| ' + widths.map((w, i) => (COLUMNS[i]!.right ? '-'.repeat(w - 1) + ':' : '-'.repeat(w))).join(' | ') + ' |';
   return [line(COLUMNS.map((c) => c.head)), rule, ...cells.map(line)].join('\n');
 }

@@ -37,11 +37,29 @@ export async function decisionRows(sizes: DecisionSizes, log: (line: string) => 
 
   // Floor and engine runs interleaved, so a noisy stretch hits both alike.
   log(`decision: floor (${inputBytes} B input) and engine in process, runs interleaved`);
-  const [floor, eng] = timeInterleaved([() => JSON.parse(JSON.stringify(input)), () => engine.decide(fixture.claims, opts)], sizes.loop) as [Throughput, Throughput];
-  rows.push({ section: 'decision', subject: FLOOR, input: inputDesc, opsPerSec: floor.opsPerSec, p50Ms: floor.p50Ms, p99Ms: floor.p99Ms, note: `policy input ${inputBytes} bytes of JSON` });
+  const [floor, eng] = timeInterleaved(
+    [() => JSON.parse(JSON.stringify(input)), () => engine.decide(fixture.claims, opts)],
+    sizes.loop,
+  ) as [Throughput, Throughput];
+  rows.push({
+    section: 'decision',
+    subject: FLOOR,
+    input: inputDesc,
+    opsPerSec: floor.opsPerSec,
+    p50Ms: floor.p50Ms,
+    p99Ms: floor.p99Ms,
+    note: `policy input ${inputBytes} bytes of JSON`,
+  });
 
   keep(engine.decide(fixture.claims, opts));
-  const engineRow = { section: 'decision', subject: ENGINE, input: inputDesc, opsPerSec: eng.opsPerSec, p50Ms: eng.p50Ms, p99Ms: eng.p99Ms };
+  const engineRow = {
+    section: 'decision',
+    subject: ENGINE,
+    input: inputDesc,
+    opsPerSec: eng.opsPerSec,
+    p50Ms: eng.p50Ms,
+    p99Ms: eng.p99Ms,
+  };
   rows.push({
     ...engineRow,
     baseline: FLOOR,
@@ -78,7 +96,17 @@ export async function decisionRows(sizes: DecisionSizes, log: (line: string) => 
         const notes = [`load generator (bench/loadgen) in its own process, keep-alive`];
         if (!same) notes.push(`WARNING: OPA's answer differs from the engine's: ${r.sample?.slice(0, 200)}`);
         if (r.errors) notes.push(`${r.errors} errors, first: ${r.firstError}`);
-        rows.push({ section: 'decision', subject: opaSubject(c), input: inputDesc, opsPerSec: r.opsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, baseline: FLOOR, ratio: r.opsPerSec / floor.opsPerSec, note: notes.join('; ') });
+        rows.push({
+          section: 'decision',
+          subject: opaSubject(c),
+          input: inputDesc,
+          opsPerSec: r.opsPerSec,
+          p50Ms: r.p50Ms,
+          p99Ms: r.p99Ms,
+          baseline: FLOOR,
+          ratio: r.opsPerSec / floor.opsPerSec,
+          note: notes.join('; '),
+        });
         if (!bestOpa || r.opsPerSec > bestOpa.opsPerSec) bestOpa = { subject: opaSubject(c), opsPerSec: r.opsPerSec };
       }
     } finally {
@@ -95,11 +123,20 @@ export async function decisionRows(sizes: DecisionSizes, log: (line: string) => 
       note: `same measurement as the row above, compared with the OPA server's best concurrency`,
     });
   }
-  return rows.map((r) => ({ ...r, opsPerSec: round(r.opsPerSec, 0), p50Ms: round(r.p50Ms, 4), p99Ms: round(r.p99Ms, 4), ratio: round(r.ratio, 4) }));
+  return rows.map((r) => ({
+    ...r,
+    opsPerSec: round(r.opsPerSec, 0),
+    p50Ms: round(r.p50Ms, 4),
+    p99Ms: round(r.p99Ms, 4),
+    ratio: round(r.ratio, 4),
+  }));
 }
 
 function sameVerdict(opa: { result?: unknown }, engine: unknown): boolean {
-  const norm = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
+  const norm = (v: unknown): string =>
+    JSON.stringify(v, (_k, x: unknown) =>
+      x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x,
+    );
   return norm(opa.result) === norm(engine);
 }
 

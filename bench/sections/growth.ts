@@ -23,8 +23,20 @@ export interface GrowthSizes {
 }
 
 export const GROWTH_SIZES: Record<'full' | 'quick' | 'tiny', GrowthSizes> = {
-  full: { loop: { warmupMs: 500, runMs: 1000, runs: 5 }, products: [10, 1000, 10_000], usage: [10, 1000, 100_000], usageProducts: 100, pods: [10_000, 100_000] },
-  quick: { loop: { warmupMs: 200, runMs: 400, runs: 3 }, products: [10, 1000, 10_000], usage: [10, 1000, 100_000], usageProducts: 100, pods: [100_000] },
+  full: {
+    loop: { warmupMs: 500, runMs: 1000, runs: 5 },
+    products: [10, 1000, 10_000],
+    usage: [10, 1000, 100_000],
+    usageProducts: 100,
+    pods: [10_000, 100_000],
+  },
+  quick: {
+    loop: { warmupMs: 200, runMs: 400, runs: 3 },
+    products: [10, 1000, 10_000],
+    usage: [10, 1000, 100_000],
+    usageProducts: 100,
+    pods: [100_000],
+  },
   tiny: { loop: { warmupMs: 20, runMs: 50, runs: 2 }, products: [10, 100], usage: [10, 100], usageProducts: 10, pods: [300] },
 };
 
@@ -36,7 +48,14 @@ const MEMORY_TARGET_PODS = 100_000;
 const n = (x: number) => x.toLocaleString('en-US');
 const EXAMPLE_CONFIG = fileURLToPath(new URL('../../examples/entitlegate.yaml', import.meta.url));
 
-async function decisionsBy(label: string, sizes: number[], build: (size: number) => Promise<{ engine: Engine; loadMs: number }>, loop: LoopOptions, log: (l: string) => void, target?: string): Promise<BenchRow[]> {
+async function decisionsBy(
+  label: string,
+  sizes: number[],
+  build: (size: number) => Promise<{ engine: Engine; loadMs: number }>,
+  loop: LoopOptions,
+  log: (l: string) => void,
+  target?: string,
+): Promise<BenchRow[]> {
   const engines: { size: number; engine: Engine; loadMs: number }[] = [];
   for (const size of sizes) {
     log(`growth: building ${n(size)} ${label}`);
@@ -105,7 +124,9 @@ export async function growthRows(sizes: GrowthSizes, log: (line: string) => void
       async (size) => {
         const t = performance.now();
         // One compiled policy per engine: setData is per engine, and every engine here has the same config.
-        const engine = new Engine(size === sizes.usage[0] ? policy : (await Engine.create(usageConfig, [])).policy, usageConfig, [generatedUsage(size, sizes.usageProducts)]);
+        const engine = new Engine(size === sizes.usage[0] ? policy : (await Engine.create(usageConfig, [])).policy, usageConfig, [
+          generatedUsage(size, sizes.usageProducts),
+        ]);
         return { engine, loadMs: performance.now() - t };
       },
       sizes.loop,

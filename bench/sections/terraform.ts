@@ -65,14 +65,27 @@ async function measure(s: Subject, gnuTime: boolean, dir: string): Promise<Measu
   const { cmd } = s;
   const outFile = join(dir, 'stdout');
   const out = openSync(outFile, 'w');
-  const env = s.compileCache ? { ...process.env, NODE_COMPILE_CACHE: s.compileCache === 'fresh' ? mkdtempSync(join(dir, 'cold-cache-')) : s.compileCache } : process.env;
+  const env = s.compileCache
+    ? { ...process.env, NODE_COMPILE_CACHE: s.compileCache === 'fresh' ? mkdtempSync(join(dir, 'cold-cache-')) : s.compileCache }
+    : process.env;
   try {
     if (gnuTime) {
       const start = performance.now();
-      const r = spawnSync(TIME, ['-f', `${RSS_MARK}%M`, ...cmd], { stdio: ['ignore', out, 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26, env });
+      const r = spawnSync(TIME, ['-f', `${RSS_MARK}%M`, ...cmd], {
+        stdio: ['ignore', out, 'pipe'],
+        encoding: 'utf8',
+        maxBuffer: 1 << 26,
+        env,
+      });
       const wallMs = performance.now() - start;
       const kb = new RegExp(`${RSS_MARK}(\\d+)`).exec(r.stderr)?.[1];
-      return { wallMs, peakRssMb: kb ? Number(kb) / 1024 : undefined, code: r.status, stdout: readFileSync(outFile, 'utf8'), stderr: r.stderr.replace(new RegExp(`${RSS_MARK}\\d+\\s*`), '') };
+      return {
+        wallMs,
+        peakRssMb: kb ? Number(kb) / 1024 : undefined,
+        code: r.status,
+        stdout: readFileSync(outFile, 'utf8'),
+        stderr: r.stderr.replace(new RegExp(`${RSS_MARK}\\d+\\s*`), ''),
+      };
     }
     return await measurePolling(cmd, out, outFile, env);
   } finally {
@@ -102,7 +115,13 @@ function measurePolling(cmd: string[], out: number, outFile: string, env: NodeJS
     });
     child.on('close', (code) => {
       clearInterval(poll);
-      resolve({ wallMs: performance.now() - start, peakRssMb: hwmKb ? hwmKb / 1024 : undefined, code, stdout: readFileSync(outFile, 'utf8'), stderr });
+      resolve({
+        wallMs: performance.now() - start,
+        peakRssMb: hwmKb ? hwmKb / 1024 : undefined,
+        code,
+        stdout: readFileSync(outFile, 'utf8'),
+        stderr,
+      });
     });
   });
 }
@@ -112,10 +131,15 @@ const fmtN = (n: number) => new Intl.NumberFormat('en-US').format(n);
 
 /** The vCPU table in the Rego data must be the shipped one, or the rules are not equivalent. */
 function checkRegoData(): void {
-  const shipped = (JSON.parse(readFileSync(join(ROOT, 'adapters', 'terraform', 'instance-types.json'), 'utf8')) as { vcpu: Record<string, number> }).vcpu;
-  const rego = (JSON.parse(readFileSync(join(FIX, 'conftest', 'data', 'licence.json'), 'utf8')) as { licence: { vcpu: Record<string, number> } }).licence.vcpu;
+  const shipped = (
+    JSON.parse(readFileSync(join(ROOT, 'adapters', 'terraform', 'instance-types.json'), 'utf8')) as { vcpu: Record<string, number> }
+  ).vcpu;
+  const rego = (
+    JSON.parse(readFileSync(join(FIX, 'conftest', 'data', 'licence.json'), 'utf8')) as { licence: { vcpu: Record<string, number> } }
+  ).licence.vcpu;
   for (const [type, n] of Object.entries(rego)) {
-    if (shipped[type] !== n) throw new Error(`bench/fixtures/conftest/data/licence.json: ${type} is ${n} vCPU there, ${shipped[type]} in instance-types.json`);
+    if (shipped[type] !== n)
+      throw new Error(`bench/fixtures/conftest/data/licence.json: ${type} is ${n} vCPU there, ${shipped[type]} in instance-types.json`);
   }
 }
 
@@ -128,7 +152,9 @@ export const terraformSection: BenchSection = {
     const conftest = conftestPath();
     const eg = entitlegateCmd();
     const dir = mkdtempSync(join(tmpdir(), 'entitlegate-bench-tf-'));
-    log(`terraform: ${eg.note}; peak RSS from ${gnuTime ? '/usr/bin/time -f %M' : '/proc/PID/status VmHWM polling'}; conftest ${conftest ?? 'not installed (scripts/install-conftest.sh)'}`);
+    log(
+      `terraform: ${eg.note}; peak RSS from ${gnuTime ? '/usr/bin/time -f %M' : '/proc/PID/status VmHWM polling'}; conftest ${conftest ?? 'not installed (scripts/install-conftest.sh)'}`,
+    );
     const rows: BenchRow[] = [];
     try {
       for (const n of sizes) {
@@ -136,9 +162,25 @@ export const terraformSection: BenchSection = {
         writeFileSync(planFile, generatePlan(n));
         const mb = statSync(planFile).size / 2 ** 20;
         const input = `${fmtN(n)} resource changes (${mb.toFixed(1)} MB)`;
-        const egCheck = [...eg.cmd, 'check', planFile, '--config', join(FIX, 'terraform', 'entitlegate.yaml'), '--usage', join(FIX, 'terraform', 'usage.yaml'), '--format', 'json', '--now', NOW];
+        const egCheck = [
+          ...eg.cmd,
+          'check',
+          planFile,
+          '--config',
+          join(FIX, 'terraform', 'entitlegate.yaml'),
+          '--usage',
+          join(FIX, 'terraform', 'usage.yaml'),
+          '--format',
+          'json',
+          '--now',
+          NOW,
+        ];
         const subjects: Subject[] = [
-          { name: BARE, cmd: [process.execPath, '-e', "JSON.parse(require('node:fs').readFileSync(process.argv[1], 'utf8'))", planFile], ok: [0] },
+          {
+            name: BARE,
+            cmd: [process.execPath, '-e', "JSON.parse(require('node:fs').readFileSync(process.argv[1], 'utf8'))", planFile],
+            ok: [0],
+          },
           // The bin keeps a V8 code cache after its first run (cli/launcher.ts): the
           // first of these runs writes it, the others use it, as on a machine that
           // runs checks. A first run ever is measured on its own below.
@@ -146,7 +188,20 @@ export const terraformSection: BenchSection = {
         ];
         if (n === sizes[0]) subjects.push({ name: EG_FIRST, cmd: egCheck, ok: [0], compileCache: 'fresh' });
         if (conftest) {
-          subjects.push({ name: CONFTEST, cmd: [conftest, 'test', planFile, '--policy', join(FIX, 'conftest', 'policy'), '--data', join(FIX, 'conftest', 'data'), '--no-color'], ok: [0] });
+          subjects.push({
+            name: CONFTEST,
+            cmd: [
+              conftest,
+              'test',
+              planFile,
+              '--policy',
+              join(FIX, 'conftest', 'policy'),
+              '--data',
+              join(FIX, 'conftest', 'data'),
+              '--no-color',
+            ],
+            ok: [0],
+          });
         }
         const results = new Map<string, Measured[]>(subjects.map((s) => [s.name, []]));
         for (let run = 0; run < RUNS; run++) {
@@ -158,35 +213,94 @@ export const terraformSection: BenchSection = {
         }
         const best = (name: string) => {
           const ms = results.get(name)!;
-          return { wallMs: Math.min(...ms.map((m) => m.wallMs)), peakRssMb: ms.some((m) => m.peakRssMb !== undefined) ? Math.max(...ms.map((m) => m.peakRssMb ?? 0)) : undefined, all: ms };
+          return {
+            wallMs: Math.min(...ms.map((m) => m.wallMs)),
+            peakRssMb: ms.some((m) => m.peakRssMb !== undefined) ? Math.max(...ms.map((m) => m.peakRssMb ?? 0)) : undefined,
+            all: ms,
+          };
         };
         const bare = best(BARE);
         const e = best(EG);
         const requested = (JSON.parse(e.all[0]!.stdout) as { products: { requested: number }[] }).products[0]?.requested;
         const runsNote = (ms: Measured[]) => `runs ${ms.map((m) => Math.round(m.wallMs)).join(', ')} ms`;
-        log(`terraform: ${input}: bare ${Math.round(bare.wallMs)} ms, entitlegate ${Math.round(e.wallMs)} ms${conftest ? `, conftest ${Math.round(best(CONFTEST).wallMs)} ms` : ''}`);
+        log(
+          `terraform: ${input}: bare ${Math.round(bare.wallMs)} ms, entitlegate ${Math.round(e.wallMs)} ms${conftest ? `, conftest ${Math.round(best(CONFTEST).wallMs)} ms` : ''}`,
+        );
 
-        rows.push({ section: 'terraform', subject: BARE, input, wallMs: round(bare.wallMs), peakRssMb: round(bare.peakRssMb), note: `node start-up + read + JSON.parse; ${runsNote(bare.all)}` });
+        rows.push({
+          section: 'terraform',
+          subject: BARE,
+          input,
+          wallMs: round(bare.wallMs),
+          peakRssMb: round(bare.peakRssMb),
+          note: `node start-up + read + JSON.parse; ${runsNote(bare.all)}`,
+        });
         const ratioBare = e.wallMs / bare.wallMs;
         const egNotes = [`${eg.note}; requested ${requested} vCPU; ${runsNote(e.all)}`];
         if (n === 10_000) egNotes.push(`DESIGN.md: a 10,000-resource plan in about a second — ${Math.round(e.wallMs)} ms`);
-        rows.push({ section: 'terraform', subject: EG, input, wallMs: round(e.wallMs), peakRssMb: round(e.peakRssMb), baseline: BARE, ratio: round(ratioBare, 3), target: 'within 3× of a bare JSON.parse', met: ratioBare <= 3, note: egNotes.join('; ') });
+        rows.push({
+          section: 'terraform',
+          subject: EG,
+          input,
+          wallMs: round(e.wallMs),
+          peakRssMb: round(e.peakRssMb),
+          baseline: BARE,
+          ratio: round(ratioBare, 3),
+          target: 'within 3× of a bare JSON.parse',
+          met: ratioBare <= 3,
+          note: egNotes.join('; '),
+        });
 
         if (conftest) {
           const c = best(CONFTEST);
           const conftestRequested = Number(/requested (-?\d+) vcpu/.exec(c.all[0]!.stdout)?.[1]);
           const same = conftestRequested === requested;
-          rows.push({ section: 'terraform', subject: CONFTEST, input, wallMs: round(c.wallMs), peakRssMb: round(c.peakRssMb), baseline: BARE, ratio: round(c.wallMs / bare.wallMs, 3), note: `same rule in Rego (bench/fixtures/conftest); requested ${conftestRequested} vCPU${same ? ', same as entitlegate' : ' — DIFFERS from entitlegate'}; ${runsNote(c.all)}` });
+          rows.push({
+            section: 'terraform',
+            subject: CONFTEST,
+            input,
+            wallMs: round(c.wallMs),
+            peakRssMb: round(c.peakRssMb),
+            baseline: BARE,
+            ratio: round(c.wallMs / bare.wallMs, 3),
+            note: `same rule in Rego (bench/fixtures/conftest); requested ${conftestRequested} vCPU${same ? ', same as entitlegate' : ' — DIFFERS from entitlegate'}; ${runsNote(c.all)}`,
+          });
           if (!same) throw new Error(`conftest and entitlegate disagree on ${input}: ${conftestRequested} vs ${requested} vCPU requested`);
           const ratio = e.wallMs / c.wallMs;
-          rows.push({ section: 'terraform', subject: EG, input, wallMs: round(e.wallMs), peakRssMb: round(e.peakRssMb), baseline: CONFTEST, ratio: round(ratio, 3), target: 'faster than conftest', met: ratio < 1, note: 'same measurement as the row above, compared with conftest' });
+          rows.push({
+            section: 'terraform',
+            subject: EG,
+            input,
+            wallMs: round(e.wallMs),
+            peakRssMb: round(e.peakRssMb),
+            baseline: CONFTEST,
+            ratio: round(ratio, 3),
+            target: 'faster than conftest',
+            met: ratio < 1,
+            note: 'same measurement as the row above, compared with conftest',
+          });
         } else {
-          rows.push({ section: 'terraform', subject: CONFTEST, input, note: 'not measured: conftest not installed (scripts/install-conftest.sh, or ENTITLEGATE_CONFTEST)' });
+          rows.push({
+            section: 'terraform',
+            subject: CONFTEST,
+            input,
+            note: 'not measured: conftest not installed (scripts/install-conftest.sh, or ENTITLEGATE_CONFTEST)',
+          });
         }
         if (results.has(EG_FIRST)) {
           const f = best(EG_FIRST);
-          const versus = conftest ? { baseline: CONFTEST, ratio: round(f.wallMs / best(CONFTEST).wallMs, 3) } : { baseline: EG, ratio: round(f.wallMs / e.wallMs, 3) };
-          rows.push({ section: 'terraform', subject: EG_FIRST, input, wallMs: round(f.wallMs), peakRssMb: round(f.peakRssMb), ...versus, note: `an empty compile-cache folder each run, as on a fresh CI machine: compiles as it goes and writes the cache; ${runsNote(f.all)}` });
+          const versus = conftest
+            ? { baseline: CONFTEST, ratio: round(f.wallMs / best(CONFTEST).wallMs, 3) }
+            : { baseline: EG, ratio: round(f.wallMs / e.wallMs, 3) };
+          rows.push({
+            section: 'terraform',
+            subject: EG_FIRST,
+            input,
+            wallMs: round(f.wallMs),
+            peakRssMb: round(f.peakRssMb),
+            ...versus,
+            note: `an empty compile-cache folder each run, as on a fresh CI machine: compiles as it goes and writes the cache; ${runsNote(f.all)}`,
+          });
         }
       }
     } finally {

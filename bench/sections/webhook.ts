@@ -59,7 +59,11 @@ function payload(): string {
         metadata: { labels: { app: 'orders-db' } },
         spec: {
           containers: [
-            { name: 'db', image: 'container-registry.oracle.com/database/enterprise:21.3.0.0', resources: { limits: { cpu: '2', memory: '8Gi' }, requests: { cpu: '1', memory: '8Gi' } } },
+            {
+              name: 'db',
+              image: 'container-registry.oracle.com/database/enterprise:21.3.0.0',
+              resources: { limits: { cpu: '2', memory: '8Gi' }, requests: { cpu: '1', memory: '8Gi' } },
+            },
             { name: 'exporter', image: 'ghcr.io/example/oracle-exporter:1.0', resources: { limits: { cpu: '100m' } } },
           ],
         },
@@ -93,7 +97,10 @@ function payload(): string {
 async function opaPeer(): Promise<{ data: object; body: string }> {
   const config = loadConfig(join(ROOT, 'examples', 'entitlegate.yaml'));
   const engine = await Engine.create(config, [loadUsage(join(ROOT, 'examples', 'usage.yaml'))]);
-  const claims = claimsFromAdmission(admissionRequestOf(JSON.parse(payload())), { products: config.config.products, settings: config.config.kubernetes });
+  const claims = claimsFromAdmission(admissionRequestOf(JSON.parse(payload())), {
+    products: config.config.products,
+    settings: config.config.kubernetes,
+  });
   const { input } = engine.prepare(claims, { now: new Date(NOW) });
   return { data: policyData(config.config), body: JSON.stringify({ input }) };
 }
@@ -116,7 +123,23 @@ function certs(dir: string): { ca: string; cert: string; key: string } {
   run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=bench CA']);
   writeFileSync(join(dir, 'ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
   run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'tls.key', '-out', 'tls.csr', '-subj', '/CN=localhost']);
-  run(['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'tls.crt', '-days', '1', '-extfile', 'ext']);
+  run([
+    'x509',
+    '-req',
+    '-in',
+    'tls.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'tls.crt',
+    '-days',
+    '1',
+    '-extfile',
+    'ext',
+  ]);
   return { ca: join(dir, 'ca.crt'), cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
 }
 
@@ -232,7 +255,27 @@ export const webhookSection: BenchSection = {
       const config = join(ROOT, 'examples', 'entitlegate.yaml');
       const usage = join(ROOT, 'examples', 'usage.yaml');
       const eg = await startServer(
-        [...entitlegateCmd(), 'serve', '--config', config, '--usage', usage, '--tls-cert', tls.cert, '--tls-key', tls.key, '--port', String(egPort), '--host', '127.0.0.1', '--no-cluster', '--now', NOW, '--log-level', 'warn'],
+        [
+          ...entitlegateCmd(),
+          'serve',
+          '--config',
+          config,
+          '--usage',
+          usage,
+          '--tls-cert',
+          tls.cert,
+          '--tls-key',
+          tls.key,
+          '--port',
+          String(egPort),
+          '--host',
+          '127.0.0.1',
+          '--no-cluster',
+          '--now',
+          NOW,
+          '--log-level',
+          'warn',
+        ],
         egPort,
         tls.ca,
       );
@@ -250,18 +293,27 @@ export const webhookSection: BenchSection = {
       for (let r = 0; r < rounds; r++) {
         const b = await withBusy(bare, () => load(bare.url, satMs));
         const e = await withBusy(eg, () => load(eg.url, satMs));
-        if (e.result.unexpected || e.result.errors) log(`webhook: warning: ${e.result.unexpected} not allowed, ${e.result.errors} errors from entitlegate`);
-        satRounds.push({ bare: b.result, eg: e.result, ratio: e.result.opsPerSec / b.result.opsPerSec, busy: `${b.busy ?? '?'}%/${e.busy ?? '?'}%` });
+        if (e.result.unexpected || e.result.errors)
+          log(`webhook: warning: ${e.result.unexpected} not allowed, ${e.result.errors} errors from entitlegate`);
+        satRounds.push({
+          bare: b.result,
+          eg: e.result,
+          ratio: e.result.opsPerSec / b.result.opsPerSec,
+          busy: `${b.busy ?? '?'}%/${e.busy ?? '?'}%`,
+        });
       }
       const median = [...satRounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(satRounds.length / 2)]!;
       const { bare: bareSat, eg: egSat } = median;
       const busyNote = `; main thread busy (bare/entitlegate, warm-up included) ${satRounds.map((r) => r.busy).join(', ')}`;
-      const roundsNote = (rounds > 1 ? `; median of ${rounds} alternating rounds, ratios ${satRounds.map((r) => r.ratio.toFixed(2)).join(', ')}` : '') + busyNote;
+      const roundsNote =
+        (rounds > 1 ? `; median of ${rounds} alternating rounds, ratios ${satRounds.map((r) => r.ratio.toFixed(2)).join(', ')}` : '') +
+        busyNote;
       const rate = Math.max(1, Math.floor(egSat.opsPerSec / 2));
       log(`webhook: paced at ${rate} req/s (half of entitlegate's saturation), ${pacedMs} ms each`);
       // Alternating rounds here too; each server's round with the median p99 is reported.
       const pacedRounds: { bare: LoadResult; eg: LoadResult }[] = [];
-      for (let r = 0; r < rounds; r++) pacedRounds.push({ eg: await load(eg.url, pacedMs, rate), bare: await load(bare.url, pacedMs, rate) });
+      for (let r = 0; r < rounds; r++)
+        pacedRounds.push({ eg: await load(eg.url, pacedMs, rate), bare: await load(bare.url, pacedMs, rate) });
       const medianP99 = (xs: LoadResult[]) => [...xs].sort((a, b) => a.p99Ms - b.p99Ms)[Math.floor(xs.length / 2)]!;
       const egPaced = medianP99(pacedRounds.map((r) => r.eg));
       const barePaced = medianP99(pacedRounds.map((r) => r.bare));
@@ -288,13 +340,22 @@ export const webhookSection: BenchSection = {
       log(`webhook: OPA server REST, ${CONNECTIONS} connections, ${satMs} ms`);
       await opaLoad(warmMs);
       const opaSat = await opaLoad(satMs);
-      if (opaSat.unexpected || opaSat.errors) log(`webhook: warning: ${opaSat.unexpected} not allowed, ${opaSat.errors} errors from the OPA server`);
+      if (opaSat.unexpected || opaSat.errors)
+        log(`webhook: warning: ${opaSat.unexpected} not allowed, ${opaSat.errors} errors from the OPA server`);
 
       const ratio = egSat.opsPerSec / bareSat.opsPerSec;
       const input = `AdmissionReview CREATE Deployment (dryRun), ${CONNECTIONS} connections`;
       const r2 = (n: number) => Math.round(n * 1000) / 1000;
       return [
-        { section: 'webhook', subject: BARE, input, opsPerSec: Math.round(bareSat.opsPerSec), p50Ms: r2(bareSat.p50Ms), p99Ms: r2(bareSat.p99Ms), note: `saturation${rounds > 1 ? '; the median round' : ''}` },
+        {
+          section: 'webhook',
+          subject: BARE,
+          input,
+          opsPerSec: Math.round(bareSat.opsPerSec),
+          p50Ms: r2(bareSat.p50Ms),
+          p99Ms: r2(bareSat.p99Ms),
+          note: `saturation${rounds > 1 ? '; the median round' : ''}`,
+        },
         {
           section: 'webhook',
           subject: EG,
@@ -308,7 +369,15 @@ export const webhookSection: BenchSection = {
           met: ratio >= 0.6,
           note: `saturation${roundsNote}`,
         },
-        { section: 'webhook', subject: OPA, input: `the same decision's policy input, ${CONNECTIONS} connections`, opsPerSec: Math.round(opaSat.opsPerSec), p50Ms: r2(opaSat.p50Ms), p99Ms: r2(opaSat.p99Ms), note: 'saturation' },
+        {
+          section: 'webhook',
+          subject: OPA,
+          input: `the same decision's policy input, ${CONNECTIONS} connections`,
+          opsPerSec: Math.round(opaSat.opsPerSec),
+          p50Ms: r2(opaSat.p50Ms),
+          p99Ms: r2(opaSat.p99Ms),
+          note: 'saturation',
+        },
         {
           section: 'webhook',
           subject: EG,
@@ -320,7 +389,15 @@ export const webhookSection: BenchSection = {
           met: egSat.opsPerSec > opaSat.opsPerSec,
           note: 'saturation; entitlegate also reads the AdmissionReview, does the accounting and speaks TLS',
         },
-        { section: 'webhook', subject: `${BARE}, paced`, input: `${rate} req/s open loop`, opsPerSec: Math.round(barePaced.opsPerSec), p50Ms: r2(barePaced.p50Ms), p99Ms: r2(barePaced.p99Ms), note: pacedNote(pacedRounds.map((r) => r.bare)) },
+        {
+          section: 'webhook',
+          subject: `${BARE}, paced`,
+          input: `${rate} req/s open loop`,
+          opsPerSec: Math.round(barePaced.opsPerSec),
+          p50Ms: r2(barePaced.p50Ms),
+          p99Ms: r2(barePaced.p99Ms),
+          note: pacedNote(pacedRounds.map((r) => r.bare)),
+        },
         {
           section: 'webhook',
           subject: `${EG}, paced`,
@@ -348,7 +425,11 @@ async function bareServer(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { port: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' } } });
   const { default: Fastify } = await import('fastify');
   const app = Fastify({ https: { cert: readFileSync(values.cert!), key: readFileSync(values.key!) }, logger: false });
-  const response = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: '705ab4f5-6393-11e8-b7cc-42010a800002', allowed: true } };
+  const response = {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    response: { uid: '705ab4f5-6393-11e8-b7cc-42010a800002', allowed: true },
+  };
   app.post('/validate', { bodyLimit: 8 * 1024 * 1024 }, (_req, reply) => reply.send(response));
   app.get('/readyz', async () => ({ status: 'ready' }));
   await app.listen({ port: Number(values.port), host: '127.0.0.1' });
@@ -360,7 +441,10 @@ if (process.argv[1] === HERE) {
   if (role === 'bare') await bareServer(rest);
   else {
     // Standalone: run the section and print its rows.
-    const rows = await webhookSection.run({ quick: rest.includes('--quick') || role === '--quick', log: (l) => process.stderr.write(`${l}\n`) });
+    const rows = await webhookSection.run({
+      quick: rest.includes('--quick') || role === '--quick',
+      log: (l) => process.stderr.write(`${l}\n`),
+    });
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   }
 }

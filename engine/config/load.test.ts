@@ -33,7 +33,9 @@ describe('entitlement terms', () => {
   });
 
   it('a term that ends before it starts is refused at the validFrom line', () => {
-    expect(problems(withTerm('2026-06-02', '2026-06-01'))).toContain('c.yaml:10:16 validFrom 2026-06-02 is not before the end of validUntil 2026-06-01');
+    expect(problems(withTerm('2026-06-02', '2026-06-01'))).toContain(
+      'c.yaml:10:16 validFrom 2026-06-02 is not before the end of validUntil 2026-06-01',
+    );
     expect(problems(withTerm('2026-06-01T12:00:00Z', '2026-06-01T12:00:00Z'))).toContain('c.yaml:10:16 validFrom');
   });
 });

@@ -24,13 +24,19 @@ export function loadConfig(file: string): LoadedConfig {
 export function parseConfig(file: string, text: string): LoadedConfig {
   const src = parseSource(file, text, 'EG_ERR_CONFIG_INVALID', 'the config');
   if (src.doc.contents === null) {
-    throw new EntitlegateError('EG_ERR_CONFIG_INVALID', `${file}: the config is empty`, [{ file, line: 1, col: 1, message: 'the config is empty' }]);
+    throw new EntitlegateError('EG_ERR_CONFIG_INVALID', `${file}: the config is empty`, [
+      { file, line: 1, col: 1, message: 'the config is empty' },
+    ]);
   }
   const { value, problems } = validate(src, configSchema);
   problems.push(...semanticProblems(src, src.doc.toJS({ maxAliasCount: 100 })));
   if (problems.length || !value) {
     const sorted = sortProblems(problems);
-    throw new EntitlegateError('EG_ERR_CONFIG_INVALID', `${file}: the config has ${sorted.length} problem${sorted.length === 1 ? '' : 's'}`, sorted);
+    throw new EntitlegateError(
+      'EG_ERR_CONFIG_INVALID',
+      `${file}: the config has ${sorted.length} problem${sorted.length === 1 ? '' : 's'}`,
+      sorted,
+    );
   }
   const digest = 'sha256:' + createHash('sha256').update(text).digest('hex');
   const loaded: LoadedConfig = { config: value, file, digest };
@@ -66,9 +72,11 @@ function semanticProblems(src: SourceDoc, doc: unknown): Problem[] {
     entries(doc, list).forEach((e, i) => {
       const id = text(e.id);
       const product = text(e.product);
-      if (id !== undefined && seen.has(id)) problems.push(problemAt(src, [list, i, 'id'], `duplicate id "${id}" (entitlement and exception ids share one namespace)`));
+      if (id !== undefined && seen.has(id))
+        problems.push(problemAt(src, [list, i, 'id'], `duplicate id "${id}" (entitlement and exception ids share one namespace)`));
       if (id !== undefined) seen.add(id);
-      if (product !== undefined && !productIds.has(product)) problems.push(problemAt(src, [list, i, 'product'], `unknown product "${product}"; declare it under products`));
+      if (product !== undefined && !productIds.has(product))
+        problems.push(problemAt(src, [list, i, 'product'], `unknown product "${product}"; declare it under products`));
     });
   }
   // Terms are compared only when both ends are real dates (the schema reports the others).
@@ -76,17 +84,31 @@ function semanticProblems(src: SourceDoc, doc: unknown): Problem[] {
   entries(doc, 'entitlements').forEach((e, i) => {
     // A date-only validUntil is the whole day: 12:00 that day to 2026-06-01 is a valid term.
     if (real(e.validFrom) && real(e.validUntil) && startOf(e.validFrom) >= endOf(e.validUntil)) {
-      problems.push(problemAt(src, ['entitlements', i, 'validFrom'], `validFrom ${e.validFrom} is not before the end of validUntil ${e.validUntil}: the term is empty`));
+      problems.push(
+        problemAt(
+          src,
+          ['entitlements', i, 'validFrom'],
+          `validFrom ${e.validFrom} is not before the end of validUntil ${e.validUntil}: the term is empty`,
+        ),
+      );
     }
   });
   entries(doc, 'exceptions').forEach((x, i) => {
     const approver = text(x.approvedBy);
     const requester = text(x.requestedBy);
     if (approver !== undefined && requester !== undefined && approver.trim().toLowerCase() === requester.trim().toLowerCase()) {
-      problems.push(problemAt(src, ['exceptions', i, 'approvedBy'], `exception ${text(x.id) ?? i} is approved by its own requester "${requester}"; another person must approve it`));
+      problems.push(
+        problemAt(
+          src,
+          ['exceptions', i, 'approvedBy'],
+          `exception ${text(x.id) ?? i} is approved by its own requester "${requester}"; another person must approve it`,
+        ),
+      );
     }
     if (real(x.from) && real(x.until) && startOf(x.from) >= endOf(x.until)) {
-      problems.push(problemAt(src, ['exceptions', i, 'from'], `from ${x.from} is not before the end of until ${x.until}: the exception never applies`));
+      problems.push(
+        problemAt(src, ['exceptions', i, 'from'], `from ${x.from} is not before the end of until ${x.until}: the exception never applies`),
+      );
     }
   });
   return problems;

@@ -19,7 +19,10 @@ const nonEmpty = () => z.string().check(z.minLength(1));
 const date = z
   .string()
   .check(
-    z.regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/, 'expected a date (YYYY-MM-DD) or an ISO-8601 instant'),
+    z.regex(
+      /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/,
+      'expected a date (YYYY-MM-DD) or an ISO-8601 instant',
+    ),
     z.refine(realDate, 'not a real date'),
   );
 

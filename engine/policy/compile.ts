@@ -19,7 +19,10 @@ export function toolCacheDir(): string {
 export function findOpa(): string {
   const candidates = [
     process.env.ENTITLEGATE_OPA,
-    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'opa')),
+    ...(process.env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((d) => join(d, 'opa')),
     join(toolCacheDir(), 'go', `opa-${OPA_VERSION}`, 'bin', 'opa'),
   ];
   const found = candidates.find((c) => c && existsSync(c));
@@ -39,7 +42,10 @@ export function builtinRegoDir(): string {
 /** A capabilities document: the compiler's own, with builtins cut to what the engine provides. */
 export function capabilities(opa: string): object {
   const current = JSON.parse(execFileSync(opa, ['capabilities', '--current'], { encoding: 'utf8' })) as { builtins: { name: string }[] };
-  const provided = JSON.parse(readFileSync(join(packageRoot(), 'policies', 'engine-builtins.json'), 'utf8')) as { native: string[]; javascript: string[] };
+  const provided = JSON.parse(readFileSync(join(packageRoot(), 'policies', 'engine-builtins.json'), 'utf8')) as {
+    native: string[];
+    javascript: string[];
+  };
   const allowed = new Set([...provided.native, ...provided.javascript]);
   return { ...current, builtins: current.builtins.filter((b) => allowed.has(b.name)) };
 }
@@ -62,7 +68,25 @@ export function buildPolicy(output: string, extraDirs: string[] = []): void {
     // The built-in rules by a relative path: the compiler records file names in
     // the wasm, and the committed build must not depend on where the clone is.
     const builtin = builtinRegoDir();
-    const r = runOpa(opa, ['build', '-t', 'wasm', '-e', ENTRYPOINT, '--capabilities', caps, '--ignore', '*_test.rego', '-o', bundle, basename(builtin), ...extraDirs.map((d) => resolve(d))], dirname(builtin));
+    const r = runOpa(
+      opa,
+      [
+        'build',
+        '-t',
+        'wasm',
+        '-e',
+        ENTRYPOINT,
+        '--capabilities',
+        caps,
+        '--ignore',
+        '*_test.rego',
+        '-o',
+        bundle,
+        basename(builtin),
+        ...extraDirs.map((d) => resolve(d)),
+      ],
+      dirname(builtin),
+    );
     if (!r.ok) throw new EntitlegateError('EG_ERR_INPUT_INVALID', `opa build failed:\n${r.output}`);
     execFileSync('tar', ['-xzf', bundle, '-C', work, '/policy.wasm'], { stdio: 'pipe' });
     copyFileSync(join(work, 'policy.wasm'), output);

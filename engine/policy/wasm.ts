@@ -68,7 +68,8 @@ export class CompiledPolicy {
       // first touch of the global loads Node's fetch stack (undici), 12 ms
       // of every short `check`. The module is small enough to compile inline.
       const wasm = loadPolicySync(bytes);
-      if (!(Number(wasm.minorVersion) >= 2)) throw new Error(`its ABI is 1.${wasm.minorVersion}; rebuild it with \`entitlegate policy build\` (OPA ABI 1.2 or later)`);
+      if (!(Number(wasm.minorVersion) >= 2))
+        throw new Error(`its ABI is 1.${wasm.minorVersion}; rebuild it with \`entitlegate policy build\` (OPA ABI 1.2 or later)`);
       if (!Object.hasOwn(wasm.entrypoints, ENTRYPOINT)) {
         throw new Error(`it has no ${ENTRYPOINT} entrypoint; build it with \`entitlegate policy build\``);
       }

@@ -9,24 +9,24 @@
 //   try { ...new KubeConfig().loadFromFile(cp.kubeconfigPath)... }
 //   finally { await cp.stop(); }
 
-import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdtemp, mkdir, readFile, rm, writeFile, open } from "node:fs/promises";
-import { request as httpsRequest } from "node:https";
-import { request as httpRequest } from "node:http";
-import { createServer, type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
-import { setTimeout as sleep } from "node:timers/promises";
-import { toolCacheDir } from "../../engine/policy/compile.ts";
-import { AdmissionregistrationV1Api, KubeConfig, type V1RuleWithOperations } from "@kubernetes/client-node";
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, mkdir, readFile, rm, writeFile, open } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { toolCacheDir } from '../../engine/policy/compile.ts';
+import { AdmissionregistrationV1Api, KubeConfig, type V1RuleWithOperations } from '@kubernetes/client-node';
 
 const execFileP = promisify(execFile);
 
 /** Versions built by scripts/install-kube.sh (keep in step with it). */
-export const KUBE_VERSION = "v1.37.2";
-export const ETCD_VERSION = "v3.7.3";
+export const KUBE_VERSION = 'v1.37.2';
+export const ETCD_VERSION = 'v3.7.3';
 
 /**
  * Where the binaries are: $ENTITLEGATE_KUBE_BIN, else the install-kube.sh
@@ -35,14 +35,14 @@ export const ETCD_VERSION = "v3.7.3";
 export function kubeBinDir(): string {
   const fromEnv = process.env.ENTITLEGATE_KUBE_BIN;
   if (fromEnv) return fromEnv;
-  return join(toolCacheDir(), `kube-${KUBE_VERSION}`, "bin");
+  return join(toolCacheDir(), `kube-${KUBE_VERSION}`, 'bin');
 }
 
 /** Why the control plane cannot start here, or undefined if it can. */
 export function controlPlaneUnavailable(binDir = kubeBinDir()): string | undefined {
-  const missing = ["etcd", "kube-apiserver"].filter((b) => !existsSync(join(binDir, b)));
+  const missing = ['etcd', 'kube-apiserver'].filter((b) => !existsSync(join(binDir, b)));
   if (missing.length > 0) {
-    return `${missing.join(" and ")} not found in ${binDir}; run scripts/install-kube.sh or set ENTITLEGATE_KUBE_BIN`;
+    return `${missing.join(' and ')} not found in ${binDir}; run scripts/install-kube.sh or set ENTITLEGATE_KUBE_BIN`;
   }
   return undefined;
 }
@@ -103,20 +103,25 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   await requireOpenssl();
 
   const ownDir = opts.dir === undefined;
-  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), "entitlegate-kube-")));
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'entitlegate-kube-')));
   await mkdir(dir, { recursive: true });
   const keepDir = opts.keepDir ?? Boolean(process.env.ENTITLEGATE_E2E_KEEP);
-  const logs = { etcd: join(dir, "etcd.log"), apiserver: join(dir, "kube-apiserver.log") };
+  const logs = { etcd: join(dir, 'etcd.log'), apiserver: join(dir, 'kube-apiserver.log') };
   const procs: Supervised[] = [];
   let stopped = false;
 
   const logTail = async (lines = 60): Promise<string> => {
     const parts: string[] = [];
     for (const [name, path] of Object.entries(logs)) {
-      const text = await readFile(path, "utf8").catch(() => "(no log)");
-      parts.push(`--- ${name} (${path}), last ${lines} lines ---\n${text.split("\n").slice(-lines - 1).join("\n")}`);
+      const text = await readFile(path, 'utf8').catch(() => '(no log)');
+      parts.push(
+        `--- ${name} (${path}), last ${lines} lines ---\n${text
+          .split('\n')
+          .slice(-lines - 1)
+          .join('\n')}`,
+      );
     }
-    return parts.join("\n");
+    return parts.join('\n');
   };
 
   const stop = async (): Promise<void> => {
@@ -128,80 +133,90 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   };
 
   try {
-    const pki = join(dir, "pki");
+    const pki = join(dir, 'pki');
     await mkdir(pki, { recursive: true });
     const ca = await makeCa(pki);
     const [etcdPort, etcdPeerPort, apiPort] = await freePorts(3);
-    const host = "127.0.0.1";
-    const serving = await issueCert(pki, ca, "kube-apiserver", {
-      cn: "kube-apiserver",
-      sans: sanList([host, "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "10.0.0.1"]),
-      usage: "serverAuth",
+    const host = '127.0.0.1';
+    const serving = await issueCert(pki, ca, 'kube-apiserver', {
+      cn: 'kube-apiserver',
+      sans: sanList([host, 'localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', '10.0.0.1']),
+      usage: 'serverAuth',
     });
-    const admin = await issueCert(pki, ca, "admin", { cn: "entitlegate-e2e-admin", org: "system:masters", usage: "clientAuth" });
-    const saKey = join(pki, "sa.key");
-    const saPub = join(pki, "sa.pub");
-    await openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", saKey]);
-    await openssl(["pkey", "-in", saKey, "-pubout", "-out", saPub]);
+    const admin = await issueCert(pki, ca, 'admin', { cn: 'entitlegate-e2e-admin', org: 'system:masters', usage: 'clientAuth' });
+    const saKey = join(pki, 'sa.key');
+    const saPub = join(pki, 'sa.pub');
+    await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', saKey]);
+    await openssl(['pkey', '-in', saKey, '-pubout', '-out', saPub]);
 
     // etcd: single member, plain HTTP on loopback, no fsync (test data only).
     const etcdUrl = `http://${host}:${etcdPort}`;
     const peerUrl = `http://${host}:${etcdPeerPort}`;
     procs.push(
-      await supervise("etcd", join(binDir, "etcd"), [
-        "--name=e2e",
-        `--data-dir=${join(dir, "etcd-data")}`,
-        `--listen-client-urls=${etcdUrl}`,
-        `--advertise-client-urls=${etcdUrl}`,
-        `--listen-peer-urls=${peerUrl}`,
-        `--initial-advertise-peer-urls=${peerUrl}`,
-        `--initial-cluster=e2e=${peerUrl}`,
-        "--initial-cluster-state=new",
-        "--unsafe-no-fsync",
-        "--log-level=warn",
-      ], logs.etcd),
+      await supervise(
+        'etcd',
+        join(binDir, 'etcd'),
+        [
+          '--name=e2e',
+          `--data-dir=${join(dir, 'etcd-data')}`,
+          `--listen-client-urls=${etcdUrl}`,
+          `--advertise-client-urls=${etcdUrl}`,
+          `--listen-peer-urls=${peerUrl}`,
+          `--initial-advertise-peer-urls=${peerUrl}`,
+          `--initial-cluster=e2e=${peerUrl}`,
+          '--initial-cluster-state=new',
+          '--unsafe-no-fsync',
+          '--log-level=warn',
+        ],
+        logs.etcd,
+      ),
     );
-    await waitFor("etcd /health", 30_000, procs, logTail, async () => {
+    await waitFor('etcd /health', 30_000, procs, logTail, async () => {
       const { status, body } = await get(`${etcdUrl}/health`);
       return status === 200 && body.includes('"health":"true"');
     });
 
     const server = `https://${host}:${apiPort}`;
     procs.push(
-      await supervise("kube-apiserver", join(binDir, "kube-apiserver"), [
-        `--etcd-servers=${etcdUrl}`,
-        `--bind-address=${host}`,
-        `--advertise-address=${host}`,
-        // The endpoint reconciler refuses a loopback advertise address; with
-        // "none" the default/kubernetes Service simply gets no endpoints.
-        "--endpoint-reconciler-type=none",
-        `--secure-port=${apiPort}`,
-        `--cert-dir=${pki}`,
-        `--tls-cert-file=${serving.certPath}`,
-        `--tls-private-key-file=${serving.keyPath}`,
-        `--client-ca-file=${ca.certPath}`,
-        `--service-account-issuer=${server}`,
-        `--service-account-key-file=${saPub}`,
-        `--service-account-signing-key-file=${saKey}`,
-        "--service-cluster-ip-range=10.0.0.0/24",
-        "--authorization-mode=RBAC",
-        // Default admission plugins stay on (including MutatingAdmissionWebhook
-        // and ValidatingAdmissionWebhook). ServiceAccount is off: it refuses
-        // Pods until the controller-manager has created the namespace's
-        // "default" ServiceAccount, and no controller-manager runs here.
-        "--disable-admission-plugins=ServiceAccount",
-        "--allow-privileged=true",
-        "--profiling=false",
-        ...(opts.apiserverArgs ?? []),
-      ], logs.apiserver),
+      await supervise(
+        'kube-apiserver',
+        join(binDir, 'kube-apiserver'),
+        [
+          `--etcd-servers=${etcdUrl}`,
+          `--bind-address=${host}`,
+          `--advertise-address=${host}`,
+          // The endpoint reconciler refuses a loopback advertise address; with
+          // "none" the default/kubernetes Service simply gets no endpoints.
+          '--endpoint-reconciler-type=none',
+          `--secure-port=${apiPort}`,
+          `--cert-dir=${pki}`,
+          `--tls-cert-file=${serving.certPath}`,
+          `--tls-private-key-file=${serving.keyPath}`,
+          `--client-ca-file=${ca.certPath}`,
+          `--service-account-issuer=${server}`,
+          `--service-account-key-file=${saPub}`,
+          `--service-account-signing-key-file=${saKey}`,
+          '--service-cluster-ip-range=10.0.0.0/24',
+          '--authorization-mode=RBAC',
+          // Default admission plugins stay on (including MutatingAdmissionWebhook
+          // and ValidatingAdmissionWebhook). ServiceAccount is off: it refuses
+          // Pods until the controller-manager has created the namespace's
+          // "default" ServiceAccount, and no controller-manager runs here.
+          '--disable-admission-plugins=ServiceAccount',
+          '--allow-privileged=true',
+          '--profiling=false',
+          ...(opts.apiserverArgs ?? []),
+        ],
+        logs.apiserver,
+      ),
     );
     const client = { ca: ca.certPem, cert: admin.certPem, key: admin.keyPem };
-    await waitFor("kube-apiserver /readyz", opts.readyTimeoutMs ?? 120_000, procs, logTail, async () => {
+    await waitFor('kube-apiserver /readyz', opts.readyTimeoutMs ?? 120_000, procs, logTail, async () => {
       const { status } = await get(`${server}/readyz`, client);
       return status === 200;
     });
 
-    const kubeconfigPath = join(dir, "kubeconfig");
+    const kubeconfigPath = join(dir, 'kubeconfig');
     await writeFile(kubeconfigPath, kubeconfigYaml(server, ca.certPem, admin.certPem, admin.keyPem), { mode: 0o600 });
 
     return {
@@ -218,9 +233,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         kc.loadFromFile(kubeconfigPath);
         return kc;
       },
-      async issueServingCert(name, hosts = ["127.0.0.1", "localhost"]) {
+      async issueServingCert(name, hosts = ['127.0.0.1', 'localhost']) {
         if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`cert name must be [a-z0-9-]: ${name}`);
-        return issueCert(pki, ca, `serving-${name}`, { cn: hosts[0] ?? name, sans: sanList(hosts), usage: "serverAuth" });
+        return issueCert(pki, ca, `serving-${name}`, { cn: hosts[0] ?? name, sans: sanList(hosts), usage: 'serverAuth' });
       },
       logTail,
       stop,
@@ -242,7 +257,7 @@ export interface RegisterWebhookOptions {
   url: string;
   /** PEM of the CA that signed the webhook's serving cert (becomes caBundle). */
   caPem: string;
-  failurePolicy: "Fail" | "Ignore";
+  failurePolicy: 'Fail' | 'Ignore';
   rules: V1RuleWithOperations[];
   timeoutSeconds?: number;
   /** Limit to namespaces with these labels (default: all namespaces). */
@@ -258,28 +273,28 @@ export interface RegisterWebhookOptions {
  */
 export async function registerWebhook(opts: RegisterWebhookOptions): Promise<() => Promise<void>> {
   let kc: KubeConfig;
-  if (typeof opts.kubeconfig === "string") {
+  if (typeof opts.kubeconfig === 'string') {
     kc = new KubeConfig();
     kc.loadFromFile(opts.kubeconfig);
   } else {
     kc = opts.kubeconfig;
   }
   const api = kc.makeApiClient(AdmissionregistrationV1Api);
-  const name = opts.name ?? "entitlegate";
+  const name = opts.name ?? 'entitlegate';
   const body = {
-    apiVersion: "admissionregistration.k8s.io/v1",
-    kind: "ValidatingWebhookConfiguration",
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
     metadata: { name },
     webhooks: [
       {
         name: `${name}.entitlegate.io`,
-        clientConfig: { url: opts.url, caBundle: Buffer.from(opts.caPem).toString("base64") },
+        clientConfig: { url: opts.url, caBundle: Buffer.from(opts.caPem).toString('base64') },
         rules: opts.rules,
         failurePolicy: opts.failurePolicy,
-        sideEffects: "NoneOnDryRun",
-        admissionReviewVersions: ["v1"],
+        sideEffects: 'NoneOnDryRun',
+        admissionReviewVersions: ['v1'],
         timeoutSeconds: opts.timeoutSeconds ?? 10,
-        matchPolicy: "Equivalent",
+        matchPolicy: 'Equivalent',
         ...(opts.namespaceLabels ? { namespaceSelector: { matchLabels: opts.namespaceLabels } } : {}),
       },
     ],
@@ -306,7 +321,7 @@ export async function registerWebhook(opts: RegisterWebhookOptions): Promise<() 
 /** HTTP status of a @kubernetes/client-node ApiException, if it is one. */
 export function httpCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "number" ? code : undefined;
+  return typeof code === 'number' ? code : undefined;
 }
 
 // ---------------------------------------------------------------- processes
@@ -338,8 +353,8 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.once("exit", () => {
-    for (const c of live) killGroup(c, "SIGKILL");
+  process.once('exit', () => {
+    for (const c of live) killGroup(c, 'SIGKILL');
   });
 }
 
@@ -353,23 +368,23 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 async function supervise(name: string, bin: string, args: string[], logPath: string): Promise<Supervised> {
-  const log = await open(logPath, "a");
+  const log = await open(logPath, 'a');
   installExitHook();
-  const child = spawn("sh", ["-c", WATCHDOG, name, bin, ...args], {
+  const child = spawn('sh', ['-c', WATCHDOG, name, bin, ...args], {
     detached: true, // own process group, so stop() can kill the whole tree
-    stdio: ["pipe", log.fd, log.fd],
+    stdio: ['pipe', log.fd, log.fd],
   });
   await log.close(); // the child holds its own copy of the descriptor
-  child.stdin?.on("error", () => {}); // EPIPE if the watchdog is already gone
+  child.stdin?.on('error', () => {}); // EPIPE if the watchdog is already gone
   live.add(child);
   let code: number | null | undefined;
   const exited = new Promise<number | null>((resolve) => {
-    child.once("exit", (c, sig) => {
+    child.once('exit', (c, sig) => {
       code = c ?? (sig ? -1 : null);
       live.delete(child);
       resolve(code);
     });
-    child.once("error", () => {
+    child.once('error', () => {
       code = -1;
       live.delete(child);
       resolve(-1);
@@ -382,18 +397,18 @@ async function supervise(name: string, bin: string, args: string[], logPath: str
     exitCode: () => code,
     async stop() {
       if (code !== undefined) {
-        killGroup(child, "SIGKILL"); // the watchdog's cat, if still around
+        killGroup(child, 'SIGKILL'); // the watchdog's cat, if still around
         return;
       }
       // Closing stdin makes the watchdog SIGTERM the binary and exit after it
       // (signalling the group would kill the watchdog before the binary is done).
       child.stdin?.end();
-      const timer = sleep(10_000).then(() => "timeout" as const);
-      if ((await Promise.race([exited, timer])) === "timeout") {
-        killGroup(child, "SIGKILL");
+      const timer = sleep(10_000).then(() => 'timeout' as const);
+      if ((await Promise.race([exited, timer])) === 'timeout') {
+        killGroup(child, 'SIGKILL');
         await exited;
       }
-      killGroup(child, "SIGKILL");
+      killGroup(child, 'SIGKILL');
     },
   };
 }
@@ -406,7 +421,7 @@ async function waitFor(
   check: () => Promise<boolean>,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let lastErr = "";
+  let lastErr = '';
   while (Date.now() < deadline) {
     for (const p of procs) {
       const c = p.exitCode();
@@ -414,7 +429,7 @@ async function waitFor(
     }
     try {
       if (await check()) return;
-      lastErr = "not ready";
+      lastErr = 'not ready';
     } catch (err) {
       lastErr = (err as Error).message;
     }
@@ -425,17 +440,17 @@ async function waitFor(
 
 function get(url: string, tls?: { ca: string; cert: string; key: string }): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const handler = (res: import("node:http").IncomingMessage) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    const handler = (res: import('node:http').IncomingMessage) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     };
-    const req = url.startsWith("https:")
+    const req = url.startsWith('https:')
       ? httpsRequest(url, { ...tls, timeout: 5_000 }, handler)
       : httpRequest(url, { timeout: 5_000 }, handler);
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
     req.end();
   });
 }
@@ -443,12 +458,14 @@ function get(url: string, tls?: { ca: string; cert: string; key: string }): Prom
 function freePorts(n: number): Promise<number[]> {
   // Hold all listeners open at once so the ports are distinct, then release.
   return Promise.all(
-    Array.from({ length: n }, () =>
-      new Promise<import("node:net").Server>((resolve, reject) => {
-        const s = createServer();
-        s.once("error", reject);
-        s.listen(0, "127.0.0.1", () => resolve(s));
-      }),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<import('node:net').Server>((resolve, reject) => {
+          const s = createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
     ),
   ).then(async (servers) => {
     const ports = servers.map((s) => (s.address() as AddressInfo).port);
@@ -467,7 +484,7 @@ interface Ca {
 
 async function openssl(args: string[]): Promise<string> {
   try {
-    const { stdout } = await execFileP("openssl", args, { encoding: "utf8" });
+    const { stdout } = await execFileP('openssl', args, { encoding: 'utf8' });
     return stdout;
   } catch (err) {
     const e = err as Error & { stderr?: string };
@@ -477,70 +494,112 @@ async function openssl(args: string[]): Promise<string> {
 
 async function requireOpenssl(): Promise<void> {
   try {
-    await execFileP("openssl", ["version"]);
+    await execFileP('openssl', ['version']);
   } catch {
-    throw new Error("the openssl CLI is required to generate the test CA (apt-get install openssl)");
+    throw new Error('the openssl CLI is required to generate the test CA (apt-get install openssl)');
   }
 }
 
 async function makeCa(pki: string): Promise<Ca> {
-  const keyPath = join(pki, "ca.key");
-  const certPath = join(pki, "ca.crt");
+  const keyPath = join(pki, 'ca.key');
+  const certPath = join(pki, 'ca.crt');
   await openssl([
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-    "-keyout", keyPath, "-out", certPath, "-days", "2", "-subj", "/CN=entitlegate-e2e-ca",
-    "-addext", "basicConstraints=critical,CA:TRUE",
-    "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=entitlegate-e2e-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
-  return { certPath, keyPath, certPem: await readFile(certPath, "utf8") };
+  return { certPath, keyPath, certPem: await readFile(certPath, 'utf8') };
 }
 
 function sanList(hosts: string[]): string {
-  return hosts.map((h) => (/^[\d.]+$/.test(h) || h.includes(":") ? `IP:${h}` : `DNS:${h}`)).join(",");
+  return hosts.map((h) => (/^[\d.]+$/.test(h) || h.includes(':') ? `IP:${h}` : `DNS:${h}`)).join(',');
 }
 
 async function issueCert(
   pki: string,
   ca: Ca,
   file: string,
-  spec: { cn: string; org?: string; sans?: string; usage: "serverAuth" | "clientAuth" },
+  spec: { cn: string; org?: string; sans?: string; usage: 'serverAuth' | 'clientAuth' },
 ): Promise<ServingCert> {
   const keyPath = join(pki, `${file}.key`);
   const csrPath = join(pki, `${file}.csr`);
   const certPath = join(pki, `${file}.crt`);
   const extPath = join(pki, `${file}.ext`);
-  const subj = `${spec.org ? `/O=${spec.org}` : ""}/CN=${spec.cn}`;
+  const subj = `${spec.org ? `/O=${spec.org}` : ''}/CN=${spec.cn}`;
   await openssl([
-    "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-    "-keyout", keyPath, "-out", csrPath, "-subj", subj,
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    keyPath,
+    '-out',
+    csrPath,
+    '-subj',
+    subj,
   ]);
   const ext = [
-    "basicConstraints=critical,CA:FALSE",
-    "keyUsage=critical,digitalSignature,keyEncipherment",
+    'basicConstraints=critical,CA:FALSE',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
     `extendedKeyUsage=${spec.usage}`,
     ...(spec.sans ? [`subjectAltName=${spec.sans}`] : []),
   ];
-  await writeFile(extPath, ext.join("\n") + "\n");
+  await writeFile(extPath, ext.join('\n') + '\n');
   await openssl([
-    "x509", "-req", "-in", csrPath, "-CA", ca.certPath, "-CAkey", ca.keyPath, "-CAcreateserial",
-    "-days", "2", "-sha256", "-extfile", extPath, "-out", certPath,
+    'x509',
+    '-req',
+    '-in',
+    csrPath,
+    '-CA',
+    ca.certPath,
+    '-CAkey',
+    ca.keyPath,
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-sha256',
+    '-extfile',
+    extPath,
+    '-out',
+    certPath,
   ]);
-  return { certPath, keyPath, certPem: await readFile(certPath, "utf8"), keyPem: await readFile(keyPath, "utf8") };
+  return { certPath, keyPath, certPem: await readFile(certPath, 'utf8'), keyPem: await readFile(keyPath, 'utf8') };
 }
 
 function kubeconfigYaml(server: string, caPem: string, certPem: string, keyPem: string): string {
-  const b64 = (s: string) => Buffer.from(s).toString("base64");
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
   // JSON is valid YAML; every kubeconfig loader (kubectl, client-node) reads it.
-  return JSON.stringify(
-    {
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "e2e", cluster: { server, "certificate-authority-data": b64(caPem) } }],
-      users: [{ name: "admin", user: { "client-certificate-data": b64(certPem), "client-key-data": b64(keyPem) } }],
-      contexts: [{ name: "e2e", context: { cluster: "e2e", user: "admin" } }],
-      "current-context": "e2e",
-    },
-    null,
-    2,
-  ) + "\n";
+  return (
+    JSON.stringify(
+      {
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'e2e', cluster: { server, 'certificate-authority-data': b64(caPem) } }],
+        users: [{ name: 'admin', user: { 'client-certificate-data': b64(certPem), 'client-key-data': b64(keyPem) } }],
+        contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: 'admin' } }],
+        'current-context': 'e2e',
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }

@@ -2,24 +2,24 @@
 // end-to-end tests: TLS from the control plane's CA, live usage from
 // informers on the real API server (admin kubeconfig), optionally shared
 // reservations in Leases. Plus the bits the e2e tests share.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { request as httpsRequest, Agent } from "node:https";
-import { createServer, connect, type AddressInfo, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
-import type { V1Deployment } from "@kubernetes/client-node";
-import type { FastifyInstance } from "fastify";
-import { standingReport } from "../../engine/report.ts";
-import { Gate } from "../../webhook/gate.ts";
-import { buildServer } from "../../webhook/server.ts";
-import type { ControlPlane } from "./controlplane.ts";
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest, Agent } from 'node:https';
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { FastifyInstance } from 'fastify';
+import { standingReport } from '../../engine/report.ts';
+import { Gate } from '../../webhook/gate.ts';
+import { buildServer } from '../../webhook/server.ts';
+import type { ControlPlane } from './controlplane.ts';
 
-export const CPU_PER_POD = "1";
+export const CPU_PER_POD = '1';
 
 /** A config with one vCPU product per id (image registry.example/<id>:*), each with `capacity` vCPU. */
-export function e2eConfig(products: Record<string, number>, kubernetes = ""): string {
+export function e2eConfig(products: Record<string, number>, kubernetes = ''): string {
   const ids = Object.keys(products);
   return `version: 1
 defaults:
@@ -35,7 +35,7 @@ ${ids
       kubernetes:
         images: ["registry.example/${id}:*"]`,
   )
-  .join("\n")}
+  .join('\n')}
 entitlements:
 ${ids
   .map(
@@ -47,7 +47,7 @@ ${ids
     validUntil: 2099-12-31
     owner: licences@example.com`,
   )
-  .join("\n")}
+  .join('\n')}
 kubernetes:
   cluster: e2e
   reservationTTLSeconds: 60
@@ -57,8 +57,8 @@ ${kubernetes}`;
 /** A Deployment of `replicas` pods, each with one container of `product`'s image and 1 vCPU limit. */
 export function licensedDeployment(name: string, product: string, replicas: number, namespace?: string): V1Deployment {
   return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
     metadata: { name, ...(namespace ? { namespace } : {}) },
     spec: {
       replicas,
@@ -66,7 +66,7 @@ export function licensedDeployment(name: string, product: string, replicas: numb
       template: {
         metadata: { labels: { app: name } },
         spec: {
-          containers: [{ name: "db", image: `registry.example/${product}:1.0`, resources: { limits: { cpu: CPU_PER_POD } } }],
+          containers: [{ name: 'db', image: `registry.example/${product}:1.0`, resources: { limits: { cpu: CPU_PER_POD } } }],
         },
       },
     },
@@ -99,21 +99,21 @@ export interface StartOptions {
 /** Starts the real webhook server in this process and waits until its inventory has synced. */
 export async function startEntitlegate(cp: ControlPlane, opts: StartOptions): Promise<Entitlegate> {
   const dir = mkdtempSync(join(tmpdir(), `eg-e2e-${opts.name}-`));
-  const configPath = join(dir, "entitlegate.yaml");
+  const configPath = join(dir, 'entitlegate.yaml');
   writeFileSync(configPath, opts.config);
-  const tls = await cp.issueServingCert(opts.name, ["127.0.0.1", "localhost"]);
+  const tls = await cp.issueServingCert(opts.name, ['127.0.0.1', 'localhost']);
   const gate = await Gate.create({ files: { config: configPath, usage: [] }, clock: () => new Date() });
   const app = await buildServer({
     gate,
     tls: { cert: tls.certPath, key: tls.keyPath },
-    cluster: { kubeConfig: cp.kubeConfig(), from: "e2e admin kubeconfig" },
+    cluster: { kubeConfig: cp.kubeConfig(), from: 'e2e admin kubeconfig' },
     sharedReservations: opts.shared ?? null,
     usage: { debounceMs: 20, retryDelayMs: 500 },
     logger: process.env.ENTITLEGATE_E2E_LOG ? { level: process.env.ENTITLEGATE_E2E_LOG } : false,
     reloadIntervalMs: 0,
     defaultMetrics: false,
   });
-  await app.listen({ port: opts.port ?? 0, host: "127.0.0.1" });
+  await app.listen({ port: opts.port ?? 0, host: '127.0.0.1' });
   const port = (app.server.address() as AddressInfo).port;
   const url = `https://127.0.0.1:${port}`;
   const agent = new Agent({ ca: cp.caPem, keepAlive: true, maxSockets: 64 });
@@ -122,15 +122,15 @@ export async function startEntitlegate(cp: ControlPlane, opts: StartOptions): Pr
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = httpsRequest(
         `${url}${path}`,
-        { method, agent, headers: payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {} },
+        { method, agent, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} },
         (res) => {
-          let text = "";
-          res.setEncoding("utf8");
-          res.on("data", (d: string) => (text += d));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
         },
       );
-      req.on("error", reject);
+      req.on('error', reject);
       req.end(payload);
     });
   let stopped = false;
@@ -148,18 +148,18 @@ export async function startEntitlegate(cp: ControlPlane, opts: StartOptions): Pr
       rmSync(dir, { recursive: true, force: true });
     },
     async post(path, body) {
-      const r = await call("POST", path, body);
+      const r = await call('POST', path, body);
       return { status: r.status, json: JSON.parse(r.text) };
     },
-    get: (path) => call("GET", path),
+    get: (path) => call('GET', path),
     async metric(line) {
-      const { text } = await call("GET", "/metrics");
-      for (const l of text.split("\n")) if (l.startsWith(`${line} `)) return Number(l.slice(line.length + 1));
+      const { text } = await call('GET', '/metrics');
+      for (const l of text.split('\n')) if (l.startsWith(`${line} `)) return Number(l.slice(line.length + 1));
       return undefined;
     },
   };
   try {
-    await eventually(async () => ((await eg.get("/readyz")).status === 200 ? true : undefined), 60_000, `${opts.name} /readyz`);
+    await eventually(async () => ((await eg.get('/readyz')).status === 200 ? true : undefined), 60_000, `${opts.name} /readyz`);
   } catch (err) {
     await eg.stop();
     throw err;
@@ -168,7 +168,7 @@ export async function startEntitlegate(cp: ControlPlane, opts: StartOptions): Pr
 }
 
 /** Polls until fn returns something other than undefined. */
-export async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, what = "condition"): Promise<T> {
+export async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -178,7 +178,8 @@ export async function eventually<T>(fn: () => Promise<T | undefined> | T | undef
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms${last ? `; last error: ${String((last as Error).message ?? last)}` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} not met within ${timeoutMs} ms${last ? `; last error: ${String((last as Error).message ?? last)}` : ''}`);
     await sleep(100);
   }
 }
@@ -186,7 +187,7 @@ export async function eventually<T>(fn: () => Promise<T | undefined> | T | undef
 /** The body of a @kubernetes/client-node ApiException as text (the API server's Status JSON). */
 export function errorBody(err: unknown): string {
   const body = (err as { body?: unknown } | null)?.body;
-  return typeof body === "string" ? body : JSON.stringify(body ?? String(err));
+  return typeof body === 'string' ? body : JSON.stringify(body ?? String(err));
 }
 
 /** What the engine counts for a product now (cluster inventory plus snapshots; reservations not included). */
@@ -198,22 +199,22 @@ export function usedBy(eg: Entitlegate, product: string): number {
 export function createReview(d: V1Deployment, opts: { dryRun?: boolean } = {}): Record<string, unknown> {
   const object = { ...d, metadata: { ...d.metadata, uid: randomUUID(), creationTimestamp: new Date().toISOString() } };
   return {
-    apiVersion: "admission.k8s.io/v1",
-    kind: "AdmissionReview",
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
     request: {
       uid: randomUUID(),
-      kind: { group: "apps", version: "v1", kind: "Deployment" },
-      resource: { group: "apps", version: "v1", resource: "deployments" },
-      requestKind: { group: "apps", version: "v1", kind: "Deployment" },
-      requestResource: { group: "apps", version: "v1", resource: "deployments" },
+      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+      resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+      requestKind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+      requestResource: { group: 'apps', version: 'v1', resource: 'deployments' },
       name: d.metadata?.name,
       namespace: d.metadata?.namespace,
-      operation: "CREATE",
-      userInfo: { username: "e2e" },
+      operation: 'CREATE',
+      userInfo: { username: 'e2e' },
       object,
       oldObject: null,
       dryRun: !!opts.dryRun,
-      options: { apiVersion: "meta.k8s.io/v1", kind: "CreateOptions" },
+      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
     },
   };
 }
@@ -230,7 +231,7 @@ export async function roundRobin(ports: number[]): Promise<{ port: number; conne
   const server: Server = createServer((client) => {
     const i = next++ % ports.length;
     connections[i]!++;
-    const upstream = connect(ports[i]!, "127.0.0.1");
+    const upstream = connect(ports[i]!, '127.0.0.1');
     sockets.add(client).add(upstream);
     client.pipe(upstream).pipe(client);
     const end = () => {
@@ -239,10 +240,10 @@ export async function roundRobin(ports: number[]): Promise<{ port: number; conne
       sockets.delete(client);
       sockets.delete(upstream);
     };
-    client.on("error", end).on("close", end);
-    upstream.on("error", end).on("close", end);
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as AddressInfo).port,
     connections,

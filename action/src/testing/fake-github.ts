@@ -76,7 +76,11 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
     calls.push(call);
     if (!url.pathname.startsWith(prefix)) return json(res, 404, { message: 'Not Found' });
     if (opts.denyWrites && call.method !== 'GET') {
-      return json(res, opts.denyWrites, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest', status: String(opts.denyWrites) });
+      return json(res, opts.denyWrites, {
+        message: 'Resource not accessible by integration',
+        documentation_url: 'https://docs.github.com/rest',
+        status: String(opts.denyWrites),
+      });
     }
     let m: RegExpExecArray | null;
     if (call.method === 'GET' && (m = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/comments$/.exec(path))) {
@@ -105,7 +109,15 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
     }
     if (call.method === 'POST' && /^\/repos\/[^/]+\/[^/]+\/check-runs$/.test(path)) {
       if ((body.output?.annotations?.length ?? 0) > 50) return json(res, 422, { message: 'Only 50 annotations are allowed per request' });
-      const run: FakeCheckRun = { id: nextId++, name: body.name, head_sha: body.head_sha, status: body.status, conclusion: body.conclusion, output: body.output, annotations: [...(body.output?.annotations ?? [])] };
+      const run: FakeCheckRun = {
+        id: nextId++,
+        name: body.name,
+        head_sha: body.head_sha,
+        status: body.status,
+        conclusion: body.conclusion,
+        output: body.output,
+        annotations: [...(body.output?.annotations ?? [])],
+      };
       checkRuns.push(run);
       return json(res, 201, { id: run.id, html_url: `https://github.example/runs/${run.id}` });
     }

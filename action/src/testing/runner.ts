@@ -117,7 +117,7 @@ export function runBundled(opts: StepOptions, bundle = BUNDLE): Promise<StepResu
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...step.env };
   return new Promise((resolveRun) => {
     execFile(process.execPath, [bundle], { env, cwd: step.env.GITHUB_WORKSPACE }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolveRun(result(step, code, stdout + stderr));
     });
   });

@@ -93,7 +93,18 @@ export class FakeApiServer {
       return;
     }
     if (url.searchParams.get('watch') === 'true' && this.gone.delete(url.pathname)) {
-      res.writeHead(410, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 410, reason: 'Expired', message: 'too old resource version' }));
+      res
+        .writeHead(410, { 'content-type': 'application/json' })
+        .end(
+          JSON.stringify({
+            kind: 'Status',
+            apiVersion: 'v1',
+            status: 'Failure',
+            code: 410,
+            reason: 'Expired',
+            message: 'too old resource version',
+          }),
+        );
       return;
     }
     if (url.searchParams.get('watch') === 'true') {
@@ -114,6 +125,13 @@ export class FakeApiServer {
     const items = all.slice(offset, offset + limit);
     const more = offset + limit < all.length;
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: String(this.#rv), ...(more ? { continue: String(offset + limit) } : {}) }, items }));
+    res.end(
+      JSON.stringify({
+        kind: 'List',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: String(this.#rv), ...(more ? { continue: String(offset + limit) } : {}) },
+        items,
+      }),
+    );
   }
 }
