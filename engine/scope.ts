@@ -34,3 +34,8 @@ export function scopeMatcher(spec: ScopeSpec | undefined): ScopeMatcher {
 export function scopeKey(scope: Scope): string {
   return SCOPE_DIMENSIONS.map((d) => scope[d] ?? '').join('\u0000');
 }
+
+/** A stable key for usage of one product in one scope: the one key every part that sums usage uses. */
+export function usageKey(product: string, scope: Scope): string {
+  return `${product}\u0000${scopeKey(scope)}`;
+}

@@ -10,7 +10,8 @@
 // of its reservation: decisions for a product are serialised, and each sees
 // every reservation made before it. Keep it that way — an `await` between
 // decide and hold would reopen the race (see the 200-concurrent-CREATEs test).
-import { SCOPE_DIMENSIONS, type Claim, type UsageRecord } from '../engine/types.ts';
+import { usageKey } from '../engine/scope.ts';
+import type { Claim, UsageRecord } from '../engine/types.ts';
 
 interface Held {
   records: Map<string, UsageRecord>;
@@ -20,7 +21,7 @@ interface Held {
 }
 
 function recordKey(r: UsageRecord): string {
-  return [r.product, ...SCOPE_DIMENSIONS.map((d) => r.scope[d] ?? '')].join('\u0000');
+  return usageKey(r.product, r.scope);
 }
 
 export interface ReservationsOptions {

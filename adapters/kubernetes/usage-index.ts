@@ -2,7 +2,8 @@
 // kept by uid and added to or taken from per product+scope sums, so an event
 // costs the work of one object and usage() costs the number of sums — not the
 // number of pods in the cluster.
-import { SCOPE_DIMENSIONS, type Scope, type UsageRecord } from '../../engine/types.ts';
+import { usageKey } from '../../engine/scope.ts';
+import type { Scope, UsageRecord } from '../../engine/types.ts';
 import { measure, resourceOf, type ClaimOptions } from './claims.ts';
 import { kindOf, metadata, rec, str, stringMap, type Obj } from './objects.ts';
 import { scopeOf } from './scope.ts';
@@ -43,10 +44,6 @@ interface Entry {
   object: Obj;
   contributions: Contribution[];
   unknown: { product: string; reason: string }[];
-}
-
-function scopeKey(product: string, scope: Scope): string {
-  return [product, ...SCOPE_DIMENSIONS.map((d) => scope[d] ?? '')].join('\u0000');
 }
 
 function nameKey(o: unknown): string {
@@ -187,7 +184,7 @@ export class UsageIndex {
   usage(): UsageRecord[] {
     this.#cache ??= [...this.#sums.values()]
       .map((s) => ({ product: s.product, quantity: s.quantity, scope: { ...s.scope } }))
-      .sort((a, b) => (scopeKey(a.product, a.scope) < scopeKey(b.product, b.scope) ? -1 : 1));
+      .sort((a, b) => (usageKey(a.product, a.scope) < usageKey(b.product, b.scope) ? -1 : 1));
     return this.#cache.slice();
   }
 
@@ -255,7 +252,7 @@ export class UsageIndex {
     for (const [product, { amount }] of measured) {
       if (amount.quantity === null) entry.unknown.push({ product, reason: amount.unknownReason ?? 'unknown quantity' });
       else if (amount.quantity !== 0)
-        entry.contributions.push({ key: scopeKey(product, scope), product, scope, quantity: amount.quantity });
+        entry.contributions.push({ key: usageKey(product, scope), product, scope, quantity: amount.quantity });
     }
     return entry;
   }
