@@ -5,7 +5,7 @@ import { relative, resolve } from 'node:path';
 import { standingReport } from '../engine/report.ts';
 import { formatFrom, modeFrom, nowFrom, parse, scopeFrom, scopeOptions, strings, usageError } from './args.ts';
 import { claimsFromPaths } from '../inputs/read.ts';
-import { loadEngine } from '../engine/load.ts';
+import { loadEngine } from '../config/load.ts';
 import { renderDecision, renderReport } from '../render/index.ts';
 import type { Io } from './io.ts';
 

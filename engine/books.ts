@@ -1,6 +1,6 @@
 // Per-product views of the config and of usage, built once per config or
 // usage change so that a decision touches only the products it names.
-import type { Config, Product } from './config/schema.ts';
+import type { LicenceConfig, Product } from './config/schema.ts';
 import { byChargeOrder, entitlementPool, exceptionPool, type PoolDef } from './pools.ts';
 import { scopeKey } from './scope.ts';
 import type { Item } from './accounting.ts';
@@ -12,7 +12,7 @@ export interface Book {
   pools: PoolDef[];
 }
 
-export function buildBooks(config: Config): Map<string, Book> {
+export function buildBooks(config: LicenceConfig): Map<string, Book> {
   const books = new Map<string, Book>();
   for (const product of config.products) books.set(product.id, { product, pools: [] });
   for (const e of config.entitlements) books.get(e.product)?.pools.push(entitlementPool(e));
@@ -36,7 +36,7 @@ export function usageItems(records: Iterable<UsageRecord>): Map<string, Item[]> 
 }
 
 /** What the policy reads as data.config: set once per config. */
-export function policyData(config: Config) {
+export function policyData(config: LicenceConfig) {
   const licensed = new Set([...config.entitlements, ...config.exceptions].map((e) => e.product));
   // Owners per product, so a message costs a lookup, not a scan of all entitlements.
   const owners = new Map<string, Set<string>>();

@@ -2,7 +2,7 @@
 // asked, a decision out. It knows licences, not Kubernetes or Terraform.
 import { allocateUsage, charge, chargeAll, coveringPools, free, type BaseAllocation, type Charge, type Item } from './accounting.ts';
 import { buildBooks, policyData, usageItems, type Book } from './books.ts';
-import type { Config } from './config/schema.ts';
+import type { LicenceConfig } from './config/schema.ts';
 import type { LoadedConfig } from './config/load.ts';
 import { EntitlegateError } from './errors.ts';
 import { poolAt, usable, type PoolAtNow } from './pools.ts';
@@ -54,27 +54,28 @@ interface CachedBase {
   base: BaseAllocation;
 }
 
-export class Engine {
+/** `C` is the whole config the engine was given (its licence part is what it reads), so a surface gets its own settings back. */
+export class Engine<C extends LicenceConfig = LicenceConfig> {
   readonly policy: CompiledPolicy;
-  private loaded!: LoadedConfig;
+  private loaded!: LoadedConfig<C>;
   private books = new Map<string, Book>();
   private usage = new Map<string, Item[]>();
   private sources: { source: string; observedAt: string }[] = [];
   private bases = new Map<string, CachedBase>();
   private lastInstant: { ms: number; iso: string } | undefined;
 
-  constructor(policy: CompiledPolicy, config: LoadedConfig, usage: readonly UsageSource[] = []) {
+  constructor(policy: CompiledPolicy, config: LoadedConfig<C>, usage: readonly UsageSource[] = []) {
     this.policy = policy;
     this.setConfig(config);
     this.setUsage(usage);
   }
 
   /** Loads the policy the config names (or the built-in one) and builds an engine. */
-  static async create(config: LoadedConfig, usage: readonly UsageSource[] = []): Promise<Engine> {
+  static async create<C extends LicenceConfig>(config: LoadedConfig<C>, usage: readonly UsageSource[] = []): Promise<Engine<C>> {
     return new Engine(await CompiledPolicy.load(config.policyPath), config, usage);
   }
 
-  get config(): Config {
+  get config(): C {
     return this.loaded.config;
   }
 
@@ -82,7 +83,7 @@ export class Engine {
     return this.loaded.digest;
   }
 
-  setConfig(config: LoadedConfig): void {
+  setConfig(config: LoadedConfig<C>): void {
     const books = buildBooks(config.config);
     this.policy.setData(policyData(config.config));
     this.loaded = config;

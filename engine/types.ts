@@ -1,5 +1,5 @@
 // Types at the boundaries between adapters, the engine and the surfaces.
-// Config types live in engine/config/schema.ts (inferred from the schema).
+// Config types live in engine/config/schema.ts (the licence part) and config/schema.ts (the whole file), inferred from the schemas.
 
 export const METRICS = ['vcpu', 'instances', 'users', 'devices', 'units'] as const;
 export type Metric = (typeof METRICS)[number];

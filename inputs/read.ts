@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EntitlegateError, inputError } from '../engine/errors.ts';
 import { describeJsonError } from '../engine/json-position.ts';
-import type { Config } from '../engine/config/schema.ts';
+import type { Config } from '../config/schema.ts';
 import type { Claim, Scope } from '../engine/types.ts';
 import { FOLDER_KINDS, INPUT_KINDS } from './kinds.ts';
 

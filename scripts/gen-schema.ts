@@ -4,7 +4,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
-import { config, usageSnapshot, claimsFile } from '../engine/config/schema.ts';
+import { config } from '../config/schema.ts';
+import { usageSnapshot, claimsFile } from '../engine/config/schema.ts';
 import { packageRoot } from '../engine/policy/wasm.ts';
 
 const schemas = {

@@ -1,7 +1,7 @@
 // Builders for tests: a config from a few fields, loaded through the real
 // loader, and an engine on the real compiled policy.
 import { stringify } from 'yaml';
-import { parseConfig, type LoadedConfig } from '../engine/config/load.ts';
+import { parseConfig, type LoadedConfig } from '../config/load.ts';
 import { Engine, type UsageSource } from '../engine/engine.ts';
 import { CompiledPolicy } from '../engine/policy/wasm.ts';
 

@@ -1,6 +1,6 @@
 // The layout is the data flow: surfaces stand on the shared core (engine,
-// adapters, inputs, render) and never on each other; the engine knows
-// licences only. Read from the sources' import lines, so a new file is
+// adapters, config, inputs, render) and never on each other; the engine knows
+// licences only; config/ composes the settings each part owns, and nothing else. Read from the sources' import lines, so a new file is
 // covered the day it is added.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
@@ -22,20 +22,32 @@ function sources(dir: string): string[] {
     .filter((f) => !f.split(sep).includes('dist') && !f.split(sep).includes('node_modules'));
 }
 
-/** The top-level folder each relative import of a file lands in. */
-function importedFolders(file: string): string[] {
+/** The file each relative import of a file lands in, from the root. */
+function importedPaths(file: string): string[] {
   const text = readFileSync(join(root, file), 'utf8');
   const out: string[] = [];
   for (const m of text.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
-    const target = relative(root, resolve(root, file, '..', m[1]!));
-    out.push(target.split(sep)[0]!);
+    out.push(
+      relative(root, resolve(root, file, '..', m[1]!))
+        .split(sep)
+        .join('/'),
+    );
   }
   return out;
 }
 
+/** The top-level folder each relative import of a file lands in. */
+function importedFolders(file: string): string[] {
+  return importedPaths(file).map((p) => p.split('/')[0]!);
+}
+
+/** The settings modules a part owns: its schemas, which config/ composes into the config file's. */
+const SETTINGS = ['adapters/kubernetes/settings.ts', 'adapters/terraform/settings.ts', 'webhook/settings.ts'];
+
 describe('layout', () => {
   it('finds the files it checks (a check that reads nothing proves nothing)', () => {
-    for (const s of ['cli', 'action', 'webhook', 'engine', 'inputs', 'render']) expect(sources(s).length, s).toBeGreaterThan(0);
+    for (const s of ['cli', 'action', 'webhook', 'engine', 'config', 'inputs', 'render']) expect(sources(s).length, s).toBeGreaterThan(0);
+    for (const f of SETTINGS) expect(sources(f.slice(0, f.lastIndexOf('/'))), f).toContain(f.split('/').join(sep));
   });
 
   for (const surface of SURFACES) {
@@ -57,6 +69,24 @@ describe('layout', () => {
       importedFolders(f)
         .filter((d) => d !== 'engine' && d !== 'policies')
         .map((d) => `${f} → ${d}/`),
+    );
+    expect(bad).toEqual([]);
+  });
+
+  it("config/ composes the engine and the parts' settings modules, and imports nothing else of adapters or surfaces", () => {
+    const bad = sources('config').flatMap((f) =>
+      importedPaths(f)
+        .filter((p) => !p.startsWith('engine/') && !p.startsWith('config/') && !SETTINGS.includes(p))
+        .map((p) => `${f} → ${p}`),
+    );
+    expect(bad).toEqual([]);
+  });
+
+  it("a settings module is pure: it imports the engine's schema pieces and nothing of its own folder", () => {
+    const bad = SETTINGS.flatMap((f) =>
+      importedPaths(f)
+        .filter((p) => !p.startsWith('engine/'))
+        .map((p) => `${f} → ${p}`),
     );
     expect(bad).toEqual([]);
   });

@@ -4,9 +4,9 @@
 // sees either the old state or the new one, never a mix.
 import type { Inventory, InventoryChange } from '../adapters/kubernetes/inventory.ts';
 import type { ChangeOptions } from '../adapters/kubernetes/claims.ts';
-import type { LoadedConfig } from '../engine/config/load.ts';
-import { loadFiles } from '../engine/load.ts';
-import type { Config } from '../engine/config/schema.ts';
+import type { LoadedConfig } from '../config/load.ts';
+import { loadFiles } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
 import { Engine, type UsageSource } from '../engine/engine.ts';
 import { CompiledPolicy } from '../engine/policy/wasm.ts';
 import { isoInstant } from '../engine/time.ts';

@@ -10,7 +10,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import type { FastifyBaseLogger } from 'fastify';
 import { EntitlegateError } from '../engine/errors.ts';
-import { loadFiles } from '../engine/load.ts';
+import { loadFiles } from '../config/load.ts';
 import type { Gate } from './gate.ts';
 import type { Metrics } from './metrics.ts';
 

@@ -9,7 +9,8 @@ import { Writable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { change, plan } from '../adapters/terraform/test-helpers.ts';
-import { parseConfig } from '../engine/config/load.ts';
+import { parseConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
 import { Engine } from '../engine/engine.ts';
 import { runTaskPlugin, signatureValid, type RunTaskOptions, type TaskResult } from './run-task.ts';
 
@@ -162,7 +163,7 @@ function listen(server: Server): Promise<string> {
 }
 
 const hcp = new FakeHcp();
-let engine: Engine;
+let engine: Engine<Config>;
 let logs = '';
 
 beforeAll(async () => {

@@ -22,7 +22,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { claimsFromPlanJson, claimsFromPlanValue } from '../adapters/terraform/index.ts';
-import type { Config } from '../engine/config/schema.ts';
+import type { Config } from '../config/schema.ts';
 import type { Engine } from '../engine/engine.ts';
 import { EntitlegateError } from '../engine/errors.ts';
 import type { Decision, Finding, ProductOutcome, Scope } from '../engine/types.ts';

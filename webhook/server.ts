@@ -3,7 +3,7 @@
 // secrets redacted, and errors as JSON without stack traces.
 import type { Server as HttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Config } from '../engine/config/schema.ts';
+import type { Config } from '../config/schema.ts';
 import { EntitlegateError } from '../engine/errors.ts';
 import { admissionPlugin } from './admission.ts';
 import type { Gate } from './gate.ts';

@@ -15954,6 +15954,657 @@ import { fileURLToPath as fileURLToPath2 } from "node:url";
 import { createHash } from "node:crypto";
 import { dirname, resolve } from "node:path";
 
+// engine/time.ts
+var DAY_MS = 864e5;
+var DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+var DATE_OR_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
+function isCalendarDate(value) {
+  const [y, m, d] = value.slice(0, 10).split("-").map(Number);
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return !Number.isNaN(Date.parse(value)) && day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
+}
+function startOf(value) {
+  return Date.parse(DATE_ONLY.test(value) ? `${value}T00:00:00Z` : value);
+}
+function endOf(value) {
+  const start = startOf(value);
+  return DATE_ONLY.test(value) ? start + DAY_MS : start;
+}
+function daysUntil(at, now) {
+  return Math.floor((at - now) / DAY_MS);
+}
+function parseNow(value) {
+  if (!DATE_OR_INSTANT.test(value)) return null;
+  const ms = startOf(value);
+  return Number.isNaN(ms) ? null : new Date(ms);
+}
+function isoInstant(d) {
+  return d.toISOString().replace(".000Z", "Z");
+}
+
+// engine/config/load.ts
+function parseConfigWith(schema, file, text2) {
+  const src = parseSource(file, text2, "EG_ERR_CONFIG_INVALID", "the config");
+  if (src.doc.contents === null) {
+    throw new EntitlegateError("EG_ERR_CONFIG_INVALID", `${file}: the config is empty`, [
+      { file, line: 1, col: 1, message: "the config is empty" }
+    ]);
+  }
+  const { value, problems } = validate(src, schema);
+  problems.push(...semanticProblems(src, src.doc.toJS({ maxAliasCount: 100 })));
+  if (problems.length || !value) {
+    const sorted = sortProblems(problems);
+    throw new EntitlegateError(
+      "EG_ERR_CONFIG_INVALID",
+      `${file}: the config has ${sorted.length} problem${sorted.length === 1 ? "" : "s"}`,
+      sorted
+    );
+  }
+  const digest = "sha256:" + createHash("sha256").update(text2).digest("hex");
+  const loaded = { config: value, file, digest };
+  if (value.policy) loaded.policyPath = resolve(dirname(file), value.policy);
+  return loaded;
+}
+function entries(doc, key) {
+  const list = doc?.[key];
+  return Array.isArray(list) ? list.map((e) => e && typeof e === "object" ? e : {}) : [];
+}
+var text = (v) => typeof v === "string" ? v : void 0;
+function semanticProblems(src, doc) {
+  const problems = [];
+  const productIds = /* @__PURE__ */ new Set();
+  entries(doc, "products").forEach((p, i) => {
+    const id2 = text(p.id);
+    if (id2 === void 0) return;
+    if (productIds.has(id2)) problems.push(problemAt(src, ["products", i, "id"], `duplicate product id "${id2}"`));
+    productIds.add(id2);
+  });
+  const seen = /* @__PURE__ */ new Set();
+  for (const list of ["entitlements", "exceptions"]) {
+    entries(doc, list).forEach((e, i) => {
+      const id2 = text(e.id);
+      const product2 = text(e.product);
+      if (id2 !== void 0 && seen.has(id2))
+        problems.push(problemAt(src, [list, i, "id"], `duplicate id "${id2}" (entitlement and exception ids share one namespace)`));
+      if (id2 !== void 0) seen.add(id2);
+      if (product2 !== void 0 && !productIds.has(product2))
+        problems.push(problemAt(src, [list, i, "product"], `unknown product "${product2}"; declare it under products`));
+    });
+  }
+  const real = (v) => typeof v === "string" && !Number.isNaN(startOf(v));
+  entries(doc, "entitlements").forEach((e, i) => {
+    if (real(e.validFrom) && real(e.validUntil) && startOf(e.validFrom) >= endOf(e.validUntil)) {
+      problems.push(
+        problemAt(
+          src,
+          ["entitlements", i, "validFrom"],
+          `validFrom ${e.validFrom} is not before the end of validUntil ${e.validUntil}: the term is empty`
+        )
+      );
+    }
+  });
+  entries(doc, "exceptions").forEach((x, i) => {
+    const approver = text(x.approvedBy);
+    const requester = text(x.requestedBy);
+    if (approver !== void 0 && requester !== void 0 && approver.trim().toLowerCase() === requester.trim().toLowerCase()) {
+      problems.push(
+        problemAt(
+          src,
+          ["exceptions", i, "approvedBy"],
+          `exception ${text(x.id) ?? i} is approved by its own requester "${requester}"; another person must approve it`
+        )
+      );
+    }
+    if (real(x.from) && real(x.until) && startOf(x.from) >= endOf(x.until)) {
+      problems.push(
+        problemAt(src, ["exceptions", i, "from"], `from ${x.from} is not before the end of until ${x.until}: the exception never applies`)
+      );
+    }
+  });
+  return problems;
+}
+
+// engine/scope.ts
+var import_picomatch = __toESM(require_picomatch2(), 1);
+
+// engine/types.ts
+var METRICS = ["vcpu", "instances", "users", "devices", "units"];
+var SCOPE_DIMENSIONS = ["environment", "cluster", "namespace", "account", "region"];
+function resourceId(r) {
+  if (!r) return "claim";
+  if (r.address) return r.address;
+  return r.namespace ? `${r.kind}/${r.namespace}/${r.name}` : `${r.kind}/${r.name}`;
+}
+
+// engine/scope.ts
+var GLOB = /[*?[\]{}!]/;
+function scopeMatcher(spec2) {
+  const tests = [];
+  for (const dim of SCOPE_DIMENSIONS) {
+    const raw = spec2?.[dim];
+    if (raw === void 0) continue;
+    const values = Array.isArray(raw) ? raw : [raw];
+    const exact = new Set(values.filter((v) => !GLOB.test(v)));
+    const globs = values.filter((v) => GLOB.test(v)).map((g) => (0, import_picomatch.default)(g, { dot: true }));
+    tests.push([dim, (v) => exact.has(v) || globs.some((g) => g(v))]);
+  }
+  return {
+    restricted: tests.length,
+    covers: (scope) => tests.every(([dim, test]) => scope[dim] !== void 0 && test(scope[dim]))
+  };
+}
+function scopeKey(scope) {
+  return SCOPE_DIMENSIONS.map((d) => scope[d] ?? "").join("\0");
+}
+
+// engine/pools.ts
+function entitlementPool(e) {
+  return {
+    id: e.id,
+    kind: "entitlement",
+    capacity: e.quantity,
+    start: e.validFrom ? startOf(e.validFrom) : -Infinity,
+    end: e.validUntil ? endOf(e.validUntil) : Infinity,
+    graceDays: e.graceDays,
+    scope: scopeMatcher(e.scope)
+  };
+}
+function exceptionPool(x) {
+  return {
+    id: x.id,
+    kind: "exception",
+    capacity: x.quantity,
+    start: x.from ? startOf(x.from) : -Infinity,
+    end: endOf(x.until),
+    graceDays: 0,
+    scope: scopeMatcher(x.scope)
+  };
+}
+function byChargeOrder(a, b) {
+  if (a.kind !== b.kind) return a.kind === "entitlement" ? -1 : 1;
+  return b.scope.restricted - a.scope.restricted || a.end - b.end || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+function poolAt(def, now) {
+  const graceEnd = def.end + def.graceDays * DAY_MS;
+  if (now < def.start)
+    return { def, state: "future", daysLeft: null, graceDaysLeft: null, daysToStart: Math.ceil((def.start - now) / DAY_MS) };
+  if (now < def.end)
+    return {
+      def,
+      state: "active",
+      daysLeft: def.end === Infinity ? null : daysUntil(def.end, now),
+      graceDaysLeft: null,
+      daysToStart: null
+    };
+  if (now < graceEnd) return { def, state: "grace", daysLeft: 0, graceDaysLeft: daysUntil(graceEnd, now), daysToStart: null };
+  return { def, state: "expired", daysLeft: null, graceDaysLeft: null, daysToStart: null };
+}
+function usable(p) {
+  return p.state === "active" || p.state === "grace";
+}
+
+// engine/accounting.ts
+function coveringPools(pools, scope, onlyUsable = true) {
+  const out = [];
+  for (let i = 0; i < pools.length; i++) {
+    const p = pools[i];
+    if ((!onlyUsable || usable(p)) && p.def.scope.covers(scope)) out.push(i);
+  }
+  return out;
+}
+function charge(pools, loads, covering, quantity2) {
+  let rest = quantity2;
+  const charged = [];
+  for (const i of covering) {
+    if (rest <= 0) break;
+    const room = pools[i].def.capacity - loads[i];
+    if (room <= 0) continue;
+    const take = Math.min(room, rest);
+    loads[i] += take;
+    rest -= take;
+    charged.push({ pool: pools[i].def.id, quantity: take });
+  }
+  return { charged, overflow: rest };
+}
+function free(loads, covering, quantity2, overflow = []) {
+  let rest = quantity2;
+  for (const o of overflow) {
+    if (rest <= 0) break;
+    if (o.quantity <= 0 || !o.covering.some((k) => covering.includes(k))) continue;
+    const take = Math.min(o.quantity, rest);
+    o.quantity -= take;
+    rest -= take;
+  }
+  for (let k = covering.length - 1; k >= 0 && rest > 0; k--) {
+    const i = covering[k];
+    const take = Math.min(loads[i], rest);
+    loads[i] -= take;
+    rest -= take;
+  }
+}
+function chargeAll(pools, loads, items) {
+  const covering = items.map((it) => coveringPools(pools, it.scope));
+  const order = items.map((_, i) => i).sort((a, b) => covering[a].length - covering[b].length || a - b);
+  const results = new Array(items.length);
+  for (const i of order) {
+    const { charged, overflow } = charge(pools, loads, covering[i], items[i].quantity);
+    results[i] = { covering: covering[i], charged, overflow };
+  }
+  return results;
+}
+function allocateUsage(pools, items) {
+  const loads = pools.map(() => 0);
+  const results = chargeAll(pools, loads, items);
+  const overflow = results.filter((r) => r.overflow > 0).map((r) => ({ covering: r.covering, quantity: r.overflow }));
+  return { loads, overflow };
+}
+
+// engine/books.ts
+function buildBooks(config3) {
+  const books = /* @__PURE__ */ new Map();
+  for (const product2 of config3.products) books.set(product2.id, { product: product2, pools: [] });
+  for (const e of config3.entitlements) books.get(e.product)?.pools.push(entitlementPool(e));
+  for (const x of config3.exceptions) books.get(x.product)?.pools.push(exceptionPool(x));
+  for (const book of books.values()) book.pools.sort(byChargeOrder);
+  return books;
+}
+function usageItems(records) {
+  const byProduct = /* @__PURE__ */ new Map();
+  for (const r of records) {
+    let scopes = byProduct.get(r.product);
+    if (!scopes) byProduct.set(r.product, scopes = /* @__PURE__ */ new Map());
+    const key = scopeKey(r.scope);
+    const item = scopes.get(key);
+    if (item) item.quantity += r.quantity;
+    else scopes.set(key, { scope: { ...r.scope }, quantity: r.quantity });
+  }
+  return new Map([...byProduct].map(([p, m]) => [p, [...m.values()]]));
+}
+function policyData(config3) {
+  const licensed = new Set([...config3.entitlements, ...config3.exceptions].map((e) => e.product));
+  const owners = /* @__PURE__ */ new Map();
+  for (const e of config3.entitlements) if (e.owner) owners.set(e.product, (owners.get(e.product) ?? /* @__PURE__ */ new Set()).add(e.owner));
+  return {
+    config: {
+      defaults: config3.defaults,
+      products: Object.fromEntries(
+        config3.products.map((p) => [
+          p.id,
+          {
+            metric: p.metric,
+            vendor: p.vendor ?? null,
+            name: p.name ?? null,
+            licensed: licensed.has(p.id),
+            owners: [...owners.get(p.id) ?? []].sort()
+          }
+        ])
+      ),
+      entitlements: Object.fromEntries(
+        config3.entitlements.map((e) => [
+          e.id,
+          {
+            product: e.product,
+            quantity: e.quantity,
+            owner: e.owner ?? null,
+            validUntil: e.validUntil ?? null,
+            contract: e.contract ?? null
+          }
+        ])
+      ),
+      exceptions: Object.fromEntries(
+        config3.exceptions.map((x) => [
+          x.id,
+          {
+            product: x.product,
+            quantity: x.quantity,
+            until: x.until,
+            reason: x.reason,
+            requestedBy: x.requestedBy,
+            approvedBy: x.approvedBy
+          }
+        ])
+      )
+    }
+  };
+}
+
+// engine/policy/wasm.ts
+import { createHash as createHash2 } from "node:crypto";
+import { existsSync as existsSync2, readFileSync as readFileSync4 } from "node:fs";
+import { dirname as dirname2, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// node_modules/@open-policy-agent/opa-wasm/src/index.mjs
+var import_opa = __toESM(require_opa(), 1);
+var loadPolicy = import_opa.default.loadPolicy;
+var src_default = import_opa.default;
+
+// engine/policy/wasm.ts
+var { loadPolicySync } = src_default;
+var ENTRYPOINT = "entitlegate/decision";
+var encoder = new TextEncoder();
+var decoder = new TextDecoder();
+var WASM_PAGE = 65536;
+var HEAP_PER_INPUT_BYTE = 24;
+var HEAP_SLACK = 1 << 20;
+function packageRoot() {
+  let dir = dirname2(fileURLToPath(import.meta.url));
+  while (!existsSync2(join(dir, "package.json"))) {
+    const up = dirname2(dir);
+    if (up === dir) throw new Error("entitlegate: package root not found");
+    dir = up;
+  }
+  return dir;
+}
+function builtinPolicyPath() {
+  return join(packageRoot(), "policies", "dist", "entitlegate.wasm");
+}
+var CompiledPolicy = class _CompiledPolicy {
+  digest;
+  path;
+  wasm;
+  entrypoint;
+  reservedHeap = 0;
+  constructor(path, digest, wasm) {
+    this.path = path;
+    this.digest = digest;
+    this.wasm = wasm;
+    this.entrypoint = wasm.entrypoints[ENTRYPOINT];
+  }
+  static async load(path = builtinPolicyPath()) {
+    let bytes;
+    try {
+      bytes = readFileSync4(path);
+    } catch (err) {
+      throw new EntitlegateError("EG_ERR_POLICY_LOAD", `${path}: cannot read the compiled policy: ${err.message}`);
+    }
+    try {
+      const wasm = loadPolicySync(bytes);
+      if (!(Number(wasm.minorVersion) >= 2))
+        throw new Error(`its ABI is 1.${wasm.minorVersion}; rebuild it with \`entitlegate policy build\` (OPA ABI 1.2 or later)`);
+      if (!Object.hasOwn(wasm.entrypoints, ENTRYPOINT)) {
+        throw new Error(`it has no ${ENTRYPOINT} entrypoint; build it with \`entitlegate policy build\``);
+      }
+      return new _CompiledPolicy(path, "sha256:" + createHash2("sha256").update(bytes).digest("hex"), wasm);
+    } catch (err) {
+      throw new EntitlegateError("EG_ERR_POLICY_LOAD", `${path}: not a usable entitlegate policy: ${err.message}`);
+    }
+  }
+  /**
+   * Grows the policy's heap in one step before a large evaluation. Its
+   * allocator (OPA's wasm/src/malloc.c) otherwise grows memory a page or two at
+   * a time, and the many grows dominated big plans: a 16,000-claim decision
+   * took 5 s the first time and 0.3 s once the heap had grown. The allocator
+   * has no export to raise its heap top, so one large opa_malloc does it; the
+   * block is forgotten when opa_eval resets the heap pointer. Evaluation needs
+   * about 22 bytes of heap per input byte.
+   */
+  reserveHeap(inputBytes) {
+    const want = inputBytes * HEAP_PER_INPUT_BYTE + HEAP_SLACK;
+    if (want <= this.reservedHeap) return;
+    const exports = this.wasm.wasmInstance.exports;
+    exports.opa_malloc(want);
+    this.reservedHeap = want;
+  }
+  /**
+   * opa_eval (ABI 1.2+, checked at load) as opa-wasm's evaluate does it, minus two copies and
+   * a byte loop: the input is encoded straight into the policy's memory, and
+   * the answer is found with indexOf and decoded by one shared decoder. Both
+   * ends run on every admission, and for a big plan the input is megabytes.
+   * Uses the LoadedPolicy fields opa-wasm declares (mem, dataAddr, dataHeapPtr).
+   */
+  evalDirect(json) {
+    const { mem, dataAddr, dataHeapPtr } = this.wasm;
+    this.reserveHeap(json.length);
+    const room = json.length * 3;
+    const short = dataHeapPtr + room - mem.buffer.byteLength;
+    if (short > 0) mem.grow(Math.ceil(short / WASM_PAGE));
+    const { written } = encoder.encodeInto(json, new Uint8Array(mem.buffer, dataHeapPtr, room));
+    const exports = this.wasm.wasmInstance.exports;
+    const at = exports.opa_eval(0, this.entrypoint, dataAddr, dataHeapPtr, written, dataHeapPtr + written, 0);
+    const out = new Uint8Array(mem.buffer);
+    return JSON.parse(decoder.decode(out.subarray(at, out.indexOf(0, at))));
+  }
+  setData(data) {
+    this.wasm.setData(data);
+  }
+  evaluate(input) {
+    let result;
+    try {
+      result = this.evalDirect(JSON.stringify(input));
+    } catch (err) {
+      throw new EntitlegateError("EG_ERR_POLICY_EVAL", `the policy failed to evaluate: ${err.message}`);
+    }
+    const verdict = result?.[0]?.result;
+    if (!verdict || typeof verdict.allowed !== "boolean" || !Array.isArray(verdict.violations) || !Array.isArray(verdict.warnings)) {
+      throw new EntitlegateError("EG_ERR_POLICY_EVAL", "the policy returned no decision (is data.config set?)");
+    }
+    return verdict;
+  }
+};
+
+// engine/engine.ts
+var Engine = class _Engine {
+  policy;
+  loaded;
+  books = /* @__PURE__ */ new Map();
+  usage = /* @__PURE__ */ new Map();
+  sources = [];
+  bases = /* @__PURE__ */ new Map();
+  lastInstant;
+  constructor(policy, config3, usage = []) {
+    this.policy = policy;
+    this.setConfig(config3);
+    this.setUsage(usage);
+  }
+  /** Loads the policy the config names (or the built-in one) and builds an engine. */
+  static async create(config3, usage = []) {
+    return new _Engine(await CompiledPolicy.load(config3.policyPath), config3, usage);
+  }
+  get config() {
+    return this.loaded.config;
+  }
+  get configDigest() {
+    return this.loaded.digest;
+  }
+  setConfig(config3) {
+    const books = buildBooks(config3.config);
+    this.policy.setData(policyData(config3.config));
+    this.loaded = config3;
+    this.books = books;
+    this.bases.clear();
+  }
+  /** Replaces all usage; records from several sources add up. */
+  setUsage(sources) {
+    for (const s of sources) {
+      for (const r of s.usage) {
+        if (!this.books.has(r.product)) {
+          throw new EntitlegateError("EG_ERR_USAGE_INVALID", `usage from ${s.source} names unknown product "${r.product}"`);
+        }
+      }
+    }
+    this.usage = usageItems(sources.flatMap((s) => s.usage));
+    this.sources = sources.map((s) => ({ source: s.source, observedAt: s.observedAt }));
+    this.bases.clear();
+  }
+  book(product2) {
+    const book = this.books.get(product2);
+    if (!book)
+      throw new EntitlegateError(
+        "EG_ERR_INPUT_INVALID",
+        `a claim names unknown product "${product2}"; declare it under products in the config`
+      );
+    return book;
+  }
+  /** Existing usage charged to the pools usable now; cached until config, usage or the usable set changes. */
+  base(product2, pools) {
+    const key = pools.map((p) => usable(p) ? "1" : "0").join("");
+    const cached2 = this.bases.get(product2);
+    if (cached2?.key === key) return cached2.base;
+    const base = allocateUsage(pools, this.usage.get(product2) ?? []);
+    this.bases.set(product2, { key, base });
+    return base;
+  }
+  decide(claims, opts) {
+    const prepared = this.prepare(claims, opts);
+    const verdict = this.policy.evaluate(prepared.input);
+    return {
+      allowed: verdict.allowed,
+      mode: prepared.mode,
+      violations: verdict.violations.map(finding),
+      warnings: verdict.warnings.map(finding),
+      products: prepared.products,
+      claims: prepared.claims,
+      provenance: {
+        policy: this.policy.digest,
+        config: this.loaded.digest,
+        usage: this.sources,
+        evaluatedAt: prepared.input.now
+      }
+    };
+  }
+  /**
+   * The accounting of a change, and the input the policy decides from
+   * (docs/policy.md). Public so that the same input can be given to another
+   * evaluator, such as the OPA server in the benchmarks.
+   */
+  prepare(claims, opts) {
+    const now = opts.now.getTime();
+    const mode = opts.mode ?? this.config.defaults.mode;
+    const byProduct = /* @__PURE__ */ new Map();
+    claims.forEach((c, i) => {
+      if (!this.books.has(c.product)) {
+        const at = c.resource?.file ? ` (${c.resource.file}${c.resource.line ? `:${c.resource.line}` : ""})` : "";
+        throw new EntitlegateError(
+          "EG_ERR_INPUT_INVALID",
+          `${resourceId(c.resource)}${at} names unknown product "${c.product}"; declare it under products in the config, or fix the input that names it`
+        );
+      }
+      const list = byProduct.get(c.product);
+      if (list) list.push(i);
+      else byProduct.set(c.product, [i]);
+    });
+    const reserved = /* @__PURE__ */ new Map();
+    for (const r of opts.reservations ?? []) {
+      if (!byProduct.has(r.product)) continue;
+      const list = reserved.get(r.product);
+      if (list) list.push(r);
+      else reserved.set(r.product, [r]);
+    }
+    const decided = new Array(claims.length);
+    const claimInputs = new Array(claims.length);
+    const products = [];
+    const productInputs = {};
+    const poolInputs = {};
+    for (const [pid, indexes] of byProduct) {
+      const book = this.book(pid);
+      const metric = book.product.metric;
+      const pools = book.pools.map((d) => poolAt(d, now));
+      const base = this.base(pid, pools);
+      const loads = base.loads.slice();
+      const overflowBefore = base.overflow.map((o) => ({ ...o }));
+      for (const r of chargeAll(pools, loads, reserved.get(pid) ?? [])) {
+        if (r.overflow > 0) overflowBefore.push({ covering: r.covering, quantity: r.overflow });
+      }
+      const usedLoads = loads.slice();
+      const usedOverflow = overflowBefore.map((o) => ({ ...o }));
+      const peaks = indexes.map((i) => {
+        const c = claims[i];
+        return c.quantity === null ? 0 : Math.max(c.peak ?? 0, c.quantity, 0);
+      });
+      const allCovering = indexes.map((i) => coveringPools(pools, claims[i].scope, false));
+      const usableCovering = allCovering.map((cov) => cov.filter((k) => usable(pools[k])));
+      indexes.forEach((i, k) => {
+        const q = claims[i].quantity;
+        if (q !== null && q < 0) free(loads, usableCovering[k], -q, overflowBefore);
+      });
+      const order = indexes.map((_, k) => k).sort((a, b) => usableCovering[a].length - usableCovering[b].length || a - b);
+      const charged = indexes.map(() => []);
+      const overflow = indexes.map(() => 0);
+      const peakOverflow = indexes.map(() => 0);
+      const peakLoads = usedLoads.slice();
+      for (const k of order) {
+        const q = claims[indexes[k]].quantity;
+        if (q !== null && q > 0) {
+          const r = charge(pools, loads, usableCovering[k], q);
+          charged[k] = r.charged;
+          overflow[k] = r.overflow;
+        }
+        if (peaks[k] > 0) peakOverflow[k] = charge(pools, peakLoads, usableCovering[k], peaks[k]).overflow;
+      }
+      const relevant = [...new Set(usableCovering.flat())].sort((a, b) => a - b);
+      const inRelevant = new Set(relevant);
+      const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+      const capacity = sum(relevant.map((k) => pools[k].def.capacity));
+      const used = sum(relevant.map((k) => usedLoads[k])) + sum(usedOverflow.filter((o) => o.covering.some((k) => inRelevant.has(k))).map((o) => o.quantity));
+      const requested = sum(indexes.map((i) => claims[i].quantity ?? 0));
+      const projected = Math.max(0, used + requested);
+      const peak = Math.max(projected, used + sum(peaks));
+      const outcome = {
+        product: pid,
+        metric,
+        capacity,
+        used,
+        requested,
+        projected,
+        peak,
+        utilization: capacity > 0 ? projected / capacity : null
+      };
+      products.push(outcome);
+      productInputs[pid] = outcome;
+      for (const k of relevant) {
+        const p = pools[k];
+        poolInputs[p.def.id] = {
+          kind: p.def.kind,
+          capacity: p.def.capacity,
+          used: usedLoads[k],
+          projected: loads[k],
+          peak: peakLoads[k],
+          state: p.state,
+          daysLeft: p.daysLeft,
+          graceDaysLeft: p.graceDaysLeft
+        };
+      }
+      indexes.forEach((i, k) => {
+        const c = claims[i];
+        const d = { product: pid, metric, quantity: c.quantity, peak: peaks[k], scope: c.scope };
+        if (c.resource) d.resource = c.resource;
+        if (c.unknownReason) d.unknownReason = c.unknownReason;
+        decided[i] = d;
+        claimInputs[i] = {
+          ...d,
+          resource: resourceId(c.resource),
+          covering: allCovering[k].map((j) => {
+            const p = pools[j];
+            return { id: p.def.id, kind: p.def.kind, state: p.state, daysLeft: p.daysLeft, daysToStart: p.daysToStart };
+          }),
+          charged: charged[k],
+          overflow: overflow[k],
+          peakOverflow: peakOverflow[k]
+        };
+      });
+    }
+    const input = { mode, now: this.instant(now), claims: claimInputs, products: productInputs, pools: poolInputs };
+    return { mode, input, products, claims: decided };
+  }
+  /** isoInstant of `now`, kept for the next decision: a server decides many in the same second (or, with --now, at one instant). */
+  instant(now) {
+    if (this.lastInstant?.ms !== now) this.lastInstant = { ms: now, iso: isoInstant(new Date(now)) };
+    return this.lastInstant.iso;
+  }
+  /** Pools of a product at `now` with the load of existing usage (for reports). */
+  standing(product2, now) {
+    const pools = this.book(product2).pools.map((d) => poolAt(d, now.getTime()));
+    return { pools, base: this.base(product2, pools) };
+  }
+  get usageSources() {
+    return this.sources;
+  }
+};
+function finding(f) {
+  return { code: f.code, product: f.product ?? null, entitlement: f.entitlement ?? null, message: f.message, resources: f.resources ?? [] };
+}
+
 // node_modules/zod/v4/core/util.js
 function getEnumValues(entries2) {
   const numericValues = Object.values(entries2).filter((v) => typeof v === "number");
@@ -16921,6 +17572,10 @@ var $ZodBoolean = /* @__PURE__ */ $constructor("$ZodBoolean", (inst, def) => {
     return payload;
   };
 });
+var $ZodUnknown = /* @__PURE__ */ $constructor("$ZodUnknown", (inst, def) => {
+  $ZodType.init(inst, def);
+  inst._zod.parse = (payload) => payload;
+});
 var $ZodNever = /* @__PURE__ */ $constructor("$ZodNever", (inst, def) => {
   $ZodType.init(inst, def);
   inst._zod.parse = (payload, _ctx) => {
@@ -17754,6 +18409,12 @@ function _boolean(Class, params) {
   });
 }
 // @__NO_SIDE_EFFECTS__
+function _unknown(Class) {
+  return new Class({
+    type: "unknown"
+  });
+}
+// @__NO_SIDE_EFFECTS__
 function _never(Class, params) {
   return new Class({
     type: "never",
@@ -17918,6 +18579,14 @@ var ZodMiniBoolean = /* @__PURE__ */ $constructor("ZodMiniBoolean", (inst, def) 
 function boolean2(params) {
   return _boolean(ZodMiniBoolean, params);
 }
+var ZodMiniUnknown = /* @__PURE__ */ $constructor("ZodMiniUnknown", (inst, def) => {
+  $ZodUnknown.init(inst, def);
+  ZodMiniType.init(inst, def);
+});
+// @__NO_SIDE_EFFECTS__
+function unknown() {
+  return _unknown(ZodMiniUnknown);
+}
 var ZodMiniNever = /* @__PURE__ */ $constructor("ZodMiniNever", (inst, def) => {
   $ZodNever.init(inst, def);
   ZodMiniType.init(inst, def);
@@ -18057,32 +18726,12 @@ function refine(fn, _params = {}) {
 }
 var describe2 = describe;
 
-// engine/types.ts
-var METRICS = ["vcpu", "instances", "users", "devices", "units"];
-var SCOPE_DIMENSIONS = ["environment", "cluster", "namespace", "account", "region"];
-function resourceId(r) {
-  if (!r) return "claim";
-  if (r.address) return r.address;
-  return r.namespace ? `${r.kind}/${r.namespace}/${r.name}` : `${r.kind}/${r.name}`;
-}
-
 // engine/config/schema.ts
 config(en_default());
 var id = string2().check(_regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, "ids are letters, digits and . _ : -"));
 var nonNegative = number2().check(_nonnegative());
 var nonEmpty = () => string2().check(_minLength(1));
-var date2 = string2().check(
-  _regex(
-    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/,
-    "expected a date (YYYY-MM-DD) or an ISO-8601 instant"
-  ),
-  refine(realDate, "not a real date")
-);
-function realDate(s) {
-  const [y, m, d] = s.slice(0, 10).split("-").map(Number);
-  const day = new Date(Date.UTC(y, m - 1, d));
-  return !Number.isNaN(Date.parse(s)) && day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
-}
+var date2 = string2().check(_regex(DATE_OR_INSTANT, "expected a date (YYYY-MM-DD) or an ISO-8601 instant"), refine(isCalendarDate, "not a real date"));
 var scopeValues = union([string2(), array(string2()).check(_minLength(1))]);
 var entitlementScope = strictObject(
   Object.fromEntries(SCOPE_DIMENSIONS.map((d) => [d, optional(scopeValues)]))
@@ -18090,36 +18739,16 @@ var entitlementScope = strictObject(
 var claimScope = strictObject(
   Object.fromEntries(SCOPE_DIMENSIONS.map((d) => [d, optional(string2())]))
 );
-var terraformCondition = union([string2(), number2(), boolean2(), array(union([string2(), number2(), boolean2()]))]);
-var terraformQuantity = union([nonNegative, strictObject({ attribute: nonEmpty() }), strictObject({ instanceType: nonEmpty() })]);
-var product = strictObject({
-  id,
-  vendor: optional(nonEmpty()),
-  name: optional(nonEmpty()),
-  edition: optional(string2()),
-  metric: _enum(METRICS),
-  match: optional(
-    strictObject({
-      kubernetes: optional(
-        strictObject({
-          images: optional(array(nonEmpty())),
-          labels: optional(record(string2(), string2())),
-          /** Containers named here count; default: the containers whose image matches, or all when matched by label/annotation. */
-          containers: optional(array(string2()))
-        })
-      ),
-      terraform: optional(
-        array(
-          strictObject({
-            type: nonEmpty(),
-            where: optional(record(string2(), terraformCondition)),
-            quantity: optional(terraformQuantity)
-          })
-        )
-      )
-    })
-  )
-});
+function productWith(match) {
+  return strictObject({
+    id,
+    vendor: optional(nonEmpty()),
+    name: optional(nonEmpty()),
+    edition: optional(string2()),
+    metric: _enum(METRICS),
+    match: optional(match)
+  });
+}
 var entitlement = strictObject({
   id,
   product: id,
@@ -18157,56 +18786,16 @@ var defaults = strictObject({
   peak: _default(_enum(["deny", "warn"]), "warn"),
   mode: _default(_enum(["enforce", "warn"]), "enforce")
 });
-var kubernetesSettings = strictObject({
-  /** Namespace label that names the environment. */
-  environmentLabel: _default(string2(), "entitlegate.io/environment"),
-  /** Namespace → environment, for namespaces without the label. */
-  environments: _default(record(string2(), string2()), {}),
-  /** Cluster name put into claims when the caller does not give one. */
-  cluster: optional(string2()),
-  /** Pods a DaemonSet runs when no inventory knows the node count. */
-  daemonSetNodes: optional(int().check(_nonnegative())),
-  exemptNamespaces: _default(array(string2()), ["kube-system"]),
-  /** Namespaces where an evaluation error admits instead of denying. */
-  failOpenNamespaces: _default(array(string2()), []),
-  /** How long an admitted object's reservation lives if no informer sees it. */
-  reservationTTLSeconds: _default(int().check(_positive()), 120),
-  /** Reservations shared by every webhook replica, kept in one coordination.k8s.io/v1 Lease per product in this namespace. */
-  sharedReservations: optional(
-    strictObject({
-      namespace: string2().check(_regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a Kubernetes namespace name")),
-      /** Reads and conditional writes of one Lease before the admission fails safe. */
-      maxAttempts: _default(int().check(_positive(), _lte(50)), 8)
-    })
-  )
-});
-var terraformSettings = strictObject({
-  /** Extra or overriding instance type → vCPU entries. */
-  instanceTypes: _default(record(string2(), int().check(_positive())), {}),
-  /**
-   * HMAC key of the HCP Terraform run task, or the name of an env variable holding it (`env:NAME`).
-   * Without it, `POST /terraform/run-task` is not served. Read on each request, so a reload rotates it.
-   */
-  runTaskHmacKey: optional(string2()),
-  /** Scope every run task plan is checked in (like a claim's scope); wins over the regions the plan gives. Read on each request. */
-  runTaskScope: optional(claimScope),
-  /**
-   * Hosts (`app.terraform.io`, `tfe.example.com`, or `host:port`) the run task may fetch plans from and send
-   * results to. Default: any, but the plan URL and the callback URL must share one host.
-   */
-  runTaskHosts: optional(array(nonEmpty()).check(_minLength(1)))
-});
-var config2 = strictObject({
-  $schema: optional(string2()),
-  version: literal(1),
-  defaults: _default(defaults, () => parse(defaults, {})),
-  policy: optional(nonEmpty()).check(describe2("Compiled policy (.wasm) with custom rules, relative to this file")),
-  products: _default(array(product), []),
-  entitlements: _default(array(entitlement), []),
-  exceptions: _default(array(exception), []),
-  kubernetes: _default(kubernetesSettings, () => parse(kubernetesSettings, {})),
-  terraform: _default(terraformSettings, () => parse(terraformSettings, {}))
-});
+function licenceFields(product2) {
+  return {
+    defaults: _default(defaults, () => parse(defaults, {})),
+    policy: optional(nonEmpty()).check(describe2("Compiled policy (.wasm) with custom rules, relative to this file")),
+    products: _default(array(product2), []),
+    entitlements: _default(array(entitlement), []),
+    exceptions: _default(array(exception), [])
+  };
+}
+var licence = strictObject(licenceFields(productWith(unknown())));
 var usageSnapshot = strictObject({
   version: literal(1),
   source: nonEmpty(),
@@ -18235,645 +18824,6 @@ var claimsFile = strictObject({
   )
 });
 
-// engine/time.ts
-var DAY_MS = 864e5;
-var DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-function startOf(value) {
-  return Date.parse(DATE_ONLY.test(value) ? `${value}T00:00:00Z` : value);
-}
-function endOf(value) {
-  const start = startOf(value);
-  return DATE_ONLY.test(value) ? start + DAY_MS : start;
-}
-function daysUntil(at, now) {
-  return Math.floor((at - now) / DAY_MS);
-}
-var INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
-function parseNow(value) {
-  if (!INSTANT.test(value)) return null;
-  const ms = startOf(value);
-  return Number.isNaN(ms) ? null : new Date(ms);
-}
-function isoInstant(d) {
-  return d.toISOString().replace(".000Z", "Z");
-}
-
-// engine/config/load.ts
-function loadConfig(file) {
-  const text2 = readText(file, "EG_ERR_CONFIG_INVALID");
-  return parseConfig(file, text2);
-}
-function parseConfig(file, text2) {
-  const src = parseSource(file, text2, "EG_ERR_CONFIG_INVALID", "the config");
-  if (src.doc.contents === null) {
-    throw new EntitlegateError("EG_ERR_CONFIG_INVALID", `${file}: the config is empty`, [
-      { file, line: 1, col: 1, message: "the config is empty" }
-    ]);
-  }
-  const { value, problems } = validate(src, config2);
-  problems.push(...semanticProblems(src, src.doc.toJS({ maxAliasCount: 100 })));
-  if (problems.length || !value) {
-    const sorted = sortProblems(problems);
-    throw new EntitlegateError(
-      "EG_ERR_CONFIG_INVALID",
-      `${file}: the config has ${sorted.length} problem${sorted.length === 1 ? "" : "s"}`,
-      sorted
-    );
-  }
-  const digest = "sha256:" + createHash("sha256").update(text2).digest("hex");
-  const loaded = { config: value, file, digest };
-  if (value.policy) loaded.policyPath = resolve(dirname(file), value.policy);
-  return loaded;
-}
-function entries(doc, key) {
-  const list = doc?.[key];
-  return Array.isArray(list) ? list.map((e) => e && typeof e === "object" ? e : {}) : [];
-}
-var text = (v) => typeof v === "string" ? v : void 0;
-function semanticProblems(src, doc) {
-  const problems = [];
-  const productIds = /* @__PURE__ */ new Set();
-  entries(doc, "products").forEach((p, i) => {
-    const id2 = text(p.id);
-    if (id2 === void 0) return;
-    if (productIds.has(id2)) problems.push(problemAt(src, ["products", i, "id"], `duplicate product id "${id2}"`));
-    productIds.add(id2);
-  });
-  const seen = /* @__PURE__ */ new Set();
-  for (const list of ["entitlements", "exceptions"]) {
-    entries(doc, list).forEach((e, i) => {
-      const id2 = text(e.id);
-      const product2 = text(e.product);
-      if (id2 !== void 0 && seen.has(id2))
-        problems.push(problemAt(src, [list, i, "id"], `duplicate id "${id2}" (entitlement and exception ids share one namespace)`));
-      if (id2 !== void 0) seen.add(id2);
-      if (product2 !== void 0 && !productIds.has(product2))
-        problems.push(problemAt(src, [list, i, "product"], `unknown product "${product2}"; declare it under products`));
-    });
-  }
-  const real = (v) => typeof v === "string" && !Number.isNaN(startOf(v));
-  entries(doc, "entitlements").forEach((e, i) => {
-    if (real(e.validFrom) && real(e.validUntil) && startOf(e.validFrom) >= endOf(e.validUntil)) {
-      problems.push(
-        problemAt(
-          src,
-          ["entitlements", i, "validFrom"],
-          `validFrom ${e.validFrom} is not before the end of validUntil ${e.validUntil}: the term is empty`
-        )
-      );
-    }
-  });
-  entries(doc, "exceptions").forEach((x, i) => {
-    const approver = text(x.approvedBy);
-    const requester = text(x.requestedBy);
-    if (approver !== void 0 && requester !== void 0 && approver.trim().toLowerCase() === requester.trim().toLowerCase()) {
-      problems.push(
-        problemAt(
-          src,
-          ["exceptions", i, "approvedBy"],
-          `exception ${text(x.id) ?? i} is approved by its own requester "${requester}"; another person must approve it`
-        )
-      );
-    }
-    if (real(x.from) && real(x.until) && startOf(x.from) >= endOf(x.until)) {
-      problems.push(
-        problemAt(src, ["exceptions", i, "from"], `from ${x.from} is not before the end of until ${x.until}: the exception never applies`)
-      );
-    }
-  });
-  return problems;
-}
-
-// engine/scope.ts
-var import_picomatch = __toESM(require_picomatch2(), 1);
-var GLOB = /[*?[\]{}!]/;
-function scopeMatcher(spec2) {
-  const tests = [];
-  for (const dim of SCOPE_DIMENSIONS) {
-    const raw = spec2?.[dim];
-    if (raw === void 0) continue;
-    const values = Array.isArray(raw) ? raw : [raw];
-    const exact = new Set(values.filter((v) => !GLOB.test(v)));
-    const globs = values.filter((v) => GLOB.test(v)).map((g) => (0, import_picomatch.default)(g, { dot: true }));
-    tests.push([dim, (v) => exact.has(v) || globs.some((g) => g(v))]);
-  }
-  return {
-    restricted: tests.length,
-    covers: (scope) => tests.every(([dim, test]) => scope[dim] !== void 0 && test(scope[dim]))
-  };
-}
-function scopeKey(scope) {
-  return SCOPE_DIMENSIONS.map((d) => scope[d] ?? "").join("\0");
-}
-
-// engine/pools.ts
-function entitlementPool(e) {
-  return {
-    id: e.id,
-    kind: "entitlement",
-    capacity: e.quantity,
-    start: e.validFrom ? startOf(e.validFrom) : -Infinity,
-    end: e.validUntil ? endOf(e.validUntil) : Infinity,
-    graceDays: e.graceDays,
-    scope: scopeMatcher(e.scope)
-  };
-}
-function exceptionPool(x) {
-  return {
-    id: x.id,
-    kind: "exception",
-    capacity: x.quantity,
-    start: x.from ? startOf(x.from) : -Infinity,
-    end: endOf(x.until),
-    graceDays: 0,
-    scope: scopeMatcher(x.scope)
-  };
-}
-function byChargeOrder(a, b) {
-  if (a.kind !== b.kind) return a.kind === "entitlement" ? -1 : 1;
-  return b.scope.restricted - a.scope.restricted || a.end - b.end || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-function poolAt(def, now) {
-  const graceEnd = def.end + def.graceDays * DAY_MS;
-  if (now < def.start)
-    return { def, state: "future", daysLeft: null, graceDaysLeft: null, daysToStart: Math.ceil((def.start - now) / DAY_MS) };
-  if (now < def.end)
-    return {
-      def,
-      state: "active",
-      daysLeft: def.end === Infinity ? null : daysUntil(def.end, now),
-      graceDaysLeft: null,
-      daysToStart: null
-    };
-  if (now < graceEnd) return { def, state: "grace", daysLeft: 0, graceDaysLeft: daysUntil(graceEnd, now), daysToStart: null };
-  return { def, state: "expired", daysLeft: null, graceDaysLeft: null, daysToStart: null };
-}
-function usable(p) {
-  return p.state === "active" || p.state === "grace";
-}
-
-// engine/accounting.ts
-function coveringPools(pools, scope, onlyUsable = true) {
-  const out = [];
-  for (let i = 0; i < pools.length; i++) {
-    const p = pools[i];
-    if ((!onlyUsable || usable(p)) && p.def.scope.covers(scope)) out.push(i);
-  }
-  return out;
-}
-function charge(pools, loads, covering, quantity) {
-  let rest = quantity;
-  const charged = [];
-  for (const i of covering) {
-    if (rest <= 0) break;
-    const room = pools[i].def.capacity - loads[i];
-    if (room <= 0) continue;
-    const take = Math.min(room, rest);
-    loads[i] += take;
-    rest -= take;
-    charged.push({ pool: pools[i].def.id, quantity: take });
-  }
-  return { charged, overflow: rest };
-}
-function free(loads, covering, quantity, overflow = []) {
-  let rest = quantity;
-  for (const o of overflow) {
-    if (rest <= 0) break;
-    if (o.quantity <= 0 || !o.covering.some((k) => covering.includes(k))) continue;
-    const take = Math.min(o.quantity, rest);
-    o.quantity -= take;
-    rest -= take;
-  }
-  for (let k = covering.length - 1; k >= 0 && rest > 0; k--) {
-    const i = covering[k];
-    const take = Math.min(loads[i], rest);
-    loads[i] -= take;
-    rest -= take;
-  }
-}
-function chargeAll(pools, loads, items) {
-  const covering = items.map((it) => coveringPools(pools, it.scope));
-  const order = items.map((_, i) => i).sort((a, b) => covering[a].length - covering[b].length || a - b);
-  const results = new Array(items.length);
-  for (const i of order) {
-    const { charged, overflow } = charge(pools, loads, covering[i], items[i].quantity);
-    results[i] = { covering: covering[i], charged, overflow };
-  }
-  return results;
-}
-function allocateUsage(pools, items) {
-  const loads = pools.map(() => 0);
-  const results = chargeAll(pools, loads, items);
-  const overflow = results.filter((r) => r.overflow > 0).map((r) => ({ covering: r.covering, quantity: r.overflow }));
-  return { loads, overflow };
-}
-
-// engine/books.ts
-function buildBooks(config3) {
-  const books = /* @__PURE__ */ new Map();
-  for (const product2 of config3.products) books.set(product2.id, { product: product2, pools: [] });
-  for (const e of config3.entitlements) books.get(e.product)?.pools.push(entitlementPool(e));
-  for (const x of config3.exceptions) books.get(x.product)?.pools.push(exceptionPool(x));
-  for (const book of books.values()) book.pools.sort(byChargeOrder);
-  return books;
-}
-function usageItems(records) {
-  const byProduct = /* @__PURE__ */ new Map();
-  for (const r of records) {
-    let scopes = byProduct.get(r.product);
-    if (!scopes) byProduct.set(r.product, scopes = /* @__PURE__ */ new Map());
-    const key = scopeKey(r.scope);
-    const item = scopes.get(key);
-    if (item) item.quantity += r.quantity;
-    else scopes.set(key, { scope: { ...r.scope }, quantity: r.quantity });
-  }
-  return new Map([...byProduct].map(([p, m]) => [p, [...m.values()]]));
-}
-function policyData(config3) {
-  const licensed = new Set([...config3.entitlements, ...config3.exceptions].map((e) => e.product));
-  const owners = /* @__PURE__ */ new Map();
-  for (const e of config3.entitlements) if (e.owner) owners.set(e.product, (owners.get(e.product) ?? /* @__PURE__ */ new Set()).add(e.owner));
-  return {
-    config: {
-      defaults: config3.defaults,
-      products: Object.fromEntries(
-        config3.products.map((p) => [
-          p.id,
-          {
-            metric: p.metric,
-            vendor: p.vendor ?? null,
-            name: p.name ?? null,
-            licensed: licensed.has(p.id),
-            owners: [...owners.get(p.id) ?? []].sort()
-          }
-        ])
-      ),
-      entitlements: Object.fromEntries(
-        config3.entitlements.map((e) => [
-          e.id,
-          {
-            product: e.product,
-            quantity: e.quantity,
-            owner: e.owner ?? null,
-            validUntil: e.validUntil ?? null,
-            contract: e.contract ?? null
-          }
-        ])
-      ),
-      exceptions: Object.fromEntries(
-        config3.exceptions.map((x) => [
-          x.id,
-          {
-            product: x.product,
-            quantity: x.quantity,
-            until: x.until,
-            reason: x.reason,
-            requestedBy: x.requestedBy,
-            approvedBy: x.approvedBy
-          }
-        ])
-      )
-    }
-  };
-}
-
-// engine/policy/wasm.ts
-import { createHash as createHash2 } from "node:crypto";
-import { existsSync as existsSync2, readFileSync as readFileSync4 } from "node:fs";
-import { dirname as dirname2, join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-// node_modules/@open-policy-agent/opa-wasm/src/index.mjs
-var import_opa = __toESM(require_opa(), 1);
-var loadPolicy = import_opa.default.loadPolicy;
-var src_default = import_opa.default;
-
-// engine/policy/wasm.ts
-var { loadPolicySync } = src_default;
-var ENTRYPOINT = "entitlegate/decision";
-var encoder = new TextEncoder();
-var decoder = new TextDecoder();
-var WASM_PAGE = 65536;
-var HEAP_PER_INPUT_BYTE = 24;
-var HEAP_SLACK = 1 << 20;
-function packageRoot() {
-  let dir = dirname2(fileURLToPath(import.meta.url));
-  while (!existsSync2(join(dir, "package.json"))) {
-    const up = dirname2(dir);
-    if (up === dir) throw new Error("entitlegate: package root not found");
-    dir = up;
-  }
-  return dir;
-}
-function builtinPolicyPath() {
-  return join(packageRoot(), "policies", "dist", "entitlegate.wasm");
-}
-var CompiledPolicy = class _CompiledPolicy {
-  digest;
-  path;
-  wasm;
-  entrypoint;
-  reservedHeap = 0;
-  constructor(path, digest, wasm) {
-    this.path = path;
-    this.digest = digest;
-    this.wasm = wasm;
-    this.entrypoint = wasm.entrypoints[ENTRYPOINT];
-  }
-  static async load(path = builtinPolicyPath()) {
-    let bytes;
-    try {
-      bytes = readFileSync4(path);
-    } catch (err) {
-      throw new EntitlegateError("EG_ERR_POLICY_LOAD", `${path}: cannot read the compiled policy: ${err.message}`);
-    }
-    try {
-      const wasm = loadPolicySync(bytes);
-      if (!(Number(wasm.minorVersion) >= 2))
-        throw new Error(`its ABI is 1.${wasm.minorVersion}; rebuild it with \`entitlegate policy build\` (OPA ABI 1.2 or later)`);
-      if (!Object.hasOwn(wasm.entrypoints, ENTRYPOINT)) {
-        throw new Error(`it has no ${ENTRYPOINT} entrypoint; build it with \`entitlegate policy build\``);
-      }
-      return new _CompiledPolicy(path, "sha256:" + createHash2("sha256").update(bytes).digest("hex"), wasm);
-    } catch (err) {
-      throw new EntitlegateError("EG_ERR_POLICY_LOAD", `${path}: not a usable entitlegate policy: ${err.message}`);
-    }
-  }
-  /**
-   * Grows the policy's heap in one step before a large evaluation. Its
-   * allocator (OPA's wasm/src/malloc.c) otherwise grows memory a page or two at
-   * a time, and the many grows dominated big plans: a 16,000-claim decision
-   * took 5 s the first time and 0.3 s once the heap had grown. The allocator
-   * has no export to raise its heap top, so one large opa_malloc does it; the
-   * block is forgotten when opa_eval resets the heap pointer. Evaluation needs
-   * about 22 bytes of heap per input byte.
-   */
-  reserveHeap(inputBytes) {
-    const want = inputBytes * HEAP_PER_INPUT_BYTE + HEAP_SLACK;
-    if (want <= this.reservedHeap) return;
-    const exports = this.wasm.wasmInstance.exports;
-    exports.opa_malloc(want);
-    this.reservedHeap = want;
-  }
-  /**
-   * opa_eval (ABI 1.2+, checked at load) as opa-wasm's evaluate does it, minus two copies and
-   * a byte loop: the input is encoded straight into the policy's memory, and
-   * the answer is found with indexOf and decoded by one shared decoder. Both
-   * ends run on every admission, and for a big plan the input is megabytes.
-   * Uses the LoadedPolicy fields opa-wasm declares (mem, dataAddr, dataHeapPtr).
-   */
-  evalDirect(json) {
-    const { mem, dataAddr, dataHeapPtr } = this.wasm;
-    this.reserveHeap(json.length);
-    const room = json.length * 3;
-    const short = dataHeapPtr + room - mem.buffer.byteLength;
-    if (short > 0) mem.grow(Math.ceil(short / WASM_PAGE));
-    const { written } = encoder.encodeInto(json, new Uint8Array(mem.buffer, dataHeapPtr, room));
-    const exports = this.wasm.wasmInstance.exports;
-    const at = exports.opa_eval(0, this.entrypoint, dataAddr, dataHeapPtr, written, dataHeapPtr + written, 0);
-    const out = new Uint8Array(mem.buffer);
-    return JSON.parse(decoder.decode(out.subarray(at, out.indexOf(0, at))));
-  }
-  setData(data) {
-    this.wasm.setData(data);
-  }
-  evaluate(input) {
-    let result;
-    try {
-      result = this.evalDirect(JSON.stringify(input));
-    } catch (err) {
-      throw new EntitlegateError("EG_ERR_POLICY_EVAL", `the policy failed to evaluate: ${err.message}`);
-    }
-    const verdict = result?.[0]?.result;
-    if (!verdict || typeof verdict.allowed !== "boolean" || !Array.isArray(verdict.violations) || !Array.isArray(verdict.warnings)) {
-      throw new EntitlegateError("EG_ERR_POLICY_EVAL", "the policy returned no decision (is data.config set?)");
-    }
-    return verdict;
-  }
-};
-
-// engine/engine.ts
-var Engine = class _Engine {
-  policy;
-  loaded;
-  books = /* @__PURE__ */ new Map();
-  usage = /* @__PURE__ */ new Map();
-  sources = [];
-  bases = /* @__PURE__ */ new Map();
-  lastInstant;
-  constructor(policy, config3, usage = []) {
-    this.policy = policy;
-    this.setConfig(config3);
-    this.setUsage(usage);
-  }
-  /** Loads the policy the config names (or the built-in one) and builds an engine. */
-  static async create(config3, usage = []) {
-    return new _Engine(await CompiledPolicy.load(config3.policyPath), config3, usage);
-  }
-  get config() {
-    return this.loaded.config;
-  }
-  get configDigest() {
-    return this.loaded.digest;
-  }
-  setConfig(config3) {
-    const books = buildBooks(config3.config);
-    this.policy.setData(policyData(config3.config));
-    this.loaded = config3;
-    this.books = books;
-    this.bases.clear();
-  }
-  /** Replaces all usage; records from several sources add up. */
-  setUsage(sources) {
-    for (const s of sources) {
-      for (const r of s.usage) {
-        if (!this.books.has(r.product)) {
-          throw new EntitlegateError("EG_ERR_USAGE_INVALID", `usage from ${s.source} names unknown product "${r.product}"`);
-        }
-      }
-    }
-    this.usage = usageItems(sources.flatMap((s) => s.usage));
-    this.sources = sources.map((s) => ({ source: s.source, observedAt: s.observedAt }));
-    this.bases.clear();
-  }
-  book(product2) {
-    const book = this.books.get(product2);
-    if (!book)
-      throw new EntitlegateError(
-        "EG_ERR_INPUT_INVALID",
-        `a claim names unknown product "${product2}"; declare it under products in the config`
-      );
-    return book;
-  }
-  /** Existing usage charged to the pools usable now; cached until config, usage or the usable set changes. */
-  base(product2, pools) {
-    const key = pools.map((p) => usable(p) ? "1" : "0").join("");
-    const cached2 = this.bases.get(product2);
-    if (cached2?.key === key) return cached2.base;
-    const base = allocateUsage(pools, this.usage.get(product2) ?? []);
-    this.bases.set(product2, { key, base });
-    return base;
-  }
-  decide(claims, opts) {
-    const prepared = this.prepare(claims, opts);
-    const verdict = this.policy.evaluate(prepared.input);
-    return {
-      allowed: verdict.allowed,
-      mode: prepared.mode,
-      violations: verdict.violations.map(finding),
-      warnings: verdict.warnings.map(finding),
-      products: prepared.products,
-      claims: prepared.claims,
-      provenance: {
-        policy: this.policy.digest,
-        config: this.loaded.digest,
-        usage: this.sources,
-        evaluatedAt: prepared.input.now
-      }
-    };
-  }
-  /**
-   * The accounting of a change, and the input the policy decides from
-   * (docs/policy.md). Public so that the same input can be given to another
-   * evaluator, such as the OPA server in the benchmarks.
-   */
-  prepare(claims, opts) {
-    const now = opts.now.getTime();
-    const mode = opts.mode ?? this.config.defaults.mode;
-    const byProduct = /* @__PURE__ */ new Map();
-    claims.forEach((c, i) => {
-      if (!this.books.has(c.product)) {
-        const at = c.resource?.file ? ` (${c.resource.file}${c.resource.line ? `:${c.resource.line}` : ""})` : "";
-        throw new EntitlegateError(
-          "EG_ERR_INPUT_INVALID",
-          `${resourceId(c.resource)}${at} names unknown product "${c.product}"; declare it under products in the config, or fix the input that names it`
-        );
-      }
-      const list = byProduct.get(c.product);
-      if (list) list.push(i);
-      else byProduct.set(c.product, [i]);
-    });
-    const reserved = /* @__PURE__ */ new Map();
-    for (const r of opts.reservations ?? []) {
-      if (!byProduct.has(r.product)) continue;
-      const list = reserved.get(r.product);
-      if (list) list.push(r);
-      else reserved.set(r.product, [r]);
-    }
-    const decided = new Array(claims.length);
-    const claimInputs = new Array(claims.length);
-    const products = [];
-    const productInputs = {};
-    const poolInputs = {};
-    for (const [pid, indexes] of byProduct) {
-      const book = this.book(pid);
-      const metric = book.product.metric;
-      const pools = book.pools.map((d) => poolAt(d, now));
-      const base = this.base(pid, pools);
-      const loads = base.loads.slice();
-      const overflowBefore = base.overflow.map((o) => ({ ...o }));
-      for (const r of chargeAll(pools, loads, reserved.get(pid) ?? [])) {
-        if (r.overflow > 0) overflowBefore.push({ covering: r.covering, quantity: r.overflow });
-      }
-      const usedLoads = loads.slice();
-      const usedOverflow = overflowBefore.map((o) => ({ ...o }));
-      const peaks = indexes.map((i) => {
-        const c = claims[i];
-        return c.quantity === null ? 0 : Math.max(c.peak ?? 0, c.quantity, 0);
-      });
-      const allCovering = indexes.map((i) => coveringPools(pools, claims[i].scope, false));
-      const usableCovering = allCovering.map((cov) => cov.filter((k) => usable(pools[k])));
-      indexes.forEach((i, k) => {
-        const q = claims[i].quantity;
-        if (q !== null && q < 0) free(loads, usableCovering[k], -q, overflowBefore);
-      });
-      const order = indexes.map((_, k) => k).sort((a, b) => usableCovering[a].length - usableCovering[b].length || a - b);
-      const charged = indexes.map(() => []);
-      const overflow = indexes.map(() => 0);
-      const peakOverflow = indexes.map(() => 0);
-      const peakLoads = usedLoads.slice();
-      for (const k of order) {
-        const q = claims[indexes[k]].quantity;
-        if (q !== null && q > 0) {
-          const r = charge(pools, loads, usableCovering[k], q);
-          charged[k] = r.charged;
-          overflow[k] = r.overflow;
-        }
-        if (peaks[k] > 0) peakOverflow[k] = charge(pools, peakLoads, usableCovering[k], peaks[k]).overflow;
-      }
-      const relevant = [...new Set(usableCovering.flat())].sort((a, b) => a - b);
-      const inRelevant = new Set(relevant);
-      const sum = (xs) => xs.reduce((a, b) => a + b, 0);
-      const capacity = sum(relevant.map((k) => pools[k].def.capacity));
-      const used = sum(relevant.map((k) => usedLoads[k])) + sum(usedOverflow.filter((o) => o.covering.some((k) => inRelevant.has(k))).map((o) => o.quantity));
-      const requested = sum(indexes.map((i) => claims[i].quantity ?? 0));
-      const projected = Math.max(0, used + requested);
-      const peak = Math.max(projected, used + sum(peaks));
-      const outcome = {
-        product: pid,
-        metric,
-        capacity,
-        used,
-        requested,
-        projected,
-        peak,
-        utilization: capacity > 0 ? projected / capacity : null
-      };
-      products.push(outcome);
-      productInputs[pid] = outcome;
-      for (const k of relevant) {
-        const p = pools[k];
-        poolInputs[p.def.id] = {
-          kind: p.def.kind,
-          capacity: p.def.capacity,
-          used: usedLoads[k],
-          projected: loads[k],
-          peak: peakLoads[k],
-          state: p.state,
-          daysLeft: p.daysLeft,
-          graceDaysLeft: p.graceDaysLeft
-        };
-      }
-      indexes.forEach((i, k) => {
-        const c = claims[i];
-        const d = { product: pid, metric, quantity: c.quantity, peak: peaks[k], scope: c.scope };
-        if (c.resource) d.resource = c.resource;
-        if (c.unknownReason) d.unknownReason = c.unknownReason;
-        decided[i] = d;
-        claimInputs[i] = {
-          ...d,
-          resource: resourceId(c.resource),
-          covering: allCovering[k].map((j) => {
-            const p = pools[j];
-            return { id: p.def.id, kind: p.def.kind, state: p.state, daysLeft: p.daysLeft, daysToStart: p.daysToStart };
-          }),
-          charged: charged[k],
-          overflow: overflow[k],
-          peakOverflow: peakOverflow[k]
-        };
-      });
-    }
-    const input = { mode, now: this.instant(now), claims: claimInputs, products: productInputs, pools: poolInputs };
-    return { mode, input, products, claims: decided };
-  }
-  /** isoInstant of `now`, kept for the next decision: a server decides many in the same second (or, with --now, at one instant). */
-  instant(now) {
-    if (this.lastInstant?.ms !== now) this.lastInstant = { ms: now, iso: isoInstant(new Date(now)) };
-    return this.lastInstant.iso;
-  }
-  /** Pools of a product at `now` with the load of existing usage (for reports). */
-  standing(product2, now) {
-    const pools = this.book(product2).pools.map((d) => poolAt(d, now.getTime()));
-    return { pools, base: this.base(product2, pools) };
-  }
-  get usageSources() {
-    return this.sources;
-  }
-};
-function finding(f) {
-  return { code: f.code, product: f.product ?? null, entitlement: f.entitlement ?? null, message: f.message, resources: f.resources ?? [] };
-}
-
 // engine/usage.ts
 function loadUsage(file, products) {
   return parseUsage(file, readText(file, "EG_ERR_USAGE_INVALID"), products);
@@ -18901,7 +18851,94 @@ function parseUsage(file, text2, products) {
   return { ...value, file };
 }
 
-// engine/load.ts
+// adapters/kubernetes/settings.ts
+var kubernetesMatch = strictObject({
+  images: optional(array(nonEmpty())),
+  labels: optional(record(string2(), string2())),
+  /** Containers named here count; default: the containers whose image matches, or all when matched by label/annotation. */
+  containers: optional(array(string2()))
+});
+var kubernetesAdapterSettings = {
+  /** Namespace label that names the environment. */
+  environmentLabel: _default(string2(), "entitlegate.io/environment"),
+  /** Namespace → environment, for namespaces without the label. */
+  environments: _default(record(string2(), string2()), {}),
+  /** Cluster name put into claims when the caller does not give one. */
+  cluster: optional(string2()),
+  /** Pods a DaemonSet runs when no inventory knows the node count. */
+  daemonSetNodes: optional(int().check(_nonnegative())),
+  exemptNamespaces: _default(array(string2()), ["kube-system"])
+};
+var settings = strictObject(kubernetesAdapterSettings);
+
+// adapters/terraform/settings.ts
+var condition = union([string2(), number2(), boolean2(), array(union([string2(), number2(), boolean2()]))]);
+var quantity = union([nonNegative, strictObject({ attribute: nonEmpty() }), strictObject({ instanceType: nonEmpty() })]);
+var terraformMatch = strictObject({
+  type: nonEmpty(),
+  where: optional(record(string2(), condition)),
+  quantity: optional(quantity)
+});
+var terraformAdapterSettings = {
+  /** Extra or overriding instance type → vCPU entries. */
+  instanceTypes: _default(record(string2(), int().check(_positive())), {})
+};
+var settings2 = strictObject(terraformAdapterSettings);
+
+// webhook/settings.ts
+var admissionSettings = {
+  /** Namespaces where an evaluation error admits instead of denying. */
+  failOpenNamespaces: _default(array(string2()), []),
+  /** How long an admitted object's reservation lives if no informer sees it. */
+  reservationTTLSeconds: _default(int().check(_positive()), 120),
+  /** Reservations shared by every webhook replica, kept in one coordination.k8s.io/v1 Lease per product in this namespace. */
+  sharedReservations: optional(
+    strictObject({
+      namespace: string2().check(_regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a Kubernetes namespace name")),
+      /** Reads and conditional writes of one Lease before the admission fails safe. */
+      maxAttempts: _default(int().check(_positive(), _lte(50)), 8)
+    })
+  )
+};
+var runTaskSettings = {
+  /**
+   * HMAC key of the HCP Terraform run task, or the name of an env variable holding it (`env:NAME`).
+   * Without it, `POST /terraform/run-task` is not served. Read on each request, so a reload rotates it.
+   */
+  runTaskHmacKey: optional(string2()),
+  /** Scope every run task plan is checked in (like a claim's scope); wins over the regions the plan gives. Read on each request. */
+  runTaskScope: optional(claimScope),
+  /**
+   * Hosts (`app.terraform.io`, `tfe.example.com`, or `host:port`) the run task may fetch plans from and send
+   * results to. Default: any, but the plan URL and the callback URL must share one host.
+   */
+  runTaskHosts: optional(array(nonEmpty()).check(_minLength(1)))
+};
+
+// config/schema.ts
+var product = productWith(
+  strictObject({
+    kubernetes: optional(kubernetesMatch),
+    terraform: optional(array(terraformMatch))
+  })
+);
+var kubernetesSettings = strictObject({ ...kubernetesAdapterSettings, ...admissionSettings });
+var terraformSettings = strictObject({ ...terraformAdapterSettings, ...runTaskSettings });
+var config2 = strictObject({
+  $schema: optional(string2()),
+  version: literal(1),
+  ...licenceFields(product),
+  kubernetes: _default(kubernetesSettings, () => parse(kubernetesSettings, {})),
+  terraform: _default(terraformSettings, () => parse(terraformSettings, {}))
+});
+
+// config/load.ts
+function loadConfig(file) {
+  return parseConfig(file, readText(file, "EG_ERR_CONFIG_INVALID"));
+}
+function parseConfig(file, text2) {
+  return parseConfigWith(config2, file, text2);
+}
 function loadFiles(configPath2, usagePaths) {
   if (!configPath2) throw new EntitlegateError("EG_ERR_USAGE", "--config FILE is required");
   const config3 = loadConfig(configPath2);
@@ -20884,10 +20921,10 @@ function claimsFromCdkTfJson(json, config3, opts = {}) {
       const path = typeof meta2.path === "string" ? meta2.path : `${type}.${logicalId}`;
       const providerKey = typeof block.provider === "string" && !isExpression(block.provider) ? block.provider : type.split("_")[0] ?? type;
       const region = typeof block.region === "string" && !isExpression(block.region) ? block.region : regions.get(providerKey);
-      const unknown2 = unknownTree(block);
+      const unknown3 = unknownTree(block);
       const count2 = instances(block);
       for (const pm of products) {
-        const side = evaluate(pm, block, unknown2, table2);
+        const side = evaluate(pm, block, unknown3, table2);
         if (side.kind === "none") continue;
         const claim3 = { product: pm.product, quantity: null, scope: mergeScope(region ? { region } : {}, opts.scope) };
         if (side.result.quantity === null) claim3.unknownReason = side.result.reason;
@@ -21284,7 +21321,7 @@ function wholeCores(millis) {
 function amount(a, inputs) {
   return { ...a, basis: JSON.stringify([a.pods, a.perPod, a.fixed ? a.quantity : null, a.unknownReason ?? null, inputs ?? null]) };
 }
-function unknown(reason, pods, unit = 1, inputs) {
+function unknown2(reason, pods, unit = 1, inputs) {
   return amount({ quantity: null, unknownReason: reason, pods, perPod: null, unit, fixed: false }, inputs);
 }
 function licensedCpu(t, match) {
@@ -21300,28 +21337,28 @@ function amountFor(object, match, metric, opts = {}, template) {
   const override = t ? t.workloadAnnotations[QUANTITY_ANNOTATION] ?? t.annotations[QUANTITY_ANNOTATION] : void 0;
   if (override !== void 0) {
     if (!/^\s*\d+(\.\d+)?\s*$/.test(override)) {
-      return unknown(`the ${QUANTITY_ANNOTATION} annotation "${override}" is not a non-negative number`, pods);
+      return unknown2(`the ${QUANTITY_ANNOTATION} annotation "${override}" is not a non-negative number`, pods);
     }
     return amount({ quantity: Number(override), pods, perPod: null, unit: 1, fixed: true });
   }
   if (!metric)
-    return unknown(`product "${match.productId}" is named by the ${"entitlegate.io/product"} annotation but is not in the config`, pods);
-  if (!t) return unknown("the object has no pod template", pods);
+    return unknown2(`product "${match.productId}" is named by the ${"entitlegate.io/product"} annotation but is not in the config`, pods);
+  if (!t) return unknown2("the object has no pod template", pods);
   switch (metric) {
     case "instances":
-      if (pods === null) return unknown(podsReason ?? "unknown pod count", null);
+      if (pods === null) return unknown2(podsReason ?? "unknown pod count", null);
       return amount({ quantity: pods, pods, perPod: 1, unit: 1, fixed: false });
     case "vcpu": {
       const cpu = podCpuMillis(t, match);
       if (pods === 0) return amount({ quantity: 0, pods: 0, perPod: "reason" in cpu ? 0 : cpu.millis, unit: 1e3, fixed: false });
-      if ("reason" in cpu) return unknown(cpu.reason, pods, 1e3, licensedCpu(t, match));
+      if ("reason" in cpu) return unknown2(cpu.reason, pods, 1e3, licensedCpu(t, match));
       if (pods === null) {
         return amount({ quantity: null, unknownReason: podsReason, pods: null, perPod: cpu.millis, unit: 1e3, fixed: false });
       }
       return amount({ quantity: wholeCores(cpu.millis * pods), pods, perPod: cpu.millis, unit: 1e3, fixed: false });
     }
     default:
-      return unknown(
+      return unknown2(
         `the ${metric} of ${match.productId} cannot be read from Kubernetes objects; set the ${QUANTITY_ANNOTATION} annotation`,
         pods
       );
@@ -21422,10 +21459,10 @@ function resourceOf(object, opts, file, line) {
   if (line !== void 0) ref.line = line;
   return ref;
 }
-function claim2(product2, quantity, peak, unknownReason, scope, resource) {
-  const c = { product: product2, quantity, scope, resource };
-  if (quantity !== null && peak !== void 0) c.peak = peak;
-  if (quantity === null && unknownReason) c.unknownReason = unknownReason;
+function claim2(product2, quantity2, peak, unknownReason, scope, resource) {
+  const c = { product: product2, quantity: quantity2, scope, resource };
+  if (quantity2 !== null && peak !== void 0) c.peak = peak;
+  if (quantity2 === null && unknownReason) c.unknownReason = unknownReason;
   return c;
 }
 function claimsFromObjects(items, opts) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../engine/config/load.ts';
+import { loadConfig } from '../../config/load.ts';
 import type { Decision } from '../../engine/types.ts';
 import { annotationsOf } from './annotations.ts';
 import { REPO_ROOT } from './testing/runner.ts';

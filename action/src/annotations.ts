@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import * as core from '@actions/core';
 import { findingTitle } from '../../render/common.ts';
 import { locatedFindings } from '../../render/machine.ts';
-import type { LoadedConfig } from '../../engine/config/load.ts';
+import type { LoadedConfig } from '../../config/load.ts';
 import { parseSource, positionOf, type Path, type SourceDoc } from '../../engine/source.ts';
 import type { Decision, Finding } from '../../engine/types.ts';
 

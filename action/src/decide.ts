@@ -3,9 +3,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LoadedConfig } from '../../engine/config/load.ts';
+import type { LoadedConfig } from '../../config/load.ts';
 import { EntitlegateError } from '../../engine/errors.ts';
-import { loadEngine } from '../../engine/load.ts';
+import { loadEngine } from '../../config/load.ts';
 import { builtinPolicyPath } from '../../engine/policy/wasm.ts';
 import type { Decision } from '../../engine/types.ts';
 import { claimsFromPaths } from '../../inputs/read.ts';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Product } from '../../engine/config/schema.ts';
+import type { Product } from './settings.ts';
 import { claimsFromChange, claimsFromObjects } from './claims.ts';
 import { parseKubernetes } from './parse.ts';
 import { products, workload, type W } from './test-objects.ts';

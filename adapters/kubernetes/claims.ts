@@ -1,6 +1,6 @@
 // Kubernetes objects into claims: manifests in CI (everything is new) and
 // admission changes (new minus old).
-import type { Product } from '../../engine/config/schema.ts';
+import type { Product } from './settings.ts';
 import type { Claim, ResourceRef } from '../../engine/types.ts';
 import { matchProducts, type ProductMatch } from './match.ts';
 import { kindOf, metadata, stringMap, str } from './objects.ts';

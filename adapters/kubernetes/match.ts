@@ -1,7 +1,7 @@
 // Which configured products a pod template runs, and which of its containers
 // are licensed for each. Recognition only: quantities are in quantity.ts.
 import picomatch from 'picomatch';
-import type { Product } from '../../engine/config/schema.ts';
+import type { Product } from './settings.ts';
 import { BoundedMemo } from './memo.ts';
 import type { PodTemplateInfo } from './workload.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Product } from '../../engine/config/schema.ts';
+import type { Product } from './settings.ts';
 import { matchProducts } from './match.ts';
 import { amountFor, withScale } from './quantity.ts';
 import { products, workload, type W } from './test-objects.ts';

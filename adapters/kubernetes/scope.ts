@@ -1,6 +1,6 @@
 // The scope a Kubernetes object is charged in: namespace and cluster, and the
 // environment from the caller, the namespace's label or the config mapping.
-import type { KubernetesSettings } from '../../engine/config/schema.ts';
+import type { KubernetesSettings } from './settings.ts';
 import type { Scope } from '../../engine/types.ts';
 import { metadata, str } from './objects.ts';
 

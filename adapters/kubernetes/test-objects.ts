@@ -1,6 +1,6 @@
 // Builders for test objects: a workload is mostly boilerplate around the few
 // fields a test is about.
-import type { Product } from '../../engine/config/schema.ts';
+import type { Product } from './settings.ts';
 
 export const ORACLE = 'container-registry.oracle.com/database/enterprise:21.3.0.0';
 

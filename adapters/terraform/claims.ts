@@ -1,6 +1,6 @@
 // Plan resource changes → claims. One pass over resource_changes, one map
 // lookup per change: cost grows with the plan, not with the number of products.
-import type { Product } from '../../engine/config/schema.ts';
+import type { Product } from './settings.ts';
 import type { Claim, ResourceRef, Scope } from '../../engine/types.ts';
 import { buildMatcherIndex, matchConditions, type MatcherIndex, type ProductMatchers } from './match.ts';
 import { parsePlan, planFromValue, type ResourceChange, type TerraformPlan } from './plan.ts';

@@ -2,7 +2,7 @@
 // index by resource type so a plan costs one map lookup per resource change,
 // however many products the config has.
 import picomatch from 'picomatch';
-import type { Product } from '../../engine/config/schema.ts';
+import type { Product } from './settings.ts';
 import { isUnknown, lookup, splitPath } from './attributes.ts';
 import { compileQuantity, type CompiledQuantity } from './quantity.ts';
 

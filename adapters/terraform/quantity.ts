@@ -1,6 +1,6 @@
 // How much of a product one resource instance uses: a fixed number, a numeric
 // attribute, or an instance type / VM size / machine type looked up as vCPU.
-import type { TerraformMatch } from '../../engine/config/schema.ts';
+import type { TerraformMatch } from './settings.ts';
 import shipped from './instance-types.json' with { type: 'json' };
 import { isUnknown, lookup, splitPath } from './attributes.ts';
 

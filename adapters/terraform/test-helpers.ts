@@ -1,5 +1,5 @@
 // Builders for hand-written plans in tests, shaped like `terraform show -json`.
-import type { Product } from '../../engine/config/schema.ts';
+import type { Product } from './settings.ts';
 import type { ResourceChange, TerraformPlan } from './plan.ts';
 
 export function change(

@@ -3,7 +3,7 @@
 // configs and usage of any size.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfig, type LoadedConfig } from '../../engine/config/load.ts';
+import { parseConfig, type LoadedConfig } from '../../config/load.ts';
 import { Engine, type UsageSource } from '../../engine/engine.ts';
 import { parseUsage } from '../../engine/usage.ts';
 import { packageRoot } from '../../engine/policy/wasm.ts';

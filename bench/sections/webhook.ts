@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { admissionRequestOf, claimsFromAdmission } from '../../adapters/kubernetes/admission.ts';
 import { policyData } from '../../engine/books.ts';
-import { loadConfig } from '../../engine/config/load.ts';
+import { loadConfig } from '../../config/load.ts';
 import { Engine } from '../../engine/engine.ts';
 import { loadUsage } from '../../engine/usage.ts';
 import { startOpaServer, type OpaServer } from '../lib/opa-server.ts';

@@ -1,14 +1,17 @@
-// Loads and validates the config file as a whole: every problem is collected
-// and reported together, and nothing is returned from a file with problems.
+// Validates a config file as a whole: every problem is collected and
+// reported together, and nothing is returned from a file with problems. The
+// schema is the whole file's (config/schema.ts composes it); the rules that
+// span entries are the licence part's, so they live here.
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
+import type * as z from 'zod/mini';
 import { EntitlegateError, type Problem } from '../errors.ts';
-import { parseSource, problemAt, readText, sortProblems, validate, type SourceDoc } from '../source.ts';
-import { config as configSchema, type Config } from './schema.ts';
+import { parseSource, problemAt, sortProblems, validate, type SourceDoc } from '../source.ts';
+import type { LicenceConfig } from './schema.ts';
 import { endOf, startOf } from '../time.ts';
 
-export interface LoadedConfig {
-  config: Config;
+export interface LoadedConfig<C extends LicenceConfig = LicenceConfig> {
+  config: C;
   file: string;
   /** sha256 of the file's bytes, for provenance. */
   digest: string;
@@ -16,19 +19,15 @@ export interface LoadedConfig {
   policyPath?: string;
 }
 
-export function loadConfig(file: string): LoadedConfig {
-  const text = readText(file, 'EG_ERR_CONFIG_INVALID');
-  return parseConfig(file, text);
-}
-
-export function parseConfig(file: string, text: string): LoadedConfig {
+/** Parses `text` (the file `file`) against `schema`, a config schema whose licence part is the engine's. */
+export function parseConfigWith<S extends z.ZodMiniType<LicenceConfig>>(schema: S, file: string, text: string): LoadedConfig<z.output<S>> {
   const src = parseSource(file, text, 'EG_ERR_CONFIG_INVALID', 'the config');
   if (src.doc.contents === null) {
     throw new EntitlegateError('EG_ERR_CONFIG_INVALID', `${file}: the config is empty`, [
       { file, line: 1, col: 1, message: 'the config is empty' },
     ]);
   }
-  const { value, problems } = validate(src, configSchema);
+  const { value, problems } = validate(src, schema);
   problems.push(...semanticProblems(src, src.doc.toJS({ maxAliasCount: 100 })));
   if (problems.length || !value) {
     const sorted = sortProblems(problems);
@@ -39,7 +38,7 @@ export function parseConfig(file: string, text: string): LoadedConfig {
     );
   }
   const digest = 'sha256:' + createHash('sha256').update(text).digest('hex');
-  const loaded: LoadedConfig = { config: value, file, digest };
+  const loaded: LoadedConfig<z.output<S>> = { config: value, file, digest };
   if (value.policy) loaded.policyPath = resolve(dirname(file), value.policy);
   return loaded;
 }

@@ -1,37 +1,27 @@
-// The config file's single source of truth: validation, TypeScript types and
-// the published JSON Schema (scripts/gen-schema.ts) all come from here.
+// The licence part of the config file (defaults, products, entitlements,
+// exceptions), usage snapshots and claims files: validation, TypeScript types
+// and, through config/schema.ts, the published JSON Schema
+// (scripts/gen-schema.ts) all come from here.
 //
 // zod/mini rather than classic zod: the same validator, but its functions
 // tree-shake, and a short `check` process loaded classic zod in 25 ms (its
 // every method is built at import) against 5 ms for what this file uses.
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { DATE_OR_INSTANT, isCalendarDate } from '../time.ts';
 import { METRICS, SCOPE_DIMENSIONS } from '../types.ts';
 
 // Mini ships without messages; the config errors users read are English.
 z.config(en());
 
-const id = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'ids are letters, digits and . _ : -'));
-const nonNegative = z.number().check(z.nonnegative());
-const nonEmpty = () => z.string().check(z.minLength(1));
+export const id = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'ids are letters, digits and . _ : -'));
+export const nonNegative = z.number().check(z.nonnegative());
+export const nonEmpty = () => z.string().check(z.minLength(1));
 // YAML turns an unquoted 2026-12-31 into a string here because the loader
 // parses with the core schema (no timestamps); both forms are accepted.
 const date = z
   .string()
-  .check(
-    z.regex(
-      /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/,
-      'expected a date (YYYY-MM-DD) or an ISO-8601 instant',
-    ),
-    z.refine(realDate, 'not a real date'),
-  );
-
-// Date.parse accepts 2026-02-30 (as March 2): check the calendar day exists.
-function realDate(s: string): boolean {
-  const [y, m, d] = s.slice(0, 10).split('-').map(Number) as [number, number, number];
-  const day = new Date(Date.UTC(y, m - 1, d));
-  return !Number.isNaN(Date.parse(s)) && day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
-}
+  .check(z.regex(DATE_OR_INSTANT, 'expected a date (YYYY-MM-DD) or an ISO-8601 instant'), z.refine(isCalendarDate, 'not a real date'));
 
 const scopeValues = z.union([z.string(), z.array(z.string()).check(z.minLength(1))]);
 export const entitlementScope = z.strictObject(
@@ -47,37 +37,21 @@ export const claimScope = z.strictObject(
   >,
 );
 
-const terraformCondition = z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number(), z.boolean()]))]);
-const terraformQuantity = z.union([nonNegative, z.strictObject({ attribute: nonEmpty() }), z.strictObject({ instanceType: nonEmpty() })]);
-
-export const product = z.strictObject({
-  id,
-  vendor: z.optional(nonEmpty()),
-  name: z.optional(nonEmpty()),
-  edition: z.optional(z.string()),
-  metric: z.enum(METRICS),
-  match: z.optional(
-    z.strictObject({
-      kubernetes: z.optional(
-        z.strictObject({
-          images: z.optional(z.array(nonEmpty())),
-          labels: z.optional(z.record(z.string(), z.string())),
-          /** Containers named here count; default: the containers whose image matches, or all when matched by label/annotation. */
-          containers: z.optional(z.array(z.string())),
-        }),
-      ),
-      terraform: z.optional(
-        z.array(
-          z.strictObject({
-            type: nonEmpty(),
-            where: z.optional(z.record(z.string(), terraformCondition)),
-            quantity: z.optional(terraformQuantity),
-          }),
-        ),
-      ),
-    }),
-  ),
-});
+/**
+ * A product's own fields. `match` (how a deployed thing is recognised) is an
+ * extension point: each adapter defines its part in its own settings module,
+ * and config/schema.ts composes them; the engine never reads it.
+ */
+export function productWith<M extends z.ZodMiniType>(match: M) {
+  return z.strictObject({
+    id,
+    vendor: z.optional(nonEmpty()),
+    name: z.optional(nonEmpty()),
+    edition: z.optional(z.string()),
+    metric: z.enum(METRICS),
+    match: z.optional(match),
+  });
+}
 
 export const entitlement = z.strictObject({
   id,
@@ -119,69 +93,30 @@ export const defaults = z.strictObject({
   mode: z._default(z.enum(['enforce', 'warn']), 'enforce'),
 });
 
-/** Settings of the Kubernetes adapter and webhook; licence-free. */
-export const kubernetesSettings = z.strictObject({
-  /** Namespace label that names the environment. */
-  environmentLabel: z._default(z.string(), 'entitlegate.io/environment'),
-  /** Namespace → environment, for namespaces without the label. */
-  environments: z._default(z.record(z.string(), z.string()), {}),
-  /** Cluster name put into claims when the caller does not give one. */
-  cluster: z.optional(z.string()),
-  /** Pods a DaemonSet runs when no inventory knows the node count. */
-  daemonSetNodes: z.optional(z.int().check(z.nonnegative())),
-  exemptNamespaces: z._default(z.array(z.string()), ['kube-system']),
-  /** Namespaces where an evaluation error admits instead of denying. */
-  failOpenNamespaces: z._default(z.array(z.string()), []),
-  /** How long an admitted object's reservation lives if no informer sees it. */
-  reservationTTLSeconds: z._default(z.int().check(z.positive()), 120),
-  /** Reservations shared by every webhook replica, kept in one coordination.k8s.io/v1 Lease per product in this namespace. */
-  sharedReservations: z.optional(
-    z.strictObject({
-      namespace: z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace name')),
-      /** Reads and conditional writes of one Lease before the admission fails safe. */
-      maxAttempts: z._default(z.int().check(z.positive(), z.lte(50)), 8),
-    }),
-  ),
-});
+/**
+ * The licence part of the config file, in the file's key order: what the
+ * engine decides from. config/schema.ts adds the file's header and the
+ * adapters' and surfaces' settings around it.
+ */
+export function licenceFields<P extends z.ZodMiniType>(product: P) {
+  return {
+    defaults: z._default(defaults, () => z.parse(defaults, {})),
+    policy: z.optional(nonEmpty()).check(z.describe('Compiled policy (.wasm) with custom rules, relative to this file')),
+    products: z._default(z.array(product), []),
+    entitlements: z._default(z.array(entitlement), []),
+    exceptions: z._default(z.array(exception), []),
+  };
+}
 
-export const terraformSettings = z.strictObject({
-  /** Extra or overriding instance type → vCPU entries. */
-  instanceTypes: z._default(z.record(z.string(), z.int().check(z.positive())), {}),
-  /**
-   * HMAC key of the HCP Terraform run task, or the name of an env variable holding it (`env:NAME`).
-   * Without it, `POST /terraform/run-task` is not served. Read on each request, so a reload rotates it.
-   */
-  runTaskHmacKey: z.optional(z.string()),
-  /** Scope every run task plan is checked in (like a claim's scope); wins over the regions the plan gives. Read on each request. */
-  runTaskScope: z.optional(claimScope),
-  /**
-   * Hosts (`app.terraform.io`, `tfe.example.com`, or `host:port`) the run task may fetch plans from and send
-   * results to. Default: any, but the plan URL and the callback URL must share one host.
-   */
-  runTaskHosts: z.optional(z.array(nonEmpty()).check(z.minLength(1))),
-});
+const licence = z.strictObject(licenceFields(productWith(z.unknown())));
 
-export const config = z.strictObject({
-  $schema: z.optional(z.string()),
-  version: z.literal(1),
-  defaults: z._default(defaults, () => z.parse(defaults, {})),
-  policy: z.optional(nonEmpty()).check(z.describe('Compiled policy (.wasm) with custom rules, relative to this file')),
-  products: z._default(z.array(product), []),
-  entitlements: z._default(z.array(entitlement), []),
-  exceptions: z._default(z.array(exception), []),
-  kubernetes: z._default(kubernetesSettings, () => z.parse(kubernetesSettings, {})),
-  terraform: z._default(terraformSettings, () => z.parse(terraformSettings, {})),
-});
-
-export type Config = z.output<typeof config>;
-export type Product = Config['products'][number];
-export type Entitlement = Config['entitlements'][number];
-export type ExceptionGrant = Config['exceptions'][number];
-export type Defaults = Config['defaults'];
-export type KubernetesSettings = Config['kubernetes'];
-export type TerraformSettings = Config['terraform'];
-export type KubernetesMatch = NonNullable<NonNullable<Product['match']>['kubernetes']>;
-export type TerraformMatch = NonNullable<NonNullable<Product['match']>['terraform']>[number];
+/** What the engine reads of a config: any config whose licence part has this shape. */
+export type LicenceConfig = z.output<typeof licence>;
+/** A product as the engine sees it; adapters narrow `match` to their part of it. */
+export type Product = LicenceConfig['products'][number];
+export type Entitlement = LicenceConfig['entitlements'][number];
+export type ExceptionGrant = LicenceConfig['exceptions'][number];
+export type Defaults = LicenceConfig['defaults'];
 
 export const usageSnapshot = z.strictObject({
   version: z.literal(1),

@@ -1,6 +1,6 @@
 // Config rules a schema cannot express, on terms given as dates and instants.
 import { describe, expect, it } from 'vitest';
-import { EntitlegateError } from '../errors.ts';
+import { EntitlegateError } from '../engine/errors.ts';
 import { parseConfig } from './load.ts';
 
 function problems(text: string): string {

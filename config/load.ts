@@ -1,11 +1,25 @@
-// Config + usage (checked against the config's products) + policy → engine:
-// what every surface that decides loads, in one place.
-import { loadConfig, type LoadedConfig } from './config/load.ts';
-import { Engine } from './engine.ts';
-import { EntitlegateError } from './errors.ts';
-import { CompiledPolicy } from './policy/wasm.ts';
-import type { UsageSnapshot } from './types.ts';
-import { loadUsage } from './usage.ts';
+// What every surface that decides loads, in one place: the config file
+// against the composed schema, usage snapshots checked against the config's
+// products, and the engine with its compiled policy.
+import type { LoadedConfig as EngineLoadedConfig } from '../engine/config/load.ts';
+import { parseConfigWith } from '../engine/config/load.ts';
+import { Engine } from '../engine/engine.ts';
+import { EntitlegateError } from '../engine/errors.ts';
+import { CompiledPolicy } from '../engine/policy/wasm.ts';
+import { readText } from '../engine/source.ts';
+import type { UsageSnapshot } from '../engine/types.ts';
+import { loadUsage } from '../engine/usage.ts';
+import { config as configSchema, type Config } from './schema.ts';
+
+export type LoadedConfig = EngineLoadedConfig<Config>;
+
+export function loadConfig(file: string): LoadedConfig {
+  return parseConfig(file, readText(file, 'EG_ERR_CONFIG_INVALID'));
+}
+
+export function parseConfig(file: string, text: string): LoadedConfig {
+  return parseConfigWith(configSchema, file, text);
+}
 
 export interface LoadedFiles {
   config: LoadedConfig;
@@ -13,7 +27,7 @@ export interface LoadedFiles {
 }
 
 export interface Loaded extends LoadedFiles {
-  engine: Engine;
+  engine: Engine<Config>;
 }
 
 /** Config and usage files, read and checked together; any problem throws before anything is used. */

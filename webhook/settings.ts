@@ -1,0 +1,39 @@
+// The webhook's part of the config file: admission settings under
+// `kubernetes:` and the HCP Terraform run task's under `terraform:`, beside
+// the adapters' settings there. config/schema.ts composes them into the one
+// config schema; pure schemas, so the composition pulls in nothing else of
+// the webhook.
+import * as z from 'zod/mini';
+import { claimScope, nonEmpty } from '../engine/config/schema.ts';
+
+/** Admission settings, after the Kubernetes adapter's under `kubernetes:`. */
+export const admissionSettings = {
+  /** Namespaces where an evaluation error admits instead of denying. */
+  failOpenNamespaces: z._default(z.array(z.string()), []),
+  /** How long an admitted object's reservation lives if no informer sees it. */
+  reservationTTLSeconds: z._default(z.int().check(z.positive()), 120),
+  /** Reservations shared by every webhook replica, kept in one coordination.k8s.io/v1 Lease per product in this namespace. */
+  sharedReservations: z.optional(
+    z.strictObject({
+      namespace: z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace name')),
+      /** Reads and conditional writes of one Lease before the admission fails safe. */
+      maxAttempts: z._default(z.int().check(z.positive(), z.lte(50)), 8),
+    }),
+  ),
+};
+
+/** Run task settings, after the Terraform adapter's under `terraform:`. */
+export const runTaskSettings = {
+  /**
+   * HMAC key of the HCP Terraform run task, or the name of an env variable holding it (`env:NAME`).
+   * Without it, `POST /terraform/run-task` is not served. Read on each request, so a reload rotates it.
+   */
+  runTaskHmacKey: z.optional(z.string()),
+  /** Scope every run task plan is checked in (like a claim's scope); wins over the regions the plan gives. Read on each request. */
+  runTaskScope: z.optional(claimScope),
+  /**
+   * Hosts (`app.terraform.io`, `tfe.example.com`, or `host:port`) the run task may fetch plans from and send
+   * results to. Default: any, but the plan URL and the callback URL must share one host.
+   */
+  runTaskHosts: z.optional(z.array(nonEmpty()).check(z.minLength(1))),
+};
