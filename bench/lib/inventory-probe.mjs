@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 const dist = new URL('../../dist/', import.meta.url);
 const { KubeConfig } = await import('@kubernetes/client-node');
 const { Inventory } = await import(new URL('adapters/kubernetes/inventory.js', dist).href);
-const { parseConfig } = await import(new URL('engine/config/load.js', dist).href);
+const { parseConfig } = await import(new URL('config/load.js', dist).href);
 const { Engine } = await import(new URL('engine/engine.js', dist).href);
 
 const NOW = new Date('2026-11-28T10:00:00Z');
