@@ -1,4 +1,4 @@
-// Accounting (DESIGN.md, contract): who is charged where. Usage is charged
+// Accounting (docs/architecture.md, accounting rules): who is charged where. Usage is charged
 // first, then the change: frees (negative claims) before adds, each add to
 // the covering pools in charge order, spilling to broader ones and then to
 // exceptions. The rest is overflow: over entitlement. The peak of the change

@@ -1,11 +1,13 @@
 // The engine: config and usage in, accounting prepared, the compiled policy
 // asked, a decision out. It knows licences, not Kubernetes or Terraform.
-import { allocateUsage, charge, chargeAll, coveringPools, free, type BaseAllocation, type Charge, type Item } from './accounting.ts';
+import { allocateUsage, type BaseAllocation, type Item } from './accounting.ts';
 import { buildBooks, policyData, usageItems, type Book } from './books.ts';
 import type { LicenceConfig } from './config/schema.ts';
 import type { LoadedConfig } from './config/load.ts';
 import { EntitlegateError } from './errors.ts';
+import type { PolicyInput } from './policy-input.ts';
 import { poolAt, usable, type PoolAtNow } from './pools.ts';
+import { accountProductChange, type ChangeResults } from './product-change.ts';
 import { CompiledPolicy } from './policy/wasm.ts';
 import { isoInstant } from './time.ts';
 import {
@@ -31,15 +33,6 @@ export interface UsageSource {
   source: string;
   observedAt: string;
   usage: readonly UsageRecord[];
-}
-
-/** What the policy reads as `input` (docs/policy.md). */
-export interface PolicyInput {
-  mode: Mode;
-  now: string;
-  claims: object[];
-  products: Record<string, object>;
-  pools: Record<string, object>;
 }
 
 export interface Prepared {
@@ -173,110 +166,20 @@ export class Engine<C extends LicenceConfig = LicenceConfig> {
       else reserved.set(r.product, [r]);
     }
 
-    const decided: DecidedClaim[] = new Array(claims.length);
-    const claimInputs: object[] = new Array(claims.length);
+    const out: ChangeResults = { decided: new Array(claims.length), claimInputs: new Array(claims.length), pools: {} };
     const products: ProductOutcome[] = [];
-    const productInputs: Record<string, object> = {};
-    const poolInputs: Record<string, object> = {};
-
+    const productInputs: Record<string, ProductOutcome> = {};
     for (const [pid, indexes] of byProduct) {
       const book = this.book(pid);
-      const metric = book.product.metric;
       const pools = book.pools.map((d) => poolAt(d, now));
       const base = this.base(pid, pools);
-      const loads = base.loads.slice();
-      const overflowBefore = base.overflow.map((o) => ({ ...o }));
-      for (const r of chargeAll(pools, loads, reserved.get(pid) ?? [])) {
-        if (r.overflow > 0) overflowBefore.push({ covering: r.covering, quantity: r.overflow });
-      }
-      const usedLoads = loads.slice();
-      const usedOverflow = overflowBefore.map((o) => ({ ...o }));
-
-      const peaks = indexes.map((i) => {
-        const c = claims[i]!;
-        return c.quantity === null ? 0 : Math.max(c.peak ?? 0, c.quantity, 0);
-      });
-      const allCovering = indexes.map((i) => coveringPools(pools, claims[i]!.scope, false));
-      const usableCovering = allCovering.map((cov) => cov.filter((k) => usable(pools[k]!)));
-
-      // Frees first: the change is judged net.
-      indexes.forEach((i, k) => {
-        const q = claims[i]!.quantity;
-        if (q !== null && q < 0) free(loads, usableCovering[k]!, -q, overflowBefore);
-      });
-      const order = indexes.map((_, k) => k).sort((a, b) => usableCovering[a]!.length - usableCovering[b]!.length || a - b);
-      const charged: Charge[][] = indexes.map(() => []);
-      const overflow = indexes.map(() => 0);
-      const peakOverflow = indexes.map(() => 0);
-      const peakLoads = usedLoads.slice();
-      for (const k of order) {
-        const q = claims[indexes[k]!]!.quantity;
-        if (q !== null && q > 0) {
-          const r = charge(pools, loads, usableCovering[k]!, q);
-          charged[k] = r.charged;
-          overflow[k] = r.overflow;
-        }
-        if (peaks[k]! > 0) peakOverflow[k] = charge(pools, peakLoads, usableCovering[k]!, peaks[k]!).overflow;
-      }
-
-      const relevant = [...new Set(usableCovering.flat())].sort((a, b) => a - b);
-      const inRelevant = new Set(relevant);
-      const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-      const capacity = sum(relevant.map((k) => pools[k]!.def.capacity));
-      const used =
-        sum(relevant.map((k) => usedLoads[k]!)) +
-        sum(usedOverflow.filter((o) => o.covering.some((k) => inRelevant.has(k))).map((o) => o.quantity));
-      const requested = sum(indexes.map((i) => claims[i]!.quantity ?? 0));
-      const projected = Math.max(0, used + requested);
-      const peak = Math.max(projected, used + sum(peaks));
-      const outcome: ProductOutcome = {
-        product: pid,
-        metric,
-        capacity,
-        used,
-        requested,
-        projected,
-        peak,
-        utilization: capacity > 0 ? projected / capacity : null,
-      };
+      const outcome = accountProductChange({ book, pools, base, claims, indexes, reserved: reserved.get(pid) ?? [] }, out);
       products.push(outcome);
       productInputs[pid] = outcome;
-      for (const k of relevant) {
-        const p = pools[k]!;
-        poolInputs[p.def.id] = {
-          kind: p.def.kind,
-          capacity: p.def.capacity,
-          used: usedLoads[k],
-          projected: loads[k],
-          peak: peakLoads[k],
-          state: p.state,
-          daysLeft: p.daysLeft,
-          graceDaysLeft: p.graceDaysLeft,
-        };
-      }
-
-      indexes.forEach((i, k) => {
-        const c = claims[i]!;
-        const d: DecidedClaim = { product: pid, metric, quantity: c.quantity, peak: peaks[k]!, scope: c.scope };
-        if (c.resource) d.resource = c.resource;
-        if (c.unknownReason) d.unknownReason = c.unknownReason;
-        decided[i] = d;
-        claimInputs[i] = {
-          ...d,
-          resource: resourceId(c.resource),
-          covering: allCovering[k]!.map((j) => {
-            const p = pools[j]!;
-            return { id: p.def.id, kind: p.def.kind, state: p.state, daysLeft: p.daysLeft, daysToStart: p.daysToStart };
-          }),
-          charged: charged[k],
-          overflow: overflow[k],
-          peakOverflow: peakOverflow[k],
-        };
-      });
     }
 
-    const input: PolicyInput = { mode, now: this.instant(now), claims: claimInputs, products: productInputs, pools: poolInputs };
-    return { mode, input, products, claims: decided };
+    const input: PolicyInput = { mode, now: this.instant(now), claims: out.claimInputs, products: productInputs, pools: out.pools };
+    return { mode, input, products, claims: out.decided };
   }
 
   /** isoInstant of `now`, kept for the next decision: a server decides many in the same second (or, with --now, at one instant). */

@@ -1965,7 +1965,7 @@ ${indent}${line}` : "\n";
           str3 += ",";
         } else if (ctx.options.trailingComma) {
           if (ctx.options.lineWidth > 0) {
-            reqNewline || (reqNewline = lines.reduce((sum, line) => sum + line.length + 2, 2) + (str3.length + 2) > ctx.options.lineWidth);
+            reqNewline || (reqNewline = lines.reduce((sum2, line) => sum2 + line.length + 2, 2) + (str3.length + 2) > ctx.options.lineWidth);
           }
           if (reqNewline) {
             str3 += ",";
@@ -1981,7 +1981,7 @@ ${indent}${line}` : "\n";
         return start + end;
       } else {
         if (!reqNewline) {
-          const len = lines.reduce((sum, line) => sum + line.length + 2, 2);
+          const len = lines.reduce((sum2, line) => sum2 + line.length + 2, 2);
           reqNewline = ctx.options.lineWidth > 0 && len > ctx.options.lineWidth;
         }
         if (reqNewline) {
@@ -11699,7 +11699,7 @@ ${indent}${str3}`;
             end
           } = flowChars;
           const strings = nodes.map((n) => n.str);
-          if (hasItemWithNewLine || strings.reduce((sum, str4) => sum + str4.length + 2, 2) > _Collection.maxFlowStringSingleLineLength) {
+          if (hasItemWithNewLine || strings.reduce((sum2, str4) => sum2 + str4.length + 2, 2) > _Collection.maxFlowStringSingleLineLength) {
             str3 = start;
             for (const s of strings) {
               str3 += s ? `
@@ -16268,6 +16268,84 @@ function policyData(config3) {
   };
 }
 
+// engine/product-change.ts
+var sum = (xs) => xs.reduce((a, b) => a + b, 0);
+function accountProductChange(change, out) {
+  const { book, pools, base, claims, indexes } = change;
+  const pid = book.product.id;
+  const metric = book.product.metric;
+  const loads = base.loads.slice();
+  const overflowBefore = base.overflow.map((o) => ({ ...o }));
+  for (const r of chargeAll(pools, loads, change.reserved)) {
+    if (r.overflow > 0) overflowBefore.push({ covering: r.covering, quantity: r.overflow });
+  }
+  const usedLoads = loads.slice();
+  const usedOverflow = overflowBefore.map((o) => ({ ...o }));
+  const peaks = indexes.map((i) => {
+    const c = claims[i];
+    return c.quantity === null ? 0 : Math.max(c.peak ?? 0, c.quantity, 0);
+  });
+  const allCovering = indexes.map((i) => coveringPools(pools, claims[i].scope, false));
+  const usableCovering = allCovering.map((cov) => cov.filter((k) => usable(pools[k])));
+  indexes.forEach((i, k) => {
+    const q = claims[i].quantity;
+    if (q !== null && q < 0) free(loads, usableCovering[k], -q, overflowBefore);
+  });
+  const order = indexes.map((_, k) => k).sort((a, b) => usableCovering[a].length - usableCovering[b].length || a - b);
+  const charged = indexes.map(() => []);
+  const overflow = indexes.map(() => 0);
+  const peakOverflow = indexes.map(() => 0);
+  const peakLoads = usedLoads.slice();
+  for (const k of order) {
+    const q = claims[indexes[k]].quantity;
+    if (q !== null && q > 0) {
+      const r = charge(pools, loads, usableCovering[k], q);
+      charged[k] = r.charged;
+      overflow[k] = r.overflow;
+    }
+    if (peaks[k] > 0) peakOverflow[k] = charge(pools, peakLoads, usableCovering[k], peaks[k]).overflow;
+  }
+  const relevant = [...new Set(usableCovering.flat())].sort((a, b) => a - b);
+  const inRelevant = new Set(relevant);
+  const capacity = sum(relevant.map((k) => pools[k].def.capacity));
+  const used = sum(relevant.map((k) => usedLoads[k])) + sum(usedOverflow.filter((o) => o.covering.some((k) => inRelevant.has(k))).map((o) => o.quantity));
+  const requested = sum(indexes.map((i) => claims[i].quantity ?? 0));
+  const projected = Math.max(0, used + requested);
+  const peak = Math.max(projected, used + sum(peaks));
+  for (const k of relevant) {
+    const p = pools[k];
+    out.pools[p.def.id] = {
+      kind: p.def.kind,
+      capacity: p.def.capacity,
+      used: usedLoads[k],
+      projected: loads[k],
+      peak: peakLoads[k],
+      state: p.state,
+      daysLeft: p.daysLeft,
+      graceDaysLeft: p.graceDaysLeft
+    };
+  }
+  indexes.forEach((i, k) => {
+    const c = claims[i];
+    const d = { product: pid, metric, quantity: c.quantity, peak: peaks[k], scope: c.scope };
+    if (c.resource) d.resource = c.resource;
+    if (c.unknownReason) d.unknownReason = c.unknownReason;
+    out.decided[i] = d;
+    out.claimInputs[i] = {
+      ...d,
+      resource: resourceId(c.resource),
+      covering: allCovering[k].map((j) => {
+        const p = pools[j];
+        return { id: p.def.id, kind: p.def.kind, state: p.state, daysLeft: p.daysLeft, daysToStart: p.daysToStart };
+      }),
+      charged: charged[k],
+      overflow: overflow[k],
+      peakOverflow: peakOverflow[k]
+    };
+  });
+  return { product: pid, metric, capacity, used, requested, projected, peak, utilization: capacity > 0 ? projected / capacity : null };
+}
+
 // engine/policy/wasm.ts
 import { createHash as createHash2 } from "node:crypto";
 import { existsSync as existsSync2, readFileSync as readFileSync4 } from "node:fs";
@@ -16491,101 +16569,19 @@ var Engine = class _Engine {
       if (list) list.push(r);
       else reserved.set(r.product, [r]);
     }
-    const decided = new Array(claims.length);
-    const claimInputs = new Array(claims.length);
+    const out = { decided: new Array(claims.length), claimInputs: new Array(claims.length), pools: {} };
     const products = [];
     const productInputs = {};
-    const poolInputs = {};
     for (const [pid, indexes] of byProduct) {
       const book = this.book(pid);
-      const metric = book.product.metric;
       const pools = book.pools.map((d) => poolAt(d, now));
       const base = this.base(pid, pools);
-      const loads = base.loads.slice();
-      const overflowBefore = base.overflow.map((o) => ({ ...o }));
-      for (const r of chargeAll(pools, loads, reserved.get(pid) ?? [])) {
-        if (r.overflow > 0) overflowBefore.push({ covering: r.covering, quantity: r.overflow });
-      }
-      const usedLoads = loads.slice();
-      const usedOverflow = overflowBefore.map((o) => ({ ...o }));
-      const peaks = indexes.map((i) => {
-        const c = claims[i];
-        return c.quantity === null ? 0 : Math.max(c.peak ?? 0, c.quantity, 0);
-      });
-      const allCovering = indexes.map((i) => coveringPools(pools, claims[i].scope, false));
-      const usableCovering = allCovering.map((cov) => cov.filter((k) => usable(pools[k])));
-      indexes.forEach((i, k) => {
-        const q = claims[i].quantity;
-        if (q !== null && q < 0) free(loads, usableCovering[k], -q, overflowBefore);
-      });
-      const order = indexes.map((_, k) => k).sort((a, b) => usableCovering[a].length - usableCovering[b].length || a - b);
-      const charged = indexes.map(() => []);
-      const overflow = indexes.map(() => 0);
-      const peakOverflow = indexes.map(() => 0);
-      const peakLoads = usedLoads.slice();
-      for (const k of order) {
-        const q = claims[indexes[k]].quantity;
-        if (q !== null && q > 0) {
-          const r = charge(pools, loads, usableCovering[k], q);
-          charged[k] = r.charged;
-          overflow[k] = r.overflow;
-        }
-        if (peaks[k] > 0) peakOverflow[k] = charge(pools, peakLoads, usableCovering[k], peaks[k]).overflow;
-      }
-      const relevant = [...new Set(usableCovering.flat())].sort((a, b) => a - b);
-      const inRelevant = new Set(relevant);
-      const sum = (xs) => xs.reduce((a, b) => a + b, 0);
-      const capacity = sum(relevant.map((k) => pools[k].def.capacity));
-      const used = sum(relevant.map((k) => usedLoads[k])) + sum(usedOverflow.filter((o) => o.covering.some((k) => inRelevant.has(k))).map((o) => o.quantity));
-      const requested = sum(indexes.map((i) => claims[i].quantity ?? 0));
-      const projected = Math.max(0, used + requested);
-      const peak = Math.max(projected, used + sum(peaks));
-      const outcome = {
-        product: pid,
-        metric,
-        capacity,
-        used,
-        requested,
-        projected,
-        peak,
-        utilization: capacity > 0 ? projected / capacity : null
-      };
+      const outcome = accountProductChange({ book, pools, base, claims, indexes, reserved: reserved.get(pid) ?? [] }, out);
       products.push(outcome);
       productInputs[pid] = outcome;
-      for (const k of relevant) {
-        const p = pools[k];
-        poolInputs[p.def.id] = {
-          kind: p.def.kind,
-          capacity: p.def.capacity,
-          used: usedLoads[k],
-          projected: loads[k],
-          peak: peakLoads[k],
-          state: p.state,
-          daysLeft: p.daysLeft,
-          graceDaysLeft: p.graceDaysLeft
-        };
-      }
-      indexes.forEach((i, k) => {
-        const c = claims[i];
-        const d = { product: pid, metric, quantity: c.quantity, peak: peaks[k], scope: c.scope };
-        if (c.resource) d.resource = c.resource;
-        if (c.unknownReason) d.unknownReason = c.unknownReason;
-        decided[i] = d;
-        claimInputs[i] = {
-          ...d,
-          resource: resourceId(c.resource),
-          covering: allCovering[k].map((j) => {
-            const p = pools[j];
-            return { id: p.def.id, kind: p.def.kind, state: p.state, daysLeft: p.daysLeft, daysToStart: p.daysToStart };
-          }),
-          charged: charged[k],
-          overflow: overflow[k],
-          peakOverflow: peakOverflow[k]
-        };
-      });
     }
-    const input = { mode, now: this.instant(now), claims: claimInputs, products: productInputs, pools: poolInputs };
-    return { mode, input, products, claims: decided };
+    const input = { mode, now: this.instant(now), claims: out.claimInputs, products: productInputs, pools: out.pools };
+    return { mode, input, products, claims: out.decided };
   }
   /** isoInstant of `now`, kept for the next decision: a server decides many in the same second (or, with --now, at one instant). */
   instant(now) {
