@@ -152,7 +152,13 @@ describe('entitlegate serve', () => {
           'silent',
         ],
         io().io,
-        { stop: new Promise<void>((r) => (stop = r)), listening: (a) => ((address = a), resolve()) },
+        {
+          stop: new Promise<void>((r) => (stop = r)),
+          listening: (a) => {
+            address = a;
+            resolve();
+          },
+        },
       ).then((code) => expect(code).toBe(0));
     });
     await listening;

@@ -61,7 +61,7 @@ export function firstErrorOffset(text: string): number {
       if (c < 0x20) fail();
       if (c === 0x5c) {
         i++;
-        if (i >= n) return fail();
+        if (i >= n) fail();
         if (text[i] === 'u') {
           if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
           i += 5;
@@ -124,7 +124,10 @@ export function firstErrorOffset(text: string): number {
         fail();
       }
     }
-    if (c === '"') return str();
+    if (c === '"') {
+      str();
+      return;
+    }
     for (const lit of ['true', 'false', 'null']) {
       if (text.startsWith(lit, i)) {
         i += lit.length;
@@ -132,7 +135,7 @@ export function firstErrorOffset(text: string): number {
       }
       if (lit.startsWith(text.slice(i, n)) && n - i < lit.length) {
         i = n;
-        return fail();
+        fail();
       }
     }
     const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));

@@ -10,7 +10,7 @@ const root = resolve(import.meta.dirname, '..');
 const SURFACES = ['cli', 'action', 'webhook', 'ledger'];
 
 function sources(dir: string): string[] {
-  let entries;
+  let entries: import('node:fs').Dirent[];
   try {
     entries = readdirSync(join(root, dir), { withFileTypes: true, recursive: true });
   } catch {

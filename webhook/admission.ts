@@ -101,14 +101,12 @@ export const admissionPlugin: FastifyPluginAsync<AdmissionPluginOptions> = async
     let admission: AdmissionRequest;
     if (typeof req.body === 'string') {
       metrics.badRequests.inc();
-      reply
-        .code(400)
-        .send({
-          statusCode: 400,
-          error: 'Bad Request',
-          code: 'EG_ERR_INPUT_INVALID',
-          message: `request body: content-type ${req.headers['content-type'] ?? '(none)'} is not application/json; send an AdmissionReview v1 as JSON`,
-        });
+      reply.code(400).send({
+        statusCode: 400,
+        error: 'Bad Request',
+        code: 'EG_ERR_INPUT_INVALID',
+        message: `request body: content-type ${req.headers['content-type'] ?? '(none)'} is not application/json; send an AdmissionReview v1 as JSON`,
+      });
       return;
     }
     try {

@@ -36,7 +36,10 @@ class FakeLeases {
   async createNamespacedLease({ namespace, body }: { namespace: string; body: V1Lease }): Promise<V1Lease> {
     await new Promise((r) => setImmediate(r));
     const key = `${namespace}/${body.metadata!.name}`;
-    if (this.leases.has(key)) throw (this.conflicts++, new ApiError(409));
+    if (this.leases.has(key)) {
+      this.conflicts++;
+      throw new ApiError(409);
+    }
     return this.#store(key, body);
   }
   async replaceNamespacedLease({ name, namespace, body }: { name: string; namespace: string; body: V1Lease }): Promise<V1Lease> {
@@ -44,7 +47,10 @@ class FakeLeases {
     const key = `${namespace}/${name}`;
     const cur = this.leases.get(key);
     if (!cur) throw new ApiError(404);
-    if (body.metadata?.resourceVersion !== cur.metadata?.resourceVersion) throw (this.conflicts++, new ApiError(409));
+    if (body.metadata?.resourceVersion !== cur.metadata?.resourceVersion) {
+      this.conflicts++;
+      throw new ApiError(409);
+    }
     return this.#store(key, body);
   }
   #store(key: string, body: V1Lease): V1Lease {

@@ -18998,7 +18998,7 @@ function firstErrorOffset(text2) {
       if (c < 32) fail();
       if (c === 92) {
         i++;
-        if (i >= n) return fail();
+        if (i >= n) fail();
         if (text2[i] === "u") {
           if (!/^[0-9a-fA-F]{4}$/.test(text2.slice(i + 1, i + 5))) fail();
           i += 5;
@@ -19061,7 +19061,10 @@ function firstErrorOffset(text2) {
         fail();
       }
     }
-    if (c === '"') return str3();
+    if (c === '"') {
+      str3();
+      return;
+    }
     for (const lit of ["true", "false", "null"]) {
       if (text2.startsWith(lit, i)) {
         i += lit.length;
@@ -19069,7 +19072,7 @@ function firstErrorOffset(text2) {
       }
       if (lit.startsWith(text2.slice(i, n)) && n - i < lit.length) {
         i = n;
-        return fail();
+        fail();
       }
     }
     const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text2.slice(i, i + 400));
@@ -21188,7 +21191,7 @@ var COUNTED_CONTROLLERS = {
 function ownedByCountedController(o) {
   for (const ref of arr(metadata(o).ownerReferences)) {
     const r = rec(ref);
-    if (!r || r.controller !== true) continue;
+    if (r?.controller !== true) continue;
     if (COUNTED_CONTROLLERS[str2(r.kind) ?? ""]?.includes(groupOf(r))) return true;
   }
   return false;
@@ -21379,7 +21382,9 @@ function podCpuMillis(t, match) {
     return m;
   };
   let app = 0;
-  t.containers.forEach((c, i) => app += value(c, match.containers[i]));
+  t.containers.forEach((c, i) => {
+    app += value(c, match.containers[i]);
+  });
   let sidecars = 0;
   let maxInit = 0;
   t.initContainers.forEach((c, i) => {

@@ -17,7 +17,7 @@ class FakeConstruct implements ConstructLike {
   readonly metadata: Meta[] = [];
   readonly node: ConstructNodeLike & { path: string };
   constructor(scope: FakeConstruct | undefined, id: string) {
-    const path: string = scope && scope.node.path ? `${scope.node.path}/${id}` : scope ? id : '';
+    const path: string = scope?.node.path ? `${scope.node.path}/${id}` : scope ? id : '';
     scope?.children.push(this);
     const all = (c: FakeConstruct): FakeConstruct[] => [c, ...c.children.flatMap(all)];
     this.node = {
@@ -110,7 +110,13 @@ describe('EntitlegateAspect', () => {
     const app = new FakeConstruct(undefined, 'App');
     new FakeStack(app, 'empty', { resource: { aws_s3_bucket: { b: { bucket: 'x' } } } });
     let calls = 0;
-    const aspect = new EntitlegateAspect({ config, evaluate: () => (calls++, { violations: [] }) });
+    const aspect = new EntitlegateAspect({
+      config,
+      evaluate: () => {
+        calls++;
+        return { violations: [] };
+      },
+    });
     for (const c of app.node.findAll()) aspect.visit(c);
     expect(calls).toBe(0);
   });

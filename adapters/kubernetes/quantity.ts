@@ -118,7 +118,9 @@ export function podCpuMillis(t: PodTemplateInfo, match: ProductMatch): { millis:
     return m;
   };
   let app = 0;
-  t.containers.forEach((c, i) => (app += value(c, match.containers[i])));
+  t.containers.forEach((c, i) => {
+    app += value(c, match.containers[i]);
+  });
   let sidecars = 0;
   let maxInit = 0;
   t.initContainers.forEach((c, i) => {

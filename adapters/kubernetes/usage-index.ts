@@ -119,11 +119,15 @@ export class UsageIndex {
     if (!o) return;
     const kind = kindOf(o);
     const name = str(metadata(o).name) ?? '';
-    if (kind === 'Namespace') return this.#setNamespace(name, stringMap(metadata(o).labels));
+    if (kind === 'Namespace') {
+      this.#setNamespace(name, stringMap(metadata(o).labels));
+      return;
+    }
     if (kind === 'Node') {
       if (this.#nodes.has(name)) return;
       this.#nodes.add(name);
-      return this.#recompute(this.#daemonSets);
+      this.#recompute(this.#daemonSets);
+      return;
     }
     if (!isWorkload(o)) return;
     const uid = str(metadata(o).uid) ?? nameKey(o);
@@ -147,7 +151,10 @@ export class UsageIndex {
     if (!o) return;
     const kind = kindOf(o);
     const name = str(metadata(o).name) ?? '';
-    if (kind === 'Namespace') return this.#setNamespace(name, undefined);
+    if (kind === 'Namespace') {
+      this.#setNamespace(name, undefined);
+      return;
+    }
     if (kind === 'Node') {
       if (this.#nodes.delete(name)) this.#recompute(this.#daemonSets);
       return;

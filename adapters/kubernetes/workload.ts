@@ -172,7 +172,7 @@ const COUNTED_CONTROLLERS: Record<string, readonly string[]> = {
 export function ownedByCountedController(o: unknown): boolean {
   for (const ref of arr(metadata(o).ownerReferences)) {
     const r = rec(ref);
-    if (!r || r.controller !== true) continue;
+    if (r?.controller !== true) continue;
     if (COUNTED_CONTROLLERS[str(r.kind) ?? '']?.includes(groupOf(r))) return true;
   }
   return false;

@@ -6,7 +6,7 @@ import { policyData } from '../../engine/books.ts';
 import { policyInput } from '../lib/engine-input.ts';
 import { engineFor, exampleFixture, NOW } from '../lib/fixtures.ts';
 import { runLoad } from '../lib/load.ts';
-import { startOpaServer } from '../lib/opa-server.ts';
+import { startOpaServer, type OpaServer } from '../lib/opa-server.ts';
 import { keep, round, timeInterleaved, type LoopOptions, type Throughput } from '../lib/stats.ts';
 import type { BenchRow, BenchSection } from '../types.ts';
 
@@ -70,7 +70,7 @@ export async function decisionRows(sizes: DecisionSizes, log: (line: string) => 
   });
 
   let bestOpa: { subject: string; opsPerSec: number } | undefined;
-  let server;
+  let server: OpaServer | undefined;
   try {
     server = await startOpaServer(policyData(fixture.config.config));
   } catch (e) {

@@ -93,18 +93,16 @@ export class FakeApiServer {
       return;
     }
     if (url.searchParams.get('watch') === 'true' && this.gone.delete(url.pathname)) {
-      res
-        .writeHead(410, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            kind: 'Status',
-            apiVersion: 'v1',
-            status: 'Failure',
-            code: 410,
-            reason: 'Expired',
-            message: 'too old resource version',
-          }),
-        );
+      res.writeHead(410, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          kind: 'Status',
+          apiVersion: 'v1',
+          status: 'Failure',
+          code: 410,
+          reason: 'Expired',
+          message: 'too old resource version',
+        }),
+      );
       return;
     }
     if (url.searchParams.get('watch') === 'true') {
