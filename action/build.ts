@@ -18,17 +18,19 @@ const dist = join(root, 'action', 'dist');
 // has none unless we make one.
 const banner = "import { createRequire as __egCreateRequire } from 'node:module'; const require = __egCreateRequire(import.meta.url);";
 
-// Modules the action imports but never calls into, whose imports would pull in
-// megabytes: the live-cluster Inventory (@kubernetes/client-node, reached
-// through the Kubernetes adapter's index) and @actions/core's OIDC client
-// (@actions/http-client, undici). Declared free of side effects, esbuild drops
-// them when nothing uses their exports; if something ever does, they are kept.
-const UNUSED = [/[\\/]adapters[\\/]kubernetes[\\/]inventory\.ts$/, /[\\/]@actions[\\/]core[\\/]lib[\\/]oidc-utils\.js$/];
+// @actions/core's OIDC client (@actions/http-client, undici): the action imports
+// @actions/core, whose index re-exports it, but never calls it. Declared free
+// of side effects, esbuild drops it (megabytes) while nothing uses its
+// exports; if something ever does, it is kept. The Kubernetes adapter's
+// Inventory needed the same once; it now imports @kubernetes/client-node as a
+// type only (its own list/watch client, kube-client.ts), so a bundle that
+// reaches it holds no client-node, and the action does not reach it anyway.
+const UNUSED = /[\\/]@actions[\\/]core[\\/]lib[\\/]oidc-utils\.js$/;
 
 const dropUnused: Plugin = {
   name: 'drop-unused',
   setup(b) {
-    b.onResolve({ filter: /inventory|oidc-utils/ }, async (args) => {
+    b.onResolve({ filter: /oidc-utils/ }, async (args) => {
       if (args.pluginData === 'drop-unused') return undefined;
       const r = await b.resolve(args.path, {
         resolveDir: args.resolveDir,
@@ -36,7 +38,7 @@ const dropUnused: Plugin = {
         importer: args.importer,
         pluginData: 'drop-unused',
       });
-      if (r.errors.length || !UNUSED.some((re) => re.test(r.path))) return undefined;
+      if (r.errors.length || !UNUSED.test(r.path)) return undefined;
       return { path: r.path, sideEffects: false };
     });
   },
