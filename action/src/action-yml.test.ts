@@ -1,4 +1,4 @@
-// action.yml is the contract (DESIGN.md, GitHub Action); the example
+// action.yml is the contract (docs/architecture.md, GitHub Action); the example
 // workflows must only use what it declares and ask for the least permissions.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,6 +36,10 @@ describe('action.yml', () => {
 const dir = join(REPO_ROOT, 'examples', 'github');
 const workflows = readdirSync(dir).filter((f) => f.endsWith('.yml'));
 
+it('finds the example workflows (describe.each over none would check nothing)', () => {
+  expect(workflows.length).toBeGreaterThan(0);
+});
+
 describe.each(workflows)('examples/github/%s', (file) => {
   const wf = parse(readFileSync(join(dir, file), 'utf8'));
   const jobs = Object.entries(
@@ -44,8 +48,10 @@ describe.each(workflows)('examples/github/%s', (file) => {
 
   it('grants nothing by default and each gating job only what its options need', () => {
     expect(wf.permissions).toEqual({});
+    let gates = 0;
     for (const [, job] of jobs) {
       for (const step of job.steps.filter((s) => s.uses?.startsWith('entitlegate/entitlegate@'))) {
+        gates++;
         const w = step.with ?? {};
         expect(job.permissions?.contents).toBe('read');
         expect(job.permissions?.['pull-requests']).toBe(w.comment === false ? undefined : 'write');
@@ -55,5 +61,7 @@ describe.each(workflows)('examples/github/%s', (file) => {
         expect(w.paths).toBeTruthy();
       }
     }
+    // every example gates with the action: a workflow whose step no longer matches would otherwise pass unchecked
+    expect(gates).toBeGreaterThan(0);
   });
 });
