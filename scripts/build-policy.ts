@@ -1,26 +1,36 @@
 // Builds policies/dist/entitlegate.wasm, the committed compiled policy.
-// With --check, builds to a temporary file and fails if the committed one differs.
+// With --check, builds to a temporary folder and fails if the committed one differs.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPolicy } from '../engine/policy/compile.ts';
 import { builtinPolicyPath } from '../engine/policy/wasm.ts';
 
-const committed = builtinPolicyPath();
-if (process.argv.includes('--check')) {
+/**
+ * Whether a fresh build equals `committed`. The build goes to a temporary
+ * folder that is removed whatever the outcome (a stale policy, a failed build).
+ */
+export function isFresh(committed: string, build: (out: string) => void = buildPolicy): boolean {
   const dir = mkdtempSync(join(tmpdir(), 'entitlegate-check-'));
   try {
     const fresh = join(dir, 'entitlegate.wasm');
-    buildPolicy(fresh);
-    if (!readFileSync(fresh).equals(readFileSync(committed))) {
-      console.error(`${committed} is stale: run \`npm run policy:build\` and commit it`);
-      process.exit(1);
-    }
-    console.log(`${committed} is up to date`);
+    build(fresh);
+    return readFileSync(fresh).equals(readFileSync(committed));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-} else {
-  buildPolicy(committed);
-  console.log(`built ${committed}`);
+}
+
+if (import.meta.main) {
+  const committed = builtinPolicyPath();
+  if (process.argv.includes('--check')) {
+    if (isFresh(committed)) console.log(`${committed} is up to date`);
+    else {
+      console.error(`${committed} is stale: run \`npm run policy:build\` and commit it`);
+      process.exitCode = 1;
+    }
+  } else {
+    buildPolicy(committed);
+    console.log(`built ${committed}`);
+  }
 }
