@@ -1,5 +1,5 @@
 // Decisions through the compiled WebAssembly policy: every decision code and
-// the accounting contract of DESIGN.md.
+// the accounting contract of docs/architecture.md.
 import { describe, expect, it } from 'vitest';
 import { NOW, engineFor, entitlement, oracle, usage } from '../test/fixtures.ts';
 import type { Claim, Decision } from './types.ts';
@@ -332,6 +332,19 @@ describe('accounting details', () => {
     const d = (await engineFor(doc)).decide([claim(2)], { now: NOW });
     expect(d.violations.map((v) => [v.code, v.entitlement])).toEqual([['NOT_YET_VALID', 'FUT']]);
     expect(d.violations[0]!.message).toContain('starts in 34 days');
+  });
+
+  it('EXPIRED names an ended exception as an exception, not an entitlement', async () => {
+    const doc = {
+      ...base,
+      exceptions: [
+        { id: 'EXC-7', product: 'ora', quantity: 8, until: '2026-11-27', reason: 'cutover', requestedBy: 'alice', approvedBy: 'bob' },
+      ],
+    };
+    const d = (await engineFor(doc)).decide([claim(2)], { now: NOW });
+    expect(d.violations.map((v) => [v.code, v.entitlement])).toEqual([['EXPIRED', 'EXC-7']]);
+    expect(d.violations[0]!.message).toContain('ora: exception EXC-7 has expired');
+    expect(d.violations[0]!.message).not.toContain('entitlement EXC-7');
   });
 
   it('reservations count as usage for the next decision', async () => {

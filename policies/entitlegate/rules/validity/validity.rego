@@ -8,16 +8,24 @@ package entitlegate.rules.validity
 import data.entitlegate.lib
 
 # METADATA
-# description: Every covering entitlement has ended (past validUntil + graceDays).
-violation contains lib.finding("EXPIRED", pid, claims[0].covering[0].id, message, lib.resources(claims)) if {
+# description: |
+#   Every covering entitlement or exception has ended (past validUntil +
+#   graceDays, or past an exception's until). The message names the first in
+#   charge order, as what it is: an entitlement is renewed, an exception is not.
+violation contains lib.finding("EXPIRED", pid, pool.id, message, lib.resources(claims)) if {
 	some pid in lib.unusable_products
 	claims := [c | some c in lib.unusable(pid); lib.all_expired(c)]
 	count(claims) > 0
+	pool := claims[0].covering[0]
 	message := concat("", [
 		pid,
-		": entitlement ",
-		claims[0].covering[0].id,
-		" has expired; renew it (ask ",
+		": ",
+		pool.kind,
+		" ",
+		pool.id,
+		" has expired; ",
+		after_expiry[pool.kind],
+		" (ask ",
 		lib.owners(pid),
 		") before deploying",
 	])
@@ -25,8 +33,8 @@ violation contains lib.finding("EXPIRED", pid, claims[0].covering[0].id, message
 
 # METADATA
 # description: |
-#   No covering entitlement is valid now and one starts in the future (any
-#   others have ended): the change has to wait for it.
+#   No covering entitlement or exception is valid now and one starts in the
+#   future (any others have ended): the change has to wait for it.
 violation contains lib.finding("NOT_YET_VALID", pid, next.id, message, lib.resources(claims)) if {
 	some pid in lib.unusable_products
 	claims := [c | some c in lib.unusable(pid); not lib.all_expired(c)]
@@ -34,7 +42,9 @@ violation contains lib.finding("NOT_YET_VALID", pid, next.id, message, lib.resou
 	next := lib.first_future(claims[0])
 	message := concat("", [
 		pid,
-		": entitlement ",
+		": ",
+		next.kind,
+		" ",
 		next.id,
 		" is not valid yet (it starts in ",
 		lib.num(next.daysToStart),
@@ -68,4 +78,10 @@ warning contains lib.finding("EXPIRING_SOON", pid, id, message, []) if {
 	pool.daysLeft != null
 	pool.daysLeft <= data.config.defaults.expiryWarningDays
 	message := concat("", [pid, ": entitlement ", id, " ends in ", lib.num(pool.daysLeft), " days; plan its renewal"])
+}
+
+# What to do once a pool has ended, by its kind.
+after_expiry := {
+	"entitlement": "renew it",
+	"exception": "an exception is time-boxed: get a new one approved, or an entitlement",
 }

@@ -12,13 +12,41 @@ claim(covering) := {
 codes(findings) := {f.code | some f in findings}
 
 test_all_expired_is_expired if {
-	v := validity.violation with input as {"products": {"ora": {}}, "claims": [claim([{"id": "E1", "state": "expired"}])]}
+	c := claim([{"id": "E1", "kind": "entitlement", "state": "expired"}])
+	v := validity.violation with input as {"products": {"ora": {}}, "claims": [c]}
 		with data.config as cfg
 	codes(v) == {"EXPIRED"}
+	some f in v
+	f.entitlement == "E1"
+	contains(f.message, "ora: entitlement E1 has expired; renew it")
+}
+
+test_an_expired_exception_is_called_an_exception if {
+	c := claim([{"id": "EXC-7", "kind": "exception", "state": "expired"}])
+	v := validity.violation with input as {"products": {"ora": {}}, "claims": [c]}
+		with data.config as cfg
+	codes(v) == {"EXPIRED"}
+	some f in v
+	f.entitlement == "EXC-7"
+	contains(f.message, "ora: exception EXC-7 has expired; an exception is time-boxed")
+	not contains(f.message, "entitlement EXC-7")
+	not contains(f.message, "renew it")
+}
+
+test_a_future_exception_is_called_an_exception if {
+	c := claim([{"id": "EXC-8", "kind": "exception", "state": "future", "daysToStart": 2}])
+	v := validity.violation with input as {"products": {"ora": {}}, "claims": [c]}
+		with data.config as cfg
+	some f in v
+	f.code == "NOT_YET_VALID"
+	contains(f.message, "ora: exception EXC-8 is not valid yet (it starts in 2 days)")
 }
 
 test_ended_and_future_waits_for_the_future_one if {
-	c := claim([{"id": "E1", "state": "expired"}, {"id": "E2", "state": "future", "daysToStart": 3}])
+	c := claim([
+		{"id": "E1", "kind": "entitlement", "state": "expired"},
+		{"id": "E2", "kind": "entitlement", "state": "future", "daysToStart": 3},
+	])
 	v := validity.violation with input as {"products": {"ora": {}}, "claims": [c]}
 		with data.config as cfg
 	codes(v) == {"NOT_YET_VALID"}
@@ -28,12 +56,12 @@ test_ended_and_future_waits_for_the_future_one if {
 }
 
 test_all_future_is_not_yet_valid if {
-	c := claim([{"id": "E2", "state": "future", "daysToStart": 3}])
+	c := claim([{"id": "E2", "kind": "entitlement", "state": "future", "daysToStart": 3}])
 	v := validity.violation with input as {"products": {"ora": {}}, "claims": [c]}
 		with data.config as cfg
 	codes(v) == {"NOT_YET_VALID"}
 	some f in v
-	contains(f.message, "starts in 3 days")
+	contains(f.message, "ora: entitlement E2 is not valid yet (it starts in 3 days)")
 }
 
 test_one_active_covers if {
