@@ -17,7 +17,7 @@ export interface BenchRow {
   baseline?: string;
   /** This row's figure over the baseline's (throughput: higher is better; time: lower is better). */
   ratio?: number;
-  /** The DESIGN.md target this row checks, and whether it was met. */
+  /** The docs/architecture.md target this row checks, and whether it was met. */
   target?: string;
   met?: boolean;
   note?: string;

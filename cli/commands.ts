@@ -1,4 +1,4 @@
-// The commands of the CLI contract (DESIGN.md). Each returns its exit code:
+// The commands of the CLI contract (docs/architecture.md, Contracts). Each returns its exit code:
 // 0 allowed, 1 blocked, 2 bad input (nothing evaluated).
 import { writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';

@@ -1,4 +1,4 @@
-// How much of a product one workload uses (accounting rule 4 of DESIGN.md).
+// How much of a product one workload uses (accounting rule 4 of docs/architecture.md).
 // Whole units per claim; exact integer millicores underneath.
 import type { Metric } from '../../engine/types.ts';
 import { cpuMillis, wholeCores } from './cpu.ts';

@@ -237,7 +237,8 @@ export const terraformSection: BenchSection = {
         });
         const ratioBare = e.wallMs / bare.wallMs;
         const egNotes = [`${eg.note}; requested ${requested} vCPU; ${runsNote(e.all)}`];
-        if (n === 10_000) egNotes.push(`DESIGN.md: a 10,000-resource plan in about a second — ${Math.round(e.wallMs)} ms`);
+        if (n === 10_000)
+          egNotes.push(`docs/architecture.md target: a 10,000-resource plan in about a second — ${Math.round(e.wallMs)} ms`);
         rows.push({
           section: 'terraform',
           subject: EG,
