@@ -1,8 +1,7 @@
 // What every surface that decides loads, in one place: the config file
 // against the composed schema, usage snapshots checked against the config's
 // products, and the engine with its compiled policy.
-import type { LoadedConfig as EngineLoadedConfig } from '../engine/config/load.ts';
-import { parseConfigWith } from '../engine/config/load.ts';
+import { parseConfigWith, type LoadedConfig as EngineLoadedConfig } from '../engine/config/load.ts';
 import { Engine } from '../engine/engine.ts';
 import { EntitlegateError } from '../engine/errors.ts';
 import { CompiledPolicy } from '../engine/policy/wasm.ts';
