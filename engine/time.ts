@@ -38,10 +38,12 @@ export function daysUntil(at: number, now: number): number {
 /**
  * `--now`: an ISO-8601 instant with its offset (Z or ±hh:mm), or a date (that
  * day's start, UTC). Anything else, including a time without an offset (which
- * Date.parse would read in the machine's time zone), is refused.
+ * Date.parse would read in the machine's time zone) and a day that does not
+ * exist (which Date.parse would roll into the next month), is refused, as in
+ * a config.
  */
 export function parseNow(value: string): Date | null {
-  if (!DATE_OR_INSTANT.test(value)) return null;
+  if (!DATE_OR_INSTANT.test(value) || !isCalendarDate(value)) return null;
   const ms = startOf(value);
   return Number.isNaN(ms) ? null : new Date(ms);
 }

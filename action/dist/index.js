@@ -15974,7 +15974,7 @@ function daysUntil(at, now) {
   return Math.floor((at - now) / DAY_MS);
 }
 function parseNow(value) {
-  if (!DATE_OR_INSTANT.test(value)) return null;
+  if (!DATE_OR_INSTANT.test(value) || !isCalendarDate(value)) return null;
   const ms = startOf(value);
   return Number.isNaN(ms) ? null : new Date(ms);
 }
