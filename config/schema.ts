@@ -8,7 +8,7 @@ import * as z from 'zod/mini';
 import { kubernetesAdapterSettings, kubernetesMatch } from '../adapters/kubernetes/settings.ts';
 import { terraformAdapterSettings, terraformMatch } from '../adapters/terraform/settings.ts';
 import { licenceFields, productWith } from '../engine/config/schema.ts';
-import { admissionSettings, runTaskSettings } from '../webhook/settings.ts';
+import { admissionSettingsFields, runTaskSettingsFields } from '../webhook/settings.ts';
 
 export const product = productWith(
   z.strictObject({
@@ -18,10 +18,10 @@ export const product = productWith(
 );
 
 /** Settings of the Kubernetes adapter and the admission webhook; licence-free. */
-export const kubernetesSettings = z.strictObject({ ...kubernetesAdapterSettings, ...admissionSettings });
+export const kubernetesSettings = z.strictObject({ ...kubernetesAdapterSettings, ...admissionSettingsFields });
 
 /** Settings of the Terraform adapter and the HCP Terraform run task; licence-free. */
-export const terraformSettings = z.strictObject({ ...terraformAdapterSettings, ...runTaskSettings });
+export const terraformSettings = z.strictObject({ ...terraformAdapterSettings, ...runTaskSettingsFields });
 
 export const config = z.strictObject({
   $schema: z.optional(z.string()),

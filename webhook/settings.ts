@@ -7,7 +7,7 @@ import * as z from 'zod/mini';
 import { claimScope, nonEmpty } from '../engine/config/schema.ts';
 
 /** Admission settings, after the Kubernetes adapter's under `kubernetes:`. */
-export const admissionSettings = {
+export const admissionSettingsFields = {
   /** Namespaces where an evaluation error admits instead of denying. */
   failOpenNamespaces: z._default(z.array(z.string()), []),
   /** How long an admitted object's reservation lives if no informer sees it. */
@@ -23,7 +23,7 @@ export const admissionSettings = {
 };
 
 /** Run task settings, after the Terraform adapter's under `terraform:`. */
-export const runTaskSettings = {
+export const runTaskSettingsFields = {
   /**
    * HMAC key of the HCP Terraform run task, or the name of an env variable holding it (`env:NAME`).
    * Without it, `POST /terraform/run-task` is not served. Read on each request, so a reload rotates it.
@@ -37,3 +37,8 @@ export const runTaskSettings = {
    */
   runTaskHosts: z.optional(z.array(nonEmpty()).check(z.minLength(1))),
 };
+
+export const admissionSettings = z.strictObject(admissionSettingsFields);
+export const runTaskSettings = z.strictObject(runTaskSettingsFields);
+export type AdmissionSettings = z.output<typeof admissionSettings>;
+export type RunTaskSettings = z.output<typeof runTaskSettings>;
