@@ -18882,7 +18882,7 @@ var terraformAdapterSettings = {
 var settings2 = strictObject(terraformAdapterSettings);
 
 // webhook/settings.ts
-var admissionSettings = {
+var admissionSettingsFields = {
   /** Namespaces where an evaluation error admits instead of denying. */
   failOpenNamespaces: _default(array(string2()), []),
   /** How long an admitted object's reservation lives if no informer sees it. */
@@ -18896,7 +18896,7 @@ var admissionSettings = {
     })
   )
 };
-var runTaskSettings = {
+var runTaskSettingsFields = {
   /**
    * HMAC key of the HCP Terraform run task, or the name of an env variable holding it (`env:NAME`).
    * Without it, `POST /terraform/run-task` is not served. Read on each request, so a reload rotates it.
@@ -18910,6 +18910,8 @@ var runTaskSettings = {
    */
   runTaskHosts: optional(array(nonEmpty()).check(_minLength(1)))
 };
+var admissionSettings = strictObject(admissionSettingsFields);
+var runTaskSettings = strictObject(runTaskSettingsFields);
 
 // config/schema.ts
 var product = productWith(
@@ -18918,8 +18920,8 @@ var product = productWith(
     terraform: optional(array(terraformMatch))
   })
 );
-var kubernetesSettings = strictObject({ ...kubernetesAdapterSettings, ...admissionSettings });
-var terraformSettings = strictObject({ ...terraformAdapterSettings, ...runTaskSettings });
+var kubernetesSettings = strictObject({ ...kubernetesAdapterSettings, ...admissionSettingsFields });
+var terraformSettings = strictObject({ ...terraformAdapterSettings, ...runTaskSettingsFields });
 var config2 = strictObject({
   $schema: optional(string2()),
   version: literal(1),
