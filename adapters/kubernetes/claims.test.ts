@@ -72,7 +72,7 @@ describe('claimsFromObjects (CI manifests)', () => {
     const claims = claimsFromObjects(
       [
         { object: workload({ containers: [{}] }) },
-        { object: workload({ containers: [{ image: 'nginx:1.27', limit: '2' }] }) },
+        { object: workload({ name: 'web', containers: [{ image: 'nginx:1.27', limit: '2' }] }) },
         { object: { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } } },
         {
           object: {
@@ -132,6 +132,69 @@ describe('claimsFromObjects (CI manifests)', () => {
       ['oracle-db-ee', 2],
       ['redis-ent', 2],
     ]);
+  });
+});
+
+describe('one input as kubectl apply reads it', () => {
+  it('reads the same object twice as one, the last one, and says so', () => {
+    const warnings: unknown[] = [];
+    const text = [
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: db, namespace: prod }',
+      'spec: { replicas: 4, template: { spec: { containers: [{ name: db, image: "container-registry.oracle.com/database/enterprise:21", resources: { limits: { cpu: "2" } } }] } } }',
+      '---',
+      'apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata: { name: db, namespace: prod }',
+      'spec: { replicas: 1, template: { spec: { containers: [{ name: db, image: "container-registry.oracle.com/database/enterprise:21", resources: { limits: { cpu: "2" } } }] } } }',
+      '---',
+      // another kind, another namespace or a generated name is another object
+      'apiVersion: apps/v1\nkind: StatefulSet\nmetadata: { name: db, namespace: prod }',
+      'spec: { replicas: 1, template: { spec: { containers: [{ name: db, image: "container-registry.oracle.com/database/enterprise:21", resources: { limits: { cpu: "1" } } }] } } }',
+      '---',
+      'apiVersion: v1\nkind: Pod\nmetadata: { generateName: job-, namespace: prod }',
+      'spec: { containers: [{ name: db, image: "container-registry.oracle.com/database/enterprise:21", resources: { limits: { cpu: "1" } } }] }',
+      '---',
+      'apiVersion: v1\nkind: Pod\nmetadata: { generateName: job-, namespace: prod }',
+      'spec: { containers: [{ name: db, image: "container-registry.oracle.com/database/enterprise:21", resources: { limits: { cpu: "1" } } }] }',
+    ].join('\n');
+    const claims = claimsFromObjects(parseKubernetes(text, 'twice.yaml'), { ...opts, onWarning: (w) => warnings.push(w) });
+    expect(claims.map((c) => [c.resource?.kind, c.resource?.line, c.quantity])).toEqual([
+      ['Deployment', 6, 2],
+      ['StatefulSet', 11, 1],
+      ['Pod', 16, 1],
+      ['Pod', 21, 1],
+    ]);
+    expect(warnings).toEqual([
+      {
+        file: 'twice.yaml',
+        line: 1,
+        message: 'Deployment/prod/db is written again at line 6; only the last one is read, as kubectl apply leaves it',
+      },
+    ]);
+  });
+
+  it('reads an AdmissionReview written in YAML as the change it asks for', () => {
+    const review = [
+      'apiVersion: admission.k8s.io/v1',
+      'kind: AdmissionReview',
+      'request:',
+      '  uid: 1',
+      '  kind: { group: apps, version: v1, kind: Deployment }',
+      '  resource: { group: apps, version: v1, resource: deployments }',
+      '  namespace: prod',
+      '  operation: CREATE',
+      '  object:',
+      '    apiVersion: apps/v1',
+      '    kind: Deployment',
+      '    metadata: { name: db, namespace: prod }',
+      '    spec: { replicas: 3, template: { spec: { containers: [{ name: db, image: "container-registry.oracle.com/database/enterprise:21", resources: { limits: { cpu: "2" } } }] } } }',
+    ].join('\n');
+    const claims = claimsFromObjects(parseKubernetes(review.replace('uid: 1', "uid: '1'"), 'review.yaml'), opts);
+    expect(claims).toMatchObject([
+      { product: 'oracle-db-ee', quantity: 6, resource: { kind: 'Deployment', name: 'db', file: 'review.yaml', line: 1 } },
+    ]);
+    // a malformed one is bad input, as in JSON
+    expect(() => claimsFromObjects(parseKubernetes(review, 'review.yaml'), opts)).toThrow(
+      /review.yaml: AdmissionReview request has no uid/,
+    );
   });
 });
 
@@ -290,8 +353,8 @@ describe('rolling-update peaks', () => {
     expect(c).toMatchObject({ product: 'redis-ent', quantity: 0, peak: 2 });
   });
 
-  it('quantity annotation fixes the amount: no surge', () => {
-    const fixed = { annotations: { 'entitlegate.io/quantity': '4' } };
+  it('quantity annotation that raises the amount fixes it: no surge', () => {
+    const fixed = { annotations: { 'entitlegate.io/quantity': '40' } };
     expect(one(rolled({ replicas: 4, ...fixed }), deploy({ replicas: 4, ...fixed }))).toMatchObject({ quantity: 0, peak: 0 });
   });
 });

@@ -11,6 +11,7 @@ import type { UsageRecord } from '../../engine/types.ts';
 import { kindOf, metadata, str, type Obj } from './objects.ts';
 import { KubeClient, ListWatch, type KubeConnection } from './kube-client.ts';
 import { slimObject } from './slim.ts';
+import { listedApiVersion, WORKLOADS } from './workload.ts';
 import { UsageIndex, type InventoryChange, type UnknownUsage, type UsageOptions } from './usage-index.ts';
 
 export type { InventoryChange, UnknownUsage, UsageOptions } from './usage-index.ts';
@@ -35,17 +36,14 @@ interface Resource {
   path: string;
 }
 
+/** Namespaces and Nodes (environment labels, DaemonSet node count), then every kind of the workload table. */
 const RESOURCES: Resource[] = [
   { kind: 'Namespace', apiVersion: 'v1', path: '/api/v1/namespaces' },
   { kind: 'Node', apiVersion: 'v1', path: '/api/v1/nodes' },
-  { kind: 'Deployment', apiVersion: 'apps/v1', path: '/apis/apps/v1/deployments' },
-  { kind: 'StatefulSet', apiVersion: 'apps/v1', path: '/apis/apps/v1/statefulsets' },
-  { kind: 'ReplicaSet', apiVersion: 'apps/v1', path: '/apis/apps/v1/replicasets' },
-  { kind: 'DaemonSet', apiVersion: 'apps/v1', path: '/apis/apps/v1/daemonsets' },
-  { kind: 'ReplicationController', apiVersion: 'v1', path: '/api/v1/replicationcontrollers' },
-  { kind: 'Pod', apiVersion: 'v1', path: '/api/v1/pods' },
-  { kind: 'Job', apiVersion: 'batch/v1', path: '/apis/batch/v1/jobs' },
-  { kind: 'CronJob', apiVersion: 'batch/v1', path: '/apis/batch/v1/cronjobs' },
+  ...Object.entries(WORKLOADS).map(([kind, w]) => {
+    const apiVersion = listedApiVersion(w);
+    return { kind, apiVersion, path: `${apiVersion === 'v1' ? '/api' : '/apis'}/${apiVersion}/${w.resource}` };
+  }),
 ];
 
 export interface InventoryOptions extends UsageOptions {

@@ -130,6 +130,8 @@ export const kubernetesSettings = z.strictObject({
   /** Pods a DaemonSet runs when no inventory knows the node count. */
   daemonSetNodes: z.optional(z.int().check(z.nonnegative())),
   exemptNamespaces: z._default(z.array(z.string()), ['kube-system']),
+  /** Namespaces where the entitlegate.io/quantity annotation may also lower a measured quantity (elsewhere it only fills in or raises). */
+  quantityTrustedNamespaces: z._default(z.array(z.string()), []),
   /** Namespaces where an evaluation error admits instead of denying. */
   failOpenNamespaces: z._default(z.array(z.string()), []),
   /** How long an admitted object's reservation lives if no informer sees it. */
