@@ -5,7 +5,10 @@ describe('BoundedMemo', () => {
   it('computes a key once, remembers undefined too, and starts afresh when full', () => {
     const memo = new BoundedMemo<string, number | undefined>(2);
     let calls = 0;
-    const f = (k: string) => (calls++, k === 'x' ? undefined : k.length);
+    const f = (k: string) => {
+      calls++;
+      return k === 'x' ? undefined : k.length;
+    };
     expect(memo.get('ab', f)).toBe(2);
     expect(memo.get('ab', f)).toBe(2);
     expect(memo.get('x', f)).toBeUndefined();
