@@ -15,14 +15,18 @@ export { claimsFromAdmission } from './claims.ts';
 
 /**
  * Whether an admission can change licence use: the workload objects
- * themselves and their scale subresource. CONNECT (exec, attach,
- * port-forward) and the other subresources (status, ephemeralcontainers,
- * binding, eviction) run no new pods and resize none.
+ * themselves, their scale subresource, and the Pod subresources that change
+ * what a running pod runs: `ephemeralcontainers` (`kubectl debug` adds a
+ * container, with any image) and `resize` (in-place CPU resize). CONNECT
+ * (exec, attach, port-forward) and the other subresources (status, binding,
+ * eviction) run no new containers and resize none.
  */
 export function carriesLicenceUse(req: Pick<AdmissionRequest, 'operation' | 'subResource'>): boolean {
   if (req.operation === 'CONNECT') return false;
-  return !req.subResource || req.subResource === 'scale';
+  return !req.subResource || LICENCE_SUBRESOURCES.has(req.subResource);
 }
+
+const LICENCE_SUBRESOURCES: ReadonlySet<string> = new Set(['scale', 'ephemeralcontainers', 'resize']);
 
 /** An admission of the scale subresource: it carries a replica count, its parent the pod template. */
 export function isScaleAdmission(req: Pick<AdmissionRequest, 'subResource'>): boolean {

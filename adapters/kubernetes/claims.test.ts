@@ -273,6 +273,19 @@ describe('claimsFromChange (admission)', () => {
     expect(one(gcOnly, null).quantity).toBe(1);
   });
 
+  it('charges what kubectl debug adds (ephemeral containers) and what an in-place resize adds to a bare Pod', () => {
+    const pod = workload({ kind: 'Pod', name: 'app', containers: [{ name: 'app', image: 'busybox', limit: '1' }] });
+    const debugged = structuredClone(pod) as { spec: Record<string, unknown> };
+    debugged.spec.ephemeralContainers = [{ name: 'debugger', image: 'redislabs/redis:7' }];
+    expect(claimsFromChange(debugged, pod, opts)).toMatchObject([{ product: 'redis-ent', quantity: 1 }]);
+    const oraclePod = workload({ kind: 'Pod', name: 'db', containers: [{ limit: '1' }] });
+    const oracleDebugged = structuredClone(oraclePod) as { spec: Record<string, unknown> };
+    oracleDebugged.spec.ephemeralContainers = [{ name: 'debugger', image: 'container-registry.oracle.com/database/enterprise:21' }];
+    expect(one(oracleDebugged, oraclePod)).toMatchObject({ quantity: null, unknownReason: expect.stringContaining('debugger') });
+    const resized = workload({ kind: 'Pod', name: 'db', containers: [{ limit: '16' }] });
+    expect(one(resized, oraclePod)).toMatchObject({ quantity: 15 });
+  });
+
   it('scales through the scale subresource, against the parent template', () => {
     const parent = deploy({ replicas: 2, containers: [{ limit: '1500m' }] });
     const scale = (replicas: number) => ({

@@ -67,6 +67,7 @@ function slimPodSpec(s: Obj): Obj {
   return pick({
     containers: slimContainers(s.containers),
     initContainers: slimContainers(s.initContainers),
+    ephemeralContainers: slimContainers(s.ephemeralContainers),
     resources: slimResources(s.resources),
   });
 }

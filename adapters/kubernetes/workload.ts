@@ -124,7 +124,13 @@ export function podTemplate(o: unknown): PodTemplateInfo | undefined {
     workloadAnnotations,
     labels: stringMap(tmeta.labels),
     annotations: stringMap(tmeta.annotations),
-    containers: containers(tspec.containers, false),
+    // A Pod's ephemeral containers (kubectl debug) run beside its app
+    // containers, images of their own included, so they are read as app
+    // containers. They may set no resources: a licensed one leaves the
+    // vCPU unknown unless the pod-level spec.resources bounds it.
+    containers: isPod
+      ? [...containers(tspec.containers, false), ...containers(tspec.ephemeralContainers, false)]
+      : containers(tspec.containers, false),
     initContainers: containers(tspec.initContainers, true),
     podCpu: cpuOf(tspec.resources).cpu,
   };
