@@ -323,6 +323,13 @@ describe('rolling-update peaks', () => {
     expect(one(rolled({ replicas: 4, ...strategy(0) }), deploy({ replicas: 4 }))).toMatchObject({ quantity: 0, peak: 0 });
   });
 
+  it('Deployment whose maxSurge is not an int or a percent surges by the default 25%, never by none', () => {
+    for (const maxSurge of ['{{ .Values.surge }}', 1.5, -2, 'lots']) {
+      const w = rolled({ replicas: 8, spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge } } } });
+      expect(one(w, deploy({ replicas: 8 })), String(maxSurge)).toMatchObject({ quantity: 0, peak: 2 });
+    }
+  });
+
   it('Deployment peak counts the costlier pods first when a rollout also resizes them', () => {
     // 4 old pods at 1 CPU become 4 new at 2 CPU, surge 1: worst moment 4 new (8) + 1 old (1) = 9, old total 4 → peak 5, net 4
     expect(one(rolled({ replicas: 4, containers: [{ limit: '2' }] }), deploy({ replicas: 4 }))).toMatchObject({ quantity: 4, peak: 5 });

@@ -214,5 +214,8 @@ describe('scale subresource', () => {
     const scaled = withScale(parent, { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'db' }, spec: { replicas: 5 } });
     expect(amounts(scaled)['oracle-db-ee']!.quantity).toBe(8); // 7.5 → 8
     expect(amounts(parent)['oracle-db-ee']!.quantity).toBe(3); // the parent itself is untouched
+    // a Scale whose replicas are not a count is not the parent's count either
+    const odd = withScale(parent, { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'db' }, spec: { replicas: '50' } });
+    expect(amounts(odd)['oracle-db-ee']!).toMatchObject({ quantity: null, unknownReason: expect.stringContaining('spec.replicas "50"') });
   });
 });
