@@ -171,6 +171,31 @@ describe('one input as kubectl apply reads it', () => {
     ]);
   });
 
+  it('counts at least the minReplicas of an autoscaler in the same input, which decides the pods once applied', () => {
+    const hpa = (minReplicas: unknown, target = 'db', kind = 'Deployment', namespace = 'prod') => ({
+      object: {
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name: 'h', namespace },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind, name: target },
+          ...(minReplicas === undefined ? {} : { minReplicas }),
+          maxReplicas: 50,
+        },
+      },
+    });
+    const db = { object: workload({ replicas: 1, containers: [{ limit: '1' }] }) };
+    const q = (...items: { object: unknown }[]) => claimsFromObjects(items as never, opts).map((c) => c.quantity);
+    expect(q(db, hpa(30))).toEqual([30]);
+    expect(q(hpa(30), db)).toEqual([30]); // order does not matter
+    expect(q({ object: workload({ replicas: 40, containers: [{ limit: '1' }] }) }, hpa(30))).toEqual([40]); // never lowers
+    expect(q(db, hpa(undefined))).toEqual([1]); // default minReplicas 1
+    expect(q(db, hpa(30, 'other'))).toEqual([1]);
+    expect(q(db, hpa(30, 'db', 'StatefulSet'))).toEqual([1]);
+    expect(q(db, hpa(30, 'db', 'Deployment', 'dev'))).toEqual([1]);
+    expect(q(db, hpa('30'))).toEqual([1]); // refused by the API server; the target counts its own replicas
+  });
+
   it('reads an AdmissionReview written in YAML as the change it asks for', () => {
     const review = [
       'apiVersion: admission.k8s.io/v1',

@@ -4,12 +4,12 @@ import type { Product } from '../../engine/config/schema.ts';
 import type { Claim, ResourceRef } from '../../engine/types.ts';
 import { admissionRequestOf, isAdmissionReview, type AdmissionRequest } from './admission-review.ts';
 import { matchProducts, type ProductMatch } from './match.ts';
-import { groupOf, kindOf, metadata, stringMap, str } from './objects.ts';
+import { count, groupOf, kindOf, metadata, rec, spec, stringMap, str } from './objects.ts';
 import type { SourcedObject } from './parse.ts';
 import { peakOf } from './peak.ts';
 import { amountFor, withScale, type Amount, type QuantityOptions } from './quantity.ts';
 import { namespaceOf, scopeOf, type ScopeOptions } from './scope.ts';
-import { isScale, isWorkload, ownedByCountedController, podTemplate } from './workload.ts';
+import { isScale, isWorkload, ownedByCountedController, podTemplate, WORKLOADS } from './workload.ts';
 
 export interface ClaimOptions extends ScopeOptions {
   products: readonly Product[];
@@ -139,8 +139,10 @@ export function claimsFromObjects(all: readonly SourcedObject[], opts: ClaimOpti
     if (kindOf(object) === 'Namespace' && str(metadata(object).name))
       localLabels.set(str(metadata(object).name)!, stringMap(metadata(object).labels));
   }
+  const floors = autoscalerFloors(items, opts);
   const claims: Claim[] = [];
-  for (const { object, file, line } of items) {
+  for (const { object: written, file, line } of items) {
+    const object = withAutoscalerFloor(written, floors, opts);
     if (isAdmissionReview(object)) {
       const req = admissionRequestOf(object, file);
       for (const c of claimsFromAdmission(req, opts)) claims.push({ ...c, resource: { ...c.resource!, file, line } });
@@ -156,6 +158,42 @@ export function claimsFromObjects(all: readonly SourcedObject[], opts: ClaimOpti
     }
   }
   return claims;
+}
+
+/**
+ * The fewest replicas a HorizontalPodAutoscaler of the same input keeps its
+ * target at (`minReplicas`, default 1), by target identity. In a manifest the
+ * autoscaler, not `spec.replicas`, decides: `replicas: 1` beside an HPA with
+ * `minReplicas: 30` runs 30 pods as soon as it is applied. (In a cluster the
+ * autoscaler resizes through the scale subresource, which the webhook sees.)
+ */
+function autoscalerFloors(items: readonly SourcedObject[], opts: ScopeOptions): Map<string, number> {
+  const floors = new Map<string, number>();
+  for (const { object } of items) {
+    if (kindOf(object) !== 'HorizontalPodAutoscaler' || groupOf(object) !== 'autoscaling') continue;
+    const s = spec(object);
+    const target = rec(s.scaleTargetRef);
+    const name = str(target?.name);
+    const kind = str(target?.kind);
+    if (!target || !name || !kind || !WORKLOADS[kind]?.scalable) continue;
+    const group = groupOf(target) === 'extensions' ? 'apps' : groupOf(target);
+    const min = s.minReplicas === undefined || s.minReplicas === null ? 1 : count(s.minReplicas);
+    if (min === undefined) continue; // the API server refuses such an autoscaler; the target counts its own replicas
+    const key = `${group}/${kind}/${namespaceOf(object, opts) ?? ''}/${name}`;
+    floors.set(key, Math.max(floors.get(key) ?? 0, min));
+  }
+  return floors;
+}
+
+function withAutoscalerFloor(object: unknown, floors: ReadonlyMap<string, number>, opts: ScopeOptions): unknown {
+  if (!floors.size) return object;
+  const id = identity(object, opts);
+  const floor = id === undefined ? undefined : floors.get(id);
+  if (floor === undefined) return object;
+  const s = spec(object);
+  const replicas = s.replicas === undefined || s.replicas === null ? 1 : count(s.replicas);
+  if (replicas === undefined || replicas >= floor) return object; // an unreadable count stays unknown
+  return { ...rec(object), spec: { ...s, replicas: floor } };
 }
 
 /** The claims of one admission: CREATE adds, DELETE frees, UPDATE and scale are deltas. */
