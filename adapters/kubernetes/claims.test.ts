@@ -298,6 +298,18 @@ describe('claimsFromChange (admission)', () => {
     expect(one(gcOnly, null).quantity).toBe(1);
   });
 
+  it('measures an UPDATE with the old ownership: adopting a running Pod frees nothing, releasing one charges nothing', () => {
+    const bare = workload({ kind: 'Pod', name: 'db', containers: [{ limit: '4' }] });
+    const adopted = workload({ kind: 'Pod', name: 'db', containers: [{ limit: '4' }], ownerKind: 'ReplicaSet' });
+    expect(claimsFromChange(adopted, bare, opts)).toMatchObject([{ product: 'oracle-db-ee', quantity: 0 }]);
+    // nor does adoption hide what the same update adds
+    const adoptedBigger = workload({ kind: 'Pod', name: 'db', containers: [{ limit: '16' }], ownerKind: 'ReplicaSet' });
+    expect(one(adoptedBigger, bare)).toMatchObject({ quantity: 12 });
+    expect(claimsFromChange(bare, adopted, opts)).toEqual([]);
+    // a DELETE of an owned Pod is still its controller's business
+    expect(claimsFromChange(null, adopted, opts)).toEqual([]);
+  });
+
   it('charges what kubectl debug adds (ephemeral containers) and what an in-place resize adds to a bare Pod', () => {
     const pod = workload({ kind: 'Pod', name: 'app', containers: [{ name: 'app', image: 'busybox', limit: '1' }] });
     const debugged = structuredClone(pod) as { spec: Record<string, unknown> };

@@ -41,9 +41,9 @@ export interface Measured {
 }
 
 /** Each product a workload runs, with its amount. Empty for other kinds and for objects a counted controller owns. */
-export function measure(object: unknown, opts: ClaimOptions): Map<string, Measured> {
+export function measure(object: unknown, opts: ClaimOptions, owned = ownedByCountedController(object)): Map<string, Measured> {
   const out = new Map<string, Measured>();
-  if (!isWorkload(object) || ownedByCountedController(object)) return out;
+  if (!isWorkload(object) || owned) return out;
   const t = podTemplate(object);
   if (!t) return out;
   const namespace = namespaceOf(object, opts);
@@ -226,8 +226,13 @@ function diff(newObj: unknown, oldObj: unknown, opts: ClaimOptions): Claim[] {
   // A Pod (or ReplicaSet, Job) that a counted controller owns gives nothing:
   // its controller's admission already claimed these pods, and charging the
   // pods the controller creates would charge them twice. measure() skips them.
-  const after = newObj ? measure(newObj, opts) : new Map<string, Measured>();
+  //
+  // An UPDATE is measured with the old object's ownership on both sides:
+  // writing an owner reference onto a running Pod stops none of its
+  // containers, so adoption must not free what it uses (nor hide what the
+  // same update adds), and a controller releasing a Pod starts nothing new.
   const before = oldObj ? measure(oldObj, opts) : new Map<string, Measured>();
+  const after = newObj ? measure(newObj, opts, oldObj ? ownedByCountedController(oldObj) : undefined) : new Map<string, Measured>();
   if (!after.size && !before.size) return [];
   const subject = newObj ?? oldObj;
   const scope = scopeOf(subject, opts);
