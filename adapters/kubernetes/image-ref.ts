@@ -18,7 +18,10 @@
 // - Host names are case-insensitive (DNS); the path is not (the runtime
 //   refuses an upper-case repository as InvalidImageName, so it never runs).
 // - `:443` is the HTTPS port every registry is reached on by default, so
-//   `host:443` is `host`. Any other port is another registry.
+//   `host:443` is `host`. Any other port is another registry. (For
+//   `docker.io:443` the runtime skips its docker.io → registry-1.docker.io
+//   mapping and the library/ prefix, so such a pull may fail; if it succeeds
+//   it is the Hub image. Folding it counts at worst a pod that never starts.)
 // - No tag and no digest is `:latest`.
 // - With a digest, the runtime pulls the digest and ignores the tag, so a tag
 //   written beside a digest proves nothing: such a reference (and a digest-only
