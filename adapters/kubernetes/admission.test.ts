@@ -24,9 +24,13 @@ describe('carriesLicenceUse', () => {
     expect(carriesLicenceUse(req('CONNECT'))).toBe(false);
     expect(carriesLicenceUse(req('CONNECT', 'exec', 'pods', ''))).toBe(false);
     expect(carriesLicenceUse(req('CONNECT', 'scale'))).toBe(false);
-    for (const sub of ['status', 'ephemeralcontainers', 'binding', 'eviction', 'resize']) {
+    for (const sub of ['status', 'binding', 'eviction']) {
       expect(carriesLicenceUse(req('UPDATE', sub)), sub).toBe(false);
     }
+  });
+
+  it('is true for the Pod subresources that change what a pod runs: ephemeral containers and in-place resize', () => {
+    for (const sub of ['ephemeralcontainers', 'resize']) expect(carriesLicenceUse(req('UPDATE', sub, 'pods', '')), sub).toBe(true);
   });
 });
 

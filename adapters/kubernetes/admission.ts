@@ -1,77 +1,32 @@
-// AdmissionReview v1 (admission.k8s.io/v1): the request the kube-apiserver
-// sends a validating webhook, and the response it expects.
-import { EntitlegateError } from '../../engine/errors.ts';
-import type { Claim } from '../../engine/types.ts';
-import { claimsFromChange, type ChangeOptions } from './claims.ts';
+// AdmissionReview v1 (admission.k8s.io/v1) as the webhook sees it: which
+// admissions can change licence use, the parent of a scale, and the response.
+import { WORKLOADS } from './workload.ts';
+import type { AdmissionRequest, AdmissionResponse } from './admission-review.ts';
 
-export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
-
-export interface GroupVersionKind {
-  group: string;
-  version: string;
-  kind: string;
-}
-
-export interface AdmissionRequest {
-  uid: string;
-  kind: GroupVersionKind;
-  resource: { group: string; version: string; resource: string };
-  subResource?: string;
-  name?: string;
-  namespace?: string;
-  operation: Operation;
-  object?: unknown;
-  oldObject?: unknown;
-  dryRun?: boolean;
-  userInfo?: { username?: string; groups?: string[] };
-}
-
-export interface AdmissionResponse {
-  uid: string;
-  allowed: boolean;
-  status?: { code: number; reason?: string; message: string };
-  warnings?: string[];
-  auditAnnotations?: Record<string, string>;
-}
-
-const OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** The request of an AdmissionReview; anything else is a precise 400-worthy error. */
-export function admissionRequestOf(review: unknown, file = '<request>'): AdmissionRequest {
-  const bad = (message: string) => new EntitlegateError('EG_ERR_INPUT_INVALID', `${file}: ${message}`, [{ file, message }]);
-  if (!isRecord(review)) throw bad('not an AdmissionReview: expected a JSON object');
-  if (review.kind !== 'AdmissionReview') throw bad(`not an AdmissionReview: kind is ${JSON.stringify(review.kind ?? null)}`);
-  if (review.apiVersion !== 'admission.k8s.io/v1')
-    throw bad(
-      `AdmissionReview apiVersion ${JSON.stringify(review.apiVersion ?? null)} is not supported; use admission.k8s.io/v1 (admissionReviewVersions: ["v1"])`,
-    );
-  const req = review.request;
-  if (!isRecord(req)) throw bad('AdmissionReview has no request');
-  if (typeof req.uid !== 'string' || !req.uid) throw bad('AdmissionReview request has no uid');
-  if (typeof req.operation !== 'string' || !OPERATIONS.has(req.operation))
-    throw bad(`AdmissionReview request operation ${JSON.stringify(req.operation ?? null)} is not one of CREATE, UPDATE, DELETE, CONNECT`);
-  if (!isRecord(req.kind) || typeof req.kind.kind !== 'string') throw bad('AdmissionReview request has no kind');
-  if (!isRecord(req.resource) || typeof req.resource.resource !== 'string') throw bad('AdmissionReview request has no resource');
-  if (req.object !== undefined && req.object !== null && !isRecord(req.object))
-    throw bad('AdmissionReview request object is not an object');
-  if (req.oldObject !== undefined && req.oldObject !== null && !isRecord(req.oldObject))
-    throw bad('AdmissionReview request oldObject is not an object');
-  if (req.operation === 'CREATE' && !isRecord(req.object)) throw bad('a CREATE AdmissionReview has no object');
-  if (req.operation === 'DELETE' && !isRecord(req.oldObject)) throw bad('a DELETE AdmissionReview has no oldObject');
-  return req as unknown as AdmissionRequest;
-}
+export {
+  admissionRequestOf,
+  isAdmissionReview,
+  type AdmissionRequest,
+  type AdmissionResponse,
+  type GroupVersionKind,
+  type Operation,
+} from './admission-review.ts';
+export { claimsFromAdmission } from './claims.ts';
 
 /**
  * Whether an admission can change licence use: the workload objects
- * themselves and their scale subresource. CONNECT (exec, attach,
- * port-forward) and the other subresources (status, ephemeralcontainers,
- * binding, eviction) run no new pods and resize none.
+ * themselves, their scale subresource, and the Pod subresources that change
+ * what a running pod runs: `ephemeralcontainers` (`kubectl debug` adds a
+ * container, with any image) and `resize` (in-place CPU resize). CONNECT
+ * (exec, attach, port-forward) and the other subresources (status, binding,
+ * eviction) run no new containers and resize none.
  */
 export function carriesLicenceUse(req: Pick<AdmissionRequest, 'operation' | 'subResource'>): boolean {
   if (req.operation === 'CONNECT') return false;
-  return !req.subResource || req.subResource === 'scale';
+  return !req.subResource || LICENCE_SUBRESOURCES.has(req.subResource);
 }
+
+const LICENCE_SUBRESOURCES: ReadonlySet<string> = new Set(['scale', 'ephemeralcontainers', 'resize']);
 
 /** An admission of the scale subresource: it carries a replica count, its parent the pod template. */
 export function isScaleAdmission(req: Pick<AdmissionRequest, 'subResource'>): boolean {
@@ -79,12 +34,11 @@ export function isScaleAdmission(req: Pick<AdmissionRequest, 'subResource'>): bo
 }
 
 /** Resource (plural) that serves a scale subresource → the kind of the workload it scales. */
-const SCALE_PARENTS: ReadonlyMap<string, string> = new Map([
-  ['deployments', 'Deployment'],
-  ['statefulsets', 'StatefulSet'],
-  ['replicasets', 'ReplicaSet'],
-  ['replicationcontrollers', 'ReplicationController'],
-]);
+const SCALE_PARENTS: ReadonlyMap<string, string> = new Map(
+  Object.entries(WORKLOADS)
+    .filter(([, w]) => w.scalable)
+    .map(([kind, w]) => [w.resource, kind]),
+);
 
 /**
  * The kind of the workload a scale admission scales, to look the parent up by
@@ -93,15 +47,6 @@ const SCALE_PARENTS: ReadonlyMap<string, string> = new Map([
  */
 export function scaleParentKind(req: Pick<AdmissionRequest, 'subResource' | 'resource'>): string | undefined {
   return isScaleAdmission(req) ? SCALE_PARENTS.get(req.resource.resource) : undefined;
-}
-
-/** The claims of one admission: CREATE adds, DELETE frees, UPDATE and scale are deltas. */
-export function claimsFromAdmission(req: AdmissionRequest, opts: ChangeOptions): Claim[] {
-  if (req.operation === 'CONNECT') return [];
-  const scoped: ChangeOptions = req.namespace && !opts.namespace ? { ...opts, namespace: req.namespace } : opts;
-  const after = req.operation === 'DELETE' ? null : (req.object ?? null);
-  const before = req.operation === 'CREATE' ? null : (req.oldObject ?? null);
-  return claimsFromChange(after, before, scoped);
 }
 
 /** The AdmissionReview the kube-apiserver expects back. */

@@ -72,7 +72,7 @@ describe('claimsFromObjects (CI manifests)', () => {
     const claims = claimsFromObjects(
       [
         { object: workload({ containers: [{}] }) },
-        { object: workload({ containers: [{ image: 'nginx:1.27', limit: '2' }] }) },
+        { object: workload({ name: 'web', containers: [{ image: 'nginx:1.27', limit: '2' }] }) },
         { object: { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } } },
         {
           object: {
@@ -132,6 +132,94 @@ describe('claimsFromObjects (CI manifests)', () => {
       ['oracle-db-ee', 2],
       ['redis-ent', 2],
     ]);
+  });
+});
+
+describe('one input as kubectl apply reads it', () => {
+  it('reads the same object twice as one, the last one, and says so', () => {
+    const warnings: unknown[] = [];
+    const text = [
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: db, namespace: prod }',
+      'spec: { replicas: 4, template: { spec: { containers: [{ name: db, image: "container-registry.oracle.com/database/enterprise:21", resources: { limits: { cpu: "2" } } }] } } }',
+      '---',
+      'apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata: { name: db, namespace: prod }',
+      'spec: { replicas: 1, template: { spec: { containers: [{ name: db, image: "container-registry.oracle.com/database/enterprise:21", resources: { limits: { cpu: "2" } } }] } } }',
+      '---',
+      // another kind, another namespace or a generated name is another object
+      'apiVersion: apps/v1\nkind: StatefulSet\nmetadata: { name: db, namespace: prod }',
+      'spec: { replicas: 1, template: { spec: { containers: [{ name: db, image: "container-registry.oracle.com/database/enterprise:21", resources: { limits: { cpu: "1" } } }] } } }',
+      '---',
+      'apiVersion: v1\nkind: Pod\nmetadata: { generateName: job-, namespace: prod }',
+      'spec: { containers: [{ name: db, image: "container-registry.oracle.com/database/enterprise:21", resources: { limits: { cpu: "1" } } }] }',
+      '---',
+      'apiVersion: v1\nkind: Pod\nmetadata: { generateName: job-, namespace: prod }',
+      'spec: { containers: [{ name: db, image: "container-registry.oracle.com/database/enterprise:21", resources: { limits: { cpu: "1" } } }] }',
+    ].join('\n');
+    const claims = claimsFromObjects(parseKubernetes(text, 'twice.yaml'), { ...opts, onWarning: (w) => warnings.push(w) });
+    expect(claims.map((c) => [c.resource?.kind, c.resource?.line, c.quantity])).toEqual([
+      ['Deployment', 6, 2],
+      ['StatefulSet', 11, 1],
+      ['Pod', 16, 1],
+      ['Pod', 21, 1],
+    ]);
+    expect(warnings).toEqual([
+      {
+        file: 'twice.yaml',
+        line: 1,
+        message: 'Deployment/prod/db is written again at line 6; only the last one is read, as kubectl apply leaves it',
+      },
+    ]);
+  });
+
+  it('counts at least the minReplicas of an autoscaler in the same input, which decides the pods once applied', () => {
+    const hpa = (minReplicas: unknown, target = 'db', kind = 'Deployment', namespace = 'prod') => ({
+      object: {
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name: 'h', namespace },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind, name: target },
+          ...(minReplicas === undefined ? {} : { minReplicas }),
+          maxReplicas: 50,
+        },
+      },
+    });
+    const db = { object: workload({ replicas: 1, containers: [{ limit: '1' }] }) };
+    const q = (...items: { object: unknown }[]) => claimsFromObjects(items as never, opts).map((c) => c.quantity);
+    expect(q(db, hpa(30))).toEqual([30]);
+    expect(q(hpa(30), db)).toEqual([30]); // order does not matter
+    expect(q({ object: workload({ replicas: 40, containers: [{ limit: '1' }] }) }, hpa(30))).toEqual([40]); // never lowers
+    expect(q(db, hpa(undefined))).toEqual([1]); // default minReplicas 1
+    expect(q(db, hpa(30, 'other'))).toEqual([1]);
+    expect(q(db, hpa(30, 'db', 'StatefulSet'))).toEqual([1]);
+    expect(q(db, hpa(30, 'db', 'Deployment', 'dev'))).toEqual([1]);
+    expect(q(db, hpa('30'))).toEqual([1]); // refused by the API server; the target counts its own replicas
+  });
+
+  it('reads an AdmissionReview written in YAML as the change it asks for', () => {
+    const review = [
+      'apiVersion: admission.k8s.io/v1',
+      'kind: AdmissionReview',
+      'request:',
+      '  uid: 1',
+      '  kind: { group: apps, version: v1, kind: Deployment }',
+      '  resource: { group: apps, version: v1, resource: deployments }',
+      '  namespace: prod',
+      '  operation: CREATE',
+      '  object:',
+      '    apiVersion: apps/v1',
+      '    kind: Deployment',
+      '    metadata: { name: db, namespace: prod }',
+      '    spec: { replicas: 3, template: { spec: { containers: [{ name: db, image: "container-registry.oracle.com/database/enterprise:21", resources: { limits: { cpu: "2" } } }] } } }',
+    ].join('\n');
+    const claims = claimsFromObjects(parseKubernetes(review.replace('uid: 1', "uid: '1'"), 'review.yaml'), opts);
+    expect(claims).toMatchObject([
+      { product: 'oracle-db-ee', quantity: 6, resource: { kind: 'Deployment', name: 'db', file: 'review.yaml', line: 1 } },
+    ]);
+    // a malformed one is bad input, as in JSON
+    expect(() => claimsFromObjects(parseKubernetes(review, 'review.yaml'), opts)).toThrow(
+      /review.yaml: AdmissionReview request has no uid/,
+    );
   });
 });
 
@@ -210,6 +298,31 @@ describe('claimsFromChange (admission)', () => {
     expect(one(gcOnly, null).quantity).toBe(1);
   });
 
+  it('measures an UPDATE with the old ownership: adopting a running Pod frees nothing, releasing one charges nothing', () => {
+    const bare = workload({ kind: 'Pod', name: 'db', containers: [{ limit: '4' }] });
+    const adopted = workload({ kind: 'Pod', name: 'db', containers: [{ limit: '4' }], ownerKind: 'ReplicaSet' });
+    expect(claimsFromChange(adopted, bare, opts)).toMatchObject([{ product: 'oracle-db-ee', quantity: 0 }]);
+    // nor does adoption hide what the same update adds
+    const adoptedBigger = workload({ kind: 'Pod', name: 'db', containers: [{ limit: '16' }], ownerKind: 'ReplicaSet' });
+    expect(one(adoptedBigger, bare)).toMatchObject({ quantity: 12 });
+    expect(claimsFromChange(bare, adopted, opts)).toEqual([]);
+    // a DELETE of an owned Pod is still its controller's business
+    expect(claimsFromChange(null, adopted, opts)).toEqual([]);
+  });
+
+  it('charges what kubectl debug adds (ephemeral containers) and what an in-place resize adds to a bare Pod', () => {
+    const pod = workload({ kind: 'Pod', name: 'app', containers: [{ name: 'app', image: 'busybox', limit: '1' }] });
+    const debugged = structuredClone(pod) as { spec: Record<string, unknown> };
+    debugged.spec.ephemeralContainers = [{ name: 'debugger', image: 'redislabs/redis:7' }];
+    expect(claimsFromChange(debugged, pod, opts)).toMatchObject([{ product: 'redis-ent', quantity: 1 }]);
+    const oraclePod = workload({ kind: 'Pod', name: 'db', containers: [{ limit: '1' }] });
+    const oracleDebugged = structuredClone(oraclePod) as { spec: Record<string, unknown> };
+    oracleDebugged.spec.ephemeralContainers = [{ name: 'debugger', image: 'container-registry.oracle.com/database/enterprise:21' }];
+    expect(one(oracleDebugged, oraclePod)).toMatchObject({ quantity: null, unknownReason: expect.stringContaining('debugger') });
+    const resized = workload({ kind: 'Pod', name: 'db', containers: [{ limit: '16' }] });
+    expect(one(resized, oraclePod)).toMatchObject({ quantity: 15 });
+  });
+
   it('scales through the scale subresource, against the parent template', () => {
     const parent = deploy({ replicas: 2, containers: [{ limit: '1500m' }] });
     const scale = (replicas: number) => ({
@@ -245,6 +358,13 @@ describe('rolling-update peaks', () => {
     expect(one(rolled({ replicas: 4, ...strategy(3) }), deploy({ replicas: 4 }))).toMatchObject({ quantity: 0, peak: 3 });
     expect(one(rolled({ replicas: 10, ...strategy('15%') }), deploy({ replicas: 10 }))).toMatchObject({ quantity: 0, peak: 2 }); // 1.5 → 2
     expect(one(rolled({ replicas: 4, ...strategy(0) }), deploy({ replicas: 4 }))).toMatchObject({ quantity: 0, peak: 0 });
+  });
+
+  it('Deployment whose maxSurge is not an int or a percent surges by the default 25%, never by none', () => {
+    for (const maxSurge of ['{{ .Values.surge }}', 1.5, -2, 'lots']) {
+      const w = rolled({ replicas: 8, spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge } } } });
+      expect(one(w, deploy({ replicas: 8 })), String(maxSurge)).toMatchObject({ quantity: 0, peak: 2 });
+    }
   });
 
   it('Deployment peak counts the costlier pods first when a rollout also resizes them', () => {
@@ -290,8 +410,8 @@ describe('rolling-update peaks', () => {
     expect(c).toMatchObject({ product: 'redis-ent', quantity: 0, peak: 2 });
   });
 
-  it('quantity annotation fixes the amount: no surge', () => {
-    const fixed = { annotations: { 'entitlegate.io/quantity': '4' } };
+  it('quantity annotation that raises the amount fixes it: no surge', () => {
+    const fixed = { annotations: { 'entitlegate.io/quantity': '40' } };
     expect(one(rolled({ replicas: 4, ...fixed }), deploy({ replicas: 4, ...fixed }))).toMatchObject({ quantity: 0, peak: 0 });
   });
 });

@@ -2,18 +2,32 @@
 // admission changes (new minus old).
 import type { Product } from './settings.ts';
 import type { Claim, ResourceRef } from '../../engine/types.ts';
+import { admissionRequestOf, isAdmissionReview, type AdmissionRequest } from './admission-review.ts';
 import { matchProducts, type ProductMatch } from './match.ts';
-import { kindOf, metadata, stringMap, str } from './objects.ts';
+import { count, groupOf, kindOf, metadata, rec, spec, stringMap, str } from './objects.ts';
 import type { SourcedObject } from './parse.ts';
 import { peakOf } from './peak.ts';
-import { amountFor, withScale, type Amount } from './quantity.ts';
+import { amountFor, withScale, type Amount, type QuantityOptions } from './quantity.ts';
 import { namespaceOf, scopeOf, type ScopeOptions } from './scope.ts';
-import { isScale, isWorkload, ownedByCountedController, podTemplate } from './workload.ts';
+import { isScale, isWorkload, ownedByCountedController, podTemplate, WORKLOADS } from './workload.ts';
 
 export interface ClaimOptions extends ScopeOptions {
   products: readonly Product[];
   /** Nodes in the cluster, for DaemonSets; else settings.daemonSetNodes. */
   nodeCount?: number;
+  /**
+   * Told what a person should know about the input although it is read
+   * (the same object twice: the last one is counted). Without it the
+   * warning is dropped.
+   */
+  onWarning?: (warning: InputWarning) => void;
+}
+
+/** Something about an input that is read, not refused, but may not be what its author meant. */
+export interface InputWarning {
+  file?: string;
+  line?: number;
+  message: string;
 }
 
 export interface ChangeOptions extends ClaimOptions {
@@ -27,12 +41,17 @@ export interface Measured {
 }
 
 /** Each product a workload runs, with its amount. Empty for other kinds and for objects a counted controller owns. */
-export function measure(object: unknown, opts: ClaimOptions): Map<string, Measured> {
+export function measure(object: unknown, opts: ClaimOptions, owned = ownedByCountedController(object)): Map<string, Measured> {
   const out = new Map<string, Measured>();
-  if (!isWorkload(object) || ownedByCountedController(object)) return out;
+  if (!isWorkload(object) || owned) return out;
   const t = podTemplate(object);
   if (!t) return out;
-  const podOpts = { nodeCount: opts.nodeCount, daemonSetNodes: opts.settings?.daemonSetNodes };
+  const namespace = namespaceOf(object, opts);
+  const podOpts: QuantityOptions = {
+    nodeCount: opts.nodeCount,
+    daemonSetNodes: opts.settings?.daemonSetNodes,
+    annotationMayLower: namespace !== undefined && (opts.settings?.quantityTrustedNamespaces ?? []).includes(namespace),
+  };
   for (const match of matchProducts(t, opts.products)) {
     out.set(match.productId, { match, amount: amountFor(object, match, match.product?.metric, podOpts, t) });
   }
@@ -65,17 +84,70 @@ function claim(
 }
 
 /**
- * Claims for manifests about to be applied: every workload is new. Namespace
- * objects among the items lend their labels to the environment lookup.
+ * The identity `kubectl apply` keys an object by: API group (extensions is
+ * apps for the workload kinds), kind, namespace and name. Undefined for an
+ * object without a name (generateName creates a new one each time).
  */
-export function claimsFromObjects(items: readonly SourcedObject[], opts: ClaimOptions): Claim[] {
+function identity(object: unknown, opts: ScopeOptions): string | undefined {
+  const name = str(metadata(object).name);
+  if (!name) return undefined;
+  const group = groupOf(object) === 'extensions' ? 'apps' : groupOf(object);
+  return `${group}/${kindOf(object)}/${namespaceOf(object, opts) ?? ''}/${name}`;
+}
+
+/**
+ * The objects of one input as `kubectl apply` leaves them: the same object
+ * (group, kind, namespace, name) written twice is one object, the last one.
+ * Without this a tenant could write a licensed workload and, further down,
+ * the same name unlicensed, and be charged for both or (by order) the wrong one.
+ */
+export function lastOfEach(items: readonly SourcedObject[], opts: ClaimOptions): SourcedObject[] {
+  const last = new Map<string, number>();
+  items.forEach(({ object }, i) => {
+    const id = identity(object, opts);
+    if (id !== undefined) last.set(id, i);
+  });
+  return items.filter((item, i) => {
+    const id = identity(item.object, opts);
+    if (id === undefined || last.get(id) === i) return true;
+    const kept = items[last.get(id)!]!;
+    const where = kept.line !== undefined ? `line ${kept.line}` : 'later';
+    opts.onWarning?.({
+      file: item.file,
+      line: item.line,
+      message: `${resourceLabel(item.object, opts)} is written again at ${where}; only the last one is read, as kubectl apply leaves it`,
+    });
+    return false;
+  });
+}
+
+function resourceLabel(object: unknown, opts: ScopeOptions): string {
+  const r = resourceOf(object, opts);
+  return r.namespace ? `${r.kind}/${r.namespace}/${r.name}` : `${r.kind}/${r.name}`;
+}
+
+/**
+ * Claims for manifests about to be applied: every workload is new. Namespace
+ * objects among the items lend their labels to the environment lookup. An
+ * AdmissionReview among them (a saved review in YAML) is read as the change
+ * it asks for, as claimsFromAdmission reads one in JSON.
+ */
+export function claimsFromObjects(all: readonly SourcedObject[], opts: ClaimOptions): Claim[] {
+  const items = lastOfEach(all, opts);
   const localLabels = new Map<string, Record<string, string>>();
   for (const { object } of items) {
     if (kindOf(object) === 'Namespace' && str(metadata(object).name))
       localLabels.set(str(metadata(object).name)!, stringMap(metadata(object).labels));
   }
+  const floors = autoscalerFloors(items, opts);
   const claims: Claim[] = [];
-  for (const { object, file, line } of items) {
+  for (const { object: written, file, line } of items) {
+    const object = withAutoscalerFloor(written, floors, opts);
+    if (isAdmissionReview(object)) {
+      const req = admissionRequestOf(object, file);
+      for (const c of claimsFromAdmission(req, opts)) claims.push({ ...c, resource: { ...c.resource!, file, line } });
+      continue;
+    }
     const measured = measure(object, opts);
     if (!measured.size) continue;
     const scope = scopeOf(object, opts, localLabels);
@@ -86,6 +158,51 @@ export function claimsFromObjects(items: readonly SourcedObject[], opts: ClaimOp
     }
   }
   return claims;
+}
+
+/**
+ * The fewest replicas a HorizontalPodAutoscaler of the same input keeps its
+ * target at (`minReplicas`, default 1), by target identity. In a manifest the
+ * autoscaler, not `spec.replicas`, decides: `replicas: 1` beside an HPA with
+ * `minReplicas: 30` runs 30 pods as soon as it is applied. (In a cluster the
+ * autoscaler resizes through the scale subresource, which the webhook sees.)
+ */
+function autoscalerFloors(items: readonly SourcedObject[], opts: ScopeOptions): Map<string, number> {
+  const floors = new Map<string, number>();
+  for (const { object } of items) {
+    if (kindOf(object) !== 'HorizontalPodAutoscaler' || groupOf(object) !== 'autoscaling') continue;
+    const s = spec(object);
+    const target = rec(s.scaleTargetRef);
+    const name = str(target?.name);
+    const kind = str(target?.kind);
+    if (!target || !name || !kind || !WORKLOADS[kind]?.scalable) continue;
+    const group = groupOf(target) === 'extensions' ? 'apps' : groupOf(target);
+    const min = s.minReplicas === undefined || s.minReplicas === null ? 1 : count(s.minReplicas);
+    if (min === undefined) continue; // the API server refuses such an autoscaler; the target counts its own replicas
+    const key = `${group}/${kind}/${namespaceOf(object, opts) ?? ''}/${name}`;
+    floors.set(key, Math.max(floors.get(key) ?? 0, min));
+  }
+  return floors;
+}
+
+function withAutoscalerFloor(object: unknown, floors: ReadonlyMap<string, number>, opts: ScopeOptions): unknown {
+  if (!floors.size) return object;
+  const id = identity(object, opts);
+  const floor = id === undefined ? undefined : floors.get(id);
+  if (floor === undefined) return object;
+  const s = spec(object);
+  const replicas = s.replicas === undefined || s.replicas === null ? 1 : count(s.replicas);
+  if (replicas === undefined || replicas >= floor) return object; // an unreadable count stays unknown
+  return { ...rec(object), spec: { ...s, replicas: floor } };
+}
+
+/** The claims of one admission: CREATE adds, DELETE frees, UPDATE and scale are deltas. */
+export function claimsFromAdmission(req: AdmissionRequest, opts: ChangeOptions): Claim[] {
+  if (req.operation === 'CONNECT') return [];
+  const scoped: ChangeOptions = req.namespace && !opts.namespace ? { ...opts, namespace: req.namespace } : opts;
+  const after = req.operation === 'DELETE' ? null : (req.object ?? null);
+  const before = req.operation === 'CREATE' ? null : (req.oldObject ?? null);
+  return claimsFromChange(after, before, scoped);
 }
 
 /**
@@ -109,8 +226,13 @@ function diff(newObj: unknown, oldObj: unknown, opts: ClaimOptions): Claim[] {
   // A Pod (or ReplicaSet, Job) that a counted controller owns gives nothing:
   // its controller's admission already claimed these pods, and charging the
   // pods the controller creates would charge them twice. measure() skips them.
-  const after = newObj ? measure(newObj, opts) : new Map<string, Measured>();
+  //
+  // An UPDATE is measured with the old object's ownership on both sides:
+  // writing an owner reference onto a running Pod stops none of its
+  // containers, so adoption must not free what it uses (nor hide what the
+  // same update adds), and a controller releasing a Pod starts nothing new.
   const before = oldObj ? measure(oldObj, opts) : new Map<string, Measured>();
+  const after = newObj ? measure(newObj, opts, oldObj ? ownedByCountedController(oldObj) : undefined) : new Map<string, Measured>();
   if (!after.size && !before.size) return [];
   const subject = newObj ?? oldObj;
   const scope = scopeOf(subject, opts);

@@ -3,14 +3,16 @@
 // Deployment's ReplicaSets and Pods, a CronJob's Jobs, a StatefulSet's Pods
 // are the same licence use seen again.
 //
-// Lists and watches go through kube-client.ts (plain JSON, each item slimmed
+// Lists and watches go through list-watch.ts (plain JSON, each item slimmed
 // as it is read); nothing here loads @kubernetes/client-node at run time —
 // the KubeConfig is only a type.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { UsageRecord } from '../../engine/types.ts';
 import { kindOf, metadata, str, type Obj } from './objects.ts';
-import { KubeClient, ListWatch, type KubeConnection } from './kube-client.ts';
+import { KubeClient, type KubeConnection } from './kube-http.ts';
+import { ListWatch } from './list-watch.ts';
 import { slimObject } from './slim.ts';
+import { listedApiVersion, WORKLOADS } from './workload.ts';
 import { UsageIndex, type InventoryChange, type UnknownUsage, type UsageOptions } from './usage-index.ts';
 
 export type { InventoryChange, UnknownUsage, UsageOptions } from './usage-index.ts';
@@ -29,23 +31,21 @@ export function usageFromObjects(objects: readonly unknown[], opts: UsageOptions
   return index.usage();
 }
 
-interface Resource {
+/** One collection the inventory lists and watches. */
+export interface InventoryResource {
   kind: string;
   apiVersion: string;
   path: string;
 }
 
-const RESOURCES: Resource[] = [
+/** Namespaces and Nodes (environment labels, DaemonSet node count), then every kind of the workload table. */
+export const INVENTORY_RESOURCES: readonly InventoryResource[] = [
   { kind: 'Namespace', apiVersion: 'v1', path: '/api/v1/namespaces' },
   { kind: 'Node', apiVersion: 'v1', path: '/api/v1/nodes' },
-  { kind: 'Deployment', apiVersion: 'apps/v1', path: '/apis/apps/v1/deployments' },
-  { kind: 'StatefulSet', apiVersion: 'apps/v1', path: '/apis/apps/v1/statefulsets' },
-  { kind: 'ReplicaSet', apiVersion: 'apps/v1', path: '/apis/apps/v1/replicasets' },
-  { kind: 'DaemonSet', apiVersion: 'apps/v1', path: '/apis/apps/v1/daemonsets' },
-  { kind: 'ReplicationController', apiVersion: 'v1', path: '/api/v1/replicationcontrollers' },
-  { kind: 'Pod', apiVersion: 'v1', path: '/api/v1/pods' },
-  { kind: 'Job', apiVersion: 'batch/v1', path: '/apis/batch/v1/jobs' },
-  { kind: 'CronJob', apiVersion: 'batch/v1', path: '/apis/batch/v1/cronjobs' },
+  ...Object.entries(WORKLOADS).map(([kind, w]) => {
+    const apiVersion = listedApiVersion(w);
+    return { kind, apiVersion, path: `${apiVersion === 'v1' ? '/api' : '/apis'}/${apiVersion}/${w.resource}` };
+  }),
 ];
 
 export interface InventoryOptions extends UsageOptions {
@@ -93,7 +93,7 @@ export class Inventory {
     if (this.#started) return;
     this.#started = true;
     const client = (this.#client = new KubeClient(this.#opts.kubeConfig));
-    for (const resource of RESOURCES) {
+    for (const resource of INVENTORY_RESOURCES) {
       this.#pending.add(resource.kind);
       const { kind, apiVersion } = resource;
       let seen: Set<string> | undefined;

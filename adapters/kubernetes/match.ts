@@ -2,14 +2,10 @@
 // are licensed for each. Recognition only: quantities are in quantity.ts.
 import picomatch from 'picomatch';
 import type { Product } from './settings.ts';
+import { IBM_CHARGED_CONTAINERS, IBM_PRODUCT_ID, PRODUCT_ANNOTATION } from './annotations.ts';
+import { imageCandidates, patternForms } from './image-ref.ts';
 import { BoundedMemo } from './memo.ts';
 import type { PodTemplateInfo } from './workload.ts';
-
-export const PRODUCT_ANNOTATION = 'entitlegate.io/product';
-export const QUANTITY_ANNOTATION = 'entitlegate.io/quantity';
-/** IBM License Service annotations (pod or workload metadata). */
-export const IBM_PRODUCT_ID = 'productID';
-export const IBM_CHARGED_CONTAINERS = 'productChargedContainers';
 
 export type MatchedBy = 'annotation' | 'ibm' | 'image' | 'label';
 
@@ -24,7 +20,8 @@ export interface ProductMatch {
 }
 
 interface Compiled {
-  images: ((s: string) => boolean) | undefined;
+  /** Tests one image reference, in any spelling (image-ref.ts). */
+  images: ((image: string) => boolean) | undefined;
   /** Images already tested against `images`: a cluster runs the same few images over and over. */
   seen: BoundedMemo<string, boolean>;
   labels: [string, string][];
@@ -41,7 +38,7 @@ function compiled(p: Product): Compiled {
     const k = p.match?.kubernetes;
     const globs = k?.images ?? [];
     c = {
-      images: globs.length ? picomatch([...new Set(globs.flatMap(imageForms))], { dot: true }) : undefined,
+      images: globs.length ? imageMatcher(globs) : undefined,
       seen: new BoundedMemo(),
       labels: Object.entries(k?.labels ?? {}),
       containers: k?.containers?.length ? new Set(k.containers) : undefined,
@@ -51,22 +48,19 @@ function compiled(p: Product): Compiled {
   return c;
 }
 
-/**
- * The reference (or glob) as written and its canonical form, so images and
- * globs match whichever way each is written: "nginx:1.27" is also
- * "docker.io/library/nginx:1.27".
- */
-export function imageForms(image: string): string[] {
-  const slash = image.indexOf('/');
-  const first = slash < 0 ? '' : image.slice(0, slash);
-  if (first.includes('.') || first.includes(':') || first === 'localhost') return [image];
-  return [image, slash < 0 ? `docker.io/library/${image}` : `docker.io/${image}`];
+function imageMatcher(globs: readonly string[]): (image: string) => boolean {
+  const forms = globs.map(patternForms);
+  const full = picomatch([...new Set(forms.flatMap((f) => f.full))], { dot: true });
+  const repository = picomatch([...new Set(forms.flatMap((f) => f.repositories))], { dot: true });
+  return (image) => {
+    const c = imageCandidates(image);
+    return c.full.some((s) => full(s)) || (c.repository !== undefined && repository(c.repository));
+  };
 }
 
 function imageMatches(c: Compiled, image: string): boolean {
-  if (image === '' || !c.images) return false;
-  const test = c.images;
-  return c.seen.get(image, (i) => imageForms(i).some(test));
+  if (image.trim() === '' || !c.images) return false;
+  return c.seen.get(image, c.images);
 }
 
 function ids(value: string | undefined): string[] {

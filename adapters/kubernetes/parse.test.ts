@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EntitlegateError } from '../../engine/errors.ts';
-import { isAdmissionReview, isKubernetesObject, parseKubernetes } from './parse.ts';
+import { claimsFromObjects } from './claims.ts';
+import { isAdmissionReview, isKubernetesObject, looksLikeKubernetesText, parseKubernetes } from './parse.ts';
+import { products } from './test-objects.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8');
 
@@ -92,5 +94,50 @@ describe('detection', () => {
     expect(isAdmissionReview({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {} })).toBe(true);
     expect(isAdmissionReview({ apiVersion: 'v1', kind: 'AdmissionReview' })).toBe(false);
     expect(isAdmissionReview({ apiVersion: 'admission.k8s.io/v1', kind: 'Pod' })).toBe(false);
+  });
+
+  it('reads YAML as kubectl does: merge keys, JSON flow documents after ---, CRLF line ends', () => {
+    const merged = [
+      'x-defaults: &db',
+      '  image: container-registry.oracle.com/database/enterprise:21',
+      '  resources: { limits: { cpu: "4" } }',
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata: { name: db, namespace: prod }',
+      'spec:',
+      '  replicas: 2',
+      '  template:',
+      '    spec:',
+      '      containers:',
+      '        - <<: *db',
+      '          name: db',
+    ].join('\n');
+    const json =
+      '{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "j", "namespace": "prod"}, "spec": {"replicas": 3, "template": {"spec": {"containers": [{"name": "db", "image": "container-registry.oracle.com/database/enterprise:21", "resources": {"limits": {"cpu": "1"}}}]}}}}';
+    const stream = `${merged}\n---\n${json}\n---\n${json.replace('"j"', '"k"')}\n`;
+    for (const text of [stream, stream.replace(/\n/g, '\r\n')]) {
+      const objects = parseKubernetes(text, 'mixed.yaml');
+      expect(objects.map((o) => [(o.object.metadata as { name: string }).name, o.line])).toEqual([
+        ['db', 1],
+        ['j', 15],
+        ['k', 17],
+      ]);
+      const claims = claimsFromObjects(objects, { products });
+      expect(claims.map((c) => [c.resource?.name, c.quantity])).toEqual([
+        ['db', 8],
+        ['j', 3],
+        ['k', 3],
+      ]);
+      expect(JSON.stringify(objects)).not.toContain('\\r');
+    }
+    // A stream that starts with a JSON document is YAML too once it has a --- marker
+    expect(parseKubernetes(`${json}\n---\n${json.replace('"j"', '"k"')}`, 'j.yaml')).toHaveLength(2);
+  });
+
+  it('tells Kubernetes text apart, JSON flow documents after --- included', () => {
+    expect(looksLikeKubernetesText('apiVersion: v1\nkind: Pod\n')).toBe(true);
+    expect(looksLikeKubernetesText('# c\r\nkind: Pod\r\napiVersion: v1\r\n')).toBe(true);
+    expect(looksLikeKubernetesText('---\n{"apiVersion": "v1", "kind": "Pod"}\n')).toBe(true);
+    expect(looksLikeKubernetesText('version: 1\nusage: []\n')).toBe(false);
   });
 });

@@ -18,9 +18,16 @@ export function isKubernetesObject(value: unknown): value is Obj & { apiVersion:
   return !!r && typeof r.apiVersion === 'string' && r.apiVersion !== '' && typeof r.kind === 'string' && r.kind !== '';
 }
 
-export function isAdmissionReview(value: unknown): boolean {
-  const r = rec(value);
-  return !!r && r.kind === 'AdmissionReview' && typeof r.apiVersion === 'string' && r.apiVersion.startsWith('admission.k8s.io/');
+export { isAdmissionReview } from './admission-review.ts';
+
+/**
+ * Text that reads as Kubernetes YAML: a top-level `apiVersion:` or `kind:`
+ * line, or a document of JSON flow style (`{"apiVersion": …}`) after a `---`
+ * marker, which kubectl reads as well. For callers that tell input kinds
+ * apart before parsing.
+ */
+export function looksLikeKubernetesText(text: string): boolean {
+  return /^(apiVersion|kind)\s*:/m.test(text) || /^---[ \t]*\r?\n\s*\{\s*"(apiVersion|kind)"\s*:/m.test(text);
 }
 
 /** `kind: List`, or a typed list such as `DeploymentList`, with an `items` array. */
@@ -36,9 +43,13 @@ function isList(value: Obj): boolean {
  * on malformed text or a document that is not a Kubernetes object.
  */
 export function parseKubernetes(text: string, file = '-'): SourcedObject[] {
-  if (/^\s*[[{]/.test(text)) checkJson(text, file);
+  // One JSON document is checked as JSON; a stream with `---` markers is YAML
+  // whose documents may be written in JSON flow style, as kubectl reads it.
+  if (/^\s*[[{]/.test(text) && !/^---/m.test(text)) checkJson(text, file);
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter });
+  // Merge keys (`<<: *defaults`) are YAML 1.1, which kubectl's parser speaks;
+  // without them a template's containers would silently go missing.
+  const docs = parseAllDocuments(text, { lineCounter, merge: true });
   if (!Array.isArray(docs)) return []; // an empty stream
   const out: SourcedObject[] = [];
   for (const doc of docs) {

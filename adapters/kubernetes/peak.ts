@@ -8,14 +8,19 @@ import { templateObject } from './workload.ts';
 /**
  * Extra pods a rolling update may add: an int, or a percent of `replicas`
  * rounded up as the Deployment and DaemonSet controllers do for maxSurge.
+ * A value that is neither (an unrendered template, a fraction) is read as the
+ * default, not as no surge: the API server would refuse it, and reading it as
+ * 0 would hide the peak.
  */
 export function resolveSurge(value: unknown, replicas: number, fallback: number | string): number {
-  const v = value === undefined || value === null ? fallback : value;
-  if (typeof v === 'number') return Number.isInteger(v) && v > 0 ? v : 0;
-  const m = typeof v === 'string' ? /^\s*(\d+)\s*%\s*$/.exec(v) : null;
-  if (m) return Math.ceil((replicas * Number(m[1])) / 100);
-  const n = typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : 0;
-  return n;
+  const parse = (v: unknown): number | undefined => {
+    if (typeof v === 'number') return Number.isInteger(v) && v >= 0 ? v : undefined;
+    const percent = typeof v === 'string' ? /^\s*(\d+)\s*%\s*$/.exec(v) : null;
+    if (percent) return Math.ceil((replicas * Number(percent[1])) / 100);
+    return typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : undefined;
+  };
+  if (value === undefined || value === null) return parse(fallback) ?? 0;
+  return parse(value) ?? parse(fallback) ?? 0;
 }
 
 /** Order-insensitive structural equality, for "did the pod template change?". */

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Product } from './settings.ts';
 import { matchProducts } from './match.ts';
-import { amountFor, withScale } from './quantity.ts';
+import { amountFor, withScale, type QuantityOptions } from './quantity.ts';
 import { products, workload, type W } from './test-objects.ts';
 import { podTemplate, podsOf } from './workload.ts';
 
-function amounts(o: unknown, opts: { nodeCount?: number; daemonSetNodes?: number } = {}, list: Product[] = products) {
+function amounts(o: unknown, opts: QuantityOptions = {}, list: Product[] = products) {
   return Object.fromEntries(matchProducts(podTemplate(o)!, list).map((m) => [m.productId, amountFor(o, m, m.product?.metric, opts)]));
 }
-const vcpu = (w: W, opts = {}) => amounts(workload(w), opts)['oracle-db-ee']!;
+const vcpu = (w: W, opts: QuantityOptions = {}) => amounts(workload(w), opts)['oracle-db-ee']!;
 
 describe('pods per kind', () => {
   it.each([
@@ -28,6 +28,28 @@ describe('pods per kind', () => {
     expect(podsOf(workload({ kind, ...w }))).toEqual({ pods });
   });
 
+  it.each([
+    ['Deployment', { spec: { replicas: '3' } }, 'spec.replicas "3"'],
+    ['StatefulSet', { spec: { replicas: 2.5 } }, 'spec.replicas 2.5'],
+    ['ReplicaSet', { spec: { replicas: -1 } }, 'spec.replicas -1'],
+    ['Deployment', { spec: { replicas: { '{ .Values.replicas }': null } } }, 'spec.replicas {"{ .Values.replicas }":null}'],
+    ['Deployment', { spec: { replicas: '{{ .Values.replicas }}' } }, 'spec.replicas "{{ .Values.replicas }}"'],
+    ['ReplicationController', { spec: { replicas: true } }, 'spec.replicas true'],
+    ['Job', { spec: { parallelism: '8' } }, 'spec.parallelism "8"'],
+    ['Job', { spec: { parallelism: 2, completions: 0.5 } }, 'spec.completions 0.5'],
+  ] as [string, W, string][])('%s %j runs an unknown number of pods, never 1 or 0', (kind, w, reason) => {
+    expect(podsOf(workload({ kind, ...w }))).toEqual({ pods: null, reason: `${reason} is not a whole non-negative number` });
+    expect(vcpu({ kind, ...w })).toMatchObject({ quantity: null, unknownReason: expect.stringContaining(reason) });
+  });
+
+  it("reads a CronJob's job template the same way", () => {
+    const cron = workload({ kind: 'CronJob' }) as { spec: { jobTemplate: { spec: Record<string, unknown> } } };
+    cron.spec.jobTemplate.spec.parallelism = -3;
+    const reason = 'spec.jobTemplate.spec.parallelism -3 is not a whole non-negative number';
+    expect(podsOf(cron)).toEqual({ pods: null, reason });
+    expect(amounts(cron)['oracle-db-ee']).toMatchObject({ quantity: null, unknownReason: reason });
+  });
+
   it('takes a DaemonSet from the node count, else the configured count, else unknown', () => {
     const ds = workload({ kind: 'DaemonSet' });
     expect(podsOf(ds, { nodeCount: 7, daemonSetNodes: 3 })).toEqual({ pods: 7 });
@@ -41,6 +63,18 @@ describe('vcpu', () => {
     expect(vcpu({ replicas: 3, containers: [{ limit: '500m' }] }).quantity).toBe(2); // 1500m → 2
     expect(vcpu({ replicas: 10, containers: [{ limit: '0.1' }] }).quantity).toBe(1); // exactly 1000m, not 1.0000000001
     expect(vcpu({ replicas: 2, containers: [{ limit: '1.5' }, { name: 'x', image: 'acme/x', limit: '8' }] }).quantity).toBe(3);
+  });
+
+  it('takes a CPU limit or request of zero (no CFS quota: every core of the node) as unknown, never 0', () => {
+    for (const zero of ['0', 0, '0m', '0.0']) {
+      expect(vcpu({ replicas: 4, containers: [{ limit: zero }] }), String(zero)).toMatchObject({
+        quantity: null,
+        unknownReason: expect.stringContaining('zero bounds nothing'),
+      });
+      expect(vcpu({ replicas: 4, containers: [{ request: zero }] }).quantity, String(zero)).toBeNull();
+    }
+    for (const bad of ['-1', -2, 'lots', '1.5.0', '{{ .Values.cpu }}'])
+      expect(vcpu({ containers: [{ limit: bad }] }).quantity, String(bad)).toBeNull();
   });
 
   it('uses the request where a container has no limit', () => {
@@ -139,13 +173,32 @@ describe('other metrics', () => {
     expect(b).toMatchObject({ quantity: 250, fixed: true });
   });
 
-  it('lets the quantity annotation override any metric, from the workload or the pod template', () => {
-    expect(vcpu({ replicas: 10, containers: [{ limit: '4' }], annotations: { 'entitlegate.io/quantity': '2' } }).quantity).toBe(2);
+  it('lets the quantity annotation fill in an unmeasurable amount or raise a measured one, from the workload or the pod template', () => {
     expect(vcpu({ replicas: 10, containers: [{}], templateAnnotations: { 'entitlegate.io/quantity': '6' } }).quantity).toBe(6);
-    expect(vcpu({ annotations: { 'entitlegate.io/quantity': 'two' } })).toMatchObject({
-      quantity: null,
-      unknownReason: expect.stringContaining('"two"'),
+    expect(vcpu({ replicas: 2, containers: [{ limit: '4' }], annotations: { 'entitlegate.io/quantity': '12' } })).toMatchObject({
+      quantity: 12,
+      fixed: true,
     });
+    expect(
+      amounts(workload({ containers: [{ image: 'crm/app:1' }], annotations: { 'entitlegate.io/quantity': '250' } }))['crm-users'],
+    ).toMatchObject({ quantity: 250 });
+  });
+
+  it('never lets the annotation lower a measured amount, unless the namespace is trusted', () => {
+    const tenant = { replicas: 10, containers: [{ limit: '4' }], annotations: { 'entitlegate.io/quantity': '2' } };
+    expect(vcpu(tenant)).toMatchObject({ quantity: 40, fixed: false });
+    expect(vcpu(tenant, { annotationMayLower: true })).toMatchObject({ quantity: 2, fixed: true });
+    expect(vcpu({ ...tenant, annotations: { 'entitlegate.io/quantity': '0' } })).toMatchObject({ quantity: 40 });
+  });
+
+  it('reads the annotation as a whole non-negative number; anything else never hides what is measured', () => {
+    for (const bad of ['two', '-4', '2.5', '1e3', '{{ .Values.cpu }}', '0x10', '']) {
+      expect(vcpu({ replicas: 3, containers: [{ limit: '1' }], annotations: { 'entitlegate.io/quantity': bad } }).quantity, bad).toBe(3);
+      expect(vcpu({ containers: [{}], annotations: { 'entitlegate.io/quantity': bad } }), bad).toMatchObject({
+        quantity: null,
+        unknownReason: expect.stringContaining(JSON.stringify(bad)),
+      });
+    }
   });
 
   it('is unknown for a product named by annotation that the config lacks', () => {
@@ -161,5 +214,8 @@ describe('scale subresource', () => {
     const scaled = withScale(parent, { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'db' }, spec: { replicas: 5 } });
     expect(amounts(scaled)['oracle-db-ee']!.quantity).toBe(8); // 7.5 → 8
     expect(amounts(parent)['oracle-db-ee']!.quantity).toBe(3); // the parent itself is untouched
+    // a Scale whose replicas are not a count is not the parent's count either
+    const odd = withScale(parent, { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'db' }, spec: { replicas: '50' } });
+    expect(amounts(odd)['oracle-db-ee']!).toMatchObject({ quantity: null, unknownReason: expect.stringContaining('spec.replicas "50"') });
   });
 });

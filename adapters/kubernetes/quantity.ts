@@ -2,7 +2,8 @@
 // Whole units per claim; exact integer millicores underneath.
 import type { Metric } from '../../engine/types.ts';
 import { cpuMillis, wholeCores } from './cpu.ts';
-import { QUANTITY_ANNOTATION, type ProductMatch } from './match.ts';
+import { PRODUCT_ANNOTATION, QUANTITY_ANNOTATION } from './annotations.ts';
+import type { ProductMatch } from './match.ts';
 import { rec, spec, type Obj } from './objects.ts';
 import { podsOf, podTemplate, type ContainerInfo, type PodCountOptions, type PodTemplateInfo } from './workload.ts';
 
@@ -25,7 +26,14 @@ export interface Amount {
   basis: string;
 }
 
-export type QuantityOptions = PodCountOptions;
+export interface QuantityOptions extends PodCountOptions {
+  /**
+   * The object's namespace is one the config trusts
+   * (kubernetes.quantityTrustedNamespaces): its quantity annotation may lower
+   * what is measured, not only fill it in or raise it.
+   */
+  annotationMayLower?: boolean;
+}
 
 function amount(a: Omit<Amount, 'basis'>, inputs?: unknown): Amount {
   return { ...a, basis: JSON.stringify([a.pods, a.perPod, a.fixed ? a.quantity : null, a.unknownReason ?? null, inputs ?? null]) };
@@ -44,10 +52,23 @@ function licensedCpu(t: PodTemplateInfo, match: ProductMatch): unknown[] {
   ];
 }
 
+/** A whole non-negative number as an annotation writes it ("3"); undefined for anything else. */
+function wholeNumber(text: string): number | undefined {
+  if (!/^\s*\d+\s*$/.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
 /**
  * The amount of the matched product that a workload uses. `metric` is the
  * product's metric, undefined when the product is not in the config;
  * `template` is podTemplate(object) when the caller has it already.
+ *
+ * The `entitlegate.io/quantity` annotation (accounting rule 4) fills in an
+ * amount that cannot be measured and raises one that can; it lowers a
+ * measured amount only where the config trusts the namespace, because
+ * whoever writes the workload writes its annotations too. An annotation that
+ * is not a whole non-negative number never hides a measured amount.
  */
 export function amountFor(
   object: unknown,
@@ -57,16 +78,29 @@ export function amountFor(
   template?: PodTemplateInfo,
 ): Amount {
   const t = template ?? podTemplate(object);
-  const { pods, reason: podsReason } = podsOf(object, opts);
-  const override = t ? (t.workloadAnnotations[QUANTITY_ANNOTATION] ?? t.annotations[QUANTITY_ANNOTATION]) : undefined;
-  if (override !== undefined) {
-    if (!/^\s*\d+(\.\d+)?\s*$/.test(override)) {
-      return unknown(`the ${QUANTITY_ANNOTATION} annotation "${override}" is not a non-negative number`, pods);
-    }
-    return amount({ quantity: Number(override), pods, perPod: null, unit: 1, fixed: true });
+  const measured = measuredAmount(object, match, metric, opts, t);
+  const raw = t ? (t.workloadAnnotations[QUANTITY_ANNOTATION] ?? t.annotations[QUANTITY_ANNOTATION]) : undefined;
+  if (raw === undefined) return measured;
+  const stated = wholeNumber(raw);
+  if (stated === undefined) {
+    if (measured.quantity !== null) return measured;
+    return unknown(`the ${QUANTITY_ANNOTATION} annotation ${JSON.stringify(raw)} is not a whole non-negative number`, measured.pods);
   }
+  if (measured.quantity !== null && stated <= measured.quantity && !(opts.annotationMayLower && stated < measured.quantity))
+    return measured;
+  return amount({ quantity: stated, pods: measured.pods, perPod: null, unit: 1, fixed: true });
+}
+
+function measuredAmount(
+  object: unknown,
+  match: ProductMatch,
+  metric: Metric | undefined,
+  opts: QuantityOptions,
+  t: PodTemplateInfo | undefined,
+): Amount {
+  const { pods, reason: podsReason } = podsOf(object, opts);
   if (!metric)
-    return unknown(`product "${match.productId}" is named by the ${'entitlegate.io/product'} annotation but is not in the config`, pods);
+    return unknown(`product "${match.productId}" is named by the ${PRODUCT_ANNOTATION} annotation but is not in the config`, pods);
   if (!t) return unknown('the object has no pod template', pods);
 
   switch (metric) {
@@ -111,16 +145,16 @@ export function podCpuMillis(t: PodTemplateInfo, match: ProductMatch): { millis:
       return 0;
     }
     const m = cpuMillis(c.cpu);
-    if (m === undefined) {
-      invalid.push(`${c.name} (${c.cpuField} ${JSON.stringify(c.cpu)})`);
+    // A CPU limit of 0 sets no CFS quota: the container may use every core of
+    // its node, so zero is no bound, not zero use.
+    if (m === undefined || m === 0) {
+      invalid.push(`${c.name} (${c.cpuField} ${JSON.stringify(c.cpu)}${m === 0 ? ': zero bounds nothing' : ''})`);
       return 0;
     }
     return m;
   };
   let app = 0;
-  t.containers.forEach((c, i) => {
-    app += value(c, match.containers[i]);
-  });
+  for (const [i, c] of t.containers.entries()) app += value(c, match.containers[i]);
   let sidecars = 0;
   let maxInit = 0;
   t.initContainers.forEach((c, i) => {
@@ -137,7 +171,7 @@ export function podCpuMillis(t: PodTemplateInfo, match: ProductMatch): { millis:
   if (missing.length) {
     // A pod-level limit bounds every container in the pod, the licensed ones included.
     const pod = t.podCpu === undefined ? undefined : cpuMillis(t.podCpu);
-    if (pod !== undefined) return { millis: pod };
+    if (pod !== undefined && pod > 0) return { millis: pod };
     return { reason: `container ${missing.join(', ')} of ${match.productId} has no CPU limit or request` };
   }
   return { millis: Math.max(app + sidecars, maxInit) };
@@ -151,7 +185,9 @@ export function podCpuMillis(t: PodTemplateInfo, match: ProductMatch): { millis:
 export function withScale(parent: unknown, scale: unknown): Obj | undefined {
   const p = rec(parent);
   if (!p) return undefined;
+  // Whatever the Scale says is applied, so a replica count that is not one
+  // makes the amount unknown (podsOf) instead of leaving the parent's.
   const replicas = spec(scale).replicas;
-  if (typeof replicas !== 'number') return p;
+  if (replicas === undefined) return p;
   return { ...p, spec: { ...spec(p), replicas } };
 }

@@ -2,9 +2,8 @@
 // environment from the caller, the namespace's label or the config mapping.
 import type { KubernetesSettings } from './settings.ts';
 import type { Scope } from '../../engine/types.ts';
+import { DEFAULT_ENVIRONMENT_LABEL } from './annotations.ts';
 import { metadata, str } from './objects.ts';
-
-export const DEFAULT_ENVIRONMENT_LABEL = 'entitlegate.io/environment';
 
 export interface ScopeOptions {
   /** Namespace for objects that name none (kubectl's -n). */

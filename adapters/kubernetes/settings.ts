@@ -23,6 +23,8 @@ export const kubernetesAdapterSettings = {
   /** Pods a DaemonSet runs when no inventory knows the node count. */
   daemonSetNodes: z.optional(z.int().check(z.nonnegative())),
   exemptNamespaces: z._default(z.array(z.string()), ['kube-system']),
+  /** Namespaces where the entitlegate.io/quantity annotation may also lower a measured quantity (elsewhere it only fills in or raises). */
+  quantityTrustedNamespaces: z._default(z.array(z.string()), []),
 };
 
 const settings = z.strictObject(kubernetesAdapterSettings);

@@ -1,11 +1,11 @@
 // What the inventory keeps of each live object: the fields the quantity and
 // scope rules read, and nothing else. Pods a controller owns (most of a big
 // cluster) shrink to their name, version and owner.
-import { IBM_CHARGED_CONTAINERS, IBM_PRODUCT_ID, PRODUCT_ANNOTATION, QUANTITY_ANNOTATION } from './match.ts';
+import { READ_ANNOTATIONS } from './annotations.ts';
 import { arr, metadata, rec, spec, str, stringMap, type Obj } from './objects.ts';
 import { ownedByCountedController } from './workload.ts';
 
-const KEPT_ANNOTATIONS = [PRODUCT_ANNOTATION, QUANTITY_ANNOTATION, IBM_PRODUCT_ID, IBM_CHARGED_CONTAINERS];
+const KEPT_ANNOTATIONS = READ_ANNOTATIONS;
 
 /**
  * The defined fields of `o`, in a new object. Built up rather than `delete`d
@@ -67,6 +67,7 @@ function slimPodSpec(s: Obj): Obj {
   return pick({
     containers: slimContainers(s.containers),
     initContainers: slimContainers(s.initContainers),
+    ephemeralContainers: slimContainers(s.ephemeralContainers),
     resources: slimResources(s.resources),
   });
 }
@@ -89,7 +90,8 @@ export function slimObject(kind: string, apiVersion: string, raw: unknown): Obj 
   const m = metadata(raw);
   if (kind === 'Node') return { apiVersion, kind, metadata: slimMeta(m, false) };
   if (kind === 'Namespace') return { apiVersion, kind, metadata: { ...slimMeta(m, false), labels: stringMap(m.labels) } };
-  if (ownedByCountedController(raw)) return { apiVersion, kind, metadata: slimMeta(m, false) };
+  // List items carry no kind of their own: the ownership rule needs it.
+  if (ownedByCountedController({ apiVersion, kind, metadata: m })) return { apiVersion, kind, metadata: slimMeta(m, false) };
   const s = spec(raw);
   const status = rec(rec(raw)?.status);
   const out: Obj = { apiVersion, kind, metadata: slimMeta(m, true) };

@@ -4,8 +4,9 @@
 // number of pods in the cluster.
 import { usageKey } from '../../engine/scope.ts';
 import type { Scope, UsageRecord } from '../../engine/types.ts';
+import { DEFAULT_ENVIRONMENT_LABEL } from './annotations.ts';
 import { measure, resourceOf, type ClaimOptions } from './claims.ts';
-import { kindOf, metadata, rec, str, stringMap, type Obj } from './objects.ts';
+import { count, kindOf, metadata, rec, str, stringMap, type Obj } from './objects.ts';
 import { scopeOf } from './scope.ts';
 import { jobFinished } from './slim.ts';
 import { isWorkload, ownedByCountedController } from './workload.ts';
@@ -213,7 +214,7 @@ export class UsageIndex {
   }
 
   #setNamespace(name: string, labels: Record<string, string> | undefined): void {
-    const label = this.#opts.settings?.environmentLabel ?? 'entitlegate.io/environment';
+    const label = this.#opts.settings?.environmentLabel ?? DEFAULT_ENVIRONMENT_LABEL;
     const before = this.#namespaceLabels.get(name)?.[label];
     if (labels) this.#namespaceLabels.set(name, labels);
     else this.#namespaceLabels.delete(name);
@@ -250,7 +251,7 @@ export class UsageIndex {
     const desired = kindOf(o) === 'DaemonSet' ? rec(o.status)?.desiredNumberScheduled : undefined;
     const opts: ClaimOptions = {
       ...this.#opts,
-      nodeCount: typeof desired === 'number' ? desired : (this.#opts.nodeCount ?? this.nodeCount),
+      nodeCount: count(desired) ?? this.#opts.nodeCount ?? this.nodeCount,
       namespaceLabels: (ns) => this.#namespaceLabels.get(ns),
     };
     const measured = measure(o, opts);

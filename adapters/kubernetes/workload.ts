@@ -2,22 +2,51 @@
 // how many pods it runs, and who owns it.
 import { arr, count, groupOf, kindOf, metadata, rec, spec, str, stringMap, type Obj } from './objects.ts';
 
-/** Kind → the API groups it is served from (extensions/v1beta1 for old manifests). */
-const WORKLOAD_GROUPS: Record<string, readonly string[]> = {
-  Deployment: ['apps', 'extensions'],
-  StatefulSet: ['apps'],
-  ReplicaSet: ['apps', 'extensions'],
-  DaemonSet: ['apps', 'extensions'],
-  ReplicationController: [''],
-  Pod: [''],
-  Job: ['batch'],
-  CronJob: ['batch'],
+/** One workload kind: where it is served, what it controls, whether it scales. */
+export interface WorkloadKind {
+  /** API groups it is served from (extensions/v1beta1 for old manifests); the first is the one listed and watched. */
+  groups: readonly string[];
+  /** The version listed and watched, and the collection's resource name (plural). */
+  version: string;
+  resource: string;
+  /**
+   * The kinds whose objects it creates and owns as their controller. An
+   * object is left to its controller (not counted itself) only when the
+   * controller's kind is listed here for the object's kind: an owner
+   * reference is written by whoever writes the object, so any other pairing
+   * is a claim the cluster would not honour and the object is counted.
+   */
+  controls: readonly string[];
+  /** Serves the scale subresource (`kubectl scale`, HPA). */
+  scalable: boolean;
+}
+
+/**
+ * The one table of workload kinds: recognition (isWorkload), ownership
+ * (ownedByCountedController), the inventory's list/watch collections and the
+ * scale subresource's parents are all read from it.
+ */
+export const WORKLOADS: Readonly<Record<string, WorkloadKind>> = {
+  Deployment: { groups: ['apps', 'extensions'], version: 'v1', resource: 'deployments', controls: ['ReplicaSet'], scalable: true },
+  StatefulSet: { groups: ['apps'], version: 'v1', resource: 'statefulsets', controls: ['Pod'], scalable: true },
+  ReplicaSet: { groups: ['apps', 'extensions'], version: 'v1', resource: 'replicasets', controls: ['Pod'], scalable: true },
+  DaemonSet: { groups: ['apps', 'extensions'], version: 'v1', resource: 'daemonsets', controls: ['Pod'], scalable: false },
+  ReplicationController: { groups: [''], version: 'v1', resource: 'replicationcontrollers', controls: ['Pod'], scalable: true },
+  Pod: { groups: [''], version: 'v1', resource: 'pods', controls: [], scalable: false },
+  Job: { groups: ['batch'], version: 'v1', resource: 'jobs', controls: ['Pod'], scalable: false },
+  CronJob: { groups: ['batch'], version: 'v1', resource: 'cronjobs', controls: ['Job'], scalable: false },
 };
-export const WORKLOAD_KINDS = Object.keys(WORKLOAD_GROUPS);
+export const WORKLOAD_KINDS = Object.keys(WORKLOADS);
+
+/** `apiVersion` of a kind as listed and watched ("apps/v1", "v1"). */
+export function listedApiVersion(w: WorkloadKind): string {
+  const group = w.groups[0] ?? '';
+  return group ? `${group}/${w.version}` : w.version;
+}
 
 /** A kind we count; a custom resource that happens to be called "Deployment" is not one. */
 export function isWorkload(o: unknown): boolean {
-  return WORKLOAD_GROUPS[kindOf(o)]?.includes(groupOf(o)) ?? false;
+  return WORKLOADS[kindOf(o)]?.groups.includes(groupOf(o)) ?? false;
 }
 
 export function isScale(o: unknown): boolean {
@@ -95,7 +124,13 @@ export function podTemplate(o: unknown): PodTemplateInfo | undefined {
     workloadAnnotations,
     labels: stringMap(tmeta.labels),
     annotations: stringMap(tmeta.annotations),
-    containers: containers(tspec.containers, false),
+    // A Pod's ephemeral containers (kubectl debug) run beside its app
+    // containers, images of their own included, so they are read as app
+    // containers. They may set no resources: a licensed one leaves the
+    // vCPU unknown unless the pod-level spec.resources bounds it.
+    containers: isPod
+      ? [...containers(tspec.containers, false), ...containers(tspec.ephemeralContainers, false)]
+      : containers(tspec.containers, false),
     initContainers: containers(tspec.initContainers, true),
     podCpu: cpuOf(tspec.resources).cpu,
   };
@@ -110,6 +145,21 @@ export interface PodCountOptions {
   daemonSetNodes?: number;
 }
 
+/**
+ * A pod count as written: absent (or null) is the API default; anything but
+ * a whole non-negative number (a string, a fraction, a negative, an
+ * unrendered `{{ template }}` read as a map) is unknown, never the default:
+ * the API server would refuse it, so there is no honest reading of it, and
+ * reading it as 1 or 0 would let a licensed workload through as small.
+ */
+function countField(s: Obj, field: string, fallback: number | undefined): { n: number | undefined } | { reason: string } {
+  const v = s[field];
+  if (v === undefined || v === null) return { n: fallback };
+  const n = count(v);
+  if (n === undefined) return { reason: `spec.${field} ${JSON.stringify(v) ?? String(v)} is not a whole non-negative number` };
+  return { n };
+}
+
 /** Pods the workload runs at once, in steady state. */
 export function podsOf(o: unknown, opts: PodCountOptions = {}): PodCount {
   const s = spec(o);
@@ -117,18 +167,20 @@ export function podsOf(o: unknown, opts: PodCountOptions = {}): PodCount {
     case 'Deployment':
     case 'StatefulSet':
     case 'ReplicaSet':
-    case 'ReplicationController':
-      return { pods: count(s.replicas) ?? 1 };
+    case 'ReplicationController': {
+      const r = countField(s, 'replicas', 1);
+      return 'reason' in r ? { pods: null, reason: r.reason } : { pods: r.n ?? 1 };
+    }
     case 'Pod':
       return { pods: 1 };
     case 'Job':
-      return { pods: jobPods(s) };
+      return jobPods(s, 'spec');
     case 'CronJob':
       // One run at a time. concurrencyPolicy Allow (the default) can overlap
       // runs when one outlasts the schedule; charging every CronJob double for
       // that would overstate the steady state, so the overlap is reported as
       // the claim's peak instead (see peak.ts).
-      return { pods: jobPods(spec(rec(s.jobTemplate))) };
+      return jobPods(spec(rec(s.jobTemplate)), 'spec.jobTemplate.spec');
     case 'DaemonSet': {
       const nodes = opts.nodeCount ?? opts.daemonSetNodes;
       if (nodes === undefined) {
@@ -146,34 +198,34 @@ export function podsOf(o: unknown, opts: PodCountOptions = {}): PodCount {
 }
 
 /** A Job runs `parallelism` pods (default 1), never more than `completions`. */
-function jobPods(s: Obj): number {
-  const parallelism = count(s.parallelism) ?? 1;
-  const completions = count(s.completions);
-  return completions === undefined ? parallelism : Math.min(parallelism, completions);
+function jobPods(s: Obj, at: string): PodCount {
+  const parallelism = countField(s, 'parallelism', 1);
+  const completions = countField(s, 'completions', undefined);
+  for (const r of [parallelism, completions]) if ('reason' in r) return { pods: null, reason: r.reason.replace(/^spec\./, `${at}.`) };
+  const p = 'n' in parallelism ? (parallelism.n ?? 1) : 1;
+  const c = 'n' in completions ? completions.n : undefined;
+  return { pods: c === undefined ? p : Math.min(p, c) };
 }
 
-/** Kinds that create the objects they own, and are counted themselves. */
-const COUNTED_CONTROLLERS: Record<string, readonly string[]> = {
-  Deployment: ['apps', 'extensions'],
-  StatefulSet: ['apps'],
-  ReplicaSet: ['apps', 'extensions'],
-  DaemonSet: ['apps', 'extensions'],
-  ReplicationController: [''],
-  Job: ['batch'],
-  CronJob: ['batch'],
-};
-
 /**
- * The object's controller is a workload entitlegate counts, so counting the
- * object too would charge the same pods twice. An owner of another kind (an
+ * The object's controller is a workload entitlegate counts and of a kind that
+ * really controls objects of this kind (a Deployment its ReplicaSets, a
+ * CronJob its Jobs, a ReplicaSet, StatefulSet, DaemonSet, Job or
+ * ReplicationController its Pods), so counting the object too would charge
+ * the same pods twice. Any other controller is counted in its place: an
  * operator's custom resource, a Node for static pods, an Argo Rollout owning
- * ReplicaSets) is never seen by the inventory, so those objects are counted.
+ * ReplicaSets, and a reference no controller could hold (a Deployment
+ * "owned" by a ReplicaSet, a Pod "owned" by a CronJob) that would otherwise
+ * hide a workload.
  */
 export function ownedByCountedController(o: unknown): boolean {
+  if (!isWorkload(o)) return false;
+  const kind = kindOf(o);
   for (const ref of arr(metadata(o).ownerReferences)) {
     const r = rec(ref);
     if (r?.controller !== true) continue;
-    if (COUNTED_CONTROLLERS[str(r.kind) ?? '']?.includes(groupOf(r))) return true;
+    const owner = WORKLOADS[str(r.kind) ?? ''];
+    if (owner?.groups.includes(groupOf(r)) && owner.controls.includes(kind)) return true;
   }
   return false;
 }

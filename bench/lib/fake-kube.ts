@@ -1,21 +1,24 @@
-// A kube-apiserver stand-in for the memory bench, in its own process so its
-// memory is not the measured one: list (paged with limit/continue, with
-// metadata.resourceVersion) and watch (a chunked stream held open) for the
-// kinds the Inventory follows. It holds `pods` Pods: Deployments with one
+// The cluster of the memory bench, served by the one fake API server
+// (adapters/kubernetes/testing/fake-api-server.ts) in its own process so its
+// memory is not the measured one: list (paged with limit/continue, or whole,
+// with metadata.resourceVersion) and watch (a chunked stream held open) for
+// the kinds the Inventory follows. It holds `pods` Pods: Deployments with one
 // ReplicaSet each and the Pods the ReplicaSets own (10 per Deployment), plus
 // bare Pods (5%). Objects are built when a page is asked for, shaped like a
 // real cluster's (managedFields, status, env, volumes), ~3 KB of JSON each.
 //
 //   node bench/lib/fake-kube.ts PODS   → prints {"url": ...} once listening
 import { spawn } from 'node:child_process';
-import { createServer, type ServerResponse } from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { FakeApiServer } from '../../adapters/kubernetes/testing/fake-api-server.ts';
 
 export const REPLICAS = 10;
 export const NAMESPACES = 100;
 export const NODES = 50;
 const RV = '424242';
+/** The bearer token the probes' kubeconfigs carry. */
+export const TOKEN = 'bench';
 
 export interface ClusterShape {
   pods: number;
@@ -217,44 +220,16 @@ const namespace = (i: number) => ({
 });
 const node = (i: number) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: `node-${i}`, uid: uid('node', i), resourceVersion: RV } });
 
-export function serveFake(pods: number): Promise<string> {
+/** Serves the cluster of `pods` pods from the one fake API server (adapters/kubernetes/testing). */
+export async function serveFake(pods: number): Promise<string> {
   const shape = clusterShape(pods);
-  const kinds: Record<string, { count: number; make: (i: number) => object }> = {
-    '/api/v1/namespaces': { count: NAMESPACES, make: namespace },
-    '/api/v1/nodes': { count: NODES, make: node },
-    '/apis/apps/v1/deployments': { count: shape.deployments, make: deployment },
-    '/apis/apps/v1/replicasets': { count: shape.deployments, make: replicaSet },
-    '/api/v1/pods': { count: shape.pods, make: (i) => pod(i, shape) },
-  };
-  const watches = new Set<ServerResponse>();
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.searchParams.get('watch') === 'true') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.flushHeaders();
-      watches.add(res);
-      res.on('close', () => watches.delete(res));
-      return;
-    }
-    const kind = kinds[url.pathname] ?? { count: 0, make: () => ({}) };
-    const limit = Number(url.searchParams.get('limit') ?? kind.count) || kind.count;
-    const offset = Number(url.searchParams.get('continue') ?? '0');
-    const end = Math.min(kind.count, offset + limit);
-    const items: object[] = [];
-    for (let i = offset; i < end; i++) items.push(kind.make(i));
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify({
-        kind: 'List',
-        apiVersion: 'v1',
-        metadata: { resourceVersion: RV, ...(end < kind.count ? { continue: String(end) } : {}) },
-        items,
-      }),
-    );
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as { port: number }).port}`)),
-  );
+  const api = new FakeApiServer({ token: TOKEN, resourceVersion: Number(RV) });
+  api.generate('/api/v1/namespaces', { count: NAMESPACES, make: namespace });
+  api.generate('/api/v1/nodes', { count: NODES, make: node });
+  api.generate('/apis/apps/v1/deployments', { count: shape.deployments, make: deployment });
+  api.generate('/apis/apps/v1/replicasets', { count: shape.deployments, make: replicaSet });
+  api.generate('/api/v1/pods', { count: shape.pods, make: (i) => pod(i, shape) });
+  return api.listen();
 }
 
 /** Starts the fake API server in a child process. */

@@ -25,16 +25,29 @@ export interface ProbeResult {
 const PROBE = fileURLToPath(new URL('./inventory-probe.mjs', import.meta.url));
 const DIST = fileURLToPath(new URL('../../dist/adapters/kubernetes/inventory.js', import.meta.url));
 
-export function runProbe(apiUrl: string, configFile: string, extraNodeArgs: string[] = []): Promise<ProbeResult> {
+/** `own`: the Inventory's list/watch client; `informer`: @kubernetes/client-node informers into the same index. */
+export type ProbeClient = 'own' | 'informer';
+
+export function runProbe(
+  apiUrl: string,
+  configFile: string,
+  extraNodeArgs: string[] = [],
+  client: ProbeClient = 'own',
+): Promise<ProbeResult> {
   if (!existsSync(DIST)) return Promise.reject(new Error('dist/ is missing: run `npm run build` (npm run bench does)'));
-  return runJsonChild<ProbeResult>('inventory probe', ['--expose-gc', ...extraNodeArgs, PROBE, apiUrl, configFile]);
+  return runJsonChild<ProbeResult>('inventory probe', ['--expose-gc', ...extraNodeArgs, PROBE, apiUrl, configFile, client]);
 }
 
 /** A fake cluster of `pods` pods in one process, the probe in another. */
-export async function measureInventory(pods: number, configFile: string, extraNodeArgs: string[] = []): Promise<ProbeResult> {
+export async function measureInventory(
+  pods: number,
+  configFile: string,
+  extraNodeArgs: string[] = [],
+  client: ProbeClient = 'own',
+): Promise<ProbeResult> {
   const api = await startFakeKube(pods);
   try {
-    return await runProbe(api.url, configFile, extraNodeArgs);
+    return await runProbe(api.url, configFile, extraNodeArgs, client);
   } finally {
     api.stop();
   }

@@ -4,7 +4,9 @@
 //  - decisions/s for one claim, usage of 10 → 1,000 → 100,000 records
 //    spread over 100 products and many scopes;
 //  - RSS of the Inventory + Engine after syncing from a fake API server
-//    (another process) holding 10,000 and 100,000 pods.
+//    (another process) holding 10,000 and 100,000 pods; and at 100,000 the
+//    same with @kubernetes/client-node informers in place of the Inventory's
+//    own list/watch client (the reason adapters/kubernetes/README.md gives).
 import { fileURLToPath } from 'node:url';
 import { Engine } from '../../engine/engine.ts';
 import { clusterShape } from '../lib/fake-kube.ts';
@@ -20,6 +22,8 @@ export interface GrowthSizes {
   /** Products the usage records are spread over. */
   usageProducts: number;
   pods: number[];
+  /** Pod counts at which the client-node informer row is taken too. */
+  informerPods: number[];
 }
 
 export const GROWTH_SIZES: Record<'full' | 'quick' | 'tiny', GrowthSizes> = {
@@ -29,6 +33,7 @@ export const GROWTH_SIZES: Record<'full' | 'quick' | 'tiny', GrowthSizes> = {
     usage: [10, 1000, 100_000],
     usageProducts: 100,
     pods: [10_000, 100_000],
+    informerPods: [100_000],
   },
   quick: {
     loop: { warmupMs: 200, runMs: 400, runs: 3 },
@@ -36,8 +41,16 @@ export const GROWTH_SIZES: Record<'full' | 'quick' | 'tiny', GrowthSizes> = {
     usage: [10, 1000, 100_000],
     usageProducts: 100,
     pods: [100_000],
+    informerPods: [100_000],
   },
-  tiny: { loop: { warmupMs: 20, runMs: 50, runs: 2 }, products: [10, 100], usage: [10, 100], usageProducts: 10, pods: [300] },
+  tiny: {
+    loop: { warmupMs: 20, runMs: 50, runs: 2 },
+    products: [10, 100],
+    usage: [10, 100],
+    usageProducts: 10,
+    pods: [300],
+    informerPods: [300],
+  },
 };
 
 /** The flatness target: the biggest config's rate over the smallest's. */
@@ -135,21 +148,53 @@ export async function growthRows(sizes: GrowthSizes, log: (line: string) => void
   );
   for (const r of rows.filter((x) => x.subject.includes('usage records'))) r.input = `1 claim, ${sizes.usageProducts} products`;
 
+  rows.push(...(await memoryRows(sizes, log)));
+  return rows;
+}
+
+const MEMORY_SUBJECT = 'webhook memory (Inventory + Engine)';
+const INFORMER_SUBJECT = 'webhook memory, client-node informers (+ Engine)';
+
+/** The memory rows: the Inventory as shipped at each size, and client-node informers at `informerPods`. */
+export async function memoryRows(sizes: Pick<GrowthSizes, 'pods' | 'informerPods'>, log: (line: string) => void): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
   for (const pods of sizes.pods) {
     const shape = clusterShape(pods);
+    const input = `${n(shape.pods)} pods (${n(shape.deployments)} Deployments + ReplicaSets, ${n(shape.barePods)} bare Pods)`;
     log(`growth: webhook memory, ${n(shape.pods)} pods (fake API server in another process)`);
     const r = await measureInventory(pods, EXAMPLE_CONFIG);
     const checks = pods === MEMORY_TARGET_PODS;
-    rows.push({
+    const own: BenchRow = {
       section: 'growth',
-      subject: 'webhook memory (Inventory + Engine)',
-      input: `${n(shape.pods)} pods (${n(shape.deployments)} Deployments + ReplicaSets, ${n(shape.barePods)} bare Pods)`,
+      subject: MEMORY_SUBJECT,
+      input,
       wallMs: r.syncMs,
       peakRssMb: r.maxRssMb,
       ...(checks ? { target: `< ${MEMORY_TARGET_MB} MB RSS at ${n(MEMORY_TARGET_PODS)} pods`, met: r.maxRssMb < MEMORY_TARGET_MB } : {}),
       note:
         `RSS column = peak RSS (getrusage); after sync + full GC: RSS ${r.rssMb} MB, heap used ${r.heapUsedMb} MB of ${r.heapTotalMb} MB, external ${r.externalMb} MB; ` +
         `RSS before the informers started (Node + client + engine + WASM): ${r.baseRssMb} MB; wall = time to first sync; ${r.usageRecords} usage records`,
+    };
+    rows.push(own);
+    if (!sizes.informerPods.includes(pods)) continue;
+    log(`growth: webhook memory with client-node informers, ${n(shape.pods)} pods`);
+    const i = await measureInventory(pods, EXAMPLE_CONFIG, [], 'informer');
+    if (i.usedVcpu !== r.usedVcpu || i.usageRecords !== r.usageRecords)
+      throw new Error(
+        `growth: informers and Inventory disagree: ${i.usedVcpu} vs ${r.usedVcpu} vCPU, ${i.usageRecords} vs ${r.usageRecords} records`,
+      );
+    rows.push({
+      section: 'growth',
+      subject: INFORMER_SUBJECT,
+      input,
+      wallMs: i.syncMs,
+      peakRssMb: i.maxRssMb,
+      baseline: MEMORY_SUBJECT,
+      // Memory is the headline: this row's peak RSS over the Inventory's (lower is better).
+      ratio: round(i.maxRssMb / r.maxRssMb, 2),
+      note:
+        `one makeInformer per collection (unpaged list through the generated API clients, objects cached whole), events slimmed into the same UsageIndex; ` +
+        `after sync + full GC: RSS ${i.rssMb} MB, heap used ${i.heapUsedMb} MB; first sync ${i.syncMs} ms vs ${r.syncMs} ms (${round(i.syncMs / r.syncMs, 2)}×); same usage (${i.usedVcpu} vCPU)`,
     });
   }
   return rows;

@@ -1,17 +1,46 @@
-// A kube-apiserver stand-in for tests of the inventory and the webhook.
+// The one kube-apiserver stand-in, for the tests of the list/watch client, the
+// inventory and the webhook, and for the memory bench (bench/lib/fake-kube.ts
+// runs it in a process of its own with generated collections).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
+
+/** Takes over every request (a test of how the client copes with one particular answer). */
+export type FakeHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
+
+/** A collection built when a page of it is asked for: `make(i)` is item i of `count`. */
+export interface GeneratedCollection {
+  count: number;
+  make(i: number): object;
+}
+
+export interface FakeApiServerOptions {
+  /** The bearer token requests must carry (401 otherwise). */
+  token?: string;
+  /** resourceVersion of the first state. */
+  resourceVersion?: number;
+}
 
 /**
  * A kube-apiserver stand-in over a real socket: list responses carry
  * metadata.resourceVersion (and page with limit/continue), `?watch=true`
  * opens a chunked stream of JSON watch events from the requested version on.
+ * Collections are stored objects (event()) or generated page by page
+ * (generate(), for a cluster too big to hold); a `handler` takes over
+ * every request.
  */
 export class FakeApiServer {
   readonly server: Server;
+  /** Path and query of every request, in order. */
   readonly requests: string[] = [];
-  #rv = 100;
+  /** The Authorization header of every request, in order. */
+  readonly authorizations: (string | undefined)[] = [];
+  /** Responses not yet closed (open watches, lists being written). */
+  readonly open = new Set<ServerResponse>();
+  handler: FakeHandler | undefined;
+  readonly #token: string;
+  #rv: number;
+  #generated = new Map<string, GeneratedCollection>();
   #objects = new Map<string, Map<string, Record<string, unknown>>>();
   #events: { rv: number; path: string; line: string }[] = [];
   #watchers = new Map<string, Set<ServerResponse>>();
@@ -20,8 +49,25 @@ export class FakeApiServer {
   /** Delays list responses until released (to test readiness before the first sync). */
   holdLists: Promise<void> | undefined;
 
-  constructor() {
+  constructor(opts: FakeApiServerOptions = {}) {
+    this.#token = opts.token ?? 'test-token';
+    this.#rv = opts.resourceVersion ?? 100;
     this.server = createServer((req, res) => void this.#handle(req, res));
+  }
+
+  /** Serves `path` from generated items (not stored, so millions cost nothing until listed). */
+  generate(path: string, collection: GeneratedCollection): void {
+    this.#generated.set(path, collection);
+  }
+
+  /** Watch requests so far (path and query). */
+  watches(): string[] {
+    return this.requests.filter((r) => r.includes('watch=true'));
+  }
+
+  /** List requests so far (path and query). */
+  lists(): string[] {
+    return this.requests.filter((r) => !r.includes('watch=true'));
   }
 
   async listen(): Promise<string> {
@@ -29,12 +75,12 @@ export class FakeApiServer {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  /** A kubeconfig for this server, with the bearer token it expects. */
-  kubeConfig(server: string): KubeConfig {
+  /** A kubeconfig for this server, with the bearer token it expects (or another). */
+  kubeConfig(server: string, token = this.#token): KubeConfig {
     const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [{ name: 'fake', server, skipTLSVerify: true }],
-      users: [{ name: 'test', token: 'test-token' }],
+      users: [{ name: 'test', token }],
       contexts: [{ name: 'fake', cluster: 'fake', user: 'test' }],
       currentContext: 'fake',
     });
@@ -88,7 +134,14 @@ export class FakeApiServer {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     this.requests.push(`${url.pathname}${url.search}`);
-    if (req.headers.authorization !== 'Bearer test-token') {
+    this.authorizations.push(req.headers.authorization);
+    this.open.add(res);
+    res.on('close', () => this.open.delete(res));
+    if (this.handler) {
+      this.handler(req, res, url);
+      return;
+    }
+    if (req.headers.authorization !== `Bearer ${this.#token}`) {
       res.writeHead(401).end();
       return;
     }
@@ -117,19 +170,41 @@ export class FakeApiServer {
       return;
     }
     if (this.holdLists) await this.holdLists;
-    const all = [...(this.#objects.get(url.pathname)?.values() ?? [])];
-    const limit = Number(url.searchParams.get('limit') ?? all.length) || all.length;
+    const generated = this.#generated.get(url.pathname);
+    const stored = generated ? [] : [...(this.#objects.get(url.pathname)?.values() ?? [])];
+    const total = generated ? generated.count : stored.length;
+    const limit = Number(url.searchParams.get('limit') ?? total) || total;
     const offset = Number(url.searchParams.get('continue') ?? '0');
-    const items = all.slice(offset, offset + limit);
-    const more = offset + limit < all.length;
+    const end = Math.min(total, offset + limit);
+    const item = (i: number): object => (generated ? generated.make(i) : stored[i]!);
+    const more = end < total;
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify({
-        kind: 'List',
-        apiVersion: 'v1',
-        metadata: { resourceVersion: String(this.#rv), ...(more ? { continue: String(offset + limit) } : {}) },
-        items,
-      }),
-    );
+    const head = {
+      kind: 'List',
+      apiVersion: 'v1',
+      metadata: { resourceVersion: String(this.#rv), ...(more ? { continue: String(end) } : {}) },
+    };
+    // Written as it is built, in 64 KB chunks, as the API server streams a
+    // list: an unpaged list of a big generated cluster (what a client without
+    // limit asks for) is never one string here.
+    let out = `${JSON.stringify(head).slice(0, -1)},"items":[`;
+    for (let i = offset; i < end; i++) {
+      out += (i > offset ? ',' : '') + JSON.stringify(item(i));
+      if (out.length < 65_536) continue;
+      const flushed = res.write(out);
+      out = '';
+      if (!flushed)
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      if (res.destroyed) return;
+    }
+    res.end(`${out}]}`);
   }
 }

@@ -1,52 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { KubeApiError, KubeClient, LineSplitter, ListPageParser, ListWatch, type ListWatchHandlers } from './kube-client.ts';
-
-type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
-
-/** A server whose every request goes to `handler`; records path+query and Authorization of each. */
-class Api {
-  readonly server: Server;
-  readonly requests: { path: string; auth: string | undefined }[] = [];
-  readonly open = new Set<ServerResponse>();
-  handler: Handler = (_req, res) => res.writeHead(404).end();
-  constructor() {
-    this.server = createServer((req, res) => {
-      const url = new URL(req.url ?? '/', 'http://x');
-      this.requests.push({ path: `${url.pathname}${url.search}`, auth: req.headers.authorization });
-      this.open.add(res);
-      res.on('close', () => this.open.delete(res));
-      this.handler(req, res, url);
-    });
-  }
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-  watches(): string[] {
-    return this.requests.filter((r) => r.path.includes('watch=true')).map((r) => r.path);
-  }
-  lists(): string[] {
-    return this.requests.filter((r) => !r.path.includes('watch=true')).map((r) => r.path);
-  }
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
-
-function kubeConfig(server: string, token = 'sekret'): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server, skipTLSVerify: true }],
-    users: [{ name: 'u', token }],
-    contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
-    currentContext: 'c',
-  });
-  return kc;
-}
+import { KubeApiError, KubeClient } from './kube-http.ts';
+import { ListWatch, type ListWatchHandlers } from './list-watch.ts';
+import { FakeApiServer, type FakeHandler } from './testing/fake-api-server.ts';
 
 const pod = (name: string, rv = '1') => ({ metadata: { name, namespace: 'ns', uid: `uid-${name}`, resourceVersion: rv } });
 const list = (items: unknown[], rv: string, cont?: string) =>
@@ -67,53 +23,8 @@ function recorder() {
   return { log, errors, handlers };
 }
 
-describe('ListPageParser', () => {
-  const doc = {
-    kind: 'PodList',
-    apiVersion: 'v1',
-    metadata: { resourceVersion: '77', continue: 'tok"en\\' },
-    items: [
-      { metadata: { name: 'a', annotations: { note: 'has "quotes", \\backslashes\\\\ and {braces] and "items":[' } } },
-      { metadata: { name: 'b' }, spec: { items: [1, 2, { items: [] }] } },
-      { metadata: { name: 'ü-雪-🙂' } },
-    ],
-  };
-  const text = JSON.stringify(doc, null, 1);
-
-  it('hands on each item and keeps the rest, however the text is cut', () => {
-    for (let size = 1; size <= 7; size++) {
-      for (let offset = 0; offset < size; offset++) {
-        const items: unknown[] = [];
-        const p = new ListPageParser((i) => items.push(i));
-        const cuts = [0, offset];
-        for (let k = offset + size; k < text.length; k += size) cuts.push(k);
-        cuts.push(text.length);
-        for (let k = 0; k + 1 < cuts.length; k++) p.push(text.slice(cuts[k], cuts[k + 1]));
-        expect(items).toEqual(doc.items);
-        expect(p.end()).toEqual({ ...doc, items: [] });
-      }
-    }
-  });
-
-  it('rejects a document cut short', () => {
-    const p = new ListPageParser(() => {});
-    p.push(text.slice(0, 40));
-    expect(() => p.end()).toThrow(/mid-document/);
-  });
-});
-
-describe('LineSplitter', () => {
-  it('joins a line split over chunks and splits chunks holding several lines', () => {
-    const lines: string[] = [];
-    const s = new LineSplitter((l) => lines.push(l));
-    for (const chunk of ['{"a":', '1}\n{"b"', ':2}\n\n{"c":3}\n{"d"', ':4}']) s.push(chunk);
-    s.end();
-    expect(lines).toEqual(['{"a":1}', '{"b":2}', '{"c":3}', '{"d":4}']);
-  });
-});
-
 describe('ListWatch against a real HTTP server', () => {
-  let api: Api | undefined;
+  let api: FakeApiServer | undefined;
   let lw: ListWatch | undefined;
   afterEach(async () => {
     await lw?.stop();
@@ -122,12 +33,12 @@ describe('ListWatch against a real HTTP server', () => {
     api = undefined;
   });
 
-  async function setup(handler: Handler, opts: { token?: string; retryDelayMs?: number; pageSize?: number } = {}) {
-    api = new Api();
+  async function setup(handler: FakeHandler, opts: { token?: string; retryDelayMs?: number; pageSize?: number } = {}) {
+    api = new FakeApiServer();
     api.handler = handler;
     const server = await api.listen();
     const rec = recorder();
-    lw = new ListWatch(new KubeClient(kubeConfig(server, opts.token)), '/api/v1/pods', rec.handlers, {
+    lw = new ListWatch(new KubeClient(api.kubeConfig(server, opts.token ?? 'sekret')), '/api/v1/pods', rec.handlers, {
       pageSize: opts.pageSize ?? 2,
       retryDelayMs: opts.retryDelayMs ?? 20,
     });
@@ -171,7 +82,7 @@ describe('ListWatch against a real HTTP server', () => {
       { token: 't0ken' },
     );
     await vi.waitFor(() => expect(api.watches()).toHaveLength(1));
-    expect(api.requests.map((r) => r.auth)).toEqual(['Bearer t0ken', 'Bearer t0ken']);
+    expect(api.authorizations).toEqual(['Bearer t0ken', 'Bearer t0ken']);
   });
 
   it('reports a refused request (401) and retries it', async () => {
