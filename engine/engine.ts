@@ -8,6 +8,7 @@ import { EntitlegateError } from './errors.ts';
 import { poolAt, usable, type PoolAtNow } from './pools.ts';
 import { CompiledPolicy } from './policy/wasm.ts';
 import { isoInstant } from './time.ts';
+import { VERSION } from './version.ts';
 import {
   resourceId,
   type Claim,
@@ -135,6 +136,7 @@ export class Engine {
       products: prepared.products,
       claims: prepared.claims,
       provenance: {
+        version: VERSION,
         policy: this.policy.digest,
         config: this.loaded.digest,
         usage: this.sources,

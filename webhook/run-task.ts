@@ -239,12 +239,10 @@ export const runTaskPlugin: FastifyPluginAsync<RunTaskOptions> = async (app, opt
     const header = req.headers[SIGNATURE_HEADER];
     if (!signatureValid(raw, Array.isArray(header) ? header[0] : header, key)) {
       req.log.warn('run task request with a missing or wrong X-TFC-Task-Signature rejected');
-      return reply
-        .code(401)
-        .send({
-          error: 'EG_ERR_SIGNATURE',
-          message: 'the X-TFC-Task-Signature header is missing or does not match the configured HMAC key',
-        });
+      return reply.code(401).send({
+        error: 'EG_ERR_SIGNATURE',
+        message: 'the X-TFC-Task-Signature header is missing or does not match the configured HMAC key',
+      });
     }
     let value: unknown;
     try {
@@ -433,6 +431,7 @@ function outcome(
     ],
     Severity: [kind === 'violation' ? { label: 'High', level: 'error' } : { label: 'Medium', level: 'warning' }],
     Code: [{ label: f.code }],
+    Version: [{ label: `entitlegate ${decision.provenance.version}` }],
   };
   if (f.product) tags.Product = [{ label: f.product }];
   if (f.entitlement) tags.Entitlement = [{ label: f.entitlement }];
