@@ -1,6 +1,10 @@
 import type { Decision } from '../engine/types.ts';
 import type { Report } from '../engine/report.ts';
-import { decisionGithub, decisionJunit, decisionSarif } from './machine.ts';
+import { headline } from './common.ts';
+import type { RenderContext } from './context.ts';
+import { decisionJunit } from './junit.ts';
+import { decisionGithub } from './machine.ts';
+import { decisionSarif } from './sarif.ts';
 import { decisionMarkdown, reportMarkdown } from './markdown.ts';
 import { decisionText, reportText } from './text.ts';
 
@@ -8,7 +12,14 @@ import { decisionText, reportText } from './text.ts';
 export const FORMATS = ['text', 'json', 'markdown', 'github', 'sarif', 'junit'] as const;
 export type Format = (typeof FORMATS)[number];
 
-export function renderDecision(d: Decision, format: Format): string {
+export type { RenderContext } from './context.ts';
+
+/** `check --quiet`: the verdict and the counts on one line, for scripts. */
+export function quietLine(d: Decision): string {
+  return `entitlegate: ${headline(d)}\n`;
+}
+
+export function renderDecision(d: Decision, format: Format, ctx: RenderContext = {}): string {
   switch (format) {
     case 'json':
       return JSON.stringify(d, null, 2) + '\n';
@@ -17,7 +28,7 @@ export function renderDecision(d: Decision, format: Format): string {
     case 'github':
       return decisionGithub(d);
     case 'sarif':
-      return decisionSarif(d);
+      return decisionSarif(d, ctx);
     case 'junit':
       return decisionJunit(d);
     default:

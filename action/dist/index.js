@@ -3998,10 +3998,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep3, value } = collItem;
+        const { start, key, sep: sep4, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep3?.[0],
+          next: key ?? sep4?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -4015,7 +4015,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep3) {
+          if (!keyProps.anchor && !keyProps.tag && !sep4) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map.comment)
@@ -4039,7 +4039,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep3 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep4 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -4055,7 +4055,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep3, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep4, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -4146,7 +4146,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep3 = "";
+        let sep4 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -4160,13 +4160,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep3 + cb;
-              sep3 = "";
+                comment += sep4 + cb;
+              sep4 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep3 += source;
+                sep4 += source;
               hasSpace = true;
               break;
             default:
@@ -4209,18 +4209,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep3, value } = collItem;
+        const { start, key, sep: sep4, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep3?.[0],
+          next: key ?? sep4?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep3 && !value) {
+          if (!props.anchor && !props.tag && !sep4 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -4274,8 +4274,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap3 && !sep3 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep3, null, props, onError);
+        if (!isMap3 && !sep4 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep4, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -4287,7 +4287,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep3 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep4 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -4298,8 +4298,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap3 && !props.found && ctx.options.strict) {
-              if (sep3)
-                for (const st of sep3) {
+              if (sep4)
+                for (const st of sep4) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -4316,7 +4316,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep3, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep4, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -4496,7 +4496,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value = "";
-      let sep3 = "";
+      let sep4 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines[i][0].slice(trimIndent) + "\n";
@@ -4513,24 +4513,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep3 + indent.slice(trimIndent) + content;
-          sep3 = "\n";
+          value += sep4 + indent.slice(trimIndent) + content;
+          sep4 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep3 === " ")
-            sep3 = "\n";
-          else if (!prevMoreIndented && sep3 === "\n")
-            sep3 = "\n\n";
-          value += sep3 + indent.slice(trimIndent) + content;
-          sep3 = "\n";
+          if (sep4 === " ")
+            sep4 = "\n";
+          else if (!prevMoreIndented && sep4 === "\n")
+            sep4 = "\n\n";
+          value += sep4 + indent.slice(trimIndent) + content;
+          sep4 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep3 === "\n")
+          if (sep4 === "\n")
             value += "\n";
           else
-            sep3 = "\n";
+            sep4 = "\n";
         } else {
-          value += sep3 + content;
-          sep3 = " ";
+          value += sep4 + content;
+          sep4 = " ";
           prevMoreIndented = false;
         }
       }
@@ -4713,25 +4713,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep3 = " ";
+      let sep4 = " ";
       let pos = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep3 === "\n")
-            res += sep3;
+          if (sep4 === "\n")
+            res += sep4;
           else
-            sep3 = "\n";
+            sep4 = "\n";
         } else {
-          res += sep3 + lm;
-          sep3 = " ";
+          res += sep4 + lm;
+          sep4 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match = last.exec(source);
-      return res + sep3 + (match?.[1] ?? "");
+      return res + sep4 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -5541,14 +5541,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep3, value }) {
+    function stringifyItem({ start, key, sep: sep4, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep3)
-        for (const st of sep3)
+      if (sep4)
+        for (const st of sep4)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -6715,18 +6715,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep3;
+          let sep4;
           if (scalar.end) {
-            sep3 = scalar.end;
-            sep3.push(this.sourceToken);
+            sep4 = scalar.end;
+            sep4.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep3 = [this.sourceToken];
+            sep4 = [this.sourceToken];
           const map = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep3 }]
+            items: [{ start, key: scalar, sep: sep4 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map;
@@ -6879,15 +6879,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep3 = it.sep;
-                  sep3.push(this.sourceToken);
+                  const sep4 = it.sep;
+                  sep4.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep3 }]
+                    items: [{ start: start2, key, sep: sep4 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -7081,13 +7081,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep3 = fc.end.splice(1, fc.end.length);
-            sep3.push(this.sourceToken);
+            const sep4 = fc.end.splice(1, fc.end.length);
+            sep4.push(this.sourceToken);
             const map = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep3 }]
+              items: [{ start, key: fc, sep: sep4 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map;
@@ -9570,13 +9570,13 @@ ${offset}${err}${errEnd}`;
         return next >= src.length || src[next] === "\n" ? str3 + "\n" : str3;
       }
       // ^(---|...)
-      static atDocumentBoundary(src, offset, sep3) {
+      static atDocumentBoundary(src, offset, sep4) {
         const ch0 = src[offset];
         if (!ch0) return true;
         const prev = src[offset - 1];
         if (prev && prev !== "\n") return false;
-        if (sep3) {
-          if (ch0 !== sep3) return false;
+        if (sep4) {
+          if (ch0 !== sep4) return false;
         } else {
           if (ch0 !== Char.DIRECTIVES_END && ch0 !== Char.DOCUMENT_END) return false;
         }
@@ -10752,7 +10752,7 @@ var require_parse_cst = __commonJS({
         const folded = this.type === PlainValue.Type.BLOCK_FOLDED;
         let atStart = true;
         let str3 = "";
-        let sep3 = "";
+        let sep4 = "";
         let prevMoreIndented = false;
         for (let i = start; i < end; ++i) {
           for (let j = 0; j < bi; ++j) {
@@ -10761,21 +10761,21 @@ var require_parse_cst = __commonJS({
           }
           const ch2 = src[i];
           if (ch2 === "\n") {
-            if (sep3 === "\n") str3 += "\n";
-            else sep3 = "\n";
+            if (sep4 === "\n") str3 += "\n";
+            else sep4 = "\n";
           } else {
             const lineEnd = PlainValue.Node.endOfLine(src, i);
             const line = src.slice(i, lineEnd);
             i = lineEnd;
             if (folded && (ch2 === " " || ch2 === "	") && i < keepStart) {
-              if (sep3 === " ") sep3 = "\n";
-              else if (!prevMoreIndented && !atStart && sep3 === "\n") sep3 = "\n\n";
-              str3 += sep3 + line;
-              sep3 = lineEnd < end && src[lineEnd] || "";
+              if (sep4 === " ") sep4 = "\n";
+              else if (!prevMoreIndented && !atStart && sep4 === "\n") sep4 = "\n\n";
+              str3 += sep4 + line;
+              sep4 = lineEnd < end && src[lineEnd] || "";
               prevMoreIndented = true;
             } else {
-              str3 += sep3 + line;
-              sep3 = folded && i < keepStart ? " " : "\n";
+              str3 += sep4 + line;
+              sep4 = folded && i < keepStart ? " " : "\n";
               prevMoreIndented = false;
             }
             if (atStart && line !== "") atStart = false;
@@ -15718,6 +15718,195 @@ function findingTitle(f) {
   return on ? `${f.code} ${on}` : f.code;
 }
 
+// render/sarif.ts
+import { createHash } from "node:crypto";
+import { isAbsolute, relative, sep } from "node:path";
+
+// engine/version.ts
+var VERSION = "0.1.0";
+
+// render/codes.ts
+var DOCS_URL = "https://github.com/entitlegate/entitlegate/blob/main/docs/decision-codes.md";
+var CODES = {
+  OVER_ENTITLEMENT: {
+    name: "OverEntitlement",
+    short: "Projected usage exceeds the entitled capacity that covers the change.",
+    help: "Reduce the request, free capacity in the same scope, or ask the entitlement owner for more entitlement or an approved exception.",
+    kind: "violation"
+  },
+  UNLICENSED: {
+    name: "Unlicensed",
+    short: "A matched product has no entitlement at all.",
+    help: "Add an entitlement for the product to the config, or stop deploying it; `defaults.unlicensed: warn` reports it without blocking.",
+    kind: "violation"
+  },
+  OUT_OF_SCOPE: {
+    name: "OutOfScope",
+    short: "The product has entitlements, but none covers the change's scope.",
+    help: "Deploy into a scope an entitlement covers (environment, cluster, namespace, account, region), or widen an entitlement's scope.",
+    kind: "violation"
+  },
+  EXPIRED: {
+    name: "Expired",
+    short: "Every entitlement that covers the change has ended (past validUntil and graceDays).",
+    help: "Renew the contract and update validUntil in the config, or remove the deployment.",
+    kind: "violation"
+  },
+  NOT_YET_VALID: {
+    name: "NotYetValid",
+    short: "Every entitlement that covers the change starts after now.",
+    help: "Wait until validFrom, or correct validFrom in the config.",
+    kind: "violation"
+  },
+  UNKNOWN_QUANTITY: {
+    name: "UnknownQuantity",
+    short: "The licensed quantity of a resource cannot be determined.",
+    help: "Set CPU limits (or requests), a known instance type, or the entitlegate.io/quantity annotation; `defaults.unknownQuantity: warn` reports it without blocking.",
+    kind: "violation"
+  },
+  APPROACHING_LIMIT: {
+    name: "ApproachingLimit",
+    short: "Projected usage reaches defaults.warnAt of the capacity.",
+    help: "Plan a true-up or free capacity before the next change is blocked.",
+    kind: "warning"
+  },
+  EXPIRING_SOON: {
+    name: "ExpiringSoon",
+    short: "A covering entitlement ends within defaults.expiryWarningDays.",
+    help: "Start the renewal; update validUntil in the config once it is signed.",
+    kind: "warning"
+  },
+  IN_GRACE_PERIOD: {
+    name: "InGracePeriod",
+    short: "Capacity comes from an entitlement past validUntil but within its graceDays.",
+    help: "Renew the contract before the grace period ends, when the change would be blocked as EXPIRED.",
+    kind: "warning"
+  },
+  EXCEPTION_APPLIED: {
+    name: "ExceptionApplied",
+    short: "The change fits only thanks to an approved, time-boxed exception.",
+    help: "Buy the capacity before the exception ends, or plan to scale down by then.",
+    kind: "warning"
+  },
+  TRANSIENT_PEAK: {
+    name: "TransientPeak",
+    short: "The change fits when done, but exceeds capacity at its peak (rolling-update surge, create-before-destroy).",
+    help: "Lower maxSurge, roll out in smaller steps, or use an exception for the cutover; `defaults.peak: deny` blocks it.",
+    kind: "warning"
+  },
+  STALE_USAGE: {
+    name: "StaleUsage",
+    short: "A usage source reporting to the ledger has been silent for longer than its staleAfter.",
+    help: "Check the source that reports usage (cluster, Terraform, SAM import); decisions may undercount until it reports again.",
+    kind: "warning"
+  }
+};
+var CUSTOM_CODE = {
+  name: "CustomRule",
+  short: "A rule of your organisation's own Rego policy.",
+  help: "See the rule in your policy folder (entitlegate policy build); its message says what it wants."
+};
+function codeAnchor(code) {
+  return CODES[code] ? code.toLowerCase() : "custom-rules";
+}
+
+// render/machine.ts
+function locatedFindings(d) {
+  const where = locations(d);
+  const out = [];
+  const add = (finding2, level) => {
+    const spots = finding2.resources.map((r) => where.get(r)).filter((w) => !!w);
+    if (!spots.length) out.push({ finding: finding2, level });
+    for (const spot of new Set(spots)) {
+      const m = /^(.*):(\d+)$/.exec(spot);
+      out.push(m ? { finding: finding2, level, file: m[1], line: Number(m[2]) } : { finding: finding2, level, file: spot });
+    }
+  };
+  for (const f of d.violations) add(f, d.allowed ? "warning" : "error");
+  for (const f of d.warnings) add(f, "warning");
+  return out;
+}
+
+// render/sarif.ts
+var SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
+var MAX_RESULTS = 25e3;
+function relativeUri(path, root = process.cwd()) {
+  const rel = isAbsolute(path) ? relative(root, path) : path;
+  return rel.split(sep).join("/").split("/").filter((s) => s !== "" && s !== ".").map(encodeURIComponent).join("/");
+}
+function rule(code) {
+  const doc = CODES[code];
+  const d = doc ?? CUSTOM_CODE;
+  const helpUri = `${DOCS_URL}#${codeAnchor(code)}`;
+  return {
+    id: code,
+    name: d.name,
+    shortDescription: { text: doc ? d.short : `${code}: ${d.short}` },
+    fullDescription: { text: `${d.short} ${d.help}` },
+    help: { text: `${d.help} See ${helpUri}`, markdown: `${d.help}
+
+[${code} in the decision-code reference](${helpUri})` },
+    helpUri,
+    defaultConfiguration: { level: !doc || doc.kind === "violation" ? "error" : "warning" },
+    properties: { tags: ["licence", doc ? doc.kind : "custom"] }
+  };
+}
+function fingerprint(f, uri) {
+  return createHash("sha256").update([f.code, f.product ?? "", f.entitlement ?? "", uri, [...f.resources].sort().join("\n")].join("\0")).digest("hex");
+}
+function decisionSarif(d, ctx = {}) {
+  const root = ctx.root ?? process.cwd();
+  const configUri = ctx.configFile ? relativeUri(ctx.configFile, root) : null;
+  const all = locatedFindings(d);
+  const located = all.slice(0, MAX_RESULTS);
+  const codes = [...new Set(located.map((l) => l.finding.code))].sort();
+  const index = new Map(codes.map((c, i) => [c, i]));
+  const results = located.map(({ finding: finding2, level, file: named, line }) => {
+    const file = named && !/^<.+>$/.test(named) ? named : void 0;
+    const uri = file ? relativeUri(file, root) : configUri ?? "";
+    const startLine = file ? line ?? 1 : ctx.configLine?.(finding2) ?? 1;
+    return {
+      ruleId: finding2.code,
+      ruleIndex: index.get(finding2.code),
+      level,
+      message: { text: finding2.message },
+      locations: [{ physicalLocation: { artifactLocation: { uri }, region: { startLine } } }],
+      partialFingerprints: { "entitlegateFinding/v1": fingerprint(finding2, uri) },
+      properties: {
+        ...finding2.product ? { product: finding2.product } : {},
+        ...finding2.entitlement ? { entitlement: finding2.entitlement } : {},
+        resources: finding2.resources
+      }
+    };
+  });
+  const notes = all.length > located.length ? [{ level: "warning", message: { text: `only the first ${MAX_RESULTS} of ${all.length} results (GitHub's limit per run)` } }] : [];
+  const sarif = {
+    $schema: SARIF_SCHEMA,
+    version: "2.1.0",
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: "entitlegate",
+            version: VERSION,
+            semanticVersion: VERSION,
+            informationUri: "https://github.com/entitlegate/entitlegate",
+            rules: codes.map(rule)
+          }
+        },
+        invocations: [{ executionSuccessful: true, toolExecutionNotifications: notes }],
+        results,
+        properties: {
+          allowed: d.allowed,
+          mode: d.mode,
+          provenance: d.provenance
+        }
+      }
+    ]
+  };
+  return JSON.stringify(sarif, null, 2) + "\n";
+}
+
 // render/text.ts
 function table(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -15756,6 +15945,13 @@ function decisionText(d) {
   return lines.join("\n").trimEnd() + "\n";
 }
 
+// engine/config/definitions.ts
+import { readFileSync as readFileSync2 } from "node:fs";
+
+// engine/source.ts
+var import_yaml = __toESM(require_dist(), 1);
+import { readFileSync } from "node:fs";
+
 // engine/errors.ts
 function formatProblem(p) {
   if (!p.file) return p.message;
@@ -15780,29 +15976,7 @@ function inputError(problem, code = "EG_ERR_INPUT_INVALID") {
   return new EntitlegateError(code, formatProblem(problem), [problem]);
 }
 
-// action/src/annotations.ts
-import { readFileSync as readFileSync2 } from "node:fs";
-
-// render/machine.ts
-function locatedFindings(d) {
-  const where = locations(d);
-  const out = [];
-  const add = (finding2, level) => {
-    const spots = finding2.resources.map((r) => where.get(r)).filter((w) => !!w);
-    if (!spots.length) out.push({ finding: finding2, level });
-    for (const spot of new Set(spots)) {
-      const m = /^(.*):(\d+)$/.exec(spot);
-      out.push(m ? { finding: finding2, level, file: m[1], line: Number(m[2]) } : { finding: finding2, level, file: spot });
-    }
-  };
-  for (const f of d.violations) add(f, d.allowed ? "warning" : "error");
-  for (const f of d.warnings) add(f, "warning");
-  return out;
-}
-
 // engine/source.ts
-var import_yaml = __toESM(require_dist(), 1);
-import { readFileSync } from "node:fs";
 function readText(file, code) {
   try {
     return readFileSync(file, "utf8");
@@ -15870,28 +16044,33 @@ function sortProblems(problems) {
   return [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
 }
 
-// action/src/annotations.ts
-function configPath(config3, f) {
+// engine/config/definitions.ts
+function pathOf(config3, ids2) {
   const c = config3.config;
-  const e = c.entitlements.findIndex((x2) => x2.id === f.entitlement);
+  const e = c.entitlements.findIndex((x2) => x2.id === ids2.entitlement);
   if (e >= 0) return ["entitlements", e];
-  const x = c.exceptions.findIndex((x2) => x2.id === f.entitlement);
+  const x = c.exceptions.findIndex((x2) => x2.id === ids2.entitlement);
   if (x >= 0) return ["exceptions", x];
-  const p = c.products.findIndex((x2) => x2.id === f.product);
+  const p = c.products.findIndex((x2) => x2.id === ids2.product);
   return p >= 0 ? ["products", p] : [];
 }
-function annotationsOf(d, config3, configFile) {
+function definitionLines(config3) {
   let src;
-  const configLine = (f) => {
+  return (ids2) => {
     if (src === void 0) {
       try {
-        src = parseSource(configFile, readFileSync2(config3.file, "utf8"), "EG_ERR_CONFIG_INVALID", "the config");
+        src = parseSource(config3.file, readFileSync2(config3.file, "utf8"), "EG_ERR_CONFIG_INVALID", "the config");
       } catch {
         src = null;
       }
     }
-    return src ? positionOf(src, configPath(config3, f)).line : 1;
+    return src ? positionOf(src, pathOf(config3, ids2)).line : 1;
   };
+}
+
+// action/src/annotations.ts
+function annotationsOf(d, config3, configFile) {
+  const configLine = definitionLines(config3);
   return locatedFindings(d).map(({ finding: finding2, level, file, line }) => ({
     level,
     title: findingTitle(finding2),
@@ -15947,11 +16126,11 @@ function fromFork(pr) {
 
 // action/src/decide.ts
 import { existsSync as existsSync4 } from "node:fs";
-import { dirname as dirname3, join as join4, resolve as resolve3, sep as sep2 } from "node:path";
+import { dirname as dirname3, join as join4, resolve as resolve3, sep as sep3 } from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 
 // engine/config/load.ts
-import { createHash } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 import { dirname, resolve } from "node:path";
 
 // node_modules/zod/v4/core/util.js
@@ -18280,7 +18459,7 @@ function parseConfig(file, text2) {
       sorted
     );
   }
-  const digest = "sha256:" + createHash("sha256").update(text2).digest("hex");
+  const digest = "sha256:" + createHash2("sha256").update(text2).digest("hex");
   const loaded = { config: value, file, digest };
   if (value.policy) loaded.policyPath = resolve(dirname(file), value.policy);
   return loaded;
@@ -18538,7 +18717,7 @@ function policyData(config3) {
 }
 
 // engine/policy/wasm.ts
-import { createHash as createHash2 } from "node:crypto";
+import { createHash as createHash3 } from "node:crypto";
 import { existsSync as existsSync2, readFileSync as readFileSync4 } from "node:fs";
 import { dirname as dirname2, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18594,7 +18773,7 @@ var CompiledPolicy = class _CompiledPolicy {
       if (!Object.hasOwn(wasm.entrypoints, ENTRYPOINT)) {
         throw new Error(`it has no ${ENTRYPOINT} entrypoint; build it with \`entitlegate policy build\``);
       }
-      return new _CompiledPolicy(path, "sha256:" + createHash2("sha256").update(bytes).digest("hex"), wasm);
+      return new _CompiledPolicy(path, "sha256:" + createHash3("sha256").update(bytes).digest("hex"), wasm);
     } catch (err) {
       throw new EntitlegateError("EG_ERR_POLICY_LOAD", `${path}: not a usable entitlegate policy: ${err.message}`);
     }
@@ -18725,6 +18904,7 @@ var Engine = class _Engine {
       products: prepared.products,
       claims: prepared.claims,
       provenance: {
+        version: VERSION,
         policy: this.policy.digest,
         config: this.loaded.digest,
         usage: this.sources,
@@ -18902,14 +19082,14 @@ function parseUsage(file, text2, products) {
 }
 
 // engine/load.ts
-function loadFiles(configPath2, usagePaths) {
-  if (!configPath2) throw new EntitlegateError("EG_ERR_USAGE", "--config FILE is required");
-  const config3 = loadConfig(configPath2);
+function loadFiles(configPath, usagePaths) {
+  if (!configPath) throw new EntitlegateError("EG_ERR_USAGE", "--config FILE is required");
+  const config3 = loadConfig(configPath);
   const products = new Set(config3.config.products.map((p) => p.id));
   return { config: config3, usage: usagePaths.map((f) => loadUsage(f, products)) };
 }
-async function loadEngine(configPath2, usagePaths, defaultPolicy) {
-  const files = loadFiles(configPath2, usagePaths);
+async function loadEngine(configPath, usagePaths, defaultPolicy) {
+  const files = loadFiles(configPath, usagePaths);
   const policy = await CompiledPolicy.load(files.config.policyPath ?? defaultPolicy);
   return { ...files, engine: new Engine(policy, files.config, files.usage) };
 }
@@ -19086,7 +19266,7 @@ function claimsFromText(file, text2, opts) {
 
 // adapters/cdktf/synth.ts
 import { existsSync as existsSync3, readdirSync, readFileSync as readFileSync5, statSync } from "node:fs";
-import { join as join2, relative } from "node:path";
+import { join as join2, relative as relative2 } from "node:path";
 
 // adapters/terraform/match.ts
 var import_picomatch2 = __toESM(require_picomatch2(), 1);
@@ -20828,7 +21008,7 @@ function cdktfStacks(dir) {
 function claimsFromCdktfOut(dir, config3, opts = {}) {
   const claims = [];
   for (const stack of cdktfStacks(dir)) {
-    const shown = relative(process.cwd(), stack.file) || stack.file;
+    const shown = relative2(process.cwd(), stack.file) || stack.file;
     const json = readJson(stack.file, shown);
     if (!isObject3(json)) throw inputError({ file: shown, line: 1, col: 1, message: "not a cdk.tf.json: expected an object" });
     claims.push(...claimsFromCdkTfJson(json, config3, { ...opts, file: shown }));
@@ -21718,7 +21898,7 @@ function claimsFromPaths(paths, ctx, readStdin) {
 
 // action/src/inputs.ts
 import { globSync, statSync as statSync3 } from "node:fs";
-import { isAbsolute, relative as relative2, resolve as resolve2, sep } from "node:path";
+import { isAbsolute as isAbsolute2, relative as relative3, resolve as resolve2, sep as sep2 } from "node:path";
 var import_picomatch4 = __toESM(require_picomatch2(), 1);
 function inputError2(message) {
   return new EntitlegateError("EG_ERR_USAGE", message);
@@ -21769,9 +21949,9 @@ function readInputs(env = process.env) {
   return inputs;
 }
 function workspacePath(workspace, path) {
-  const rel = relative2(workspace, path);
-  if (!rel || rel.startsWith("..") || isAbsolute(rel)) return path.split(sep).join("/");
-  return rel.split(sep).join("/");
+  const rel = relative3(workspace, path);
+  if (!rel || rel.startsWith("..") || isAbsolute2(rel)) return path.split(sep2).join("/");
+  return rel.split(sep2).join("/");
 }
 var SKIPPED = /(^|\/)(\.git|node_modules)(\/|$)/;
 function expandPaths(workspace, patterns, exclude = []) {
@@ -21805,7 +21985,7 @@ function expandPaths(workspace, patterns, exclude = []) {
   }
   const unique = [...new Set(found)].sort();
   const folders = unique.filter((p) => statSync3(p).isDirectory());
-  return unique.filter((p) => !folders.some((f) => p !== f && p.startsWith(f + sep)));
+  return unique.filter((p) => !folders.some((f) => p !== f && p.startsWith(f + sep2)));
 }
 
 // action/src/decide.ts
@@ -21815,7 +21995,7 @@ function policyPath() {
   return existsSync4(bundled) ? bundled : builtinPolicyPath();
 }
 function inWorkspace(workspace, text2) {
-  const prefix = resolve3(workspace) + sep2;
+  const prefix = resolve3(workspace) + sep3;
   return text2.split(prefix).join("");
 }
 async function decide(inputs, workspace) {
@@ -21874,7 +22054,7 @@ function decisionMarkdown(d) {
   const where = locations(d);
   out.push(...findings("Violations", d.violations, where), ...findings("Warnings", d.warnings, where));
   out.push(
-    `<sub>policy ${d.provenance.policy.slice(0, 19)}… · config ${d.provenance.config.slice(0, 19)}… · usage ${d.provenance.usage.map((u) => `${u.source} @ ${u.observedAt}`).join(", ") || "none"} · evaluated ${d.provenance.evaluatedAt}</sub>`,
+    `<sub>entitlegate ${d.provenance.version} · policy ${d.provenance.policy.slice(0, 19)}… · config ${d.provenance.config.slice(0, 19)}… · usage ${d.provenance.usage.map((u) => `${u.source} @ ${u.observedAt}`).join(", ") || "none"} · evaluated ${d.provenance.evaluatedAt}</sub>`,
     ""
   );
   return out.join("\n");
@@ -22112,20 +22292,23 @@ async function publish(d, annotations, inputs, ctx, summary2) {
 // action/src/run.ts
 var Blocked = class extends Error {
 };
-function writeReport(d, ctx) {
+function writeReports(d, config3, ctx) {
   const dir = mkdtempSync(join5(ctx.tempDir, "entitlegate-"));
-  const file = join5(dir, "decision.json");
-  writeFileSync(file, JSON.stringify(d, null, 2) + "\n");
-  return file;
+  const report2 = join5(dir, "decision.json");
+  writeFileSync(report2, JSON.stringify(d, null, 2) + "\n");
+  const sarif = join5(dir, "entitlegate.sarif");
+  writeFileSync(sarif, decisionSarif(d, { configFile: config3.file, configLine: definitionLines(config3), root: ctx.workspace }));
+  return { report: report2, sarif };
 }
 async function gate() {
   const ctx = runContext();
   const inputs = readInputs();
   const { decision: d, config: config3, configFile, inputs: files } = await decide(inputs, ctx.workspace);
-  const report2 = writeReport(d, ctx);
+  const { report: report2, sarif } = writeReports(d, config3, ctx);
   setOutput("allowed", String(d.allowed));
   setOutput("violations", String(d.violations.length));
   setOutput("report", report2);
+  setOutput("sarif", sarif);
   info(decisionText(d));
   const annotations = annotationsOf(d, config3, configFile);
   emitAnnotations(annotations);

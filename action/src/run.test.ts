@@ -118,6 +118,15 @@ describe.each(runners)('the action %s', (_name, step) => {
     expect(r.exitCode).toBe(1);
     expect(r.outputs).toMatchObject({ allowed: 'false', violations: '1' });
     expect(report(r).violations[0].code).toBe('OVER_ENTITLEMENT');
+    // the `sarif` output, for github/codeql-action/upload-sarif: paths relative to the workspace
+    expect(r.outputs.sarif!.startsWith(r.tempDir)).toBe(true);
+    const sarif = JSON.parse(readFileSync(r.outputs.sarif!, 'utf8'));
+    expect(
+      sarif.runs[0].results.map((x: { locations: { physicalLocation: object }[] }) => x.locations[0]!.physicalLocation),
+    ).toContainEqual({
+      artifactLocation: { uri: 'examples/manifests/orders-db.yaml' },
+      region: { startLine: 9 },
+    });
     expect(r.stdout).toMatch(
       /^::error title=OVER_ENTITLEMENT oracle-db-ee \(ORA-EE-2026\),file=examples\/manifests\/orders-db\.yaml,line=9::oracle-db-ee: 90 vcpu projected exceeds/m,
     );
