@@ -105,6 +105,7 @@ export const COMMANDS: CommandHelp[] = [
     usage: [
       'entitlegate serve --config FILE [--usage FILE]... (--tls-cert F --tls-key F | --insecure-http) [--port N] [--host H]',
       '    [--now ISO-8601] [--no-cluster] [--log-level L] [--reload-interval MS] [--shared-reservations NAMESPACE] [--replica-id ID]',
+      '    [--metrics-port N]',
     ],
     flags: [
       config,
@@ -129,6 +130,11 @@ export const COMMANDS: CommandHelp[] = [
         help: 'share admission reservations between replicas through Leases in this namespace',
       },
       { name: 'replica-id', value: 'ID', help: "this replica's name in shared reservations (default: the host name)" },
+      {
+        name: 'metrics-port',
+        value: 'N',
+        help: 'also serve GET /metrics alone over plain HTTP on this port (for Prometheus; 0 picks a free one)',
+      },
       help,
     ],
   },
