@@ -1,5 +1,6 @@
 import type { Decision } from '../engine/types.ts';
 import type { Report } from '../engine/report.ts';
+import { decisionAtlantis } from './atlantis.ts';
 import { headline } from './common.ts';
 import type { RenderContext } from './context.ts';
 import { decisionJunit } from './junit.ts';
@@ -9,7 +10,7 @@ import { decisionMarkdown, reportMarkdown } from './markdown.ts';
 import { decisionText, reportText } from './text.ts';
 
 /** The output formats of a decision, for every surface. */
-export const FORMATS = ['text', 'json', 'markdown', 'github', 'sarif', 'junit'] as const;
+export const FORMATS = ['text', 'json', 'markdown', 'github', 'sarif', 'junit', 'atlantis'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export type { RenderContext } from './context.ts';
@@ -31,6 +32,8 @@ export function renderDecision(d: Decision, format: Format, ctx: RenderContext =
       return decisionSarif(d, ctx);
     case 'junit':
       return decisionJunit(d);
+    case 'atlantis':
+      return decisionAtlantis(d);
     default:
       return decisionText(d);
   }

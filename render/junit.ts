@@ -6,6 +6,7 @@
 // as failed.
 import type { Decision, Finding } from '../engine/types.ts';
 import { VERSION } from '../engine/version.ts';
+import { decisionCases } from './cases.ts';
 import { findingTitle, locations } from './common.ts';
 
 // XML 1.0 has no way to write most control characters, even escaped.
@@ -17,12 +18,6 @@ const xml = (s: string) =>
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;');
 
-interface Case {
-  name: string;
-  failures: Finding[];
-  notes: { label: string; finding: Finding }[];
-}
-
 function describe(f: Finding, where: Map<string, string>): string {
   const at = f.resources.map((r) => `  at ${r}${where.has(r) ? ` (${where.get(r)})` : ''}`);
   return [`${findingTitle(f)}: ${f.message}`, ...at].join('\n');
@@ -30,22 +25,8 @@ function describe(f: Finding, where: Map<string, string>): string {
 
 export function decisionJunit(d: Decision): string {
   const where = locations(d);
-  const cases = new Map<string, Case>();
-  const caseFor = (name: string): Case => {
-    let c = cases.get(name);
-    if (!c) cases.set(name, (c = { name, failures: [], notes: [] }));
-    return c;
-  };
-  for (const p of d.products) caseFor(p.product);
-  const blocking = !d.allowed;
-  for (const f of d.violations) {
-    const c = caseFor(f.product ?? f.code);
-    if (blocking) c.failures.push(f);
-    else c.notes.push({ label: `violation (${d.mode} mode, not enforced)`, finding: f });
-  }
-  for (const f of d.warnings) caseFor(f.product ?? f.code).notes.push({ label: 'warning', finding: f });
-
-  const body = [...cases.values()].map((c) => {
+  const cases = decisionCases(d);
+  const body = cases.map((c) => {
     const parts: string[] = [];
     if (c.failures.length) {
       const first = c.failures[0]!;
@@ -60,8 +41,8 @@ export function decisionJunit(d: Decision): string {
     const open = `    <testcase classname="entitlegate" name="${xml(c.name)}"`;
     return parts.length ? `${open}>\n${parts.join('\n')}\n    </testcase>` : `${open} />`;
   });
-  const tests = cases.size;
-  const failures = [...cases.values()].filter((c) => c.failures.length).length;
+  const tests = cases.length;
+  const failures = cases.filter((c) => c.failures.length).length;
   const p = d.provenance;
   const props = [
     ['entitlegate.version', p.version],
