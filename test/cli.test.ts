@@ -147,6 +147,7 @@ describe('entitlegate validate and report', () => {
       used: 60,
       headroom: 4,
       daysToExpiry: 33,
+      expiresAt: '2027-01-01T00:00:00Z', // validUntil 2026-12-31 is the whole day; graceDays 0
       unitCost: 4750,
       currency: 'USD',
       headroomCost: 19000,
