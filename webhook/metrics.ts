@@ -28,7 +28,14 @@ export class Metrics {
 
   constructor(gate: Gate, opts: { defaultMetrics?: boolean; ready: () => boolean }) {
     const registers = [this.registry];
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (opts.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client's gauges named `_total` (a counter suffix, which `promtool
+      // check metrics` rejects); each is the sum of its labelled twin
+      // (nodejs_active_handles{type} and so on), so nothing is lost.
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+        this.registry.removeSingleMetric(name);
+    }
     this.decisions = new Counter({
       name: 'entitlegate_admission_decisions_total',
       help: 'Admission decisions by result (allowed, denied, exempt, skipped, error-denied, error-allowed) and code (first violation code, error code, or NONE)',
