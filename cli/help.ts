@@ -43,7 +43,7 @@ const usage: Flag = {
   value: 'FILE',
   file: true,
   multiple: true,
-  help: 'a usage snapshot; repeat for several (their records add up)',
+  help: 'a usage snapshot; several add up',
 };
 const now: Flag = { name: 'now', value: 'ISO-8601', help: 'decide as of this instant (what-if questions, tests); default: the clock' };
 const scope: Flag[] = [
