@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import pkg from '../package.json' with { type: 'json' };
 import { cli } from '../test/cli-harness.ts';
 import { CODES, codeAnchor } from './codes.ts';
-import { relativeUri } from './sarif.ts';
+import type { Decision } from '../engine/types.ts';
+import { decisionSarif, relativeUri } from './sarif.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -126,6 +127,39 @@ describe('--format sarif', () => {
     expect(level(enforce.log)).toBe('error');
     expect(level(warn.log)).toBe('warning');
     expect(githubProblems(warn.text)).toEqual([]);
+  });
+
+  it("keeps to GitHub's 25,000 results per run, violations first, and says so", () => {
+    const finding = (i: number, code: string) => ({
+      code,
+      product: 'p',
+      entitlement: null,
+      message: `m${i}`,
+      resources: [`Deployment/ns/d${i}`],
+    });
+    const claims = Array.from({ length: 25_010 }, (_, i) => ({
+      product: 'p',
+      metric: 'vcpu' as const,
+      quantity: 1,
+      peak: 1,
+      scope: {},
+      resource: { kind: 'Deployment', name: `d${i}`, namespace: 'ns', file: 'k8s/all.yaml', line: i + 1 },
+    }));
+    const d: Decision = {
+      allowed: false,
+      mode: 'enforce',
+      violations: claims.slice(0, 20_000).map((_, i) => finding(i, 'OVER_ENTITLEMENT')),
+      warnings: claims.slice(20_000).map((_, i) => finding(20_000 + i, 'TRANSIENT_PEAK')),
+      products: [],
+      claims,
+      provenance: { version: pkg.version, policy: 'sha256:x', config: 'sha256:y', usage: [], evaluatedAt: '2026-11-28T10:00:00Z' },
+    };
+    const text = decisionSarif(d, { configFile: 'entitlegate.yaml', configLine: () => 1 });
+    expect(githubProblems(text)).toEqual([]);
+    const run = JSON.parse(text).runs[0];
+    expect(run.results).toHaveLength(25_000);
+    expect(run.results.filter((r: { level: string }) => r.level === 'error')).toHaveLength(20_000);
+    expect(run.invocations[0].toolExecutionNotifications[0].message.text).toContain('25000 of 25010');
   });
 
   it('absolute paths become URIs relative to the root, percent-encoded', () => {
