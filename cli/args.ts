@@ -8,7 +8,27 @@ import { FORMATS, type Format } from '../render/index.ts';
 
 export const scopeOptions = Object.fromEntries(SCOPE_DIMENSIONS.map((d) => [d, { type: 'string' as const }]));
 
+/**
+ * A command asked for --help. run() answers help before a command parses
+ * anything, so this is only seen when a command is called directly: it
+ * carries the flags the command parses, which cli/help.test.ts compares
+ * with the help table.
+ */
+export class HelpRequested extends Error {
+  readonly flags: { name: string; short?: string; boolean: boolean; multiple: boolean }[];
+  constructor(options: NonNullable<ParseArgsConfig['options']>) {
+    super('--help');
+    this.flags = Object.entries(options).map(([name, o]) => ({
+      name,
+      ...(o.short ? { short: o.short } : {}),
+      boolean: o.type === 'boolean',
+      multiple: !!o.multiple,
+    }));
+  }
+}
+
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, allowPositionals: boolean) {
+  if (args.includes('--help')) throw new HelpRequested(options);
   try {
     return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (err) {

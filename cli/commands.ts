@@ -6,7 +6,8 @@ import { standingReport } from '../engine/report.ts';
 import { formatFrom, modeFrom, nowFrom, parse, scopeFrom, scopeOptions, strings, usageError } from './args.ts';
 import { claimsFromPaths } from '../inputs/read.ts';
 import { loadEngine } from '../config/load.ts';
-import { renderDecision, renderReport } from '../render/index.ts';
+import { definitionLines } from '../engine/config/definitions.ts';
+import { quietLine, renderDecision, renderReport } from '../render/index.ts';
 import type { Io } from './io.ts';
 
 export async function check(args: string[], io: Io): Promise<number> {
@@ -19,6 +20,7 @@ export async function check(args: string[], io: Io): Promise<number> {
       format: { type: 'string', short: 'f' },
       output: { type: 'string', short: 'o' },
       now: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
       ...scopeOptions,
     },
     true,
@@ -30,11 +32,11 @@ export async function check(args: string[], io: Io): Promise<number> {
   const { config, engine } = await loadEngine(values.config as string | undefined, strings(values.usage));
   const claims = claimsFromPaths(positionals, { config: config.config, scope: scopeFrom(values) }, io.readStdin);
   const decision = engine.decide(claims, mode ? { now, mode } : { now });
-  const out = renderDecision(decision, format);
+  const out = renderDecision(decision, format, { configFile: config.file, configLine: definitionLines(config) });
   if (values.output) {
     writeFileSync(values.output as string, out);
-    io.stdout(renderDecision(decision, 'text'));
-  } else io.stdout(out);
+    io.stdout(values.quiet ? quietLine(decision) : renderDecision(decision, 'text'));
+  } else io.stdout(values.quiet ? quietLine(decision) : out);
   return decision.allowed ? 0 : 1;
 }
 

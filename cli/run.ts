@@ -1,43 +1,75 @@
 // Dispatch and the one place errors end: a user's mistake prints its message
-// (file:line:col per problem) and exits 2; never a stack trace.
+// (file:line:col per problem) and exits 2; never a stack trace. Help and the
+// version are answered here for every command, before its own parsing.
 import { EntitlegateError } from '../engine/errors.ts';
+import { VERSION } from '../engine/version.ts';
+import { parse, usageError } from './args.ts';
 import { check, policy, report, validate } from './commands.ts';
+import { completionScript, SHELLS, type Shell } from './completion.ts';
+import { commandHelp, renderCommandHelp, renderOverview } from './help.ts';
 import { serve } from './serve.ts';
 import type { Io } from './io.ts';
 
-const HELP = `entitlegate — block deployments that would exceed a software licence entitlement
-
-  entitlegate check [PATH...] --config FILE [--usage FILE]... [--mode enforce|warn]
-      [--environment E] [--cluster C] [--namespace N] [--account A] [--region R]
-      [--format text|json|markdown|github|sarif|junit] [--output FILE] [--now ISO-8601]
-  entitlegate validate --config FILE [--usage FILE]...
-  entitlegate report --config FILE [--usage FILE]... [--format text|json|markdown] [--now ISO-8601]
-  entitlegate serve --config FILE [--usage FILE]... [--tls-cert F --tls-key F] [--port N] [--now ISO-8601]
-  entitlegate policy build|test DIR [--output FILE]
-
-Exit codes: 0 allowed, 1 blocked, 2 bad input, config or usage (nothing evaluated).
-`;
-
 type Command = (args: string[], io: Io) => Promise<number>;
 
-const commands: Record<string, Command> = {
+const versionLine = () => `entitlegate ${VERSION}\n`;
+
+async function completion(args: string[], io: Io): Promise<number> {
+  const [shell, ...rest] = parse(args, {}, true).positionals;
+  if (!SHELLS.includes(shell as Shell) || rest.length) throw usageError(`usage: entitlegate completion ${SHELLS.join('|')}`);
+  io.stdout(completionScript(shell as Shell));
+  return 0;
+}
+
+export const commands: Record<string, Command> = {
   check,
   validate,
   report,
   policy,
   serve: (args, io) => serve(args, io),
+  completion,
+  version: async (args, io) => {
+    if (parse(args, {}, true).positionals.length) throw usageError('usage: entitlegate version');
+    io.stdout(versionLine());
+    return 0;
+  },
 };
+
+/** `--help` or `-h` among a command's own flags (not after `--`). */
+function wantsHelp(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const [name, ...args] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(HELP);
-    return name ? 0 : 2;
+  if (!name) {
+    io.stderr(renderOverview());
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    const topic = name === 'help' ? args[0] : undefined;
+    const help = topic ? commandHelp(topic) : undefined;
+    if (topic && !help) {
+      io.stderr(`entitlegate: unknown command "${topic}"\n\n${renderOverview()}`);
+      return 2;
+    }
+    io.stdout(help ? renderCommandHelp(help) : renderOverview());
+    return 0;
+  }
+  if (name === '--version' || name === '-V') {
+    io.stdout(versionLine());
+    return 0;
   }
   const command = commands[name];
   if (!command) {
-    io.stderr(`entitlegate: unknown command "${name}"\n\n${HELP}`);
+    io.stderr(`entitlegate: unknown command "${name}"\n\n${renderOverview()}`);
     return 2;
+  }
+  const help = commandHelp(name);
+  if (help && wantsHelp(args)) {
+    io.stdout(renderCommandHelp(help));
+    return 0;
   }
   try {
     return await command(args, io);

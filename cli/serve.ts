@@ -6,13 +6,13 @@ import type { Io } from './io.ts';
 
 export const SERVE_USAGE = `entitlegate serve --config FILE [--usage FILE]... [--tls-cert F --tls-key F] [--port N] [--host H]
     [--now ISO-8601] [--no-cluster] [--insecure-http] [--log-level L] [--reload-interval MS]
-    [--shared-reservations NAMESPACE] [--replica-id ID]`;
+    [--shared-reservations NAMESPACE] [--replica-id ID] [--metrics-port N]`;
 
-function portFrom(value: unknown): number {
+function portFrom(value: unknown, flag = '--port'): number {
   if (value === undefined) return 8443;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw usageError(`--port must be a port number (0-65535), not "${String(value)}"`);
+    throw usageError(`${flag} must be a port number (0-65535), not "${String(value)}"`);
   return port;
 }
 
@@ -33,6 +33,7 @@ export async function serve(args: string[], io: Io, hooks: ServeHooks = {}): Pro
       'reload-interval': { type: 'string' },
       'shared-reservations': { type: 'string' },
       'replica-id': { type: 'string' },
+      'metrics-port': { type: 'string' },
     },
     false,
   );
@@ -68,6 +69,7 @@ export async function serve(args: string[], io: Io, hooks: ServeHooks = {}): Pro
       logLevel: (values['log-level'] as string | undefined) ?? 'info',
       ...(sharedNs !== undefined ? { sharedReservationsNamespace: sharedNs } : {}),
       ...(replica !== undefined ? { replicaId: replica } : {}),
+      ...(values['metrics-port'] !== undefined ? { metricsPort: portFrom(values['metrics-port'], '--metrics-port') } : {}),
     },
     hooks,
   );

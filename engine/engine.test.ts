@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { NOW, engineFor, entitlement, oracle, usage } from '../test/fixtures.ts';
 import type { Claim, Decision } from './types.ts';
+import pkg from '../package.json' with { type: 'json' };
 
 const claim = (quantity: number | null, scope: Claim['scope'] = { environment: 'prod' }, extra: Partial<Claim> = {}): Claim => ({
   product: 'ora',
@@ -263,6 +264,7 @@ describe('accounting details', () => {
       { source: 'cmdb', observedAt: '2026-11-27T06:00:00Z' },
     ]);
     expect(d.provenance.evaluatedAt).toBe('2026-11-28T10:00:00Z');
+    expect(d.provenance.version).toBe(pkg.version);
     expect(d.provenance.policy).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(d.provenance.config).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
@@ -414,6 +416,6 @@ describe('accounting details', () => {
       scope: { environment: 'prod', namespace: 'prod' },
       resource: { kind: 'Deployment', name: 'orders-db', namespace: 'prod', file: 'k8s/db.yaml', line: 1 },
     });
-    expect(Object.keys(d.provenance)).toEqual(['policy', 'config', 'usage', 'evaluatedAt']);
+    expect(Object.keys(d.provenance)).toEqual(['version', 'policy', 'config', 'usage', 'evaluatedAt']);
   });
 });

@@ -10,6 +10,7 @@ import { poolAt, usable, type PoolAtNow } from './pools.ts';
 import { accountProductChange, type ChangeResults } from './product-change.ts';
 import { CompiledPolicy } from './policy/wasm.ts';
 import { isoInstant } from './time.ts';
+import { VERSION } from './version.ts';
 import {
   resourceId,
   type Claim,
@@ -129,6 +130,7 @@ export class Engine<C extends LicenceConfig = LicenceConfig> {
       products: prepared.products,
       claims: prepared.claims,
       provenance: {
+        version: VERSION,
         policy: this.policy.digest,
         config: this.loaded.digest,
         usage: this.sources,

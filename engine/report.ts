@@ -2,7 +2,7 @@
 // days to expiry, and what unused capacity costs where unit cost is known.
 import type { Engine } from './engine.ts';
 import type { Metric } from './types.ts';
-import { isoInstant } from './time.ts';
+import { DAY_MS, isoInstant } from './time.ts';
 
 export interface EntitlementStanding {
   id: string;
@@ -12,6 +12,8 @@ export interface EntitlementStanding {
   used: number;
   headroom: number;
   daysToExpiry: number | null;
+  /** When its capacity ends (validUntil, grace included); null when it has no end. */
+  expiresAt: string | null;
   unitCost: number | null;
   currency: string | null;
   /** headroom × unitCost: what the organisation pays for and does not use. */
@@ -53,6 +55,7 @@ export function standingReport(engine: Engine, now: Date): Report {
         used,
         headroom,
         daysToExpiry: p.state === 'grace' ? p.graceDaysLeft : p.daysLeft,
+        expiresAt: p.def.end === Infinity ? null : isoInstant(new Date(p.def.end + p.def.graceDays * DAY_MS)),
         unitCost,
         currency: contract?.currency ?? null,
         headroomCost: unitCost === null ? null : headroom * unitCost,

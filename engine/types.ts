@@ -81,6 +81,8 @@ export interface ProductOutcome {
 }
 
 export interface Provenance {
+  /** The entitlegate version that decided (package.json). */
+  version: string;
   policy: string;
   config: string;
   usage: { source: string; observedAt: string }[];

@@ -41,7 +41,7 @@ export function decisionMarkdown(d: Decision): string {
   const where = locations(d);
   out.push(...findings('Violations', d.violations, where), ...findings('Warnings', d.warnings, where));
   out.push(
-    `<sub>policy ${d.provenance.policy.slice(0, 19)}… · config ${d.provenance.config.slice(0, 19)}… · usage ${d.provenance.usage.map((u) => `${u.source} @ ${u.observedAt}`).join(', ') || 'none'} · evaluated ${d.provenance.evaluatedAt}</sub>`,
+    `<sub>entitlegate ${d.provenance.version} · policy ${d.provenance.policy.slice(0, 19)}… · config ${d.provenance.config.slice(0, 19)}… · usage ${d.provenance.usage.map((u) => `${u.source} @ ${u.observedAt}`).join(', ') || 'none'} · evaluated ${d.provenance.evaluatedAt}</sub>`,
     '',
   );
   return out.join('\n');

@@ -108,7 +108,7 @@ describe('entitlegate check', () => {
       locations: [{ physicalLocation: { artifactLocation: { uri: 'examples/manifests/orders-db.yaml' }, region: { startLine: 9 } } }],
     });
     const junit = (await cli(['check', 'examples/manifests', ...base, '--cluster', 'prod-eu-1', '--format', 'junit'])).stdout;
-    expect(junit).toContain('<testsuite name="entitlegate" tests="2" failures="1">');
+    expect(junit).toMatch(/<testsuite name="entitlegate" tests="2" failures="1" errors="0" /);
     expect(junit).toContain('<failure type="OVER_ENTITLEMENT"');
   });
 
@@ -147,6 +147,7 @@ describe('entitlegate validate and report', () => {
       used: 60,
       headroom: 4,
       daysToExpiry: 33,
+      expiresAt: '2027-01-01T00:00:00Z', // validUntil 2026-12-31 is the whole day; graceDays 0
       unitCost: 4750,
       currency: 'USD',
       headroomCost: 19000,

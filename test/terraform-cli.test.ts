@@ -195,7 +195,12 @@ describe.skipIf(missing !== undefined)('examples/terraform/pre-apply.sh with a r
     expect(r.stdout).toMatch(/weblogic-ee\s+vcpu\s+18\s+10\s+32\s+28\s+28/);
     expect(r.stdout).toMatch(/Apply complete! Resources: 4 added/);
     const plan = JSON.parse(readFileSync(join(r.dir, 'plan.json'), 'utf8')) as { terraform_version: string };
-    expect(plan.terraform_version).toBe('1.5.7');
+    // the plan came from the binary under test (Terraform, or OpenTofu through ENTITLEGATE_TERRAFORM)
+    const env = { ...process.env, TF_CLI_CONFIG_FILE: join(r.dir, '.terraformrc') };
+    const built = JSON.parse(spawnSync(terraformPath(), ['version', '-json'], { encoding: 'utf8', env }).stdout) as {
+      terraform_version: string;
+    };
+    expect(plan.terraform_version).toBe(built.terraform_version);
     expect(existsSync(join(r.dir, 'terraform.tfstate'))).toBe(true);
   });
 

@@ -89,7 +89,7 @@ describe('live usage from the cluster inventory', () => {
       timeout: 5000,
       interval: 20,
     });
-    expect((await client.get('/metrics')).text).toContain('entitlegate_product_used{product="oracle-db-ee",metric="vcpu"} 54');
+    expect((await client.get('/metrics')).text).toContain('entitlegate_product_used_vcpus{product="oracle-db-ee"} 54');
   });
 
   it('holds a reservation until the watch delivers the object, then counts the object once', async () => {
@@ -103,7 +103,7 @@ describe('live usage from the cluster inventory', () => {
     api.event('ADDED', DEPLOYMENTS, deployment({ name: 'orders', cpu: '6' }));
     await vi.waitFor(() => expect(gate.reservations.size).toBe(0), { timeout: 5000, interval: 10 });
     const metrics = (await client.get('/metrics')).text;
-    expect(metrics).toContain('entitlegate_product_used{product="oracle-db-ee",metric="vcpu"} 60');
+    expect(metrics).toContain('entitlegate_product_used_vcpus{product="oracle-db-ee"} 60');
     expect(metrics).toContain('entitlegate_reservations 0');
     // counted once: 60 + 4 fits exactly, 60 + 5 does not
     expect(await allowed(client, review({ operation: 'CREATE', object: deployment({ name: 'x', cpu: '4' }), dryRun: true }))).toBe(true);

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '../engine/version.ts';
 import { change, plan } from '../adapters/terraform/test-helpers.ts';
 import { parseConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
@@ -322,6 +323,7 @@ describe('POST /terraform/run-task', () => {
       Severity: [{ label: 'High', level: 'error' }],
       Code: [{ label: 'OVER_ENTITLEMENT' }],
       Product: [{ label: 'weblogic-ee' }],
+      Version: [{ label: `entitlegate ${VERSION}` }],
     });
     expect(v.body).toContain('### Violation `OVER_ENTITLEMENT`');
     expect(v.body).toContain('| vcpu | 32 | 20 | 16 | 36 | 36 |');

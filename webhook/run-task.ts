@@ -431,6 +431,7 @@ function outcome(
     ],
     Severity: [kind === 'violation' ? { label: 'High', level: 'error' } : { label: 'Medium', level: 'warning' }],
     Code: [{ label: f.code }],
+    Version: [{ label: `entitlegate ${decision.provenance.version}` }],
   };
   if (f.product) tags.Product = [{ label: f.product }];
   if (f.entitlement) tags.Entitlement = [{ label: f.entitlement }];

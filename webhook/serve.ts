@@ -7,6 +7,7 @@ import { createSecureContext } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { EntitlegateError } from '../engine/errors.ts';
 import { Gate } from './gate.ts';
+import { startMetricsServer, type MetricsServer } from './metrics.ts';
 import { buildServer } from './server.ts';
 import { detectCluster } from './usage-source.ts';
 
@@ -57,6 +58,8 @@ export interface ServeHooks {
   stop?: Promise<unknown>;
   /** Called once listening, with the address (tests). */
   listening?: (address: string) => void;
+  /** Called once the --metrics-port server listens, with its URL (tests). */
+  metricsListening?: (url: string) => void;
 }
 
 /** What `entitlegate serve` was asked for, parsed from its flags by the CLI. */
@@ -76,6 +79,8 @@ export interface ServeOptions {
   /** Leases namespace given on the command line; the config's setting otherwise. */
   sharedReservationsNamespace?: string;
   replicaId?: string;
+  /** Also serve /metrics alone, over plain HTTP, on this port. */
+  metricsPort?: number;
 }
 
 export async function serve(opts: ServeOptions, hooks: ServeHooks = {}): Promise<number> {
@@ -115,6 +120,20 @@ export async function serve(opts: ServeOptions, hooks: ServeHooks = {}): Promise
     await app.close();
     throw new EntitlegateError('EG_ERR_USAGE', `cannot listen on ${host}:${port}: ${(err as Error).message}`);
   }
+  let metricsServer: MetricsServer | null = null;
+  if (opts.metricsPort !== undefined) {
+    try {
+      metricsServer = await startMetricsServer(app.metrics, host, opts.metricsPort);
+    } catch (err) {
+      await app.close();
+      throw new EntitlegateError(
+        'EG_ERR_USAGE',
+        `cannot listen on ${host}:${opts.metricsPort} (--metrics-port): ${(err as Error).message}`,
+      );
+    }
+    app.log.info({ url: `${metricsServer.url}/metrics` }, 'serving /metrics on its own plain-HTTP port');
+    hooks.metricsListening?.(metricsServer.url);
+  }
 
   const stop =
     hooks.stop ??
@@ -124,6 +143,7 @@ export async function serve(opts: ServeOptions, hooks: ServeHooks = {}): Promise
     });
   const reason = await stop;
   app.log.info({ reason: typeof reason === 'string' ? reason : 'stop' }, 'shutting down: finishing requests in flight');
+  await metricsServer?.close();
   await app.close();
   return 0;
 }

@@ -251,11 +251,11 @@ describe('health and metrics', () => {
     expect(text).toMatch(/entitlegate_admission_duration_seconds_count\{result="allowed"\} 1\n/);
     expect(text).toMatch(/entitlegate_admission_duration_seconds_bucket\{le="\+Inf",result="allowed"\} 1\n/);
     expect(Number(/entitlegate_admission_duration_seconds_sum\{result="allowed"\} ([0-9.e-]+)/.exec(text)?.[1])).toBeGreaterThan(0);
-    expect(text).toContain('entitlegate_product_used{product="oracle-db-ee",metric="vcpu"} 54');
-    expect(text).toContain('entitlegate_product_capacity{product="oracle-db-ee",metric="vcpu"} 64');
-    expect(text).toContain('entitlegate_entitlement_capacity{product="oracle-db-ee",entitlement="ORA-2026",kind="entitlement"} 64');
-    expect(text).toContain('entitlegate_entitlement_used{product="oracle-db-ee",entitlement="ORA-2026",kind="entitlement"} 54');
-    expect(text).toContain('entitlegate_product_reserved{product="oracle-db-ee"} 2');
+    expect(text).toContain('entitlegate_product_used_vcpus{product="oracle-db-ee"} 54');
+    expect(text).toContain('entitlegate_product_capacity_vcpus{product="oracle-db-ee"} 64');
+    expect(text).toContain('entitlegate_entitlement_capacity_vcpus{product="oracle-db-ee",entitlement="ORA-2026",kind="entitlement"} 64');
+    expect(text).toContain('entitlegate_entitlement_used_vcpus{product="oracle-db-ee",entitlement="ORA-2026",kind="entitlement"} 54');
+    expect(text).toContain('entitlegate_product_reserved_vcpus{product="oracle-db-ee"} 2');
     expect(text).toContain('entitlegate_reservations 1');
     expect(text).toContain('entitlegate_ready 1');
   });

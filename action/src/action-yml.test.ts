@@ -26,7 +26,7 @@ describe('action.yml', () => {
         'github-token',
       ].sort(),
     );
-    expect(Object.keys(action.outputs).sort()).toEqual(['allowed', 'report', 'violations']);
+    expect(Object.keys(action.outputs).sort()).toEqual(['allowed', 'report', 'sarif', 'violations']);
     expect(action.inputs['github-token'].default).toBe('${{ github.token }}');
     expect(action.runs).toEqual({ using: 'node24', main: 'action/dist/index.js' });
     expect(existsSync(join(REPO_ROOT, action.runs.main))).toBe(true);

@@ -21,7 +21,7 @@ function decision(over: Partial<Decision>): Decision {
     warnings: [],
     products: [],
     claims: [],
-    provenance: { policy: 'sha256:x', config: 'sha256:y', usage: [], evaluatedAt: '2026-11-28T10:00:00Z' },
+    provenance: { version: '0.1.0', policy: 'sha256:x', config: 'sha256:y', usage: [], evaluatedAt: '2026-11-28T10:00:00Z' },
     ...over,
   };
 }

@@ -1,14 +1,9 @@
 // One sticky pull-request comment: found by its hidden marker, updated in
-// place, created only when there is none. Every page of comments is read, so a
-// long conversation never makes us post a second one.
-import type { GitHubApi } from './github-api.ts';
+// place, created only when there is none. Every page of comments is read
+// (Octokit's paginate follows `Link: rel="next"`), so a long conversation
+// never makes us post a second one.
+import { call, type GitHubApi } from './github-api.ts';
 import { COMMENT_MARKER } from './summary.ts';
-
-interface IssueComment {
-  id: number;
-  body?: string | null;
-  html_url?: string;
-}
 
 export interface CommentTarget {
   owner: string;
@@ -24,14 +19,21 @@ export async function upsertComment(
   body: string,
   opts: { createIfMissing: boolean },
 ): Promise<CommentResult> {
-  const base = `/repos/${t.owner}/${t.repo}`;
-  const comments = await api.paginate<IssueComment>(`${base}/issues/${t.issue}/comments`);
+  const repo = { owner: t.owner, repo: t.repo };
+  const path = `/repos/${t.owner}/${t.repo}/issues`;
+  const comments = await call('GET', `${path}/${t.issue}/comments`, () =>
+    api.paginate(api.rest.issues.listComments, { ...repo, issue_number: t.issue, per_page: 100 }),
+  );
   const ours = comments.find((c) => c.body?.includes(COMMENT_MARKER));
   if (ours) {
-    const c = await api.request<IssueComment>('PATCH', `${base}/issues/comments/${ours.id}`, { body });
+    const { data: c } = await call('PATCH', `${path}/comments/${ours.id}`, () =>
+      api.rest.issues.updateComment({ ...repo, comment_id: ours.id, body }),
+    );
     return { action: 'updated', id: c.id ?? ours.id, ...(c.html_url ? { url: c.html_url } : {}) };
   }
   if (!opts.createIfMissing) return { action: 'skipped', reason: 'nothing to report and no earlier comment to update' };
-  const c = await api.request<IssueComment>('POST', `${base}/issues/${t.issue}/comments`, { body });
+  const { data: c } = await call('POST', `${path}/${t.issue}/comments`, () =>
+    api.rest.issues.createComment({ ...repo, issue_number: t.issue, body }),
+  );
   return { action: 'created', id: c.id, ...(c.html_url ? { url: c.html_url } : {}) };
 }

@@ -23,6 +23,8 @@ export interface RunContext {
   apiUrl: string;
   /** Link to this workflow run, for the comment. */
   runUrl: string | null;
+  /** This step across attempts of its job: run id, job and step id (the check run's external_id). */
+  stepId: string | null;
 }
 
 interface PullRequestPayload {
@@ -70,6 +72,7 @@ export function runContext(env: NodeJS.ProcessEnv = process.env): RunContext {
     pullRequest,
     apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
     runUrl: env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : null,
+    stepId: env.GITHUB_RUN_ID ? [env.GITHUB_RUN_ID, env.GITHUB_JOB, env.GITHUB_ACTION].filter(Boolean).join('/') : null,
   };
 }
 

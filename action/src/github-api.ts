@@ -1,7 +1,16 @@
-// A small GitHub REST client over fetch. It talks to GITHUB_API_URL, so it works
-// against GitHub Enterprise Server (https://HOST/api/v3) as well as github.com.
-// Only the calls the action makes; no Octokit, to keep the bundle small and the
-// dependency list short.
+// The GitHub REST client: Octokit (@octokit/rest) with the retry plugin
+// (5xx and network errors, a few times with backoff) and the throttling plugin
+// (primary and secondary rate limits: waits what GitHub's `retry-after` or
+// `x-ratelimit-reset` says, once, when that is under a minute; a job step
+// should not sleep for an hour to post a comment). It talks to
+// GITHUB_API_URL, so it works against GitHub Enterprise Server
+// (https://HOST/api/v3) as well as github.com. Errors become GitHubApiError,
+// which says whether a token without write access caused it.
+import * as core from '@actions/core';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import { Octokit } from '@octokit/rest';
+import { VERSION } from '../../engine/version.ts';
 
 export class GitHubApiError extends Error {
   readonly status: number;
@@ -26,77 +35,53 @@ export interface GitHubApiOptions {
   token: string;
   /** Per request, in milliseconds. */
   timeout?: number;
+  /** The longest rate-limit wait worth taking, in seconds. */
+  maxRateLimitWait?: number;
 }
 
-const USER_AGENT = 'entitlegate-action';
+const Client = Octokit.plugin(retry, throttling);
+export type GitHubApi = InstanceType<typeof Client>;
 
-export class GitHubApi {
-  private readonly base: string;
-  private readonly token: string;
-  private readonly timeout: number;
-
-  constructor(opts: GitHubApiOptions) {
-    this.base = opts.apiUrl.replace(/\/+$/, '');
-    this.token = opts.token;
-    this.timeout = opts.timeout ?? 30_000;
-  }
-
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return (await this.send<T>(method, this.base + path, path, body)).data;
-  }
-
-  /** Every item of a list endpoint, following `Link: rel="next"` (as GitHub and GHES send it). */
-  async paginate<T>(path: string): Promise<T[]> {
-    const items: T[] = [];
-    let url: string | null = `${this.base}${path}${path.includes('?') ? '&' : '?'}per_page=100`;
-    while (url) {
-      const { data, link }: { data: T[]; link: string | null } = await this.send<T[]>('GET', url, path, undefined);
-      if (!Array.isArray(data)) throw new GitHubApiError('GET', path, 200, 'expected a list');
-      items.push(...data);
-      url = nextLink(link);
-    }
-    return items;
-  }
-
-  private async send<T>(method: string, url: string, path: string, body: unknown): Promise<{ data: T; link: string | null }> {
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method,
-        headers: {
-          accept: 'application/vnd.github+json',
-          authorization: `Bearer ${this.token}`,
-          'x-github-api-version': '2022-11-28',
-          'user-agent': USER_AGENT,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.timeout),
-      });
-    } catch (err) {
-      throw new GitHubApiError(method, path, 0, `request failed: ${(err as Error).message}`);
-    }
-    const text = await res.text();
-    if (!res.ok) throw new GitHubApiError(method, path, res.status, errorDetail(text));
-    return { data: (text ? JSON.parse(text) : null) as T, link: res.headers.get('link') };
-  }
+export function gitHubApi(opts: GitHubApiOptions): GitHubApi {
+  const timeout = opts.timeout ?? 30_000;
+  const maxWait = opts.maxRateLimitWait ?? 60;
+  const onLimit =
+    (kind: string) =>
+    (retryAfter: number, options: { method?: string; url?: string }, _octokit: unknown, retryCount: number): boolean => {
+      const again = retryCount === 0 && retryAfter <= maxWait;
+      core.info(
+        `entitlegate: GitHub ${kind} rate limit on ${options.method} ${options.url}; ${again ? `retrying in ${retryAfter} s` : 'giving up'}`,
+      );
+      return again;
+    };
+  return new Client({
+    auth: opts.token,
+    baseUrl: opts.apiUrl.replace(/\/+$/, ''),
+    userAgent: `entitlegate-action/${VERSION}`,
+    request: {
+      fetch: (url: string | URL, init?: RequestInit) => fetch(url, { ...init, signal: AbortSignal.timeout(timeout) }),
+    },
+    retry: { retries: 2 },
+    throttle: { onRateLimit: onLimit('primary'), onSecondaryRateLimit: onLimit('secondary') },
+    // Octokit's own warnings (deprecations) go to the debug log, not the job's.
+    log: { debug: () => {}, info: () => {}, warn: (m: string) => core.debug(m), error: (m: string) => core.debug(m) },
+  });
 }
 
-function errorDetail(text: string): string {
+interface OctokitError {
+  status?: number;
+  message?: string;
+  response?: { data?: unknown };
+}
+
+/** Runs one API call; any failure becomes a GitHubApiError naming the call. */
+export async function call<T>(method: string, path: string, request: () => Promise<T>): Promise<T> {
   try {
-    const m = (JSON.parse(text) as { message?: unknown }).message;
-    if (typeof m === 'string') return m;
-  } catch {
-    // not JSON: fall through to the raw text
+    return await request();
+  } catch (err) {
+    const e = err as OctokitError;
+    const data = e.response?.data as { message?: unknown } | undefined;
+    const detail = typeof data?.message === 'string' ? data.message : (e.message ?? String(err));
+    throw new GitHubApiError(method, path, typeof e.status === 'number' ? e.status : 0, detail);
   }
-  return text.slice(0, 200);
-}
-
-export function nextLink(link: string | null): string | null {
-  if (!link) return null;
-  for (const part of link.split(',')) {
-    const m = /<([^>]+)>\s*;\s*rel="?next"?/.exec(part);
-    if (m) return m[1]!;
-  }
-  return null;
 }

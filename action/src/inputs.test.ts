@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { batches } from './check-run.ts';
-import { GitHubApiError, nextLink } from './github-api.ts';
+import { GitHubApiError } from './github-api.ts';
 import { expandPaths, listInput } from './inputs.ts';
 
 function workspace(files: string[]): string {
@@ -47,16 +47,6 @@ describe('expandPaths', () => {
   it('refuses a pattern or a path that matches nothing', () => {
     expect(() => expandPaths(ws, ['charts/**/*.yaml'])).toThrow('paths: charts/**/*.yaml matches no file in the workspace');
     expect(() => expandPaths(ws, ['plan.json'])).toThrow('paths: plan.json: no such file or folder in the workspace');
-  });
-});
-
-describe('nextLink', () => {
-  it('follows rel="next" wherever it is in the Link header', () => {
-    const link =
-      '<https://ghe.example/api/v3/repositories/7/issues/42/comments?page=3>; rel="next", <https://ghe.example/api/v3/repositories/7/issues/42/comments?page=1>; rel="first"';
-    expect(nextLink(link)).toBe('https://ghe.example/api/v3/repositories/7/issues/42/comments?page=3');
-    expect(nextLink('<https://x/?page=1>; rel="prev"')).toBeNull();
-    expect(nextLink(null)).toBeNull();
   });
 });
 

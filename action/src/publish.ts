@@ -9,7 +9,7 @@ import type { Annotation } from './annotations.ts';
 import { publishCheckRun } from './check-run.ts';
 import { upsertComment } from './comment.ts';
 import { fromFork, type RunContext } from './context.ts';
-import { GitHubApi, GitHubApiError } from './github-api.ts';
+import { GitHubApiError, gitHubApi } from './github-api.ts';
 import type { ActionInputs } from './inputs.ts';
 import { commentBody, summaryMarkdown, type SummaryContext } from './summary.ts';
 
@@ -58,7 +58,7 @@ export async function publish(
     report({ text: 'skipped the PR comment and the check run: no github-token or GITHUB_REPOSITORY', expected: false }, notes);
     return { notes };
   }
-  const api = new GitHubApi({ apiUrl: ctx.apiUrl, token: inputs.token });
+  const api = gitHubApi({ apiUrl: ctx.apiUrl, token: inputs.token });
 
   if (wantComment) {
     const pr = ctx.pullRequest!;
@@ -79,12 +79,13 @@ export async function publish(
       report({ text: 'skipped the check run: no commit (GITHUB_SHA) to attach it to', expected: false }, notes);
     } else {
       try {
-        const r = await publishCheckRun(api, { owner: ctx.owner, repo: ctx.repo, sha: ctx.sha }, d, annotations, {
+        const r = await publishCheckRun(api, { owner: ctx.owner, repo: ctx.repo, sha: ctx.sha, stepId: ctx.stepId }, d, annotations, {
           title: headline(d),
           summary: summaryMarkdown(d, { ...summary, notes: [] }),
         });
         core.info(
-          `entitlegate: check run ${r.url ?? r.id} with ${annotations.length} annotation${annotations.length === 1 ? '' : 's'} in ${r.requests} request${r.requests === 1 ? '' : 's'}`,
+          `entitlegate: check run ${r.url ?? r.id} with ${annotations.length} annotation${annotations.length === 1 ? '' : 's'} in ${r.requests} request${r.requests === 1 ? '' : 's'}` +
+            (r.cancelled ? `; completed ${r.cancelled} left in progress by an earlier attempt as cancelled` : ''),
         );
       } catch (err) {
         report(skipReason('check run', 'checks: write', err, ctx), notes);

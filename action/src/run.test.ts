@@ -101,7 +101,8 @@ describe.each(runners)('the action %s', (_name, step) => {
     expect(gh.checkRuns).toMatchObject([
       { name: 'entitlegate', head_sha: PR_HEAD_SHA, status: 'completed', conclusion: 'success', annotations: [] },
     ]);
-    expect(gh.calls.every((c) => c.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    // Octokit's scheme for a non-JWT token; GitHub takes `token` and `Bearer` alike.
+    expect(gh.calls.every((c) => c.authorization === `token ${TOKEN}`)).toBe(true);
     // Only in the command that tells the runner to mask it.
     expect(
       r.stdout
@@ -118,6 +119,15 @@ describe.each(runners)('the action %s', (_name, step) => {
     expect(r.exitCode).toBe(1);
     expect(r.outputs).toMatchObject({ allowed: 'false', violations: '1' });
     expect(report(r).violations[0].code).toBe('OVER_ENTITLEMENT');
+    // the `sarif` output, for github/codeql-action/upload-sarif: paths relative to the workspace
+    expect(r.outputs.sarif!.startsWith(r.tempDir)).toBe(true);
+    const sarif = JSON.parse(readFileSync(r.outputs.sarif!, 'utf8'));
+    expect(
+      sarif.runs[0].results.map((x: { locations: { physicalLocation: object }[] }) => x.locations[0]!.physicalLocation),
+    ).toContainEqual({
+      artifactLocation: { uri: 'examples/manifests/orders-db.yaml' },
+      region: { startLine: 9 },
+    });
     expect(r.stdout).toMatch(
       /^::error title=OVER_ENTITLEMENT oracle-db-ee \(ORA-EE-2026\),file=examples\/manifests\/orders-db\.yaml,line=9::oracle-db-ee: 90 vcpu projected exceeds/m,
     );
@@ -247,6 +257,60 @@ describe.each(runners)('the action %s', (_name, step) => {
     expect(r.stdout).toMatch(/^::warning::entitlegate skipped the PR comment: the token has no `pull-requests: write` permission/m);
     expect(r.stdout).toMatch(/^::warning::entitlegate skipped the check run: the token has no `checks: write` permission/m);
     expect(r.summary).toContain('## ✅ entitlegate: ALLOWED');
+  });
+
+  it("waits out GitHub's secondary rate limit (403 with retry-after) and retries, posting once", async () => {
+    const gh = await server({ secondaryRateLimit: { times: 1, retryAfter: 1 } });
+    const r = await step({ apiUrl: gh.url, inputs: { ...EXAMPLES, paths: 'examples/claims/fits.json' } });
+
+    expect(r.exitCode).toBe(0);
+    expect(writes(gh).map((c) => `${c.method} ${c.path}`)).toEqual([
+      'POST /repos/acme/payments-infra/issues/42/comments', // answered 403, secondary rate limit
+      'POST /repos/acme/payments-infra/issues/42/comments',
+      'POST /repos/acme/payments-infra/check-runs',
+    ]);
+    expect(gh.comments).toHaveLength(1);
+    expect(gh.checkRuns).toHaveLength(1);
+    expect(r.stdout).toMatch(
+      /GitHub secondary rate limit on POST \/repos\/\{owner\}\/\{repo\}\/issues\/\{issue_number\}\/comments; retrying in 1 s/,
+    );
+    expect(r.stdout).not.toMatch(/skipped the PR comment/);
+  });
+
+  it('reads every page of check runs on the commit and completes the one an earlier attempt left in progress', async () => {
+    const run = (id: number, status: string, external_id?: string) => ({
+      id,
+      name: 'entitlegate',
+      head_sha: PR_HEAD_SHA,
+      status,
+      ...(status === 'completed' ? { conclusion: 'success' } : {}),
+      ...(external_id ? { external_id } : {}),
+      output: { title: 'old', summary: 'old' },
+      annotations: [],
+    });
+    const gh = await server({
+      maxPerPage: 2,
+      checkRuns: [
+        run(501, 'completed', '12345678900/gate/entitlegate'),
+        run(502, 'in_progress', '12345678900/other/entitlegate'), // another job's: left alone
+        run(503, 'completed'),
+        run(504, 'completed'),
+        run(505, 'in_progress', '12345678901/gate/entitlegate'), // this step, an earlier attempt
+      ],
+    });
+    const r = await step({ apiUrl: gh.url, inputs: { ...EXAMPLES, paths: 'examples/claims/fits.json', comment: 'false' } });
+
+    expect(r.exitCode).toBe(0);
+    const listed = gh.calls.filter((c) => c.method === 'GET' && c.path.endsWith('/check-runs'));
+    expect(listed.map((c) => c.query.get('page') ?? '1')).toEqual(['1', '2', '3']);
+    expect(listed[0]!.path).toBe(`/repos/acme/payments-infra/commits/${PR_HEAD_SHA}/check-runs`);
+    expect(writes(gh).map((c) => `${c.method} ${c.path}`)).toEqual([
+      'PATCH /repos/acme/payments-infra/check-runs/505',
+      'POST /repos/acme/payments-infra/check-runs',
+    ]);
+    expect(gh.checkRuns.find((x) => x.id === 505)).toMatchObject({ status: 'completed', conclusion: 'cancelled' });
+    expect(gh.checkRuns.find((x) => x.id === 502)!.status).toBe('in_progress');
+    expect(gh.checkRuns.at(-1)).toMatchObject({ external_id: '12345678901/gate/entitlegate', status: 'completed', conclusion: 'success' });
   });
 
   it('fails the step on a bad config with each problem as file:line:col, and evaluates nothing', async () => {

@@ -6,7 +6,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import { headline } from '../../render/common.ts';
+import { decisionSarif } from '../../render/sarif.ts';
 import { decisionText } from '../../render/text.ts';
+import { definitionLines } from '../../engine/config/definitions.ts';
+import type { LoadedConfig } from '../../config/load.ts';
 import { EntitlegateError } from '../../engine/errors.ts';
 import type { Decision } from '../../engine/types.ts';
 import { annotationsOf, emitAnnotations } from './annotations.ts';
@@ -19,12 +22,17 @@ import { summaryMarkdown, writeSummary } from './summary.ts';
 /** A denial in enforce mode: the step fails, after everything is reported. */
 class Blocked extends Error {}
 
-/** Writes the decision JSON (the CLI's `--format json`) under RUNNER_TEMP. */
-function writeReport(d: Decision, ctx: RunContext): string {
+/**
+ * Writes the decision JSON (the CLI's `--format json`) and its SARIF (for
+ * github/codeql-action/upload-sarif) under RUNNER_TEMP.
+ */
+function writeReports(d: Decision, config: LoadedConfig, ctx: RunContext): { report: string; sarif: string } {
   const dir = mkdtempSync(join(ctx.tempDir, 'entitlegate-'));
-  const file = join(dir, 'decision.json');
-  writeFileSync(file, JSON.stringify(d, null, 2) + '\n');
-  return file;
+  const report = join(dir, 'decision.json');
+  writeFileSync(report, JSON.stringify(d, null, 2) + '\n');
+  const sarif = join(dir, 'entitlegate.sarif');
+  writeFileSync(sarif, decisionSarif(d, { configFile: config.file, configLine: definitionLines(config), root: ctx.workspace }));
+  return { report, sarif };
 }
 
 export async function gate(): Promise<Decision> {
@@ -32,10 +40,11 @@ export async function gate(): Promise<Decision> {
   const inputs = readInputs();
   const { decision: d, config, configFile, inputs: files } = await decide(inputs, ctx.workspace);
 
-  const report = writeReport(d, ctx);
+  const { report, sarif } = writeReports(d, config, ctx);
   core.setOutput('allowed', String(d.allowed));
   core.setOutput('violations', String(d.violations.length));
   core.setOutput('report', report);
+  core.setOutput('sarif', sarif);
   core.info(decisionText(d));
 
   const annotations = annotationsOf(d, config, configFile);

@@ -172,7 +172,7 @@ describe.skipIf(unavailable !== undefined)('entitlegate webhook behind a real ku
     await create(ns, 'a', 'follow', 3);
     // The reservation lasts until the informer reports the object; then usage counts it instead.
     await eventually(
-      async () => ((await eg!.metric('entitlegate_product_used{product="follow",metric="vcpu"}')) === 3 ? true : undefined),
+      async () => ((await eg!.metric('entitlegate_product_used_vcpus{product="follow"}')) === 3 ? true : undefined),
       20_000,
       'metric used=3',
     );
@@ -182,7 +182,7 @@ describe.skipIf(unavailable !== undefined)('entitlegate webhook behind a real ku
       'reservation released',
     );
     expect(await eg!.metric('entitlegate_reservations')).toBe(0);
-    expect(await eg!.metric('entitlegate_product_capacity{product="follow",metric="vcpu"}')).toBe(10);
+    expect(await eg!.metric('entitlegate_product_capacity_vcpus{product="follow"}')).toBe(10);
 
     await apps.patchNamespacedDeployment({ namespace: ns, name: 'a', body: [{ op: 'replace', path: '/spec/replicas', value: 5 }] });
     await eventually(() => (usedBy(eg!, 'follow') === 5 ? true : undefined), 20_000, 'usage 5 after the update');

@@ -1,7 +1,8 @@
 // A local GitHub REST API for the action's tests: the endpoints the action
-// calls (issue comments: list, create, update; check runs: create, update),
-// served over a real socket and recording every call. Mounted under a path
-// prefix like GitHub Enterprise Server's /api/v3.
+// calls (issue comments: list, create, update; check runs: list for a commit,
+// create, update), served over a real socket and recording every call, with
+// pagination by Link headers and GitHub's secondary rate limit (403 with
+// `retry-after`). Mounted under a path prefix like GitHub Enterprise Server's /api/v3.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -26,6 +27,7 @@ export interface FakeCheckRun {
   head_sha: string;
   status: string;
   conclusion?: string;
+  external_id?: string;
   output: { title: string; summary: string };
   annotations: any[];
 }
@@ -38,6 +40,10 @@ export interface FakeGitHubOptions {
   maxPerPage?: number;
   /** Answer every write (POST/PATCH) with this status, as GitHub does for a read-only token. */
   denyWrites?: 403 | 404;
+  /** Check runs already on the commit. */
+  checkRuns?: FakeCheckRun[];
+  /** Answer the first `times` writes with GitHub's secondary rate limit: 403 and `retry-after: seconds`. */
+  secondaryRateLimit?: { times: number; retryAfter: number };
 }
 
 export interface FakeGitHub {
@@ -64,8 +70,9 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
   const prefix = opts.prefix ?? '/api/v3';
   const calls: Call[] = [];
   const comments: FakeComment[] = structuredClone(opts.comments ?? []);
-  const checkRuns: FakeCheckRun[] = [];
+  const checkRuns: FakeCheckRun[] = structuredClone(opts.checkRuns ?? []);
   let nextId = 9000;
+  let limited = 0;
   let base = '';
 
   const server = createServer(async (req, res) => {
@@ -82,19 +89,43 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
         status: String(opts.denyWrites),
       });
     }
-    let m: RegExpExecArray | null;
-    if (call.method === 'GET' && (m = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/comments$/.exec(path))) {
+    if (opts.secondaryRateLimit && call.method !== 'GET' && limited < opts.secondaryRateLimit.times) {
+      limited++;
+      return json(
+        res,
+        403,
+        {
+          message:
+            'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.',
+          documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+          status: '403',
+        },
+        { 'retry-after': String(opts.secondaryRateLimit.retryAfter) },
+      );
+    }
+    /** One page of a list and its Link header, as GitHub pages. */
+    const paged = <T>(list: T[]): { slice: T[]; headers: Record<string, string> } => {
       const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30), opts.maxPerPage ?? 100);
       const page = Number(url.searchParams.get('page') ?? 1);
-      const slice = comments.slice((page - 1) * perPage, page * perPage);
       const headers: Record<string, string> = {};
-      if (page * perPage < comments.length) {
-        const next = new URL(base + url.pathname);
+      if (page * perPage < list.length) {
+        const next = new URL(base + url.pathname + url.search);
         next.searchParams.set('per_page', String(perPage));
         next.searchParams.set('page', String(page + 1));
         headers.link = `<${next}>; rel="next", <${base}${url.pathname}?page=1>; rel="first"`;
       }
+      return { slice: list.slice((page - 1) * perPage, page * perPage), headers };
+    };
+    let m: RegExpExecArray | null;
+    if (call.method === 'GET' && (m = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/comments$/.exec(path))) {
+      const { slice, headers } = paged(comments);
       return json(res, 200, slice, headers);
+    }
+    if (call.method === 'GET' && (m = /^\/repos\/[^/]+\/[^/]+\/commits\/([^/]+)\/check-runs$/.exec(path))) {
+      const name = url.searchParams.get('check_name');
+      const matching = checkRuns.filter((r) => r.head_sha === m![1] && (!name || r.name === name));
+      const { slice, headers } = paged(matching);
+      return json(res, 200, { total_count: matching.length, check_runs: slice }, headers);
     }
     if (call.method === 'POST' && (m = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)\/comments$/.exec(path))) {
       const c: FakeComment = { id: nextId++, body: body.body, user: { login: 'github-actions[bot]', type: 'Bot' } };
@@ -115,6 +146,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
         head_sha: body.head_sha,
         status: body.status,
         conclusion: body.conclusion,
+        ...(body.external_id ? { external_id: body.external_id } : {}),
         output: body.output,
         annotations: [...(body.output?.annotations ?? [])],
       };

@@ -68,6 +68,7 @@ export function prepareStep(opts: StepOptions): Step {
     GITHUB_SERVER_URL: 'https://github.example',
     GITHUB_API_URL: opts.apiUrl,
     GITHUB_RUN_ID: '12345678901',
+    GITHUB_JOB: 'gate',
     GITHUB_ACTION: 'entitlegate',
     GITHUB_OUTPUT: output,
     GITHUB_STEP_SUMMARY: summary,

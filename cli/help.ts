@@ -1,0 +1,207 @@
+// Every command's usage and flags, in one table: `entitlegate CMD --help`
+// prints from it, and the shell completions are generated from it
+// (cli/completion.ts). cli/help.test.ts checks it against the flags each
+// command really parses, so a flag cannot be added without its help.
+import { FORMATS } from '../render/index.ts';
+
+export interface Flag {
+  name: string;
+  short?: string;
+  /** The value's placeholder; none for a boolean flag. */
+  value?: string;
+  /** Fixed choices, offered by the completions. */
+  choices?: readonly string[];
+  /** The value is a path (completions offer files). */
+  file?: boolean;
+  multiple?: boolean;
+  help: string;
+}
+
+export interface CommandHelp {
+  name: string;
+  summary: string;
+  usage: string[];
+  /** What the positional arguments are. */
+  args?: string;
+  /** Sub-commands (policy build|test, completion bash|zsh|fish). */
+  subcommands?: readonly string[];
+  /** Positionals are paths (completions offer files). */
+  fileArgs?: boolean;
+  flags: Flag[];
+}
+
+const config: Flag = {
+  name: 'config',
+  short: 'c',
+  value: 'FILE',
+  file: true,
+  help: 'the entitlegate config (products, entitlements, exceptions)',
+};
+const usage: Flag = {
+  name: 'usage',
+  short: 'u',
+  value: 'FILE',
+  file: true,
+  multiple: true,
+  help: 'a usage snapshot; several add up',
+};
+const now: Flag = { name: 'now', value: 'ISO-8601', help: 'decide as of this instant (what-if questions, tests); default: the clock' };
+const scope: Flag[] = [
+  { name: 'environment', value: 'E', help: 'the environment the change goes to (fills in what the inputs do not say)' },
+  { name: 'cluster', value: 'C', help: 'the cluster the change goes to' },
+  { name: 'namespace', value: 'N', help: 'the namespace for objects that name none' },
+  { name: 'account', value: 'A', help: 'the cloud account or subscription' },
+  { name: 'region', value: 'R', help: 'the cloud region' },
+];
+const help: Flag = { name: 'help', short: 'h', help: 'show this help' };
+
+export const COMMANDS: CommandHelp[] = [
+  {
+    name: 'check',
+    summary: 'decide whether a change fits the entitlements (exit 0 allowed, 1 blocked, 2 bad input)',
+    usage: [
+      'entitlegate check [PATH...] --config FILE [--usage FILE]... [--mode enforce|warn] [scope flags] [--format F] [--output FILE] [--quiet]',
+    ],
+    args: 'files, folders or - (stdin): Kubernetes YAML/JSON, AdmissionReview, Terraform or OpenTofu plan JSON, cdktf.out, claims JSON',
+    fileArgs: true,
+    flags: [
+      config,
+      usage,
+      {
+        name: 'mode',
+        value: 'MODE',
+        choices: ['enforce', 'warn'],
+        help: 'enforce: violations block (exit 1); warn: reported, exit 0. Default: the config',
+      },
+      ...scope,
+      { name: 'format', short: 'f', value: 'FORMAT', choices: FORMATS, help: 'how to print the decision' },
+      { name: 'output', short: 'o', value: 'FILE', file: true, help: 'write the formatted decision to FILE and print the text summary' },
+      { name: 'quiet', short: 'q', help: 'print one line (verdict and counts) instead of the report; the exit code says the rest' },
+      now,
+      help,
+    ],
+  },
+  {
+    name: 'validate',
+    summary: 'check a config (and usage snapshots) without deciding anything',
+    usage: ['entitlegate validate --config FILE [--usage FILE]...'],
+    flags: [config, usage, help],
+  },
+  {
+    name: 'report',
+    summary: 'utilisation, headroom, expiry and unused cost per product and entitlement',
+    usage: ['entitlegate report --config FILE [--usage FILE]... [--format text|json|markdown] [--now ISO-8601]'],
+    flags: [
+      config,
+      usage,
+      { name: 'format', short: 'f', value: 'FORMAT', choices: ['text', 'json', 'markdown'], help: 'how to print the report' },
+      now,
+      help,
+    ],
+  },
+  {
+    name: 'serve',
+    summary: 'the Kubernetes admission webhook and HCP Terraform run task over HTTPS',
+    usage: [
+      'entitlegate serve --config FILE [--usage FILE]... (--tls-cert F --tls-key F | --insecure-http) [--port N] [--host H]',
+      '    [--now ISO-8601] [--no-cluster] [--log-level L] [--reload-interval MS] [--shared-reservations NAMESPACE] [--replica-id ID]',
+      '    [--metrics-port N]',
+    ],
+    flags: [
+      config,
+      usage,
+      { name: 'tls-cert', value: 'FILE', file: true, help: 'PEM certificate (the kube-apiserver only calls webhooks over HTTPS)' },
+      { name: 'tls-key', value: 'FILE', file: true, help: 'PEM private key of the certificate, unencrypted' },
+      { name: 'insecure-http', help: 'serve plain HTTP without TLS files (local testing only)' },
+      { name: 'port', short: 'p', value: 'N', help: 'port to listen on (default 8443; 0 picks a free one)' },
+      { name: 'host', value: 'H', help: 'address to listen on (default 0.0.0.0)' },
+      now,
+      { name: 'no-cluster', help: 'do not look for a cluster to watch; decide from the usage snapshots alone' },
+      {
+        name: 'log-level',
+        value: 'L',
+        choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+        help: 'log level (default info)',
+      },
+      { name: 'reload-interval', value: 'MS', help: 'how often to look for changed config and usage files (default 1000; 0 turns it off)' },
+      {
+        name: 'shared-reservations',
+        value: 'NAMESPACE',
+        help: 'share admission reservations between replicas through Leases in this namespace',
+      },
+      { name: 'replica-id', value: 'ID', help: "this replica's name in shared reservations (default: the host name)" },
+      {
+        name: 'metrics-port',
+        value: 'N',
+        help: 'also serve GET /metrics alone over plain HTTP on this port (for Prometheus; 0 picks a free one)',
+      },
+      help,
+    ],
+  },
+  {
+    name: 'policy',
+    summary: 'build or test the built-in rules together with your own Rego (needs the OPA compiler)',
+    usage: ['entitlegate policy build DIR [--output FILE]', 'entitlegate policy test DIR'],
+    args: 'DIR: the folder of your Rego rules',
+    subcommands: ['build', 'test'],
+    fileArgs: true,
+    flags: [
+      { name: 'output', short: 'o', value: 'FILE', file: true, help: 'build: where to write the .wasm (default DIR/policy.wasm)' },
+      help,
+    ],
+  },
+  {
+    name: 'completion',
+    summary: 'print a shell completion script',
+    usage: ['entitlegate completion bash|zsh|fish'],
+    args: 'bash: source <(entitlegate completion bash); zsh: entitlegate completion zsh > ~/.zfunc/_entitlegate (a folder on $fpath); fish: entitlegate completion fish > ~/.config/fish/completions/entitlegate.fish',
+    subcommands: ['bash', 'zsh', 'fish'],
+    flags: [help],
+  },
+  {
+    name: 'version',
+    summary: 'print the version (also --version)',
+    usage: ['entitlegate version'],
+    flags: [help],
+  },
+];
+
+export function commandHelp(name: string): CommandHelp | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+function flagLine(f: Flag): [string, string] {
+  const value = f.value ? ` ${f.choices ? f.choices.join('|') : f.value}` : '';
+  const names = `${f.short ? `-${f.short}, ` : '    '}--${f.name}${value}`;
+  return [names, f.help + (f.multiple ? ' (repeatable)' : '')];
+}
+
+export function renderCommandHelp(c: CommandHelp): string {
+  const rows = c.flags.map(flagLine);
+  const width = Math.min(Math.max(...rows.map(([n]) => n.length)), 44);
+  const lines = [`entitlegate ${c.name} — ${c.summary}`, '', 'Usage:', ...c.usage.map((u) => `  ${u}`)];
+  if (c.args) lines.push('', `Arguments: ${c.args}`);
+  lines.push('', 'Flags:');
+  for (const [n, h] of rows) lines.push(n.length > width ? `  ${n}\n  ${' '.repeat(width)}  ${h}` : `  ${n.padEnd(width)}  ${h}`);
+  lines.push('', EXIT_CODES, '');
+  return lines.join('\n');
+}
+
+export const EXIT_CODES = 'Exit codes: 0 allowed (or done), 1 blocked, 2 bad input, config or usage (nothing evaluated).';
+
+export function renderOverview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'entitlegate — block deployments that would exceed a software licence entitlement',
+    '',
+    'Usage: entitlegate COMMAND [flags]      entitlegate COMMAND --help shows every flag',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    '  entitlegate --version, entitlegate --help',
+    '',
+    EXIT_CODES,
+    '',
+  ].join('\n');
+}
