@@ -23,8 +23,10 @@ export interface GateFiles {
 
 export interface GateOptions {
   files: GateFiles;
-  /** The clock of decisions and reservation expiry (tests and --now inject it). */
+  /** The clock of decisions (tests and --now fix it). */
   clock: () => Date;
+  /** Monotonic milliseconds that reservations expire on (default performance.now; tests inject it). */
+  elapsed?: () => number;
 }
 
 export class Gate {
@@ -48,7 +50,10 @@ export class Gate {
     this.#engine = engine;
     this.#loaded = loaded;
     this.#snapshots = snapshots;
-    this.reservations = new Reservations({ ttlMs: loaded.config.kubernetes.reservationTTLSeconds * 1000, clock: opts.clock });
+    this.reservations = new Reservations({
+      ttlMs: loaded.config.kubernetes.reservationTTLSeconds * 1000,
+      ...(opts.elapsed ? { elapsed: opts.elapsed } : {}),
+    });
   }
 
   /** Loads config, usage and policy; throws (EntitlegateError with every problem) rather than serve half a config. */

@@ -56,9 +56,11 @@ export class FileWatch {
 export interface TlsFiles {
   cert: string;
   key: string;
+  /** CA bundle that signs the kube-apiserver's client certificate (serve --client-ca). */
+  clientCa?: string;
 }
 
-export function readTls(files: TlsFiles): { cert: Buffer; key: Buffer } {
+export function readTls(files: TlsFiles): { cert: Buffer; key: Buffer; ca?: Buffer } {
   const read = (f: string, what: string) => {
     try {
       return readFileSync(f);
@@ -66,7 +68,9 @@ export function readTls(files: TlsFiles): { cert: Buffer; key: Buffer } {
       throw new EntitlegateError('EG_ERR_FILE_NOT_FOUND', `${f}: cannot read the TLS ${what}: ${(err as Error).message}`);
     }
   };
-  return { cert: read(files.cert, 'certificate'), key: read(files.key, 'key') };
+  const tls = { cert: read(files.cert, 'certificate'), key: read(files.key, 'key') };
+  // The client CA lives in the secure context, so a reload that left it out would stop verifying clients.
+  return files.clientCa ? { ...tls, ca: read(files.clientCa, 'client CA') } : tls;
 }
 
 export interface ReloaderOptions {
@@ -89,7 +93,10 @@ export class Reloader {
     this.#opts = opts;
     const { gate, intervalMs, tls } = opts;
     this.#watches.push(new FileWatch([gate.files.config, ...gate.files.usage], intervalMs, () => void this.reloadConfig()));
-    if (tls) this.#watches.push(new FileWatch([tls.files.cert, tls.files.key], intervalMs, () => this.reloadTls()));
+    if (tls) {
+      const files = [tls.files.cert, tls.files.key, ...(tls.files.clientCa ? [tls.files.clientCa] : [])];
+      this.#watches.push(new FileWatch(files, intervalMs, () => this.reloadTls()));
+    }
   }
 
   reloadTls(): boolean {

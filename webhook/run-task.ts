@@ -239,12 +239,10 @@ export const runTaskPlugin: FastifyPluginAsync<RunTaskOptions> = async (app, opt
     const header = req.headers[SIGNATURE_HEADER];
     if (!signatureValid(raw, Array.isArray(header) ? header[0] : header, key)) {
       req.log.warn('run task request with a missing or wrong X-TFC-Task-Signature rejected');
-      return reply
-        .code(401)
-        .send({
-          error: 'EG_ERR_SIGNATURE',
-          message: 'the X-TFC-Task-Signature header is missing or does not match the configured HMAC key',
-        });
+      return reply.code(401).send({
+        error: 'EG_ERR_SIGNATURE',
+        message: 'the X-TFC-Task-Signature header is missing or does not match the configured HMAC key',
+      });
     }
     let value: unknown;
     try {

@@ -28,6 +28,8 @@ interface Started {
   logs: string[];
   files: { config: string; usage: string };
   setNow(d: Date): void;
+  /** Moves the monotonic clock reservations expire on. */
+  advance(ms: number): void;
 }
 
 const running: { app: FastifyInstance; client: Client }[] = [];
@@ -55,7 +57,8 @@ async function start(
   writeFileSync(files.config, configYaml(o.quantity ?? 64, o.kubernetes) + (o.extra ?? ''));
   writeFileSync(files.usage, usageYaml(o.used ?? 54));
   let now = NOW;
-  const gate = await Gate.create({ files: { config: files.config, usage: [files.usage] }, clock: () => now });
+  let elapsed = 0;
+  const gate = await Gate.create({ files: { config: files.config, usage: [files.usage] }, clock: () => now, elapsed: () => elapsed });
   const logs: string[] = [];
   const app = await buildServer({
     gate,
@@ -68,7 +71,16 @@ async function start(
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   const client = new Client(address, ca.caPem, o.connections);
   running.push({ app, client });
-  return { app, client, gate, port: Number(new URL(address).port), logs, files, setNow: (d) => (now = d) };
+  return {
+    app,
+    client,
+    gate,
+    port: Number(new URL(address).port),
+    logs,
+    files,
+    setNow: (d) => (now = d),
+    advance: (ms) => (elapsed += ms),
+  };
 }
 
 const validate = (client: Client, body: unknown) => client.post('/validate', body);
@@ -164,16 +176,27 @@ describe('POST /validate over HTTPS', () => {
     expect((await validate(client, create('orders', '8'))).json.response.allowed).toBe(true);
   });
 
-  it('counts an allowed admission against the next one until its reservation expires (TTL, injected clock)', async () => {
-    const { client, setNow, gate } = await start();
+  it('counts an allowed admission against the next one until its reservation expires (TTL, injected monotonic clock)', async () => {
+    const { client, advance, gate } = await start();
     expect((await validate(client, create('a', '6'))).json.response.allowed).toBe(true);
     const next = await validate(client, create('b', '6'));
     expect(next.json.response.allowed).toBe(false);
     expect(next.json.response.status.message).toContain('(60 used + 6 requested)');
     expect(gate.reservations.size).toBe(1);
-    setNow(new Date(NOW.getTime() + 59_000));
+    advance(59_000);
     expect((await validate(client, create('b', '6'))).json.response.allowed).toBe(false);
-    setNow(new Date(NOW.getTime() + 61_000)); // reservationTTLSeconds: 60
+    advance(2_000); // reservationTTLSeconds: 60
+    expect((await validate(client, create('b', '6'))).json.response.allowed).toBe(true);
+  });
+
+  it('expires reservations in elapsed time, not on the decision clock: under a fixed --now they still expire, and a clock step does not', async () => {
+    const { client, advance, setNow } = await start();
+    expect((await validate(client, create('a', '6'))).json.response.allowed).toBe(true);
+    // The decision clock jumps a day ahead (or stands still, as under --now): the reservation holds.
+    setNow(new Date(NOW.getTime() + 86_400_000));
+    expect((await validate(client, create('b', '6'))).json.response.allowed).toBe(false);
+    setNow(NOW);
+    advance(61_000);
     expect((await validate(client, create('b', '6'))).json.response.allowed).toBe(true);
   });
 
