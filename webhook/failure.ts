@@ -5,7 +5,22 @@
 import { EntitlegateError } from '../engine/errors.ts';
 
 /** The step an evaluation failed in, named in the message. */
-export type FailedStep = 'reading the object' | 'reading the cluster inventory' | 'evaluating the policy' | 'reading the plan';
+export type FailedStep =
+  | 'reading the object'
+  | 'reading the cluster inventory'
+  | 'evaluating the policy'
+  | 'deciding with the shared reservations'
+  | 'reading the plan';
+
+/** Runs one step; anything but an EntitlegateError it throws comes out as one that names the step. */
+export function inStep<T>(step: FailedStep, run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof EntitlegateError) throw err;
+    throw new EntitlegateError(stackExhausted(err) ? 'EG_ERR_INPUT_INVALID' : 'EG_ERR_INTERNAL', failureText(err, step));
+  }
+}
 
 function stackExhausted(err: unknown): boolean {
   return err instanceof RangeError && /call stack/i.test(err.message);

@@ -68,6 +68,8 @@ const PLANS: Record<string, string> = {
   notAPlan: JSON.stringify({ hello: 'world' }),
   /** Over the 16 KiB limit the size tests set (served with a Content-Length; `chunked` streams it without one). */
   huge: JSON.stringify(plan(nodes(300, 1, 'big'))),
+  /** A quantity attribute nested 20,000 levels deep: more than the adapter's recursion can read. */
+  deep: JSON.stringify(plan(nodes(1, 1))).replace('"vcpu":1', `"vcpu":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`),
 };
 const SMALL_LIMIT = 16 * 1024;
 
@@ -613,7 +615,7 @@ describe('POST /terraform/run-task', () => {
     expect(result.data.attributes).toMatchObject({
       status: 'failed',
       message:
-        'entitlegate could not check this run, so it fails safe: an unexpected error (EG_ERR_INTERNAL, a bug in entitlegate; the server log has the details, please report it): policy not loaded',
+        'entitlegate could not check this run, so it fails safe: an unexpected error while evaluating the policy (EG_ERR_INTERNAL, a bug in entitlegate; the server log has the details, please report it): policy not loaded',
     });
   });
 
@@ -628,6 +630,16 @@ describe('POST /terraform/run-task', () => {
       expect(hcp.requests.filter((r) => r.method === 'GET')).toHaveLength(0);
       hcp.reset();
     }
+  });
+
+  it('a plan nested too deeply to read fails safe saying so, not "Maximum call stack size exceeded"', async () => {
+    const app = await appWith();
+    const { result } = await runAndCallback(app, payload('post_plan', 'deep'));
+    expect(result.data.attributes.status).toBe('failed');
+    expect(result.data.attributes.message).toMatch(
+      /could not check this run, so it fails safe: the input is nested too deeply to read while reading the plan/,
+    );
+    expect(result.data.attributes.message).not.toMatch(/Maximum call stack/);
   });
 
   it('an unknown stage fails safe', async () => {

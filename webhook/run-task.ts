@@ -18,7 +18,7 @@ import type { Config } from '../engine/config/schema.ts';
 import type { Engine } from '../engine/engine.ts';
 import { EntitlegateError } from '../engine/errors.ts';
 import type { Scope } from '../engine/types.ts';
-import { failureText } from './failure.ts';
+import { failureText, inStep } from './failure.ts';
 import {
   NO_PLAN_STAGES,
   PLAN_STAGES,
@@ -252,7 +252,7 @@ async function evaluatePayload(payload: RunTaskPayload, opts: RunTaskOptions, tr
     claimsFromPlanJson(text, config, claimOpts);
     throw new EntitlegateError('EG_ERR_INPUT_INVALID', `${file} is not valid JSON`);
   }
-  const claims = claimsFromPlanValue(value, config, { ...claimOpts, text });
-  const decision = opts.getEngine().decide(claims, { now: opts.clock() });
+  const claims = inStep('reading the plan', () => claimsFromPlanValue(value, config, { ...claimOpts, text }));
+  const decision = inStep('evaluating the policy', () => opts.getEngine().decide(claims, { now: opts.clock() }));
   return resultOf(decision, payload.capabilities);
 }
