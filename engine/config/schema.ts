@@ -132,7 +132,7 @@ export const kubernetesSettings = z.strictObject({
   exemptNamespaces: z._default(z.array(z.string()), ['kube-system']),
   /** Namespaces where an evaluation error admits instead of denying. */
   failOpenNamespaces: z._default(z.array(z.string()), []),
-  /** How long an admitted object's reservation lives if no informer sees it. */
+  /** How long an admitted object's reservation lives if no informer sees it (on a monotonic clock). */
   reservationTTLSeconds: z._default(z.int().check(z.positive()), 120),
   /** Reservations shared by every webhook replica, kept in one coordination.k8s.io/v1 Lease per product in this namespace. */
   sharedReservations: z.optional(
@@ -156,7 +156,8 @@ export const terraformSettings = z.strictObject({
   runTaskScope: z.optional(claimScope),
   /**
    * Hosts (`app.terraform.io`, `tfe.example.com`, or `host:port`) the run task may fetch plans from and send
-   * results to. Default: any, but the plan URL and the callback URL must share one host.
+   * results to, also on a private or loopback address. Default: any host with public addresses, but the plan
+   * URL and the callback URL must share one host. (The webhook's fields; webhook/settings.ts holds them too.)
    */
   runTaskHosts: z.optional(z.array(nonEmpty()).check(z.minLength(1))),
 });
