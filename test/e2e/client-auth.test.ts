@@ -116,7 +116,7 @@ plugins:
     tmp?.remove();
   });
 
-  it('decides the admissions of the apiserver that presents its client certificate (a denial is entitlegate's, a fit is stored)', async () => {
+  it("decides the admissions of the apiserver that presents its client certificate (its denials are entitlegate's own, what fits is stored)", async () => {
     const ns = await namespace('authed', { 'entitlegate.io/e2e': 'authed' });
     // The apiserver picks the webhook configuration up through its informer: wait until a denial comes from us.
     const refusal = await eventually(
