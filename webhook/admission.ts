@@ -5,7 +5,7 @@
 import type { TLSSocket } from 'node:tls';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { admissionRequestOf, admissionReview, type AdmissionRequest } from '../adapters/kubernetes/admission.ts';
-import { EntitlegateError } from '../engine/errors.ts';
+import { EntitlegateError, type ErrorCode } from '../engine/errors.ts';
 import { admit, admitShared, type AdmissionOutcome, type AdmitOptions } from './decide.ts';
 import type { Gate } from './gate.ts';
 import type { Readiness } from './health.ts';
@@ -126,7 +126,7 @@ export const admissionPlugin: FastifyPluginAsync<AdmissionPluginOptions> = async
     await reply.code(401).send({
       statusCode: 401,
       error: 'Unauthorized',
-      code: 'EG_ERR_UNAUTHENTICATED',
+      code: 'EG_ERR_UNAUTHENTICATED' satisfies ErrorCode,
       message: `${why}; this webhook answers only the kube-apiserver, which must present a client certificate (see docs/webhook.md, "Authenticating the kube-apiserver")`,
     });
     return reply;
