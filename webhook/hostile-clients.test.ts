@@ -89,6 +89,11 @@ describe('a client that stalls', () => {
     expect((await client().post('/validate', create('orders', '2'))).json.response.allowed).toBe(true);
   });
 
+  it('is cut off when it connects and sends nothing', async () => {
+    const { port } = await start({ timeouts: short });
+    expect(await rawExchange(port, '')).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
   it('is cut off when its headers never end', async () => {
     const { port } = await start({ timeouts: short });
     const answer = await rawExchange(port, 'POST /validate HTTP/1.1\r\nHost: localhost\r\nX-Slow: ');
