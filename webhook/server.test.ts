@@ -1,6 +1,8 @@
 // The webhook over real HTTPS (a test CA made with openssl), deciding through
 // the committed compiled policy: what the kube-apiserver and kubectl users see.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -438,6 +440,40 @@ describe('HCP Terraform run task', () => {
     await expect(start({ extra: 'terraform:\n  runTaskHmacKey: env:EG_TEST_RUN_TASK_KEY_UNSET\n' })).rejects.toThrow(
       /EG_TEST_RUN_TASK_KEY_UNSET, which is not set/,
     );
+  });
+
+  it('hostile requests over HTTPS: a private callback address is refused (400); a replayed task_result_id is acted on once', async () => {
+    const patches: string[] = [];
+    const hcp = createServer((req, res) => {
+      patches.push(`${req.method} ${req.url}`);
+      req.resume();
+      req.on('end', () => res.writeHead(200).end());
+    });
+    await new Promise<void>((r) => hcp.listen(0, '127.0.0.1', r));
+    const port = (hcp.address() as AddressInfo).port;
+    try {
+      const open = await start({ extra: 'terraform:\n  runTaskHmacKey: k\n' });
+      const { app, client } = await start({ extra: "terraform:\n  runTaskHmacKey: k\n  runTaskHosts: ['127.0.0.1']\n" });
+      const task = (callback: string) =>
+        JSON.stringify({
+          payload_version: 1,
+          stage: 'pre_plan',
+          access_token: 'run-token',
+          task_result_id: 'taskrs-replayed',
+          task_result_callback_url: callback,
+        });
+      const metadata = task('https://169.254.169.254/latest/meta-data/iam');
+      const refused = await open.client.post('/terraform/run-task', metadata, signed(metadata, 'k'));
+      expect(refused.status).toBe(400);
+      expect(refused.json.message).toMatch(/169\.254\.169\.254 is a link-local address; list its host in terraform\.runTaskHosts/);
+
+      const body = task(`http://127.0.0.1:${port}/api/v2/task-results/taskrs-replayed/callback`);
+      for (let i = 0; i < 3; i++) expect((await client.post('/terraform/run-task', body, signed(body, 'k'))).status).toBe(200);
+      await app.close(); // waits for the accepted task's callback
+      expect(patches).toEqual(['PATCH /api/v2/task-results/taskrs-replayed/callback']);
+    } finally {
+      await new Promise((r) => hcp.close(r));
+    }
   });
 
   it('passes terraform.runTaskScope to the run task (the config accepts it, and runTaskHosts)', async () => {
