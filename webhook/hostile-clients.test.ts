@@ -78,7 +78,18 @@ function rawExchange(port: number, text: string): Promise<string> {
 }
 
 describe('a client that stalls', () => {
-  const short = { headersMs: 300, requestMs: 600, checkIntervalMs: 50 };
+  const short = { handshakeMs: 300, headersMs: 300, requestMs: 600, checkIntervalMs: 50 };
+
+  it('is cut off when it opens TCP and never starts the TLS handshake', async () => {
+    const { port } = await start({ timeouts: short });
+    const { connect: tcp } = await import('node:net');
+    const closed = await new Promise<boolean>((resolve) => {
+      const socket = tcp({ host: '127.0.0.1', port });
+      socket.on('close', () => resolve(true));
+      socket.on('error', () => undefined);
+    });
+    expect(closed).toBe(true);
+  });
 
   it('is cut off when its body stops arriving: 408 and the connection closed, and the server serves on', async () => {
     const { port, client } = await start({ timeouts: short });
