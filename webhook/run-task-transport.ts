@@ -11,7 +11,7 @@
 // Terraform's plan storage host; the bearer token goes only to the origin it
 // was issued for.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent, fetch as undiciFetch, type Response } from 'undici';
 import { EntitlegateError } from '../engine/errors.ts';
 import { JSON_API, addressProblem, hostListed, hostProblem, nameListed, type Resolve } from './run-task-protocol.ts';
 
@@ -100,13 +100,13 @@ export async function fetchPlan(start: string, token: string, maxBytes: number, 
   let res: Response;
   for (let hop = 0; ; hop++) {
     try {
-      res = (await t.fetch(url, {
+      res = await t.fetch(url, {
         // The token is for the API that issued it, never for a host it redirects to.
         headers: url.origin === origin ? { Authorization: `Bearer ${token}`, Accept: 'application/json' } : { Accept: 'application/json' },
         redirect: 'manual',
         dispatcher: t.dispatcher,
         signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
-      })) as unknown as Response;
+      });
     } catch (err) {
       throw failed(causeOf(err));
     }
