@@ -180,7 +180,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     });
     const t = gate.config.terraform;
     app.log.info(
-      { path: RUN_TASK_PATH, hosts: t.runTaskHosts ?? 'any with public addresses (plan and callback URLs on one host)', scope: t.runTaskScope ?? {} },
+      {
+        path: RUN_TASK_PATH,
+        hosts: t.runTaskHosts ?? 'any with public addresses (plan and callback URLs on one host)',
+        scope: t.runTaskScope ?? {},
+      },
       'HCP Terraform run task served (signed requests only)',
     );
   } else {
