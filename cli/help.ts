@@ -105,13 +105,19 @@ export const COMMANDS: CommandHelp[] = [
     usage: [
       'entitlegate serve --config FILE [--usage FILE]... (--tls-cert F --tls-key F | --insecure-http) [--port N] [--host H]',
       '    [--now ISO-8601] [--no-cluster] [--log-level L] [--reload-interval MS] [--shared-reservations NAMESPACE] [--replica-id ID]',
-      '    [--metrics-port N]',
+      '    [--metrics-port N] [--client-ca FILE]',
     ],
     flags: [
       config,
       usage,
       { name: 'tls-cert', value: 'FILE', file: true, help: 'PEM certificate (the kube-apiserver only calls webhooks over HTTPS)' },
       { name: 'tls-key', value: 'FILE', file: true, help: 'PEM private key of the certificate, unencrypted' },
+      {
+        name: 'client-ca',
+        value: 'FILE',
+        file: true,
+        help: 'PEM CA of the kube-apiserver client certificate; /validate answers 401 to any other client (needs --tls-cert)',
+      },
       { name: 'insecure-http', help: 'serve plain HTTP without TLS files (local testing only)' },
       { name: 'port', short: 'p', value: 'N', help: 'port to listen on (default 8443; 0 picks a free one)' },
       { name: 'host', value: 'H', help: 'address to listen on (default 0.0.0.0)' },

@@ -93,6 +93,29 @@ describe('entitlegate serve', () => {
     }
   });
 
+  it('--client-ca: refused without TLS, and a file that is not a PEM CA certificate is exit 2 naming the flag', async () => {
+    const t = io();
+    expect(await run(['serve', '--config', config, '--insecure-http', '--client-ca', ca.ca], t.io)).toBe(2);
+    expect(t.err.join('')).toContain(
+      '--client-ca authenticates the kube-apiserver by its TLS client certificate, so it needs --tls-cert and --tls-key',
+    );
+    const notPem = join(tmp.dir, 'not-a-ca.txt');
+    writeFileSync(notPem, 'nothing here\n');
+    for (const [file, message] of [
+      [notPem, `--client-ca ${notPem}: not a PEM CA certificate`],
+      [join(tmp.dir, 'missing-ca.crt'), `--client-ca ${join(tmp.dir, 'missing-ca.crt')}: cannot read the TLS client CA`],
+    ] as const) {
+      const u = io();
+      const code = await run(
+        ['serve', '--config', config, '--tls-cert', tls.cert, '--tls-key', tls.key, '--client-ca', file, '--port', '0', '--no-cluster'],
+        u.io,
+      );
+      expect(code).toBe(2);
+      expect(u.err.join('')).toContain(message);
+      expect(u.err.join('')).not.toContain('internal error');
+    }
+  });
+
   it('refuses --shared-reservations without a cluster connection, and a namespace that is not a name (exit 2)', async () => {
     const t = io();
     expect(

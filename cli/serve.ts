@@ -4,7 +4,7 @@ import type { ServeHooks } from '../webhook/serve.ts';
 import { nowFrom, parse, strings, usageError } from './args.ts';
 import type { Io } from './io.ts';
 
-export const SERVE_USAGE = `entitlegate serve --config FILE [--usage FILE]... [--tls-cert F --tls-key F] [--port N] [--host H]
+export const SERVE_USAGE = `entitlegate serve --config FILE [--usage FILE]... [--tls-cert F --tls-key F [--client-ca F]] [--port N] [--host H]
     [--now ISO-8601] [--no-cluster] [--insecure-http] [--log-level L] [--reload-interval MS]
     [--shared-reservations NAMESPACE] [--replica-id ID] [--metrics-port N]`;
 
@@ -24,6 +24,7 @@ export async function serve(args: string[], io: Io, hooks: ServeHooks = {}): Pro
       usage: { type: 'string', short: 'u', multiple: true },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      'client-ca': { type: 'string' },
       port: { type: 'string', short: 'p' },
       host: { type: 'string' },
       now: { type: 'string' },
@@ -41,6 +42,9 @@ export async function serve(args: string[], io: Io, hooks: ServeHooks = {}): Pro
   const cert = values['tls-cert'] as string | undefined;
   const key = values['tls-key'] as string | undefined;
   if (!!cert !== !!key) throw usageError('--tls-cert and --tls-key go together');
+  const clientCa = values['client-ca'] as string | undefined;
+  if (clientCa !== undefined && !cert)
+    throw usageError('--client-ca authenticates the kube-apiserver by its TLS client certificate, so it needs --tls-cert and --tls-key');
   if (!cert && !values['insecure-http']) {
     throw usageError(
       'serve needs --tls-cert and --tls-key: the kube-apiserver only calls webhooks over HTTPS. For local testing only, --insecure-http serves plain HTTP.',
@@ -60,7 +64,7 @@ export async function serve(args: string[], io: Io, hooks: ServeHooks = {}): Pro
     {
       config: values.config as string,
       usage: strings(values.usage),
-      ...(cert && key ? { tls: { cert, key } } : {}),
+      ...(cert && key ? { tls: { cert, key, ...(clientCa !== undefined ? { clientCa } : {}) } } : {}),
       port: portFrom(values.port),
       host: (values.host as string | undefined) ?? '0.0.0.0',
       clock: fixed ? () => fixed : io.clock,

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   EG_ERR_USAGE: 'the command line is wrong',
   EG_ERR_TLS_INVALID: 'a TLS certificate or key file is not a usable PEM',
   EG_ERR_SIGNATURE: 'a signed request (HCP Terraform run task) has a missing or wrong signature',
+  EG_ERR_UNAUTHENTICATED: 'an admission from a client that is not the kube-apiserver (serve --client-ca)',
   EG_ERR_INTERNAL: 'an unexpected internal error (a bug); the webhook fails safe',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,9 +2,10 @@
 // is not an AdmissionReview v1 is answered HTTP 400 with a JSON message; a
 // decision — allowed, denied, or an evaluation error under the failure
 // policy — is always HTTP 200, as the kube-apiserver expects.
-import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { TLSSocket } from 'node:tls';
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { admissionRequestOf, admissionReview, type AdmissionRequest } from '../adapters/kubernetes/admission.ts';
-import { EntitlegateError } from '../engine/errors.ts';
+import { EntitlegateError, type ErrorCode } from '../engine/errors.ts';
 import { admit, admitShared, type AdmissionOutcome, type AdmitOptions } from './decide.ts';
 import type { Gate } from './gate.ts';
 import type { Readiness } from './health.ts';
@@ -17,6 +18,23 @@ export interface AdmissionPluginOptions {
   gate: Gate;
   metrics: Metrics;
   readiness: Readiness;
+  /**
+   * serve --client-ca: only a client whose certificate the client CA signed
+   * (the kube-apiserver, configured with an AdmissionConfiguration kubeconfig)
+   * is answered. Anyone else gets 401 before the body is read: an admission
+   * decided for an unknown caller would hold a reservation (capacity others
+   * are then refused) and tell that caller the capacity figures.
+   */
+  clientAuth?: boolean;
+}
+
+/** Why the TLS client is not one the client CA vouches for, or undefined when it is. */
+function unauthenticated(req: FastifyRequest): string | undefined {
+  const socket = req.raw.socket as Partial<TLSSocket>;
+  if (socket.authorized) return undefined;
+  const cert = socket.getPeerCertificate?.();
+  if (!cert || Object.keys(cert).length === 0) return 'the client presented no certificate';
+  return `the client certificate is not signed by the --client-ca bundle (${String(socket.authorizationError ?? 'unverified')})`;
 }
 
 interface Pending {
@@ -26,7 +44,7 @@ interface Pending {
   started: number;
 }
 
-export const admissionPlugin: FastifyPluginAsync<AdmissionPluginOptions> = async (app, { gate, metrics, readiness }) => {
+export const admissionPlugin: FastifyPluginAsync<AdmissionPluginOptions> = async (app, { gate, metrics, readiness, clientAuth }) => {
   const admitOptions = (): AdmitOptions => (readiness.ready() ? {} : { notReady: `not ready: ${readiness.reason()}` });
 
   // Admissions decided with this replica's reservations are queued and
@@ -96,7 +114,25 @@ export const admissionPlugin: FastifyPluginAsync<AdmissionPluginOptions> = async
     p.reply.raw.end(body);
   };
 
-  app.post('/validate', { bodyLimit: ADMISSION_BODY_LIMIT }, (req, reply) => {
+  const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
+    const why = unauthenticated(req);
+    if (!why) return;
+    metrics.badRequests.inc();
+    req.log.warn(
+      { remote: req.ip, reason: why },
+      'admission refused: the client is not the kube-apiserver (no trusted client certificate)',
+    );
+    // A reply sent from onRequest ends the request before its body is read.
+    await reply.code(401).send({
+      statusCode: 401,
+      error: 'Unauthorized',
+      code: 'EG_ERR_UNAUTHENTICATED' satisfies ErrorCode,
+      message: `${why}; this webhook answers only the kube-apiserver, which must present a client certificate (see docs/webhook.md, "Authenticating the kube-apiserver")`,
+    });
+    return reply;
+  };
+
+  app.post('/validate', { bodyLimit: ADMISSION_BODY_LIMIT, ...(clientAuth ? { onRequest: authenticate } : {}) }, (req, reply) => {
     const started = performance.now();
     let admission: AdmissionRequest;
     if (typeof req.body === 'string') {

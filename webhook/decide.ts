@@ -11,6 +11,7 @@ import {
 } from '../adapters/kubernetes/admission.ts';
 import { EntitlegateError } from '../engine/errors.ts';
 import { resourceId, type Claim, type Decision, type Finding } from '../engine/types.ts';
+import { failureText, type FailedStep } from './failure.ts';
 import type { Gate } from './gate.ts';
 import type { SharedReservations } from './shared-reservations.ts';
 
@@ -64,6 +65,7 @@ function prepare(gate: Gate, req: AdmissionRequest, opts: AdmitOptions): Prepare
 
   let claims: Claim[] = [];
   const warnings: string[] = [];
+  let step: FailedStep = 'reading the cluster inventory';
   try {
     if (opts.notReady) throw new EntitlegateError('EG_ERR_POLICY_EVAL', opts.notReady);
     const claimOpts = gate.claimOptions();
@@ -78,13 +80,14 @@ function prepare(gate: Gate, req: AdmissionRequest, opts: AdmitOptions): Prepare
         );
       }
     }
+    step = 'reading the object';
     claims = claimsFromAdmission(req, claimOpts);
     if (!claims.length) {
       return { outcome: { response: base('allowed', warnings.length ? { warnings } : {}), result: 'allowed', code: 'NONE', claims } };
     }
     return { claims, warnings };
   } catch (err) {
-    return { outcome: failure(gate, req, claims, err) };
+    return { outcome: failure(gate, req, claims, err, step) };
   }
 }
 
@@ -99,7 +102,7 @@ export function admit(gate: Gate, req: AdmissionRequest, opts: AdmitOptions = {}
     if (decision.allowed && !req.dryRun) gate.reservations.hold(resourceId(claims[0]!.resource), claims);
     return render(req, decision, claims, warnings);
   } catch (err) {
-    return failure(gate, req, claims, err);
+    return failure(gate, req, claims, err, 'evaluating the policy');
   }
 }
 
@@ -143,7 +146,7 @@ export async function admitShared(
     );
     return render(req, decision, claims, warnings);
   } catch (err) {
-    return failure(gate, req, claims, err);
+    return failure(gate, req, claims, err, 'deciding with the shared reservations');
   }
 }
 
@@ -175,8 +178,8 @@ function render(req: AdmissionRequest, decision: Decision, claims: Claim[], warn
 }
 
 /** Failure policy: an evaluation error denies, unless the namespace is configured fail-open. */
-function failure(gate: Gate, req: AdmissionRequest, claims: Claim[], err: unknown): AdmissionOutcome {
-  const message = err instanceof EntitlegateError ? err.message : `internal error: ${(err as Error)?.message ?? String(err)}`;
+function failure(gate: Gate, req: AdmissionRequest, claims: Claim[], err: unknown, step: FailedStep): AdmissionOutcome {
+  const message = failureText(err, step, false);
   const code = err instanceof EntitlegateError ? err.code : 'EG_ERR_INTERNAL';
   const failOpen = !!req.namespace && gate.config.kubernetes.failOpenNamespaces.includes(req.namespace);
   if (failOpen) {

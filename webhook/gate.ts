@@ -23,8 +23,10 @@ export interface GateFiles {
 
 export interface GateOptions {
   files: GateFiles;
-  /** The clock of decisions and reservation expiry (tests and --now inject it). */
+  /** The clock of decisions (tests and --now fix it). */
   clock: () => Date;
+  /** Monotonic milliseconds that reservations expire on (default performance.now; tests inject it). */
+  elapsed?: () => number;
 }
 
 export class Gate {
@@ -48,7 +50,10 @@ export class Gate {
     this.#engine = engine;
     this.#loaded = loaded;
     this.#snapshots = snapshots;
-    this.reservations = new Reservations({ ttlMs: loaded.config.kubernetes.reservationTTLSeconds * 1000, clock: opts.clock });
+    this.reservations = new Reservations({
+      ttlMs: loaded.config.kubernetes.reservationTTLSeconds * 1000,
+      ...(opts.elapsed ? { elapsed: opts.elapsed } : {}),
+    });
   }
 
   /** Loads config, usage and policy; throws (EntitlegateError with every problem) rather than serve half a config. */
@@ -81,13 +86,16 @@ export class Gate {
   }
 
   /**
-   * Replaces config and snapshots. A policy file that changed is loaded first
-   * (the old engine serves meanwhile); the swap itself is synchronous, and a
-   * failure puts the old state back before rethrowing.
+   * Replaces config and snapshots. A policy the config names anew, or whose
+   * file changed (`policyFile`: the reloader saw it change), is loaded first
+   * (the old engine serves meanwhile); it replaces the engine's only when its
+   * content differs. The swap itself is synchronous, and a failure puts the
+   * old state back before rethrowing.
    */
-  async apply(loaded: LoadedConfig, snapshots: UsageSnapshot[]): Promise<void> {
-    const policyChanged = loaded.policyPath !== this.#loaded.policyPath;
-    const policy = policyChanged ? await CompiledPolicy.load(loaded.policyPath) : undefined;
+  async apply(loaded: LoadedConfig, snapshots: UsageSnapshot[], opts: { policyFile?: boolean } = {}): Promise<void> {
+    const pathChanged = loaded.policyPath !== this.#loaded.policyPath;
+    const candidate = pathChanged || opts.policyFile ? await CompiledPolicy.load(loaded.policyPath) : undefined;
+    const policy = candidate && (pathChanged || candidate.digest !== this.#engine.policy.digest) ? candidate : undefined;
     const old = { loaded: this.#loaded, snapshots: this.#snapshots, engine: this.#engine };
     try {
       this.#inventory?.reconfigure(this.#usageOptions(loaded.config));

@@ -56,9 +56,11 @@ export class FileWatch {
 export interface TlsFiles {
   cert: string;
   key: string;
+  /** CA bundle that signs the kube-apiserver's client certificate (serve --client-ca). */
+  clientCa?: string;
 }
 
-export function readTls(files: TlsFiles): { cert: Buffer; key: Buffer } {
+export function readTls(files: TlsFiles): { cert: Buffer; key: Buffer; ca?: Buffer } {
   const read = (f: string, what: string) => {
     try {
       return readFileSync(f);
@@ -66,7 +68,9 @@ export function readTls(files: TlsFiles): { cert: Buffer; key: Buffer } {
       throw new EntitlegateError('EG_ERR_FILE_NOT_FOUND', `${f}: cannot read the TLS ${what}: ${(err as Error).message}`);
     }
   };
-  return { cert: read(files.cert, 'certificate'), key: read(files.key, 'key') };
+  const tls = { cert: read(files.cert, 'certificate'), key: read(files.key, 'key') };
+  // The client CA lives in the secure context, so a reload that left it out would stop verifying clients.
+  return files.clientCa ? { ...tls, ca: read(files.clientCa, 'client CA') } : tls;
 }
 
 export interface ReloaderOptions {
@@ -84,12 +88,18 @@ export class Reloader {
   readonly #watches: FileWatch[] = [];
   readonly #opts: ReloaderOptions;
   #configChain: Promise<void> = Promise.resolve();
+  /** The custom policy file (`policy:`) and its watch; the config names it, so it follows config reloads. */
+  #policy: { path: string; watch: FileWatch } | undefined;
 
   constructor(opts: ReloaderOptions) {
     this.#opts = opts;
     const { gate, intervalMs, tls } = opts;
     this.#watches.push(new FileWatch([gate.files.config, ...gate.files.usage], intervalMs, () => void this.reloadConfig()));
-    if (tls) this.#watches.push(new FileWatch([tls.files.cert, tls.files.key], intervalMs, () => this.reloadTls()));
+    this.#watchPolicy();
+    if (tls) {
+      const files = [tls.files.cert, tls.files.key, ...(tls.files.clientCa ? [tls.files.clientCa] : [])];
+      this.#watches.push(new FileWatch(files, intervalMs, () => this.reloadTls()));
+    }
   }
 
   reloadTls(): boolean {
@@ -115,26 +125,50 @@ export class Reloader {
 
   /** Reloads config and usage together; serialised so two quick edits apply in order. */
   reloadConfig(): Promise<void> {
-    this.#configChain = this.#configChain.then(() => this.#reloadConfig());
+    this.#configChain = this.#configChain.then(() => this.#reloadConfig(false));
     return this.#configChain;
   }
 
-  async #reloadConfig(): Promise<void> {
+  /** Loads the custom policy file again (it was rebuilt), with config and usage as they are now. */
+  reloadPolicy(): Promise<void> {
+    this.#configChain = this.#configChain.then(() => this.#reloadConfig(true));
+    return this.#configChain;
+  }
+
+  /** Watches the policy file the config names now (none for the built-in policy, which ships with the package). */
+  #watchPolicy(): void {
+    const path = this.#opts.gate.loaded.policyPath;
+    if (path === this.#policy?.path) return;
+    this.#policy?.watch.close();
+    this.#policy = path ? { path, watch: new FileWatch([path], this.#opts.intervalMs, () => void this.reloadPolicy()) } : undefined;
+  }
+
+  async #reloadConfig(policyFile: boolean): Promise<void> {
     const { gate, log, metrics } = this.#opts;
+    const kind = policyFile ? 'policy' : 'config';
     try {
+      const before = gate.engine.policy.digest;
       const { config, usage: snapshots } = loadFiles(gate.files.config, gate.files.usage);
-      await gate.apply(config, snapshots);
-      metrics.reloads.inc({ kind: 'config' });
-      log.info({ config: config.file, digest: config.digest, usage: snapshots.map((s) => s.file) }, 'config and usage reloaded');
+      await gate.apply(config, snapshots, { policyFile });
+      metrics.reloads.inc({ kind });
+      const policy = gate.engine.policy;
+      if (policyFile) log.info({ policy: policy.path, digest: policy.digest, changed: policy.digest !== before }, 'policy reloaded');
+      else log.info({ config: config.file, digest: config.digest, usage: snapshots.map((s) => s.file) }, 'config and usage reloaded');
       this.#opts.onConfig?.();
     } catch (err) {
-      metrics.reloadFailures.inc({ kind: 'config' });
+      metrics.reloadFailures.inc({ kind });
       const problems = err instanceof EntitlegateError ? err.describe() : String((err as Error)?.message ?? err);
-      log.error({ config: gate.files.config, problems }, `config reload refused; the previous config keeps serving:\n${problems}`);
+      const what = policyFile
+        ? 'policy reload refused; the previous policy keeps serving'
+        : 'config reload refused; the previous config keeps serving';
+      log.error({ config: gate.files.config, problems }, `${what}:\n${problems}`);
+    } finally {
+      this.#watchPolicy();
     }
   }
 
   close(): void {
     for (const w of this.#watches) w.close();
+    this.#policy?.watch.close();
   }
 }

@@ -6,7 +6,7 @@ const claim = (quantity: number | null, namespace = 'prod') => ({ product: 'ora'
 describe('Reservations', () => {
   it('sums per product and scope, holds only positive quantities, and expires after the TTL', () => {
     let now = 0;
-    const r = new Reservations({ ttlMs: 1000, clock: () => new Date(now) });
+    const r = new Reservations({ ttlMs: 1000, elapsed: () => now });
     r.hold('Deployment/prod/a', [claim(2)]);
     r.hold('Deployment/prod/b', [claim(3), claim(-5), claim(null)]);
     r.hold('Deployment/dev/c', [claim(1, 'dev')]);
@@ -23,7 +23,7 @@ describe('Reservations', () => {
   });
 
   it('releases on an informer event only the holds made before the event', () => {
-    const r = new Reservations({ ttlMs: 60_000, clock: () => new Date(0) });
+    const r = new Reservations({ ttlMs: 60_000, elapsed: () => 0 });
     r.hold('Deployment/prod/a', [claim(2)]);
     const seenAt = r.mark(); // the informer reports a (its CREATE)…
     r.hold('Deployment/prod/a', [claim(4)]); // …and an UPDATE is admitted before the flush

@@ -27,7 +27,13 @@ function recordKey(r: UsageRecord): string {
 export interface ReservationsOptions {
   /** How long a reservation lives if the informer never reports its object. */
   ttlMs: number;
-  clock: () => Date;
+  /**
+   * Milliseconds on a monotonic clock (default performance.now). Not the
+   * decision clock: under `--now` that one stands still, and a wall clock
+   * stepped back (NTP) would keep reservations alive, stepped forward would
+   * drop them early; expiry must run in real elapsed time.
+   */
+  elapsed?: () => number;
 }
 
 /**
@@ -44,11 +50,11 @@ export class Reservations {
   #totals: UsageRecord[] | undefined = [];
   #ttlMs: number;
   #seq = 0;
-  readonly #clock: () => Date;
+  readonly #elapsed: () => number;
 
   constructor(opts: ReservationsOptions) {
     this.#ttlMs = opts.ttlMs;
-    this.#clock = opts.clock;
+    this.#elapsed = opts.elapsed ?? (() => performance.now());
   }
 
   set ttlMs(ms: number) {
@@ -59,7 +65,7 @@ export class Reservations {
   hold(key: string, claims: readonly Claim[]): void {
     const positive = claims.filter((c) => c.quantity !== null && c.quantity > 0);
     if (!positive.length) return;
-    const now = this.#clock().getTime();
+    const now = this.#elapsed();
     let held = this.#held.get(key);
     if (held)
       this.#held.delete(key); // re-inserted last: the map stays in expiry order
@@ -96,7 +102,7 @@ export class Reservations {
 
   /** Reservations alive now, summed per product and scope. */
   active(): readonly UsageRecord[] {
-    this.#expire(this.#clock().getTime());
+    this.#expire(this.#elapsed());
     if (this.#totals) return this.#totals;
     const sums = new Map<string, UsageRecord>();
     for (const held of this.#held.values()) {
@@ -111,7 +117,7 @@ export class Reservations {
 
   /** Objects with a live reservation. */
   get size(): number {
-    this.#expire(this.#clock().getTime());
+    this.#expire(this.#elapsed());
     return this.#held.size;
   }
 

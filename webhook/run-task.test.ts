@@ -7,6 +7,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../engine/version.ts';
 import { change, plan } from '../adapters/terraform/test-helpers.ts';
@@ -44,6 +45,9 @@ entitlements:
     validUntil: 2027-12-31
     scope: { environment: [prod] }
     owner: middleware@example.com
+# The stand-in for HCP Terraform listens on loopback, which only a listed host may be.
+terraform:
+  runTaskHosts: ['127.0.0.1']
 `;
 
 const nodes = (n: number, vcpu: number, prefix = 'app') =>
@@ -66,6 +70,8 @@ const PLANS: Record<string, string> = {
   notAPlan: JSON.stringify({ hello: 'world' }),
   /** Over the 16 KiB limit the size tests set (served with a Content-Length; `chunked` streams it without one). */
   huge: JSON.stringify(plan(nodes(300, 1, 'big'))),
+  /** A quantity attribute nested 20,000 levels deep: more than the adapter's recursion can read. */
+  deep: JSON.stringify(plan(nodes(1, 1))).replace('"vcpu":1', `"vcpu":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`),
 };
 const SMALL_LIMIT = 16 * 1024;
 
@@ -115,6 +121,12 @@ class FakeHcp {
         if (req.method === 'GET' && planMatch) {
           if (req.headers.authorization !== `Bearer ${TOKEN}`) return void res.writeHead(401).end('{"errors":[{"status":"401"}]}');
           if (planMatch[1] === 'gone') return void res.writeHead(404).end('{"errors":[{"status":"404"}]}');
+          // Hostile redirects: to another host name (the same machine, spelt otherwise), and to another scheme.
+          const port = new URL(this.storageUrl).port;
+          if (planMatch[1] === 'elsewhere')
+            return void res.writeHead(307, { location: `http://localhost:${port}/archivist/small?signature=abc` }).end();
+          if (planMatch[1] === 'upgrade')
+            return void res.writeHead(307, { location: `https://127.0.0.1:${port}/archivist/small?signature=abc` }).end();
           // Like app.terraform.io: a temporary redirect to a signed storage URL on another host.
           return void res.writeHead(307, { location: `${this.storageUrl}/archivist/${planMatch[1]}?signature=abc` }).end();
         }
@@ -541,7 +553,8 @@ describe('POST /terraform/run-task', () => {
 
     scope = { environment: 'prod' };
     next = hcp.nextCallback();
-    await send(app, payload('post_plan', 'small'));
+    // Another run (a task_result_id is acted on once).
+    await send(app, payload('post_plan', 'small', { task_result_id: 'taskrs-another-run' }));
     const scoped = JSON.parse((await next).body) as TaskResult;
     await app.close();
     expect(scoped.data.attributes.status).toBe('passed');
@@ -571,10 +584,10 @@ describe('POST /terraform/run-task', () => {
 
   it('the plan host is unreachable: failed', async () => {
     // The plan must be on the callback's host, so the GET (only) is made to fail as a refused connection would.
-    const refused: typeof fetch = (input, init) =>
+    const refused: typeof undiciFetch = (input, init) =>
       (init?.method ?? 'GET') === 'GET'
         ? Promise.reject(new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED') }))
-        : fetch(input, init);
+        : undiciFetch(input, init);
     const app = await appWith({ fetchImpl: refused });
     const { result } = await runAndCallback(app, payload('post_plan', 'x'));
     expect(result.data.attributes.status).toBe('failed');
@@ -604,7 +617,8 @@ describe('POST /terraform/run-task', () => {
     const { result } = await runAndCallback(app, payload('post_plan', 'small'));
     expect(result.data.attributes).toMatchObject({
       status: 'failed',
-      message: 'entitlegate could not check this run, so it fails safe: policy not loaded',
+      message:
+        'entitlegate could not check this run, so it fails safe: an unexpected error while evaluating the policy (EG_ERR_INTERNAL, a bug in entitlegate; the server log has the details, please report it): policy not loaded',
     });
   });
 
@@ -619,6 +633,16 @@ describe('POST /terraform/run-task', () => {
       expect(hcp.requests.filter((r) => r.method === 'GET')).toHaveLength(0);
       hcp.reset();
     }
+  });
+
+  it('a plan nested too deeply to read fails safe saying so, not "Maximum call stack size exceeded"', async () => {
+    const app = await appWith();
+    const { result } = await runAndCallback(app, payload('post_plan', 'deep'));
+    expect(result.data.attributes.status).toBe('failed');
+    expect(result.data.attributes.message).toMatch(
+      /could not check this run, so it fails safe: the input is nested too deeply to read while reading the plan/,
+    );
+    expect(result.data.attributes.message).not.toMatch(/Maximum call stack/);
   });
 
   it('an unknown stage fails safe', async () => {
@@ -664,6 +688,114 @@ describe('POST /terraform/run-task', () => {
     const result = JSON.parse((await next).body) as TaskResult;
     await app.close();
     expect(result.data.attributes.status).toBe('failed');
+  });
+});
+
+describe('hostile requests, against the server on a real socket', () => {
+  /** The config without terraform.runTaskHosts: any host, as long as its addresses are public. */
+  const anyHost = () => {
+    const { runTaskHosts: _, ...terraform } = engine.config.terraform;
+    return { ...engine.config, terraform };
+  };
+
+  async function listening(extra: Partial<RunTaskOptions> = {}) {
+    const app = await appWith(extra);
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    const post = async (body: Record<string, unknown>) => {
+      const text = JSON.stringify(body);
+      const res = await undiciFetch(`${url}/terraform/run-task`, {
+        method: 'POST',
+        body: text,
+        headers: { 'content-type': 'application/json', 'x-tfc-task-signature': sign(text) },
+      });
+      return { status: res.status, json: (await res.text().then((t) => (t ? JSON.parse(t) : undefined))) as { message?: string } };
+    };
+    return { app, post };
+  }
+
+  it('a replayed request (same task_result_id) is acted on once: one plan fetched, one result sent', async () => {
+    const { app, post } = await listening();
+    const body = payload('post_plan', 'small');
+    const next = hcp.nextCallback();
+    expect((await post(body)).status).toBe(200);
+    await next;
+    expect((await post(body)).status).toBe(200);
+    // Another signature-valid copy with a different stage is the same task result: still once.
+    expect((await post({ ...body, stage: 'pre_apply' })).status).toBe(200);
+    await app.close();
+    expect(hcp.requests.filter((r) => r.method === 'GET')).toHaveLength(1);
+    expect(hcp.callbacks).toHaveLength(1);
+    expect(logs).toMatch(/run task request repeated \(same task_result_id\)/);
+  });
+
+  it('a redirect to another host or scheme is not followed: the task fails saying so, the storage host is never asked', async () => {
+    for (const [name, why] of [
+      ['elsewhere', /it redirected to another host \(localhost:\d+\); a redirect is followed only to the same host/],
+      ['upgrade', /it redirected from http:\/\/ to https:\/\/127\.0\.0\.1:\d+, another scheme/],
+    ] as const) {
+      const { app, post } = await listening();
+      const next = hcp.nextCallback();
+      expect((await post(payload('post_plan', name))).status).toBe(200);
+      const result = JSON.parse((await next).body) as TaskResult;
+      await app.close();
+      expect(result.data.attributes.status).toBe('failed');
+      expect(result.data.attributes.message).toMatch(why);
+      expect(hcp.storageRequests).toHaveLength(0);
+      hcp.reset();
+    }
+  });
+
+  it('loopback, link-local, private and reserved addresses are refused unless their host is listed: 400, nothing requested', async () => {
+    const { app, post } = await listening({
+      getConfig: anyHost,
+      resolve: async (host) =>
+        host === 'tfe.internal.example' ? [{ address: '10.20.30.40', family: 4 }] : [{ address: '93.184.216.34', family: 4 }],
+    });
+    const at = (origin: string) => payload('post_plan', null, { task_result_callback_url: `${origin}/api/v2/task-results/t/callback` });
+    const cases: [string, RegExp][] = [
+      ['https://169.254.169.254', /169\.254\.169\.254 is a link-local address/],
+      ['https://10.0.0.7', /10\.0\.0\.7 is a private address/],
+      ['https://192.168.1.1:8443', /192\.168\.1\.1 is a private address/],
+      ['https://[::1]', /::1 is a loopback address/],
+      ['https://[fe80::1]', /fe80::1 is a link-local address/],
+      ['https://[fd00::1]', /fd00::1 is a private \(unique local\) address/],
+      ['https://[::ffff:169.254.169.254]', /::ffff:a9fe:a9fe is a link-local address/],
+      ['https://[64:ff9b::a9fe:a9fe]', /carries 169\.254\.169\.254, which is a link-local address/],
+      ['https://0x7f000001', /127\.0\.0\.1 is a loopback address/],
+      ['https://localhost:9', /localhost is a loopback host/],
+      ['http://127.0.0.2:9', /127\.0\.0\.2 is a loopback address/],
+      ['https://tfe.internal.example', /tfe\.internal\.example resolves to 10\.20\.30\.40 is a private address/],
+    ];
+    for (const [origin, why] of cases) {
+      const { status, json } = await post(at(origin));
+      expect(status, origin).toBe(400);
+      expect(json.message, origin).toMatch(why);
+      expect(json.message, origin).toMatch(/list its host in terraform\.runTaskHosts to allow it/);
+    }
+    await app.close();
+    expect(hcp.requests).toHaveLength(0);
+  });
+
+  it('a name that resolves to a public address when the request is accepted and to loopback when connecting (DNS rebinding) is refused at connect time', async () => {
+    let lookups = 0;
+    const { app, post } = await listening({
+      getConfig: anyHost,
+      resolve: async () => (++lookups === 1 ? [{ address: '93.184.216.34', family: 4 }] : [{ address: '127.0.0.1', family: 4 }]),
+    });
+    const port = new URL(hcp.apiUrl).port;
+    const origin = `https://rebind.example.test:${port}`;
+    const res = await post(
+      payload('post_plan', null, {
+        plan_json_api_url: `${origin}/api/v2/plans/plan-small/json-output`,
+        task_result_callback_url: `${origin}/api/v2/task-results/t/callback`,
+      }),
+    );
+    expect(res.status).toBe(200);
+    await app.close(); // waits for the task: its plan fetch and its callback are both refused
+    expect(lookups).toBeGreaterThan(1);
+    expect(hcp.requests).toHaveLength(0);
+    expect(logs).toMatch(/rebind\.example\.test resolves to 127\.0\.0\.1 is a loopback address/);
+    expect(logs).toMatch(/run task result could not be sent/);
   });
 });
 

@@ -16,7 +16,7 @@ import { detectCluster } from './usage-source.ts';
  * file is named with its flag (instead of OpenSSL's "PEM routines::no start
  * line" from deep inside the HTTPS server).
  */
-export function checkTlsFiles(cert: string, key: string): void {
+export function checkTlsFiles(cert: string, key: string, clientCa?: string): void {
   const read = (flag: string, file: string, what: string) => {
     try {
       return readFileSync(file);
@@ -43,6 +43,18 @@ export function checkTlsFiles(cert: string, key: string): void {
       `--tls-key ${key}: not a PEM private key (expected "-----BEGIN PRIVATE KEY-----" or similar, unencrypted): ${reason(err)}`,
     );
   }
+  if (clientCa !== undefined) {
+    const caPem = read('--client-ca', clientCa, 'client CA');
+    try {
+      new X509Certificate(caPem);
+      createSecureContext({ ca: caPem });
+    } catch (err) {
+      throw new EntitlegateError(
+        'EG_ERR_TLS_INVALID',
+        `--client-ca ${clientCa}: not a PEM CA certificate (expected "-----BEGIN CERTIFICATE-----"): ${reason(err)}`,
+      );
+    }
+  }
   try {
     createSecureContext({ cert: certPem, key: keyPem });
   } catch (err) {
@@ -66,8 +78,11 @@ export interface ServeHooks {
 export interface ServeOptions {
   config: string;
   usage: readonly string[];
-  /** Without it the server speaks plain HTTP (local testing only). */
-  tls?: { cert: string; key: string };
+  /**
+   * Without it the server speaks plain HTTP (local testing only). `clientCa`:
+   * POST /validate answers only clients with a certificate it signed.
+   */
+  tls?: { cert: string; key: string; clientCa?: string };
   port: number;
   host: string;
   /** The clock of decisions (a fixed one under --now). */
@@ -85,7 +100,7 @@ export interface ServeOptions {
 
 export async function serve(opts: ServeOptions, hooks: ServeHooks = {}): Promise<number> {
   const { tls, clock, port, host } = opts;
-  if (tls) checkTlsFiles(tls.cert, tls.key);
+  if (tls) checkTlsFiles(tls.cert, tls.key, tls.clientCa);
 
   // The policy's WebAssembly straight to V8's optimising compiler. By default
   // V8 runs it first with its baseline compiler (Liftoff) and optimises a
@@ -112,6 +127,12 @@ export async function serve(opts: ServeOptions, hooks: ServeHooks = {}): Promise
     logger: { level: opts.logLevel },
   });
   if (!tls) app.log.warn('serving plain HTTP (--insecure-http): for local testing only; the kube-apiserver requires HTTPS');
+  else if (tls.clientCa)
+    app.log.info({ clientCa: tls.clientCa }, 'POST /validate answers only clients with a certificate the client CA signed');
+  else
+    app.log.warn(
+      'no --client-ca: any client that reaches this port can make admissions (and hold reservations); see docs/webhook.md, "Authenticating the kube-apiserver"',
+    );
   if (!opts.cluster) app.log.info('--no-cluster: the cluster is not watched');
   try {
     const address = await app.listen({ port, host });

@@ -1,6 +1,8 @@
 // The webhook over real HTTPS (a test CA made with openssl), deciding through
 // the committed compiled policy: what the kube-apiserver and kubectl users see.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -28,6 +30,8 @@ interface Started {
   logs: string[];
   files: { config: string; usage: string };
   setNow(d: Date): void;
+  /** Moves the monotonic clock reservations expire on. */
+  advance(ms: number): void;
 }
 
 const running: { app: FastifyInstance; client: Client }[] = [];
@@ -55,7 +59,8 @@ async function start(
   writeFileSync(files.config, configYaml(o.quantity ?? 64, o.kubernetes) + (o.extra ?? ''));
   writeFileSync(files.usage, usageYaml(o.used ?? 54));
   let now = NOW;
-  const gate = await Gate.create({ files: { config: files.config, usage: [files.usage] }, clock: () => now });
+  let elapsed = 0;
+  const gate = await Gate.create({ files: { config: files.config, usage: [files.usage] }, clock: () => now, elapsed: () => elapsed });
   const logs: string[] = [];
   const app = await buildServer({
     gate,
@@ -68,7 +73,16 @@ async function start(
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   const client = new Client(address, ca.caPem, o.connections);
   running.push({ app, client });
-  return { app, client, gate, port: Number(new URL(address).port), logs, files, setNow: (d) => (now = d) };
+  return {
+    app,
+    client,
+    gate,
+    port: Number(new URL(address).port),
+    logs,
+    files,
+    setNow: (d) => (now = d),
+    advance: (ms) => (elapsed += ms),
+  };
 }
 
 const validate = (client: Client, body: unknown) => client.post('/validate', body);
@@ -164,16 +178,27 @@ describe('POST /validate over HTTPS', () => {
     expect((await validate(client, create('orders', '8'))).json.response.allowed).toBe(true);
   });
 
-  it('counts an allowed admission against the next one until its reservation expires (TTL, injected clock)', async () => {
-    const { client, setNow, gate } = await start();
+  it('counts an allowed admission against the next one until its reservation expires (TTL, injected monotonic clock)', async () => {
+    const { client, advance, gate } = await start();
     expect((await validate(client, create('a', '6'))).json.response.allowed).toBe(true);
     const next = await validate(client, create('b', '6'));
     expect(next.json.response.allowed).toBe(false);
     expect(next.json.response.status.message).toContain('(60 used + 6 requested)');
     expect(gate.reservations.size).toBe(1);
-    setNow(new Date(NOW.getTime() + 59_000));
+    advance(59_000);
     expect((await validate(client, create('b', '6'))).json.response.allowed).toBe(false);
-    setNow(new Date(NOW.getTime() + 61_000)); // reservationTTLSeconds: 60
+    advance(2_000); // reservationTTLSeconds: 60
+    expect((await validate(client, create('b', '6'))).json.response.allowed).toBe(true);
+  });
+
+  it('expires reservations in elapsed time, not on the decision clock: under a fixed --now they still expire, and a clock step does not', async () => {
+    const { client, advance, setNow } = await start();
+    expect((await validate(client, create('a', '6'))).json.response.allowed).toBe(true);
+    // The decision clock jumps a day ahead (or stands still, as under --now): the reservation holds.
+    setNow(new Date(NOW.getTime() + 86_400_000));
+    expect((await validate(client, create('b', '6'))).json.response.allowed).toBe(false);
+    setNow(NOW);
+    advance(61_000);
     expect((await validate(client, create('b', '6'))).json.response.allowed).toBe(true);
   });
 
@@ -415,6 +440,40 @@ describe('HCP Terraform run task', () => {
     await expect(start({ extra: 'terraform:\n  runTaskHmacKey: env:EG_TEST_RUN_TASK_KEY_UNSET\n' })).rejects.toThrow(
       /EG_TEST_RUN_TASK_KEY_UNSET, which is not set/,
     );
+  });
+
+  it('hostile requests over HTTPS: a private callback address is refused (400); a replayed task_result_id is acted on once', async () => {
+    const patches: string[] = [];
+    const hcp = createServer((req, res) => {
+      patches.push(`${req.method} ${req.url}`);
+      req.resume();
+      req.on('end', () => res.writeHead(200).end());
+    });
+    await new Promise<void>((r) => hcp.listen(0, '127.0.0.1', r));
+    const port = (hcp.address() as AddressInfo).port;
+    try {
+      const open = await start({ extra: 'terraform:\n  runTaskHmacKey: k\n' });
+      const { app, client } = await start({ extra: "terraform:\n  runTaskHmacKey: k\n  runTaskHosts: ['127.0.0.1']\n" });
+      const task = (callback: string) =>
+        JSON.stringify({
+          payload_version: 1,
+          stage: 'pre_plan',
+          access_token: 'run-token',
+          task_result_id: 'taskrs-replayed',
+          task_result_callback_url: callback,
+        });
+      const metadata = task('https://169.254.169.254/latest/meta-data/iam');
+      const refused = await open.client.post('/terraform/run-task', metadata, signed(metadata, 'k'));
+      expect(refused.status).toBe(400);
+      expect(refused.json.message).toMatch(/169\.254\.169\.254 is a link-local address; list its host in terraform\.runTaskHosts/);
+
+      const body = task(`http://127.0.0.1:${port}/api/v2/task-results/taskrs-replayed/callback`);
+      for (let i = 0; i < 3; i++) expect((await client.post('/terraform/run-task', body, signed(body, 'k'))).status).toBe(200);
+      await app.close(); // waits for the accepted task's callback
+      expect(patches).toEqual(['PATCH /api/v2/task-results/taskrs-replayed/callback']);
+    } finally {
+      await new Promise((r) => hcp.close(r));
+    }
   });
 
   it('passes terraform.runTaskScope to the run task (the config accepts it, and runTaskHosts)', async () => {

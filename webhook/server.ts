@@ -12,6 +12,7 @@ import { Metrics, metricsPlugin } from './metrics.ts';
 import { Reloader, readTls, type TlsFiles } from './reload.ts';
 import { RUN_TASK_PATH, runTaskPlugin } from './run-task.ts';
 import { SharedReservations, defaultReplicaId } from './shared-reservations.ts';
+import { TIMEOUTS, type Timeouts } from './timeouts.ts';
 import { ClusterUsage, SnapshotUsage, type ClusterConnection, type UsageSourceOptions } from './usage-source.ts';
 
 /** Log paths that may hold secrets: pino replaces them before a line is written. */
@@ -30,8 +31,13 @@ export const REDACT = [
 
 export interface ServerOptions {
   gate: Gate;
-  /** HTTPS with these files; without, plain HTTP (entitlegate serve only allows that with --insecure-http). */
+  /**
+   * HTTPS with these files; without, plain HTTP (entitlegate serve only allows that with --insecure-http).
+   * With `clientCa`, POST /validate answers only clients with a certificate that CA signed (the kube-apiserver).
+   */
   tls?: TlsFiles;
+  /** How long a client may take (tests shorten them); default TIMEOUTS. */
+  timeouts?: Partial<Timeouts>;
   /** The cluster to take live usage from; null or absent: snapshots only. */
   cluster?: ClusterConnection | null;
   usage?: UsageSourceOptions;
@@ -95,7 +101,27 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   };
   if (opts.loggerInstance) fastifyOpts.loggerInstance = opts.loggerInstance;
   else fastifyOpts.logger = loggerOptions(opts.logger);
-  if (opts.tls) fastifyOpts.https = readTls(opts.tls);
+  const timeouts = { ...TIMEOUTS, ...opts.timeouts };
+  // fastify sets requestTimeout on the server it makes; the other limits are
+  // read by Node's server constructor, so they go into its options.
+  fastifyOpts.requestTimeout = timeouts.requestMs;
+  const serverTimeouts = {
+    headersTimeout: Math.min(timeouts.headersMs, timeouts.requestMs),
+    requestTimeout: timeouts.requestMs,
+    connectionsCheckingInterval: timeouts.checkIntervalMs,
+  };
+  if (opts.tls) {
+    fastifyOpts.https = {
+      ...readTls(opts.tls),
+      ...serverTimeouts,
+      handshakeTimeout: timeouts.handshakeMs,
+      // Asked for, not required: the kubelet's probes and Prometheus reach
+      // /healthz, /readyz and /metrics without a client certificate, and a
+      // refused handshake would tell a misconfigured apiserver only "EOF".
+      // POST /validate checks the result itself (admission.ts).
+      ...(opts.tls.clientCa ? { requestCert: true, rejectUnauthorized: false } : {}),
+    };
+  } else (fastifyOpts as { http?: object }).http = serverTimeouts;
   const app = Fastify(fastifyOpts) as unknown as FastifyInstance;
 
   const sharedSettings: ServerOptions['sharedReservations'] =
@@ -138,7 +164,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   await app.register(healthPlugin, { readiness: usage });
   await app.register(metricsPlugin, { metrics });
-  await app.register(admissionPlugin, { gate, metrics, readiness: usage });
+  await app.register(admissionPlugin, { gate, metrics, readiness: usage, clientAuth: !!opts.tls?.clientCa });
 
   // The run task makes this server request URLs its payload names, so it is
   // served only when requests can be authenticated: with an HMAC key. The key
@@ -154,7 +180,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     });
     const t = gate.config.terraform;
     app.log.info(
-      { path: RUN_TASK_PATH, hosts: t.runTaskHosts ?? 'any (plan and callback URLs on one host)', scope: t.runTaskScope ?? {} },
+      {
+        path: RUN_TASK_PATH,
+        hosts: t.runTaskHosts ?? 'any with public addresses (plan and callback URLs on one host)',
+        scope: t.runTaskScope ?? {},
+      },
       'HCP Terraform run task served (signed requests only)',
     );
   } else {

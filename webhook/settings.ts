@@ -1,16 +1,17 @@
-// The webhook's part of the config file: admission settings under
-// `kubernetes:` and the HCP Terraform run task's under `terraform:`, beside
-// the adapters' settings there. config/schema.ts composes them into the one
-// config schema; pure schemas, so the composition pulls in nothing else of
-// the webhook.
+// The webhook's own settings: the fields of the config's `kubernetes:` and
+// `terraform:` sections that only `entitlegate serve` reads (admission failure
+// policy, reservations, the HCP Terraform run task). The adapters' settings
+// (how objects and plans are read) live with the adapters; the config schema
+// composes them. Field shapes only, so the composition can spread them into
+// the sections users already write: the config file does not change.
 import * as z from 'zod/mini';
-import { claimScope, nonEmpty } from '../engine/config/schema.ts';
+import { claimScope } from '../engine/config/schema.ts';
 
-/** Admission settings, after the Kubernetes adapter's under `kubernetes:`. */
+/** `kubernetes:` fields of the admission webhook. */
 export const admissionSettingsFields = {
   /** Namespaces where an evaluation error admits instead of denying. */
   failOpenNamespaces: z._default(z.array(z.string()), []),
-  /** How long an admitted object's reservation lives if no informer sees it. */
+  /** How long an admitted object's reservation lives if no informer sees it (on a monotonic clock). */
   reservationTTLSeconds: z._default(z.int().check(z.positive()), 120),
   /** Reservations shared by every webhook replica, kept in one coordination.k8s.io/v1 Lease per product in this namespace. */
   sharedReservations: z.optional(
@@ -22,7 +23,7 @@ export const admissionSettingsFields = {
   ),
 };
 
-/** Run task settings, after the Terraform adapter's under `terraform:`. */
+/** `terraform:` fields of the HCP Terraform run task. */
 export const runTaskSettingsFields = {
   /**
    * HMAC key of the HCP Terraform run task, or the name of an env variable holding it (`env:NAME`).
@@ -33,9 +34,10 @@ export const runTaskSettingsFields = {
   runTaskScope: z.optional(claimScope),
   /**
    * Hosts (`app.terraform.io`, `tfe.example.com`, or `host:port`) the run task may fetch plans from and send
-   * results to. Default: any, but the plan URL and the callback URL must share one host.
+   * results to, also on a private or loopback address. Default: any host with public addresses, but the plan
+   * URL and the callback URL must share one host.
    */
-  runTaskHosts: z.optional(z.array(nonEmpty()).check(z.minLength(1))),
+  runTaskHosts: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
 };
 
 export const admissionSettings = z.strictObject(admissionSettingsFields);

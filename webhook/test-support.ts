@@ -27,10 +27,12 @@ export interface TestCa {
   caPem: Buffer;
   /** Issues a server certificate for localhost / 127.0.0.1 with this CN; returns the cert and key paths. */
   issue(cn: string, name?: string): { cert: string; key: string };
+  /** Issues a client certificate (extendedKeyUsage clientAuth), as the kube-apiserver presents one. */
+  issueClient(cn: string, name?: string): { cert: string; key: string; certPem: Buffer; keyPem: Buffer };
 }
 
-/** A throw-away CA (openssl, in a temp dir that the caller removes). */
-export function testCa(dir: string): TestCa {
+/** A throw-away CA (openssl, in a temp dir that the caller removes); `prefix` names its files, for a second CA in one dir. */
+export function testCa(dir: string, prefix = 'ca'): TestCa {
   openssl(
     [
       'req',
@@ -39,45 +41,50 @@ export function testCa(dir: string): TestCa {
       'rsa:2048',
       '-nodes',
       '-keyout',
-      'ca.key',
+      `${prefix}.key`,
       '-out',
-      'ca.crt',
+      `${prefix}.crt`,
       '-days',
       '2',
       '-subj',
-      '/CN=entitlegate test CA',
+      `/CN=entitlegate test ${prefix}`,
     ],
     dir,
   );
-  const caPem = readFileSync(join(dir, 'ca.crt'));
+  const caPem = readFileSync(join(dir, `${prefix}.crt`));
+  const sign = (cn: string, name: string, ext: string) => {
+    writeFileSync(join(dir, `${name}.ext`), ext);
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        `${prefix}.crt`,
+        '-CAkey',
+        `${prefix}.key`,
+        '-CAcreateserial',
+        '-out',
+        `${name}.crt`,
+        '-days',
+        '2',
+        '-extfile',
+        `${name}.ext`,
+      ],
+      dir,
+    );
+    return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+  };
   return {
     dir,
-    ca: join(dir, 'ca.crt'),
+    ca: join(dir, `${prefix}.crt`),
     caPem,
-    issue(cn, name = cn) {
-      writeFileSync(join(dir, `${name}.ext`), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-      openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
-      openssl(
-        [
-          'x509',
-          '-req',
-          '-in',
-          `${name}.csr`,
-          '-CA',
-          'ca.crt',
-          '-CAkey',
-          'ca.key',
-          '-CAcreateserial',
-          '-out',
-          `${name}.crt`,
-          '-days',
-          '2',
-          '-extfile',
-          `${name}.ext`,
-        ],
-        dir,
-      );
-      return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+    issue: (cn, name = cn) => sign(cn, name, 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n'),
+    issueClient(cn, name = cn) {
+      const files = sign(cn, name, 'extendedKeyUsage=clientAuth\n');
+      return { ...files, certPem: readFileSync(files.cert), keyPem: readFileSync(files.key) };
     },
   };
 }
@@ -86,9 +93,11 @@ export function testCa(dir: string): TestCa {
 export class Client {
   readonly agent: Agent;
   readonly base: string;
-  constructor(base: string, caPem: Buffer, connections = 16) {
+  /** `identity`: the client certificate and key to present (as the kube-apiserver does with a kubeconfig). */
+  constructor(base: string, caPem: Buffer, connections = 16, identity?: { certPem: Buffer; keyPem: Buffer }) {
     this.base = base;
-    this.agent = new Agent({ connect: { ca: caPem, servername: 'localhost' }, connections });
+    const mine = identity ? { cert: identity.certPem, key: identity.keyPem } : {};
+    this.agent = new Agent({ connect: { ca: caPem, servername: 'localhost', ...mine }, connections });
   }
   async post(
     path: string,

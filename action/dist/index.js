@@ -17950,7 +17950,15 @@ var CompiledPolicy = class _CompiledPolicy {
     try {
       result = this.evalDirect(JSON.stringify(input));
     } catch (err) {
-      throw new EntitlegateError("EG_ERR_POLICY_EVAL", `the policy failed to evaluate: ${err.message}`);
+      if (typeof err === "string")
+        throw new EntitlegateError(
+          "EG_ERR_POLICY_EVAL",
+          `the policy failed to evaluate: ${err} (a rule stopped with a runtime error; fix it, test it with \`entitlegate policy test DIR\`, and rebuild the policy)`
+        );
+      throw new EntitlegateError(
+        "EG_ERR_POLICY_EVAL",
+        `the policy failed to evaluate: ${err instanceof Error ? err.message : String(err)}`
+      );
     }
     const verdict = result?.[0]?.result;
     if (!verdict || typeof verdict.allowed !== "boolean" || !Array.isArray(verdict.violations) || !Array.isArray(verdict.warnings)) {
@@ -20387,7 +20395,7 @@ var settings2 = strictObject(terraformAdapterSettings);
 var admissionSettingsFields = {
   /** Namespaces where an evaluation error admits instead of denying. */
   failOpenNamespaces: _default(array(string2()), []),
-  /** How long an admitted object's reservation lives if no informer sees it. */
+  /** How long an admitted object's reservation lives if no informer sees it (on a monotonic clock). */
   reservationTTLSeconds: _default(int().check(_positive()), 120),
   /** Reservations shared by every webhook replica, kept in one coordination.k8s.io/v1 Lease per product in this namespace. */
   sharedReservations: optional(
@@ -20408,9 +20416,10 @@ var runTaskSettingsFields = {
   runTaskScope: optional(claimScope),
   /**
    * Hosts (`app.terraform.io`, `tfe.example.com`, or `host:port`) the run task may fetch plans from and send
-   * results to. Default: any, but the plan URL and the callback URL must share one host.
+   * results to, also on a private or loopback address. Default: any host with public addresses, but the plan
+   * URL and the callback URL must share one host.
    */
-  runTaskHosts: optional(array(nonEmpty()).check(_minLength(1)))
+  runTaskHosts: optional(array(string2().check(_minLength(1))).check(_minLength(1)))
 };
 var admissionSettings = strictObject(admissionSettingsFields);
 var runTaskSettings = strictObject(runTaskSettingsFields);

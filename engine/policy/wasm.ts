@@ -127,7 +127,17 @@ export class CompiledPolicy {
     try {
       result = this.evalDirect(JSON.stringify(input));
     } catch (err) {
-      throw new EntitlegateError('EG_ERR_POLICY_EVAL', `the policy failed to evaluate: ${(err as Error).message}`);
+      // opa_abort throws a bare string ("rules.rego:5:1: var assignment conflict"), not an Error: its
+      // text is the only clue the user gets, where `.message` said "undefined".
+      if (typeof err === 'string')
+        throw new EntitlegateError(
+          'EG_ERR_POLICY_EVAL',
+          `the policy failed to evaluate: ${err} (a rule stopped with a runtime error; fix it, test it with \`entitlegate policy test DIR\`, and rebuild the policy)`,
+        );
+      throw new EntitlegateError(
+        'EG_ERR_POLICY_EVAL',
+        `the policy failed to evaluate: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     const verdict = (result as { result?: PolicyVerdict }[] | undefined)?.[0]?.result;
     if (!verdict || typeof verdict.allowed !== 'boolean' || !Array.isArray(verdict.violations) || !Array.isArray(verdict.warnings)) {

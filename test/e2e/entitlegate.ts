@@ -94,6 +94,8 @@ export interface StartOptions {
   shared?: { namespace: string; replica: string };
   /** Listen on this port (to restart on the same URL). Default: any free port. */
   port?: number;
+  /** serve --client-ca: POST /validate answers only clients with a certificate this CA bundle signed. */
+  clientCa?: string;
 }
 
 /** Starts the real webhook server in this process and waits until its inventory has synced. */
@@ -105,7 +107,7 @@ export async function startEntitlegate(cp: ControlPlane, opts: StartOptions): Pr
   const gate = await Gate.create({ files: { config: configPath, usage: [] }, clock: () => new Date() });
   const app = await buildServer({
     gate,
-    tls: { cert: tls.certPath, key: tls.keyPath },
+    tls: { cert: tls.certPath, key: tls.keyPath, ...(opts.clientCa ? { clientCa: opts.clientCa } : {}) },
     cluster: { kubeConfig: cp.kubeConfig(), from: 'e2e admin kubeconfig' },
     sharedReservations: opts.shared ?? null,
     usage: { debounceMs: 20, retryDelayMs: 500 },
