@@ -1,12 +1,12 @@
 // Reads `check`'s inputs (files, folders, `-`) and hands each to the adapter
 // for its kind, detected from the content, not the file name.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { EntitlegateError, inputError } from '../engine/errors.ts';
+import { EntitlegateError, formatProblem } from '../engine/errors.ts';
 import { describeJsonError } from '../engine/json-position.ts';
 import type { Config } from '../engine/config/schema.ts';
 import type { Claim, Scope } from '../engine/types.ts';
+import { decodeInput } from './decode.ts';
 import { FOLDER_KINDS, INPUT_KINDS } from './kinds.ts';
+import { collectPaths, type Source } from './walk.ts';
 
 export interface InputContext {
   config: Config;
@@ -34,7 +34,8 @@ export interface FolderKind {
   claims(dir: string, ctx: InputContext): Claim[];
 }
 
-const READABLE = /\.(ya?ml|json)$/i;
+const NOT_AN_INPUT =
+  'not an input entitlegate reads; expected Kubernetes YAML/JSON, an AdmissionReview, Terraform plan JSON (terraform show -json), a cdktf.out folder or claims JSON';
 
 function tryJson(text: string): unknown {
   const t = text.trimStart();
@@ -58,61 +59,56 @@ export function claimsFromInput(input: TextInput, ctx: InputContext): Claim[] {
       } catch (err) {
         problem = describeJsonError(input.text, err);
       }
-      throw inputError({ file: input.file, ...problem });
+      throw new EntitlegateError('EG_ERR_INPUT_INVALID', `${input.file}:${problem.line}:${problem.col} ${problem.message}`, [
+        { file: input.file, ...problem },
+      ]);
     }
-    throw new EntitlegateError(
-      'EG_ERR_INPUT_UNKNOWN',
-      `${input.file}: not an input entitlegate reads; expected Kubernetes YAML/JSON, an AdmissionReview, Terraform plan JSON (terraform show -json), a cdktf.out folder or claims JSON`,
-      [{ file: input.file, line: 1, col: 1, message: 'unrecognised input' }],
-    );
+    throw new EntitlegateError('EG_ERR_INPUT_UNKNOWN', `${input.file}: ${NOT_AN_INPUT}`, [
+      { file: input.file, line: 1, col: 1, message: NOT_AN_INPUT },
+    ]);
   }
   return kind.claims(input, json, ctx);
 }
 
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...filesUnder(path));
-    else if (READABLE.test(entry.name)) out.push(path);
+/**
+ * All claims of all inputs. Every input is read before anything is decided:
+ * a bad one fails the whole call (nothing half-read), and the error lists
+ * every bad file and unreadable path at once, each once, instead of the first.
+ */
+export function claimsFromPaths(paths: readonly string[], ctx: InputContext, readStdin: () => string | Uint8Array): Claim[] {
+  const walked = collectPaths(paths, (dir) => FOLDER_KINDS.some((k) => k.detect(dir)));
+  const failures = walked.problems.map(({ code, problem }) => ({
+    file: problem.file,
+    err: new EntitlegateError(code, formatProblem(problem), [problem]),
+  }));
+  const claims: Claim[] = [];
+  for (const source of walked.sources) {
+    try {
+      claims.push(...claimsOf(source, ctx, readStdin));
+    } catch (err) {
+      if (!(err instanceof EntitlegateError)) throw err;
+      failures.push({ file: source.shown, err });
+    }
   }
-  return out;
+  if (!failures.length) return claims;
+  // One bad input keeps its own headline (a claims file's problem count, a plan's hint).
+  if (failures.length === 1) throw failures[0]!.err;
+  const problems = failures.flatMap(({ file, err }) =>
+    err.problems.length ? err.problems.map((p) => (p.file ? p : { ...p, file })) : [{ file, message: err.message }],
+  );
+  const code = failures.every(({ err }) => err.code === failures[0]!.err.code) ? failures[0]!.err.code : 'EG_ERR_INPUT_INVALID';
+  throw new EntitlegateError(code, `${failures.length} inputs cannot be checked, so nothing was evaluated:`, problems);
 }
 
-/** All claims of all inputs; any bad input fails the whole call (nothing half-read). */
-export function claimsFromPaths(paths: readonly string[], ctx: InputContext, readStdin: () => string): Claim[] {
-  const claims: Claim[] = [];
-  for (const path of paths) {
-    if (path === '-') {
-      claims.push(...claimsFromInput({ file: '<stdin>', text: readStdin() }, ctx));
-      continue;
+function claimsOf(source: Source, ctx: InputContext, readStdin: () => string | Uint8Array): Claim[] {
+  switch (source.kind) {
+    case 'stdin':
+      return claimsFromInput({ file: source.shown, text: decodeInput(readStdin(), source.shown) }, ctx);
+    case 'folder': {
+      const folder = FOLDER_KINDS.find((k) => k.detect(source.path));
+      return folder ? folder.claims(source.path, ctx) : [];
     }
-    let isDir: boolean;
-    try {
-      isDir = statSync(path).isDirectory();
-    } catch {
-      throw new EntitlegateError('EG_ERR_FILE_NOT_FOUND', `${path}: no such file or folder`, [
-        { file: path, message: 'no such file or folder' },
-      ]);
-    }
-    if (isDir) {
-      const folder = FOLDER_KINDS.find((k) => k.detect(path));
-      if (folder) claims.push(...folder.claims(path, ctx));
-      else {
-        const files = filesUnder(path);
-        // An empty or wrong folder must not pass the gate as "nothing to check".
-        if (!files.length)
-          throw new EntitlegateError(
-            'EG_ERR_INPUT_UNKNOWN',
-            `${path}: the folder holds no .yaml, .yml or .json file and is not a cdktf.out folder`,
-            [{ file: path, message: 'nothing to check in this folder' }],
-          );
-        for (const file of files) claims.push(...claimsFromInput({ file, text: readFileSync(file, 'utf8') }, ctx));
-      }
-    } else {
-      claims.push(...claimsFromInput({ file: path, text: readFileSync(path, 'utf8') }, ctx));
-    }
+    case 'file':
+      return claimsFromInput({ file: source.shown, text: decodeInput(source.read(), source.shown) }, ctx);
   }
-  return claims;
 }

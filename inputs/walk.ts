@@ -1,0 +1,189 @@
+// Paths given to `check` → the files, folders and stdin to read, and the
+// problems of the paths that cannot be read. Nothing here parses: every
+// problem is found before any input is read, so one error lists them all.
+//
+// Linked sub-folders are followed (a manifests tree assembled with links is
+// what `kubectl apply -R` deploys); each real folder is entered once, which
+// also ends a link loop, and each real file is read once, however many links
+// lead to it. A FIFO, socket or device is refused: reading one blocks
+// forever or never ends.
+import { type Dirent, readdirSync, readFileSync, readlinkSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { EntitlegateError, type ErrorCode, type Problem } from '../engine/errors.ts';
+
+export type Source =
+  | { kind: 'stdin'; shown: string }
+  | { kind: 'folder'; shown: string; path: string }
+  | { kind: 'file'; shown: string; path: string; read(): Uint8Array };
+
+export interface PathProblem {
+  code: ErrorCode;
+  problem: Problem;
+}
+
+const READABLE = /\.(ya?ml|json)$/i;
+/** Never manifests: VCS metadata and installed packages (the GitHub Action skips the same). */
+const SKIPPED = (name: string) => name.startsWith('.') || name === 'node_modules';
+/**
+ * Streams a shell hands over by name: `check <(terraform show -json plan)`
+ * passes /dev/fd/63, a pipe. Named explicitly on the command line, these are
+ * read; inside a folder, no pipe or device ever is.
+ */
+const STREAM_PATH = /^\/(dev\/stdin|dev\/fd\/\d+|proc\/self\/fd\/\d+)$/;
+
+type Entry = Pick<Dirent, 'isFile' | 'isDirectory' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>;
+
+function whatItIs(e: Entry): string {
+  if (e.isFIFO()) return 'a FIFO (named pipe)';
+  if (e.isSocket()) return 'a socket';
+  if (e.isCharacterDevice()) return 'a character device';
+  if (e.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+const notRegular = (e: Entry) =>
+  `is ${whatItIs(e)}, not a regular file; entitlegate reads regular files, folders and - (standard input), since reading a pipe or device may never end`;
+
+/** Why a path cannot be stat'ed or read, in words that name the fix. */
+export function unreadable(path: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT': {
+      let target: string | undefined;
+      try {
+        target = readlinkSync(path);
+      } catch {
+        // Not a link: the path itself is missing.
+      }
+      return target === undefined ? 'no such file or folder' : `is a dangling link: it points to ${target}, which does not exist`;
+    }
+    case 'ENOTDIR':
+      return 'no such file or folder (a part of the path is a file, not a folder)';
+    case 'EACCES':
+    case 'EPERM':
+      return 'cannot be read: permission denied';
+    case 'ELOOP':
+      return 'is a loop of symbolic links';
+    default:
+      return `cannot be read: ${(err as Error).message}`;
+  }
+}
+
+function readBytes(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const message = unreadable(path, err);
+    throw new EntitlegateError('EG_ERR_FILE_NOT_FOUND', `${path}: ${message}`, [{ file: path, message }]);
+  }
+}
+
+class Walk {
+  readonly sources: Source[] = [];
+  readonly problems: PathProblem[] = [];
+  readonly #files = new Set<string>();
+  readonly #folders = new Set<string>();
+  #stdin = false;
+  readonly isFolderInput: (dir: string) => boolean;
+
+  constructor(isFolderInput: (dir: string) => boolean) {
+    this.isFolderInput = isFolderInput;
+  }
+
+  problem(file: string, message: string, code: ErrorCode = 'EG_ERR_FILE_NOT_FOUND'): void {
+    this.problems.push({ code, problem: { file, message } });
+  }
+
+  /** One path as given on the command line. */
+  path(path: string): void {
+    if (path === '-') {
+      if (this.#stdin) this.problem('-', 'standard input is named twice; it can be read once');
+      else this.sources.push({ kind: 'stdin', shown: '<stdin>' });
+      this.#stdin = true;
+      return;
+    }
+    let st: Stats;
+    try {
+      st = statSync(path);
+    } catch (err) {
+      this.problem(path, unreadable(path, err));
+      return;
+    }
+    if (st.isDirectory()) {
+      const real = realpathSync(path);
+      if (this.#folders.has(real)) return;
+      this.#folders.add(real);
+      if (this.isFolderInput(path)) {
+        this.sources.push({ kind: 'folder', shown: path, path });
+        return;
+      }
+      const problems = this.problems.length;
+      const found = this.folder(path);
+      // An empty or wrong folder must not pass the gate as "nothing to check".
+      if (!found && this.problems.length === problems)
+        this.problem(
+          path,
+          'the folder holds no .yaml, .yml or .json file and is not a cdktf.out folder: nothing to check in it',
+          'EG_ERR_INPUT_UNKNOWN',
+        );
+    } else if (st.isFile() || STREAM_PATH.test(path)) this.file(path, st);
+    else this.problem(path, notRegular(st));
+  }
+
+  file(path: string, st: Entry): void {
+    if (st.isFile()) {
+      const real = realpathSync(path);
+      if (this.#files.has(real)) return;
+      this.#files.add(real);
+    }
+    this.sources.push({ kind: 'file', shown: path, path, read: () => readBytes(path) });
+  }
+
+  /** Files of a folder and its sub-folders, in name order; whether any readable file was there. */
+  folder(dir: string): boolean {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      this.problem(dir, unreadable(dir, err));
+      return false;
+    }
+    let found = false;
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (SKIPPED(entry.name)) continue;
+      const path = join(dir, entry.name);
+      let kind: Entry = entry;
+      if (entry.isSymbolicLink()) {
+        try {
+          kind = statSync(path);
+        } catch (err) {
+          // A broken link that names no manifest hides nothing.
+          if (READABLE.test(entry.name)) this.problem(path, unreadable(path, err));
+          continue;
+        }
+      }
+      if (kind.isDirectory()) {
+        const real = realpathSync(path);
+        // Entered already: a link loop, or a second link to one folder.
+        if (this.#folders.has(real)) continue;
+        this.#folders.add(real);
+        found = this.folder(path) || found;
+      } else if (READABLE.test(entry.name)) {
+        found = true;
+        if (kind.isFile()) this.file(path, kind);
+        else this.problem(path, notRegular(kind));
+      }
+    }
+    return found;
+  }
+}
+
+/** The sources behind `paths`, in order, and every problem of the paths that cannot be read. */
+export function collectPaths(
+  paths: readonly string[],
+  isFolderInput: (dir: string) => boolean,
+): { sources: Source[]; problems: PathProblem[] } {
+  const walk = new Walk(isFolderInput);
+  for (const path of paths) walk.path(path);
+  return { sources: walk.sources, problems: walk.problems };
+}

@@ -1,0 +1,128 @@
+// Folders, links and files that are not files, made at run time (git keeps
+// neither FIFOs nor unreadable files): each is read or refused with a message
+// naming the path, exit 2 and never "internal error" or a hang.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Decision } from '../engine/types.ts';
+import { ROOT } from './cli-harness.ts';
+
+const CONFIG = join(ROOT, 'test', 'bypass', 'entitlegate.yaml');
+const deployment = (name: string, replicas = 1) => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name}, namespace: prod }
+spec:
+  replicas: ${replicas}
+  template:
+    spec:
+      containers:
+        - name: db
+          image: container-registry.oracle.com/database/enterprise:21.3.0
+          resources: { limits: { cpu: "2" } }
+`;
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'entitlegate-paths-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The CLI from its sources, in the temp folder; a hang fails the test instead of the run. */
+function check(...paths: string[]) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'cli', 'main.ts'), 'check', ...paths, '--config', CONFIG, '--format', 'json'], {
+    cwd: dir,
+    encoding: 'utf8',
+    input: '',
+    timeout: 20_000,
+  });
+  expect(r.signal, 'the run ended by itself (a FIFO must not block it)').toBeNull();
+  expect(r.stderr).not.toContain('internal error');
+  expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+\)?\n/);
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const requested = (stdout: string) => (JSON.parse(stdout) as Decision).products.find((p) => p.product === 'oracle-db-ee')?.requested;
+
+describe('check: folders and links', () => {
+  it('follows a linked sub-folder and counts what it holds', () => {
+    mkdirSync(join(dir, 'shared'));
+    writeFileSync(join(dir, 'shared', 'db.yaml'), deployment('linked', 4));
+    mkdirSync(join(dir, 'manifests'));
+    writeFileSync(join(dir, 'manifests', 'app.yaml'), deployment('app', 1));
+    symlinkSync('../shared', join(dir, 'manifests', 'team'));
+    const r = check('manifests');
+    expect(r.code, r.stderr).toBe(1);
+    expect(requested(r.stdout)).toBe(10);
+  });
+
+  it('ends a link loop, and reads a file reached through several links once', () => {
+    mkdirSync(join(dir, 'm', 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'm', 'sub', 'db.yaml'), deployment('db', 1));
+    symlinkSync('..', join(dir, 'm', 'sub', 'up')); // m/sub/up → m: a loop
+    symlinkSync('sub', join(dir, 'm', 'again')); // a second way to the same folder
+    symlinkSync('sub/db.yaml', join(dir, 'm', 'alias.yaml')); // a second name for the same file
+    const r = check('m', 'm/sub/db.yaml');
+    expect(r.code, r.stderr).toBe(0);
+    expect(requested(r.stdout)).toBe(2);
+    expect((JSON.parse(r.stdout) as Decision).claims).toHaveLength(1);
+  });
+
+  it('refuses a FIFO in a folder instead of waiting for a writer', () => {
+    writeFileSync(join(dir, 'app.yaml'), deployment('app'));
+    const fifo = join(dir, 'pipe.yaml');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const r = check('.');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('pipe.yaml is a FIFO (named pipe), not a regular file');
+  });
+
+  it('refuses a device named on the command line', () => {
+    const r = check('/dev/zero');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('/dev/zero is a character device, not a regular file');
+  });
+
+  it('names missing paths and dangling links, exit 2', () => {
+    symlinkSync('gone.yaml', join(dir, 'dangling.yaml'));
+    const r = check('nothere.yaml', 'dangling.yaml');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('nothere.yaml no such file or folder');
+    expect(r.stderr).toContain('dangling.yaml is a dangling link: it points to gone.yaml, which does not exist');
+  });
+
+  it('names a file that cannot be read, exit 2', () => {
+    // Tests run as root, which chmod 000 does not stop; a link to a file
+    // whose read fails for everyone (EIO at offset 0) is an honest stand-in.
+    symlinkSync('/proc/self/mem', join(dir, 'mem.yaml'));
+    const r = check('.');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/mem\.yaml cannot be read: EIO/);
+  });
+
+  it('lists every bad file of a folder, each once, and evaluates nothing', () => {
+    mkdirSync(join(dir, 'm'));
+    writeFileSync(join(dir, 'm', 'a-good.yaml'), deployment('good'));
+    writeFileSync(join(dir, 'm', 'b-not-k8s.yaml'), 'foo: 1\n');
+    writeFileSync(join(dir, 'm', 'c-truncated.json'), '{"apiVersion": "v1",\n');
+    symlinkSync('b-not-k8s.yaml', join(dir, 'm', 'd-same-file.yaml'));
+    symlinkSync('missing.yaml', join(dir, 'm', 'e-dangling.yaml'));
+    const r = check('m', 'm/b-not-k8s.yaml');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('3 inputs cannot be checked');
+    for (const bad of ['m/b-not-k8s.yaml:1:1 not an input', 'm/c-truncated.json:2:1', 'm/e-dangling.yaml is a dangling link']) {
+      expect(r.stderr.split(bad).length - 1, `${bad} listed once in\n${r.stderr}`).toBe(1);
+    }
+    expect(r.stderr).not.toContain('d-same-file');
+  });
+
+  it('reads UTF-16 and BOM files found in a folder', () => {
+    writeFileSync(join(dir, 'le.yaml'), Buffer.from(`\ufeff${deployment('le', 4).replaceAll('\n', '\r\n')}`, 'utf16le'));
+    writeFileSync(join(dir, 'bom.yaml'), `\ufeff${deployment('bom', 1)}`);
+    const r = check('.');
+    expect(r.code, r.stderr).toBe(1);
+    expect(requested(r.stdout)).toBe(10);
+  });
+});
