@@ -1,13 +1,13 @@
 // The commands of the CLI contract (DESIGN.md). Each returns its exit code:
 // 0 allowed, 1 blocked, 2 bad input (nothing evaluated).
-import { writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { standingReport } from '../engine/report.ts';
 import { formatFrom, modeFrom, nowFrom, parse, scopeFrom, scopeOptions, strings, usageError } from './args.ts';
-import { claimsFromPaths } from '../inputs/read.ts';
+import { claimsFromPaths, reportClash } from '../inputs/read.ts';
 import { loadEngine } from '../engine/load.ts';
 import { renderDecision, renderReport } from '../render/index.ts';
 import type { Io } from './io.ts';
+import { removeStaleReport, writeReport } from './output.ts';
 
 export async function check(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(
@@ -23,19 +23,36 @@ export async function check(args: string[], io: Io): Promise<number> {
     },
     true,
   );
-  const format = formatFrom(values.format);
-  const mode = modeFrom(values.mode);
-  const now = nowFrom(values.now, io.clock);
-  if (!positionals.length) throw usageError('check needs at least one PATH (a file, a folder, or - for stdin)');
-  const { config, engine } = await loadEngine(values.config as string | undefined, strings(values.usage));
-  const claims = claimsFromPaths(positionals, { config: config.config, scope: scopeFrom(values) }, io.readStdin);
-  const decision = engine.decide(claims, mode ? { now, mode } : { now });
-  const out = renderDecision(decision, format);
-  if (values.output) {
-    writeFileSync(values.output as string, out);
-    io.stdout(renderDecision(decision, 'text'));
-  } else io.stdout(out);
-  return decision.allowed ? 0 : 1;
+  const output = values.output as string | undefined;
+  const configFile = values.config as string | undefined;
+  const usageFiles = strings(values.usage);
+  if (output !== undefined) {
+    const others = [
+      ...(configFile ? [{ path: configFile, what: 'the config' }] : []),
+      ...usageFiles.map((u) => ({ path: u, what: `the usage snapshot ${u}` })),
+    ];
+    const clash = reportClash(output, positionals, others);
+    // Refused before anything is read, and the named file is left as it is.
+    if (clash) throw usageError(`--output ${output} would overwrite or feed an input (${clash}); write the report elsewhere`);
+  }
+  try {
+    const format = formatFrom(values.format);
+    const mode = modeFrom(values.mode);
+    const now = nowFrom(values.now, io.clock);
+    if (!positionals.length) throw usageError('check needs at least one PATH (a file, a folder, or - for stdin)');
+    const { config, engine } = await loadEngine(configFile, usageFiles);
+    const claims = claimsFromPaths(positionals, { config: config.config, scope: scopeFrom(values) }, io.readStdin);
+    const decision = engine.decide(claims, mode ? { now, mode } : { now });
+    const out = renderDecision(decision, format);
+    if (output !== undefined) {
+      writeReport(output, out);
+      io.stdout(renderDecision(decision, 'text'));
+    } else io.stdout(out);
+    return decision.allowed ? 0 : 1;
+  } catch (err) {
+    if (output !== undefined) removeStaleReport(output);
+    throw err;
+  }
 }
 
 export async function validate(args: string[], io: Io): Promise<number> {

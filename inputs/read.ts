@@ -6,7 +6,7 @@ import type { Config } from '../engine/config/schema.ts';
 import type { Claim, Scope } from '../engine/types.ts';
 import { decodeInput } from './decode.ts';
 import { FOLDER_KINDS, INPUT_KINDS } from './kinds.ts';
-import { collectPaths, type Source } from './walk.ts';
+import { collectPaths, outputClash, type Source } from './walk.ts';
 
 export interface InputContext {
   config: Config;
@@ -98,6 +98,15 @@ export function claimsFromPaths(paths: readonly string[], ctx: InputContext, rea
   );
   const code = failures.every(({ err }) => err.code === failures[0]!.err.code) ? failures[0]!.err.code : 'EG_ERR_INPUT_INVALID';
   throw new EntitlegateError(code, `${failures.length} inputs cannot be checked, so nothing was evaluated:`, problems);
+}
+
+/** Why a report written to `output` would clash with an input or `others` (see outputClash); undefined when safe. */
+export function reportClash(
+  output: string,
+  paths: readonly string[],
+  others: readonly { path: string; what: string }[],
+): string | undefined {
+  return outputClash(output, paths, others, (dir) => FOLDER_KINDS.some((k) => k.detect(dir)));
 }
 
 function claimsOf(source: Source, ctx: InputContext, readStdin: () => string | Uint8Array): Claim[] {

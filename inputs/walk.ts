@@ -8,7 +8,7 @@
 // lead to it. A FIFO, socket or device is refused: reading one blocks
 // forever or never ends.
 import { type Dirent, readdirSync, readFileSync, readlinkSync, realpathSync, type Stats, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { EntitlegateError, type ErrorCode, type Problem } from '../engine/errors.ts';
 
 export type Source =
@@ -186,4 +186,51 @@ export function collectPaths(
   const walk = new Walk(isFolderInput);
   for (const path of paths) walk.path(path);
   return { sources: walk.sources, problems: walk.problems };
+}
+
+/** The real path of a file that may not exist yet (its folder's real path and its name). */
+function realTarget(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    try {
+      return join(realpathSync(dirname(path)), basename(path));
+    } catch {
+      return resolve(path);
+    }
+  }
+}
+
+/**
+ * Why writing a report to `output` would overwrite or later feed an input:
+ * it is one of the files `paths` reads, or a manifest-named file inside a
+ * folder they read (the next run would read the report as an input), or one
+ * of `others` (the config, a usage snapshot). Undefined when it is safe.
+ */
+export function outputClash(
+  output: string,
+  paths: readonly string[],
+  others: readonly { path: string; what: string }[],
+  isFolderInput: (dir: string) => boolean,
+): string | undefined {
+  const target = realTarget(output);
+  for (const o of others) if (realTarget(o.path) === target) return `it is ${o.what}`;
+  const { sources } = collectPaths(
+    paths.filter((p) => p !== '-'),
+    isFolderInput,
+  );
+  for (const s of sources) if (s.kind === 'file' && realTarget(s.path) === target) return `it is the input ${s.shown}`;
+  if (!READABLE.test(basename(target))) return undefined;
+  for (const p of paths) {
+    if (p === '-') continue;
+    let real: string;
+    try {
+      if (!statSync(p).isDirectory() || isFolderInput(p)) continue;
+      real = realpathSync(p);
+    } catch {
+      continue;
+    }
+    if (target.startsWith(real + sep)) return `it is inside the folder ${p}, which is read as input: the next run would read the report`;
+  }
+  return undefined;
 }
