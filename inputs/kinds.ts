@@ -62,7 +62,7 @@ export const INPUT_KINDS: InputKind[] = [
     name: 'claims',
     detect: (_input, json) => isClaimsDocument(json),
     claims: (input, _json, ctx) =>
-      claimsFromText(input.file, input.text, { products: new Set(ctx.config.products.map((p) => p.id)), scope: ctx.scope }),
+      claimsFromText(input.file, input.text, { products: new Map(ctx.config.products.map((p) => [p.id, p.metric])), scope: ctx.scope }),
   },
   {
     name: 'terraform-plan',

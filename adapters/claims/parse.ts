@@ -3,18 +3,27 @@
 import { EntitlegateError } from '../../engine/errors.ts';
 import { claimsFile } from '../../engine/config/schema.ts';
 import { parseSource, positionOf, problemAt, sortProblems, validate } from '../../engine/source.ts';
-import type { Claim, Scope } from '../../engine/types.ts';
+import type { Claim, Metric, Scope } from '../../engine/types.ts';
 
 export function isClaimsDocument(value: unknown): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && Array.isArray((value as { claims?: unknown }).claims);
 }
 
 /** Parses and validates a claims file; `flags` scope values win over the file's. */
-export function claimsFromText(file: string, text: string, opts: { products: ReadonlySet<string>; scope?: Scope }): Claim[] {
+export function claimsFromText(file: string, text: string, opts: { products: ReadonlyMap<string, Metric>; scope?: Scope }): Claim[] {
   const src = parseSource(file, text, 'EG_ERR_INPUT_INVALID', 'the claims file');
   const { value, problems } = validate(src, claimsFile);
   value?.claims.forEach((c, i) => {
-    if (!opts.products.has(c.product)) problems.push(problemAt(src, ['claims', i, 'product'], `unknown product "${c.product}"`));
+    const metric = opts.products.get(c.product);
+    if (metric === undefined) problems.push(problemAt(src, ['claims', i, 'product'], `unknown product "${c.product}"`));
+    else if (c.metric !== undefined && c.metric !== metric)
+      problems.push(
+        problemAt(
+          src,
+          ['claims', i, 'metric'],
+          `metric "${c.metric}" is not the metric of product "${c.product}", which is counted in ${metric}`,
+        ),
+      );
     if (c.peak !== undefined && c.quantity !== null && c.peak < c.quantity) {
       problems.push(problemAt(src, ['claims', i, 'peak'], `peak ${c.peak} is below quantity ${c.quantity}`));
     }
