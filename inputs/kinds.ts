@@ -11,7 +11,13 @@ import {
   parseKubernetes,
   type SourcedObject,
 } from '../adapters/kubernetes/index.ts';
-import { claimsFromPlanJson, claimsFromPlanValue, isTerraformPlan, looksLikeTerraformPlanText } from '../adapters/terraform/index.ts';
+import {
+  claimsFromPlanJson,
+  claimsFromPlanValue,
+  isTerraformPlan,
+  isTerraformState,
+  looksLikeTerraformPlanText,
+} from '../adapters/terraform/index.ts';
 import { inputError } from '../engine/errors.ts';
 import type { FolderKind, InputContext, InputKind, TextInput } from './read.ts';
 
@@ -66,7 +72,9 @@ export const INPUT_KINDS: InputKind[] = [
   },
   {
     name: 'terraform-plan',
-    detect: (input, json) => (json !== undefined ? isTerraformPlan(json) : looksLikeTerraformPlanText(input.text)),
+    // State is taken here only to be refused with a message of its own.
+    detect: (input, json) =>
+      json !== undefined ? isTerraformPlan(json) || isTerraformState(json) : looksLikeTerraformPlanText(input.text),
     claims: (input, json, ctx) =>
       json !== undefined
         ? claimsFromPlanValue(json, ctx.config, { scope: ctx.scope, file: input.file, text: input.text })

@@ -3998,10 +3998,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep3, value } = collItem;
+        const { start, key, sep: sep4, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep3?.[0],
+          next: key ?? sep4?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -4015,7 +4015,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep3) {
+          if (!keyProps.anchor && !keyProps.tag && !sep4) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map.comment)
@@ -4039,7 +4039,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep3 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep4 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -4055,7 +4055,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep3, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep4, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -4146,7 +4146,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep3 = "";
+        let sep4 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -4160,13 +4160,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep3 + cb;
-              sep3 = "";
+                comment += sep4 + cb;
+              sep4 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep3 += source;
+                sep4 += source;
               hasSpace = true;
               break;
             default:
@@ -4209,18 +4209,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep3, value } = collItem;
+        const { start, key, sep: sep4, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep3?.[0],
+          next: key ?? sep4?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep3 && !value) {
+          if (!props.anchor && !props.tag && !sep4 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -4274,8 +4274,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap3 && !sep3 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep3, null, props, onError);
+        if (!isMap3 && !sep4 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep4, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -4287,7 +4287,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep3 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep4 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -4298,8 +4298,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap3 && !props.found && ctx.options.strict) {
-              if (sep3)
-                for (const st of sep3) {
+              if (sep4)
+                for (const st of sep4) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -4316,7 +4316,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep3, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep4, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -4496,7 +4496,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value = "";
-      let sep3 = "";
+      let sep4 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines[i][0].slice(trimIndent) + "\n";
@@ -4513,24 +4513,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep3 + indent.slice(trimIndent) + content;
-          sep3 = "\n";
+          value += sep4 + indent.slice(trimIndent) + content;
+          sep4 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep3 === " ")
-            sep3 = "\n";
-          else if (!prevMoreIndented && sep3 === "\n")
-            sep3 = "\n\n";
-          value += sep3 + indent.slice(trimIndent) + content;
-          sep3 = "\n";
+          if (sep4 === " ")
+            sep4 = "\n";
+          else if (!prevMoreIndented && sep4 === "\n")
+            sep4 = "\n\n";
+          value += sep4 + indent.slice(trimIndent) + content;
+          sep4 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep3 === "\n")
+          if (sep4 === "\n")
             value += "\n";
           else
-            sep3 = "\n";
+            sep4 = "\n";
         } else {
-          value += sep3 + content;
-          sep3 = " ";
+          value += sep4 + content;
+          sep4 = " ";
           prevMoreIndented = false;
         }
       }
@@ -4713,25 +4713,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep3 = " ";
+      let sep4 = " ";
       let pos = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep3 === "\n")
-            res += sep3;
+          if (sep4 === "\n")
+            res += sep4;
           else
-            sep3 = "\n";
+            sep4 = "\n";
         } else {
-          res += sep3 + lm;
-          sep3 = " ";
+          res += sep4 + lm;
+          sep4 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match = last.exec(source);
-      return res + sep3 + (match?.[1] ?? "");
+      return res + sep4 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -5541,14 +5541,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep3, value }) {
+    function stringifyItem({ start, key, sep: sep4, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep3)
-        for (const st of sep3)
+      if (sep4)
+        for (const st of sep4)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -6715,18 +6715,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep3;
+          let sep4;
           if (scalar.end) {
-            sep3 = scalar.end;
-            sep3.push(this.sourceToken);
+            sep4 = scalar.end;
+            sep4.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep3 = [this.sourceToken];
+            sep4 = [this.sourceToken];
           const map = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep3 }]
+            items: [{ start, key: scalar, sep: sep4 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map;
@@ -6879,15 +6879,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep3 = it.sep;
-                  sep3.push(this.sourceToken);
+                  const sep4 = it.sep;
+                  sep4.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep3 }]
+                    items: [{ start: start2, key, sep: sep4 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -7081,13 +7081,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep3 = fc.end.splice(1, fc.end.length);
-            sep3.push(this.sourceToken);
+            const sep4 = fc.end.splice(1, fc.end.length);
+            sep4.push(this.sourceToken);
             const map = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep3 }]
+              items: [{ start, key: fc, sep: sep4 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map;
@@ -9570,13 +9570,13 @@ ${offset}${err}${errEnd}`;
         return next >= src.length || src[next] === "\n" ? str3 + "\n" : str3;
       }
       // ^(---|...)
-      static atDocumentBoundary(src, offset, sep3) {
+      static atDocumentBoundary(src, offset, sep4) {
         const ch0 = src[offset];
         if (!ch0) return true;
         const prev = src[offset - 1];
         if (prev && prev !== "\n") return false;
-        if (sep3) {
-          if (ch0 !== sep3) return false;
+        if (sep4) {
+          if (ch0 !== sep4) return false;
         } else {
           if (ch0 !== Char.DIRECTIVES_END && ch0 !== Char.DOCUMENT_END) return false;
         }
@@ -10752,7 +10752,7 @@ var require_parse_cst = __commonJS({
         const folded = this.type === PlainValue.Type.BLOCK_FOLDED;
         let atStart = true;
         let str3 = "";
-        let sep3 = "";
+        let sep4 = "";
         let prevMoreIndented = false;
         for (let i = start; i < end; ++i) {
           for (let j = 0; j < bi; ++j) {
@@ -10761,21 +10761,21 @@ var require_parse_cst = __commonJS({
           }
           const ch2 = src[i];
           if (ch2 === "\n") {
-            if (sep3 === "\n") str3 += "\n";
-            else sep3 = "\n";
+            if (sep4 === "\n") str3 += "\n";
+            else sep4 = "\n";
           } else {
             const lineEnd = PlainValue.Node.endOfLine(src, i);
             const line = src.slice(i, lineEnd);
             i = lineEnd;
             if (folded && (ch2 === " " || ch2 === "	") && i < keepStart) {
-              if (sep3 === " ") sep3 = "\n";
-              else if (!prevMoreIndented && !atStart && sep3 === "\n") sep3 = "\n\n";
-              str3 += sep3 + line;
-              sep3 = lineEnd < end && src[lineEnd] || "";
+              if (sep4 === " ") sep4 = "\n";
+              else if (!prevMoreIndented && !atStart && sep4 === "\n") sep4 = "\n\n";
+              str3 += sep4 + line;
+              sep4 = lineEnd < end && src[lineEnd] || "";
               prevMoreIndented = true;
             } else {
-              str3 += sep3 + line;
-              sep3 = folded && i < keepStart ? " " : "\n";
+              str3 += sep4 + line;
+              sep4 = folded && i < keepStart ? " " : "\n";
               prevMoreIndented = false;
             }
             if (atStart && line !== "") atStart = false;
@@ -12148,12 +12148,12 @@ ${ctx.indent}`;
       for (const {
         format,
         test,
-        resolve: resolve4
+        resolve: resolve5
       } of tags) {
         if (test) {
           const match = str3.match(test);
           if (match) {
-            let res = resolve4.apply(null, match);
+            let res = resolve5.apply(null, match);
             if (!(res instanceof Scalar)) res = new Scalar(res);
             if (format) res.format = format;
             return res;
@@ -15347,11 +15347,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -15367,7 +15367,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -15947,7 +15947,7 @@ function fromFork(pr) {
 
 // action/src/decide.ts
 import { existsSync as existsSync4 } from "node:fs";
-import { dirname as dirname3, join as join4, resolve as resolve3, sep as sep2 } from "node:path";
+import { dirname as dirname4, join as join4, resolve as resolve4, sep as sep3 } from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 
 // engine/config/load.ts
@@ -18217,6 +18217,8 @@ var claimsFile = strictObject({
   claims: array(
     strictObject({
       product: id,
+      /** As a decision's claims carry it, so they can be fed back; must be the product's. */
+      metric: optional(_enum(METRICS)),
       quantity: nullable(number2()),
       peak: optional(number2()),
       scope: _default(claimScope, {}),
@@ -18230,7 +18232,8 @@ var claimsFile = strictObject({
           line: optional(int().check(_positive()))
         })
       ),
-      unknownReason: optional(string2())
+      unknownReason: optional(string2()),
+      remedy: optional(string2())
     })
   )
 });
@@ -18737,7 +18740,8 @@ var Engine = class _Engine {
    * (docs/policy.md). Public so that the same input can be given to another
    * evaluator, such as the OPA server in the benchmarks.
    */
-  prepare(claims, opts) {
+  prepare(all, opts) {
+    const claims = all.every((c) => this.books.has(c.product)) ? all : all.filter((c) => this.books.has(c.product) || adds(c));
     const now = opts.now.getTime();
     const mode = opts.mode ?? this.config.defaults.mode;
     const byProduct = /* @__PURE__ */ new Map();
@@ -18839,6 +18843,7 @@ var Engine = class _Engine {
         const d = { product: pid, metric, quantity: c.quantity, peak: peaks[k], scope: c.scope };
         if (c.resource) d.resource = c.resource;
         if (c.unknownReason) d.unknownReason = c.unknownReason;
+        if (c.quantity === null && c.remedy) d.remedy = c.remedy;
         decided[i] = d;
         claimInputs[i] = {
           ...d,
@@ -18870,6 +18875,9 @@ var Engine = class _Engine {
     return this.sources;
   }
 };
+function adds(c) {
+  return c.quantity === null || c.quantity > 0 || (c.peak ?? 0) > 0;
+}
 function finding(f) {
   return { code: f.code, product: f.product ?? null, entitlement: f.entitlement ?? null, message: f.message, resources: f.resources ?? [] };
 }
@@ -18913,10 +18921,6 @@ async function loadEngine(configPath2, usagePaths, defaultPolicy) {
   const policy = await CompiledPolicy.load(files.config.policyPath ?? defaultPolicy);
   return { ...files, engine: new Engine(policy, files.config, files.usage) };
 }
-
-// inputs/read.ts
-import { readdirSync as readdirSync2, readFileSync as readFileSync6, statSync as statSync2 } from "node:fs";
-import { join as join3 } from "node:path";
 
 // engine/json-position.ts
 function describeJsonError(text2, err) {
@@ -19053,6 +19057,43 @@ function firstErrorOffset(text2) {
   }
 }
 
+// inputs/decode.ts
+var utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+var utf16le = new TextDecoder("utf-16le", { fatal: true, ignoreBOM: false });
+var utf16be = new TextDecoder("utf-16be", { fatal: true, ignoreBOM: false });
+function unreadable(file, message) {
+  return new EntitlegateError("EG_ERR_INPUT_INVALID", `${file}: ${message}`, [{ file, message }]);
+}
+function startsWith(bytes, prefix) {
+  return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b);
+}
+function decodeInput(bytes, file) {
+  if (typeof bytes === "string") return lineEnds(bytes.startsWith("\uFEFF") ? bytes.slice(1) : bytes);
+  let text2;
+  if (startsWith(bytes, [255, 254, 0, 0]) || startsWith(bytes, [0, 0, 254, 255])) {
+    throw unreadable(file, "is UTF-32 text, which entitlegate does not read; save it as UTF-8");
+  }
+  if (startsWith(bytes, [80, 75, 3, 4])) {
+    throw unreadable(
+      file,
+      "is a zip archive, not text: for a saved Terraform plan give entitlegate the JSON of `terraform show -json PLANFILE`"
+    );
+  }
+  const decoder2 = startsWith(bytes, [255, 254]) ? utf16le : startsWith(bytes, [254, 255]) ? utf16be : utf8;
+  try {
+    text2 = decoder2.decode(bytes);
+  } catch {
+    throw unreadable(file, `is not valid ${decoder2.encoding.toUpperCase()} text; save it as UTF-8`);
+  }
+  const nul = text2.indexOf("\0");
+  if (nul !== -1) {
+    const hint = decoder2 === utf8 && nul <= 1 ? "; it looks like UTF-16 without a byte-order mark: save it as UTF-8 (or UTF-16 with a BOM)" : "";
+    throw unreadable(file, `holds a NUL character (at character ${nul + 1}), which is not text${hint}`);
+  }
+  return lineEnds(text2);
+}
+var lineEnds = (text2) => text2.includes("\r") ? text2.replace(/\r\n?/g, "\n") : text2;
+
 // adapters/claims/parse.ts
 function isClaimsDocument(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value) && Array.isArray(value.claims);
@@ -19061,7 +19102,18 @@ function claimsFromText(file, text2, opts) {
   const src = parseSource(file, text2, "EG_ERR_INPUT_INVALID", "the claims file");
   const { value, problems } = validate(src, claimsFile);
   value?.claims.forEach((c, i) => {
-    if (!opts.products.has(c.product)) problems.push(problemAt(src, ["claims", i, "product"], `unknown product "${c.product}"`));
+    const metric = opts.products.get(c.product);
+    const adds2 = c.quantity === null || c.quantity > 0 || (c.peak ?? 0) > 0;
+    if (metric === void 0) {
+      if (adds2) problems.push(problemAt(src, ["claims", i, "product"], `unknown product "${c.product}"`));
+    } else if (c.metric !== void 0 && c.metric !== metric)
+      problems.push(
+        problemAt(
+          src,
+          ["claims", i, "metric"],
+          `metric "${c.metric}" is not the metric of product "${c.product}", which is counted in ${metric}`
+        )
+      );
     if (c.peak !== void 0 && c.quantity !== null && c.peak < c.quantity) {
       problems.push(problemAt(src, ["claims", i, "peak"], `peak ${c.peak} is below quantity ${c.quantity}`));
     }
@@ -19078,6 +19130,7 @@ function claimsFromText(file, text2, opts) {
     const claim3 = { product: c.product, quantity: c.quantity, scope: { ...c.scope, ...opts.scope } };
     if (c.peak !== void 0) claim3.peak = c.peak;
     if (c.unknownReason) claim3.unknownReason = c.unknownReason;
+    if (c.remedy) claim3.remedy = c.remedy;
     claim3.resource = c.resource ?? { kind: "Claim", name: `${c.product}#${i}` };
     if (!claim3.resource.file) claim3.resource = { ...claim3.resource, file, line: positionOf(src, ["claims", i]).line };
     return claim3;
@@ -20384,6 +20437,8 @@ var instance_types_default = {
 
 // adapters/terraform/quantity.ts
 var SHIPPED_VCPU = instance_types_default.vcpu;
+var AT_PLAN_TIME = "give it a value Terraform knows at plan time (a literal or an input variable, not one computed at apply)";
+var notSet = (attribute) => `set ${attribute} on the resource, or give the product's terraform match a fixed quantity in the config`;
 var InstanceTypeTable = class {
   #overrides;
   #folded;
@@ -20424,25 +20479,27 @@ function resolveQuantity(q, values, afterUnknown, table2) {
   if (spec2 === void 0) return { quantity: 1 };
   if (typeof spec2 === "number") return { quantity: spec2 };
   const attribute = "attribute" in spec2 ? spec2.attribute : spec2.instanceType;
-  if (!path) return { quantity: null, reason: `no attribute path in ${attribute}` };
+  if (!path) return { quantity: null, reason: `no attribute path in ${attribute}`, remedy: notSet(attribute) };
   if (afterUnknown !== void 0 && isUnknown(afterUnknown, path)) {
-    return { quantity: null, reason: `${attribute} is known only after apply` };
+    return { quantity: null, reason: `${attribute} is known only after apply`, remedy: AT_PLAN_TIME };
   }
   const got = lookup(values, path);
-  if (!got.found || got.value === null) return { quantity: null, reason: `${attribute} is not set` };
+  if (!got.found || got.value === null) return { quantity: null, reason: `${attribute} is not set`, remedy: notSet(attribute) };
   const value = got.value;
   if ("attribute" in spec2) {
     const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : Number.NaN;
     if (!Number.isFinite(n) || n < 0)
-      return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not a non-negative number` };
+      return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not a non-negative number`, remedy: notSet(attribute) };
     return { quantity: n };
   }
-  if (typeof value !== "string") return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not an instance type` };
+  if (typeof value !== "string")
+    return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not an instance type`, remedy: notSet(attribute) };
   const vcpu = table2.vcpu(value);
   if (vcpu === void 0) {
     return {
       quantity: null,
-      reason: `instance type ${value} (${attribute}) is not in the vCPU table; add it under terraform.instanceTypes in the config`
+      reason: `instance type ${value} (${attribute}) is not in the vCPU table`,
+      remedy: `add ${value} under terraform.instanceTypes in the config, with its vCPU count`
     };
   }
   return { quantity: vcpu };
@@ -20509,6 +20566,12 @@ function isTerraformPlan(value) {
   if (!isObject2(value) || typeof value.format_version !== "string") return false;
   return "resource_changes" in value || "planned_values" in value || "prior_state" in value;
 }
+function isTerraformState(value) {
+  if (!isObject2(value) || isTerraformPlan(value)) return false;
+  if (typeof value.format_version === "string") return "values" in value || "terraform_version" in value;
+  return typeof value.version === "number" && typeof value.lineage === "string" && Array.isArray(value.resources);
+}
+var STATE = "this is Terraform state, not a plan: a state says what runs, not what a change adds. Give entitlegate the plan: `terraform plan -out=PLANFILE && terraform show -json PLANFILE > plan.json`";
 var BINARY_PLAN = "this is a binary plan file; give entitlegate the JSON from `terraform show -json PLANFILE > plan.json`";
 function parsePlan(text2, file = "<plan>") {
   if (text2.startsWith("PK")) throw inputError({ file, message: BINARY_PLAN });
@@ -20529,13 +20592,13 @@ function looksLikeTerraformPlanText(text2) {
   return /^\s*\{\s*"format_version"\s*:/.test(head) && /"(terraform_version|planned_values|resource_changes)"/.test(text2.slice(0, 4096));
 }
 function validatePlan(value, file = "<plan>") {
+  if (isTerraformState(value)) throw inputError({ file, line: 1, col: 1, message: STATE });
   if (!isTerraformPlan(value)) {
-    const hint = isObject2(value) && "values" in value && "format_version" in value ? " (this looks like a state: `terraform show -json` without a plan file)" : "";
     throw inputError({
       file,
       line: 1,
       col: 1,
-      message: `not a Terraform plan${hint}: expected the JSON of \`terraform show -json PLANFILE\`, with format_version and resource_changes or planned_values`
+      message: "not a Terraform plan: expected the JSON of `terraform show -json PLANFILE`, with format_version and resource_changes or planned_values"
     });
   }
   const major = value.format_version.split(".")[0];
@@ -20702,14 +20765,18 @@ function claimsFromPlan(plan, config3, opts = {}, lines = []) {
           product: pm.product,
           quantity: null,
           scope: {},
-          unknownReason: `unsupported Terraform action ${JSON.stringify(actions)}`
+          unknownReason: `unsupported Terraform action ${JSON.stringify(actions)}`,
+          remedy: "apply the change in steps whose actions entitlegate reads (create, update, delete, replace)"
         };
       } else {
         const qa = a.kind === "none" ? { quantity: 0 } : a.result;
         const qb = b.kind === "none" ? { quantity: 0 } : b.result;
         if (qa.quantity === null || qb.quantity === null) {
-          const reason = qa.quantity === null ? qa.reason : qb.reason;
-          claim3 = { product: pm.product, quantity: null, scope: {}, unknownReason: reason };
+          if (qb.quantity === null && qa.quantity === 0) continue;
+          if ((kind === "update" || kind === "replace") && a.kind === "quantity" && b.kind === "quantity" && a.basis !== void 0 && a.basis === b.basis)
+            continue;
+          const unknown2 = qa.quantity === null ? qa : qb;
+          claim3 = { product: pm.product, quantity: null, scope: {}, unknownReason: unknown2.reason, remedy: unknown2.remedy };
         } else {
           const net = qa.quantity - qb.quantity;
           const peak = kind === "create-before-destroy" || kind === "create-forget" ? Math.max(qa.quantity, net, 0) : Math.max(net, 0);
@@ -20763,13 +20830,23 @@ function evaluate(pm, values, afterUnknown, table2) {
   let unknownAttr;
   for (const m of pm.matchers) {
     const outcome = matchConditions(m, values, afterUnknown);
-    if (outcome.kind === "match") return { kind: "quantity", result: resolveQuantity(m.quantity, values, afterUnknown, table2) };
+    if (outcome.kind === "match") {
+      const result = resolveQuantity(m.quantity, values, afterUnknown, table2);
+      if (result.quantity !== null) return { kind: "quantity", result };
+      const path = m.quantity.path;
+      if (path && afterUnknown !== void 0 && isUnknown(afterUnknown, path)) return { kind: "quantity", result };
+      return { kind: "quantity", result, basis: JSON.stringify([pm.matchers.indexOf(m), path ? lookup(values, path) : null]) };
+    }
     if (outcome.kind === "unknown") unknownAttr ??= outcome.attribute;
   }
   if (unknownAttr !== void 0) {
     return {
       kind: "quantity",
-      result: { quantity: null, reason: `${unknownAttr} is known only after apply, so whether this is ${pm.product} cannot be told` }
+      result: {
+        quantity: null,
+        reason: `${unknownAttr} is known only after apply, so whether this is ${pm.product} cannot be told`,
+        remedy: AT_PLAN_TIME
+      }
     };
   }
   return { kind: "none" };
@@ -20890,9 +20967,13 @@ function claimsFromCdkTfJson(json, config3, opts = {}) {
         const side = evaluate(pm, block, unknown2, table2);
         if (side.kind === "none") continue;
         const claim3 = { product: pm.product, quantity: null, scope: mergeScope(region ? { region } : {}, opts.scope) };
-        if (side.result.quantity === null) claim3.unknownReason = side.result.reason;
-        else if (count2.n === null) claim3.unknownReason = count2.reason;
-        else {
+        if (side.result.quantity === null) {
+          claim3.unknownReason = side.result.reason;
+          claim3.remedy = side.result.remedy;
+        } else if (count2.n === null) {
+          claim3.unknownReason = count2.reason;
+          claim3.remedy = "check the plan instead (terraform show -json), where count and for_each are known";
+        } else {
           claim3.quantity = side.result.quantity * count2.n;
           claim3.peak = claim3.quantity;
           if (claim3.quantity === 0) continue;
@@ -20904,6 +20985,123 @@ function claimsFromCdkTfJson(json, config3, opts = {}) {
     }
   }
   return claims;
+}
+
+// adapters/kubernetes/parse.ts
+var import_yaml2 = __toESM(require_dist(), 1);
+
+// adapters/kubernetes/objects.ts
+function rec(v) {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? v : void 0;
+}
+function str2(v) {
+  return typeof v === "string" ? v : void 0;
+}
+function arr(v) {
+  return Array.isArray(v) ? v : [];
+}
+function stringMap(v) {
+  const out = {};
+  const r = rec(v);
+  if (!r) return out;
+  for (const [k, val] of Object.entries(r)) if (typeof val === "string") out[k] = val;
+  return out;
+}
+function count(v) {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : void 0;
+}
+function metadata(o) {
+  return rec(rec(o)?.metadata) ?? {};
+}
+function spec(o) {
+  return rec(rec(o)?.spec) ?? {};
+}
+function kindOf(o) {
+  return str2(rec(o)?.kind) ?? "";
+}
+function groupOf(o) {
+  const v = str2(rec(o)?.apiVersion) ?? "";
+  const slash = v.indexOf("/");
+  return slash < 0 ? "" : v.slice(0, slash);
+}
+
+// adapters/kubernetes/parse.ts
+function isKubernetesObject(value) {
+  const r = rec(value);
+  return !!r && typeof r.apiVersion === "string" && r.apiVersion !== "" && typeof r.kind === "string" && r.kind !== "";
+}
+function isAdmissionReview(value) {
+  const r = rec(value);
+  return !!r && r.kind === "AdmissionReview" && typeof r.apiVersion === "string" && r.apiVersion.startsWith("admission.k8s.io/");
+}
+function isList(value) {
+  const kind = str2(value.kind) ?? "";
+  return (kind === "List" || kind.endsWith("List")) && Array.isArray(value.items);
+}
+function parseKubernetes(text2, file = "-") {
+  if (/^\s*[[{]/.test(text2)) checkJson(text2, file);
+  const lineCounter = new import_yaml2.LineCounter();
+  const docs = (0, import_yaml2.parseAllDocuments)(text2, { lineCounter });
+  if (!Array.isArray(docs)) return [];
+  const out = [];
+  for (const doc of docs) {
+    const error3 = doc.errors[0];
+    if (error3) {
+      const pos = error3.linePos?.[0];
+      throw inputError({ file, line: pos?.line, col: pos?.col, message: `invalid YAML: ${firstLine(error3.message)}` });
+    }
+    const node = doc.contents;
+    if (node === null) continue;
+    const line = lineCounter.linePos(node.range?.[0] ?? 0).line;
+    let value;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      throw inputError({ file, line, message: `invalid YAML: ${firstLine(e.message)}` });
+    }
+    if (value === null || value === void 0) continue;
+    collect(value, node, file, line, lineCounter, out);
+  }
+  return out;
+}
+function collect(value, node, file, line, lc, out) {
+  const object = rec(value);
+  if (!object || !isKubernetesObject(object)) {
+    throw inputError({ file, line, message: "not a Kubernetes object: apiVersion and kind are required" });
+  }
+  if (!isList(object)) {
+    out.push({ object, file, line });
+    return;
+  }
+  const itemKind = object.kind === "List" ? void 0 : object.kind.slice(0, -"List".length);
+  const itemsNode = (0, import_yaml2.isMap)(node) ? node.get("items", true) : void 0;
+  arr(object.items).forEach((item, i) => {
+    const itemNode = (0, import_yaml2.isSeq)(itemsNode) ? itemsNode.items[i] : void 0;
+    const itemLine = itemNode?.range ? lc.linePos(itemNode.range[0]).line : line;
+    const r = rec(item);
+    const filled = r && itemKind && !isKubernetesObject(r) ? { apiVersion: object.apiVersion, kind: itemKind, ...r } : item;
+    collect(filled, itemNode ?? null, file, itemLine, lc, out);
+  });
+}
+function checkJson(text2, file) {
+  try {
+    JSON.parse(text2);
+  } catch (e) {
+    const message = e.message;
+    const at = /position (\d+)/.exec(message);
+    let line;
+    let col;
+    if (at) {
+      const before = text2.slice(0, Number(at[1]));
+      line = before.split("\n").length;
+      col = before.length - before.lastIndexOf("\n");
+    }
+    const clean = message.replace(/,? ".*" is not valid JSON$/s, " (not valid JSON)").replace(/ in JSON at position \d+.*$/s, "");
+    throw inputError({ file, line, col, message: `invalid JSON: ${clean}` });
+  }
+}
+function firstLine(message) {
+  return (message.split("\n")[0] ?? message).replace(/ at line \d+, column \d+:?$/, "");
 }
 
 // adapters/kubernetes/match.ts
@@ -21007,39 +21205,52 @@ function matchProducts(t, products) {
   return out;
 }
 
-// adapters/kubernetes/objects.ts
-function rec(v) {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? v : void 0;
+// adapters/kubernetes/cpu.ts
+var DECIMAL_SUFFIX = { n: -9, u: -6, m: -3, "": 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
+var BINARY_SUFFIX = {
+  Ki: 1n << 10n,
+  Mi: 1n << 20n,
+  Gi: 1n << 30n,
+  Ti: 1n << 40n,
+  Pi: 1n << 50n,
+  Ei: 1n << 60n
+};
+var QUANTITY = /^\+?(\d+(?:\.\d*)?|\.\d+)(?:(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])|[eE]([+-]?\d+))?$/;
+function cpuMillis(value) {
+  let text2;
+  if (typeof value === "number") {
+    if (!Number.isFinite(value) || value < 0) return void 0;
+    text2 = String(value);
+  } else if (typeof value === "string") {
+    text2 = value.trim();
+  } else {
+    return void 0;
+  }
+  return PARSED.get(text2, parseMillis);
 }
-function str2(v) {
-  return typeof v === "string" ? v : void 0;
+var PARSED = new BoundedMemo();
+function parseMillis(text2) {
+  const m = QUANTITY.exec(text2);
+  if (!m) return void 0;
+  const [, number3 = "", suffix, exponent] = m;
+  const [whole = "", fraction = ""] = number3.split(".");
+  let digits = BigInt((whole || "0") + fraction);
+  let power10 = 3 - fraction.length;
+  if (exponent !== void 0) power10 += Number(exponent);
+  else if (suffix !== void 0 && suffix in BINARY_SUFFIX) digits *= BINARY_SUFFIX[suffix] ?? 1n;
+  else power10 += DECIMAL_SUFFIX[suffix ?? ""] ?? 0;
+  if (Math.abs(power10) > 400) return void 0;
+  let millis;
+  if (power10 >= 0) millis = digits * 10n ** BigInt(power10);
+  else {
+    const div = 10n ** BigInt(-power10);
+    millis = (digits + div - 1n) / div;
+  }
+  if (millis > BigInt(Number.MAX_SAFE_INTEGER)) return void 0;
+  return Number(millis);
 }
-function arr(v) {
-  return Array.isArray(v) ? v : [];
-}
-function stringMap(v) {
-  const out = {};
-  const r = rec(v);
-  if (!r) return out;
-  for (const [k, val] of Object.entries(r)) if (typeof val === "string") out[k] = val;
-  return out;
-}
-function count(v) {
-  return typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : void 0;
-}
-function metadata(o) {
-  return rec(rec(o)?.metadata) ?? {};
-}
-function spec(o) {
-  return rec(rec(o)?.spec) ?? {};
-}
-function kindOf(o) {
-  return str2(rec(o)?.kind) ?? "";
-}
-function groupOf(o) {
-  const v = str2(rec(o)?.apiVersion) ?? "";
-  const slash = v.indexOf("/");
-  return slash < 0 ? "" : v.slice(0, slash);
+function wholeCores(millis) {
+  return Math.ceil(millis / 1e3);
 }
 
 // adapters/kubernetes/workload.ts
@@ -21161,125 +21372,6 @@ function ownedByCountedController(o) {
   return false;
 }
 
-// adapters/kubernetes/peak.ts
-function resolveSurge(value, replicas, fallback) {
-  const v = value === void 0 || value === null ? fallback : value;
-  if (typeof v === "number") return Number.isInteger(v) && v > 0 ? v : 0;
-  const m = typeof v === "string" ? /^\s*(\d+)\s*%\s*$/.exec(v) : null;
-  if (m) return Math.ceil(replicas * Number(m[1]) / 100);
-  const n = typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : 0;
-  return n;
-}
-function canonical(v) {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  const r = rec(v);
-  if (r) {
-    return `{${Object.keys(r).filter((k) => r[k] !== void 0).sort().map((k) => `${JSON.stringify(k)}:${canonical(r[k])}`).join(",")}}`;
-  }
-  return JSON.stringify(v) ?? "null";
-}
-function templateChanged(newObj, oldObj) {
-  return canonical(templateObject(newObj)) !== canonical(templateObject(oldObj));
-}
-function worstMix(oldPods, oldPer, newPods, newPer, limit) {
-  if (newPer >= oldPer) {
-    const b = Math.min(newPods, limit);
-    return b * newPer + Math.min(oldPods, limit - b) * oldPer;
-  }
-  const a = Math.min(oldPods, limit);
-  return a * oldPer + Math.min(newPods, limit - a) * newPer;
-}
-function peakOf(newObj, oldObj, n, o, net) {
-  const base = Math.max(net, 0);
-  if (n?.fixed || o?.fixed || !newObj) return base;
-  const unit = n?.unit ?? o?.unit ?? 1;
-  const newPods = n?.pods ?? 0;
-  const newPer = n?.perPod ?? 0;
-  const oldPods = o?.pods ?? 0;
-  const oldPer = o?.perPod ?? 0;
-  if (n && (n.pods === null || n.perPod === null) || o && (o.pods === null || o.perPod === null)) return base;
-  const oldTotal = o?.quantity ?? 0;
-  const s = spec(newObj);
-  let exact;
-  switch (kindOf(newObj)) {
-    case "Deployment": {
-      const strategy = rec(s.strategy);
-      if (!oldObj || str2(strategy?.type) === "Recreate" || !templateChanged(newObj, oldObj)) break;
-      const surge = resolveSurge(rec(strategy?.rollingUpdate)?.maxSurge, newPods, "25%");
-      exact = worstMix(oldPods, oldPer, newPods, newPer, Math.max(oldPods, newPods + surge));
-      break;
-    }
-    case "DaemonSet": {
-      const strategy = rec(s.updateStrategy);
-      if (!oldObj || str2(strategy?.type) === "OnDelete" || !templateChanged(newObj, oldObj)) break;
-      const surge = resolveSurge(rec(strategy?.rollingUpdate)?.maxSurge, newPods, 0);
-      exact = worstMix(oldPods, oldPer, newPods, newPer, Math.max(oldPods, newPods + surge));
-      break;
-    }
-    case "CronJob": {
-      const policy = str2(s.concurrencyPolicy) ?? "Allow";
-      if (policy === "Forbid" || policy === "Replace") break;
-      exact = Math.max(2 * newPods * newPer, oldPods * oldPer + newPods * newPer);
-      break;
-    }
-    // StatefulSets replace one pod at a time (delete, then recreate), and
-    // ReplicaSets, ReplicationControllers and Jobs never replace running pods
-    // on a template change, so none of them exceeds the larger of old and new.
-    default:
-      break;
-  }
-  if (exact === void 0) return base;
-  return Math.max(Math.ceil(exact / unit) - oldTotal, base);
-}
-
-// adapters/kubernetes/cpu.ts
-var DECIMAL_SUFFIX = { n: -9, u: -6, m: -3, "": 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
-var BINARY_SUFFIX = {
-  Ki: 1n << 10n,
-  Mi: 1n << 20n,
-  Gi: 1n << 30n,
-  Ti: 1n << 40n,
-  Pi: 1n << 50n,
-  Ei: 1n << 60n
-};
-var QUANTITY = /^\+?(\d+(?:\.\d*)?|\.\d+)(?:(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])|[eE]([+-]?\d+))?$/;
-function cpuMillis(value) {
-  let text2;
-  if (typeof value === "number") {
-    if (!Number.isFinite(value) || value < 0) return void 0;
-    text2 = String(value);
-  } else if (typeof value === "string") {
-    text2 = value.trim();
-  } else {
-    return void 0;
-  }
-  return PARSED.get(text2, parseMillis);
-}
-var PARSED = new BoundedMemo();
-function parseMillis(text2) {
-  const m = QUANTITY.exec(text2);
-  if (!m) return void 0;
-  const [, number3 = "", suffix, exponent] = m;
-  const [whole = "", fraction = ""] = number3.split(".");
-  let digits = BigInt((whole || "0") + fraction);
-  let power10 = 3 - fraction.length;
-  if (exponent !== void 0) power10 += Number(exponent);
-  else if (suffix !== void 0 && suffix in BINARY_SUFFIX) digits *= BINARY_SUFFIX[suffix] ?? 1n;
-  else power10 += DECIMAL_SUFFIX[suffix ?? ""] ?? 0;
-  if (Math.abs(power10) > 400) return void 0;
-  let millis;
-  if (power10 >= 0) millis = digits * 10n ** BigInt(power10);
-  else {
-    const div = 10n ** BigInt(-power10);
-    millis = (digits + div - 1n) / div;
-  }
-  if (millis > BigInt(Number.MAX_SAFE_INTEGER)) return void 0;
-  return Number(millis);
-}
-function wholeCores(millis) {
-  return Math.ceil(millis / 1e3);
-}
-
 // adapters/kubernetes/quantity.ts
 function amount(a, inputs) {
   return { ...a, basis: JSON.stringify([a.pods, a.perPod, a.fixed ? a.quantity : null, a.unknownReason ?? null, inputs ?? null]) };
@@ -21375,6 +21467,77 @@ function withScale(parent, scale) {
   return { ...p, spec: { ...spec(p), replicas } };
 }
 
+// adapters/kubernetes/peak.ts
+function resolveSurge(value, replicas, fallback) {
+  const v = value === void 0 || value === null ? fallback : value;
+  if (typeof v === "number") return Number.isInteger(v) && v > 0 ? v : 0;
+  const m = typeof v === "string" ? /^\s*(\d+)\s*%\s*$/.exec(v) : null;
+  if (m) return Math.ceil(replicas * Number(m[1]) / 100);
+  const n = typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : 0;
+  return n;
+}
+function canonical(v) {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  const r = rec(v);
+  if (r) {
+    return `{${Object.keys(r).filter((k) => r[k] !== void 0).sort().map((k) => `${JSON.stringify(k)}:${canonical(r[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}
+function templateChanged(newObj, oldObj) {
+  return canonical(templateObject(newObj)) !== canonical(templateObject(oldObj));
+}
+function worstMix(oldPods, oldPer, newPods, newPer, limit) {
+  if (newPer >= oldPer) {
+    const b = Math.min(newPods, limit);
+    return b * newPer + Math.min(oldPods, limit - b) * oldPer;
+  }
+  const a = Math.min(oldPods, limit);
+  return a * oldPer + Math.min(newPods, limit - a) * newPer;
+}
+function peakOf(newObj, oldObj, n, o, net) {
+  const base = Math.max(net, 0);
+  if (n?.fixed || o?.fixed || !newObj) return base;
+  const unit = n?.unit ?? o?.unit ?? 1;
+  const newPods = n?.pods ?? 0;
+  const newPer = n?.perPod ?? 0;
+  const oldPods = o?.pods ?? 0;
+  const oldPer = o?.perPod ?? 0;
+  if (n && (n.pods === null || n.perPod === null) || o && (o.pods === null || o.perPod === null)) return base;
+  const oldTotal = o?.quantity ?? 0;
+  const s = spec(newObj);
+  let exact;
+  switch (kindOf(newObj)) {
+    case "Deployment": {
+      const strategy = rec(s.strategy);
+      if (!oldObj || str2(strategy?.type) === "Recreate" || !templateChanged(newObj, oldObj)) break;
+      const surge = resolveSurge(rec(strategy?.rollingUpdate)?.maxSurge, newPods, "25%");
+      exact = worstMix(oldPods, oldPer, newPods, newPer, Math.max(oldPods, newPods + surge));
+      break;
+    }
+    case "DaemonSet": {
+      const strategy = rec(s.updateStrategy);
+      if (!oldObj || str2(strategy?.type) === "OnDelete" || !templateChanged(newObj, oldObj)) break;
+      const surge = resolveSurge(rec(strategy?.rollingUpdate)?.maxSurge, newPods, 0);
+      exact = worstMix(oldPods, oldPer, newPods, newPer, Math.max(oldPods, newPods + surge));
+      break;
+    }
+    case "CronJob": {
+      const policy = str2(s.concurrencyPolicy) ?? "Allow";
+      if (policy === "Forbid" || policy === "Replace") break;
+      exact = Math.max(2 * newPods * newPer, oldPods * oldPer + newPods * newPer);
+      break;
+    }
+    // StatefulSets replace one pod at a time (delete, then recreate), and
+    // ReplicaSets, ReplicationControllers and Jobs never replace running pods
+    // on a template change, so none of them exceeds the larger of old and new.
+    default:
+      break;
+  }
+  if (exact === void 0) return base;
+  return Math.max(Math.ceil(exact / unit) - oldTotal, base);
+}
+
 // adapters/kubernetes/scope.ts
 var DEFAULT_ENVIRONMENT_LABEL = "entitlegate.io/environment";
 function namespaceOf(object, opts) {
@@ -21422,10 +21585,12 @@ function resourceOf(object, opts, file, line) {
   if (line !== void 0) ref.line = line;
   return ref;
 }
+var REMEDY = "set it explicitly (for example the entitlegate.io/quantity annotation, or CPU limits)";
 function claim2(product2, quantity, peak, unknownReason, scope, resource) {
   const c = { product: product2, quantity, scope, resource };
   if (quantity !== null && peak !== void 0) c.peak = peak;
   if (quantity === null && unknownReason) c.unknownReason = unknownReason;
+  if (quantity === null) c.remedy = REMEDY;
   return c;
 }
 function claimsFromObjects(items, opts) {
@@ -21515,108 +21680,56 @@ function claimsFromAdmission(req, opts) {
   return claimsFromChange(after, before, scoped);
 }
 
-// adapters/kubernetes/parse.ts
-var import_yaml2 = __toESM(require_dist(), 1);
-function isKubernetesObject(value) {
-  const r = rec(value);
-  return !!r && typeof r.apiVersion === "string" && r.apiVersion !== "" && typeof r.kind === "string" && r.kind !== "";
-}
-function isAdmissionReview(value) {
-  const r = rec(value);
-  return !!r && r.kind === "AdmissionReview" && typeof r.apiVersion === "string" && r.apiVersion.startsWith("admission.k8s.io/");
-}
-function isList(value) {
-  const kind = str2(value.kind) ?? "";
-  return (kind === "List" || kind.endsWith("List")) && Array.isArray(value.items);
-}
-function parseKubernetes(text2, file = "-") {
-  if (/^\s*[[{]/.test(text2)) checkJson(text2, file);
-  const lineCounter = new import_yaml2.LineCounter();
-  const docs = (0, import_yaml2.parseAllDocuments)(text2, { lineCounter });
-  if (!Array.isArray(docs)) return [];
-  const out = [];
-  for (const doc of docs) {
-    const error3 = doc.errors[0];
-    if (error3) {
-      const pos = error3.linePos?.[0];
-      throw inputError({ file, line: pos?.line, col: pos?.col, message: `invalid YAML: ${firstLine(error3.message)}` });
-    }
-    const node = doc.contents;
-    if (node === null) continue;
-    const line = lineCounter.linePos(node.range?.[0] ?? 0).line;
-    let value;
-    try {
-      value = doc.toJS({ maxAliasCount: 100 });
-    } catch (e) {
-      throw inputError({ file, line, message: `invalid YAML: ${firstLine(e.message)}` });
-    }
-    if (value === null || value === void 0) continue;
-    collect(value, node, file, line, lineCounter, out);
-  }
-  return out;
-}
-function collect(value, node, file, line, lc, out) {
-  const object = rec(value);
-  if (!object || !isKubernetesObject(object)) {
-    throw inputError({ file, line, message: "not a Kubernetes object: apiVersion and kind are required" });
-  }
-  if (!isList(object)) {
-    out.push({ object, file, line });
-    return;
-  }
-  const itemKind = object.kind === "List" ? void 0 : object.kind.slice(0, -"List".length);
-  const itemsNode = (0, import_yaml2.isMap)(node) ? node.get("items", true) : void 0;
-  arr(object.items).forEach((item, i) => {
-    const itemNode = (0, import_yaml2.isSeq)(itemsNode) ? itemsNode.items[i] : void 0;
-    const itemLine = itemNode?.range ? lc.linePos(itemNode.range[0]).line : line;
-    const r = rec(item);
-    const filled = r && itemKind && !isKubernetesObject(r) ? { apiVersion: object.apiVersion, kind: itemKind, ...r } : item;
-    collect(filled, itemNode ?? null, file, itemLine, lc, out);
-  });
-}
-function checkJson(text2, file) {
-  try {
-    JSON.parse(text2);
-  } catch (e) {
-    const message = e.message;
-    const at = /position (\d+)/.exec(message);
-    let line;
-    let col;
-    if (at) {
-      const before = text2.slice(0, Number(at[1]));
-      line = before.split("\n").length;
-      col = before.length - before.lastIndexOf("\n");
-    }
-    const clean = message.replace(/,? ".*" is not valid JSON$/s, " (not valid JSON)").replace(/ in JSON at position \d+.*$/s, "");
-    throw inputError({ file, line, col, message: `invalid JSON: ${clean}` });
-  }
-}
-function firstLine(message) {
-  return (message.split("\n")[0] ?? message).replace(/ at line \d+, column \d+:?$/, "");
-}
-
 // inputs/kinds.ts
 function kubernetesOptions(ctx) {
   const { environment, cluster, namespace, account, region } = ctx.scope;
   return { products: ctx.config.products, settings: ctx.config.kubernetes, environment, cluster, namespace, account, region };
 }
 var K8S_YAML = /^(apiVersion|kind):/m;
+var reviewObjects = /* @__PURE__ */ new WeakMap();
+function holdsAdmissionReview(input, json) {
+  if (json !== void 0 && isAdmissionReview(json)) return true;
+  if (!input.text.includes("AdmissionReview")) return false;
+  let objects;
+  try {
+    objects = parseKubernetes(input.text, input.file);
+  } catch {
+    return false;
+  }
+  if (!objects.some((o) => isAdmissionReview(o.object))) return false;
+  reviewObjects.set(input, objects);
+  return true;
+}
+function admissionReviewOf(input, json) {
+  if (json !== void 0 && isAdmissionReview(json)) return json;
+  const objects = reviewObjects.get(input) ?? [];
+  if (objects.length !== 1) {
+    const review = objects.find((o) => isAdmissionReview(o.object));
+    throw inputError({
+      file: input.file,
+      line: review?.line,
+      message: `an AdmissionReview must be the only object of its input; this one holds ${objects.length} objects`
+    });
+  }
+  return objects[0].object;
+}
 var INPUT_KINDS = [
   {
     name: "claims",
     detect: (_input, json) => isClaimsDocument(json),
-    claims: (input, _json, ctx) => claimsFromText(input.file, input.text, { products: new Set(ctx.config.products.map((p) => p.id)), scope: ctx.scope })
+    claims: (input, _json, ctx) => claimsFromText(input.file, input.text, { products: new Map(ctx.config.products.map((p) => [p.id, p.metric])), scope: ctx.scope })
   },
   {
     name: "terraform-plan",
-    detect: (input, json) => json !== void 0 ? isTerraformPlan(json) : looksLikeTerraformPlanText(input.text),
+    // State is taken here only to be refused with a message of its own.
+    detect: (input, json) => json !== void 0 ? isTerraformPlan(json) || isTerraformState(json) : looksLikeTerraformPlanText(input.text),
     claims: (input, json, ctx) => json !== void 0 ? claimsFromPlanValue(json, ctx.config, { scope: ctx.scope, file: input.file, text: input.text }) : claimsFromPlanJson(input.text, ctx.config, { scope: ctx.scope, file: input.file })
   },
   {
     name: "admission-review",
-    detect: (_input, json) => isAdmissionReview(json),
+    detect: holdsAdmissionReview,
     claims: (input, json, ctx) => {
-      const req = admissionRequestOf(json, input.file);
+      const req = admissionRequestOf(admissionReviewOf(input, json), input.file);
       return claimsFromAdmission(req, kubernetesOptions(ctx)).map((c) => ({ ...c, resource: { ...c.resource, file: input.file } }));
     }
   },
@@ -21639,8 +21752,149 @@ var FOLDER_KINDS = [
   }
 ];
 
-// inputs/read.ts
+// inputs/walk.ts
+import { readdirSync as readdirSync2, readFileSync as readFileSync6, readlinkSync, realpathSync, statSync as statSync2 } from "node:fs";
+import { basename, dirname as dirname3, join as join3, resolve as resolve2, sep } from "node:path";
 var READABLE = /\.(ya?ml|json)$/i;
+var SKIPPED = (name) => name.startsWith(".") || name === "node_modules";
+var STREAM_PATH = /^\/(dev\/stdin|dev\/fd\/\d+|proc\/self\/fd\/\d+)$/;
+function whatItIs(e) {
+  if (e.isFIFO()) return "a FIFO (named pipe)";
+  if (e.isSocket()) return "a socket";
+  if (e.isCharacterDevice()) return "a character device";
+  if (e.isBlockDevice()) return "a block device";
+  return "not a regular file";
+}
+var notRegular = (e) => `is ${whatItIs(e)}, not a regular file; entitlegate reads regular files, folders and - (standard input), since reading a pipe or device may never end`;
+function unreadable2(path, err) {
+  const code = err.code;
+  switch (code) {
+    case "ENOENT": {
+      let target;
+      try {
+        target = readlinkSync(path);
+      } catch {
+      }
+      return target === void 0 ? "no such file or folder" : `is a dangling link: it points to ${target}, which does not exist`;
+    }
+    case "ENOTDIR":
+      return "no such file or folder (a part of the path is a file, not a folder)";
+    case "EACCES":
+    case "EPERM":
+      return "cannot be read: permission denied";
+    case "ELOOP":
+      return "is a loop of symbolic links";
+    default:
+      return `cannot be read: ${err.message}`;
+  }
+}
+function readBytes(path) {
+  try {
+    return readFileSync6(path);
+  } catch (err) {
+    const message = unreadable2(path, err);
+    throw new EntitlegateError("EG_ERR_FILE_NOT_FOUND", `${path}: ${message}`, [{ file: path, message }]);
+  }
+}
+var Walk = class {
+  sources = [];
+  problems = [];
+  #files = /* @__PURE__ */ new Set();
+  #folders = /* @__PURE__ */ new Set();
+  #stdin = false;
+  isFolderInput;
+  constructor(isFolderInput) {
+    this.isFolderInput = isFolderInput;
+  }
+  problem(file, message, code = "EG_ERR_FILE_NOT_FOUND") {
+    this.problems.push({ code, problem: { file, message } });
+  }
+  /** One path as given on the command line. */
+  path(path) {
+    if (path === "-") {
+      if (this.#stdin) this.problem("-", "standard input is named twice; it can be read once");
+      else this.sources.push({ kind: "stdin", shown: "<stdin>" });
+      this.#stdin = true;
+      return;
+    }
+    let st;
+    try {
+      st = statSync2(path);
+    } catch (err) {
+      this.problem(path, unreadable2(path, err));
+      return;
+    }
+    if (st.isDirectory()) {
+      const real = realpathSync(path);
+      if (this.#folders.has(real)) return;
+      this.#folders.add(real);
+      if (this.isFolderInput(path)) {
+        this.sources.push({ kind: "folder", shown: path, path });
+        return;
+      }
+      const problems = this.problems.length;
+      const found = this.folder(path);
+      if (!found && this.problems.length === problems)
+        this.problem(
+          path,
+          "the folder holds no .yaml, .yml or .json file and is not a cdktf.out folder: nothing to check in it",
+          "EG_ERR_INPUT_UNKNOWN"
+        );
+    } else if (st.isFile() || STREAM_PATH.test(path)) this.file(path, st);
+    else this.problem(path, notRegular(st));
+  }
+  file(path, st) {
+    if (st.isFile()) {
+      const real = realpathSync(path);
+      if (this.#files.has(real)) return;
+      this.#files.add(real);
+    }
+    this.sources.push({ kind: "file", shown: path, path, read: () => readBytes(path) });
+  }
+  /** Files of a folder and its sub-folders, in name order; whether any readable file was there. */
+  folder(dir) {
+    let entries2;
+    try {
+      entries2 = readdirSync2(dir, { withFileTypes: true });
+    } catch (err) {
+      this.problem(dir, unreadable2(dir, err));
+      return false;
+    }
+    let found = false;
+    for (const entry of entries2.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (SKIPPED(entry.name)) continue;
+      const path = join3(dir, entry.name);
+      let kind = entry;
+      if (entry.isSymbolicLink()) {
+        try {
+          kind = statSync2(path);
+        } catch (err) {
+          if (READABLE.test(entry.name)) this.problem(path, unreadable2(path, err));
+          continue;
+        }
+      }
+      if (kind.isDirectory()) {
+        const real = realpathSync(path);
+        if (this.#folders.has(real)) continue;
+        this.#folders.add(real);
+        found = this.folder(path) || found;
+      } else if (READABLE.test(entry.name)) {
+        found = true;
+        if (kind.isFile()) this.file(path, kind);
+        else this.problem(path, notRegular(kind));
+      }
+    }
+    return found;
+  }
+};
+function collectPaths(paths, isFolderInput) {
+  const walk = new Walk(isFolderInput);
+  for (const path of paths) walk.path(path);
+  return { sources: walk.sources, problems: walk.problems };
+}
+
+// inputs/read.ts
+var NOT_AN_INPUT = "not an input entitlegate reads; expected Kubernetes YAML/JSON, an AdmissionReview, Terraform plan JSON (terraform show -json), a cdktf.out folder or claims JSON";
 function tryJson(text2) {
   const t = text2.trimStart();
   if (!t.startsWith("{") && !t.startsWith("[")) return void 0;
@@ -21661,64 +21915,55 @@ function claimsFromInput(input, ctx) {
       } catch (err) {
         problem = describeJsonError(input.text, err);
       }
-      throw inputError({ file: input.file, ...problem });
+      throw new EntitlegateError("EG_ERR_INPUT_INVALID", `${input.file}:${problem.line}:${problem.col} ${problem.message}`, [
+        { file: input.file, ...problem }
+      ]);
     }
-    throw new EntitlegateError(
-      "EG_ERR_INPUT_UNKNOWN",
-      `${input.file}: not an input entitlegate reads; expected Kubernetes YAML/JSON, an AdmissionReview, Terraform plan JSON (terraform show -json), a cdktf.out folder or claims JSON`,
-      [{ file: input.file, line: 1, col: 1, message: "unrecognised input" }]
-    );
+    throw new EntitlegateError("EG_ERR_INPUT_UNKNOWN", `${input.file}: ${NOT_AN_INPUT}`, [
+      { file: input.file, line: 1, col: 1, message: NOT_AN_INPUT }
+    ]);
   }
   return kind.claims(input, json, ctx);
 }
-function filesUnder(dir) {
-  const out = [];
-  for (const entry of readdirSync2(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
-    const path = join3(dir, entry.name);
-    if (entry.isDirectory()) out.push(...filesUnder(path));
-    else if (READABLE.test(entry.name)) out.push(path);
-  }
-  return out;
-}
 function claimsFromPaths(paths, ctx, readStdin) {
+  const walked = collectPaths(paths, (dir) => FOLDER_KINDS.some((k) => k.detect(dir)));
+  const failures = walked.problems.map(({ code: code2, problem }) => ({
+    file: problem.file,
+    err: new EntitlegateError(code2, formatProblem(problem), [problem])
+  }));
   const claims = [];
-  for (const path of paths) {
-    if (path === "-") {
-      claims.push(...claimsFromInput({ file: "<stdin>", text: readStdin() }, ctx));
-      continue;
-    }
-    let isDir;
+  for (const source of walked.sources) {
     try {
-      isDir = statSync2(path).isDirectory();
-    } catch {
-      throw new EntitlegateError("EG_ERR_FILE_NOT_FOUND", `${path}: no such file or folder`, [
-        { file: path, message: "no such file or folder" }
-      ]);
-    }
-    if (isDir) {
-      const folder = FOLDER_KINDS.find((k) => k.detect(path));
-      if (folder) claims.push(...folder.claims(path, ctx));
-      else {
-        const files = filesUnder(path);
-        if (!files.length)
-          throw new EntitlegateError(
-            "EG_ERR_INPUT_UNKNOWN",
-            `${path}: the folder holds no .yaml, .yml or .json file and is not a cdktf.out folder`,
-            [{ file: path, message: "nothing to check in this folder" }]
-          );
-        for (const file of files) claims.push(...claimsFromInput({ file, text: readFileSync6(file, "utf8") }, ctx));
-      }
-    } else {
-      claims.push(...claimsFromInput({ file: path, text: readFileSync6(path, "utf8") }, ctx));
+      claims.push(...claimsOf(source, ctx, readStdin));
+    } catch (err) {
+      if (!(err instanceof EntitlegateError)) throw err;
+      failures.push({ file: source.shown, err });
     }
   }
-  return claims;
+  if (!failures.length) return claims;
+  if (failures.length === 1) throw failures[0].err;
+  const problems = failures.flatMap(
+    ({ file, err }) => err.problems.length ? err.problems.map((p) => p.file ? p : { ...p, file }) : [{ file, message: err.message }]
+  );
+  const code = failures.every(({ err }) => err.code === failures[0].err.code) ? failures[0].err.code : "EG_ERR_INPUT_INVALID";
+  throw new EntitlegateError(code, `${failures.length} inputs cannot be checked, so nothing was evaluated:`, problems);
+}
+function claimsOf(source, ctx, readStdin) {
+  switch (source.kind) {
+    case "stdin":
+      return claimsFromInput({ file: source.shown, text: decodeInput(readStdin(), source.shown) }, ctx);
+    case "folder": {
+      const folder = FOLDER_KINDS.find((k) => k.detect(source.path));
+      return folder ? folder.claims(source.path, ctx) : [];
+    }
+    case "file":
+      return claimsFromInput({ file: source.shown, text: decodeInput(source.read(), source.shown) }, ctx);
+  }
 }
 
 // action/src/inputs.ts
 import { globSync, statSync as statSync3 } from "node:fs";
-import { isAbsolute, relative as relative2, resolve as resolve2, sep } from "node:path";
+import { isAbsolute, relative as relative2, resolve as resolve3, sep as sep2 } from "node:path";
 var import_picomatch4 = __toESM(require_picomatch2(), 1);
 function inputError2(message) {
   return new EntitlegateError("EG_ERR_USAGE", message);
@@ -21770,19 +22015,19 @@ function readInputs(env = process.env) {
 }
 function workspacePath(workspace, path) {
   const rel = relative2(workspace, path);
-  if (!rel || rel.startsWith("..") || isAbsolute(rel)) return path.split(sep).join("/");
-  return rel.split(sep).join("/");
+  if (!rel || rel.startsWith("..") || isAbsolute(rel)) return path.split(sep2).join("/");
+  return rel.split(sep2).join("/");
 }
-var SKIPPED = /(^|\/)(\.git|node_modules)(\/|$)/;
+var SKIPPED2 = /(^|\/)(\.git|node_modules)(\/|$)/;
 function expandPaths(workspace, patterns, exclude = []) {
   const negated = patterns.filter((p) => p.startsWith("!")).map((p) => p.slice(1));
   const isExcluded = negated.length ? (0, import_picomatch4.default)(negated, { dot: true }) : () => false;
-  const skip = new Set(exclude.map((p) => resolve2(workspace, p)));
+  const skip = new Set(exclude.map((p) => resolve3(workspace, p)));
   const found = [];
   for (const pattern of patterns.filter((p) => !p.startsWith("!"))) {
     let matches;
     if (!import_picomatch4.default.scan(pattern).isGlob) {
-      const abs = resolve2(workspace, pattern);
+      const abs = resolve3(workspace, pattern);
       try {
         statSync3(abs);
       } catch {
@@ -21792,7 +22037,7 @@ function expandPaths(workspace, patterns, exclude = []) {
       }
       matches = [abs];
     } else {
-      matches = globSync(pattern, { cwd: workspace }).map((m) => resolve2(workspace, m)).filter((m) => !SKIPPED.test(workspacePath(workspace, m)));
+      matches = globSync(pattern, { cwd: workspace }).map((m) => resolve3(workspace, m)).filter((m) => !SKIPPED2.test(workspacePath(workspace, m)));
       if (!matches.length)
         throw new EntitlegateError("EG_ERR_FILE_NOT_FOUND", `paths: ${pattern} matches no file in the workspace`, [
           { message: `${pattern} matches nothing` }
@@ -21805,21 +22050,21 @@ function expandPaths(workspace, patterns, exclude = []) {
   }
   const unique = [...new Set(found)].sort();
   const folders = unique.filter((p) => statSync3(p).isDirectory());
-  return unique.filter((p) => !folders.some((f) => p !== f && p.startsWith(f + sep)));
+  return unique.filter((p) => !folders.some((f) => p !== f && p.startsWith(f + sep2)));
 }
 
 // action/src/decide.ts
 function policyPath() {
-  const here = dirname3(fileURLToPath2(import.meta.url));
+  const here = dirname4(fileURLToPath2(import.meta.url));
   const bundled = join4(here, "entitlegate.wasm");
   return existsSync4(bundled) ? bundled : builtinPolicyPath();
 }
 function inWorkspace(workspace, text2) {
-  const prefix = resolve3(workspace) + sep2;
+  const prefix = resolve4(workspace) + sep3;
   return text2.split(prefix).join("");
 }
 async function decide(inputs, workspace) {
-  const abs = (p) => resolve3(workspace, p);
+  const abs = (p) => resolve4(workspace, p);
   try {
     const { config: config3, engine } = await loadEngine(abs(inputs.config), inputs.usage.map(abs), policyPath());
     const files = expandPaths(workspace, inputs.paths, [inputs.config, ...inputs.usage]);
@@ -21829,7 +22074,7 @@ async function decide(inputs, workspace) {
     return { decision, config: config3, configFile: workspacePath(workspace, config3.file), inputs: files.map((f) => workspacePath(workspace, f)) };
   } catch (err) {
     if (err instanceof EntitlegateError) {
-      const problems = err.problems.map((p) => p.file ? { ...p, file: workspacePath(workspace, resolve3(workspace, p.file)) } : p);
+      const problems = err.problems.map((p) => p.file ? { ...p, file: workspacePath(workspace, resolve4(workspace, p.file)) } : p);
       throw new EntitlegateError(err.code, inWorkspace(workspace, err.message), problems);
     }
     throw err;

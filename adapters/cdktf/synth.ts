@@ -167,9 +167,13 @@ export function claimsFromCdkTfJson(
         const side = evaluate(pm, block, unknown, table);
         if (side.kind === 'none') continue;
         const claim: Claim = { product: pm.product, quantity: null, scope: mergeScope(region ? { region } : {}, opts.scope) };
-        if (side.result.quantity === null) claim.unknownReason = side.result.reason;
-        else if (count.n === null) claim.unknownReason = count.reason;
-        else {
+        if (side.result.quantity === null) {
+          claim.unknownReason = side.result.reason;
+          claim.remedy = side.result.remedy;
+        } else if (count.n === null) {
+          claim.unknownReason = count.reason;
+          claim.remedy = 'check the plan instead (terraform show -json), where count and for_each are known';
+        } else {
           claim.quantity = side.result.quantity * count.n;
           claim.peak = claim.quantity;
           if (claim.quantity === 0) continue;

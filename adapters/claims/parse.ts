@@ -15,8 +15,11 @@ export function claimsFromText(file: string, text: string, opts: { products: Rea
   const { value, problems } = validate(src, claimsFile);
   value?.claims.forEach((c, i) => {
     const metric = opts.products.get(c.product);
-    if (metric === undefined) problems.push(problemAt(src, ['claims', i, 'product'], `unknown product "${c.product}"`));
-    else if (c.metric !== undefined && c.metric !== metric)
+    // A claim that only frees may name a product the config no longer has (a delete needs no entitlement).
+    const adds = c.quantity === null || c.quantity > 0 || (c.peak ?? 0) > 0;
+    if (metric === undefined) {
+      if (adds) problems.push(problemAt(src, ['claims', i, 'product'], `unknown product "${c.product}"`));
+    } else if (c.metric !== undefined && c.metric !== metric)
       problems.push(
         problemAt(
           src,
@@ -40,6 +43,7 @@ export function claimsFromText(file: string, text: string, opts: { products: Rea
     const claim: Claim = { product: c.product, quantity: c.quantity, scope: { ...c.scope, ...opts.scope } };
     if (c.peak !== undefined) claim.peak = c.peak;
     if (c.unknownReason) claim.unknownReason = c.unknownReason;
+    if (c.remedy) claim.remedy = c.remedy;
     claim.resource = c.resource ?? { kind: 'Claim', name: `${c.product}#${i}` };
     if (!claim.resource.file) claim.resource = { ...claim.resource, file, line: positionOf(src, ['claims', i]).line };
     return claim;

@@ -210,6 +210,7 @@ export const claimsFile = z.strictObject({
         }),
       ),
       unknownReason: z.optional(z.string()),
+      remedy: z.optional(z.string()),
     }),
   ),
 });
