@@ -20878,10 +20878,13 @@ function stackFilesFromFolders(dir) {
 function readJson(file, shown) {
   let text2;
   try {
+    if (!statSync(file).isFile()) throw inputError({ file: shown, message: "is not a regular file" }, "EG_ERR_FILE_NOT_FOUND");
     text2 = readFileSync5(file, "utf8");
-  } catch {
-    throw inputError({ file: shown, message: "cannot read the file" }, "EG_ERR_FILE_NOT_FOUND");
+  } catch (err) {
+    if (err instanceof EntitlegateError) throw err;
+    throw inputError({ file: shown, message: `cannot read the file: ${err.message}` }, "EG_ERR_FILE_NOT_FOUND");
   }
+  if (text2.startsWith("\uFEFF")) text2 = text2.slice(1);
   try {
     return JSON.parse(text2);
   } catch (err) {
