@@ -22,8 +22,13 @@ export interface PathProblem {
 }
 
 const READABLE = /\.(ya?ml|json)$/i;
-/** Never manifests: VCS metadata and installed packages (the GitHub Action skips the same). */
-const SKIPPED = (name: string) => name.startsWith('.') || name === 'node_modules';
+/**
+ * Only git's own folder is skipped: no commit can put a file there. Hidden
+ * files, dot-folders and node_modules are read, because `kubectl apply -R -f`
+ * applies them: skipped here, `.db.yaml` was a licensed workload deployed
+ * uncounted.
+ */
+const SKIPPED = (name: string) => name === '.git';
 /**
  * Streams a shell hands over by name: `check <(terraform show -json plan)`
  * passes /dev/fd/63, a pipe. Named explicitly on the command line, these are

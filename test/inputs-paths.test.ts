@@ -126,3 +126,16 @@ describe('check: folders and links', () => {
     expect(requested(r.stdout)).toBe(10);
   });
 });
+
+describe('check: what kubectl apply -R reads, entitlegate reads', () => {
+  it('counts hidden files, dot-folders and node_modules; skips only .git', () => {
+    for (const sub of ['.hidden', 'node_modules', '.git']) mkdirSync(join(dir, sub));
+    writeFileSync(join(dir, '.db.yaml'), deployment('dot-file', 1));
+    writeFileSync(join(dir, '.hidden', 'db.yaml'), deployment('dot-folder', 1));
+    writeFileSync(join(dir, 'node_modules', 'db.yaml'), deployment('node-modules', 1));
+    writeFileSync(join(dir, '.git', 'config.json'), '{"not": "a manifest"}');
+    const r = check('.');
+    expect(r.code, r.stderr).toBe(0);
+    expect(requested(r.stdout)).toBe(6);
+  });
+});

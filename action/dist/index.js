@@ -21759,7 +21759,7 @@ var FOLDER_KINDS = [
 import { readdirSync as readdirSync2, readFileSync as readFileSync6, readlinkSync, realpathSync, statSync as statSync2 } from "node:fs";
 import { basename, dirname as dirname3, join as join3, resolve as resolve2, sep } from "node:path";
 var READABLE = /\.(ya?ml|json)$/i;
-var SKIPPED = (name) => name.startsWith(".") || name === "node_modules";
+var SKIPPED = (name) => name === ".git";
 var STREAM_PATH = /^\/(dev\/stdin|dev\/fd\/\d+|proc\/self\/fd\/\d+)$/;
 function whatItIs(e) {
   if (e.isFIFO()) return "a FIFO (named pipe)";
