@@ -26,7 +26,8 @@ function kubernetesOptions(ctx: InputContext) {
   return { products: ctx.config.products, settings: ctx.config.kubernetes, environment, cluster, namespace, account, region };
 }
 
-const K8S_YAML = /^(apiVersion|kind):/m;
+// Top-level keys as YAML allows them: plain, or quoted as a JSON-minded tool writes them.
+const K8S_YAML = /^(["']?)(apiVersion|kind)\1[ \t]*:/m;
 
 // The objects of a YAML (or multi-document) input that holds an
 // AdmissionReview, parsed once for detect() and claims(). Read as plain

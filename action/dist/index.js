@@ -21688,7 +21688,7 @@ function kubernetesOptions(ctx) {
   const { environment, cluster, namespace, account, region } = ctx.scope;
   return { products: ctx.config.products, settings: ctx.config.kubernetes, environment, cluster, namespace, account, region };
 }
-var K8S_YAML = /^(apiVersion|kind):/m;
+var K8S_YAML = /^(["']?)(apiVersion|kind)\1[ \t]*:/m;
 var reviewObjects = /* @__PURE__ */ new WeakMap();
 function holdsAdmissionReview(input, json) {
   if (json !== void 0 && isAdmissionReview(json)) return true;
