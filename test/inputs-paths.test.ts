@@ -92,6 +92,15 @@ describe('check: folders and links', () => {
     expect(r.stderr).toContain('dangling.yaml is a dangling link: it points to gone.yaml, which does not exist');
   });
 
+  it('names one bad input once, not once in the headline and again below it', () => {
+    writeFileSync(join(dir, 'truncated.json'), '{"apiVersion": "v1",\n');
+    for (const path of ['nothere.yaml', 'truncated.json']) {
+      const r = check(path);
+      expect(r.code).toBe(2);
+      expect(r.stderr.split(path).length - 1, r.stderr).toBe(1);
+    }
+  });
+
   it('names a file that cannot be read, exit 2', () => {
     // Tests run as root, which chmod 000 does not stop; a link to a file
     // whose read fails for everyone (EIO at offset 0) is an honest stand-in.

@@ -15773,7 +15773,8 @@ var EntitlegateError = class extends Error {
   }
   /** The whole text a person sees: the headline, then each problem. */
   describe() {
-    return [this.message, ...this.problems.map((p) => `  ${formatProblem(p)}`)].join("\n");
+    const lines = this.problems.map(formatProblem).filter((line) => line !== this.message);
+    return [this.message, ...lines.map((line) => `  ${line}`)].join("\n");
   }
 };
 function inputError(problem, code = "EG_ERR_INPUT_INVALID") {
