@@ -70,13 +70,16 @@ export function claimsFromInput(input: TextInput, ctx: InputContext): Claim[] {
   return kind.claims(input, json, ctx);
 }
 
+/** A folder read as one input (cdktf.out), not walked for files. */
+const isFolderInput = (dir: string) => FOLDER_KINDS.some((k) => k.detect(dir));
+
 /**
  * All claims of all inputs. Every input is read before anything is decided:
  * a bad one fails the whole call (nothing half-read), and the error lists
  * every bad file and unreadable path at once, each once, instead of the first.
  */
 export function claimsFromPaths(paths: readonly string[], ctx: InputContext, readStdin: () => string | Uint8Array): Claim[] {
-  const walked = collectPaths(paths, (dir) => FOLDER_KINDS.some((k) => k.detect(dir)));
+  const walked = collectPaths(paths, isFolderInput);
   const failures = walked.problems.map(({ code, problem }) => ({
     file: problem.file,
     err: new EntitlegateError(code, formatProblem(problem), [problem]),
@@ -106,7 +109,7 @@ export function reportClash(
   paths: readonly string[],
   others: readonly { path: string; what: string }[],
 ): string | undefined {
-  return outputClash(output, paths, others, (dir) => FOLDER_KINDS.some((k) => k.detect(dir)));
+  return outputClash(output, paths, others, isFolderInput);
 }
 
 function claimsOf(source: Source, ctx: InputContext, readStdin: () => string | Uint8Array): Claim[] {

@@ -21807,8 +21807,8 @@ var Walk = class {
   #folders = /* @__PURE__ */ new Set();
   #stdin = false;
   isFolderInput;
-  constructor(isFolderInput) {
-    this.isFolderInput = isFolderInput;
+  constructor(isFolderInput2) {
+    this.isFolderInput = isFolderInput2;
   }
   problem(file, message, code = "EG_ERR_FILE_NOT_FOUND") {
     this.problems.push({ code, problem: { file, message } });
@@ -21891,8 +21891,8 @@ var Walk = class {
     return found;
   }
 };
-function collectPaths(paths, isFolderInput) {
-  const walk = new Walk(isFolderInput);
+function collectPaths(paths, isFolderInput2) {
+  const walk = new Walk(isFolderInput2);
   for (const path of paths) walk.path(path);
   return { sources: walk.sources, problems: walk.problems };
 }
@@ -21929,8 +21929,9 @@ function claimsFromInput(input, ctx) {
   }
   return kind.claims(input, json, ctx);
 }
+var isFolderInput = (dir) => FOLDER_KINDS.some((k) => k.detect(dir));
 function claimsFromPaths(paths, ctx, readStdin) {
-  const walked = collectPaths(paths, (dir) => FOLDER_KINDS.some((k) => k.detect(dir)));
+  const walked = collectPaths(paths, isFolderInput);
   const failures = walked.problems.map(({ code: code2, problem }) => ({
     file: problem.file,
     err: new EntitlegateError(code2, formatProblem(problem), [problem])
