@@ -73,9 +73,14 @@ export const INPUT_KINDS: InputKind[] = [
   },
   {
     name: 'terraform-plan',
-    // State is taken here only to be refused with a message of its own.
+    // State is taken here only to be refused with a message of its own. No
+    // plan has a top-level apiVersion and kind: an object that has both is
+    // Kubernetes, whatever plan-like keys were added to slip it past as an
+    // empty plan.
     detect: (input, json) =>
-      json !== undefined ? isTerraformPlan(json) || isTerraformState(json) : looksLikeTerraformPlanText(input.text),
+      json !== undefined
+        ? !isKubernetesObject(json) && (isTerraformPlan(json) || isTerraformState(json))
+        : looksLikeTerraformPlanText(input.text),
     claims: (input, json, ctx) =>
       json !== undefined
         ? claimsFromPlanValue(json, ctx.config, { scope: ctx.scope, file: input.file, text: input.text })

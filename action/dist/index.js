@@ -21725,8 +21725,11 @@ var INPUT_KINDS = [
   },
   {
     name: "terraform-plan",
-    // State is taken here only to be refused with a message of its own.
-    detect: (input, json) => json !== void 0 ? isTerraformPlan(json) || isTerraformState(json) : looksLikeTerraformPlanText(input.text),
+    // State is taken here only to be refused with a message of its own. No
+    // plan has a top-level apiVersion and kind: an object that has both is
+    // Kubernetes, whatever plan-like keys were added to slip it past as an
+    // empty plan.
+    detect: (input, json) => json !== void 0 ? !isKubernetesObject(json) && (isTerraformPlan(json) || isTerraformState(json)) : looksLikeTerraformPlanText(input.text),
     claims: (input, json, ctx) => json !== void 0 ? claimsFromPlanValue(json, ctx.config, { scope: ctx.scope, file: input.file, text: input.text }) : claimsFromPlanJson(input.text, ctx.config, { scope: ctx.scope, file: input.file })
   },
   {
