@@ -41,7 +41,8 @@ export async function check(args: string[], io: Io): Promise<number> {
     const now = nowFrom(values.now, io.clock);
     if (!positionals.length) throw usageError('check needs at least one PATH (a file, a folder, or - for stdin)');
     const { config, engine } = await loadEngine(configFile, usageFiles);
-    const claims = claimsFromPaths(positionals, { config: config.config, scope: scopeFrom(values) }, io.readStdin);
+    const notInputs = [...(configFile ? [configFile] : []), ...usageFiles];
+    const claims = claimsFromPaths(positionals, { config: config.config, scope: scopeFrom(values), notInputs }, io.readStdin);
     const decision = engine.decide(claims, mode ? { now, mode } : { now });
     const out = renderDecision(decision, format);
     if (output !== undefined) {

@@ -12,6 +12,12 @@ export interface InputContext {
   config: Config;
   /** Scope given on the command line (or action inputs); it wins over what inputs say. */
   scope: Scope;
+  /**
+   * Files a folder walk passes by: the config and usage snapshots, which may
+   * sit beside the manifests (`check deploy/ --config deploy/entitlegate.yaml`)
+   * and are no input.
+   */
+  notInputs?: readonly string[];
 }
 
 export interface TextInput {
@@ -79,7 +85,7 @@ const isFolderInput = (dir: string) => FOLDER_KINDS.some((k) => k.detect(dir));
  * every bad file and unreadable path at once, each once, instead of the first.
  */
 export function claimsFromPaths(paths: readonly string[], ctx: InputContext, readStdin: () => string | Uint8Array): Claim[] {
-  const walked = collectPaths(paths, isFolderInput);
+  const walked = collectPaths(paths, isFolderInput, ctx.notInputs);
   const failures = walked.problems.map(({ code, problem }) => ({
     file: problem.file,
     err: new EntitlegateError(code, formatProblem(problem), [problem]),

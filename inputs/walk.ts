@@ -90,9 +90,12 @@ class Walk {
   readonly #folders = new Set<string>();
   #stdin = false;
   readonly isFolderInput: (dir: string) => boolean;
+  /** Real paths of files a folder walk passes by: the run's config and usage snapshots. */
+  readonly #skip: ReadonlySet<string>;
 
-  constructor(isFolderInput: (dir: string) => boolean) {
+  constructor(isFolderInput: (dir: string) => boolean, skip: readonly string[]) {
     this.isFolderInput = isFolderInput;
+    this.#skip = new Set(skip.map(realTarget));
   }
 
   problem(file: string, message: string, code: ErrorCode = 'EG_ERR_FILE_NOT_FOUND'): void {
@@ -174,6 +177,7 @@ class Walk {
         this.#folders.add(real);
         found = this.folder(path) || found;
       } else if (READABLE.test(entry.name)) {
+        if (kind.isFile() && this.#skip.has(realpathSync(path))) continue;
         found = true;
         if (kind.isFile()) this.file(path, kind);
         else this.problem(path, notRegular(kind));
@@ -187,8 +191,9 @@ class Walk {
 export function collectPaths(
   paths: readonly string[],
   isFolderInput: (dir: string) => boolean,
+  skip: readonly string[] = [],
 ): { sources: Source[]; problems: PathProblem[] } {
-  const walk = new Walk(isFolderInput);
+  const walk = new Walk(isFolderInput, skip);
   for (const path of paths) walk.path(path);
   return { sources: walk.sources, problems: walk.problems };
 }

@@ -2,7 +2,7 @@
 // neither FIFOs nor unreadable files): each is read or refused with a message
 // naming the path, exit 2 and never "internal error" or a hang.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -31,7 +31,8 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The CLI from its sources, in the temp folder; a hang fails the test instead of the run. */
 function check(...paths: string[]) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'cli', 'main.ts'), 'check', ...paths, '--config', CONFIG, '--format', 'json'], {
+  // A --config among `paths` wins: the last one given counts.
+  const r = spawnSync(process.execPath, [join(ROOT, 'cli', 'main.ts'), 'check', '--config', CONFIG, '--format', 'json', ...paths], {
     cwd: dir,
     encoding: 'utf8',
     input: '',
@@ -146,5 +147,17 @@ describe('check: what kubectl apply -R reads, entitlegate reads', () => {
     const r = check('.');
     expect(r.code, r.stderr).toBe(0);
     expect(requested(r.stdout)).toBe(6);
+  });
+});
+
+describe('check: the config and usage beside the manifests', () => {
+  it('a folder walk passes by the config and usage snapshots the run was given', () => {
+    mkdirSync(join(dir, 'deploy'));
+    writeFileSync(join(dir, 'deploy', 'db.yaml'), deployment('db', 5));
+    copyFileSync(CONFIG, join(dir, 'deploy', 'entitlegate.yaml'));
+    writeFileSync(join(dir, 'deploy', 'usage.yaml'), 'version: 1\nsource: sam\nobservedAt: 2026-11-28T06:00:00Z\nusage: []\n');
+    const r = check('deploy', '--config', 'deploy/entitlegate.yaml', '--usage', 'deploy/usage.yaml');
+    expect(r.code, r.stderr).toBe(1);
+    expect(requested(r.stdout)).toBe(10);
   });
 });

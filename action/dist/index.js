@@ -21810,8 +21810,11 @@ var Walk = class {
   #folders = /* @__PURE__ */ new Set();
   #stdin = false;
   isFolderInput;
-  constructor(isFolderInput2) {
+  /** Real paths of files a folder walk passes by: the run's config and usage snapshots. */
+  #skip;
+  constructor(isFolderInput2, skip) {
     this.isFolderInput = isFolderInput2;
+    this.#skip = new Set(skip.map(realTarget));
   }
   problem(file, message, code = "EG_ERR_FILE_NOT_FOUND") {
     this.problems.push({ code, problem: { file, message } });
@@ -21886,6 +21889,7 @@ var Walk = class {
         this.#folders.add(real);
         found = this.folder(path) || found;
       } else if (READABLE.test(entry.name)) {
+        if (kind.isFile() && this.#skip.has(realpathSync(path))) continue;
         found = true;
         if (kind.isFile()) this.file(path, kind);
         else this.problem(path, notRegular(kind));
@@ -21894,10 +21898,21 @@ var Walk = class {
     return found;
   }
 };
-function collectPaths(paths, isFolderInput2) {
-  const walk = new Walk(isFolderInput2);
+function collectPaths(paths, isFolderInput2, skip = []) {
+  const walk = new Walk(isFolderInput2, skip);
   for (const path of paths) walk.path(path);
   return { sources: walk.sources, problems: walk.problems };
+}
+function realTarget(path) {
+  try {
+    return realpathSync(path);
+  } catch {
+    try {
+      return join3(realpathSync(dirname3(path)), basename(path));
+    } catch {
+      return resolve2(path);
+    }
+  }
 }
 
 // inputs/read.ts
@@ -21934,7 +21949,7 @@ function claimsFromInput(input, ctx) {
 }
 var isFolderInput = (dir) => FOLDER_KINDS.some((k) => k.detect(dir));
 function claimsFromPaths(paths, ctx, readStdin) {
-  const walked = collectPaths(paths, isFolderInput);
+  const walked = collectPaths(paths, isFolderInput, ctx.notInputs);
   const failures = walked.problems.map(({ code: code2, problem }) => ({
     file: problem.file,
     err: new EntitlegateError(code2, formatProblem(problem), [problem])
