@@ -402,6 +402,8 @@ describe('unknown quantities that cannot block (accounting rule 5)', () => {
       unknownReason: 'instance type db.x99.custom (instance_class) is not in the vCPU table',
       remedy: 'add db.x99.custom under terraform.instanceTypes in the config, with its vCPU count',
     });
-    expect(one(claims(['create'], null, inst('db.x99.custom'), { instance_class: true })).remedy).toMatch(/a value Terraform knows at plan time/);
+    expect(one(claims(['create'], null, inst('db.x99.custom'), { instance_class: true })).remedy).toMatch(
+      /a value Terraform knows at plan time/,
+    );
   });
 });
