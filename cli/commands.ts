@@ -26,21 +26,28 @@ export async function check(args: string[], io: Io): Promise<number> {
   const output = values.output as string | undefined;
   const configFile = values.config as string | undefined;
   const usageFiles = strings(values.usage);
-  if (output !== undefined) {
-    const others = [
-      ...(configFile ? [{ path: configFile, what: 'the config' }] : []),
-      ...usageFiles.map((u) => ({ path: u, what: `the usage snapshot ${u}` })),
-    ];
-    const clash = reportClash(output, positionals, others);
-    // Refused before anything is read, and the named file is left as it is.
+  // A refused --output names one of the run's own files: it is left as it is.
+  let refused = false;
+  const refuseOutput = (others: { path: string; what: string }[], paths: readonly string[] = []) => {
+    const clash = output === undefined ? undefined : reportClash(output, paths, others);
+    refused = clash !== undefined;
     if (clash) throw usageError(`--output ${output} would overwrite or feed an input (${clash}); write the report elsewhere`);
-  }
+  };
   try {
+    // Before anything is read: the inputs, the config, the usage snapshots.
+    refuseOutput(
+      [
+        ...(configFile ? [{ path: configFile, what: 'the config' }] : []),
+        ...usageFiles.map((u) => ({ path: u, what: `the usage snapshot ${u}` })),
+      ],
+      positionals,
+    );
     const format = formatFrom(values.format);
     const mode = modeFrom(values.mode);
     const now = nowFrom(values.now, io.clock);
     if (!positionals.length) throw usageError('check needs at least one PATH (a file, a folder, or - for stdin)');
     const { config, engine } = await loadEngine(configFile, usageFiles);
+    if (config.policyPath) refuseOutput([{ path: config.policyPath, what: "the config's compiled policy" }]);
     const notInputs = [...(configFile ? [configFile] : []), ...usageFiles];
     const claims = claimsFromPaths(positionals, { config: config.config, scope: scopeFrom(values), notInputs }, io.readStdin);
     const decision = engine.decide(claims, mode ? { now, mode } : { now });
@@ -51,7 +58,7 @@ export async function check(args: string[], io: Io): Promise<number> {
     } else io.stdout(out);
     return decision.allowed ? 0 : 1;
   } catch (err) {
-    if (output !== undefined) removeStaleReport(output);
+    if (output !== undefined && !refused) removeStaleReport(output);
     throw err;
   }
 }

@@ -82,6 +82,18 @@ describe('check --output', () => {
     expect(readFileSync(input, 'utf8')).toBe(before);
   });
 
+  it("may not name the config's compiled policy", async () => {
+    const config = join(dir, 'entitlegate.yaml');
+    writeFileSync(config, `${readFileSync(CONFIG, 'utf8')}\npolicy: p.wasm\n`);
+    const wasm = join(dir, 'p.wasm');
+    copyFileSync(join(ROOT, 'policies', 'dist', 'entitlegate.wasm'), wasm);
+    const before = readFileSync(wasm);
+    const r = await cli(['check', join(dir, 'fits.json'), '--config', config, '--now', '2026-11-28T10:00:00Z', '--output', wasm]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("it is the config's compiled policy");
+    expect(readFileSync(wasm).equals(before)).toBe(true);
+  });
+
   it('may not name a file of a folder that is read (by a link, or one the next run would read)', async () => {
     mkdirSync(join(dir, 'm'));
     copyFileSync(join(dir, 'fits.json'), join(dir, 'm', 'claims.json'));
