@@ -48,6 +48,9 @@ export async function check(args: string[], io: Io): Promise<number> {
     if (!positionals.length) throw usageError('check needs at least one PATH (a file, a folder, or - for stdin)');
     const { config, engine } = await loadEngine(configFile, usageFiles);
     if (config.policyPath) refuseOutput([{ path: config.policyPath, what: "the config's compiled policy" }]);
+    // Gone before the inputs are read: a run killed from here on leaves no
+    // earlier verdict behind either.
+    if (output !== undefined) removeStaleReport(output);
     const notInputs = [...(configFile ? [configFile] : []), ...usageFiles];
     const claims = claimsFromPaths(positionals, { config: config.config, scope: scopeFrom(values), notInputs }, io.readStdin);
     const decision = engine.decide(claims, mode ? { now, mode } : { now });

@@ -12,6 +12,8 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -52,6 +54,21 @@ describe('check --output', () => {
     // A bad flag after --output is a failed run too.
     writeFileSync(out, '{"allowed": true}');
     expect((await cli(['check', join(dir, 'fits.json'), ...base, '--mode', 'lenient', '--output', out])).code).toBe(2);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a run killed while it reads its inputs leaves no earlier report behind', async () => {
+    const out = join(dir, 'report.json');
+    writeFileSync(out, '{"allowed": true}');
+    // Reading stdin that never ends keeps the run inside claimsFromPaths.
+    const child = spawn(process.execPath, [join(ROOT, 'cli', 'main.ts'), 'check', '-', ...base, '--output', out], { stdio: 'pipe' });
+    try {
+      for (let waited = 0; existsSync(out) && waited < 10_000; waited += 25) await new Promise((r) => setTimeout(r, 25));
+      expect(existsSync(out), 'the earlier report is removed before the inputs are read').toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
     expect(existsSync(out)).toBe(false);
   });
 
