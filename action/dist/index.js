@@ -20862,7 +20862,7 @@ function isCdktfOut(dir) {
     return false;
   }
   const manifest = join2(dir, "manifest.json");
-  if (existsSync3(manifest)) {
+  if (existsSync3(manifest) && statSync(manifest).isFile()) {
     try {
       const m = JSON.parse(readFileSync5(manifest, "utf8"));
       if (isObject3(m) && isObject3(m.stacks)) return true;

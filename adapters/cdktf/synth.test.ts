@@ -113,6 +113,9 @@ describe('cdktf.out files as editors and tools leave them', () => {
     unlinkSync(file);
     expect(spawnSync('mkfifo', [file]).status).toBe(0);
     expect(() => claimsFromCdktfOut(dir, config)).toThrow(/is not a regular file/);
+    // Nor does a FIFO named manifest.json block the test whether a folder is a cdktf.out.
+    expect(spawnSync('mkfifo', [join(dir, 'manifest.json')]).status).toBe(0);
+    expect(isCdktfOut(dir)).toBe(true);
     rmSync(dir, { recursive: true });
   });
 });

@@ -36,7 +36,8 @@ export function isCdktfOut(dir: string): boolean {
     return false;
   }
   const manifest = join(dir, 'manifest.json');
-  if (existsSync(manifest)) {
+  // Regular files only: a FIFO named manifest.json would block detection itself.
+  if (existsSync(manifest) && statSync(manifest).isFile()) {
     try {
       const m: unknown = JSON.parse(readFileSync(manifest, 'utf8'));
       if (isObject(m) && isObject(m.stacks)) return true;
