@@ -87,7 +87,8 @@ class Walk {
   readonly sources: Source[] = [];
   readonly problems: PathProblem[] = [];
   readonly #files = new Set<string>();
-  readonly #folders = new Set<string>();
+  /** Real path of each folder entered → whether it held anything to read (false while it is being walked). */
+  readonly #folders = new Map<string, boolean>();
   #stdin = false;
   readonly isFolderInput: (dir: string) => boolean;
   /** Real paths of files a folder walk passes by: the run's config and usage snapshots. */
@@ -118,15 +119,15 @@ class Walk {
       return;
     }
     if (st.isDirectory()) {
-      const real = realpathSync(path);
-      if (this.#folders.has(real)) return;
-      this.#folders.add(real);
+      // Named again, or inside a folder named before: read (or reported) once.
+      if (this.#folders.has(realpathSync(path))) return;
       if (this.isFolderInput(path)) {
+        this.#folders.set(realpathSync(path), true);
         this.sources.push({ kind: 'folder', shown: path, path });
         return;
       }
       const problems = this.problems.length;
-      const found = this.folder(path);
+      const found = this.#enter(path);
       // An empty or wrong folder must not pass the gate as "nothing to check".
       if (!found && this.problems.length === problems)
         this.problem(
@@ -145,6 +146,20 @@ class Walk {
       this.#files.add(real);
     }
     this.sources.push({ kind: 'file', shown: path, path, read: () => readBytes(path) });
+  }
+
+  /**
+   * A folder walked once, however many paths lead to it (a second link, or a
+   * link back to an ancestor, which ends a loop); whether it held anything to read.
+   */
+  #enter(path: string): boolean {
+    const real = realpathSync(path);
+    const seen = this.#folders.get(real);
+    if (seen !== undefined) return seen;
+    this.#folders.set(real, false);
+    const found = this.folder(path);
+    this.#folders.set(real, found);
+    return found;
   }
 
   /** Files of a folder and its sub-folders, in name order; whether any readable file was there. */
@@ -171,11 +186,7 @@ class Walk {
         }
       }
       if (kind.isDirectory()) {
-        const real = realpathSync(path);
-        // Entered already: a link loop, or a second link to one folder.
-        if (this.#folders.has(real)) continue;
-        this.#folders.add(real);
-        found = this.folder(path) || found;
+        found = this.#enter(path) || found;
       } else if (READABLE.test(entry.name)) {
         if (kind.isFile() && this.#skip.has(realpathSync(path))) continue;
         found = true;

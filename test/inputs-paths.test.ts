@@ -70,6 +70,14 @@ describe('check: folders and links', () => {
     expect((JSON.parse(r.stdout) as Decision).claims).toHaveLength(1);
   });
 
+  it('a folder whose files were all read through another path is not "nothing to check"', () => {
+    mkdirSync(join(dir, 'm', 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'm', 'sub', 'db.yaml'), deployment('db', 5));
+    const r = check('m/sub', 'm');
+    expect(r.code, r.stderr).toBe(1);
+    expect(requested(r.stdout)).toBe(10);
+  });
+
   it('refuses a FIFO in a folder instead of waiting for a writer', () => {
     writeFileSync(join(dir, 'app.yaml'), deployment('app'));
     const fifo = join(dir, 'pipe.yaml');

@@ -21807,7 +21807,8 @@ var Walk = class {
   sources = [];
   problems = [];
   #files = /* @__PURE__ */ new Set();
-  #folders = /* @__PURE__ */ new Set();
+  /** Real path of each folder entered → whether it held anything to read (false while it is being walked). */
+  #folders = /* @__PURE__ */ new Map();
   #stdin = false;
   isFolderInput;
   /** Real paths of files a folder walk passes by: the run's config and usage snapshots. */
@@ -21835,15 +21836,14 @@ var Walk = class {
       return;
     }
     if (st.isDirectory()) {
-      const real = realpathSync(path);
-      if (this.#folders.has(real)) return;
-      this.#folders.add(real);
+      if (this.#folders.has(realpathSync(path))) return;
       if (this.isFolderInput(path)) {
+        this.#folders.set(realpathSync(path), true);
         this.sources.push({ kind: "folder", shown: path, path });
         return;
       }
       const problems = this.problems.length;
-      const found = this.folder(path);
+      const found = this.#enter(path);
       if (!found && this.problems.length === problems)
         this.problem(
           path,
@@ -21860,6 +21860,19 @@ var Walk = class {
       this.#files.add(real);
     }
     this.sources.push({ kind: "file", shown: path, path, read: () => readBytes(path) });
+  }
+  /**
+   * A folder walked once, however many paths lead to it (a second link, or a
+   * link back to an ancestor, which ends a loop); whether it held anything to read.
+   */
+  #enter(path) {
+    const real = realpathSync(path);
+    const seen = this.#folders.get(real);
+    if (seen !== void 0) return seen;
+    this.#folders.set(real, false);
+    const found = this.folder(path);
+    this.#folders.set(real, found);
+    return found;
   }
   /** Files of a folder and its sub-folders, in name order; whether any readable file was there. */
   folder(dir) {
@@ -21884,10 +21897,7 @@ var Walk = class {
         }
       }
       if (kind.isDirectory()) {
-        const real = realpathSync(path);
-        if (this.#folders.has(real)) continue;
-        this.#folders.add(real);
-        found = this.folder(path) || found;
+        found = this.#enter(path) || found;
       } else if (READABLE.test(entry.name)) {
         if (kind.isFile() && this.#skip.has(realpathSync(path))) continue;
         found = true;
