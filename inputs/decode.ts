@@ -3,14 +3,14 @@
 // editor on Windows saves YAML as UTF-16 with a BOM, or UTF-8 with a BOM and
 // CRLF line ends; read any other way, such a file was "not an input" at best,
 // and a JSON one was refused for its first invisible character.
-import { EntitlegateError } from '../engine/errors.ts';
+import { type EntitlegateError, inputError } from '../engine/errors.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 const utf16le = new TextDecoder('utf-16le', { fatal: true, ignoreBOM: false });
 const utf16be = new TextDecoder('utf-16be', { fatal: true, ignoreBOM: false });
 
 function unreadable(file: string, message: string): EntitlegateError {
-  return new EntitlegateError('EG_ERR_INPUT_INVALID', `${file}: ${message}`, [{ file, message }]);
+  return inputError({ file, message });
 }
 
 function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {

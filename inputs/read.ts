@@ -1,6 +1,6 @@
 // Reads `check`'s inputs (files, folders, `-`) and hands each to the adapter
 // for its kind, detected from the content, not the file name.
-import { EntitlegateError, formatProblem } from '../engine/errors.ts';
+import { EntitlegateError, inputError } from '../engine/errors.ts';
 import { describeJsonError } from '../engine/json-position.ts';
 import type { Config } from '../engine/config/schema.ts';
 import type { Claim, Scope } from '../engine/types.ts';
@@ -65,13 +65,9 @@ export function claimsFromInput(input: TextInput, ctx: InputContext): Claim[] {
       } catch (err) {
         problem = describeJsonError(input.text, err);
       }
-      throw new EntitlegateError('EG_ERR_INPUT_INVALID', `${input.file}:${problem.line}:${problem.col} ${problem.message}`, [
-        { file: input.file, ...problem },
-      ]);
+      throw inputError({ file: input.file, ...problem });
     }
-    throw new EntitlegateError('EG_ERR_INPUT_UNKNOWN', `${input.file}: ${NOT_AN_INPUT}`, [
-      { file: input.file, line: 1, col: 1, message: NOT_AN_INPUT },
-    ]);
+    throw inputError({ file: input.file, line: 1, col: 1, message: NOT_AN_INPUT }, 'EG_ERR_INPUT_UNKNOWN');
   }
   return kind.claims(input, json, ctx);
 }
@@ -88,7 +84,7 @@ export function claimsFromPaths(paths: readonly string[], ctx: InputContext, rea
   const walked = collectPaths(paths, isFolderInput, ctx.notInputs);
   const failures = walked.problems.map(({ code, problem }) => ({
     file: problem.file,
-    err: new EntitlegateError(code, formatProblem(problem), [problem]),
+    err: inputError(problem, code),
   }));
   const claims: Claim[] = [];
   for (const source of walked.sources) {

@@ -9,7 +9,7 @@
 // forever or never ends.
 import { type Dirent, readdirSync, readFileSync, readlinkSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { EntitlegateError, type ErrorCode, type Problem } from '../engine/errors.ts';
+import { type ErrorCode, inputError, type Problem } from '../engine/errors.ts';
 
 export type Source =
   | { kind: 'stdin'; shown: string }
@@ -78,8 +78,7 @@ function readBytes(path: string): Uint8Array {
   try {
     return readFileSync(path);
   } catch (err) {
-    const message = unreadable(path, err);
-    throw new EntitlegateError('EG_ERR_FILE_NOT_FOUND', `${path}: ${message}`, [{ file: path, message }]);
+    throw inputError({ file: path, message: unreadable(path, err) }, 'EG_ERR_FILE_NOT_FOUND');
   }
 }
 

@@ -103,7 +103,10 @@ describe('check: folders and links', () => {
 
   it('names one bad input once, not once in the headline and again below it', () => {
     writeFileSync(join(dir, 'truncated.json'), '{"apiVersion": "v1",\n');
-    for (const path of ['nothere.yaml', 'truncated.json']) {
+    writeFileSync(join(dir, 'plain.yaml'), 'hello: world\n');
+    writeFileSync(join(dir, 'utf32.yaml'), Buffer.from([0xff, 0xfe, 0, 0, 0x61, 0, 0, 0]));
+    symlinkSync('/proc/self/mem', join(dir, 'mem.yaml'));
+    for (const path of ['nothere.yaml', 'truncated.json', 'plain.yaml', 'utf32.yaml', 'mem.yaml']) {
       const r = check(path);
       expect(r.code).toBe(2);
       expect(r.stderr.split(path).length - 1, r.stderr).toBe(1);

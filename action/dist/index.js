@@ -19063,7 +19063,7 @@ var utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 var utf16le = new TextDecoder("utf-16le", { fatal: true, ignoreBOM: false });
 var utf16be = new TextDecoder("utf-16be", { fatal: true, ignoreBOM: false });
 function unreadable(file, message) {
-  return new EntitlegateError("EG_ERR_INPUT_INVALID", `${file}: ${message}`, [{ file, message }]);
+  return inputError({ file, message });
 }
 function startsWith(bytes, prefix) {
   return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b);
@@ -21799,8 +21799,7 @@ function readBytes(path) {
   try {
     return readFileSync6(path);
   } catch (err) {
-    const message = unreadable2(path, err);
-    throw new EntitlegateError("EG_ERR_FILE_NOT_FOUND", `${path}: ${message}`, [{ file: path, message }]);
+    throw inputError({ file: path, message: unreadable2(path, err) }, "EG_ERR_FILE_NOT_FOUND");
   }
 }
 var Walk = class {
@@ -21947,13 +21946,9 @@ function claimsFromInput(input, ctx) {
       } catch (err) {
         problem = describeJsonError(input.text, err);
       }
-      throw new EntitlegateError("EG_ERR_INPUT_INVALID", `${input.file}:${problem.line}:${problem.col} ${problem.message}`, [
-        { file: input.file, ...problem }
-      ]);
+      throw inputError({ file: input.file, ...problem });
     }
-    throw new EntitlegateError("EG_ERR_INPUT_UNKNOWN", `${input.file}: ${NOT_AN_INPUT}`, [
-      { file: input.file, line: 1, col: 1, message: NOT_AN_INPUT }
-    ]);
+    throw inputError({ file: input.file, line: 1, col: 1, message: NOT_AN_INPUT }, "EG_ERR_INPUT_UNKNOWN");
   }
   return kind.claims(input, json, ctx);
 }
@@ -21962,7 +21957,7 @@ function claimsFromPaths(paths, ctx, readStdin) {
   const walked = collectPaths(paths, isFolderInput, ctx.notInputs);
   const failures = walked.problems.map(({ code: code2, problem }) => ({
     file: problem.file,
-    err: new EntitlegateError(code2, formatProblem(problem), [problem])
+    err: inputError(problem, code2)
   }));
   const claims = [];
   for (const source of walked.sources) {
