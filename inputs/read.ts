@@ -54,6 +54,17 @@ function tryJson(text: string): unknown {
 }
 
 export function claimsFromInput(input: TextInput, ctx: InputContext): Claim[] {
+  return readInput(input, ctx).claims;
+}
+
+/** The claims of one input, the kind it was read as, and its name. */
+interface ReadInput {
+  kind: string;
+  file: string;
+  claims: Claim[];
+}
+
+function readInput(input: TextInput, ctx: InputContext): ReadInput {
   const json = tryJson(input.text);
   const kind = INPUT_KINDS.find((k) => k.detect(input, json));
   if (!kind) {
@@ -69,7 +80,37 @@ export function claimsFromInput(input: TextInput, ctx: InputContext): Claim[] {
     }
     throw inputError({ file: input.file, line: 1, col: 1, message: NOT_AN_INPUT }, 'EG_ERR_INPUT_UNKNOWN');
   }
-  return kind.claims(input, json, ctx);
+  return { kind: kind.name, file: input.file, claims: kind.claims(input, json, ctx) };
+}
+
+/**
+ * Kinds that describe a change rather than carry it: claims JSON and an
+ * AdmissionReview say what they like, a delete included. Read beside the
+ * manifests or plans a deploy applies, such a file could free capacity no
+ * deploy frees (a tenant's `manifests/freed.json` with quantity -8 let a
+ * Deployment of 8 through); so there, a description may add but not free.
+ */
+const DESCRIPTIONS = new Set(['claims', 'admission-review']);
+
+function freedByDescriptions(read: readonly ReadInput[]): EntitlegateError | undefined {
+  if (read.every((r) => DESCRIPTIONS.has(r.kind))) return undefined;
+  const problems = read
+    .filter((r) => DESCRIPTIONS.has(r.kind))
+    .flatMap((r) =>
+      r.claims
+        .filter((c) => c.quantity !== null && c.quantity < 0)
+        .map((c) => ({
+          file: r.file,
+          ...(c.resource?.file === r.file && c.resource.line ? { line: c.resource.line } : {}),
+          message: `frees ${-c.quantity!} ${c.product} (${c.resource?.kind ?? 'claim'} ${c.resource?.name ?? ''}): a claims file or AdmissionReview may free capacity only when checked on its own, not beside the manifests or plans a deploy applies`,
+        })),
+    );
+  if (!problems.length) return undefined;
+  return new EntitlegateError(
+    'EG_ERR_INPUT_INVALID',
+    `${problems.length === 1 ? 'a description of a change frees' : `${problems.length} descriptions of changes free`} capacity beside real manifests or plans; check what-ifs and recorded admissions on their own`,
+    problems,
+  );
 }
 
 /** A folder read as one input (cdktf.out), not walked for files. */
@@ -86,16 +127,20 @@ export function claimsFromPaths(paths: readonly string[], ctx: InputContext, rea
     file: problem.file,
     err: inputError(problem, code),
   }));
-  const claims: Claim[] = [];
+  const read: ReadInput[] = [];
   for (const source of walked.sources) {
     try {
-      claims.push(...claimsOf(source, ctx, readStdin));
+      read.push(readSource(source, ctx, readStdin));
     } catch (err) {
       if (!(err instanceof EntitlegateError)) throw err;
       failures.push({ file: source.shown, err });
     }
   }
-  if (!failures.length) return claims;
+  if (!failures.length) {
+    const freed = freedByDescriptions(read);
+    if (freed) throw freed;
+    return read.flatMap((r) => r.claims);
+  }
   // One bad input keeps its own headline (a claims file's problem count, a plan's hint).
   if (failures.length === 1) throw failures[0]!.err;
   const problems = failures.flatMap(({ file, err }) =>
@@ -114,15 +159,15 @@ export function reportClash(
   return outputClash(output, paths, others, isFolderInput);
 }
 
-function claimsOf(source: Source, ctx: InputContext, readStdin: () => string | Uint8Array): Claim[] {
+function readSource(source: Source, ctx: InputContext, readStdin: () => string | Uint8Array): ReadInput {
   switch (source.kind) {
     case 'stdin':
-      return claimsFromInput({ file: source.shown, text: decodeInput(readStdin(), source.shown) }, ctx);
+      return readInput({ file: source.shown, text: decodeInput(readStdin(), source.shown) }, ctx);
     case 'folder': {
       const folder = FOLDER_KINDS.find((k) => k.detect(source.path));
-      return folder ? folder.claims(source.path, ctx) : [];
+      return { kind: folder?.name ?? 'folder', file: source.shown, claims: folder ? folder.claims(source.path, ctx) : [] };
     }
     case 'file':
-      return claimsFromInput({ file: source.shown, text: decodeInput(source.read(), source.shown) }, ctx);
+      return readInput({ file: source.shown, text: decodeInput(source.read(), source.shown) }, ctx);
   }
 }

@@ -21935,7 +21935,7 @@ function tryJson(text2) {
     return void 0;
   }
 }
-function claimsFromInput(input, ctx) {
+function readInput(input, ctx) {
   const json = tryJson(input.text);
   const kind = INPUT_KINDS.find((k) => k.detect(input, json));
   if (!kind) {
@@ -21950,7 +21950,24 @@ function claimsFromInput(input, ctx) {
     }
     throw inputError({ file: input.file, line: 1, col: 1, message: NOT_AN_INPUT }, "EG_ERR_INPUT_UNKNOWN");
   }
-  return kind.claims(input, json, ctx);
+  return { kind: kind.name, file: input.file, claims: kind.claims(input, json, ctx) };
+}
+var DESCRIPTIONS = /* @__PURE__ */ new Set(["claims", "admission-review"]);
+function freedByDescriptions(read) {
+  if (read.every((r) => DESCRIPTIONS.has(r.kind))) return void 0;
+  const problems = read.filter((r) => DESCRIPTIONS.has(r.kind)).flatMap(
+    (r) => r.claims.filter((c) => c.quantity !== null && c.quantity < 0).map((c) => ({
+      file: r.file,
+      ...c.resource?.file === r.file && c.resource.line ? { line: c.resource.line } : {},
+      message: `frees ${-c.quantity} ${c.product} (${c.resource?.kind ?? "claim"} ${c.resource?.name ?? ""}): a claims file or AdmissionReview may free capacity only when checked on its own, not beside the manifests or plans a deploy applies`
+    }))
+  );
+  if (!problems.length) return void 0;
+  return new EntitlegateError(
+    "EG_ERR_INPUT_INVALID",
+    `${problems.length === 1 ? "a description of a change frees" : `${problems.length} descriptions of changes free`} capacity beside real manifests or plans; check what-ifs and recorded admissions on their own`,
+    problems
+  );
 }
 var isFolderInput = (dir) => FOLDER_KINDS.some((k) => k.detect(dir));
 function claimsFromPaths(paths, ctx, readStdin) {
@@ -21959,16 +21976,20 @@ function claimsFromPaths(paths, ctx, readStdin) {
     file: problem.file,
     err: inputError(problem, code2)
   }));
-  const claims = [];
+  const read = [];
   for (const source of walked.sources) {
     try {
-      claims.push(...claimsOf(source, ctx, readStdin));
+      read.push(readSource(source, ctx, readStdin));
     } catch (err) {
       if (!(err instanceof EntitlegateError)) throw err;
       failures.push({ file: source.shown, err });
     }
   }
-  if (!failures.length) return claims;
+  if (!failures.length) {
+    const freed = freedByDescriptions(read);
+    if (freed) throw freed;
+    return read.flatMap((r) => r.claims);
+  }
   if (failures.length === 1) throw failures[0].err;
   const problems = failures.flatMap(
     ({ file, err }) => err.problems.length ? err.problems.map((p) => p.file ? p : { ...p, file }) : [{ file, message: err.message }]
@@ -21976,16 +21997,16 @@ function claimsFromPaths(paths, ctx, readStdin) {
   const code = failures.every(({ err }) => err.code === failures[0].err.code) ? failures[0].err.code : "EG_ERR_INPUT_INVALID";
   throw new EntitlegateError(code, `${failures.length} inputs cannot be checked, so nothing was evaluated:`, problems);
 }
-function claimsOf(source, ctx, readStdin) {
+function readSource(source, ctx, readStdin) {
   switch (source.kind) {
     case "stdin":
-      return claimsFromInput({ file: source.shown, text: decodeInput(readStdin(), source.shown) }, ctx);
+      return readInput({ file: source.shown, text: decodeInput(readStdin(), source.shown) }, ctx);
     case "folder": {
       const folder = FOLDER_KINDS.find((k) => k.detect(source.path));
-      return folder ? folder.claims(source.path, ctx) : [];
+      return { kind: folder?.name ?? "folder", file: source.shown, claims: folder ? folder.claims(source.path, ctx) : [] };
     }
     case "file":
-      return claimsFromInput({ file: source.shown, text: decodeInput(source.read(), source.shown) }, ctx);
+      return readInput({ file: source.shown, text: decodeInput(source.read(), source.shown) }, ctx);
   }
 }
 
