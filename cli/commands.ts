@@ -1,14 +1,14 @@
 // The commands of the CLI contract (docs/architecture.md, Contracts). Each returns its exit code:
 // 0 allowed, 1 blocked, 2 bad input (nothing evaluated).
-import { writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { standingReport } from '../engine/report.ts';
 import { formatFrom, modeFrom, nowFrom, parse, scopeFrom, scopeOptions, strings, usageError } from './args.ts';
-import { claimsFromPaths } from '../inputs/read.ts';
 import { loadEngine } from '../config/load.ts';
 import { definitionLines } from '../engine/config/definitions.ts';
+import { claimsFromPaths, reportClash } from '../inputs/read.ts';
 import { quietLine, renderDecision, renderReport } from '../render/index.ts';
 import type { Io } from './io.ts';
+import { removeStaleReport, writeReport } from './output.ts';
 
 export async function check(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(
@@ -25,19 +25,47 @@ export async function check(args: string[], io: Io): Promise<number> {
     },
     true,
   );
-  const format = formatFrom(values.format);
-  const mode = modeFrom(values.mode);
-  const now = nowFrom(values.now, io.clock);
-  if (!positionals.length) throw usageError('check needs at least one PATH (a file, a folder, or - for stdin)');
-  const { config, engine } = await loadEngine(values.config as string | undefined, strings(values.usage));
-  const claims = claimsFromPaths(positionals, { config: config.config, scope: scopeFrom(values) }, io.readStdin);
-  const decision = engine.decide(claims, mode ? { now, mode } : { now });
-  const out = renderDecision(decision, format, { configFile: config.file, configLine: definitionLines(config) });
-  if (values.output) {
-    writeFileSync(values.output as string, out);
-    io.stdout(values.quiet ? quietLine(decision) : renderDecision(decision, 'text'));
-  } else io.stdout(values.quiet ? quietLine(decision) : out);
-  return decision.allowed ? 0 : 1;
+  const output = values.output as string | undefined;
+  const configFile = values.config as string | undefined;
+  const usageFiles = strings(values.usage);
+  // A refused --output names one of the run's own files: it is left as it is.
+  let refused = false;
+  const refuseOutput = (others: { path: string; what: string }[], paths: readonly string[] = []) => {
+    const clash = output === undefined ? undefined : reportClash(output, paths, others);
+    refused = clash !== undefined;
+    if (clash) throw usageError(`--output ${output} would overwrite or feed an input (${clash}); write the report elsewhere`);
+  };
+  try {
+    // Before anything is read: the inputs, the config, the usage snapshots.
+    refuseOutput(
+      [
+        ...(configFile ? [{ path: configFile, what: 'the config' }] : []),
+        ...usageFiles.map((u) => ({ path: u, what: `the usage snapshot ${u}` })),
+      ],
+      positionals,
+    );
+    const format = formatFrom(values.format);
+    const mode = modeFrom(values.mode);
+    const now = nowFrom(values.now, io.clock);
+    if (!positionals.length) throw usageError('check needs at least one PATH (a file, a folder, or - for stdin)');
+    const { config, engine } = await loadEngine(configFile, usageFiles);
+    if (config.policyPath) refuseOutput([{ path: config.policyPath, what: "the config's compiled policy" }]);
+    // Gone before the inputs are read: a run killed from here on leaves no
+    // earlier verdict behind either.
+    if (output !== undefined) removeStaleReport(output);
+    const notInputs = [...(configFile ? [configFile] : []), ...usageFiles];
+    const claims = claimsFromPaths(positionals, { config: config.config, scope: scopeFrom(values), notInputs }, io.readStdin);
+    const decision = engine.decide(claims, mode ? { now, mode } : { now });
+    const out = renderDecision(decision, format, { configFile: config.file, configLine: definitionLines(config) });
+    if (output !== undefined) {
+      writeReport(output, out);
+      io.stdout(values.quiet ? quietLine(decision) : renderDecision(decision, 'text'));
+    } else io.stdout(values.quiet ? quietLine(decision) : out);
+    return decision.allowed ? 0 : 1;
+  } catch (err) {
+    if (output !== undefined && !refused) removeStaleReport(output);
+    throw err;
+  }
 }
 
 export async function validate(args: string[], io: Io): Promise<number> {

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 export interface Io {
   stdout(text: string): void;
   stderr(text: string): void;
-  readStdin(): string;
+  /** Bytes, so that the input's own encoding (a BOM, UTF-16) decides how it is read. */
+  readStdin(): string | Uint8Array;
   clock(): Date;
 }
 
@@ -27,6 +28,6 @@ function writeStdout(text: string): void {
 export const processIo: Io = {
   stdout: writeStdout,
   stderr: (t) => process.stderr.write(t),
-  readStdin: () => readFileSync(0, 'utf8'),
+  readStdin: () => readFileSync(0),
   clock: () => new Date(),
 };

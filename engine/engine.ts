@@ -144,7 +144,11 @@ export class Engine<C extends LicenceConfig = LicenceConfig> {
    * (docs/policy.md). Public so that the same input can be given to another
    * evaluator, such as the OPA server in the benchmarks.
    */
-  prepare(claims: readonly Claim[], opts: DecideOptions): Prepared {
+  prepare(all: readonly Claim[], opts: DecideOptions): Prepared {
+    // Freeing needs no entitlement (accounting rule 5): a delete or scale-down
+    // of a product the config no longer has is allowed, and there is nothing
+    // to free it from. Only a claim that adds needs its product declared.
+    const claims = all.every((c) => this.books.has(c.product)) ? all : all.filter((c) => this.books.has(c.product) || adds(c));
     const now = opts.now.getTime();
     const mode = opts.mode ?? this.config.defaults.mode;
     const byProduct = new Map<string, number[]>();
@@ -199,6 +203,11 @@ export class Engine<C extends LicenceConfig = LicenceConfig> {
   get usageSources(): readonly { source: string; observedAt: string }[] {
     return this.sources;
   }
+}
+
+/** Whether a claim may add to usage: an unknown quantity might. */
+function adds(c: Claim): boolean {
+  return c.quantity === null || c.quantity > 0 || (c.peak ?? 0) > 0;
 }
 
 /** A finding in the contract's field order, whatever order the policy built it in. */

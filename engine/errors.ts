@@ -43,7 +43,9 @@ export class EntitlegateError extends Error {
   }
   /** The whole text a person sees: the headline, then each problem. */
   describe(): string {
-    return [this.message, ...this.problems.map((p) => `  ${formatProblem(p)}`)].join('\n');
+    // A one-problem error is often headed by that problem: print it once.
+    const lines = this.problems.map(formatProblem).filter((line) => line !== this.message);
+    return [this.message, ...lines.map((line) => `  ${line}`)].join('\n');
   }
 }
 

@@ -99,6 +99,7 @@ export function accountProductChange(change: ProductChange, out: ChangeResults):
     const d: DecidedClaim = { product: pid, metric, quantity: c.quantity, peak: peaks[k]!, scope: c.scope };
     if (c.resource) d.resource = c.resource;
     if (c.unknownReason) d.unknownReason = c.unknownReason;
+    if (c.quantity === null && c.remedy) d.remedy = c.remedy;
     out.decided[i] = d;
     out.claimInputs[i] = {
       ...d,

@@ -38,6 +38,12 @@ export interface Claim {
   resource?: ResourceRef;
   /** Why the quantity is unknown, for the message. */
   unknownReason?: string;
+  /**
+   * What the user can do to make an unknown quantity known, in the terms of
+   * the input's own format (CPU limits, an instance-type table): the adapter
+   * knows them, the policy only quotes it.
+   */
+  remedy?: string;
 }
 
 /** A claim as it appears in a decision: metric filled in, peak resolved. */

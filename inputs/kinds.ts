@@ -2,33 +2,85 @@
 // matters: the first kind whose detect() accepts an input reads it.
 import { claimsFromText, isClaimsDocument } from '../adapters/claims/parse.ts';
 import { claimsFromCdktfOut, isCdktfOut } from '../adapters/cdktf/index.ts';
-// Module by module, not the adapter's index: the index also exports the
-// informer-backed Inventory, which would load @kubernetes/client-node (about
-// half a second and 85 MB) on every `check`.
-import { admissionRequestOf, claimsFromAdmission } from '../adapters/kubernetes/admission.ts';
-import { claimsFromObjects } from '../adapters/kubernetes/claims.ts';
-import { isAdmissionReview, isKubernetesObject, parseKubernetes } from '../adapters/kubernetes/parse.ts';
-import { claimsFromPlanJson, claimsFromPlanValue, isTerraformPlan, looksLikeTerraformPlanText } from '../adapters/terraform/index.ts';
+import {
+  admissionRequestOf,
+  claimsFromAdmission,
+  claimsFromObjects,
+  isAdmissionReview,
+  isKubernetesObject,
+  parseKubernetes,
+  type SourcedObject,
+} from '../adapters/kubernetes/index.ts';
+import {
+  claimsFromPlanJson,
+  claimsFromPlanValue,
+  isTerraformPlan,
+  isTerraformState,
+  looksLikeTerraformPlanText,
+} from '../adapters/terraform/index.ts';
 import { inputError } from '../engine/errors.ts';
-import type { FolderKind, InputContext, InputKind } from './read.ts';
+import type { FolderKind, InputContext, InputKind, TextInput } from './read.ts';
 
 function kubernetesOptions(ctx: InputContext) {
   const { environment, cluster, namespace, account, region } = ctx.scope;
   return { products: ctx.config.products, settings: ctx.config.kubernetes, environment, cluster, namespace, account, region };
 }
 
-const K8S_YAML = /^(apiVersion|kind):/m;
+// Top-level keys as YAML allows them: plain, or quoted as a JSON-minded tool writes them.
+const K8S_YAML = /^(["']?)(apiVersion|kind)\1[ \t]*:/m;
+
+// The objects of a YAML (or multi-document) input that holds an
+// AdmissionReview, parsed once for detect() and claims(). Read as plain
+// Kubernetes objects, a review is an object of no workload kind: its pods
+// would pass uncounted.
+const reviewObjects = new WeakMap<TextInput, SourcedObject[]>();
+
+function holdsAdmissionReview(input: TextInput, json: unknown): boolean {
+  if (json !== undefined && isAdmissionReview(json)) return true;
+  // Cheap first: only a text that names the kind is parsed here.
+  if (!input.text.includes('AdmissionReview')) return false;
+  let objects: SourcedObject[];
+  try {
+    objects = parseKubernetes(input.text, input.file);
+  } catch {
+    return false; // the Kubernetes reader reports the problem with its line
+  }
+  if (!objects.some((o) => isAdmissionReview(o.object))) return false;
+  reviewObjects.set(input, objects);
+  return true;
+}
+
+function admissionReviewOf(input: TextInput, json: unknown): unknown {
+  if (json !== undefined && isAdmissionReview(json)) return json;
+  const objects = reviewObjects.get(input) ?? [];
+  if (objects.length !== 1) {
+    const review = objects.find((o) => isAdmissionReview(o.object));
+    throw inputError({
+      file: input.file,
+      line: review?.line,
+      message: `an AdmissionReview must be the only object of its input; this one holds ${objects.length} objects`,
+    });
+  }
+  return objects[0]!.object;
+}
 
 export const INPUT_KINDS: InputKind[] = [
   {
     name: 'claims',
     detect: (_input, json) => isClaimsDocument(json),
     claims: (input, _json, ctx) =>
-      claimsFromText(input.file, input.text, { products: new Set(ctx.config.products.map((p) => p.id)), scope: ctx.scope }),
+      claimsFromText(input.file, input.text, { products: new Map(ctx.config.products.map((p) => [p.id, p.metric])), scope: ctx.scope }),
   },
   {
     name: 'terraform-plan',
-    detect: (input, json) => (json !== undefined ? isTerraformPlan(json) : looksLikeTerraformPlanText(input.text)),
+    // State is taken here only to be refused with a message of its own. No
+    // plan has a top-level apiVersion and kind: an object that has both is
+    // Kubernetes, whatever plan-like keys were added to slip it past as an
+    // empty plan.
+    detect: (input, json) =>
+      json !== undefined
+        ? !isKubernetesObject(json) && (isTerraformPlan(json) || isTerraformState(json))
+        : looksLikeTerraformPlanText(input.text),
     claims: (input, json, ctx) =>
       json !== undefined
         ? claimsFromPlanValue(json, ctx.config, { scope: ctx.scope, file: input.file, text: input.text })
@@ -36,9 +88,9 @@ export const INPUT_KINDS: InputKind[] = [
   },
   {
     name: 'admission-review',
-    detect: (_input, json) => isAdmissionReview(json),
+    detect: holdsAdmissionReview,
     claims: (input, json, ctx) => {
-      const req = admissionRequestOf(json, input.file);
+      const req = admissionRequestOf(admissionReviewOf(input, json), input.file);
       return claimsFromAdmission(req, kubernetesOptions(ctx)).map((c) => ({ ...c, resource: { ...c.resource!, file: input.file } }));
     },
   },

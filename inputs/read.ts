@@ -1,17 +1,23 @@
 // Reads `check`'s inputs (files, folders, `-`) and hands each to the adapter
 // for its kind, detected from the content, not the file name.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { EntitlegateError, inputError } from '../engine/errors.ts';
 import { describeJsonError } from '../engine/json-position.ts';
 import type { Config } from '../config/schema.ts';
 import type { Claim, Scope } from '../engine/types.ts';
+import { decodeInput } from './decode.ts';
 import { FOLDER_KINDS, INPUT_KINDS } from './kinds.ts';
+import { collectPaths, outputClash, type Source } from './walk.ts';
 
 export interface InputContext {
   config: Config;
   /** Scope given on the command line (or action inputs); it wins over what inputs say. */
   scope: Scope;
+  /**
+   * Files a folder walk passes by: the config and usage snapshots, which may
+   * sit beside the manifests (`check deploy/ --config deploy/entitlegate.yaml`)
+   * and are no input.
+   */
+  notInputs?: readonly string[];
 }
 
 export interface TextInput {
@@ -34,7 +40,8 @@ export interface FolderKind {
   claims(dir: string, ctx: InputContext): Claim[];
 }
 
-const READABLE = /\.(ya?ml|json)$/i;
+const NOT_AN_INPUT =
+  'not an input entitlegate reads; expected Kubernetes YAML/JSON, an AdmissionReview, Terraform plan JSON (terraform show -json), a cdktf.out folder or claims JSON';
 
 function tryJson(text: string): unknown {
   const t = text.trimStart();
@@ -47,6 +54,17 @@ function tryJson(text: string): unknown {
 }
 
 export function claimsFromInput(input: TextInput, ctx: InputContext): Claim[] {
+  return readInput(input, ctx).claims;
+}
+
+/** The claims of one input, the kind it was read as, and its name. */
+interface ReadInput {
+  kind: string;
+  file: string;
+  claims: Claim[];
+}
+
+function readInput(input: TextInput, ctx: InputContext): ReadInput {
   const json = tryJson(input.text);
   const kind = INPUT_KINDS.find((k) => k.detect(input, json));
   if (!kind) {
@@ -60,59 +78,96 @@ export function claimsFromInput(input: TextInput, ctx: InputContext): Claim[] {
       }
       throw inputError({ file: input.file, ...problem });
     }
-    throw new EntitlegateError(
-      'EG_ERR_INPUT_UNKNOWN',
-      `${input.file}: not an input entitlegate reads; expected Kubernetes YAML/JSON, an AdmissionReview, Terraform plan JSON (terraform show -json), a cdktf.out folder or claims JSON`,
-      [{ file: input.file, line: 1, col: 1, message: 'unrecognised input' }],
+    throw inputError({ file: input.file, line: 1, col: 1, message: NOT_AN_INPUT }, 'EG_ERR_INPUT_UNKNOWN');
+  }
+  return { kind: kind.name, file: input.file, claims: kind.claims(input, json, ctx) };
+}
+
+/**
+ * Kinds that describe a change rather than carry it: claims JSON and an
+ * AdmissionReview say what they like, a delete included. Read beside the
+ * manifests or plans a deploy applies, such a file could free capacity no
+ * deploy frees (a tenant's `manifests/freed.json` with quantity -8 let a
+ * Deployment of 8 through); so there, a description may add but not free.
+ */
+const DESCRIPTIONS = new Set(['claims', 'admission-review']);
+
+function freedByDescriptions(read: readonly ReadInput[]): EntitlegateError | undefined {
+  if (read.every((r) => DESCRIPTIONS.has(r.kind))) return undefined;
+  const problems = read
+    .filter((r) => DESCRIPTIONS.has(r.kind))
+    .flatMap((r) =>
+      r.claims
+        .filter((c) => c.quantity !== null && c.quantity < 0)
+        .map((c) => ({
+          file: r.file,
+          ...(c.resource?.file === r.file && c.resource.line ? { line: c.resource.line } : {}),
+          message: `frees ${-c.quantity!} ${c.product} (${c.resource?.kind ?? 'claim'} ${c.resource?.name ?? ''}): a claims file or AdmissionReview may free capacity only when checked on its own, not beside the manifests or plans a deploy applies`,
+        })),
     );
-  }
-  return kind.claims(input, json, ctx);
+  if (!problems.length) return undefined;
+  return new EntitlegateError(
+    'EG_ERR_INPUT_INVALID',
+    `${problems.length === 1 ? 'a description of a change frees' : `${problems.length} descriptions of changes free`} capacity beside real manifests or plans; check what-ifs and recorded admissions on their own`,
+    problems,
+  );
 }
 
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...filesUnder(path));
-    else if (READABLE.test(entry.name)) out.push(path);
-  }
-  return out;
-}
+/** A folder read as one input (cdktf.out), not walked for files. */
+const isFolderInput = (dir: string) => FOLDER_KINDS.some((k) => k.detect(dir));
 
-/** All claims of all inputs; any bad input fails the whole call (nothing half-read). */
-export function claimsFromPaths(paths: readonly string[], ctx: InputContext, readStdin: () => string): Claim[] {
-  const claims: Claim[] = [];
-  for (const path of paths) {
-    if (path === '-') {
-      claims.push(...claimsFromInput({ file: '<stdin>', text: readStdin() }, ctx));
-      continue;
-    }
-    let isDir: boolean;
+/**
+ * All claims of all inputs. Every input is read before anything is decided:
+ * a bad one fails the whole call (nothing half-read), and the error lists
+ * every bad file and unreadable path at once, each once, instead of the first.
+ */
+export function claimsFromPaths(paths: readonly string[], ctx: InputContext, readStdin: () => string | Uint8Array): Claim[] {
+  const walked = collectPaths(paths, isFolderInput, ctx.notInputs);
+  const failures = walked.problems.map(({ code, problem }) => ({
+    file: problem.file,
+    err: inputError(problem, code),
+  }));
+  const read: ReadInput[] = [];
+  for (const source of walked.sources) {
     try {
-      isDir = statSync(path).isDirectory();
-    } catch {
-      throw new EntitlegateError('EG_ERR_FILE_NOT_FOUND', `${path}: no such file or folder`, [
-        { file: path, message: 'no such file or folder' },
-      ]);
-    }
-    if (isDir) {
-      const folder = FOLDER_KINDS.find((k) => k.detect(path));
-      if (folder) claims.push(...folder.claims(path, ctx));
-      else {
-        const files = filesUnder(path);
-        // An empty or wrong folder must not pass the gate as "nothing to check".
-        if (!files.length)
-          throw new EntitlegateError(
-            'EG_ERR_INPUT_UNKNOWN',
-            `${path}: the folder holds no .yaml, .yml or .json file and is not a cdktf.out folder`,
-            [{ file: path, message: 'nothing to check in this folder' }],
-          );
-        for (const file of files) claims.push(...claimsFromInput({ file, text: readFileSync(file, 'utf8') }, ctx));
-      }
-    } else {
-      claims.push(...claimsFromInput({ file: path, text: readFileSync(path, 'utf8') }, ctx));
+      read.push(readSource(source, ctx, readStdin));
+    } catch (err) {
+      if (!(err instanceof EntitlegateError)) throw err;
+      failures.push({ file: source.shown, err });
     }
   }
-  return claims;
+  if (!failures.length) {
+    const freed = freedByDescriptions(read);
+    if (freed) throw freed;
+    return read.flatMap((r) => r.claims);
+  }
+  // One bad input keeps its own headline (a claims file's problem count, a plan's hint).
+  if (failures.length === 1) throw failures[0]!.err;
+  const problems = failures.flatMap(({ file, err }) =>
+    err.problems.length ? err.problems.map((p) => (p.file ? p : { ...p, file })) : [{ file, message: err.message }],
+  );
+  const code = failures.every(({ err }) => err.code === failures[0]!.err.code) ? failures[0]!.err.code : 'EG_ERR_INPUT_INVALID';
+  throw new EntitlegateError(code, `${failures.length} inputs cannot be checked, so nothing was evaluated:`, problems);
+}
+
+/** Why a report written to `output` would clash with an input or `others` (see outputClash); undefined when safe. */
+export function reportClash(
+  output: string,
+  paths: readonly string[],
+  others: readonly { path: string; what: string }[],
+): string | undefined {
+  return outputClash(output, paths, others, isFolderInput);
+}
+
+function readSource(source: Source, ctx: InputContext, readStdin: () => string | Uint8Array): ReadInput {
+  switch (source.kind) {
+    case 'stdin':
+      return readInput({ file: source.shown, text: decodeInput(readStdin(), source.shown) }, ctx);
+    case 'folder': {
+      const folder = FOLDER_KINDS.find((k) => k.detect(source.path));
+      return { kind: folder?.name ?? 'folder', file: source.shown, claims: folder ? folder.claims(source.path, ctx) : [] };
+    }
+    case 'file':
+      return readInput({ file: source.shown, text: decodeInput(source.read(), source.shown) }, ctx);
+  }
 }

@@ -3998,10 +3998,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep5, value } = collItem;
+        const { start, key, sep: sep6, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep5?.[0],
+          next: key ?? sep6?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -4015,7 +4015,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep5) {
+          if (!keyProps.anchor && !keyProps.tag && !sep6) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map.comment)
@@ -4039,7 +4039,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep5 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep6 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -4055,7 +4055,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep5, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep6, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -4146,7 +4146,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep5 = "";
+        let sep6 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -4160,13 +4160,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep5 + cb;
-              sep5 = "";
+                comment += sep6 + cb;
+              sep6 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep5 += source;
+                sep6 += source;
               hasSpace = true;
               break;
             default:
@@ -4209,18 +4209,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep5, value } = collItem;
+        const { start, key, sep: sep6, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep5?.[0],
+          next: key ?? sep6?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep5 && !value) {
+          if (!props.anchor && !props.tag && !sep6 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -4274,8 +4274,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap3 && !sep5 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep5, null, props, onError);
+        if (!isMap3 && !sep6 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep6, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -4287,7 +4287,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep5 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep6 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -4298,8 +4298,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap3 && !props.found && ctx.options.strict) {
-              if (sep5)
-                for (const st of sep5) {
+              if (sep6)
+                for (const st of sep6) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -4316,7 +4316,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep5, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep6, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -4496,7 +4496,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value = "";
-      let sep5 = "";
+      let sep6 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines[i][0].slice(trimIndent) + "\n";
@@ -4513,24 +4513,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep5 + indent.slice(trimIndent) + content;
-          sep5 = "\n";
+          value += sep6 + indent.slice(trimIndent) + content;
+          sep6 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep5 === " ")
-            sep5 = "\n";
-          else if (!prevMoreIndented && sep5 === "\n")
-            sep5 = "\n\n";
-          value += sep5 + indent.slice(trimIndent) + content;
-          sep5 = "\n";
+          if (sep6 === " ")
+            sep6 = "\n";
+          else if (!prevMoreIndented && sep6 === "\n")
+            sep6 = "\n\n";
+          value += sep6 + indent.slice(trimIndent) + content;
+          sep6 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep5 === "\n")
+          if (sep6 === "\n")
             value += "\n";
           else
-            sep5 = "\n";
+            sep6 = "\n";
         } else {
-          value += sep5 + content;
-          sep5 = " ";
+          value += sep6 + content;
+          sep6 = " ";
           prevMoreIndented = false;
         }
       }
@@ -4713,25 +4713,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep5 = " ";
+      let sep6 = " ";
       let pos = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep5 === "\n")
-            res += sep5;
+          if (sep6 === "\n")
+            res += sep6;
           else
-            sep5 = "\n";
+            sep6 = "\n";
         } else {
-          res += sep5 + lm;
-          sep5 = " ";
+          res += sep6 + lm;
+          sep6 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match = last.exec(source);
-      return res + sep5 + (match?.[1] ?? "");
+      return res + sep6 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -5541,14 +5541,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep5, value }) {
+    function stringifyItem({ start, key, sep: sep6, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep5)
-        for (const st of sep5)
+      if (sep6)
+        for (const st of sep6)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -6715,18 +6715,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep5;
+          let sep6;
           if (scalar.end) {
-            sep5 = scalar.end;
-            sep5.push(this.sourceToken);
+            sep6 = scalar.end;
+            sep6.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep5 = [this.sourceToken];
+            sep6 = [this.sourceToken];
           const map = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep5 }]
+            items: [{ start, key: scalar, sep: sep6 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map;
@@ -6879,15 +6879,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep5 = it.sep;
-                  sep5.push(this.sourceToken);
+                  const sep6 = it.sep;
+                  sep6.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep5 }]
+                    items: [{ start: start2, key, sep: sep6 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -7081,13 +7081,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep5 = fc.end.splice(1, fc.end.length);
-            sep5.push(this.sourceToken);
+            const sep6 = fc.end.splice(1, fc.end.length);
+            sep6.push(this.sourceToken);
             const map = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep5 }]
+              items: [{ start, key: fc, sep: sep6 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map;
@@ -9570,13 +9570,13 @@ ${offset}${err}${errEnd}`;
         return next >= src.length || src[next] === "\n" ? str3 + "\n" : str3;
       }
       // ^(---|...)
-      static atDocumentBoundary(src, offset, sep5) {
+      static atDocumentBoundary(src, offset, sep6) {
         const ch0 = src[offset];
         if (!ch0) return true;
         const prev = src[offset - 1];
         if (prev && prev !== "\n") return false;
-        if (sep5) {
-          if (ch0 !== sep5) return false;
+        if (sep6) {
+          if (ch0 !== sep6) return false;
         } else {
           if (ch0 !== Char.DIRECTIVES_END && ch0 !== Char.DOCUMENT_END) return false;
         }
@@ -10752,7 +10752,7 @@ var require_parse_cst = __commonJS({
         const folded = this.type === PlainValue.Type.BLOCK_FOLDED;
         let atStart = true;
         let str3 = "";
-        let sep5 = "";
+        let sep6 = "";
         let prevMoreIndented = false;
         for (let i = start; i < end; ++i) {
           for (let j = 0; j < bi; ++j) {
@@ -10761,21 +10761,21 @@ var require_parse_cst = __commonJS({
           }
           const ch2 = src[i];
           if (ch2 === "\n") {
-            if (sep5 === "\n") str3 += "\n";
-            else sep5 = "\n";
+            if (sep6 === "\n") str3 += "\n";
+            else sep6 = "\n";
           } else {
             const lineEnd = PlainValue.Node.endOfLine(src, i);
             const line = src.slice(i, lineEnd);
             i = lineEnd;
             if (folded && (ch2 === " " || ch2 === "	") && i < keepStart) {
-              if (sep5 === " ") sep5 = "\n";
-              else if (!prevMoreIndented && !atStart && sep5 === "\n") sep5 = "\n\n";
-              str3 += sep5 + line;
-              sep5 = lineEnd < end && src[lineEnd] || "";
+              if (sep6 === " ") sep6 = "\n";
+              else if (!prevMoreIndented && !atStart && sep6 === "\n") sep6 = "\n\n";
+              str3 += sep6 + line;
+              sep6 = lineEnd < end && src[lineEnd] || "";
               prevMoreIndented = true;
             } else {
-              str3 += sep5 + line;
-              sep5 = folded && i < keepStart ? " " : "\n";
+              str3 += sep6 + line;
+              sep6 = folded && i < keepStart ? " " : "\n";
               prevMoreIndented = false;
             }
             if (atStart && line !== "") atStart = false;
@@ -12148,12 +12148,12 @@ ${ctx.indent}`;
       for (const {
         format,
         test,
-        resolve: resolve4
+        resolve: resolve5
       } of tags) {
         if (test) {
           const match = str3.match(test);
           if (match) {
-            let res = resolve4.apply(null, match);
+            let res = resolve5.apply(null, match);
             if (!(res instanceof Scalar)) res = new Scalar(res);
             if (format) res.format = format;
             return res;
@@ -15689,8 +15689,8 @@ var require_light = __commonJS({
           return this.Promise.resolve();
         }
         yieldLoop(t = 0) {
-          return new this.Promise(function(resolve4, reject) {
-            return setTimeout(resolve4, t);
+          return new this.Promise(function(resolve5, reject) {
+            return setTimeout(resolve5, t);
           });
         }
         computePenalty() {
@@ -15901,15 +15901,15 @@ var require_light = __commonJS({
           return this._queue.length === 0;
         }
         async _tryToRun() {
-          var args, cb, error3, reject, resolve4, returned, task;
+          var args, cb, error3, reject, resolve5, returned, task;
           if (this._running < 1 && this._queue.length > 0) {
             this._running++;
-            ({ task, args, resolve: resolve4, reject } = this._queue.shift());
+            ({ task, args, resolve: resolve5, reject } = this._queue.shift());
             cb = await (async function() {
               try {
                 returned = await task(...args);
                 return function() {
-                  return resolve4(returned);
+                  return resolve5(returned);
                 };
               } catch (error1) {
                 error3 = error1;
@@ -15924,13 +15924,13 @@ var require_light = __commonJS({
           }
         }
         schedule(task, ...args) {
-          var promise, reject, resolve4;
-          resolve4 = reject = null;
+          var promise, reject, resolve5;
+          resolve5 = reject = null;
           promise = new this.Promise(function(_resolve, _reject) {
-            resolve4 = _resolve;
+            resolve5 = _resolve;
             return reject = _reject;
           });
-          this._queue.push({ task, args, resolve: resolve4, reject });
+          this._queue.push({ task, args, resolve: resolve5, reject });
           this._tryToRun();
           return promise;
         }
@@ -16331,14 +16331,14 @@ var require_light = __commonJS({
                 counts = this._states.counts;
                 return counts[0] + counts[1] + counts[2] + counts[3] === at;
               };
-              return new this.Promise((resolve4, reject) => {
+              return new this.Promise((resolve5, reject) => {
                 if (finished()) {
-                  return resolve4();
+                  return resolve5();
                 } else {
                   return this.on("done", () => {
                     if (finished()) {
                       this.removeAllListeners("done");
-                      return resolve4();
+                      return resolve5();
                     }
                   });
                 }
@@ -16431,9 +16431,9 @@ var require_light = __commonJS({
               options = parser$5.load(options, this.jobDefaults);
             }
             task = (...args2) => {
-              return new this.Promise(function(resolve4, reject) {
+              return new this.Promise(function(resolve5, reject) {
                 return fn(...args2, function(...args3) {
-                  return (args3[0] != null ? reject : resolve4)(args3);
+                  return (args3[0] != null ? reject : resolve5)(args3);
                 });
               });
             };
@@ -16666,11 +16666,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve4) {
-      resolve4(value);
+    return value instanceof P ? value : new P(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve4, reject) {
+  return new (P || (P = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -16686,7 +16686,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -17288,7 +17288,8 @@ var EntitlegateError = class extends Error {
   }
   /** The whole text a person sees: the headline, then each problem. */
   describe() {
-    return [this.message, ...this.problems.map((p) => `  ${formatProblem(p)}`)].join("\n");
+    const lines = this.problems.map(formatProblem).filter((line) => line !== this.message);
+    return [this.message, ...lines.map((line) => `  ${line}`)].join("\n");
   }
 };
 function inputError(problem, code = "EG_ERR_INPUT_INVALID") {
@@ -17446,7 +17447,7 @@ function fromFork(pr) {
 
 // action/src/decide.ts
 import { existsSync as existsSync4 } from "node:fs";
-import { dirname as dirname3, join as join4, resolve as resolve3, sep as sep3 } from "node:path";
+import { dirname as dirname4, join as join4, resolve as resolve4, sep as sep4 } from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 
 // engine/config/load.ts
@@ -17829,6 +17830,7 @@ function accountProductChange(change, out) {
     const d = { product: pid, metric, quantity: c.quantity, peak: peaks[k], scope: c.scope };
     if (c.resource) d.resource = c.resource;
     if (c.unknownReason) d.unknownReason = c.unknownReason;
+    if (c.quantity === null && c.remedy) d.remedy = c.remedy;
     out.decided[i] = d;
     out.claimInputs[i] = {
       ...d,
@@ -18054,7 +18056,8 @@ var Engine = class _Engine {
    * (docs/policy.md). Public so that the same input can be given to another
    * evaluator, such as the OPA server in the benchmarks.
    */
-  prepare(claims, opts) {
+  prepare(all, opts) {
+    const claims = all.every((c) => this.books.has(c.product)) ? all : all.filter((c) => this.books.has(c.product) || adds(c));
     const now = opts.now.getTime();
     const mode = opts.mode ?? this.config.defaults.mode;
     const byProduct = /* @__PURE__ */ new Map();
@@ -18105,6 +18108,9 @@ var Engine = class _Engine {
     return this.sources;
   }
 };
+function adds(c) {
+  return c.quantity === null || c.quantity > 0 || (c.peak ?? 0) > 0;
+}
 function finding(f) {
   return { code: f.code, product: f.product ?? null, entitlement: f.entitlement ?? null, message: f.message, resources: f.resources ?? [] };
 }
@@ -20310,6 +20316,8 @@ var claimsFile = strictObject({
   claims: array(
     strictObject({
       product: id,
+      /** As a decision's claims carry it, so they can be fed back; must be the product's. */
+      metric: optional(_enum(METRICS)),
       quantity: nullable(number2()),
       peak: optional(number2()),
       scope: _default(claimScope, {}),
@@ -20323,7 +20331,8 @@ var claimsFile = strictObject({
           line: optional(int().check(_positive()))
         })
       ),
-      unknownReason: optional(string2())
+      unknownReason: optional(string2()),
+      remedy: optional(string2())
     })
   )
 });
@@ -20459,10 +20468,6 @@ async function loadEngine(configPath, usagePaths, defaultPolicy) {
   const policy = await CompiledPolicy.load(files.config.policyPath ?? defaultPolicy);
   return { ...files, engine: new Engine(policy, files.config, files.usage) };
 }
-
-// inputs/read.ts
-import { readdirSync as readdirSync2, readFileSync as readFileSync6, statSync as statSync2 } from "node:fs";
-import { join as join3 } from "node:path";
 
 // engine/json-position.ts
 function describeJsonError(text2, err) {
@@ -20602,6 +20607,43 @@ function firstErrorOffset(text2) {
   }
 }
 
+// inputs/decode.ts
+var utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+var utf16le = new TextDecoder("utf-16le", { fatal: true, ignoreBOM: false });
+var utf16be = new TextDecoder("utf-16be", { fatal: true, ignoreBOM: false });
+function unreadable(file, message) {
+  return inputError({ file, message });
+}
+function startsWith(bytes, prefix) {
+  return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b);
+}
+function decodeInput(bytes, file) {
+  if (typeof bytes === "string") return lineEnds(bytes.startsWith("\uFEFF") ? bytes.slice(1) : bytes);
+  let text2;
+  if (startsWith(bytes, [255, 254, 0, 0]) || startsWith(bytes, [0, 0, 254, 255])) {
+    throw unreadable(file, "is UTF-32 text, which entitlegate does not read; save it as UTF-8");
+  }
+  if (startsWith(bytes, [80, 75, 3, 4])) {
+    throw unreadable(
+      file,
+      "is a zip archive, not text: for a saved Terraform plan give entitlegate the JSON of `terraform show -json PLANFILE`"
+    );
+  }
+  const decoder2 = startsWith(bytes, [255, 254]) ? utf16le : startsWith(bytes, [254, 255]) ? utf16be : utf8;
+  try {
+    text2 = decoder2.decode(bytes);
+  } catch {
+    throw unreadable(file, `is not valid ${decoder2.encoding.toUpperCase()} text; save it as UTF-8`);
+  }
+  const nul = text2.indexOf("\0");
+  if (nul !== -1) {
+    const hint = decoder2 === utf8 && nul <= 1 ? "; it looks like UTF-16 without a byte-order mark: save it as UTF-8 (or UTF-16 with a BOM)" : "";
+    throw unreadable(file, `holds a NUL character (at character ${nul + 1}), which is not text${hint}`);
+  }
+  return lineEnds(text2);
+}
+var lineEnds = (text2) => text2.includes("\r") ? text2.replace(/\r\n?/g, "\n") : text2;
+
 // adapters/claims/parse.ts
 function isClaimsDocument(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value) && Array.isArray(value.claims);
@@ -20610,7 +20652,18 @@ function claimsFromText(file, text2, opts) {
   const src = parseSource(file, text2, "EG_ERR_INPUT_INVALID", "the claims file");
   const { value, problems } = validate(src, claimsFile);
   value?.claims.forEach((c, i) => {
-    if (!opts.products.has(c.product)) problems.push(problemAt(src, ["claims", i, "product"], `unknown product "${c.product}"`));
+    const metric = opts.products.get(c.product);
+    const adds2 = c.quantity === null || c.quantity > 0 || (c.peak ?? 0) > 0;
+    if (metric === void 0) {
+      if (adds2) problems.push(problemAt(src, ["claims", i, "product"], `unknown product "${c.product}"`));
+    } else if (c.metric !== void 0 && c.metric !== metric)
+      problems.push(
+        problemAt(
+          src,
+          ["claims", i, "metric"],
+          `metric "${c.metric}" is not the metric of product "${c.product}", which is counted in ${metric}`
+        )
+      );
     if (c.peak !== void 0 && c.quantity !== null && c.peak < c.quantity) {
       problems.push(problemAt(src, ["claims", i, "peak"], `peak ${c.peak} is below quantity ${c.quantity}`));
     }
@@ -20627,6 +20680,7 @@ function claimsFromText(file, text2, opts) {
     const claim3 = { product: c.product, quantity: c.quantity, scope: { ...c.scope, ...opts.scope } };
     if (c.peak !== void 0) claim3.peak = c.peak;
     if (c.unknownReason) claim3.unknownReason = c.unknownReason;
+    if (c.remedy) claim3.remedy = c.remedy;
     claim3.resource = c.resource ?? { kind: "Claim", name: `${c.product}#${i}` };
     if (!claim3.resource.file) claim3.resource = { ...claim3.resource, file, line: positionOf(src, ["claims", i]).line };
     return claim3;
@@ -21933,6 +21987,8 @@ var instance_types_default = {
 
 // adapters/terraform/quantity.ts
 var SHIPPED_VCPU = instance_types_default.vcpu;
+var AT_PLAN_TIME = "give it a value Terraform knows at plan time (a literal or an input variable, not one computed at apply)";
+var notSet = (attribute) => `set ${attribute} on the resource, or give the product's terraform match a fixed quantity in the config`;
 var InstanceTypeTable = class {
   #overrides;
   #folded;
@@ -21973,25 +22029,27 @@ function resolveQuantity(q, values, afterUnknown, table2) {
   if (spec2 === void 0) return { quantity: 1 };
   if (typeof spec2 === "number") return { quantity: spec2 };
   const attribute = "attribute" in spec2 ? spec2.attribute : spec2.instanceType;
-  if (!path) return { quantity: null, reason: `no attribute path in ${attribute}` };
+  if (!path) return { quantity: null, reason: `no attribute path in ${attribute}`, remedy: notSet(attribute) };
   if (afterUnknown !== void 0 && isUnknown(afterUnknown, path)) {
-    return { quantity: null, reason: `${attribute} is known only after apply` };
+    return { quantity: null, reason: `${attribute} is known only after apply`, remedy: AT_PLAN_TIME };
   }
   const got = lookup(values, path);
-  if (!got.found || got.value === null) return { quantity: null, reason: `${attribute} is not set` };
+  if (!got.found || got.value === null) return { quantity: null, reason: `${attribute} is not set`, remedy: notSet(attribute) };
   const value = got.value;
   if ("attribute" in spec2) {
     const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : Number.NaN;
     if (!Number.isFinite(n) || n < 0)
-      return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not a non-negative number` };
+      return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not a non-negative number`, remedy: notSet(attribute) };
     return { quantity: n };
   }
-  if (typeof value !== "string") return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not an instance type` };
+  if (typeof value !== "string")
+    return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not an instance type`, remedy: notSet(attribute) };
   const vcpu = table2.vcpu(value);
   if (vcpu === void 0) {
     return {
       quantity: null,
-      reason: `instance type ${value} (${attribute}) is not in the vCPU table; add it under terraform.instanceTypes in the config`
+      reason: `instance type ${value} (${attribute}) is not in the vCPU table`,
+      remedy: `add ${value} under terraform.instanceTypes in the config, with its vCPU count`
     };
   }
   return { quantity: vcpu };
@@ -22058,6 +22116,12 @@ function isTerraformPlan(value) {
   if (!isObject2(value) || typeof value.format_version !== "string") return false;
   return "resource_changes" in value || "planned_values" in value || "prior_state" in value;
 }
+function isTerraformState(value) {
+  if (!isObject2(value) || isTerraformPlan(value)) return false;
+  if (typeof value.format_version === "string") return "values" in value || "terraform_version" in value;
+  return typeof value.version === "number" && typeof value.lineage === "string" && Array.isArray(value.resources);
+}
+var STATE = "this is Terraform state, not a plan: a state says what runs, not what a change adds. Give entitlegate the plan: `terraform plan -out=PLANFILE && terraform show -json PLANFILE > plan.json`";
 var BINARY_PLAN = "this is a binary plan file; give entitlegate the JSON from `terraform show -json PLANFILE > plan.json`";
 function parsePlan(text2, file = "<plan>") {
   if (text2.startsWith("PK")) throw inputError({ file, message: BINARY_PLAN });
@@ -22078,13 +22142,13 @@ function looksLikeTerraformPlanText(text2) {
   return /^\s*\{\s*"format_version"\s*:/.test(head) && /"(terraform_version|planned_values|resource_changes)"/.test(text2.slice(0, 4096));
 }
 function validatePlan(value, file = "<plan>") {
+  if (isTerraformState(value)) throw inputError({ file, line: 1, col: 1, message: STATE });
   if (!isTerraformPlan(value)) {
-    const hint = isObject2(value) && "values" in value && "format_version" in value ? " (this looks like a state: `terraform show -json` without a plan file)" : "";
     throw inputError({
       file,
       line: 1,
       col: 1,
-      message: `not a Terraform plan${hint}: expected the JSON of \`terraform show -json PLANFILE\`, with format_version and resource_changes or planned_values`
+      message: "not a Terraform plan: expected the JSON of `terraform show -json PLANFILE`, with format_version and resource_changes or planned_values"
     });
   }
   const major = value.format_version.split(".")[0];
@@ -22251,14 +22315,18 @@ function claimsFromPlan(plan, config3, opts = {}, lines = []) {
           product: pm.product,
           quantity: null,
           scope: {},
-          unknownReason: `unsupported Terraform action ${JSON.stringify(actions)}`
+          unknownReason: `unsupported Terraform action ${JSON.stringify(actions)}`,
+          remedy: "apply the change in steps whose actions entitlegate reads (create, update, delete, replace)"
         };
       } else {
         const qa = a.kind === "none" ? { quantity: 0 } : a.result;
         const qb = b.kind === "none" ? { quantity: 0 } : b.result;
         if (qa.quantity === null || qb.quantity === null) {
-          const reason = qa.quantity === null ? qa.reason : qb.reason;
-          claim3 = { product: pm.product, quantity: null, scope: {}, unknownReason: reason };
+          if (qb.quantity === null && qa.quantity === 0) continue;
+          if ((kind === "update" || kind === "replace") && a.kind === "quantity" && b.kind === "quantity" && a.basis !== void 0 && a.basis === b.basis)
+            continue;
+          const unknown3 = qa.quantity === null ? qa : qb;
+          claim3 = { product: pm.product, quantity: null, scope: {}, unknownReason: unknown3.reason, remedy: unknown3.remedy };
         } else {
           const net = qa.quantity - qb.quantity;
           const peak = kind === "create-before-destroy" || kind === "create-forget" ? Math.max(qa.quantity, net, 0) : Math.max(net, 0);
@@ -22312,13 +22380,23 @@ function evaluate(pm, values, afterUnknown, table2) {
   let unknownAttr;
   for (const m of pm.matchers) {
     const outcome = matchConditions(m, values, afterUnknown);
-    if (outcome.kind === "match") return { kind: "quantity", result: resolveQuantity(m.quantity, values, afterUnknown, table2) };
+    if (outcome.kind === "match") {
+      const result = resolveQuantity(m.quantity, values, afterUnknown, table2);
+      if (result.quantity !== null) return { kind: "quantity", result };
+      const path = m.quantity.path;
+      if (path && afterUnknown !== void 0 && isUnknown(afterUnknown, path)) return { kind: "quantity", result };
+      return { kind: "quantity", result, basis: JSON.stringify([pm.matchers.indexOf(m), path ? lookup(values, path) : null]) };
+    }
     if (outcome.kind === "unknown") unknownAttr ??= outcome.attribute;
   }
   if (unknownAttr !== void 0) {
     return {
       kind: "quantity",
-      result: { quantity: null, reason: `${unknownAttr} is known only after apply, so whether this is ${pm.product} cannot be told` }
+      result: {
+        quantity: null,
+        reason: `${unknownAttr} is known only after apply, so whether this is ${pm.product} cannot be told`,
+        remedy: AT_PLAN_TIME
+      }
     };
   }
   return { kind: "none" };
@@ -22333,7 +22411,7 @@ function isCdktfOut(dir) {
     return false;
   }
   const manifest = join2(dir, "manifest.json");
-  if (existsSync3(manifest)) {
+  if (existsSync3(manifest) && statSync(manifest).isFile()) {
     try {
       const m = JSON.parse(readFileSync5(manifest, "utf8"));
       if (isObject3(m) && isObject3(m.stacks)) return true;
@@ -22350,10 +22428,13 @@ function stackFilesFromFolders(dir) {
 function readJson(file, shown) {
   let text2;
   try {
+    if (!statSync(file).isFile()) throw inputError({ file: shown, message: "is not a regular file" }, "EG_ERR_FILE_NOT_FOUND");
     text2 = readFileSync5(file, "utf8");
-  } catch {
-    throw inputError({ file: shown, message: "cannot read the file" }, "EG_ERR_FILE_NOT_FOUND");
+  } catch (err) {
+    if (err instanceof EntitlegateError) throw err;
+    throw inputError({ file: shown, message: `cannot read the file: ${err.message}` }, "EG_ERR_FILE_NOT_FOUND");
   }
+  if (text2.startsWith("\uFEFF")) text2 = text2.slice(1);
   try {
     return JSON.parse(text2);
   } catch (err) {
@@ -22439,9 +22520,13 @@ function claimsFromCdkTfJson(json, config3, opts = {}) {
         const side = evaluate(pm, block, unknown3, table2);
         if (side.kind === "none") continue;
         const claim3 = { product: pm.product, quantity: null, scope: mergeScope(region ? { region } : {}, opts.scope) };
-        if (side.result.quantity === null) claim3.unknownReason = side.result.reason;
-        else if (count2.n === null) claim3.unknownReason = count2.reason;
-        else {
+        if (side.result.quantity === null) {
+          claim3.unknownReason = side.result.reason;
+          claim3.remedy = side.result.remedy;
+        } else if (count2.n === null) {
+          claim3.unknownReason = count2.reason;
+          claim3.remedy = "check the plan instead (terraform show -json), where count and for_each are known";
+        } else {
           claim3.quantity = side.result.quantity * count2.n;
           claim3.peak = claim3.quantity;
           if (claim3.quantity === 0) continue;
@@ -22454,6 +22539,9 @@ function claimsFromCdkTfJson(json, config3, opts = {}) {
   }
   return claims;
 }
+
+// adapters/kubernetes/parse.ts
+var import_yaml2 = __toESM(require_dist(), 1);
 
 // adapters/kubernetes/objects.ts
 function rec(v) {
@@ -22490,135 +22578,6 @@ function groupOf(o) {
   return slash < 0 ? "" : v.slice(0, slash);
 }
 
-// adapters/kubernetes/workload.ts
-var WORKLOADS = {
-  Deployment: { groups: ["apps", "extensions"], version: "v1", resource: "deployments", controls: ["ReplicaSet"], scalable: true },
-  StatefulSet: { groups: ["apps"], version: "v1", resource: "statefulsets", controls: ["Pod"], scalable: true },
-  ReplicaSet: { groups: ["apps", "extensions"], version: "v1", resource: "replicasets", controls: ["Pod"], scalable: true },
-  DaemonSet: { groups: ["apps", "extensions"], version: "v1", resource: "daemonsets", controls: ["Pod"], scalable: false },
-  ReplicationController: { groups: [""], version: "v1", resource: "replicationcontrollers", controls: ["Pod"], scalable: true },
-  Pod: { groups: [""], version: "v1", resource: "pods", controls: [], scalable: false },
-  Job: { groups: ["batch"], version: "v1", resource: "jobs", controls: ["Pod"], scalable: false },
-  CronJob: { groups: ["batch"], version: "v1", resource: "cronjobs", controls: ["Job"], scalable: false }
-};
-var WORKLOAD_KINDS = Object.keys(WORKLOADS);
-function isWorkload(o) {
-  return WORKLOADS[kindOf(o)]?.groups.includes(groupOf(o)) ?? false;
-}
-function isScale(o) {
-  return kindOf(o) === "Scale" && groupOf(o) === "autoscaling";
-}
-function cpuOf(resources) {
-  const r = rec(resources);
-  const limit = rec(r?.limits)?.cpu;
-  if (limit !== void 0 && limit !== null) return { cpu: limit, cpuField: "limit" };
-  const request2 = rec(r?.requests)?.cpu;
-  if (request2 !== void 0 && request2 !== null) return { cpu: request2, cpuField: "request" };
-  return { cpu: void 0 };
-}
-function containers(list, init) {
-  return arr(list).map((c, i) => {
-    const r = rec(c) ?? {};
-    return {
-      name: str2(r.name) ?? `#${i}`,
-      image: str2(r.image) ?? "",
-      ...cpuOf(r.resources),
-      sidecar: init && r.restartPolicy === "Always"
-    };
-  });
-}
-function templateObject(o) {
-  const kind = kindOf(o);
-  if (kind === "Pod") return rec(o);
-  if (kind === "CronJob") return rec(spec(rec(spec(o).jobTemplate)).template);
-  return rec(spec(o).template);
-}
-function podTemplate(o) {
-  if (!isWorkload(o)) return void 0;
-  const template = templateObject(o);
-  if (!template) return void 0;
-  const meta2 = metadata(o);
-  let workloadAnnotations = stringMap(meta2.annotations);
-  let workloadLabels = stringMap(meta2.labels);
-  if (kindOf(o) === "CronJob") {
-    const jobMeta = rec(rec(spec(o).jobTemplate)?.metadata);
-    workloadAnnotations = { ...stringMap(jobMeta?.annotations), ...workloadAnnotations };
-    workloadLabels = { ...stringMap(jobMeta?.labels), ...workloadLabels };
-  }
-  const isPod = kindOf(o) === "Pod";
-  const tmeta = isPod ? {} : metadata(template);
-  const tspec = spec(template);
-  return {
-    workloadLabels,
-    workloadAnnotations,
-    labels: stringMap(tmeta.labels),
-    annotations: stringMap(tmeta.annotations),
-    // A Pod's ephemeral containers (kubectl debug) run beside its app
-    // containers, images of their own included, so they are read as app
-    // containers. They may set no resources: a licensed one leaves the
-    // vCPU unknown unless the pod-level spec.resources bounds it.
-    containers: isPod ? [...containers(tspec.containers, false), ...containers(tspec.ephemeralContainers, false)] : containers(tspec.containers, false),
-    initContainers: containers(tspec.initContainers, true),
-    podCpu: cpuOf(tspec.resources).cpu
-  };
-}
-function countField(s, field, fallback) {
-  const v = s[field];
-  if (v === void 0 || v === null) return { n: fallback };
-  const n = count(v);
-  if (n === void 0) return { reason: `spec.${field} ${JSON.stringify(v) ?? String(v)} is not a whole non-negative number` };
-  return { n };
-}
-function podsOf(o, opts = {}) {
-  const s = spec(o);
-  switch (kindOf(o)) {
-    case "Deployment":
-    case "StatefulSet":
-    case "ReplicaSet":
-    case "ReplicationController": {
-      const r = countField(s, "replicas", 1);
-      return "reason" in r ? { pods: null, reason: r.reason } : { pods: r.n ?? 1 };
-    }
-    case "Pod":
-      return { pods: 1 };
-    case "Job":
-      return jobPods(s, "spec");
-    case "CronJob":
-      return jobPods(spec(rec(s.jobTemplate)), "spec.jobTemplate.spec");
-    case "DaemonSet": {
-      const nodes = opts.nodeCount ?? opts.daemonSetNodes;
-      if (nodes === void 0) {
-        return {
-          pods: null,
-          reason: "the number of nodes a DaemonSet runs on is unknown (no cluster inventory and no kubernetes.daemonSetNodes in the config)"
-        };
-      }
-      return { pods: nodes };
-    }
-    default:
-      return { pods: 0 };
-  }
-}
-function jobPods(s, at) {
-  const parallelism = countField(s, "parallelism", 1);
-  const completions = countField(s, "completions", void 0);
-  for (const r of [parallelism, completions]) if ("reason" in r) return { pods: null, reason: r.reason.replace(/^spec\./, `${at}.`) };
-  const p = "n" in parallelism ? parallelism.n ?? 1 : 1;
-  const c = "n" in completions ? completions.n : void 0;
-  return { pods: c === void 0 ? p : Math.min(p, c) };
-}
-function ownedByCountedController(o) {
-  if (!isWorkload(o)) return false;
-  const kind = kindOf(o);
-  for (const ref of arr(metadata(o).ownerReferences)) {
-    const r = rec(ref);
-    if (r?.controller !== true) continue;
-    const owner = WORKLOADS[str2(r.kind) ?? ""];
-    if (owner?.groups.includes(groupOf(r)) && owner.controls.includes(kind)) return true;
-  }
-  return false;
-}
-
 // adapters/kubernetes/admission-review.ts
 var OPERATIONS = /* @__PURE__ */ new Set(["CREATE", "UPDATE", "DELETE", "CONNECT"]);
 var isRecord = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -22647,6 +22606,81 @@ function admissionRequestOf(review, file = "<request>") {
 }
 function isAdmissionReview(value) {
   return isRecord(value) && value.kind === "AdmissionReview" && typeof value.apiVersion === "string" && value.apiVersion.startsWith("admission.k8s.io/");
+}
+
+// adapters/kubernetes/parse.ts
+function isKubernetesObject(value) {
+  const r = rec(value);
+  return !!r && typeof r.apiVersion === "string" && r.apiVersion !== "" && typeof r.kind === "string" && r.kind !== "";
+}
+function isList(value) {
+  const kind = str2(value.kind) ?? "";
+  return (kind === "List" || kind.endsWith("List")) && Array.isArray(value.items);
+}
+function parseKubernetes(text2, file = "-") {
+  if (/^\s*[[{]/.test(text2) && !/^---/m.test(text2)) checkJson(text2, file);
+  const lineCounter = new import_yaml2.LineCounter();
+  const docs = (0, import_yaml2.parseAllDocuments)(text2, { lineCounter, merge: true });
+  if (!Array.isArray(docs)) return [];
+  const out = [];
+  for (const doc of docs) {
+    const error3 = doc.errors[0];
+    if (error3) {
+      const pos = error3.linePos?.[0];
+      throw inputError({ file, line: pos?.line, col: pos?.col, message: `invalid YAML: ${firstLine(error3.message)}` });
+    }
+    const node = doc.contents;
+    if (node === null) continue;
+    const line = lineCounter.linePos(node.range?.[0] ?? 0).line;
+    let value;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      throw inputError({ file, line, message: `invalid YAML: ${firstLine(e.message)}` });
+    }
+    if (value === null || value === void 0) continue;
+    collect(value, node, file, line, lineCounter, out);
+  }
+  return out;
+}
+function collect(value, node, file, line, lc, out) {
+  const object = rec(value);
+  if (!object || !isKubernetesObject(object)) {
+    throw inputError({ file, line, message: "not a Kubernetes object: apiVersion and kind are required" });
+  }
+  if (!isList(object)) {
+    out.push({ object, file, line });
+    return;
+  }
+  const itemKind = object.kind === "List" ? void 0 : object.kind.slice(0, -"List".length);
+  const itemsNode = (0, import_yaml2.isMap)(node) ? node.get("items", true) : void 0;
+  arr(object.items).forEach((item, i) => {
+    const itemNode = (0, import_yaml2.isSeq)(itemsNode) ? itemsNode.items[i] : void 0;
+    const itemLine = itemNode?.range ? lc.linePos(itemNode.range[0]).line : line;
+    const r = rec(item);
+    const filled = r && itemKind && !isKubernetesObject(r) ? { apiVersion: object.apiVersion, kind: itemKind, ...r } : item;
+    collect(filled, itemNode ?? null, file, itemLine, lc, out);
+  });
+}
+function checkJson(text2, file) {
+  try {
+    JSON.parse(text2);
+  } catch (e) {
+    const message = e.message;
+    const at = /position (\d+)/.exec(message);
+    let line;
+    let col;
+    if (at) {
+      const before = text2.slice(0, Number(at[1]));
+      line = before.split("\n").length;
+      col = before.length - before.lastIndexOf("\n");
+    }
+    const clean = message.replace(/,? ".*" is not valid JSON$/s, " (not valid JSON)").replace(/ in JSON at position \d+.*$/s, "");
+    throw inputError({ file, line, col, message: `invalid JSON: ${clean}` });
+  }
+}
+function firstLine(message) {
+  return (message.split("\n")[0] ?? message).replace(/ at line \d+, column \d+:?$/, "");
 }
 
 // adapters/kubernetes/match.ts
@@ -22826,79 +22860,6 @@ function matchProducts(t, products) {
   return out;
 }
 
-// adapters/kubernetes/peak.ts
-function resolveSurge(value, replicas, fallback) {
-  const parse4 = (v) => {
-    if (typeof v === "number") return Number.isInteger(v) && v >= 0 ? v : void 0;
-    const percent = typeof v === "string" ? /^\s*(\d+)\s*%\s*$/.exec(v) : null;
-    if (percent) return Math.ceil(replicas * Number(percent[1]) / 100);
-    return typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : void 0;
-  };
-  if (value === void 0 || value === null) return parse4(fallback) ?? 0;
-  return parse4(value) ?? parse4(fallback) ?? 0;
-}
-function canonical(v) {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  const r = rec(v);
-  if (r) {
-    return `{${Object.keys(r).filter((k) => r[k] !== void 0).sort().map((k) => `${JSON.stringify(k)}:${canonical(r[k])}`).join(",")}}`;
-  }
-  return JSON.stringify(v) ?? "null";
-}
-function templateChanged(newObj, oldObj) {
-  return canonical(templateObject(newObj)) !== canonical(templateObject(oldObj));
-}
-function worstMix(oldPods, oldPer, newPods, newPer, limit) {
-  if (newPer >= oldPer) {
-    const b = Math.min(newPods, limit);
-    return b * newPer + Math.min(oldPods, limit - b) * oldPer;
-  }
-  const a = Math.min(oldPods, limit);
-  return a * oldPer + Math.min(newPods, limit - a) * newPer;
-}
-function peakOf(newObj, oldObj, n, o, net) {
-  const base = Math.max(net, 0);
-  if (n?.fixed || o?.fixed || !newObj) return base;
-  const unit = n?.unit ?? o?.unit ?? 1;
-  const newPods = n?.pods ?? 0;
-  const newPer = n?.perPod ?? 0;
-  const oldPods = o?.pods ?? 0;
-  const oldPer = o?.perPod ?? 0;
-  if (n && (n.pods === null || n.perPod === null) || o && (o.pods === null || o.perPod === null)) return base;
-  const oldTotal = o?.quantity ?? 0;
-  const s = spec(newObj);
-  let exact;
-  switch (kindOf(newObj)) {
-    case "Deployment": {
-      const strategy = rec(s.strategy);
-      if (!oldObj || str2(strategy?.type) === "Recreate" || !templateChanged(newObj, oldObj)) break;
-      const surge = resolveSurge(rec(strategy?.rollingUpdate)?.maxSurge, newPods, "25%");
-      exact = worstMix(oldPods, oldPer, newPods, newPer, Math.max(oldPods, newPods + surge));
-      break;
-    }
-    case "DaemonSet": {
-      const strategy = rec(s.updateStrategy);
-      if (!oldObj || str2(strategy?.type) === "OnDelete" || !templateChanged(newObj, oldObj)) break;
-      const surge = resolveSurge(rec(strategy?.rollingUpdate)?.maxSurge, newPods, 0);
-      exact = worstMix(oldPods, oldPer, newPods, newPer, Math.max(oldPods, newPods + surge));
-      break;
-    }
-    case "CronJob": {
-      const policy = str2(s.concurrencyPolicy) ?? "Allow";
-      if (policy === "Forbid" || policy === "Replace") break;
-      exact = Math.max(2 * newPods * newPer, oldPods * oldPer + newPods * newPer);
-      break;
-    }
-    // StatefulSets replace one pod at a time (delete, then recreate), and
-    // ReplicaSets, ReplicationControllers and Jobs never replace running pods
-    // on a template change, so none of them exceeds the larger of old and new.
-    default:
-      break;
-  }
-  if (exact === void 0) return base;
-  return Math.max(Math.ceil(exact / unit) - oldTotal, base);
-}
-
 // adapters/kubernetes/cpu.ts
 var DECIMAL_SUFFIX = { n: -9, u: -6, m: -3, "": 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
 var BINARY_SUFFIX = {
@@ -22945,6 +22906,139 @@ function parseMillis(text2) {
 }
 function wholeCores(millis) {
   return Math.ceil(millis / 1e3);
+}
+
+// adapters/kubernetes/workload.ts
+var WORKLOADS = {
+  Deployment: { groups: ["apps", "extensions"], version: "v1", resource: "deployments", controls: ["ReplicaSet"], scalable: true },
+  StatefulSet: { groups: ["apps"], version: "v1", resource: "statefulsets", controls: ["Pod"], scalable: true },
+  ReplicaSet: { groups: ["apps", "extensions"], version: "v1", resource: "replicasets", controls: ["Pod"], scalable: true },
+  DaemonSet: { groups: ["apps", "extensions"], version: "v1", resource: "daemonsets", controls: ["Pod"], scalable: false },
+  ReplicationController: { groups: [""], version: "v1", resource: "replicationcontrollers", controls: ["Pod"], scalable: true },
+  Pod: { groups: [""], version: "v1", resource: "pods", controls: [], scalable: false },
+  Job: { groups: ["batch"], version: "v1", resource: "jobs", controls: ["Pod"], scalable: false },
+  CronJob: { groups: ["batch"], version: "v1", resource: "cronjobs", controls: ["Job"], scalable: false }
+};
+var WORKLOAD_KINDS = Object.keys(WORKLOADS);
+function listedApiVersion(w) {
+  const group = w.groups[0] ?? "";
+  return group ? `${group}/${w.version}` : w.version;
+}
+function isWorkload(o) {
+  return WORKLOADS[kindOf(o)]?.groups.includes(groupOf(o)) ?? false;
+}
+function isScale(o) {
+  return kindOf(o) === "Scale" && groupOf(o) === "autoscaling";
+}
+function cpuOf(resources) {
+  const r = rec(resources);
+  const limit = rec(r?.limits)?.cpu;
+  if (limit !== void 0 && limit !== null) return { cpu: limit, cpuField: "limit" };
+  const request2 = rec(r?.requests)?.cpu;
+  if (request2 !== void 0 && request2 !== null) return { cpu: request2, cpuField: "request" };
+  return { cpu: void 0 };
+}
+function containers(list, init) {
+  return arr(list).map((c, i) => {
+    const r = rec(c) ?? {};
+    return {
+      name: str2(r.name) ?? `#${i}`,
+      image: str2(r.image) ?? "",
+      ...cpuOf(r.resources),
+      sidecar: init && r.restartPolicy === "Always"
+    };
+  });
+}
+function templateObject(o) {
+  const kind = kindOf(o);
+  if (kind === "Pod") return rec(o);
+  if (kind === "CronJob") return rec(spec(rec(spec(o).jobTemplate)).template);
+  return rec(spec(o).template);
+}
+function podTemplate(o) {
+  if (!isWorkload(o)) return void 0;
+  const template = templateObject(o);
+  if (!template) return void 0;
+  const meta2 = metadata(o);
+  let workloadAnnotations = stringMap(meta2.annotations);
+  let workloadLabels = stringMap(meta2.labels);
+  if (kindOf(o) === "CronJob") {
+    const jobMeta = rec(rec(spec(o).jobTemplate)?.metadata);
+    workloadAnnotations = { ...stringMap(jobMeta?.annotations), ...workloadAnnotations };
+    workloadLabels = { ...stringMap(jobMeta?.labels), ...workloadLabels };
+  }
+  const isPod = kindOf(o) === "Pod";
+  const tmeta = isPod ? {} : metadata(template);
+  const tspec = spec(template);
+  return {
+    workloadLabels,
+    workloadAnnotations,
+    labels: stringMap(tmeta.labels),
+    annotations: stringMap(tmeta.annotations),
+    // A Pod's ephemeral containers (kubectl debug) run beside its app
+    // containers, images of their own included, so they are read as app
+    // containers. They may set no resources: a licensed one leaves the
+    // vCPU unknown unless the pod-level spec.resources bounds it.
+    containers: isPod ? [...containers(tspec.containers, false), ...containers(tspec.ephemeralContainers, false)] : containers(tspec.containers, false),
+    initContainers: containers(tspec.initContainers, true),
+    podCpu: cpuOf(tspec.resources).cpu
+  };
+}
+function countField(s, field, fallback) {
+  const v = s[field];
+  if (v === void 0 || v === null) return { n: fallback };
+  const n = count(v);
+  if (n === void 0) return { reason: `spec.${field} ${JSON.stringify(v) ?? String(v)} is not a whole non-negative number` };
+  return { n };
+}
+function podsOf(o, opts = {}) {
+  const s = spec(o);
+  switch (kindOf(o)) {
+    case "Deployment":
+    case "StatefulSet":
+    case "ReplicaSet":
+    case "ReplicationController": {
+      const r = countField(s, "replicas", 1);
+      return "reason" in r ? { pods: null, reason: r.reason } : { pods: r.n ?? 1 };
+    }
+    case "Pod":
+      return { pods: 1 };
+    case "Job":
+      return jobPods(s, "spec");
+    case "CronJob":
+      return jobPods(spec(rec(s.jobTemplate)), "spec.jobTemplate.spec");
+    case "DaemonSet": {
+      const nodes = opts.nodeCount ?? opts.daemonSetNodes;
+      if (nodes === void 0) {
+        return {
+          pods: null,
+          reason: "the number of nodes a DaemonSet runs on is unknown (no cluster inventory and no kubernetes.daemonSetNodes in the config)"
+        };
+      }
+      return { pods: nodes };
+    }
+    default:
+      return { pods: 0 };
+  }
+}
+function jobPods(s, at) {
+  const parallelism = countField(s, "parallelism", 1);
+  const completions = countField(s, "completions", void 0);
+  for (const r of [parallelism, completions]) if ("reason" in r) return { pods: null, reason: r.reason.replace(/^spec\./, `${at}.`) };
+  const p = "n" in parallelism ? parallelism.n ?? 1 : 1;
+  const c = "n" in completions ? completions.n : void 0;
+  return { pods: c === void 0 ? p : Math.min(p, c) };
+}
+function ownedByCountedController(o) {
+  if (!isWorkload(o)) return false;
+  const kind = kindOf(o);
+  for (const ref of arr(metadata(o).ownerReferences)) {
+    const r = rec(ref);
+    if (r?.controller !== true) continue;
+    const owner = WORKLOADS[str2(r.kind) ?? ""];
+    if (owner?.groups.includes(groupOf(r)) && owner.controls.includes(kind)) return true;
+  }
+  return false;
 }
 
 // adapters/kubernetes/quantity.ts
@@ -23053,6 +23147,79 @@ function withScale(parent, scale) {
   return { ...p, spec: { ...spec(p), replicas } };
 }
 
+// adapters/kubernetes/peak.ts
+function resolveSurge(value, replicas, fallback) {
+  const parse4 = (v) => {
+    if (typeof v === "number") return Number.isInteger(v) && v >= 0 ? v : void 0;
+    const percent = typeof v === "string" ? /^\s*(\d+)\s*%\s*$/.exec(v) : null;
+    if (percent) return Math.ceil(replicas * Number(percent[1]) / 100);
+    return typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : void 0;
+  };
+  if (value === void 0 || value === null) return parse4(fallback) ?? 0;
+  return parse4(value) ?? parse4(fallback) ?? 0;
+}
+function canonical(v) {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  const r = rec(v);
+  if (r) {
+    return `{${Object.keys(r).filter((k) => r[k] !== void 0).sort().map((k) => `${JSON.stringify(k)}:${canonical(r[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}
+function templateChanged(newObj, oldObj) {
+  return canonical(templateObject(newObj)) !== canonical(templateObject(oldObj));
+}
+function worstMix(oldPods, oldPer, newPods, newPer, limit) {
+  if (newPer >= oldPer) {
+    const b = Math.min(newPods, limit);
+    return b * newPer + Math.min(oldPods, limit - b) * oldPer;
+  }
+  const a = Math.min(oldPods, limit);
+  return a * oldPer + Math.min(newPods, limit - a) * newPer;
+}
+function peakOf(newObj, oldObj, n, o, net) {
+  const base = Math.max(net, 0);
+  if (n?.fixed || o?.fixed || !newObj) return base;
+  const unit = n?.unit ?? o?.unit ?? 1;
+  const newPods = n?.pods ?? 0;
+  const newPer = n?.perPod ?? 0;
+  const oldPods = o?.pods ?? 0;
+  const oldPer = o?.perPod ?? 0;
+  if (n && (n.pods === null || n.perPod === null) || o && (o.pods === null || o.perPod === null)) return base;
+  const oldTotal = o?.quantity ?? 0;
+  const s = spec(newObj);
+  let exact;
+  switch (kindOf(newObj)) {
+    case "Deployment": {
+      const strategy = rec(s.strategy);
+      if (!oldObj || str2(strategy?.type) === "Recreate" || !templateChanged(newObj, oldObj)) break;
+      const surge = resolveSurge(rec(strategy?.rollingUpdate)?.maxSurge, newPods, "25%");
+      exact = worstMix(oldPods, oldPer, newPods, newPer, Math.max(oldPods, newPods + surge));
+      break;
+    }
+    case "DaemonSet": {
+      const strategy = rec(s.updateStrategy);
+      if (!oldObj || str2(strategy?.type) === "OnDelete" || !templateChanged(newObj, oldObj)) break;
+      const surge = resolveSurge(rec(strategy?.rollingUpdate)?.maxSurge, newPods, 0);
+      exact = worstMix(oldPods, oldPer, newPods, newPer, Math.max(oldPods, newPods + surge));
+      break;
+    }
+    case "CronJob": {
+      const policy = str2(s.concurrencyPolicy) ?? "Allow";
+      if (policy === "Forbid" || policy === "Replace") break;
+      exact = Math.max(2 * newPods * newPer, oldPods * oldPer + newPods * newPer);
+      break;
+    }
+    // StatefulSets replace one pod at a time (delete, then recreate), and
+    // ReplicaSets, ReplicationControllers and Jobs never replace running pods
+    // on a template change, so none of them exceeds the larger of old and new.
+    default:
+      break;
+  }
+  if (exact === void 0) return base;
+  return Math.max(Math.ceil(exact / unit) - oldTotal, base);
+}
+
 // adapters/kubernetes/scope.ts
 function namespaceOf(object, opts) {
   return str2(metadata(object).namespace) || opts.namespace || void 0;
@@ -23104,10 +23271,12 @@ function resourceOf(object, opts, file, line) {
   if (line !== void 0) ref.line = line;
   return ref;
 }
+var REMEDY = "set it explicitly (for example the entitlegate.io/quantity annotation, or CPU limits)";
 function claim2(product2, quantity2, peak, unknownReason, scope, resource) {
   const c = { product: product2, quantity: quantity2, scope, resource };
   if (quantity2 !== null && peak !== void 0) c.peak = peak;
   if (quantity2 === null && unknownReason) c.unknownReason = unknownReason;
+  if (quantity2 === null) c.remedy = REMEDY;
   return c;
 }
 function identity(object, opts) {
@@ -23234,109 +23403,74 @@ function diff(newObj, oldObj, opts) {
   return claims;
 }
 
+// adapters/kubernetes/inventory.ts
+var INVENTORY_RESOURCES = [
+  { kind: "Namespace", apiVersion: "v1", path: "/api/v1/namespaces" },
+  { kind: "Node", apiVersion: "v1", path: "/api/v1/nodes" },
+  ...Object.entries(WORKLOADS).map(([kind, w]) => {
+    const apiVersion = listedApiVersion(w);
+    return { kind, apiVersion, path: `${apiVersion === "v1" ? "/api" : "/apis"}/${apiVersion}/${w.resource}` };
+  })
+];
+
 // adapters/kubernetes/admission.ts
 var SCALE_PARENTS = new Map(
   Object.entries(WORKLOADS).filter(([, w]) => w.scalable).map(([kind, w]) => [w.resource, kind])
 );
-
-// adapters/kubernetes/parse.ts
-var import_yaml2 = __toESM(require_dist(), 1);
-function isKubernetesObject(value) {
-  const r = rec(value);
-  return !!r && typeof r.apiVersion === "string" && r.apiVersion !== "" && typeof r.kind === "string" && r.kind !== "";
-}
-function isList(value) {
-  const kind = str2(value.kind) ?? "";
-  return (kind === "List" || kind.endsWith("List")) && Array.isArray(value.items);
-}
-function parseKubernetes(text2, file = "-") {
-  if (/^\s*[[{]/.test(text2) && !/^---/m.test(text2)) checkJson(text2, file);
-  const lineCounter = new import_yaml2.LineCounter();
-  const docs = (0, import_yaml2.parseAllDocuments)(text2, { lineCounter, merge: true });
-  if (!Array.isArray(docs)) return [];
-  const out = [];
-  for (const doc of docs) {
-    const error3 = doc.errors[0];
-    if (error3) {
-      const pos = error3.linePos?.[0];
-      throw inputError({ file, line: pos?.line, col: pos?.col, message: `invalid YAML: ${firstLine(error3.message)}` });
-    }
-    const node = doc.contents;
-    if (node === null) continue;
-    const line = lineCounter.linePos(node.range?.[0] ?? 0).line;
-    let value;
-    try {
-      value = doc.toJS({ maxAliasCount: 100 });
-    } catch (e) {
-      throw inputError({ file, line, message: `invalid YAML: ${firstLine(e.message)}` });
-    }
-    if (value === null || value === void 0) continue;
-    collect(value, node, file, line, lineCounter, out);
-  }
-  return out;
-}
-function collect(value, node, file, line, lc, out) {
-  const object = rec(value);
-  if (!object || !isKubernetesObject(object)) {
-    throw inputError({ file, line, message: "not a Kubernetes object: apiVersion and kind are required" });
-  }
-  if (!isList(object)) {
-    out.push({ object, file, line });
-    return;
-  }
-  const itemKind = object.kind === "List" ? void 0 : object.kind.slice(0, -"List".length);
-  const itemsNode = (0, import_yaml2.isMap)(node) ? node.get("items", true) : void 0;
-  arr(object.items).forEach((item, i) => {
-    const itemNode = (0, import_yaml2.isSeq)(itemsNode) ? itemsNode.items[i] : void 0;
-    const itemLine = itemNode?.range ? lc.linePos(itemNode.range[0]).line : line;
-    const r = rec(item);
-    const filled = r && itemKind && !isKubernetesObject(r) ? { apiVersion: object.apiVersion, kind: itemKind, ...r } : item;
-    collect(filled, itemNode ?? null, file, itemLine, lc, out);
-  });
-}
-function checkJson(text2, file) {
-  try {
-    JSON.parse(text2);
-  } catch (e) {
-    const message = e.message;
-    const at = /position (\d+)/.exec(message);
-    let line;
-    let col;
-    if (at) {
-      const before = text2.slice(0, Number(at[1]));
-      line = before.split("\n").length;
-      col = before.length - before.lastIndexOf("\n");
-    }
-    const clean = message.replace(/,? ".*" is not valid JSON$/s, " (not valid JSON)").replace(/ in JSON at position \d+.*$/s, "");
-    throw inputError({ file, line, col, message: `invalid JSON: ${clean}` });
-  }
-}
-function firstLine(message) {
-  return (message.split("\n")[0] ?? message).replace(/ at line \d+, column \d+:?$/, "");
-}
 
 // inputs/kinds.ts
 function kubernetesOptions(ctx) {
   const { environment, cluster, namespace, account, region } = ctx.scope;
   return { products: ctx.config.products, settings: ctx.config.kubernetes, environment, cluster, namespace, account, region };
 }
-var K8S_YAML = /^(apiVersion|kind):/m;
+var K8S_YAML = /^(["']?)(apiVersion|kind)\1[ \t]*:/m;
+var reviewObjects = /* @__PURE__ */ new WeakMap();
+function holdsAdmissionReview(input, json) {
+  if (json !== void 0 && isAdmissionReview(json)) return true;
+  if (!input.text.includes("AdmissionReview")) return false;
+  let objects;
+  try {
+    objects = parseKubernetes(input.text, input.file);
+  } catch {
+    return false;
+  }
+  if (!objects.some((o) => isAdmissionReview(o.object))) return false;
+  reviewObjects.set(input, objects);
+  return true;
+}
+function admissionReviewOf(input, json) {
+  if (json !== void 0 && isAdmissionReview(json)) return json;
+  const objects = reviewObjects.get(input) ?? [];
+  if (objects.length !== 1) {
+    const review = objects.find((o) => isAdmissionReview(o.object));
+    throw inputError({
+      file: input.file,
+      line: review?.line,
+      message: `an AdmissionReview must be the only object of its input; this one holds ${objects.length} objects`
+    });
+  }
+  return objects[0].object;
+}
 var INPUT_KINDS = [
   {
     name: "claims",
     detect: (_input, json) => isClaimsDocument(json),
-    claims: (input, _json, ctx) => claimsFromText(input.file, input.text, { products: new Set(ctx.config.products.map((p) => p.id)), scope: ctx.scope })
+    claims: (input, _json, ctx) => claimsFromText(input.file, input.text, { products: new Map(ctx.config.products.map((p) => [p.id, p.metric])), scope: ctx.scope })
   },
   {
     name: "terraform-plan",
-    detect: (input, json) => json !== void 0 ? isTerraformPlan(json) : looksLikeTerraformPlanText(input.text),
+    // State is taken here only to be refused with a message of its own. No
+    // plan has a top-level apiVersion and kind: an object that has both is
+    // Kubernetes, whatever plan-like keys were added to slip it past as an
+    // empty plan.
+    detect: (input, json) => json !== void 0 ? !isKubernetesObject(json) && (isTerraformPlan(json) || isTerraformState(json)) : looksLikeTerraformPlanText(input.text),
     claims: (input, json, ctx) => json !== void 0 ? claimsFromPlanValue(json, ctx.config, { scope: ctx.scope, file: input.file, text: input.text }) : claimsFromPlanJson(input.text, ctx.config, { scope: ctx.scope, file: input.file })
   },
   {
     name: "admission-review",
-    detect: (_input, json) => isAdmissionReview(json),
+    detect: holdsAdmissionReview,
     claims: (input, json, ctx) => {
-      const req = admissionRequestOf(json, input.file);
+      const req = admissionRequestOf(admissionReviewOf(input, json), input.file);
       return claimsFromAdmission(req, kubernetesOptions(ctx)).map((c) => ({ ...c, resource: { ...c.resource, file: input.file } }));
     }
   },
@@ -23359,8 +23493,173 @@ var FOLDER_KINDS = [
   }
 ];
 
-// inputs/read.ts
+// inputs/walk.ts
+import { readdirSync as readdirSync2, readFileSync as readFileSync6, readlinkSync, realpathSync, statSync as statSync2 } from "node:fs";
+import { basename, dirname as dirname3, join as join3, resolve as resolve2, sep as sep2 } from "node:path";
 var READABLE = /\.(ya?ml|json)$/i;
+var SKIPPED = (name) => name === ".git";
+var STREAM_PATH = /^\/(dev\/stdin|dev\/fd\/\d+|proc\/self\/fd\/\d+)$/;
+function whatItIs(e) {
+  if (e.isFIFO()) return "a FIFO (named pipe)";
+  if (e.isSocket()) return "a socket";
+  if (e.isCharacterDevice()) return "a character device";
+  if (e.isBlockDevice()) return "a block device";
+  return "not a regular file";
+}
+var notRegular = (e) => `is ${whatItIs(e)}, not a regular file; entitlegate reads regular files, folders and - (standard input), since reading a pipe or device may never end`;
+function unreadable2(path, err) {
+  const code = err.code;
+  switch (code) {
+    case "ENOENT": {
+      let target;
+      try {
+        target = readlinkSync(path);
+      } catch {
+      }
+      return target === void 0 ? "no such file or folder" : `is a dangling link: it points to ${target}, which does not exist`;
+    }
+    case "ENOTDIR":
+      return "no such file or folder (a part of the path is a file, not a folder)";
+    case "EACCES":
+    case "EPERM":
+      return "cannot be read: permission denied";
+    case "ELOOP":
+      return "is a loop of symbolic links";
+    default:
+      return `cannot be read: ${err.message}`;
+  }
+}
+function readBytes(path) {
+  try {
+    return readFileSync6(path);
+  } catch (err) {
+    throw inputError({ file: path, message: unreadable2(path, err) }, "EG_ERR_FILE_NOT_FOUND");
+  }
+}
+var Walk = class {
+  sources = [];
+  problems = [];
+  #files = /* @__PURE__ */ new Set();
+  /** Real path of each folder entered → whether it held anything to read (false while it is being walked). */
+  #folders = /* @__PURE__ */ new Map();
+  #stdin = false;
+  isFolderInput;
+  /** Real paths of files a folder walk passes by: the run's config and usage snapshots. */
+  #skip;
+  constructor(isFolderInput2, skip) {
+    this.isFolderInput = isFolderInput2;
+    this.#skip = new Set(skip.map(realTarget));
+  }
+  problem(file, message, code = "EG_ERR_FILE_NOT_FOUND") {
+    this.problems.push({ code, problem: { file, message } });
+  }
+  /** One path as given on the command line. */
+  path(path) {
+    if (path === "-") {
+      if (this.#stdin) this.problem("-", "standard input is named twice; it can be read once");
+      else this.sources.push({ kind: "stdin", shown: "<stdin>" });
+      this.#stdin = true;
+      return;
+    }
+    let st;
+    try {
+      st = statSync2(path);
+    } catch (err) {
+      this.problem(path, unreadable2(path, err));
+      return;
+    }
+    if (st.isDirectory()) {
+      if (this.#folders.has(realpathSync(path))) return;
+      if (this.isFolderInput(path)) {
+        this.#folders.set(realpathSync(path), true);
+        this.sources.push({ kind: "folder", shown: path, path });
+        return;
+      }
+      const problems = this.problems.length;
+      const found = this.#enter(path);
+      if (!found && this.problems.length === problems)
+        this.problem(
+          path,
+          "the folder holds no .yaml, .yml or .json file and is not a cdktf.out folder: nothing to check in it",
+          "EG_ERR_INPUT_UNKNOWN"
+        );
+    } else if (st.isFile() || STREAM_PATH.test(path)) this.file(path, st);
+    else this.problem(path, notRegular(st));
+  }
+  file(path, st) {
+    if (st.isFile()) {
+      const real = realpathSync(path);
+      if (this.#files.has(real)) return;
+      this.#files.add(real);
+    }
+    this.sources.push({ kind: "file", shown: path, path, read: () => readBytes(path) });
+  }
+  /**
+   * A folder walked once, however many paths lead to it (a second link, or a
+   * link back to an ancestor, which ends a loop); whether it held anything to read.
+   */
+  #enter(path) {
+    const real = realpathSync(path);
+    const seen = this.#folders.get(real);
+    if (seen !== void 0) return seen;
+    this.#folders.set(real, false);
+    const found = this.folder(path);
+    this.#folders.set(real, found);
+    return found;
+  }
+  /** Files of a folder and its sub-folders, in name order; whether any readable file was there. */
+  folder(dir) {
+    let entries2;
+    try {
+      entries2 = readdirSync2(dir, { withFileTypes: true });
+    } catch (err) {
+      this.problem(dir, unreadable2(dir, err));
+      return false;
+    }
+    let found = false;
+    for (const entry of entries2.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (SKIPPED(entry.name)) continue;
+      const path = join3(dir, entry.name);
+      let kind = entry;
+      if (entry.isSymbolicLink()) {
+        try {
+          kind = statSync2(path);
+        } catch (err) {
+          if (READABLE.test(entry.name)) this.problem(path, unreadable2(path, err));
+          continue;
+        }
+      }
+      if (kind.isDirectory()) {
+        found = this.#enter(path) || found;
+      } else if (READABLE.test(entry.name)) {
+        if (kind.isFile() && this.#skip.has(realpathSync(path))) continue;
+        found = true;
+        if (kind.isFile()) this.file(path, kind);
+        else this.problem(path, notRegular(kind));
+      }
+    }
+    return found;
+  }
+};
+function collectPaths(paths, isFolderInput2, skip = []) {
+  const walk = new Walk(isFolderInput2, skip);
+  for (const path of paths) walk.path(path);
+  return { sources: walk.sources, problems: walk.problems };
+}
+function realTarget(path) {
+  try {
+    return realpathSync(path);
+  } catch {
+    try {
+      return join3(realpathSync(dirname3(path)), basename(path));
+    } catch {
+      return resolve2(path);
+    }
+  }
+}
+
+// inputs/read.ts
+var NOT_AN_INPUT = "not an input entitlegate reads; expected Kubernetes YAML/JSON, an AdmissionReview, Terraform plan JSON (terraform show -json), a cdktf.out folder or claims JSON";
 function tryJson(text2) {
   const t = text2.trimStart();
   if (!t.startsWith("{") && !t.startsWith("[")) return void 0;
@@ -23370,7 +23669,7 @@ function tryJson(text2) {
     return void 0;
   }
 }
-function claimsFromInput(input, ctx) {
+function readInput(input, ctx) {
   const json = tryJson(input.text);
   const kind = INPUT_KINDS.find((k) => k.detect(input, json));
   if (!kind) {
@@ -23383,62 +23682,71 @@ function claimsFromInput(input, ctx) {
       }
       throw inputError({ file: input.file, ...problem });
     }
-    throw new EntitlegateError(
-      "EG_ERR_INPUT_UNKNOWN",
-      `${input.file}: not an input entitlegate reads; expected Kubernetes YAML/JSON, an AdmissionReview, Terraform plan JSON (terraform show -json), a cdktf.out folder or claims JSON`,
-      [{ file: input.file, line: 1, col: 1, message: "unrecognised input" }]
-    );
+    throw inputError({ file: input.file, line: 1, col: 1, message: NOT_AN_INPUT }, "EG_ERR_INPUT_UNKNOWN");
   }
-  return kind.claims(input, json, ctx);
+  return { kind: kind.name, file: input.file, claims: kind.claims(input, json, ctx) };
 }
-function filesUnder(dir) {
-  const out = [];
-  for (const entry of readdirSync2(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
-    const path = join3(dir, entry.name);
-    if (entry.isDirectory()) out.push(...filesUnder(path));
-    else if (READABLE.test(entry.name)) out.push(path);
-  }
-  return out;
+var DESCRIPTIONS = /* @__PURE__ */ new Set(["claims", "admission-review"]);
+function freedByDescriptions(read) {
+  if (read.every((r) => DESCRIPTIONS.has(r.kind))) return void 0;
+  const problems = read.filter((r) => DESCRIPTIONS.has(r.kind)).flatMap(
+    (r) => r.claims.filter((c) => c.quantity !== null && c.quantity < 0).map((c) => ({
+      file: r.file,
+      ...c.resource?.file === r.file && c.resource.line ? { line: c.resource.line } : {},
+      message: `frees ${-c.quantity} ${c.product} (${c.resource?.kind ?? "claim"} ${c.resource?.name ?? ""}): a claims file or AdmissionReview may free capacity only when checked on its own, not beside the manifests or plans a deploy applies`
+    }))
+  );
+  if (!problems.length) return void 0;
+  return new EntitlegateError(
+    "EG_ERR_INPUT_INVALID",
+    `${problems.length === 1 ? "a description of a change frees" : `${problems.length} descriptions of changes free`} capacity beside real manifests or plans; check what-ifs and recorded admissions on their own`,
+    problems
+  );
 }
+var isFolderInput = (dir) => FOLDER_KINDS.some((k) => k.detect(dir));
 function claimsFromPaths(paths, ctx, readStdin) {
-  const claims = [];
-  for (const path of paths) {
-    if (path === "-") {
-      claims.push(...claimsFromInput({ file: "<stdin>", text: readStdin() }, ctx));
-      continue;
-    }
-    let isDir;
+  const walked = collectPaths(paths, isFolderInput, ctx.notInputs);
+  const failures = walked.problems.map(({ code: code2, problem }) => ({
+    file: problem.file,
+    err: inputError(problem, code2)
+  }));
+  const read = [];
+  for (const source of walked.sources) {
     try {
-      isDir = statSync2(path).isDirectory();
-    } catch {
-      throw new EntitlegateError("EG_ERR_FILE_NOT_FOUND", `${path}: no such file or folder`, [
-        { file: path, message: "no such file or folder" }
-      ]);
-    }
-    if (isDir) {
-      const folder = FOLDER_KINDS.find((k) => k.detect(path));
-      if (folder) claims.push(...folder.claims(path, ctx));
-      else {
-        const files = filesUnder(path);
-        if (!files.length)
-          throw new EntitlegateError(
-            "EG_ERR_INPUT_UNKNOWN",
-            `${path}: the folder holds no .yaml, .yml or .json file and is not a cdktf.out folder`,
-            [{ file: path, message: "nothing to check in this folder" }]
-          );
-        for (const file of files) claims.push(...claimsFromInput({ file, text: readFileSync6(file, "utf8") }, ctx));
-      }
-    } else {
-      claims.push(...claimsFromInput({ file: path, text: readFileSync6(path, "utf8") }, ctx));
+      read.push(readSource(source, ctx, readStdin));
+    } catch (err) {
+      if (!(err instanceof EntitlegateError)) throw err;
+      failures.push({ file: source.shown, err });
     }
   }
-  return claims;
+  if (!failures.length) {
+    const freed = freedByDescriptions(read);
+    if (freed) throw freed;
+    return read.flatMap((r) => r.claims);
+  }
+  if (failures.length === 1) throw failures[0].err;
+  const problems = failures.flatMap(
+    ({ file, err }) => err.problems.length ? err.problems.map((p) => p.file ? p : { ...p, file }) : [{ file, message: err.message }]
+  );
+  const code = failures.every(({ err }) => err.code === failures[0].err.code) ? failures[0].err.code : "EG_ERR_INPUT_INVALID";
+  throw new EntitlegateError(code, `${failures.length} inputs cannot be checked, so nothing was evaluated:`, problems);
+}
+function readSource(source, ctx, readStdin) {
+  switch (source.kind) {
+    case "stdin":
+      return readInput({ file: source.shown, text: decodeInput(readStdin(), source.shown) }, ctx);
+    case "folder": {
+      const folder = FOLDER_KINDS.find((k) => k.detect(source.path));
+      return { kind: folder?.name ?? "folder", file: source.shown, claims: folder ? folder.claims(source.path, ctx) : [] };
+    }
+    case "file":
+      return readInput({ file: source.shown, text: decodeInput(source.read(), source.shown) }, ctx);
+  }
 }
 
 // action/src/inputs.ts
 import { globSync, statSync as statSync3 } from "node:fs";
-import { isAbsolute as isAbsolute2, relative as relative3, resolve as resolve2, sep as sep2 } from "node:path";
+import { isAbsolute as isAbsolute2, relative as relative3, resolve as resolve3, sep as sep3 } from "node:path";
 var import_picomatch4 = __toESM(require_picomatch2(), 1);
 function inputError2(message) {
   return new EntitlegateError("EG_ERR_USAGE", message);
@@ -23490,19 +23798,19 @@ function readInputs(env = process.env) {
 }
 function workspacePath(workspace, path) {
   const rel = relative3(workspace, path);
-  if (!rel || rel.startsWith("..") || isAbsolute2(rel)) return path.split(sep2).join("/");
-  return rel.split(sep2).join("/");
+  if (!rel || rel.startsWith("..") || isAbsolute2(rel)) return path.split(sep3).join("/");
+  return rel.split(sep3).join("/");
 }
-var SKIPPED = /(^|\/)(\.git|node_modules)(\/|$)/;
+var SKIPPED2 = /(^|\/)(\.git|node_modules)(\/|$)/;
 function expandPaths(workspace, patterns, exclude = []) {
   const negated = patterns.filter((p) => p.startsWith("!")).map((p) => p.slice(1));
   const isExcluded = negated.length ? (0, import_picomatch4.default)(negated, { dot: true }) : () => false;
-  const skip = new Set(exclude.map((p) => resolve2(workspace, p)));
+  const skip = new Set(exclude.map((p) => resolve3(workspace, p)));
   const found = [];
   for (const pattern of patterns.filter((p) => !p.startsWith("!"))) {
     let matches;
     if (!import_picomatch4.default.scan(pattern).isGlob) {
-      const abs = resolve2(workspace, pattern);
+      const abs = resolve3(workspace, pattern);
       try {
         statSync3(abs);
       } catch {
@@ -23512,7 +23820,7 @@ function expandPaths(workspace, patterns, exclude = []) {
       }
       matches = [abs];
     } else {
-      matches = globSync(pattern, { cwd: workspace }).map((m) => resolve2(workspace, m)).filter((m) => !SKIPPED.test(workspacePath(workspace, m)));
+      matches = globSync(pattern, { cwd: workspace }).map((m) => resolve3(workspace, m)).filter((m) => !SKIPPED2.test(workspacePath(workspace, m)));
       if (!matches.length)
         throw new EntitlegateError("EG_ERR_FILE_NOT_FOUND", `paths: ${pattern} matches no file in the workspace`, [
           { message: `${pattern} matches nothing` }
@@ -23525,21 +23833,21 @@ function expandPaths(workspace, patterns, exclude = []) {
   }
   const unique = [...new Set(found)].sort();
   const folders = unique.filter((p) => statSync3(p).isDirectory());
-  return unique.filter((p) => !folders.some((f) => p !== f && p.startsWith(f + sep2)));
+  return unique.filter((p) => !folders.some((f) => p !== f && p.startsWith(f + sep3)));
 }
 
 // action/src/decide.ts
 function policyPath() {
-  const here = dirname3(fileURLToPath2(import.meta.url));
+  const here = dirname4(fileURLToPath2(import.meta.url));
   const bundled = join4(here, "entitlegate.wasm");
   return existsSync4(bundled) ? bundled : builtinPolicyPath();
 }
 function inWorkspace(workspace, text2) {
-  const prefix = resolve3(workspace) + sep3;
+  const prefix = resolve4(workspace) + sep4;
   return text2.split(prefix).join("");
 }
 async function decide(inputs, workspace) {
-  const abs = (p) => resolve3(workspace, p);
+  const abs = (p) => resolve4(workspace, p);
   try {
     const { config: config3, engine } = await loadEngine(abs(inputs.config), inputs.usage.map(abs), policyPath());
     const files = expandPaths(workspace, inputs.paths, [inputs.config, ...inputs.usage]);
@@ -23549,7 +23857,7 @@ async function decide(inputs, workspace) {
     return { decision, config: config3, configFile: workspacePath(workspace, config3.file), inputs: files.map((f) => workspacePath(workspace, f)) };
   } catch (err) {
     if (err instanceof EntitlegateError) {
-      const problems = err.problems.map((p) => p.file ? { ...p, file: workspacePath(workspace, resolve3(workspace, p.file)) } : p);
+      const problems = err.problems.map((p) => p.file ? { ...p, file: workspacePath(workspace, resolve4(workspace, p.file)) } : p);
       throw new EntitlegateError(err.code, inWorkspace(workspace, err.message), problems);
     }
     throw err;
@@ -25146,8 +25454,8 @@ function withCustomRequest(customRequest) {
 
 // node_modules/@octokit/auth-token/dist-bundle/index.js
 var b64url = "(?:[a-zA-Z0-9_-]+)";
-var sep4 = "\\.";
-var jwtRE = new RegExp(`^${b64url}${sep4}${b64url}${sep4}${b64url}$`);
+var sep5 = "\\.";
+var jwtRE = new RegExp(`^${b64url}${sep5}${b64url}${sep5}${b64url}$`);
 var isJWT = jwtRE.test.bind(jwtRE);
 async function auth(token) {
   const isApp = isJWT(token);

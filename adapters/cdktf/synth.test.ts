@@ -1,4 +1,5 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,6 +99,23 @@ describe('cdktf.out', () => {
     expect((err as EntitlegateError).message).toMatch(/stacks\/batch\/cdk\.tf\.json:3:1 the JSON ends early/);
     writeFileSync(join(dir, 'manifest.json'), '{"version": "0.20.10"}');
     expect(() => claimsFromCdktfOut(dir, config)).toThrow(/not a cdktf manifest/);
+    rmSync(dir, { recursive: true });
+  });
+});
+
+describe('cdktf.out files as editors and tools leave them', () => {
+  it('reads a stack with a UTF-8 byte-order mark, and refuses a FIFO instead of blocking on it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eg-cdktf-'));
+    cpSync(join(out, 'stacks'), join(dir, 'stacks'), { recursive: true });
+    const file = join(dir, 'stacks', 'app', 'cdk.tf.json');
+    writeFileSync(file, `\uFEFF${readFileSync(file, 'utf8')}`);
+    expect(claimsFromCdktfOut(dir, config)).toHaveLength(6);
+    unlinkSync(file);
+    expect(spawnSync('mkfifo', [file]).status).toBe(0);
+    expect(() => claimsFromCdktfOut(dir, config)).toThrow(/is not a regular file/);
+    // Nor does a FIFO named manifest.json block the test whether a folder is a cdktf.out.
+    expect(spawnSync('mkfifo', [join(dir, 'manifest.json')]).status).toBe(0);
+    expect(isCdktfOut(dir)).toBe(true);
     rmSync(dir, { recursive: true });
   });
 });

@@ -3,7 +3,7 @@
 // its whole desired state: the claim asks for what the stack would run.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { inputError } from '../../engine/errors.ts';
+import { EntitlegateError, inputError } from '../../engine/errors.ts';
 import type { Claim, Scope } from '../../engine/types.ts';
 import { compileAdapterConfig, evaluate, type TerraformAdapterConfig } from '../terraform/claims.ts';
 import { describeJsonError } from '../../engine/json-position.ts';
@@ -36,7 +36,8 @@ export function isCdktfOut(dir: string): boolean {
     return false;
   }
   const manifest = join(dir, 'manifest.json');
-  if (existsSync(manifest)) {
+  // Regular files only: a FIFO named manifest.json would block detection itself.
+  if (existsSync(manifest) && statSync(manifest).isFile()) {
     try {
       const m: unknown = JSON.parse(readFileSync(manifest, 'utf8'));
       if (isObject(m) && isObject(m.stacks)) return true;
@@ -59,10 +60,15 @@ function stackFilesFromFolders(dir: string): CdktfStack[] {
 function readJson(file: string, shown: string): unknown {
   let text: string;
   try {
+    // A FIFO or device under the folder would block the read or never end it.
+    if (!statSync(file).isFile()) throw inputError({ file: shown, message: 'is not a regular file' }, 'EG_ERR_FILE_NOT_FOUND');
     text = readFileSync(file, 'utf8');
-  } catch {
-    throw inputError({ file: shown, message: 'cannot read the file' }, 'EG_ERR_FILE_NOT_FOUND');
+  } catch (err) {
+    if (err instanceof EntitlegateError) throw err;
+    throw inputError({ file: shown, message: `cannot read the file: ${(err as Error).message}` }, 'EG_ERR_FILE_NOT_FOUND');
   }
+  // JSON.parse refuses a byte-order mark, which some editors and tools write.
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -167,9 +173,13 @@ export function claimsFromCdkTfJson(
         const side = evaluate(pm, block, unknown, table);
         if (side.kind === 'none') continue;
         const claim: Claim = { product: pm.product, quantity: null, scope: mergeScope(region ? { region } : {}, opts.scope) };
-        if (side.result.quantity === null) claim.unknownReason = side.result.reason;
-        else if (count.n === null) claim.unknownReason = count.reason;
-        else {
+        if (side.result.quantity === null) {
+          claim.unknownReason = side.result.reason;
+          claim.remedy = side.result.remedy;
+        } else if (count.n === null) {
+          claim.unknownReason = count.reason;
+          claim.remedy = 'check the plan instead (terraform show -json), where count and for_each are known';
+        } else {
           claim.quantity = side.result.quantity * count.n;
           claim.peak = claim.quantity;
           if (claim.quantity === 0) continue;

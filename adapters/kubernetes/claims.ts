@@ -69,6 +69,9 @@ export function resourceOf(object: unknown, opts: ScopeOptions, file?: string, l
   return ref;
 }
 
+/** What makes a workload's unknown quantity known, quoted by the UNKNOWN_QUANTITY finding. */
+const REMEDY = 'set it explicitly (for example the entitlegate.io/quantity annotation, or CPU limits)';
+
 function claim(
   product: string,
   quantity: number | null,
@@ -80,6 +83,7 @@ function claim(
   const c: Claim = { product, quantity, scope, resource };
   if (quantity !== null && peak !== undefined) c.peak = peak;
   if (quantity === null && unknownReason) c.unknownReason = unknownReason;
+  if (quantity === null) c.remedy = REMEDY;
   return c;
 }
 

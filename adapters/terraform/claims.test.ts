@@ -368,3 +368,42 @@ describe('cloud fixtures (real plan format)', () => {
     expect(claimsFromPlanJson(text, config).every((c) => c.resource?.line === undefined)).toBe(true);
   });
 });
+
+describe('unknown quantities that cannot block (accounting rule 5)', () => {
+  // aws_db_instance sized by its instance class; db.x99.custom is in no table.
+  const db: TerraformAdapterConfig = {
+    products: [product('ora', [{ type: 'aws_db_instance', where: { engine: 'oracle-ee' }, quantity: { instanceType: 'instance_class' } }])],
+  };
+  const inst = (cls: string, extra: Record<string, unknown> = {}) => ({ engine: 'oracle-ee', instance_class: cls, tags: {}, ...extra });
+  const claims = (actions: string[], before: unknown, after: unknown, afterUnknown: unknown = {}) =>
+    claimsFromPlan(plan([change('aws_db_instance.a', actions, before, after, { after_unknown: afterUnknown })]), db);
+
+  it('destroying a resource of unknown size frees it and claims nothing', () => {
+    expect(claims(['delete'], inst('db.x99.custom'), null)).toEqual([]);
+  });
+  it('a change that takes an unknown-sized resource out of the product claims nothing', () => {
+    expect(claims(['update'], inst('db.x99.custom'), inst('db.x99.custom', { engine: 'postgres' }))).toEqual([]);
+  });
+  it('an update or replace that leaves the unknown quantity as it was claims nothing', () => {
+    const tagged = inst('db.x99.custom', { tags: { team: 'b' } });
+    expect(claims(['update'], inst('db.x99.custom'), tagged)).toEqual([]);
+    expect(claims(['delete', 'create'], inst('db.x99.custom'), tagged)).toEqual([]);
+  });
+  it('stays unknown where old and new may run side by side, or the value changes, or is known only after apply', () => {
+    const same = inst('db.x99.custom');
+    expect(one(claims(['create', 'delete'], same, same)).quantity).toBeNull();
+    expect(one(claims(['update'], same, inst('db.x99.bigger'))).quantity).toBeNull();
+    expect(one(claims(['update'], same, inst('db.x99.custom'), { instance_class: true })).quantity).toBeNull();
+    expect(one(claims(['update'], inst('db.x99.custom'), inst('db.r5.large'))).quantity).toBeNull();
+  });
+  it('an unknown quantity carries what to do about it in Terraform terms', () => {
+    expect(one(claims(['create'], null, inst('db.x99.custom')))).toMatchObject({
+      quantity: null,
+      unknownReason: 'instance type db.x99.custom (instance_class) is not in the vCPU table',
+      remedy: 'add db.x99.custom under terraform.instanceTypes in the config, with its vCPU count',
+    });
+    expect(one(claims(['create'], null, inst('db.x99.custom'), { instance_class: true })).remedy).toMatch(
+      /a value Terraform knows at plan time/,
+    );
+  });
+});

@@ -4,7 +4,8 @@ import type { Product } from './settings.ts';
 import type { Claim, ResourceRef, Scope } from '../../engine/types.ts';
 import { buildMatcherIndex, matchConditions, type MatcherIndex, type ProductMatchers } from './match.ts';
 import { parsePlan, planFromValue, type ResourceChange, type TerraformPlan } from './plan.ts';
-import { InstanceTypeTable, resolveQuantity, type QuantityResult } from './quantity.ts';
+import { isUnknown, lookup } from './attributes.ts';
+import { AT_PLAN_TIME, InstanceTypeTable, resolveQuantity, type QuantityResult } from './quantity.ts';
 import { mergeScope, RegionResolver, resourceRegion } from './scope.ts';
 
 /** The part of the config the adapter reads (a full `Config` fits). */
@@ -54,7 +55,12 @@ export function claimsFromPlanValue(
   return claimsFromPlan(plan, config, opts, lines);
 }
 
-export type Side = { kind: 'none' } | { kind: 'quantity'; result: QuantityResult };
+/**
+ * One side of a change for one product. `basis`, for a quantity that cannot
+ * be told, is what it was read from (the matcher and the attribute's value):
+ * the same basis on both sides of an update is the same unknown quantity.
+ */
+export type Side = { kind: 'none' } | { kind: 'quantity'; result: QuantityResult; basis?: string };
 
 /** Claims of an already-validated plan (see `validatePlan`). `lines` parallels resource_changes. */
 export function claimsFromPlan(
@@ -96,13 +102,28 @@ export function claimsFromPlan(
           quantity: null,
           scope: {},
           unknownReason: `unsupported Terraform action ${JSON.stringify(actions)}`,
+          remedy: 'apply the change in steps whose actions entitlegate reads (create, update, delete, replace)',
         };
       } else {
         const qa = a.kind === 'none' ? { quantity: 0 } : a.result;
         const qb = b.kind === 'none' ? { quantity: 0 } : b.result;
         if (qa.quantity === null || qb.quantity === null) {
-          const reason = qa.quantity === null ? qa.reason : (qb as { reason: string }).reason;
-          claim = { product: pm.product, quantity: null, scope: {}, unknownReason: reason };
+          // Freeing needs no entitlement: a delete, or a change that takes the
+          // resource out of the product, of a quantity that cannot be told frees
+          // nothing we can prove, and must not block removing it.
+          if (qb.quantity === null && qa.quantity === 0) continue;
+          // An update that leaves an unknown quantity as it was changes nothing
+          // (as in Kubernetes); so does a replace, old and new never side by side.
+          if (
+            (kind === 'update' || kind === 'replace') &&
+            a.kind === 'quantity' &&
+            b.kind === 'quantity' &&
+            a.basis !== undefined &&
+            a.basis === b.basis
+          )
+            continue;
+          const unknown = (qa.quantity === null ? qa : qb) as { reason: string; remedy: string };
+          claim = { product: pm.product, quantity: null, scope: {}, unknownReason: unknown.reason, remedy: unknown.remedy };
         } else {
           const net = qa.quantity - qb.quantity;
           // create-before-destroy: old and new run side by side for a while.
@@ -167,14 +188,25 @@ export function evaluate(pm: ProductMatchers, values: unknown, afterUnknown: unk
   let unknownAttr: string | undefined;
   for (const m of pm.matchers) {
     const outcome = matchConditions(m, values, afterUnknown);
-    if (outcome.kind === 'match') return { kind: 'quantity', result: resolveQuantity(m.quantity, values, afterUnknown, table) };
+    if (outcome.kind === 'match') {
+      const result = resolveQuantity(m.quantity, values, afterUnknown, table);
+      if (result.quantity !== null) return { kind: 'quantity', result };
+      const path = m.quantity.path;
+      // A value known only after apply is no basis: it may be anything.
+      if (path && afterUnknown !== undefined && isUnknown(afterUnknown, path)) return { kind: 'quantity', result };
+      return { kind: 'quantity', result, basis: JSON.stringify([pm.matchers.indexOf(m), path ? lookup(values, path) : null]) };
+    }
     if (outcome.kind === 'unknown') unknownAttr ??= outcome.attribute;
   }
   if (unknownAttr !== undefined) {
     // Fail safe: a licensed product may be hiding behind a value Terraform learns at apply.
     return {
       kind: 'quantity',
-      result: { quantity: null, reason: `${unknownAttr} is known only after apply, so whether this is ${pm.product} cannot be told` },
+      result: {
+        quantity: null,
+        reason: `${unknownAttr} is known only after apply, so whether this is ${pm.product} cannot be told`,
+        remedy: AT_PLAN_TIME,
+      },
     };
   }
   return { kind: 'none' };

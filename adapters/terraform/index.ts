@@ -10,6 +10,7 @@ export {
 } from './claims.ts';
 export {
   isTerraformPlan,
+  isTerraformState,
   looksLikeTerraformPlanText,
   parsePlan,
   planFromValue,

@@ -44,7 +44,9 @@ describe('parsePlan errors', () => {
       /not a Terraform plan: expected the JSON of `terraform show -json PLANFILE`/,
     );
     expect(error('[1, 2]').message).toMatch(/not a Terraform plan/);
-    expect(error('{"format_version": "1.0", "terraform_version": "1.5.7", "values": {}}').message).toMatch(/looks like a state/);
+    expect(error('{"format_version": "1.0", "terraform_version": "1.5.7", "values": {}}').message).toMatch(
+      /this is Terraform state, not a plan/,
+    );
   });
   it('a binary plan file gets told how to convert it', () => {
     expect(error('PK\u0003\u0004\u0014\u0000binary').message).toMatch(/binary plan file.*terraform show -json/);

@@ -76,6 +76,21 @@ export function isTerraformPlan(value: unknown): value is TerraformPlan {
   return 'resource_changes' in value || 'planned_values' in value || 'prior_state' in value;
 }
 
+/**
+ * Terraform state rather than a plan: `terraform show -json` run without a
+ * plan file ({format_version, values}), or a raw terraform.tfstate ({version,
+ * lineage, resources}). Recognised so it gets its own message: a state says
+ * what runs, not what a change adds.
+ */
+export function isTerraformState(value: unknown): boolean {
+  if (!isObject(value) || isTerraformPlan(value)) return false;
+  if (typeof value.format_version === 'string') return 'values' in value || 'terraform_version' in value;
+  return typeof value.version === 'number' && typeof value.lineage === 'string' && Array.isArray(value.resources);
+}
+
+const STATE =
+  'this is Terraform state, not a plan: a state says what runs, not what a change adds. Give entitlegate the plan: `terraform plan -out=PLANFILE && terraform show -json PLANFILE > plan.json`';
+
 /** A plan and, for pretty-printed JSON, the line each resource change starts on. */
 export interface ParsedPlan {
   plan: TerraformPlan;
@@ -114,16 +129,14 @@ export function looksLikeTerraformPlanText(text: string): boolean {
 
 /** Checks an already-parsed value is a plan the adapter can read. */
 export function validatePlan(value: unknown, file = '<plan>'): TerraformPlan {
+  if (isTerraformState(value)) throw inputError({ file, line: 1, col: 1, message: STATE });
   if (!isTerraformPlan(value)) {
-    const hint =
-      isObject(value) && 'values' in value && 'format_version' in value
-        ? ' (this looks like a state: `terraform show -json` without a plan file)'
-        : '';
     throw inputError({
       file,
       line: 1,
       col: 1,
-      message: `not a Terraform plan${hint}: expected the JSON of \`terraform show -json PLANFILE\`, with format_version and resource_changes or planned_values`,
+      message:
+        'not a Terraform plan: expected the JSON of `terraform show -json PLANFILE`, with format_version and resource_changes or planned_values',
     });
   }
   const major = value.format_version.split('.')[0];

@@ -6,7 +6,12 @@ import { isUnknown, lookup, splitPath } from './attributes.ts';
 
 const SHIPPED_VCPU = shipped.vcpu as Record<string, number>;
 
-export type QuantityResult = { quantity: number } | { quantity: null; reason: string };
+/** A quantity, or why there is none and what the user can do about it in Terraform's terms. */
+export type QuantityResult = { quantity: number } | { quantity: null; reason: string; remedy: string };
+
+export const AT_PLAN_TIME = 'give it a value Terraform knows at plan time (a literal or an input variable, not one computed at apply)';
+const notSet = (attribute: string) =>
+  `set ${attribute} on the resource, or give the product's terraform match a fixed quantity in the config`;
 
 /** The shipped table merged with `terraform.instanceTypes` from the config (config wins). */
 export class InstanceTypeTable {
@@ -69,25 +74,27 @@ export function resolveQuantity(q: CompiledQuantity, values: unknown, afterUnkno
   if (spec === undefined) return { quantity: 1 };
   if (typeof spec === 'number') return { quantity: spec };
   const attribute = 'attribute' in spec ? spec.attribute : spec.instanceType;
-  if (!path) return { quantity: null, reason: `no attribute path in ${attribute}` };
+  if (!path) return { quantity: null, reason: `no attribute path in ${attribute}`, remedy: notSet(attribute) };
   if (afterUnknown !== undefined && isUnknown(afterUnknown, path)) {
-    return { quantity: null, reason: `${attribute} is known only after apply` };
+    return { quantity: null, reason: `${attribute} is known only after apply`, remedy: AT_PLAN_TIME };
   }
   const got = lookup(values, path);
-  if (!got.found || got.value === null) return { quantity: null, reason: `${attribute} is not set` };
+  if (!got.found || got.value === null) return { quantity: null, reason: `${attribute} is not set`, remedy: notSet(attribute) };
   const value = got.value;
   if ('attribute' in spec) {
     const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
     if (!Number.isFinite(n) || n < 0)
-      return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not a non-negative number` };
+      return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not a non-negative number`, remedy: notSet(attribute) };
     return { quantity: n };
   }
-  if (typeof value !== 'string') return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not an instance type` };
+  if (typeof value !== 'string')
+    return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not an instance type`, remedy: notSet(attribute) };
   const vcpu = table.vcpu(value);
   if (vcpu === undefined) {
     return {
       quantity: null,
-      reason: `instance type ${value} (${attribute}) is not in the vCPU table; add it under terraform.instanceTypes in the config`,
+      reason: `instance type ${value} (${attribute}) is not in the vCPU table`,
+      remedy: `add ${value} under terraform.instanceTypes in the config, with its vCPU count`,
     };
   }
   return { quantity: vcpu };

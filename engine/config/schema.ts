@@ -129,6 +129,8 @@ export const claimsFile = z.strictObject({
   claims: z.array(
     z.strictObject({
       product: id,
+      /** As a decision's claims carry it, so they can be fed back; must be the product's. */
+      metric: z.optional(z.enum(METRICS)),
       quantity: z.nullable(z.number()),
       peak: z.optional(z.number()),
       scope: z._default(claimScope, {}),
@@ -143,6 +145,7 @@ export const claimsFile = z.strictObject({
         }),
       ),
       unknownReason: z.optional(z.string()),
+      remedy: z.optional(z.string()),
     }),
   ),
 });

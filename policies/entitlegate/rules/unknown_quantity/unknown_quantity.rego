@@ -12,6 +12,10 @@ _findings contains lib.finding("UNKNOWN_QUANTITY", c.product, null, message, [c.
 	some c in input.claims
 	c.quantity == null
 	reason := object.get(c, "unknownReason", "the quantity cannot be determined")
+
+	# What to do is in the input's own terms (CPU limits, an instance-type
+	# table), which only the adapter that read it knows.
+	remedy := object.get(c, "remedy", "set the quantity explicitly in the input")
 	message := concat("", [
 		c.product,
 		": ",
@@ -20,7 +24,8 @@ _findings contains lib.finding("UNKNOWN_QUANTITY", c.product, null, message, [c.
 		c.metric,
 		": ",
 		reason,
-		"; set it explicitly (for example the entitlegate.io/quantity annotation, or CPU limits)",
+		"; ",
+		remedy,
 	])
 }
 

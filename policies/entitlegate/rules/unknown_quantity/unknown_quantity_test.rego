@@ -25,3 +25,16 @@ test_default_reason if {
 	some f in v
 	contains(f.message, "the quantity cannot be determined")
 }
+
+test_remedy_from_the_adapter if {
+	c := object.union(change.claims[0], {"remedy": "add db.x9 under terraform.instanceTypes in the config"})
+	v := unknown_quantity.violation with input as {"claims": [c]} with data.config as {"defaults": {"unknownQuantity": "deny"}}
+	some f in v
+	endswith(f.message, "; add db.x9 under terraform.instanceTypes in the config")
+}
+
+test_default_remedy_names_no_format if {
+	v := unknown_quantity.violation with input as change with data.config as {"defaults": {"unknownQuantity": "deny"}}
+	some f in v
+	endswith(f.message, "; set the quantity explicitly in the input")
+}
