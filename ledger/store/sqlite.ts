@@ -24,8 +24,6 @@ import {
 } from './rows.ts';
 import type { Actor, Reservation, ReservationState, Store, StoreTx, TokenRecord, UsageReport } from './types.ts';
 
-type Row = Record<string, SQLInputValue>;
-
 export class SqliteStore implements Store {
   readonly kind = 'embedded' as const;
   private readonly db: DatabaseSync;
