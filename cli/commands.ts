@@ -8,6 +8,7 @@ import { claimsFromPaths } from '../inputs/read.ts';
 import { loadEngine } from '../engine/load.ts';
 import { renderDecision, renderReport } from '../render/index.ts';
 import type { Io } from './io.ts';
+import { checkLedgerFlags, checkWithLedger, ledgerCheckOptions } from './ledger-check.ts';
 
 export async function check(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(
@@ -20,6 +21,7 @@ export async function check(args: string[], io: Io): Promise<number> {
       output: { type: 'string', short: 'o' },
       now: { type: 'string' },
       ...scopeOptions,
+      ...ledgerCheckOptions,
     },
     true,
   );
@@ -27,6 +29,8 @@ export async function check(args: string[], io: Io): Promise<number> {
   const mode = modeFrom(values.mode);
   const now = nowFrom(values.now, io.clock);
   if (!positionals.length) throw usageError('check needs at least one PATH (a file, a folder, or - for stdin)');
+  checkLedgerFlags(values);
+  if (values.ledger) return checkWithLedger({ values, paths: positionals, scope: scopeFrom(values), mode, format }, io);
   const { config, engine } = await loadEngine(values.config as string | undefined, strings(values.usage));
   const claims = claimsFromPaths(positionals, { config: config.config, scope: scopeFrom(values) }, io.readStdin);
   const decision = engine.decide(claims, mode ? { now, mode } : { now });

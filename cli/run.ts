@@ -3,6 +3,7 @@
 import { EntitlegateError } from '../engine/errors.ts';
 import { check, policy, report, validate } from './commands.ts';
 import { serve } from './serve.ts';
+import { ledger } from './ledger.ts';
 import type { Io } from './io.ts';
 
 const HELP = `entitlegate — block deployments that would exceed a software licence entitlement
@@ -26,6 +27,7 @@ const commands: Record<string, Command> = {
   report,
   policy,
   serve: (args, io) => serve(args, io),
+  ledger,
 };
 
 export async function run(argv: string[], io: Io): Promise<number> {

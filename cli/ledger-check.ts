@@ -1,0 +1,72 @@
+// `entitlegate check --ledger URL [--reserve [--ttl 30m]]`: the ledger's
+// config makes the claims and the ledger decides them with the whole
+// organisation's usage and reservations. A pull-request check reads; a deploy
+// job reserves, then confirms or releases (`entitlegate ledger confirm|release ID`).
+import { writeFileSync } from 'node:fs';
+import type { Config } from '../engine/config/schema.ts';
+import type { Decision, Mode, Scope } from '../engine/types.ts';
+import { claimsFromPaths } from '../inputs/read.ts';
+import { type Format, renderDecision } from '../render/index.ts';
+import { usageError } from './args.ts';
+import type { Io } from './io.ts';
+import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from './ledger-client.ts';
+
+/** check's options that belong to the ledger, for its parse table. */
+export const ledgerCheckOptions = {
+  ledger: { type: 'string' },
+  reserve: { type: 'boolean' },
+  ttl: { type: 'string' },
+  'token-file': { type: 'string' },
+} as const;
+
+export interface LedgerCheck {
+  values: Record<string, unknown>;
+  paths: string[];
+  scope: Scope;
+  mode: Mode | undefined;
+  format: Format;
+}
+
+type LedgerDecision = Decision & { reservation?: { id: string; expiresAt: string } };
+
+/** Refuses ledger flags without --ledger, and local sources of truth with it. */
+export function checkLedgerFlags(values: Record<string, unknown>): void {
+  if (!values.ledger) {
+    if (values.reserve || values.ttl || values['token-file']) throw usageError('--reserve, --ttl and --token-file go with --ledger URL');
+    return;
+  }
+  if (values.config || values.usage) throw usageError('with --ledger the config and usage come from the ledger: drop --config and --usage');
+  if (values.now) throw usageError('with --ledger the ledger decides at its own clock: drop --now');
+  if (values.ttl && !values.reserve) throw usageError('--ttl goes with --reserve');
+}
+
+export async function checkWithLedger(c: LedgerCheck, io: Io): Promise<number> {
+  const client = new LedgerClient({ url: ledgerUrl(c.values.ledger), token: tokenFrom(c.values['token-file'] as string | undefined) });
+  try {
+    const { digest, config } = await client.call<{ digest: string; config: Config }>('GET', '/v1/config');
+    const claims = claimsFromPaths(c.paths, { config, scope: c.scope }, io.readStdin);
+    const request = {
+      claims,
+      configDigest: digest,
+      ...(c.mode ? { mode: c.mode } : {}),
+      ...(c.values.reserve ? { reserve: true, ...(c.values.ttl ? { ttl: c.values.ttl } : {}) } : {}),
+    };
+    const decision = await client.call<LedgerDecision>('POST', '/v1/decisions', JSON.stringify(request));
+    const out = renderDecision(decision, c.format);
+    const note = decision.reservation
+      ? `reservation ${decision.reservation.id} holds this change until ${decision.reservation.expiresAt}: run \`entitlegate ledger confirm ${decision.reservation.id}\` once deployed, or \`entitlegate ledger release ${decision.reservation.id}\`\n`
+      : '';
+    if (c.values.output) {
+      writeFileSync(c.values.output as string, out);
+      io.stdout(renderDecision(decision, 'text') + note);
+    } else {
+      io.stdout(out);
+      if (note) (c.format === 'text' ? io.stdout : io.stderr)(note);
+    }
+    return decision.allowed ? 0 : 1;
+  } catch (err) {
+    if (!(err instanceof LedgerRefusal)) throw err;
+    io.stderr(`entitlegate: ${err.describe()}\n`);
+    return 1;
+  }
+}
