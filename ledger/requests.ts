@@ -1,7 +1,8 @@
 // The bodies the API takes, validated as a whole with every problem listed
 // (`request:line:col message`), as the CLI does for files.
 import * as z from 'zod/mini';
-import { claimScope, claimsFile } from '../engine/config/schema.ts';
+import { isTerraformState, usageFromState } from '../adapters/terraform/state.ts';
+import { type Config, claimScope, claimsFile } from '../engine/config/schema.ts';
 import { EntitlegateError, type Problem } from '../engine/errors.ts';
 import { parseSource, problemAt, sortProblems, validate, type SourceDoc } from '../engine/source.ts';
 import type { Claim, Mode, Scope } from '../engine/types.ts';
@@ -113,6 +114,22 @@ export function parseDecisionRequest(text: string, products: ReadonlySet<string>
   if (value.mode) req.mode = value.mode;
   if (value.configDigest) req.configDigest = value.configDigest;
   return req;
+}
+
+/**
+ * A usage report, or Terraform state JSON (`terraform show -json`), read by the
+ * Terraform adapter into records identified by address; a state carries no
+ * time of its own, so it is observed when the ledger receives it.
+ */
+export function parseUsageBody(text: string, config: Config, now: Date): UsageBody {
+  let json: unknown;
+  if (/^\s*\{/.test(text)) {
+    try {
+      json = JSON.parse(text);
+    } catch {}
+  }
+  if (isTerraformState(json)) return { observedAt: now.toISOString(), usage: usageFromState(json, config, 'request') };
+  return parseUsageReport(text, new Set(config.products.map((p) => p.id)));
 }
 
 export function parseUsageReport(text: string, products: ReadonlySet<string>): UsageBody {

@@ -117,6 +117,49 @@ describe('ledger API', () => {
     expect(history.body.reports[1]).toMatchObject({ origin: 'k8s-inventory' });
   });
 
+  it('takes Terraform state JSON as a source’s usage: matched resources by address, settling the reservation a plan made for it', async () => {
+    l = await startTestLedger({ clock });
+    const planned = {
+      product: 'db',
+      quantity: 1,
+      scope: {},
+      resource: { kind: 'aws_instance', name: 'db', address: 'module.data.aws_instance.db[0]' },
+    };
+    const r = await l.call('POST', '/v1/decisions', { token: l.tokens.gate, body: { claims: [planned], reserve: true } });
+    const state = {
+      format_version: '1.0',
+      terraform_version: '1.5.7',
+      values: {
+        root_module: {
+          resources: [{ address: 'aws_instance.web', mode: 'managed', type: 'aws_instance', name: 'web', values: { ami: 'ami-web-1' } }],
+          child_modules: [
+            {
+              address: 'module.data',
+              resources: [
+                {
+                  address: 'module.data.aws_instance.db[0]',
+                  mode: 'managed',
+                  type: 'aws_instance',
+                  name: 'db',
+                  values: { ami: 'ami-db-2026', region: 'eu-west-1' },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    };
+    const put = await l.call('PUT', '/v1/sources/terraform:payments-prod/usage', { token: l.tokens.reporter, body: state });
+    expect(put.body).toEqual({ source: 'terraform:payments-prod', records: 1, settled: [r.body.reservation.id] });
+    const history = await l.call('GET', '/v1/sources/terraform:payments-prod/usage/history');
+    expect(history.body.reports[0]).toMatchObject({
+      observedAt: '2026-06-01T10:00:00.000Z',
+      usage: [{ product: 'db', quantity: 1, scope: { region: 'eu-west-1' }, resource: 'module.data.aws_instance.db[0]' }],
+    });
+    const after = await l.call('POST', '/v1/decisions', { token: l.tokens.gate, body: { claims: [claim(1)] } });
+    expect(after.body.products[0]).toMatchObject({ used: 1 });
+  });
+
   it('warns STALE_USAGE when a source is silent past its staleAfter', async () => {
     l = await startTestLedger({ clock });
     const report = { version: 1, source: 'x', observedAt: '2026-06-01T10:00:00Z', usage: [{ product: 'db', quantity: 2 }] };

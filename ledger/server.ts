@@ -10,7 +10,7 @@ import { EntitlegateError, type ErrorCode } from '../engine/errors.ts';
 import { AuthError, Tokens } from './auth.ts';
 import type { Ledger } from './ledger.ts';
 import { openapi } from './openapi.ts';
-import { parseDecisionRequest, parseDuration, parseUsageReport } from './requests.ts';
+import { parseDecisionRequest, parseDuration, parseUsageBody } from './requests.ts';
 import type { Role } from './store/types.ts';
 
 declare module 'fastify' {
@@ -226,7 +226,7 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
             `staleAfter must be a duration such as 15m, 2h or 1d, not "${req.query.staleAfter}"`,
           );
       }
-      const body = parseUsageReport(text(req), ledger.products);
+      const body = parseUsageBody(text(req), ledger.config.config, ledger.clock());
       const result = await ledger.putUsage(name, body, staleAfterMs, actor);
       metrics.reservations.inc({ change: 'settled' }, result.settled.length);
       return result;
