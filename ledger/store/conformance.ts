@@ -134,14 +134,39 @@ export function storeConformance(name: string, factory: StoreFactory): void {
           staleAfterMs: null,
         });
         expect(current[0]!.usage).toHaveLength(2);
-        const lines = await tx.countingLines(['db'], T0 + 1);
-        expect(lines.map((l) => l.resource)).toEqual(['Deployment/prod/b2']);
+        expect(await tx.countingLines(['db'], T0 + 1)).toEqual([{ product: 'db', quantity: 1, scope: {}, resource: null }]);
         expect((await tx.getReservation('a', T0 + 1))?.state).toBe('settled');
         expect((await tx.getReservation('b', T0 + 1))?.state).toBe('held');
       });
       const history = await store.usageHistory('cluster:one', 10);
       expect(history.map((h) => h.observedAt)).toEqual(['2026-11-28T09:30:00Z', '2026-11-28T09:00:00Z']);
       expect(history[1]).toMatchObject({ staleAfterMs: 3_600_000, usage: [{ product: 'db', quantity: 4, scope: {} }] });
+      await store.close();
+    });
+
+    it('what counts is summed per product and scope, whatever the order of the scope’s keys', async () => {
+      const { store } = await factory.open();
+      await store.ensureProducts(['db', 'os']);
+      await store.withProducts(['db', 'os'], async (tx) => {
+        for (let i = 0; i < 50; i++) await tx.insertReservation(reservation(`p${i}`, 1));
+        await tx.insertReservation({
+          ...reservation('mixed', 0),
+          lines: [
+            { product: 'db', quantity: 2, scope: { region: 'eu', environment: 'dev' }, resource: null },
+            { product: 'db', quantity: 3, scope: { environment: 'dev', region: 'eu' }, resource: null },
+            { product: 'os', quantity: 7, scope: {}, resource: null },
+          ],
+        });
+      });
+      const lines = await store.withProducts(['db'], (tx) => tx.countingLines(['db'], T0));
+      expect(lines).toEqual([
+        { product: 'db', quantity: 5, scope: { environment: 'dev', region: 'eu' }, resource: null },
+        { product: 'db', quantity: 50, scope: { environment: 'prod' }, resource: null },
+      ]);
+      await store.withProducts(['db', 'os'], (tx) => tx.setReservationState('mixed', 'released', T0, 'token:x'));
+      expect(await store.withProducts(['db', 'os'], (tx) => tx.countingLines(['db', 'os'], T0))).toEqual([
+        { product: 'db', quantity: 50, scope: { environment: 'prod' }, resource: null },
+      ]);
       await store.close();
     });
 

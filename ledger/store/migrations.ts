@@ -34,6 +34,11 @@ function v1(t: Types): string[] {
        product TEXT NOT NULL, quantity ${t.real} NOT NULL, scope TEXT NOT NULL, resource TEXT, expires_at ${t.int},
        counts INTEGER NOT NULL, settled_at ${t.int}, PRIMARY KEY (reservation_id, n))`,
     'CREATE INDEX eg_lines_counting ON eg_reservation_lines (product, resource) WHERE counts = 1',
+    'CREATE INDEX eg_lines_expiring ON eg_reservation_lines (product, expires_at) WHERE counts = 1',
+    // What counting lines hold, summed per product and scope: a step reads a few
+    // rows, however many reservations are open. Kept in step with the lines'
+    // \`counts\` flag by every write that sets it (stores do both in one transaction).
+    `CREATE TABLE eg_held (product TEXT NOT NULL, scope TEXT NOT NULL, quantity ${t.real} NOT NULL, PRIMARY KEY (product, scope))`,
   ];
 }
 

@@ -15,6 +15,7 @@ import {
   linesCount,
   reportFrom,
   reservationFrom,
+  scopeKey,
   stateFilter,
   tokenFrom,
 } from './rows.ts';
@@ -161,14 +162,8 @@ export class PostgresStore implements Store {
   }
 
   async expire(now: number): Promise<number> {
-    const rows = await this.q<{ id: string }>(
-      `WITH ended AS (
-         UPDATE eg_reservations SET state = 'expired', updated_at = $1, updated_by = 'ttl'
-          WHERE state = 'held' AND expires_at <= $1 RETURNING id)
-       UPDATE eg_reservation_lines l SET counts = 0 FROM ended WHERE l.reservation_id = ended.id RETURNING ended.id`,
-      [now],
-    );
-    return new Set(rows.map((r) => r.id)).size;
+    // Under every product's lock, like a step: eg_held changes only there.
+    return this.withProducts('all', async (tx) => (tx as StoreTx & { expireHeld(now: number): Promise<number> }).expireHeld(now));
   }
 
   async ping(): Promise<void> {
@@ -180,7 +175,11 @@ export class PostgresStore implements Store {
   }
 }
 
-function txOn(c: Client): StoreTx {
+/** Subtracts the lines a CTE `d` returned (product, scope, quantity) from eg_held. */
+const SUBTRACT = `, sums AS (SELECT product, scope, sum(quantity) AS q FROM d GROUP BY product, scope)
+  UPDATE eg_held h SET quantity = h.quantity - s.q FROM sums s WHERE h.product = s.product AND h.scope = s.scope`;
+
+function txOn(c: Client): StoreTx & { expireHeld(now: number): Promise<number> } {
   const rows = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => (await c.query(sql, params)).rows as T[];
   const reservation = async (id: string, now: number): Promise<Reservation | null> => {
     const [row] = await rows<ReservationRow>('SELECT id, state, created_at, expires_at, actor FROM eg_reservations WHERE id = $1', [id]);
@@ -192,6 +191,19 @@ function txOn(c: Client): StoreTx {
     return reservationFrom(row, lines.map(lineFrom), now);
   };
   return {
+    expireHeld: async (now) => {
+      const ended = await rows<{ id: string }>(
+        `UPDATE eg_reservations SET state = 'expired', updated_at = $1, updated_by = 'ttl' WHERE state = 'held' AND expires_at <= $1 RETURNING id`,
+        [now],
+      );
+      if (ended.length === 0) return 0;
+      await c.query(
+        `WITH d AS (UPDATE eg_reservation_lines SET counts = 0 WHERE reservation_id = ANY($1::text[]) AND counts = 1 RETURNING product, scope, quantity)
+         ${SUBTRACT}`,
+        [ended.map((e) => e.id)],
+      );
+      return ended.length;
+    },
     usageVersion: async () => Number((await rows<{ v: string }>("SELECT v FROM eg_state WHERE k = 'usage_version'"))[0]!.v),
     currentUsage: async () =>
       (
@@ -201,10 +213,20 @@ function txOn(c: Client): StoreTx {
         )
       ).map(reportFrom),
     countingLines: async (products, now) =>
+      // Lines past their expiry leave eg_held first; the read sees eg_held as it was
+      // when the statement began, so it subtracts them itself.
       (
         await rows<LineRow>(
-          `SELECT product, quantity, scope, resource FROM eg_reservation_lines
-            WHERE counts = 1 AND product = ANY($1::text[]) AND (expires_at IS NULL OR expires_at > $2)`,
+          `WITH due AS (
+             UPDATE eg_reservation_lines SET counts = 0
+              WHERE counts = 1 AND product = ANY($1::text[]) AND expires_at <= $2
+              RETURNING product, scope, quantity),
+           sums AS (SELECT product, scope, sum(quantity) AS q FROM due GROUP BY product, scope),
+           upd AS (UPDATE eg_held h SET quantity = h.quantity - s.q FROM sums s WHERE h.product = s.product AND h.scope = s.scope)
+           SELECT h.product, h.quantity - coalesce(s.q, 0) AS quantity, h.scope, NULL AS resource
+             FROM eg_held h LEFT JOIN sums s ON s.product = h.product AND s.scope = h.scope
+            WHERE h.product = ANY($1::text[]) AND h.quantity - coalesce(s.q, 0) > 0
+            ORDER BY h.product, h.scope`,
           [products, now],
         )
       ).map(lineFrom),
@@ -213,10 +235,14 @@ function txOn(c: Client): StoreTx {
       await c.query(
         `WITH res AS (
            INSERT INTO eg_reservations (id, state, created_at, expires_at, actor, updated_at, updated_by)
-           VALUES ($1, $2, $3, $4, $5, $3, $5))
-         INSERT INTO eg_reservation_lines (reservation_id, n, product, quantity, scope, resource, expires_at, counts)
-         SELECT $1, l.n - 1, l.product, l.quantity, l.scope, l.resource, $4, 1
-           FROM unnest($6::text[], $7::float8[], $8::text[], $9::text[]) WITH ORDINALITY AS l(product, quantity, scope, resource, n)`,
+           VALUES ($1, $2, $3, $4, $5, $3, $5)),
+         ins AS (
+           INSERT INTO eg_reservation_lines (reservation_id, n, product, quantity, scope, resource, expires_at, counts)
+           SELECT $1, l.n - 1, l.product, l.quantity, l.scope, l.resource, $4, 1
+             FROM unnest($6::text[], $7::float8[], $8::text[], $9::text[]) WITH ORDINALITY AS l(product, quantity, scope, resource, n)
+           RETURNING product, scope, quantity)
+         INSERT INTO eg_held (product, scope, quantity) SELECT product, scope, sum(quantity) FROM ins GROUP BY product, scope
+         ON CONFLICT (product, scope) DO UPDATE SET quantity = eg_held.quantity + excluded.quantity`,
         [
           r.id,
           r.state,
@@ -225,7 +251,7 @@ function txOn(c: Client): StoreTx {
           r.actor,
           r.lines.map((l) => l.product),
           r.lines.map((l) => l.quantity),
-          r.lines.map((l) => JSON.stringify(l.scope)),
+          r.lines.map((l) => scopeKey(l.scope)),
           r.lines.map((l) => l.resource),
         ],
       );
@@ -241,7 +267,12 @@ function txOn(c: Client): StoreTx {
         await c.query('UPDATE eg_reservation_lines SET expires_at = NULL WHERE reservation_id = $1', [id]);
       } else {
         await c.query('UPDATE eg_reservations SET state = $2, updated_at = $3, updated_by = $4 WHERE id = $1', [id, state, at, actor]);
-        if (!linesCount(state)) await c.query('UPDATE eg_reservation_lines SET counts = 0 WHERE reservation_id = $1', [id]);
+        if (!linesCount(state))
+          await c.query(
+            `WITH d AS (UPDATE eg_reservation_lines SET counts = 0 WHERE reservation_id = $1 AND counts = 1 RETURNING product, scope, quantity)
+             ${SUBTRACT}`,
+            [id],
+          );
       }
     },
     putUsage: async (report, actor) => {
@@ -266,10 +297,14 @@ function txOn(c: Client): StoreTx {
     settle: async (pairs, at) => {
       if (pairs.length === 0) return [];
       const touched = await rows<{ id: string }>(
-        `UPDATE eg_reservation_lines l SET counts = 0, settled_at = $3
-           FROM unnest($1::text[], $2::text[]) AS p(product, resource)
-          WHERE l.counts = 1 AND l.product = p.product AND l.resource = p.resource AND (l.expires_at IS NULL OR l.expires_at > $3)
-          RETURNING l.reservation_id AS id`,
+        `WITH d AS (
+           UPDATE eg_reservation_lines l SET counts = 0, settled_at = $3
+             FROM unnest($1::text[], $2::text[]) AS p(product, resource)
+            WHERE l.counts = 1 AND l.product = p.product AND l.resource = p.resource AND (l.expires_at IS NULL OR l.expires_at > $3)
+            RETURNING l.reservation_id, l.product, l.scope, l.quantity),
+         sums AS (SELECT product, scope, sum(quantity) AS q FROM d GROUP BY product, scope),
+         upd AS (UPDATE eg_held h SET quantity = h.quantity - s.q FROM sums s WHERE h.product = s.product AND h.scope = s.scope)
+         SELECT DISTINCT reservation_id AS id FROM d`,
         [pairs.map((p) => p.product), pairs.map((p) => p.resource), at],
       );
       const ids = [...new Set(touched.map((r) => r.id))];

@@ -1,5 +1,5 @@
 // Row shapes shared by both stores' SQL, and their conversion to the contract's types.
-import type { Scope } from '../../engine/types.ts';
+import { SCOPE_DIMENSIONS, type Scope } from '../../engine/types.ts';
 import {
   effectiveState,
   type Reservation,
@@ -101,4 +101,11 @@ export function stateFilter(states: readonly ReservationState[], now: number, ph
     return `state = '${s}'`;
   });
   return { where: `WHERE ${parts.join(' OR ')}`, params };
+}
+
+/** One spelling per scope (dimensions in a fixed order), so equal scopes share one eg_held row. */
+export function scopeKey(scope: Scope): string {
+  const out: Scope = {};
+  for (const d of SCOPE_DIMENSIONS) if (scope[d] !== undefined) out[d] = scope[d];
+  return JSON.stringify(out);
 }

@@ -18,6 +18,7 @@ import {
   type TokenRow,
   lineFrom,
   linesCount,
+  scopeKey,
   reportFrom,
   reservationFrom,
   tokenFrom,
@@ -109,13 +110,21 @@ export class SqliteStore implements Store {
         `SELECT r.source, r.observed_at, r.reported_at, r.origin, r.stale_after_ms, r.records
            FROM eg_sources s JOIN eg_usage_reports r ON r.id = s.report_id ORDER BY s.name`,
       ).map(reportFrom),
-    countingLines: async (products, now) =>
-      this.all<LineRow>(
-        `SELECT product, quantity, scope, resource FROM eg_reservation_lines
-          WHERE counts = 1 AND product IN (SELECT value FROM json_each(?)) AND (expires_at IS NULL OR expires_at > ?)`,
-        JSON.stringify(products),
+    countingLines: async (products, now) => {
+      const list = JSON.stringify(products);
+      const due = this.all<{ reservation_id: string; n: number; product: string; scope: string; quantity: number }>(
+        `SELECT reservation_id, n, product, scope, quantity FROM eg_reservation_lines
+          WHERE counts = 1 AND product IN (SELECT value FROM json_each(?)) AND expires_at <= ?`,
+        list,
         now,
-      ).map(lineFrom),
+      );
+      for (const l of due) this.stopCounting(l);
+      return this.all<LineRow>(
+        `SELECT product, quantity, scope, NULL AS resource FROM eg_held
+          WHERE product IN (SELECT value FROM json_each(?)) AND quantity > 0 ORDER BY product, scope`,
+        list,
+      ).map(lineFrom);
+    },
     insertReservation: async (r) => {
       this.run(
         'INSERT INTO eg_reservations (id, state, created_at, expires_at, actor, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -131,7 +140,9 @@ export class SqliteStore implements Store {
         'INSERT INTO eg_reservation_lines (reservation_id, n, product, quantity, scope, resource, expires_at, counts) VALUES (?, ?, ?, ?, ?, ?, ?, 1)',
       );
       r.lines.forEach((l, n) => {
-        line.run(r.id, n, l.product, l.quantity, JSON.stringify(l.scope), l.resource, r.expiresAt);
+        const scope = scopeKey(l.scope);
+        line.run(r.id, n, l.product, l.quantity, scope, l.resource, r.expiresAt);
+        this.hold(l.product, scope, l.quantity);
       });
     },
     getReservation: async (id, now) => this.reservation(id, now),
@@ -159,17 +170,21 @@ export class SqliteStore implements Store {
     },
     settle: async (pairs, at) => {
       const ids = new Set<string>();
-      const find = this.db.prepare(
-        `SELECT DISTINCT reservation_id AS id FROM eg_reservation_lines
-          WHERE counts = 1 AND product = ? AND resource = ? AND (expires_at IS NULL OR expires_at > ?)`,
-      );
-      const mark = this.db.prepare(
-        `UPDATE eg_reservation_lines SET counts = 0, settled_at = ?
+      const lines = this.db.prepare(
+        `SELECT reservation_id, n, product, scope, quantity FROM eg_reservation_lines
           WHERE counts = 1 AND product = ? AND resource = ? AND (expires_at IS NULL OR expires_at > ?)`,
       );
       for (const p of pairs) {
-        for (const row of find.all(p.product, p.resource, at) as { id: string }[]) ids.add(row.id);
-        mark.run(at, p.product, p.resource, at);
+        for (const l of lines.all(p.product, p.resource, at) as {
+          reservation_id: string;
+          n: number;
+          product: string;
+          scope: string;
+          quantity: number;
+        }[]) {
+          ids.add(l.reservation_id);
+          this.stopCounting(l, at);
+        }
       }
       const done: string[] = [];
       for (const id of ids) {
@@ -211,8 +226,37 @@ export class SqliteStore implements Store {
       this.run('UPDATE eg_reservation_lines SET expires_at = NULL WHERE reservation_id = ?', id);
     } else {
       this.run('UPDATE eg_reservations SET state = ?, updated_at = ?, updated_by = ? WHERE id = ?', state, at, actor, id);
-      if (!linesCount(state)) this.run('UPDATE eg_reservation_lines SET counts = 0 WHERE reservation_id = ?', id);
+      if (!linesCount(state)) {
+        const lines = this.all<{ reservation_id: string; n: number; product: string; scope: string; quantity: number }>(
+          'SELECT reservation_id, n, product, scope, quantity FROM eg_reservation_lines WHERE reservation_id = ? AND counts = 1',
+          id,
+        );
+        for (const l of lines) this.stopCounting(l);
+      }
     }
+  }
+
+  private hold(product: string, scope: string, quantity: number): void {
+    this.run(
+      'INSERT INTO eg_held (product, scope, quantity) VALUES (?, ?, ?) ON CONFLICT (product, scope) DO UPDATE SET quantity = eg_held.quantity + excluded.quantity',
+      product,
+      scope,
+      quantity,
+    );
+  }
+
+  /** The line stops counting (released, expired, settled at `settledAt`), and its quantity leaves eg_held with it. */
+  private stopCounting(
+    l: { reservation_id: string; n: number; product: string; scope: string; quantity: number },
+    settledAt?: number,
+  ): void {
+    this.run(
+      'UPDATE eg_reservation_lines SET counts = 0, settled_at = ? WHERE reservation_id = ? AND n = ?',
+      settledAt ?? null,
+      l.reservation_id,
+      l.n,
+    );
+    this.hold(l.product, l.scope, -l.quantity);
   }
 
   async createToken(t: TokenRecord & { hash: string }, actor: Actor): Promise<void> {

@@ -62,7 +62,11 @@ export interface StoreTx {
   usageVersion(): Promise<number>;
   /** Every source's current report. */
   currentUsage(): Promise<UsageReport[]>;
-  /** Lines of reservations that count at `now`: held and unexpired, or confirmed, and not yet settled by a report. */
+  /**
+   * What reservations hold at `now` (held and unexpired, or confirmed, and not yet
+   * settled by a report), summed per product and scope (`resource` null). Lines
+   * past their expiry stop counting here, under the step's lock.
+   */
   countingLines(products: readonly string[], now: number): Promise<ReservationLine[]>;
   insertReservation(r: Reservation): Promise<void>;
   getReservation(id: string, now: number): Promise<Reservation | null>;
