@@ -169,6 +169,7 @@ export class Ledger {
     staleAfterMs: number | null,
     actor: Actor,
   ): Promise<{ source: string; records: number; settled: string[] }> {
+    // A report rolled back after it was read into the engine must not stay there: re-read on the next step.
     return this.store.withProducts('all', async (tx) => {
       const now = this.clock().getTime();
       const report: UsageReport = { source, observedAt: body.observedAt, reportedAt: now, staleAfterMs, usage: body.usage };
@@ -178,6 +179,9 @@ export class Ledger {
       const settled = await tx.settle(pairs, now);
       await this.syncUsage(tx);
       return { source, records: body.usage.length, settled };
+    }).catch((err: unknown) => {
+      this.usageVersion = -1;
+      throw err;
     });
   }
 

@@ -28,8 +28,9 @@ import type { Actor, Reservation, ReservationState, Store, StoreTx, TokenRecord,
 export class SqliteStore implements Store {
   readonly kind = 'embedded' as const;
   private readonly db: DatabaseSync;
-  /** Steps are async (the contract is shared with PostgreSQL); one at a time on the one connection. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Steps waiting for the connection; they run one at a time, several to a commit (group commit). */
+  private pending: Pending[] = [];
+  private draining: Promise<void> | null = null;
 
   readonly file: string;
 
@@ -58,21 +59,61 @@ export class SqliteStore implements Store {
     return Number(this.db.prepare(sql).run(...params).changes);
   }
 
-  /** BEGIN IMMEDIATE takes the file's write lock up front, so a step never fails half-way on a lock upgrade. */
-  private async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    const step = this.queue.then(async () => {
-      this.db.exec('BEGIN IMMEDIATE');
-      try {
-        const result = await fn();
-        this.db.exec('COMMIT');
-        return result;
-      } catch (err) {
-        if (this.db.isTransaction) this.db.exec('ROLLBACK');
-        throw err;
-      }
+  /**
+   * Runs `fn` as one step. Steps run one after another on the one connection,
+   * and the steps that queued up while a commit was on disk share the next
+   * transaction, each inside its own savepoint (a step that throws undoes only
+   * itself): one fsync for the lot, and no step is answered before its commit
+   * is on disk. Without this a step's cost was its fsync (~4 ms here), one at
+   * a time. BEGIN IMMEDIATE takes the file's write lock up front, so a step
+   * never fails half-way on a lock upgrade.
+   */
+  private transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.draining ??= this.drain();
     });
-    this.queue = step.catch(() => undefined);
-    return step;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.length) {
+        const batch = this.pending.splice(0, MAX_BATCH);
+        const results: ({ ok: true; value: unknown } | { ok: false; err: unknown })[] = [];
+        try {
+          this.db.exec('BEGIN IMMEDIATE');
+        } catch (err) {
+          for (const p of batch) p.reject(storeError(this.file, err));
+          continue;
+        }
+        for (const p of batch) {
+          this.db.exec('SAVEPOINT step');
+          try {
+            const value = await p.fn();
+            this.db.exec('RELEASE step');
+            results.push({ ok: true, value });
+          } catch (err) {
+            this.db.exec('ROLLBACK TO step');
+            this.db.exec('RELEASE step');
+            results.push({ ok: false, err });
+          }
+        }
+        try {
+          this.db.exec('COMMIT');
+        } catch (err) {
+          if (this.db.isTransaction) this.db.exec('ROLLBACK');
+          for (const p of batch) p.reject(storeError(this.file, err));
+          continue;
+        }
+        batch.forEach((p, i) => {
+          const r = results[i]!;
+          if (r.ok) p.resolve(r.value);
+          else p.reject(r.err);
+        });
+      }
+    } finally {
+      this.draining = null;
+    }
   }
 
   async migrate(): Promise<void> {
@@ -306,9 +347,22 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.queue;
+    await this.draining;
     this.db.close();
   }
+}
+
+interface Pending {
+  fn: () => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+// Enough to share one fsync among every gate that waits; small enough that one commit stays short.
+const MAX_BATCH = 256;
+
+function storeError(file: string, err: unknown): EntitlegateError {
+  return new EntitlegateError('EG_ERR_LEDGER_STORE', `${file}: the embedded store failed to commit: ${(err as Error).message}`);
 }
 
 export function newerSchema(where: string, found: number, known: number): EntitlegateError {
