@@ -84,18 +84,25 @@ export function parseDuration(value: string | number): number | null {
 type DecisionValue = z.output<typeof decisionRequest>;
 
 /** Problems the schema cannot see, by path; `ttlMs` when the ttl is good. */
-function decisionProblems(value: DecisionValue, products: ReadonlySet<string>): { problems: { path: (string | number)[]; message: string }[]; ttlMs: number } {
+function decisionProblems(
+  value: DecisionValue,
+  products: ReadonlySet<string>,
+): { problems: { path: (string | number)[]; message: string }[]; ttlMs: number } {
   const problems: { path: (string | number)[]; message: string }[] = [];
   let ttlMs = DEFAULT_TTL_MS;
   value.claims.forEach((c, i) => {
-    if (!products.has(c.product)) problems.push({ path: ['claims', i, 'product'], message: `unknown product "${c.product}"; the ledger's config does not declare it` });
+    if (!products.has(c.product))
+      problems.push({ path: ['claims', i, 'product'], message: `unknown product "${c.product}"; the ledger's config does not declare it` });
     if (c.peak !== undefined && c.quantity !== null && c.peak < c.quantity)
       problems.push({ path: ['claims', i, 'peak'], message: `peak ${c.peak} is below quantity ${c.quantity}` });
   });
   if (value.ttl !== undefined) {
     const ms = parseDuration(value.ttl);
     if (ms === null || ms > MAX_TTL_MS)
-      problems.push({ path: ['ttl'], message: `ttl must be a duration such as 30m, 2h or 1d (at most 7d), not ${JSON.stringify(value.ttl)}` });
+      problems.push({
+        path: ['ttl'],
+        message: `ttl must be a duration such as 30m, 2h or 1d (at most 7d), not ${JSON.stringify(value.ttl)}`,
+      });
     else ttlMs = ms;
   }
   return { problems, ttlMs };
@@ -139,7 +146,8 @@ export function parseDecisionRequest(text: string, products: ReadonlySet<string>
   if (value) {
     const more = decisionProblems(value, products);
     ttlMs = more.ttlMs;
-    for (const p of more.problems) if (!(p.path[0] === 'claims' && p.path[2] === 'product')) problems.push(problemAt(src, p.path, p.message));
+    for (const p of more.problems)
+      if (!(p.path[0] === 'claims' && p.path[2] === 'product')) problems.push(problemAt(src, p.path, p.message));
   }
   if (!value || problems.length) throw invalid('decision request', problems);
   return decisionFrom(value, ttlMs);

@@ -20,7 +20,7 @@ import {
   tokenFrom,
 } from './rows.ts';
 import { newerSchema } from './sqlite.ts';
-import type { Actor, Reservation, ReservationState, Store, StoreTx, TokenRecord, UsageReport } from './types.ts';
+import type { Actor, Reservation, ReservationLine, ReservationState, Store, StoreTx, TokenRecord, UsageReport } from './types.ts';
 
 // Any 64-bit key: the migrations of every replica wait on it, one at a time.
 const MIGRATION_LOCK = 4_917_266_530_114_221;
@@ -99,15 +99,33 @@ export class PostgresStore implements Store {
     await this.q('INSERT INTO eg_products (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', [ids]);
   }
 
-  async withProducts<T>(products: readonly string[] | 'all', fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  async withProducts<T>(products: readonly string[] | 'all', fn: (tx: StoreTx) => Promise<T>, prefetch?: Prefetch): Promise<T> {
     const c = await this.connect();
     let broken = false;
+    const tx = txOn(c);
     try {
-      await c.query('BEGIN');
-      if (products === 'all') await c.query('SELECT id FROM eg_products ORDER BY id FOR UPDATE');
-      else await c.query('SELECT id FROM eg_products WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [[...products].sort()]);
-      const result = await fn(txOn(c));
-      await c.query('COMMIT');
+      // Two round trips for a decide-and-reserve step: BEGIN, the locks and the
+      // reads that follow them in one; the step's writes and COMMIT in the other.
+      // Each is a simple-query batch, so values go in as escaped literals.
+      const ids = products === 'all' ? null : [...products].sort();
+      const lock =
+        ids === null
+          ? 'SELECT id FROM eg_products ORDER BY id FOR UPDATE'
+          : `SELECT id FROM eg_products WHERE id IN (${ids.map((id) => c.escapeLiteral(id)).join(', ') || 'NULL'}) ORDER BY id FOR UPDATE`;
+      if (prefetch && ids) {
+        const array = `ARRAY[${ids.map((id) => c.escapeLiteral(id)).join(', ')}]::text[]`;
+        const results = (await c.query(
+          `BEGIN; ${lock}; SELECT v FROM eg_state WHERE k = 'usage_version'; ${countingSql(array, String(int(prefetch.now)))}`,
+        )) as unknown as pg.QueryResult[];
+        tx.prefetched = {
+          usageVersion: Number(results[2]!.rows[0].v),
+          now: prefetch.now,
+          products: ids.join('\u0000'),
+          counting: results[3]!.rows.map((r) => lineFrom(r as LineRow)),
+        };
+      } else await c.query(`BEGIN; ${lock}`);
+      const result = await fn(tx);
+      await c.query([...tx.deferred.splice(0), 'COMMIT'].join(';\n'));
       return result;
     } catch (err) {
       try {
@@ -179,8 +197,56 @@ export class PostgresStore implements Store {
 const SUBTRACT = `, sums AS (SELECT product, scope, sum(quantity) AS q FROM d GROUP BY product, scope)
   UPDATE eg_held h SET quantity = h.quantity - s.q FROM sums s WHERE h.product = s.product AND h.scope = s.scope`;
 
-function txOn(c: Client): StoreTx & { expireHeld(now: number): Promise<number> } {
-  const rows = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => (await c.query(sql, params)).rows as T[];
+interface Prefetch {
+  now: number;
+}
+
+type PgTx = StoreTx & {
+  expireHeld(now: number): Promise<number>;
+  /** Read with the locks, for the step's first countingLines and usageVersion. */
+  prefetched: { usageVersion: number; now: number; products: string; counting: ReservationLine[] } | undefined;
+  /** Writes sent with COMMIT. */
+  deferred: string[];
+};
+
+function int(n: number): number {
+  if (!Number.isSafeInteger(n)) throw new Error(`not an integer: ${n}`);
+  return n;
+}
+
+function num(n: number): number {
+  if (!Number.isFinite(n)) throw new Error(`not a finite number: ${n}`);
+  return n;
+}
+
+/** What counts (see StoreTx.countingLines); `array` and `now` are SQL (placeholders or literals). */
+function countingSql(array: string, now: string): string {
+  // Lines past their expiry leave eg_held first; the read sees eg_held as it was
+  // when the statement began, so it subtracts them itself.
+  return `WITH due AS (
+      UPDATE eg_reservation_lines SET counts = 0
+       WHERE counts = 1 AND product = ANY(${array}) AND expires_at <= ${now}
+       RETURNING product, scope, quantity),
+    sums AS (SELECT product, scope, sum(quantity) AS q FROM due GROUP BY product, scope),
+    upd AS (UPDATE eg_held h SET quantity = h.quantity - s.q FROM sums s WHERE h.product = s.product AND h.scope = s.scope)
+    SELECT h.product, h.quantity - coalesce(s.q, 0) AS quantity, h.scope, NULL AS resource
+      FROM eg_held h LEFT JOIN sums s ON s.product = h.product AND s.scope = h.scope
+     WHERE h.product = ANY(${array}) AND h.quantity - coalesce(s.q, 0) > 0
+     ORDER BY h.product, h.scope`;
+}
+
+function txOn(c: Client): PgTx {
+  const flush = async () => {
+    if (tx.deferred.length) await c.query(tx.deferred.splice(0).join(';\n'));
+  };
+  const rows = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => {
+    await flush();
+    return (await c.query(sql, params)).rows as T[];
+  };
+  const exec = async (sql: string, params: unknown[] = []): Promise<void> => {
+    await flush();
+    await c.query(sql, params);
+  };
   const reservation = async (id: string, now: number): Promise<Reservation | null> => {
     const [row] = await rows<ReservationRow>('SELECT id, state, created_at, expires_at, actor FROM eg_reservations WHERE id = $1', [id]);
     if (!row) return null;
@@ -190,21 +256,26 @@ function txOn(c: Client): StoreTx & { expireHeld(now: number): Promise<number> }
     );
     return reservationFrom(row, lines.map(lineFrom), now);
   };
-  return {
+  const tx: PgTx = {
+    prefetched: undefined,
+    deferred: [],
     expireHeld: async (now) => {
       const ended = await rows<{ id: string }>(
         `UPDATE eg_reservations SET state = 'expired', updated_at = $1, updated_by = 'ttl' WHERE state = 'held' AND expires_at <= $1 RETURNING id`,
         [now],
       );
       if (ended.length === 0) return 0;
-      await c.query(
+      await exec(
         `WITH d AS (UPDATE eg_reservation_lines SET counts = 0 WHERE reservation_id = ANY($1::text[]) AND counts = 1 RETURNING product, scope, quantity)
          ${SUBTRACT}`,
         [ended.map((e) => e.id)],
       );
       return ended.length;
     },
-    usageVersion: async () => Number((await rows<{ v: string }>("SELECT v FROM eg_state WHERE k = 'usage_version'"))[0]!.v),
+    usageVersion: async () => {
+      if (tx.prefetched) return tx.prefetched.usageVersion;
+      return Number((await rows<{ v: string }>("SELECT v FROM eg_state WHERE k = 'usage_version'"))[0]!.v);
+    },
     currentUsage: async () =>
       (
         await rows<ReportRow>(
@@ -212,63 +283,52 @@ function txOn(c: Client): StoreTx & { expireHeld(now: number): Promise<number> }
              FROM eg_sources s JOIN eg_usage_reports r ON r.id = s.report_id ORDER BY s.name`,
         )
       ).map(reportFrom),
-    countingLines: async (products, now) =>
-      // Lines past their expiry leave eg_held first; the read sees eg_held as it was
-      // when the statement began, so it subtracts them itself.
-      (
-        await rows<LineRow>(
-          `WITH due AS (
-             UPDATE eg_reservation_lines SET counts = 0
-              WHERE counts = 1 AND product = ANY($1::text[]) AND expires_at <= $2
-              RETURNING product, scope, quantity),
-           sums AS (SELECT product, scope, sum(quantity) AS q FROM due GROUP BY product, scope),
-           upd AS (UPDATE eg_held h SET quantity = h.quantity - s.q FROM sums s WHERE h.product = s.product AND h.scope = s.scope)
-           SELECT h.product, h.quantity - coalesce(s.q, 0) AS quantity, h.scope, NULL AS resource
-             FROM eg_held h LEFT JOIN sums s ON s.product = h.product AND s.scope = h.scope
-            WHERE h.product = ANY($1::text[]) AND h.quantity - coalesce(s.q, 0) > 0
-            ORDER BY h.product, h.scope`,
-          [products, now],
-        )
-      ).map(lineFrom),
+    countingLines: async (products, now) => {
+      const p = tx.prefetched;
+      if (p && p.now === now && p.products === [...products].sort().join('\u0000')) {
+        tx.prefetched = undefined;
+        return p.counting;
+      }
+      return (await rows<LineRow>(countingSql('$1::text[]', '$2'), [products, now])).map(lineFrom);
+    },
     insertReservation: async (r) => {
-      // One round trip for the reservation and its lines.
-      await c.query(
-        `WITH res AS (
-           INSERT INTO eg_reservations (id, state, created_at, expires_at, actor, updated_at, updated_by)
-           VALUES ($1, $2, $3, $4, $5, $3, $5)),
-         ins AS (
-           INSERT INTO eg_reservation_lines (reservation_id, n, product, quantity, scope, resource, expires_at, counts)
-           SELECT $1, l.n - 1, l.product, l.quantity, l.scope, l.resource, $4, 1
-             FROM unnest($6::text[], $7::float8[], $8::text[], $9::text[]) WITH ORDINALITY AS l(product, quantity, scope, resource, n)
-           RETURNING product, scope, quantity)
-         INSERT INTO eg_held (product, scope, quantity) SELECT product, scope, sum(quantity) FROM ins GROUP BY product, scope
-         ON CONFLICT (product, scope) DO UPDATE SET quantity = eg_held.quantity + excluded.quantity`,
-        [
-          r.id,
-          r.state,
-          r.createdAt,
-          r.expiresAt,
-          r.actor,
-          r.lines.map((l) => l.product),
-          r.lines.map((l) => l.quantity),
-          r.lines.map((l) => scopeKey(l.scope)),
-          r.lines.map((l) => l.resource),
-        ],
+      // Deferred: sent with COMMIT, in the step's second round trip.
+      const L = (v: string | null) => (v === null ? 'NULL' : c.escapeLiteral(v));
+      const exp = r.expiresAt === null ? 'NULL' : String(int(r.expiresAt));
+      const held = new Map<string, { product: string; scope: string; quantity: number }>();
+      const lines = r.lines.map((l, n) => {
+        const scope = scopeKey(l.scope);
+        const key = `${l.product}\u0000${scope}`;
+        const h = held.get(key) ?? { product: l.product, scope, quantity: 0 };
+        h.quantity += num(l.quantity);
+        held.set(key, h);
+        return `(${L(r.id)}, ${n}, ${L(l.product)}, ${num(l.quantity)}, ${L(scope)}, ${L(l.resource)}, ${exp}, 1)`;
+      });
+      tx.deferred.push(
+        `INSERT INTO eg_reservations (id, state, created_at, expires_at, actor, updated_at, updated_by)
+         VALUES (${L(r.id)}, ${L(r.state)}, ${int(r.createdAt)}, ${exp}, ${L(r.actor)}, ${int(r.createdAt)}, ${L(r.actor)})`,
       );
+      if (lines.length) {
+        tx.deferred.push(
+          `INSERT INTO eg_reservation_lines (reservation_id, n, product, quantity, scope, resource, expires_at, counts) VALUES ${lines.join(', ')}`,
+          `INSERT INTO eg_held (product, scope, quantity) VALUES ${[...held.values()].map((h) => `(${L(h.product)}, ${L(h.scope)}, ${h.quantity})`).join(', ')}
+           ON CONFLICT (product, scope) DO UPDATE SET quantity = eg_held.quantity + excluded.quantity`,
+        );
+      }
     },
     getReservation: reservation,
     setReservationState: async (id, state, at, actor) => {
       if (state === 'confirmed') {
-        await c.query("UPDATE eg_reservations SET state = 'confirmed', expires_at = NULL, updated_at = $2, updated_by = $3 WHERE id = $1", [
+        await exec("UPDATE eg_reservations SET state = 'confirmed', expires_at = NULL, updated_at = $2, updated_by = $3 WHERE id = $1", [
           id,
           at,
           actor,
         ]);
-        await c.query('UPDATE eg_reservation_lines SET expires_at = NULL WHERE reservation_id = $1', [id]);
+        await exec('UPDATE eg_reservation_lines SET expires_at = NULL WHERE reservation_id = $1', [id]);
       } else {
-        await c.query('UPDATE eg_reservations SET state = $2, updated_at = $3, updated_by = $4 WHERE id = $1', [id, state, at, actor]);
+        await exec('UPDATE eg_reservations SET state = $2, updated_at = $3, updated_by = $4 WHERE id = $1', [id, state, at, actor]);
         if (!linesCount(state))
-          await c.query(
+          await exec(
             `WITH d AS (UPDATE eg_reservation_lines SET counts = 0 WHERE reservation_id = $1 AND counts = 1 RETURNING product, scope, quantity)
              ${SUBTRACT}`,
             [id],
@@ -276,7 +336,7 @@ function txOn(c: Client): StoreTx & { expireHeld(now: number): Promise<number> }
       }
     },
     putUsage: async (report, actor) => {
-      await c.query(
+      await exec(
         `WITH rep AS (
            INSERT INTO eg_usage_reports (source, observed_at, reported_at, origin, stale_after_ms, actor, records)
            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id)
@@ -292,7 +352,7 @@ function txOn(c: Client): StoreTx & { expireHeld(now: number): Promise<number> }
           JSON.stringify(report.usage),
         ],
       );
-      await c.query("UPDATE eg_state SET v = v + 1 WHERE k = 'usage_version'");
+      await exec("UPDATE eg_state SET v = v + 1 WHERE k = 'usage_version'");
     },
     settle: async (pairs, at) => {
       if (pairs.length === 0) return [];
@@ -318,6 +378,7 @@ function txOn(c: Client): StoreTx & { expireHeld(now: number): Promise<number> }
       return done.map((r) => r.id);
     },
   };
+  return tx;
 }
 
 /** The URL without its password, for messages and logs. */
