@@ -8,7 +8,7 @@ import { claimsFromPaths } from '../inputs/read.ts';
 import { loadEngine } from '../engine/load.ts';
 import { renderDecision, renderReport } from '../render/index.ts';
 import type { Io } from './io.ts';
-import { checkLedgerFlags, checkWithLedger, ledgerCheckOptions } from './ledger-check.ts';
+import { checkLedgerFlags, checkWithLedger, ledgerCheckOptions, wantsLedger } from './ledger-check.ts';
 
 export async function check(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(
@@ -32,6 +32,19 @@ export async function check(args: string[], io: Io): Promise<number> {
   checkLedgerFlags(values);
   if (values.ledger) return checkWithLedger({ values, paths: positionals, scope: scopeFrom(values), mode, format }, io);
   const { config, engine } = await loadEngine(values.config as string | undefined, strings(values.usage));
+  const ledger = config.config.ledger;
+  if (wantsLedger(values, !!ledger))
+    return checkWithLedger(
+      {
+        values,
+        paths: positionals,
+        scope: scopeFrom(values),
+        mode,
+        format,
+        ...(ledger ? { settings: { ...ledger, configFile: config.file } } : {}),
+      },
+      io,
+    );
   const claims = claimsFromPaths(positionals, { config: config.config, scope: scopeFrom(values) }, io.readStdin);
   const decision = engine.decide(claims, mode ? { now, mode } : { now });
   const out = renderDecision(decision, format);

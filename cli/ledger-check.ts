@@ -3,6 +3,7 @@
 // organisation's usage and reservations. A pull-request check reads; a deploy
 // job reserves, then confirms or releases (`entitlegate ledger confirm|release ID`).
 import { writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Config } from '../engine/config/schema.ts';
 import type { Decision, Mode, Scope } from '../engine/types.ts';
 import { claimsFromPaths } from '../inputs/read.ts';
@@ -21,6 +22,8 @@ export const ledgerCheckOptions = {
 
 export interface LedgerCheck {
   values: Record<string, unknown>;
+  /** The local config's `ledger:` setting, when --config names one (--ledger wins). */
+  settings?: { url: string; tokenFile?: string; configFile: string };
   paths: string[];
   scope: Scope;
   mode: Mode | undefined;
@@ -29,19 +32,28 @@ export interface LedgerCheck {
 
 type LedgerDecision = Decision & { reservation?: { id: string; expiresAt: string } };
 
-/** Refuses ledger flags without --ledger, and local sources of truth with it. */
+/** Refuses local sources of truth with --ledger (before anything is read). */
 export function checkLedgerFlags(values: Record<string, unknown>): void {
-  if (!values.ledger) {
-    if (values.reserve || values.ttl || values['token-file']) throw usageError('--reserve, --ttl and --token-file go with --ledger URL');
-    return;
-  }
+  if (!values.ledger) return;
   if (values.config || values.usage) throw usageError('with --ledger the config and usage come from the ledger: drop --config and --usage');
-  if (values.now) throw usageError('with --ledger the ledger decides at its own clock: drop --now');
-  if (values.ttl && !values.reserve) throw usageError('--ttl goes with --reserve');
+}
+
+/** Whether check goes to a ledger: --ledger, a config with `ledger:`, or a ledger flag (which then needs one of those). */
+export function wantsLedger(values: Record<string, unknown>, configured: boolean): boolean {
+  return !!values.ledger || configured || !!values.reserve || !!values.ttl || !!values['token-file'];
 }
 
 export async function checkWithLedger(c: LedgerCheck, io: Io): Promise<number> {
-  const client = new LedgerClient({ url: ledgerUrl(c.values.ledger), token: tokenFrom(c.values['token-file'] as string | undefined) });
+  const v = c.values;
+  if (!v.ledger && !c.settings) throw usageError('--reserve, --ttl and --token-file go with --ledger URL (or a config with ledger.url)');
+  if (v.usage) throw usageError('with a ledger the usage comes from the ledger: drop --usage');
+  if (v.now) throw usageError('with a ledger the ledger decides at its own clock: drop --now');
+  if (v.ttl && !v.reserve) throw usageError('--ttl goes with --reserve');
+  const url = v.ledger ? ledgerUrl(v.ledger) : ledgerUrl(c.settings!.url);
+  const tokenFile =
+    (v['token-file'] as string | undefined) ??
+    (c.settings?.tokenFile ? resolve(dirname(c.settings.configFile), c.settings.tokenFile) : undefined);
+  const client = new LedgerClient({ url, token: tokenFrom(tokenFile) });
   try {
     const { digest, config } = await client.call<{ digest: string; config: Config }>('GET', '/v1/config');
     const claims = claimsFromPaths(c.paths, { config, scope: c.scope }, io.readStdin);

@@ -3,7 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../ledger/testing/postgres.ts';
-import { type TestLedger, startTestLedger } from '../ledger/testing/harness.ts';
+import { TEST_CONFIG, type TestLedger, startTestLedger } from '../ledger/testing/harness.ts';
 import { cli, tempFiles } from '../test/cli-harness.ts';
 
 let now = new Date('2026-06-01T10:00:00Z');
@@ -111,8 +111,24 @@ describe('entitlegate check --ledger', () => {
     expect(down.stderr).toBe(
       `entitlegate: the ledger at http://127.0.0.1:${port} could not be reached (ECONNREFUSED); nothing was decided or recorded\n`,
     );
-    expect((await cli(['check', tf('six.json'), '--reserve'])).stderr).toMatch(/--reserve, --ttl and --token-file go with --ledger URL/);
+    expect((await cli(['check', tf('six.json'), '--config', TEST_CONFIG, '--reserve'])).stderr).toMatch(
+      /--reserve, --ttl and --token-file go with --ledger URL/,
+    );
     expect((await cli(['check', tf('six.json'), '--ledger', l.url, '--config', 'x.yaml'])).code).toBe(2);
+  });
+
+  it('a config with ledger.url (and tokenFile, relative to it) sends check to that ledger; --usage is refused with it', async () => {
+    await start();
+    const config = tf('with-ledger.yaml');
+    writeFileSync(config, `${readFileSync(TEST_CONFIG, 'utf8')}ledger:\n  url: ${l.url}\n  tokenFile: gate\n`);
+    const r = await cli(['check', tf('six.json'), '--config', config, '--reserve', '--format', 'json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).reservation.id).toEqual(expect.any(String));
+    // The reservation is at the ledger: a second 6 does not fit.
+    expect((await cli(['check', tf('five.json'), '--config', config])).code).toBe(1);
+    writeFileSync(tf('plain-usage.yaml'), 'version: 1\nsource: sam\nobservedAt: 2026-06-01T09:00:00Z\nusage: []\n');
+    const withUsage = await cli(['check', tf('six.json'), '--config', config, '--usage', tf('plain-usage.yaml')]);
+    expect(withUsage).toMatchObject({ code: 2, stderr: expect.stringContaining('the usage comes from the ledger: drop --usage') });
   });
 });
 

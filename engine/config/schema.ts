@@ -161,6 +161,13 @@ export const terraformSettings = z.strictObject({
   runTaskHosts: z.optional(z.array(nonEmpty()).check(z.minLength(1))),
 });
 
+/** The ledger the gates decide with (docs/ledger.md); `--ledger URL` on the command line wins. */
+export const ledgerSettings = z.strictObject({
+  url: z.string().check(z.regex(/^https?:\/\/\S+$/, "expected the ledger's http:// or https:// URL")),
+  /** File holding the bearer token, relative to this file; without it, $ENTITLEGATE_TOKEN. */
+  tokenFile: z.optional(nonEmpty()),
+});
+
 export const config = z.strictObject({
   $schema: z.optional(z.string()),
   version: z.literal(1),
@@ -171,6 +178,7 @@ export const config = z.strictObject({
   exceptions: z._default(z.array(exception), []),
   kubernetes: z._default(kubernetesSettings, () => z.parse(kubernetesSettings, {})),
   terraform: z._default(terraformSettings, () => z.parse(terraformSettings, {})),
+  ledger: z.optional(ledgerSettings),
 });
 
 export type Config = z.output<typeof config>;
