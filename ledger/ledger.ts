@@ -53,7 +53,7 @@ export class Ledger {
   readonly products: ReadonlySet<string>;
   private usageVersion = -1;
   /** Requests waiting for their products' next step, by product set. */
-  private readonly batches = new Map<string, Waiting[]>();
+  private readonly batches = new Map<string, { waiting: Waiting[]; running: boolean }>();
   private reports: UsageReport[] = [];
 
   constructor(opts: { store: Store; engine: Engine; config: LoadedConfig; clock: () => Date }) {
@@ -99,12 +99,16 @@ export class Ledger {
     const products = [...new Set(req.claims.map((c) => c.product))].sort();
     const key = products.join('\u0000');
     return new Promise<LedgerDecision>((resolve, reject) => {
-      let batch = this.batches.get(key);
-      if (!batch) this.batches.set(key, (batch = []));
-      batch.push({ req, actor, resolve, reject });
-      // The first waiter starts the run after this turn of the event loop, so
-      // every request that arrived with it joins the same step.
-      if (batch.length === 1) setImmediate(() => void this.runBatches(key, products));
+      let queue = this.batches.get(key);
+      if (!queue) this.batches.set(key, (queue = { waiting: [], running: false }));
+      queue.waiting.push({ req, actor, resolve, reject });
+      // One runner per product set: it starts after this turn of the event
+      // loop, so every request that arrived with the first joins its step, and
+      // the requests that arrive during a step wait for the next one.
+      if (!queue.running) {
+        queue.running = true;
+        setImmediate(() => void this.runBatches(key, products));
+      }
     });
   }
 
@@ -117,12 +121,12 @@ export class Ledger {
    */
   private async runBatches(key: string, products: string[]): Promise<void> {
     for (;;) {
-      const waiting = this.batches.get(key);
-      if (!waiting || waiting.length === 0) {
+      const queue = this.batches.get(key)!;
+      if (queue.waiting.length === 0) {
         this.batches.delete(key);
         return;
       }
-      const batch = waiting.splice(0, MAX_BATCH);
+      const batch = queue.waiting.splice(0, MAX_BATCH);
       // Taken before the locks, so the store can read what counts with them: a
       // reservation expiring while the step waits still counts (the safe side).
       const now = this.clock();
