@@ -107,11 +107,18 @@ async function killDuringLoad(
   restart: () => Promise<LedgerProcess>,
 ): Promise<void> {
   let answered = 0;
+  // Requests go out over 600 ms; the kill comes once some have been answered and
+  // at least 200 ms in, so later ones find the victim gone whatever its speed.
+  const started = Date.now();
+  let killed = false;
   const outcomes = await Promise.all(
     Array.from({ length: 200 }, async (_, i) => {
-      await sleep(i % 50); // spread over the kill
+      await sleep(i * 3);
       const o = await reserve(urls[i % urls.length]!, t.gate, i);
-      if (++answered === 60) void victim.kill('SIGKILL');
+      if (++answered >= 20 && !killed && Date.now() - started >= 200) {
+        killed = true;
+        void victim.kill('SIGKILL');
+      }
       return o;
     }),
   );

@@ -180,8 +180,14 @@ export class PostgresStore implements Store {
   }
 
   async expire(now: number): Promise<number> {
-    // Under every product's lock, like a step: eg_held changes only there.
-    return this.withProducts('all', async (tx) => (tx as StoreTx & { expireHeld(now: number): Promise<number> }).expireHeld(now));
+    // Marks the state only, without the products' locks: a line past its expiry
+    // already does not count, and leaves eg_held in the next step on its product
+    // (countingLines). Taking every product's lock here stalled every gate.
+    const rows = await this.q<{ id: string }>(
+      `UPDATE eg_reservations SET state = 'expired', updated_at = $1, updated_by = 'ttl' WHERE state = 'held' AND expires_at <= $1 RETURNING id`,
+      [now],
+    );
+    return rows.length;
   }
 
   async ping(): Promise<void> {
@@ -202,7 +208,6 @@ interface Prefetch {
 }
 
 type PgTx = StoreTx & {
-  expireHeld(now: number): Promise<number>;
   /** Read with the locks, for the step's first countingLines and usageVersion. */
   prefetched: { usageVersion: number; now: number; products: string; counting: ReservationLine[] } | undefined;
   /** Writes sent with COMMIT. */
@@ -259,19 +264,6 @@ function txOn(c: Client): PgTx {
   const tx: PgTx = {
     prefetched: undefined,
     deferred: [],
-    expireHeld: async (now) => {
-      const ended = await rows<{ id: string }>(
-        `UPDATE eg_reservations SET state = 'expired', updated_at = $1, updated_by = 'ttl' WHERE state = 'held' AND expires_at <= $1 RETURNING id`,
-        [now],
-      );
-      if (ended.length === 0) return 0;
-      await exec(
-        `WITH d AS (UPDATE eg_reservation_lines SET counts = 0 WHERE reservation_id = ANY($1::text[]) AND counts = 1 RETURNING product, scope, quantity)
-         ${SUBTRACT}`,
-        [ended.map((e) => e.id)],
-      );
-      return ended.length;
-    },
     usageVersion: async () => {
       if (tx.prefetched) return tx.prefetched.usageVersion;
       return Number((await rows<{ v: string }>("SELECT v FROM eg_state WHERE k = 'usage_version'"))[0]!.v);
