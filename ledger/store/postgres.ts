@@ -40,8 +40,11 @@ export class PostgresStore implements Store {
   constructor(url: string, opts: PostgresOptions = {}) {
     this.where = redact(url);
     this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 5000 });
-    // An idle connection the server drops (restart, failover) must not crash the process; the next query reconnects.
+    // A connection the server drops (restart, failover) must not crash the process,
+    // idle in the pool or checked out between two queries of a step: the step's next
+    // query fails (503), the pool discards the connection, and later steps reconnect.
     this.pool.on('error', () => undefined);
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   private async connect(): Promise<Client> {
