@@ -9,6 +9,7 @@ import { claimsFromPaths, reportClash } from '../inputs/read.ts';
 import { quietLine, renderDecision, renderReport } from '../render/index.ts';
 import type { Io } from './io.ts';
 import { removeStaleReport, writeReport } from './output.ts';
+import { checkLedgerFlags, checkWithLedger, ledgerCheckOptions, wantsLedger } from './ledger-check.ts';
 
 export async function check(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(
@@ -22,6 +23,7 @@ export async function check(args: string[], io: Io): Promise<number> {
       now: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       ...scopeOptions,
+      ...ledgerCheckOptions,
     },
     true,
   );
@@ -48,7 +50,14 @@ export async function check(args: string[], io: Io): Promise<number> {
     const mode = modeFrom(values.mode);
     const now = nowFrom(values.now, io.clock);
     if (!positionals.length) throw usageError('check needs at least one PATH (a file, a folder, or - for stdin)');
+    checkLedgerFlags(values);
+    if (values.ledger) return await checkWithLedger({ values, paths: positionals, scope: scopeFrom(values), mode, format }, io);
     const { config, engine } = await loadEngine(configFile, usageFiles);
+    const ledger = config.config.ledger;
+    if (wantsLedger(values, !!ledger)) {
+      const settings = ledger ? { settings: { ...ledger, configFile: config.file } } : {};
+      return await checkWithLedger({ values, paths: positionals, scope: scopeFrom(values), mode, format, ...settings }, io);
+    }
     if (config.policyPath) refuseOutput([{ path: config.policyPath, what: "the config's compiled policy" }]);
     // Gone before the inputs are read: a run killed from here on leaves no
     // earlier verdict behind either.

@@ -8,6 +8,7 @@ import { check, policy, report, validate } from './commands.ts';
 import { completionScript, SHELLS, type Shell } from './completion.ts';
 import { commandHelp, renderCommandHelp, renderOverview } from './help.ts';
 import { serve } from './serve.ts';
+import { ledger } from './ledger.ts';
 import type { Io } from './io.ts';
 
 type Command = (args: string[], io: Io) => Promise<number>;
@@ -33,6 +34,7 @@ export const commands: Record<string, Command> = {
     io.stdout(versionLine());
     return 0;
   },
+  ledger,
 };
 
 /** `--help` or `-h` among a command's own flags (not after `--`). */

@@ -8,6 +8,7 @@ import * as z from 'zod/mini';
 import { kubernetesAdapterSettings, kubernetesMatch } from '../adapters/kubernetes/settings.ts';
 import { terraformAdapterSettings, terraformMatch } from '../adapters/terraform/settings.ts';
 import { licenceFields, productWith } from '../engine/config/schema.ts';
+import { ledgerSettings } from '../ledger/settings.ts';
 import { admissionSettingsFields, runTaskSettingsFields } from '../webhook/settings.ts';
 
 export const product = productWith(
@@ -29,6 +30,7 @@ export const config = z.strictObject({
   ...licenceFields(product),
   kubernetes: z._default(kubernetesSettings, () => z.parse(kubernetesSettings, {})),
   terraform: z._default(terraformSettings, () => z.parse(terraformSettings, {})),
+  ledger: z.optional(ledgerSettings),
 });
 
 export type Config = z.output<typeof config>;

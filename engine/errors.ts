@@ -16,6 +16,11 @@ export const ERROR_CODES = {
   EG_ERR_SIGNATURE: 'a signed request (HCP Terraform run task) has a missing or wrong signature',
   EG_ERR_UNAUTHENTICATED: 'an admission from a client that is not the kube-apiserver (serve --client-ca)',
   EG_ERR_INTERNAL: 'an unexpected internal error (a bug); the webhook fails safe',
+  EG_ERR_LEDGER_UNREACHABLE: 'the ledger could not be reached, or did not answer',
+  EG_ERR_LEDGER_AUTH: 'the ledger refused the token (missing, unknown, or without the role)',
+  EG_ERR_LEDGER_CONFLICT: 'the ledger refused a step that no longer fits its state (stale config digest, ended reservation)',
+  EG_ERR_LEDGER_NOT_FOUND: 'the ledger has no such reservation or source',
+  EG_ERR_LEDGER_STORE: 'the ledger store could not be opened, migrated or used',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 

@@ -1,0 +1,96 @@
+// The CLI's client of the ledger's /v1 API (docs/ledger.md). Every failure is
+// an EntitlegateError a person can act on: the ledger unreachable or a token
+// refused exits 2 (nothing was decided or recorded); a refusal of the step
+// itself (a role the token lacks, an ended reservation) is a LedgerRefusal,
+// which the commands turn into exit 1.
+import { readFileSync } from 'node:fs';
+import { EntitlegateError, type ErrorCode, type Problem } from '../engine/errors.ts';
+
+const TIMEOUT_MS = 30_000;
+
+export class LedgerRefusal extends EntitlegateError {}
+
+export interface LedgerClientOptions {
+  url: string;
+  token: string;
+}
+
+/** The token from --token-file, else $ENTITLEGATE_TOKEN; never printed. */
+export function tokenFrom(tokenFile: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (tokenFile) {
+    let text: string;
+    try {
+      text = readFileSync(tokenFile, 'utf8');
+    } catch (err) {
+      throw new EntitlegateError(
+        'EG_ERR_FILE_NOT_FOUND',
+        `--token-file ${tokenFile}: cannot read it: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
+    }
+    const token = text.trim();
+    if (!token) throw new EntitlegateError('EG_ERR_USAGE', `--token-file ${tokenFile} is empty`);
+    return token;
+  }
+  const token = env.ENTITLEGATE_TOKEN?.trim();
+  if (!token) throw new EntitlegateError('EG_ERR_USAGE', 'the ledger needs a token: set $ENTITLEGATE_TOKEN or pass --token-file FILE');
+  return token;
+}
+
+export function ledgerUrl(value: unknown): string {
+  const url = String(value ?? '');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new EntitlegateError('EG_ERR_USAGE', `--ledger must be the ledger's URL, such as https://ledger.example.com, not "${url}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new EntitlegateError('EG_ERR_USAGE', `--ledger must be an http:// or https:// URL, not "${url}"`);
+  return parsed.toString().replace(/\/+$/, '');
+}
+
+export class LedgerClient {
+  readonly url: string;
+  private readonly token: string;
+
+  constructor(opts: LedgerClientOptions) {
+    this.url = opts.url;
+    this.token = opts.token;
+  }
+
+  async call<T>(method: string, path: string, body?: string, contentType = 'application/json'): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(this.url + path, {
+        method,
+        headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+        ...(body !== undefined ? { body } : {}),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message ?? (err as Error).message;
+      throw new EntitlegateError(
+        'EG_ERR_LEDGER_UNREACHABLE',
+        `the ledger at ${this.url} could not be reached (${why}); nothing was decided or recorded`,
+      );
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new EntitlegateError(
+        'EG_ERR_LEDGER_UNREACHABLE',
+        `${this.url}${path} answered HTTP ${res.status} with something other than JSON: is it an entitlegate ledger?`,
+      );
+    }
+    if (res.ok) return json as T;
+    const e = (json as { error?: { code?: string; message?: string; problems?: Problem[] } }).error ?? {};
+    const message = `the ledger refused ${method} ${path} (HTTP ${res.status}): ${e.message ?? text}`;
+    const code = (e.code ?? 'EG_ERR_LEDGER_UNREACHABLE') as ErrorCode;
+    if (res.status === 403 || res.status === 409) throw new LedgerRefusal(code, message, e.problems ?? []);
+    if (res.status === 503) throw new EntitlegateError('EG_ERR_LEDGER_UNREACHABLE', `${message}; try again shortly`);
+    throw new EntitlegateError(code, message, e.problems ?? []);
+  }
+}

@@ -1,0 +1,201 @@
+// The ledger's CLI commands against a real ledger on a socket.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../ledger/testing/postgres.ts';
+import { TEST_CONFIG, type TestLedger, startTestLedger } from '../ledger/testing/harness.ts';
+import { cli, tempFiles } from '../test/cli-harness.ts';
+
+let now = new Date('2026-06-01T10:00:00Z');
+let l: TestLedger;
+let dir: string;
+const tf = (name: string) => join(dir, name);
+
+const claims = (quantity: number, name = 'orders-db') =>
+  JSON.stringify({
+    claims: [{ product: 'db', quantity, scope: { environment: 'prod' }, resource: { kind: 'Deployment', name, namespace: 'prod' } }],
+  });
+
+beforeAll(() => {
+  dir = tempFiles({
+    'six.json': claims(6),
+    'five.json': claims(5, 'other'),
+    'usage.yaml':
+      'version: 1\nsource: sam\nobservedAt: 2026-06-01T09:00:00Z\nusage:\n  - product: db\n    quantity: 3\n    resource: Deployment/prod/orders-db\n',
+    'bad-usage.yaml': 'version: 1\nobservedAt: 2026-06-01T09:00:00Z\nusage:\n  - product: nope\n    quantity: 3\n',
+  });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(async () => {
+  await l?.close();
+  now = new Date('2026-06-01T10:00:00Z');
+});
+
+async function start(): Promise<void> {
+  l = await startTestLedger({ clock: () => now });
+  for (const role of ['gate', 'reporter', 'admin'] as const) writeFileSync(tf(role), `${l.tokens[role]}\n`);
+}
+
+describe('entitlegate check --ledger', () => {
+  it('reserves what fits (the id in the JSON and on the terminal), refuses what does not with exit 1', async () => {
+    await start();
+    const ok = await cli([
+      'check',
+      tf('six.json'),
+      '--ledger',
+      l.url,
+      '--token-file',
+      tf('gate'),
+      '--reserve',
+      '--ttl',
+      '10m',
+      '--format',
+      'json',
+    ]);
+    expect(ok.code).toBe(0);
+    const decision = JSON.parse(ok.stdout);
+    expect(decision).toMatchObject({
+      allowed: true,
+      products: [{ product: 'db', used: 0, requested: 6 }],
+      reservation: { expiresAt: '2026-06-01T10:10:00.000Z' },
+    });
+    expect(ok.stderr).toContain(`entitlegate ledger confirm ${decision.reservation.id}`);
+
+    const over = await cli(['check', tf('five.json'), '--ledger', l.url, '--token-file', tf('gate'), '--reserve']);
+    expect(over.code).toBe(1);
+    expect(over.stdout).toContain('OVER_ENTITLEMENT');
+    expect(over.stdout).not.toContain('reservation ');
+
+    // A read-only check (a pull request) sees the reservation and holds nothing.
+    const look = await cli(['check', tf('five.json'), '--ledger', l.url, '--token-file', tf('gate'), '--format', 'json']);
+    expect(look.code).toBe(1);
+    expect(JSON.parse(look.stdout).reservation).toBeUndefined();
+
+    const released = await cli(['ledger', 'release', decision.reservation.id, '--ledger', l.url, '--token-file', tf('gate')]);
+    expect(released).toMatchObject({ code: 0, stdout: `reservation ${decision.reservation.id}: released\n` });
+    expect((await cli(['check', tf('five.json'), '--ledger', l.url, '--token-file', tf('gate')])).code).toBe(0);
+  });
+
+  it('confirm keeps the reservation past its TTL; confirming an expired one is refused (exit 1)', async () => {
+    await start();
+    const a = JSON.parse(
+      (await cli(['check', tf('six.json'), '--ledger', l.url, '--token-file', tf('gate'), '--reserve', '--ttl', '1m', '--format', 'json']))
+        .stdout,
+    );
+    const confirmed = await cli(['ledger', 'confirm', a.reservation.id, '--ledger', l.url, '--token-file', tf('gate')]);
+    expect(confirmed).toMatchObject({ code: 0, stdout: `reservation ${a.reservation.id}: confirmed\n` });
+    now = new Date('2026-06-01T11:00:00Z');
+    expect((await cli(['check', tf('five.json'), '--ledger', l.url, '--token-file', tf('gate')])).code).toBe(1);
+    await cli(['ledger', 'release', a.reservation.id, '--ledger', l.url, '--token-file', tf('gate')]);
+    const b = JSON.parse(
+      (await cli(['check', tf('five.json'), '--ledger', l.url, '--token-file', tf('gate'), '--reserve', '--ttl', '1m', '--format', 'json']))
+        .stdout,
+    );
+    now = new Date('2026-06-01T11:01:00Z');
+    const late = await cli(['ledger', 'confirm', b.reservation.id, '--ledger', l.url, '--token-file', tf('gate')]);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toMatch(/is expired .* decide and reserve again/);
+  });
+
+  it('a token without the role is refused (exit 1); none at all, or a ledger that is not there, is exit 2 with a clear message', async () => {
+    await start();
+    const asReporter = await cli(['check', tf('six.json'), '--ledger', l.url, '--token-file', tf('reporter')]);
+    expect(asReporter.code).toBe(1);
+    expect(asReporter.stderr).toMatch(/needs the role gate/);
+    const noToken = await cli(['check', tf('six.json'), '--ledger', l.url]);
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toMatch(/needs a token: set \$ENTITLEGATE_TOKEN or pass --token-file/);
+    const port = await freePort();
+    const down = await cli(['check', tf('six.json'), '--ledger', `http://127.0.0.1:${port}`, '--token-file', tf('gate'), '--reserve']);
+    expect(down.code).toBe(2);
+    expect(down.stderr).toBe(
+      `entitlegate: the ledger at http://127.0.0.1:${port} could not be reached (ECONNREFUSED); nothing was decided or recorded\n`,
+    );
+    expect((await cli(['check', tf('six.json'), '--config', TEST_CONFIG, '--reserve'])).stderr).toMatch(
+      /--reserve, --ttl and --token-file go with --ledger URL/,
+    );
+    expect((await cli(['check', tf('six.json'), '--ledger', l.url, '--config', 'x.yaml'])).code).toBe(2);
+  });
+
+  it('a config with ledger.url (and tokenFile, relative to it) sends check to that ledger; --usage is refused with it', async () => {
+    await start();
+    const config = tf('with-ledger.yaml');
+    writeFileSync(config, `${readFileSync(TEST_CONFIG, 'utf8')}ledger:\n  url: ${l.url}\n  tokenFile: gate\n`);
+    const r = await cli(['check', tf('six.json'), '--config', config, '--reserve', '--format', 'json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).reservation.id).toEqual(expect.any(String));
+    // The reservation is at the ledger: a second 6 does not fit.
+    expect((await cli(['check', tf('five.json'), '--config', config])).code).toBe(1);
+    writeFileSync(tf('plain-usage.yaml'), 'version: 1\nsource: sam\nobservedAt: 2026-06-01T09:00:00Z\nusage: []\n');
+    const withUsage = await cli(['check', tf('six.json'), '--config', config, '--usage', tf('plain-usage.yaml')]);
+    expect(withUsage).toMatchObject({ code: 2, stderr: expect.stringContaining('the usage comes from the ledger: drop --usage') });
+  });
+});
+
+describe('entitlegate ledger usage put / token create', () => {
+  it('stores a usage snapshot for a source (settling the reservation of the resource it names); a bad one is refused at its lines', async () => {
+    await start();
+    const r = JSON.parse(
+      (await cli(['check', tf('six.json'), '--ledger', l.url, '--token-file', tf('gate'), '--reserve', '--format', 'json'])).stdout,
+    );
+    const put = await cli([
+      'ledger',
+      'usage',
+      'put',
+      '--ledger',
+      l.url,
+      '--token-file',
+      tf('reporter'),
+      '--source',
+      'sam:servicenow',
+      tf('usage.yaml'),
+    ]);
+    expect(put).toMatchObject({ code: 0, stdout: 'source sam:servicenow: 1 usage record stored; settled 1 reservation\n' });
+    const look = JSON.parse(
+      (await cli(['check', tf('five.json'), '--ledger', l.url, '--token-file', tf('gate'), '--format', 'json'])).stdout,
+    );
+    expect(look.products[0]).toMatchObject({ used: 3 });
+    expect((await l.call('GET', `/v1/reservations/${r.reservation.id}`)).body.state).toBe('settled');
+
+    const bad = await cli([
+      'ledger',
+      'usage',
+      'put',
+      '--ledger',
+      l.url,
+      '--token-file',
+      tf('reporter'),
+      '--source',
+      'x',
+      tf('bad-usage.yaml'),
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`${tf('bad-usage.yaml')}:4:14 unknown product "nope"`);
+  });
+
+  it('creates a token once, stored hashed, that the server then accepts', async () => {
+    await start();
+    const created = await cli([
+      'ledger',
+      'token',
+      'create',
+      '--store',
+      l.store,
+      '--name',
+      'deploy-job',
+      '--role',
+      'gate',
+      '--role',
+      'reporter',
+    ]);
+    expect(created.code).toBe(0);
+    const token = created.stdout.trim();
+    expect(token).toMatch(/^egl_[A-Za-z0-9_-]{43}$/);
+    expect(created.stderr).toContain('shown once');
+    expect(readFileSync(l.store).includes(Buffer.from(token))).toBe(false);
+    expect((await l.call('GET', '/v1/config', { token })).status).toBe(200);
+    expect((await cli(['ledger', 'token', 'create', '--store', l.store, '--name', 'x', '--role', 'root'])).stderr).toMatch(
+      /unknown role "root"/,
+    );
+  });
+});

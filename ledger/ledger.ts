@@ -1,0 +1,294 @@
+// The ledger's logic over a store: decide (and reserve) in one serialised step
+// per product, confirm, release, usage reports. Surfaces reach it over HTTP
+// (server.ts); nothing here knows HTTP.
+import { randomUUID } from 'node:crypto';
+import type { LoadedConfig } from '../config/load.ts';
+import type { Engine } from '../engine/engine.ts';
+import { EntitlegateError } from '../engine/errors.ts';
+import { type Decision, resourceId, type Scope, type UsageRecord } from '../engine/types.ts';
+import type { DecisionRequest, UsageBody } from './requests.ts';
+import { scopeKey } from './store/rows.ts';
+import type { Actor, Reservation, ReservationLine, Store, StoreTx, UsageReport } from './store/types.ts';
+import { effectiveUsage, staleWarnings } from './usage.ts';
+
+export interface LedgerDecision extends Decision {
+  reservation?: { id: string; expiresAt: string };
+}
+
+export interface ReservationView {
+  id: string;
+  state: Reservation['state'];
+  createdAt: string;
+  expiresAt: string | null;
+  actor: string;
+  lines: ReservationLine[];
+}
+
+export function viewOf(r: Reservation): ReservationView {
+  return {
+    id: r.id,
+    state: r.state,
+    createdAt: new Date(r.createdAt).toISOString(),
+    expiresAt: r.expiresAt === null ? null : new Date(r.expiresAt).toISOString(),
+    actor: r.actor,
+    lines: r.lines,
+  };
+}
+
+interface Waiting {
+  req: DecisionRequest;
+  actor: Actor;
+  resolve: (d: LedgerDecision) => void;
+  reject: (err: unknown) => void;
+}
+
+// Enough to share one lock and one commit among every gate that waits; small enough to keep one step short.
+const MAX_BATCH = 256;
+
+export class Ledger {
+  readonly store: Store;
+  readonly engine: Engine;
+  readonly config: LoadedConfig;
+  readonly clock: () => Date;
+  readonly products: ReadonlySet<string>;
+  private usageVersion = -1;
+  /** Requests waiting for their products' next step, by product set. */
+  private readonly batches = new Map<string, { waiting: Waiting[]; running: boolean }>();
+  private reports: UsageReport[] = [];
+
+  constructor(opts: { store: Store; engine: Engine; config: LoadedConfig; clock: () => Date }) {
+    this.store = opts.store;
+    this.engine = opts.engine;
+    this.config = opts.config;
+    this.clock = opts.clock;
+    this.products = new Set(opts.config.config.products.map((p) => p.id));
+  }
+
+  async start(): Promise<void> {
+    await this.store.ensureProducts([...this.products]);
+    await this.store.withProducts('all', (tx) => this.syncUsage(tx));
+  }
+
+  /**
+   * Usage as of the store, re-read only when a report changed it. Called while
+   * holding the step's product locks: a report needs every lock, so what this
+   * reads cannot change under the step for its products.
+   */
+  private async syncUsage(tx: StoreTx): Promise<void> {
+    const v = await tx.usageVersion();
+    if (v === this.usageVersion) return;
+    const reports = await tx.currentUsage();
+    if (v <= this.usageVersion) return;
+    this.engine.setUsage(effectiveUsage(reports, this.products));
+    this.reports = reports;
+    this.usageVersion = v;
+  }
+
+  /** Re-reads usage if a report (to this or another replica) changed it. */
+  async refresh(): Promise<void> {
+    await this.store.withProducts([], (tx) => this.syncUsage(tx));
+  }
+
+  async decide(req: DecisionRequest, actor: Actor): Promise<LedgerDecision> {
+    if (req.configDigest && req.configDigest !== this.config.digest) {
+      throw new EntitlegateError(
+        'EG_ERR_LEDGER_CONFLICT',
+        `the claims were made with config ${req.configDigest}, but the ledger decides with ${this.config.digest}; fetch the ledger's config (GET /v1/config) and make the claims again`,
+      );
+    }
+    const products = [...new Set(req.claims.map((c) => c.product))].sort();
+    const key = products.join('\u0000');
+    return new Promise<LedgerDecision>((resolve, reject) => {
+      let queue = this.batches.get(key);
+      if (!queue) this.batches.set(key, (queue = { waiting: [], running: false }));
+      queue.waiting.push({ req, actor, resolve, reject });
+      // One runner per product set: it starts after this turn of the event
+      // loop, so every request that arrived with the first joins its step, and
+      // the requests that arrive during a step wait for the next one.
+      if (!queue.running) {
+        queue.running = true;
+        setImmediate(() => void this.runBatches(key, products));
+      }
+    });
+  }
+
+  /**
+   * Decides the waiting requests for one set of products in one serialised
+   * step: one lock, one read of what counts, then each request in arrival
+   * order against what the ones before it reserved, then one commit. The lock
+   * is held once for the lot instead of once (with its round trips and fsync)
+   * per request; nothing is answered before the commit.
+   */
+  private async runBatches(key: string, products: string[]): Promise<void> {
+    for (;;) {
+      const queue = this.batches.get(key)!;
+      if (queue.waiting.length === 0) {
+        this.batches.delete(key);
+        return;
+      }
+      const batch = queue.waiting.splice(0, MAX_BATCH);
+      // Taken before the locks, so the store can read what counts with them: a
+      // reservation expiring while the step waits still counts (the safe side).
+      const now = this.clock();
+      let outcomes: ({ ok: true; value: LedgerDecision } | { ok: false; err: unknown })[];
+      try {
+        outcomes = await this.store.withProducts(
+          products,
+          async (tx) => {
+            await this.syncUsage(tx);
+            const held = new Map<string, UsageRecord>();
+            const hold = (l: { product: string; quantity: number; scope: Scope }) => {
+              const k = `${l.product}\u0000${scopeKey(l.scope)}`;
+              const h = held.get(k);
+              if (h) h.quantity += l.quantity;
+              else held.set(k, { product: l.product, quantity: l.quantity, scope: l.scope });
+            };
+            for (const l of await tx.countingLines(products, now.getTime())) hold(l);
+            const out: typeof outcomes = [];
+            for (const w of batch) {
+              let one: { decision: LedgerDecision; reservation?: Reservation };
+              try {
+                one = this.decideOne(w.req, w.actor, now, [...held.values()]);
+              } catch (err) {
+                out.push({ ok: false, err });
+                continue;
+              }
+              if (one.reservation) {
+                // A write that fails fails the step: nothing of the batch is kept.
+                await tx.insertReservation(one.reservation);
+                for (const l of one.reservation.lines) hold(l);
+              }
+              out.push({ ok: true, value: one.decision });
+            }
+            return out;
+          },
+          { now: now.getTime() },
+        );
+      } catch (err) {
+        for (const w of batch) w.reject(err);
+        continue;
+      }
+      batch.forEach((w, i) => {
+        const o = outcomes[i]!;
+        if (o.ok) w.resolve(o.value);
+        else w.reject(o.err);
+      });
+    }
+  }
+
+  /** One request's decision against what is held, and the reservation to write when it reserves. */
+  private decideOne(
+    req: DecisionRequest,
+    actor: Actor,
+    now: Date,
+    reservations: UsageRecord[],
+  ): { decision: LedgerDecision; reservation?: Reservation } {
+    const decision: LedgerDecision = this.engine.decide(
+      req.claims,
+      req.mode ? { now, mode: req.mode, reservations } : { now, reservations },
+    );
+    decision.warnings.push(...staleWarnings(this.reports, now.getTime()));
+    if (req.reserve && decision.allowed) {
+      // The TTL runs from the decision, not from before the locks were had.
+      const decidedAt = Math.max(this.clock().getTime(), now.getTime());
+      const r: Reservation = {
+        id: randomUUID(),
+        state: 'held',
+        createdAt: decidedAt,
+        expiresAt: decidedAt + req.ttlMs,
+        actor,
+        // Only what the change adds is held: what it frees counts once a source reports it gone (never sooner).
+        lines: req.claims
+          .filter((c) => c.quantity !== null && c.quantity > 0)
+          .map((c) => ({
+            product: c.product,
+            quantity: c.quantity!,
+            scope: c.scope,
+            resource: c.resource ? resourceId(c.resource) : null,
+          })),
+      };
+      decision.reservation = { id: r.id, expiresAt: new Date(r.expiresAt!).toISOString() };
+      return { decision, reservation: r };
+    }
+    return { decision };
+  }
+
+  private async reservationProducts(id: string): Promise<string[]> {
+    const r = await this.store.withProducts([], (tx) => tx.getReservation(id, this.clock().getTime()));
+    if (!r) throw new EntitlegateError('EG_ERR_LEDGER_NOT_FOUND', `no reservation ${id}`);
+    return [...new Set(r.lines.map((l) => l.product))];
+  }
+
+  /** Confirms a held reservation: it stops expiring and counts until a source reports its resources, or it is released. */
+  async confirm(id: string, actor: Actor): Promise<ReservationView> {
+    const products = await this.reservationProducts(id);
+    return this.store.withProducts(products, async (tx) => {
+      const now = this.clock().getTime();
+      const r = await tx.getReservation(id, now);
+      if (!r) throw new EntitlegateError('EG_ERR_LEDGER_NOT_FOUND', `no reservation ${id}`);
+      if (r.state === 'held') {
+        await tx.setReservationState(id, 'confirmed', now, actor);
+        return viewOf({ ...r, state: 'confirmed', expiresAt: null });
+      }
+      if (r.state === 'confirmed' || r.state === 'settled') return viewOf(r);
+      throw new EntitlegateError(
+        'EG_ERR_LEDGER_CONFLICT',
+        `reservation ${id} is ${r.state}${r.state === 'expired' ? ` (at ${new Date(r.expiresAt!).toISOString()})` : ''}: it no longer holds capacity; decide and reserve again`,
+      );
+    });
+  }
+
+  /** Releases a reservation (the deployment was not made, or was removed); releasing one that ended already changes nothing. */
+  async release(id: string, actor: Actor): Promise<ReservationView> {
+    const products = await this.reservationProducts(id);
+    return this.store.withProducts(products, async (tx) => {
+      const now = this.clock().getTime();
+      const r = await tx.getReservation(id, now);
+      if (!r) throw new EntitlegateError('EG_ERR_LEDGER_NOT_FOUND', `no reservation ${id}`);
+      if (r.state !== 'held' && r.state !== 'confirmed') return viewOf(r);
+      await tx.setReservationState(id, 'released', now, actor);
+      return viewOf({ ...r, state: 'released' });
+    });
+  }
+
+  async reservation(id: string): Promise<ReservationView> {
+    const r = await this.store.withProducts([], (tx) => tx.getReservation(id, this.clock().getTime()));
+    if (!r) throw new EntitlegateError('EG_ERR_LEDGER_NOT_FOUND', `no reservation ${id}`);
+    return viewOf(r);
+  }
+
+  /** Replaces the source's usage (history kept) and settles reservations whose resources it now reports. */
+  async putUsage(
+    source: string,
+    body: UsageBody,
+    staleAfterMs: number | null,
+    actor: Actor,
+  ): Promise<{ source: string; records: number; settled: string[] }> {
+    // A report rolled back after it was read into the engine must not stay there: re-read on the next step.
+    return this.store
+      .withProducts('all', async (tx) => {
+        const now = this.clock().getTime();
+        const report: UsageReport = { source, observedAt: body.observedAt, reportedAt: now, staleAfterMs, usage: body.usage };
+        if (body.origin && body.origin !== source) report.origin = body.origin;
+        await tx.putUsage(report, actor);
+        const pairs = body.usage.filter((u) => u.resource !== undefined).map((u) => ({ product: u.product, resource: u.resource! }));
+        const settled = await tx.settle(pairs, now);
+        await this.syncUsage(tx);
+        return { source, records: body.usage.length, settled };
+      })
+      .catch((err: unknown) => {
+        this.usageVersion = -1;
+        throw err;
+      });
+  }
+
+  get sources(): { source: string; observedAt: string; reportedAt: string; staleAfterMs: number | null; records: number }[] {
+    return this.reports.map((r) => ({
+      source: r.source,
+      observedAt: r.observedAt,
+      reportedAt: new Date(r.reportedAt).toISOString(),
+      staleAfterMs: r.staleAfterMs,
+      records: r.usage.length,
+    }));
+  }
+}

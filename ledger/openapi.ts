@@ -1,0 +1,193 @@
+// The API's OpenAPI 3.1 document (GET /v1/openapi.json). Hand-written, kept
+// beside the routes; server.test.ts checks that every route is in it.
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+const error = { description: 'an error', ...json({ $ref: '#/components/schemas/Error' }) };
+const errors = {
+  '400': error,
+  '401': { description: 'no token, or an unknown one', ...json({ $ref: '#/components/schemas/Error' }) },
+  '403': { description: 'the token lacks the role', ...json({ $ref: '#/components/schemas/Error' }) },
+  '503': { description: 'the store did not answer', ...json({ $ref: '#/components/schemas/Error' }) },
+};
+const reservationPath = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+
+export const openapi = {
+  openapi: '3.1.0',
+  info: {
+    title: 'entitlegate ledger',
+    version: '1',
+    description: 'One durable record of licence usage, reservations and decisions that every gate shares (docs/ledger.md).',
+  },
+  security: [{ bearer: [] }],
+  paths: {
+    '/v1/config': {
+      get: {
+        summary: 'The config the ledger decides with, and its digest (roles: gate, reporter)',
+        responses: {
+          '200': {
+            description: 'config',
+            ...json({ type: 'object', properties: { digest: { type: 'string' }, config: { type: 'object' } } }),
+          },
+          ...errors,
+        },
+      },
+    },
+    '/v1/decisions': {
+      post: {
+        summary:
+          'Decide claims; with reserve: true, hold them as a reservation when allowed, in one serialised step per product (role: gate)',
+        requestBody: json({ $ref: '#/components/schemas/DecisionRequest' }),
+        responses: {
+          '200': {
+            description: 'the decision JSON of the contract, with reservation {id, expiresAt} when reserved',
+            ...json({ type: 'object' }),
+          },
+          '409': { description: 'configDigest is not the ledger’s config', ...json({ $ref: '#/components/schemas/Error' }) },
+          ...errors,
+        },
+      },
+    },
+    '/v1/reservations': {
+      get: {
+        summary: 'Recent reservations, newest first (role: admin)',
+        parameters: [
+          {
+            name: 'state',
+            in: 'query',
+            schema: { type: 'string', description: 'comma-separated: held, confirmed, released, expired, settled' },
+          },
+          { name: 'limit', in: 'query', schema: { type: 'integer', maximum: 1000 } },
+        ],
+        responses: { '200': { description: 'reservations', ...json({ type: 'object' }) }, ...errors },
+      },
+    },
+    '/v1/reservations/{id}': {
+      get: {
+        summary: 'One reservation (role: gate)',
+        parameters: [reservationPath],
+        responses: {
+          '200': { description: 'reservation', ...json({ $ref: '#/components/schemas/Reservation' }) },
+          '404': error,
+          ...errors,
+        },
+      },
+      delete: {
+        summary: 'Release: it stops counting; releasing an ended reservation changes nothing (role: gate)',
+        parameters: [reservationPath],
+        responses: {
+          '200': { description: 'reservation', ...json({ $ref: '#/components/schemas/Reservation' }) },
+          '404': error,
+          ...errors,
+        },
+      },
+    },
+    '/v1/reservations/{id}/confirm': {
+      post: {
+        summary: 'Confirm: it stops expiring and counts until a source reports its resources or it is released (role: gate)',
+        parameters: [reservationPath],
+        responses: {
+          '200': { description: 'reservation', ...json({ $ref: '#/components/schemas/Reservation' }) },
+          '404': error,
+          '409': error,
+          ...errors,
+        },
+      },
+    },
+    '/v1/sources': {
+      get: {
+        summary: 'Usage sources and their last report (roles: gate, reporter)',
+        responses: { '200': { description: 'sources', ...json({ type: 'object' }) }, ...errors },
+      },
+    },
+    '/v1/sources/{name}/usage': {
+      put: {
+        summary:
+          "Replace the source's usage with this report (history kept); settles reservations of the resources it names (role: reporter)",
+        parameters: [
+          { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
+          {
+            name: 'staleAfter',
+            in: 'query',
+            schema: { type: 'string', description: 'e.g. 2h: decisions warn STALE_USAGE when the source is silent longer' },
+          },
+        ],
+        requestBody: json({ $ref: '#/components/schemas/UsageReport' }),
+        responses: { '200': { description: 'stored', ...json({ type: 'object' }) }, ...errors },
+      },
+    },
+    '/v1/sources/{name}/usage/history': {
+      get: {
+        summary: "The source's reports, newest first (role: admin)",
+        parameters: [
+          { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', maximum: 500 } },
+        ],
+        responses: { '200': { description: 'reports', ...json({ type: 'object' }) }, ...errors },
+      },
+    },
+    '/v1/openapi.json': {
+      get: { summary: 'This document (roles: gate, reporter)', responses: { '200': { description: 'OpenAPI 3.1' }, ...errors } },
+    },
+  },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a token from entitlegate ledger token create' } },
+    schemas: {
+      Error: {
+        type: 'object',
+        properties: {
+          error: {
+            type: 'object',
+            properties: { code: { type: 'string' }, message: { type: 'string' }, problems: { type: 'array', items: { type: 'object' } } },
+          },
+        },
+      },
+      DecisionRequest: {
+        type: 'object',
+        required: ['claims'],
+        properties: {
+          claims: { type: 'array', items: { type: 'object', description: 'claims as in schema/claims.schema.json' } },
+          scope: { type: 'object', description: 'fills in and overrides each claim’s scope' },
+          mode: { enum: ['enforce', 'warn'] },
+          reserve: { type: 'boolean' },
+          ttl: { type: ['string', 'number'], description: 'e.g. 30m (default), 2h; at most 7d; a number is seconds' },
+          configDigest: { type: 'string', description: 'the digest of the config the claims were made with; another gets 409' },
+        },
+      },
+      UsageReport: {
+        type: 'object',
+        required: ['version', 'observedAt', 'usage'],
+        properties: {
+          version: { const: 1 },
+          source: { type: 'string' },
+          observedAt: { type: 'string', format: 'date-time' },
+          usage: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['product', 'quantity'],
+              properties: {
+                product: { type: 'string' },
+                quantity: { type: 'number', minimum: 0 },
+                scope: { type: 'object' },
+                resource: {
+                  type: 'string',
+                  description: 'identifies the deployed thing: counted once across sources, settles its reservation',
+                },
+              },
+            },
+          },
+        },
+      },
+      Reservation: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          state: { enum: ['held', 'confirmed', 'released', 'expired', 'settled'] },
+          createdAt: { type: 'string' },
+          expiresAt: { type: ['string', 'null'] },
+          actor: { type: 'string' },
+          lines: { type: 'array', items: { type: 'object' } },
+        },
+      },
+    },
+  },
+} as const;

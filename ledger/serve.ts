@@ -1,0 +1,136 @@
+// The ledger's public entry points, started by the CLI (`entitlegate ledger
+// serve`, `ledger token create`): it never starts serving with a config or a
+// store it could not load; those end in exit 2 with every problem.
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import type { FastifyInstance } from 'fastify';
+import { EntitlegateError } from '../engine/errors.ts';
+import { loadEngine } from '../config/load.ts';
+import { createToken } from './auth.ts';
+import { Ledger } from './ledger.ts';
+import { buildLedgerServer } from './server.ts';
+import { openStore } from './store/open.ts';
+import type { Role, TokenRecord } from './store/types.ts';
+
+export interface LedgerServeOptions {
+  config: string;
+  store: string;
+  port: number;
+  host: string;
+  tls?: { cert: string; key: string };
+  /** Plain HTTP on a non-loopback address (behind a TLS-terminating proxy). */
+  insecureHttp?: boolean;
+  clock: () => Date;
+  logLevel: string;
+  intervalMs?: number;
+}
+
+export interface LedgerServeHooks {
+  stop?: Promise<unknown>;
+  listening?: (address: string) => void;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+function checkTls(cert: string, key: string): void {
+  const read = (flag: string, file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new EntitlegateError('EG_ERR_FILE_NOT_FOUND', `${flag} ${file}: cannot read it: ${(err as Error).message}`);
+    }
+  };
+  const certPem = read('--tls-cert', cert);
+  const keyPem = read('--tls-key', key);
+  try {
+    new X509Certificate(certPem);
+  } catch {
+    throw new EntitlegateError('EG_ERR_TLS_INVALID', `--tls-cert ${cert}: not a PEM certificate (expected "-----BEGIN CERTIFICATE-----")`);
+  }
+  try {
+    createPrivateKey(keyPem);
+  } catch {
+    throw new EntitlegateError('EG_ERR_TLS_INVALID', `--tls-key ${key}: not an unencrypted PEM private key`);
+  }
+}
+
+/** A ledger over its store, ready to decide (tests and the server). */
+export async function openLedger(opts: { config: string; store: string; clock: () => Date }): Promise<Ledger> {
+  const { config, engine } = await loadEngine(opts.config, []);
+  const store = await openStore(opts.store);
+  try {
+    const ledger = new Ledger({ store, engine, config, clock: opts.clock });
+    await ledger.start();
+    return ledger;
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+export async function startLedgerServer(opts: LedgerServeOptions): Promise<{ app: FastifyInstance; ledger: Ledger; address: string }> {
+  if (opts.tls) checkTls(opts.tls.cert, opts.tls.key);
+  else if (!isLoopback(opts.host) && !opts.insecureHttp)
+    throw new EntitlegateError(
+      'EG_ERR_USAGE',
+      `without --tls-cert and --tls-key the ledger serves plain HTTP on loopback only, not on ${opts.host}: give the TLS files (or --insecure-http behind a TLS-terminating proxy)`,
+    );
+  const ledger = await openLedger(opts);
+  const app = await buildLedgerServer({
+    ledger,
+    ...(opts.tls ? { tls: opts.tls } : {}),
+    logger: { level: opts.logLevel },
+    ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),
+  });
+  app.addHook('onClose', async () => ledger.store.close());
+  try {
+    const address = await app.listen({ port: opts.port, host: opts.host });
+    if (!opts.tls)
+      app.log.warn(
+        `serving plain HTTP on ${address}: without --tls-cert and --tls-key tokens cross the wire in the clear; use it on loopback or behind TLS only`,
+      );
+    app.log.info({ store: ledger.store.kind, config: ledger.config.digest }, 'ledger ready');
+    return { app, ledger, address };
+  } catch (err) {
+    await app.close();
+    throw new EntitlegateError('EG_ERR_USAGE', `cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
+  }
+}
+
+export async function serveLedger(opts: LedgerServeOptions, hooks: LedgerServeHooks = {}): Promise<number> {
+  // As the webhook: the policy's WebAssembly straight to the optimising compiler, for a long-running server.
+  setFlagsFromString('--no-liftoff');
+  const { app, address } = await startLedgerServer(opts);
+  hooks.listening?.(address);
+  const stop =
+    hooks.stop ??
+    new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+  await stop;
+  app.log.info('shutting down: finishing requests in flight');
+  await app.close();
+  return 0;
+}
+
+export async function createLedgerToken(opts: {
+  store: string;
+  name: string;
+  roles: readonly Role[];
+  now: Date;
+}): Promise<{ token: string; record: TokenRecord }> {
+  const store = await openStore(opts.store);
+  try {
+    return await createToken(store, opts.name, opts.roles, opts.now, 'cli');
+  } finally {
+    await store.close();
+  }
+}
+
+export { ROLES, type Role } from './store/types.ts';
+export { isRole } from './auth.ts';

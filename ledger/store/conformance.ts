@@ -1,0 +1,219 @@
+// One suite, run against every store (stores.test.ts): the contract in types.ts.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import type { Reservation, Store } from './types.ts';
+
+export interface StoreFactory {
+  /** A fresh, migrated store; `again` opens a second handle on the same data (another replica or a restart). */
+  open(): Promise<{ store: Store; again: () => Promise<Store> }>;
+  /** PostgreSQL: a second handle is another replica. The embedded store has one owner process, so its steps share one handle. */
+  replicas: boolean;
+}
+
+const T0 = Date.parse('2026-11-28T10:00:00Z');
+
+function reservation(id: string, quantity: number, opts: Partial<Reservation> = {}): Reservation {
+  return {
+    id,
+    state: 'held',
+    createdAt: T0,
+    expiresAt: T0 + 60_000,
+    actor: 'token:test',
+    lines: [{ product: 'db', quantity, scope: { environment: 'prod' }, resource: `Deployment/prod/${id}` }],
+    ...opts,
+  };
+}
+
+async function counted(store: Store, now: number): Promise<number> {
+  return store.withProducts(['db'], async (tx) => (await tx.countingLines(['db'], now)).reduce((a, l) => a + l.quantity, 0));
+}
+
+export function storeConformance(name: string, factory: StoreFactory): void {
+  describe(`store contract: ${name}`, () => {
+    it('migrates once: opening again finds the schema in place and keeps the data', async () => {
+      const { store, again } = await factory.open();
+      await store.ensureProducts(['db']);
+      await store.withProducts(['db'], (tx) => tx.insertReservation(reservation('r1', 2)));
+      const second = await again();
+      expect(await second.schemaVersion()).toBe(1);
+      expect(await counted(second, T0)).toBe(2);
+      await second.close();
+      await store.close();
+    });
+
+    it('counts held reservations until they expire, confirmed ones until released', async () => {
+      const { store } = await factory.open();
+      await store.ensureProducts(['db']);
+      await store.withProducts(['db'], async (tx) => {
+        await tx.insertReservation(reservation('held', 2));
+        await tx.insertReservation(reservation('confirm-me', 3));
+        await tx.insertReservation(reservation('release-me', 5));
+      });
+      expect(await counted(store, T0)).toBe(10);
+      await store.withProducts(['db'], async (tx) => {
+        await tx.setReservationState('confirm-me', 'confirmed', T0 + 1000, 'token:ci');
+        await tx.setReservationState('release-me', 'released', T0 + 1000, 'token:ci');
+      });
+      expect(await counted(store, T0 + 1000)).toBe(5);
+      // Past the TTL only the confirmed one counts, before and after the sweep.
+      expect(await counted(store, T0 + 60_000)).toBe(3);
+      const r = await store.withProducts(['db'], (tx) => tx.getReservation('held', T0 + 60_000));
+      expect(r?.state).toBe('expired');
+      expect(await store.expire(T0 + 60_000)).toBe(1);
+      expect(await counted(store, T0 + 60_000)).toBe(3);
+      const confirmed = await store.withProducts(['db'], (tx) => tx.getReservation('confirm-me', T0 + 120_000));
+      expect(confirmed).toMatchObject({
+        state: 'confirmed',
+        expiresAt: null,
+        lines: [{ product: 'db', quantity: 3, resource: 'Deployment/prod/confirm-me' }],
+      });
+      expect((await store.listReservations(T0 + 60_000, ['expired'], 10)).map((x) => x.id)).toEqual(['held']);
+      expect((await store.listReservations(T0 + 60_000, ['released', 'confirmed'], 10)).map((x) => x.id).sort()).toEqual([
+        'confirm-me',
+        'release-me',
+      ]);
+      await store.close();
+    });
+
+    it('a usage report replaces the source’s previous one, keeps it as history, and settles reservations of the resources it names', async () => {
+      const { store } = await factory.open();
+      await store.ensureProducts(['db']);
+      await store.withProducts(['db'], async (tx) => {
+        await tx.insertReservation(reservation('a', 2));
+        await tx.insertReservation({
+          ...reservation('b', 1),
+          lines: [
+            { product: 'db', quantity: 1, scope: {}, resource: 'Deployment/prod/b1' },
+            { product: 'db', quantity: 1, scope: {}, resource: 'Deployment/prod/b2' },
+          ],
+        });
+      });
+      const v0 = await store.withProducts('all', (tx) => tx.usageVersion());
+      const settled = await store.withProducts('all', async (tx) => {
+        await tx.putUsage(
+          {
+            source: 'cluster:one',
+            observedAt: '2026-11-28T09:00:00Z',
+            reportedAt: T0,
+            staleAfterMs: 3_600_000,
+            usage: [{ product: 'db', quantity: 4, scope: {} }],
+          },
+          'token:reporter',
+        );
+        await tx.putUsage(
+          {
+            source: 'cluster:one',
+            observedAt: '2026-11-28T09:30:00Z',
+            reportedAt: T0 + 1,
+            staleAfterMs: null,
+            origin: 'sam-export',
+            usage: [
+              { product: 'db', quantity: 2, scope: {}, resource: 'Deployment/prod/a' },
+              { product: 'db', quantity: 1, scope: {}, resource: 'Deployment/prod/b1' },
+            ],
+          },
+          'token:reporter',
+        );
+        return tx.settle(
+          [
+            { product: 'db', resource: 'Deployment/prod/a' },
+            { product: 'db', resource: 'Deployment/prod/b1' },
+          ],
+          T0 + 1,
+        );
+      });
+      expect(settled).toEqual(['a']);
+      await store.withProducts('all', async (tx) => {
+        expect(await tx.usageVersion()).toBe(v0 + 2);
+        const current = await tx.currentUsage();
+        expect(current).toHaveLength(1);
+        expect(current[0]).toMatchObject({
+          source: 'cluster:one',
+          observedAt: '2026-11-28T09:30:00Z',
+          origin: 'sam-export',
+          staleAfterMs: null,
+        });
+        expect(current[0]!.usage).toHaveLength(2);
+        expect(await tx.countingLines(['db'], T0 + 1)).toEqual([{ product: 'db', quantity: 1, scope: {}, resource: null }]);
+        expect((await tx.getReservation('a', T0 + 1))?.state).toBe('settled');
+        expect((await tx.getReservation('b', T0 + 1))?.state).toBe('held');
+      });
+      const history = await store.usageHistory('cluster:one', 10);
+      expect(history.map((h) => h.observedAt)).toEqual(['2026-11-28T09:30:00Z', '2026-11-28T09:00:00Z']);
+      expect(history[1]).toMatchObject({ staleAfterMs: 3_600_000, usage: [{ product: 'db', quantity: 4, scope: {} }] });
+      await store.close();
+    });
+
+    it('what counts is summed per product and scope, whatever the order of the scope’s keys', async () => {
+      const { store } = await factory.open();
+      await store.ensureProducts(['db', 'os']);
+      await store.withProducts(['db', 'os'], async (tx) => {
+        for (let i = 0; i < 50; i++) await tx.insertReservation(reservation(`p${i}`, 1));
+        await tx.insertReservation({
+          ...reservation('mixed', 0),
+          lines: [
+            { product: 'db', quantity: 2, scope: { region: 'eu', environment: 'dev' }, resource: null },
+            { product: 'db', quantity: 3, scope: { environment: 'dev', region: 'eu' }, resource: null },
+            { product: 'os', quantity: 7, scope: {}, resource: null },
+          ],
+        });
+      });
+      const lines = await store.withProducts(['db'], (tx) => tx.countingLines(['db'], T0));
+      expect(lines).toEqual([
+        { product: 'db', quantity: 5, scope: { environment: 'dev', region: 'eu' }, resource: null },
+        { product: 'db', quantity: 50, scope: { environment: 'prod' }, resource: null },
+      ]);
+      await store.withProducts(['db', 'os'], (tx) => tx.setReservationState('mixed', 'released', T0, 'token:x'));
+      expect(await store.withProducts(['db', 'os'], (tx) => tx.countingLines(['db', 'os'], T0))).toEqual([
+        { product: 'db', quantity: 50, scope: { environment: 'prod' }, resource: null },
+      ]);
+      await store.close();
+    });
+
+    it('keeps tokens by hash only and finds them by it', async () => {
+      const { store } = await factory.open();
+      await store.createToken({ id: 't1', name: 'ci', roles: ['gate', 'reporter'], createdAt: T0, hash: 'sha256:abc' }, 'cli');
+      expect(await store.findToken('sha256:abc')).toEqual({ id: 't1', name: 'ci', roles: ['gate', 'reporter'], createdAt: T0 });
+      expect(await store.findToken('sha256:other')).toBeNull();
+      await expect(
+        store.createToken({ id: 't2', name: 'again', roles: ['gate'], createdAt: T0, hash: 'sha256:abc' }, 'cli'),
+      ).rejects.toThrow();
+      await store.close();
+    });
+
+    it('a step that throws leaves nothing behind', async () => {
+      const { store } = await factory.open();
+      await store.ensureProducts(['db']);
+      await expect(
+        store.withProducts(['db'], async (tx) => {
+          await tx.insertReservation(reservation('half', 2));
+          throw new Error('refused after writing');
+        }),
+      ).rejects.toThrow('refused after writing');
+      expect(await counted(store, T0)).toBe(0);
+      expect(await store.withProducts(['db'], (tx) => tx.getReservation('half', T0))).toBeNull();
+      await store.close();
+    });
+
+    it('steps on one product are serial across handles: check-then-reserve never overshoots', async () => {
+      const { store, again } = await factory.open();
+      const other = factory.replicas ? await again() : store;
+      await store.ensureProducts(['db', 'other']);
+      const capacity = 5;
+      // Each step reads what counts, yields (as a real decision does), then reserves if it fits.
+      const attempt = (s: Store, i: number) =>
+        s.withProducts(['db', 'other'], async (tx) => {
+          const used = (await tx.countingLines(['db'], T0)).reduce((a, l) => a + l.quantity, 0);
+          await sleep(2);
+          if (used + 1 > capacity) return false;
+          await tx.insertReservation(reservation(`c${i}`, 1));
+          return true;
+        });
+      const results = await Promise.all(Array.from({ length: 24 }, (_, i) => attempt(i % 2 ? store : other, i)));
+      expect(results.filter(Boolean)).toHaveLength(capacity);
+      expect(await counted(store, T0)).toBe(capacity);
+      if (other !== store) await other.close();
+      await store.close();
+    });
+  });
+}

@@ -1,0 +1,392 @@
+// The PostgreSQL store (the `pg` client): any number of ledger replicas share
+// it. A decide-and-reserve step locks its products' rows (SELECT … FOR UPDATE,
+// in id order so two steps never wait on each other in a circle) and reads
+// what counts only after it holds them, so steps on one product are serial
+// across every replica, and steps on different products run side by side.
+import pg from 'pg';
+import { EntitlegateError } from '../../engine/errors.ts';
+import { migrations } from './migrations.ts';
+import {
+  type LineRow,
+  type ReportRow,
+  type ReservationRow,
+  type TokenRow,
+  lineFrom,
+  linesCount,
+  reportFrom,
+  reservationFrom,
+  scopeKey,
+  stateFilter,
+  tokenFrom,
+} from './rows.ts';
+import { newerSchema } from './sqlite.ts';
+import type { Actor, Reservation, ReservationLine, ReservationState, Store, StoreTx, TokenRecord, UsageReport } from './types.ts';
+
+// Any 64-bit key: the migrations of every replica wait on it, one at a time.
+const MIGRATION_LOCK = 4_917_266_530_114_221;
+
+type Client = pg.PoolClient;
+
+export interface PostgresOptions {
+  /** Connections per replica (default 10). */
+  max?: number;
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  private readonly pool: pg.Pool;
+  private readonly where: string;
+
+  constructor(url: string, opts: PostgresOptions = {}) {
+    this.where = redact(url);
+    this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 5000 });
+    // A connection the server drops (restart, failover) must not crash the process,
+    // idle in the pool or checked out between two queries of a step: the step's next
+    // query fails (503), the pool discards the connection, and later steps reconnect.
+    this.pool.on('error', () => undefined);
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
+  }
+
+  private async connect(): Promise<Client> {
+    try {
+      return await this.pool.connect();
+    } catch (err) {
+      throw storeDown(this.where, err);
+    }
+  }
+
+  private async q<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    try {
+      return (await this.pool.query(sql, params)).rows as T[];
+    } catch (err) {
+      throw storeDown(this.where, err);
+    }
+  }
+
+  async migrate(): Promise<void> {
+    const c = await this.connect();
+    try {
+      await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      try {
+        await c.query('CREATE TABLE IF NOT EXISTS eg_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+        const current = Number((await c.query('SELECT coalesce(max(version), 0) AS v FROM eg_migrations')).rows[0].v);
+        const all = migrations('postgres');
+        if (current > all.length) throw newerSchema(this.where, current, all.length);
+        for (let v = current + 1; v <= all.length; v++) {
+          await c.query('BEGIN');
+          try {
+            for (const stmt of all[v - 1]!) await c.query(stmt);
+            await c.query('INSERT INTO eg_migrations (version, applied_at) VALUES ($1, $2)', [v, Date.now()]);
+            await c.query('COMMIT');
+          } catch (err) {
+            await c.query('ROLLBACK');
+            throw err;
+          }
+        }
+      } finally {
+        await c.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      }
+    } catch (err) {
+      if (err instanceof EntitlegateError) throw err;
+      throw new EntitlegateError('EG_ERR_LEDGER_STORE', `${this.where}: migrating the schema failed: ${(err as Error).message}`);
+    } finally {
+      c.release();
+    }
+  }
+
+  async schemaVersion(): Promise<number> {
+    return Number((await this.q<{ v: number }>('SELECT coalesce(max(version), 0) AS v FROM eg_migrations'))[0]!.v);
+  }
+
+  async ensureProducts(ids: readonly string[]): Promise<void> {
+    await this.q('INSERT INTO eg_products (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', [ids]);
+  }
+
+  async withProducts<T>(products: readonly string[] | 'all', fn: (tx: StoreTx) => Promise<T>, prefetch?: Prefetch): Promise<T> {
+    const c = await this.connect();
+    let broken = false;
+    const tx = txOn(c);
+    try {
+      // Two round trips for a decide-and-reserve step: BEGIN, the locks and the
+      // reads that follow them in one; the step's writes and COMMIT in the other.
+      // Each is a simple-query batch, so values go in as escaped literals.
+      const ids = products === 'all' ? null : [...products].sort();
+      const lock =
+        ids === null
+          ? 'SELECT id FROM eg_products ORDER BY id FOR UPDATE'
+          : `SELECT id FROM eg_products WHERE id IN (${ids.map((id) => c.escapeLiteral(id)).join(', ') || 'NULL'}) ORDER BY id FOR UPDATE`;
+      if (prefetch && ids) {
+        const array = `ARRAY[${ids.map((id) => c.escapeLiteral(id)).join(', ')}]::text[]`;
+        const results = (await c.query(
+          `BEGIN; ${lock}; SELECT v FROM eg_state WHERE k = 'usage_version'; ${countingSql(array, String(int(prefetch.now)))}`,
+        )) as unknown as pg.QueryResult[];
+        tx.prefetched = {
+          usageVersion: Number(results[2]!.rows[0].v),
+          now: prefetch.now,
+          products: ids.join('\u0000'),
+          counting: results[3]!.rows.map((r) => lineFrom(r as LineRow)),
+        };
+      } else await c.query(`BEGIN; ${lock}`);
+      const result = await fn(tx);
+      await c.query([...tx.deferred.splice(0), 'COMMIT'].join(';\n'));
+      return result;
+    } catch (err) {
+      try {
+        await c.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      if (err instanceof EntitlegateError) throw err;
+      throw storeDown(this.where, err);
+    } finally {
+      c.release(broken);
+    }
+  }
+
+  async createToken(t: TokenRecord & { hash: string }, actor: Actor): Promise<void> {
+    await this.q('INSERT INTO eg_tokens (id, name, hash, roles, created_at, actor) VALUES ($1, $2, $3, $4, $5, $6)', [
+      t.id,
+      t.name,
+      t.hash,
+      JSON.stringify(t.roles),
+      t.createdAt,
+      actor,
+    ]);
+  }
+
+  async findToken(hash: string): Promise<TokenRecord | null> {
+    const rows = await this.q<TokenRow>('SELECT id, name, roles, created_at FROM eg_tokens WHERE hash = $1 AND revoked_at IS NULL', [hash]);
+    return rows[0] ? tokenFrom(rows[0]) : null;
+  }
+
+  async usageHistory(source: string, limit: number): Promise<UsageReport[]> {
+    const rows = await this.q<ReportRow>(
+      `SELECT source, observed_at, reported_at, origin, stale_after_ms, records FROM eg_usage_reports
+        WHERE source = $1 ORDER BY id DESC LIMIT $2`,
+      [source, limit],
+    );
+    return rows.map(reportFrom);
+  }
+
+  async listReservations(now: number, states: readonly ReservationState[], limit: number): Promise<Reservation[]> {
+    let n = 0;
+    const { where, params } = stateFilter(states, now, () => `$${++n}`);
+    const rows = await this.q<ReservationRow>(
+      `SELECT id, state, created_at, expires_at, actor FROM eg_reservations ${where} ORDER BY created_at DESC, id LIMIT $${n + 1}`,
+      [...params, limit],
+    );
+    const lines = await this.q<LineRow & { reservation_id: string }>(
+      'SELECT reservation_id, product, quantity, scope, resource FROM eg_reservation_lines WHERE reservation_id = ANY($1::text[]) ORDER BY n',
+      [rows.map((r) => r.id)],
+    );
+    return rows.map((r) => reservationFrom(r, lines.filter((l) => l.reservation_id === r.id).map(lineFrom), now));
+  }
+
+  async expire(now: number): Promise<number> {
+    // Marks the state only, without the products' locks: a line past its expiry
+    // already does not count, and leaves eg_held in the next step on its product
+    // (countingLines). Taking every product's lock here stalled every gate.
+    const rows = await this.q<{ id: string }>(
+      `UPDATE eg_reservations SET state = 'expired', updated_at = $1, updated_by = 'ttl' WHERE state = 'held' AND expires_at <= $1 RETURNING id`,
+      [now],
+    );
+    return rows.length;
+  }
+
+  async ping(): Promise<void> {
+    await this.q('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/** Subtracts the lines a CTE `d` returned (product, scope, quantity) from eg_held. */
+const SUBTRACT = `, sums AS (SELECT product, scope, sum(quantity) AS q FROM d GROUP BY product, scope)
+  UPDATE eg_held h SET quantity = h.quantity - s.q FROM sums s WHERE h.product = s.product AND h.scope = s.scope`;
+
+interface Prefetch {
+  now: number;
+}
+
+type PgTx = StoreTx & {
+  /** Read with the locks, for the step's first countingLines and usageVersion. */
+  prefetched: { usageVersion: number; now: number; products: string; counting: ReservationLine[] } | undefined;
+  /** Writes sent with COMMIT. */
+  deferred: string[];
+};
+
+function int(n: number): number {
+  if (!Number.isSafeInteger(n)) throw new Error(`not an integer: ${n}`);
+  return n;
+}
+
+function num(n: number): number {
+  if (!Number.isFinite(n)) throw new Error(`not a finite number: ${n}`);
+  return n;
+}
+
+/** What counts (see StoreTx.countingLines); `array` and `now` are SQL (placeholders or literals). */
+function countingSql(array: string, now: string): string {
+  // Lines past their expiry leave eg_held first; the read sees eg_held as it was
+  // when the statement began, so it subtracts them itself.
+  return `WITH due AS (
+      UPDATE eg_reservation_lines SET counts = 0
+       WHERE counts = 1 AND product = ANY(${array}) AND expires_at <= ${now}
+       RETURNING product, scope, quantity),
+    sums AS (SELECT product, scope, sum(quantity) AS q FROM due GROUP BY product, scope),
+    upd AS (UPDATE eg_held h SET quantity = h.quantity - s.q FROM sums s WHERE h.product = s.product AND h.scope = s.scope)
+    SELECT h.product, h.quantity - coalesce(s.q, 0) AS quantity, h.scope, NULL AS resource
+      FROM eg_held h LEFT JOIN sums s ON s.product = h.product AND s.scope = h.scope
+     WHERE h.product = ANY(${array}) AND h.quantity - coalesce(s.q, 0) > 0
+     ORDER BY h.product, h.scope`;
+}
+
+function txOn(c: Client): PgTx {
+  const flush = async () => {
+    if (tx.deferred.length) await c.query(tx.deferred.splice(0).join(';\n'));
+  };
+  const rows = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => {
+    await flush();
+    return (await c.query(sql, params)).rows as T[];
+  };
+  const exec = async (sql: string, params: unknown[] = []): Promise<void> => {
+    await flush();
+    await c.query(sql, params);
+  };
+  const reservation = async (id: string, now: number): Promise<Reservation | null> => {
+    const [row] = await rows<ReservationRow>('SELECT id, state, created_at, expires_at, actor FROM eg_reservations WHERE id = $1', [id]);
+    if (!row) return null;
+    const lines = await rows<LineRow>(
+      'SELECT product, quantity, scope, resource FROM eg_reservation_lines WHERE reservation_id = $1 ORDER BY n',
+      [id],
+    );
+    return reservationFrom(row, lines.map(lineFrom), now);
+  };
+  const tx: PgTx = {
+    prefetched: undefined,
+    deferred: [],
+    usageVersion: async () => {
+      if (tx.prefetched) return tx.prefetched.usageVersion;
+      return Number((await rows<{ v: string }>("SELECT v FROM eg_state WHERE k = 'usage_version'"))[0]!.v);
+    },
+    currentUsage: async () =>
+      (
+        await rows<ReportRow>(
+          `SELECT r.source, r.observed_at, r.reported_at, r.origin, r.stale_after_ms, r.records
+             FROM eg_sources s JOIN eg_usage_reports r ON r.id = s.report_id ORDER BY s.name`,
+        )
+      ).map(reportFrom),
+    countingLines: async (products, now) => {
+      const p = tx.prefetched;
+      if (p && p.now === now && p.products === [...products].sort().join('\u0000')) {
+        tx.prefetched = undefined;
+        return p.counting;
+      }
+      return (await rows<LineRow>(countingSql('$1::text[]', '$2'), [products, now])).map(lineFrom);
+    },
+    insertReservation: async (r) => {
+      // Deferred: sent with COMMIT, in the step's second round trip.
+      const L = (v: string | null) => (v === null ? 'NULL' : c.escapeLiteral(v));
+      const exp = r.expiresAt === null ? 'NULL' : String(int(r.expiresAt));
+      const held = new Map<string, { product: string; scope: string; quantity: number }>();
+      const lines = r.lines.map((l, n) => {
+        const scope = scopeKey(l.scope);
+        const key = `${l.product}\u0000${scope}`;
+        const h = held.get(key) ?? { product: l.product, scope, quantity: 0 };
+        h.quantity += num(l.quantity);
+        held.set(key, h);
+        return `(${L(r.id)}, ${n}, ${L(l.product)}, ${num(l.quantity)}, ${L(scope)}, ${L(l.resource)}, ${exp}, 1)`;
+      });
+      tx.deferred.push(
+        `INSERT INTO eg_reservations (id, state, created_at, expires_at, actor, updated_at, updated_by)
+         VALUES (${L(r.id)}, ${L(r.state)}, ${int(r.createdAt)}, ${exp}, ${L(r.actor)}, ${int(r.createdAt)}, ${L(r.actor)})`,
+      );
+      if (lines.length) {
+        tx.deferred.push(
+          `INSERT INTO eg_reservation_lines (reservation_id, n, product, quantity, scope, resource, expires_at, counts) VALUES ${lines.join(', ')}`,
+          `INSERT INTO eg_held (product, scope, quantity) VALUES ${[...held.values()].map((h) => `(${L(h.product)}, ${L(h.scope)}, ${h.quantity})`).join(', ')}
+           ON CONFLICT (product, scope) DO UPDATE SET quantity = eg_held.quantity + excluded.quantity`,
+        );
+      }
+    },
+    getReservation: reservation,
+    setReservationState: async (id, state, at, actor) => {
+      if (state === 'confirmed') {
+        await exec("UPDATE eg_reservations SET state = 'confirmed', expires_at = NULL, updated_at = $2, updated_by = $3 WHERE id = $1", [
+          id,
+          at,
+          actor,
+        ]);
+        await exec('UPDATE eg_reservation_lines SET expires_at = NULL WHERE reservation_id = $1', [id]);
+      } else {
+        await exec('UPDATE eg_reservations SET state = $2, updated_at = $3, updated_by = $4 WHERE id = $1', [id, state, at, actor]);
+        if (!linesCount(state))
+          await exec(
+            `WITH d AS (UPDATE eg_reservation_lines SET counts = 0 WHERE reservation_id = $1 AND counts = 1 RETURNING product, scope, quantity)
+             ${SUBTRACT}`,
+            [id],
+          );
+      }
+    },
+    putUsage: async (report, actor) => {
+      await exec(
+        `WITH rep AS (
+           INSERT INTO eg_usage_reports (source, observed_at, reported_at, origin, stale_after_ms, actor, records)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id)
+         INSERT INTO eg_sources (name, report_id) SELECT $1, id FROM rep
+         ON CONFLICT (name) DO UPDATE SET report_id = excluded.report_id`,
+        [
+          report.source,
+          report.observedAt,
+          report.reportedAt,
+          report.origin ?? null,
+          report.staleAfterMs,
+          actor,
+          JSON.stringify(report.usage),
+        ],
+      );
+      await exec("UPDATE eg_state SET v = v + 1 WHERE k = 'usage_version'");
+    },
+    settle: async (pairs, at) => {
+      if (pairs.length === 0) return [];
+      const touched = await rows<{ id: string }>(
+        `WITH d AS (
+           UPDATE eg_reservation_lines l SET counts = 0, settled_at = $3
+             FROM unnest($1::text[], $2::text[]) AS p(product, resource)
+            WHERE l.counts = 1 AND l.product = p.product AND l.resource = p.resource AND (l.expires_at IS NULL OR l.expires_at > $3)
+            RETURNING l.reservation_id, l.product, l.scope, l.quantity),
+         sums AS (SELECT product, scope, sum(quantity) AS q FROM d GROUP BY product, scope),
+         upd AS (UPDATE eg_held h SET quantity = h.quantity - s.q FROM sums s WHERE h.product = s.product AND h.scope = s.scope)
+         SELECT DISTINCT reservation_id AS id FROM d`,
+        [pairs.map((p) => p.product), pairs.map((p) => p.resource), at],
+      );
+      const ids = [...new Set(touched.map((r) => r.id))];
+      if (ids.length === 0) return [];
+      const done = await rows<{ id: string }>(
+        `UPDATE eg_reservations r SET state = 'settled', expires_at = NULL, updated_at = $2, updated_by = 'usage-report'
+          WHERE r.id = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM eg_reservation_lines l WHERE l.reservation_id = r.id AND l.counts = 1)
+          RETURNING r.id`,
+        [ids, at],
+      );
+      return done.map((r) => r.id);
+    },
+  };
+  return tx;
+}
+
+/** The URL without its password, for messages and logs. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}
+
+function storeDown(where: string, err: unknown): EntitlegateError {
+  return new EntitlegateError('EG_ERR_LEDGER_STORE', `${where}: the store did not answer: ${(err as Error).message ?? String(err)}`);
+}

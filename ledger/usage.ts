@@ -1,0 +1,41 @@
+// Usage by source, as the engine sees it: every source's current report, a
+// resource reported by several sources counted once (from the report observed
+// last), and sources silent past their staleAfter named in a warning.
+import type { UsageSource } from '../engine/engine.ts';
+import type { Finding } from '../engine/types.ts';
+import type { UsageReport } from './store/types.ts';
+
+export function effectiveUsage(reports: readonly UsageReport[], products: ReadonlySet<string>): UsageSource[] {
+  const newest = [...reports].sort((a, b) => Date.parse(b.observedAt) - Date.parse(a.observedAt) || b.reportedAt - a.reportedAt);
+  const seen = new Set<string>();
+  const kept = new Map<string, UsageSource>();
+  for (const r of newest) {
+    const usage = r.usage.filter((u) => {
+      // A report can outlive the product (the config changed since): it no longer counts.
+      if (!products.has(u.product)) return false;
+      if (u.resource === undefined) return true;
+      const key = `${u.product}\u0000${u.resource}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    kept.set(r.source, {
+      source: r.source,
+      observedAt: r.observedAt,
+      usage: usage.map((u) => ({ product: u.product, quantity: u.quantity, scope: u.scope })),
+    });
+  }
+  return reports.map((r) => kept.get(r.source)!);
+}
+
+export function staleWarnings(reports: readonly UsageReport[], now: number): Finding[] {
+  return reports
+    .filter((r) => r.staleAfterMs !== null && now - r.reportedAt > r.staleAfterMs)
+    .map((r) => ({
+      code: 'STALE_USAGE',
+      product: null,
+      entitlement: null,
+      message: `usage source ${r.source} last reported at ${new Date(r.reportedAt).toISOString()}, longer ago than its staleAfter (${Math.round(r.staleAfterMs! / 1000)} s): its usage may be out of date; check that its reporter runs`,
+      resources: [],
+    }));
+}
