@@ -9,7 +9,7 @@ import { type Decision, resourceId, type Scope, type UsageRecord } from '../engi
 import type { DecisionRequest, UsageBody } from './requests.ts';
 import { scopeKey } from './store/rows.ts';
 import type { Actor, Reservation, ReservationLine, Store, StoreTx, UsageReport } from './store/types.ts';
-import { effectiveUsage, staleWarnings } from './usage.ts';
+import { effectiveUsage, type Overlap, overlaps, staleWarnings } from './usage.ts';
 
 export interface LedgerDecision extends Decision {
   reservation?: { id: string; expiresAt: string };
@@ -280,6 +280,11 @@ export class Ledger {
         this.usageVersion = -1;
         throw err;
       });
+  }
+
+  /** Resources reported by more than one source, after a refresh(). */
+  get overlaps(): Overlap[] {
+    return overlaps(this.reports);
   }
 
   get sources(): { source: string; observedAt: string; reportedAt: string; staleAfterMs: number | null; records: number }[] {

@@ -239,6 +239,13 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
       return { sources: ledger.sources };
     }),
   );
+  app.get(
+    '/v1/reconciliation',
+    guarded('reconciliation', ['reporter'], async () => {
+      await ledger.refresh();
+      return { overlaps: ledger.overlaps };
+    }),
+  );
   app.get<{ Params: { name: string }; Querystring: Record<string, string | undefined> }>(
     '/v1/sources/:name/usage/history',
     guarded<{ name: string }>('history', ['admin'], async (req) => {
