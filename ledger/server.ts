@@ -8,7 +8,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import { Counter, Histogram, Registry } from 'prom-client';
 import { EntitlegateError, type ErrorCode } from '../engine/errors.ts';
 import { AuthError, Tokens } from './auth.ts';
-import type { Ledger } from './ledger.ts';
+import { type Ledger, viewOf } from './ledger.ts';
 import { openapi } from './openapi.ts';
 import { parseDecisionRequest, parseDuration, parseUsageBody } from './requests.ts';
 import type { Role } from './store/types.ts';
@@ -203,7 +203,6 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
         throw new EntitlegateError('EG_ERR_INPUT_INVALID', `state must be held, confirmed, released, expired or settled, not "${bad[0]}"`);
       const limit = Math.min(Number(req.query.limit ?? 100) || 100, 1000);
       const list = await ledger.store.listReservations(ledger.clock().getTime(), states as never, limit);
-      const { viewOf } = await import('./ledger.ts');
       return { reservations: list.map(viewOf) };
     }),
   );
