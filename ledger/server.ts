@@ -88,7 +88,8 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
     logController: new LogController({ disableRequestLogging: true }),
     // No child logger per request (as the webhook): with redaction it costs more than the rest of a request.
     childLoggerFactory: (l) => l,
-    bodyLimit: 16 * 1024 * 1024,
+    // A Terraform state put as usage can be tens of MB.
+    bodyLimit: 64 * 1024 * 1024,
   }) as unknown as FastifyInstance;
   const routes: string[] = [];
   app.addHook('onRoute', (r) => {
