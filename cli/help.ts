@@ -77,6 +77,14 @@ export const COMMANDS: CommandHelp[] = [
       { name: 'format', short: 'f', value: 'FORMAT', choices: FORMATS, help: 'how to print the decision' },
       { name: 'output', short: 'o', value: 'FILE', file: true, help: 'write the formatted decision to FILE and print the text summary' },
       { name: 'quiet', short: 'q', help: 'print one line (verdict and counts) instead of the report; the exit code says the rest' },
+      {
+        name: 'ledger',
+        value: 'URL',
+        help: "decide at this ledger with the organisation's usage (docs/ledger.md); the config's ledger: otherwise",
+      },
+      { name: 'reserve', help: 'with a ledger: hold the allowed change as a reservation (prints its id; confirm or release it)' },
+      { name: 'ttl', value: 'DURATION', help: 'with --reserve: how long the reservation holds unconfirmed (default 30m, at most 7d)' },
+      { name: 'token-file', value: 'FILE', file: true, help: "file holding the ledger's bearer token (default: $ENTITLEGATE_TOKEN)" },
       now,
       help,
     ],
@@ -162,6 +170,17 @@ export const COMMANDS: CommandHelp[] = [
     usage: ['entitlegate completion bash|zsh|fish'],
     args: 'bash: source <(entitlegate completion bash); zsh: entitlegate completion zsh > ~/.zfunc/_entitlegate (a folder on $fpath); fish: entitlegate completion fish > ~/.config/fish/completions/entitlegate.fish',
     subcommands: ['bash', 'zsh', 'fish'],
+    flags: [help],
+  },
+  {
+    name: 'ledger',
+    summary: 'the ledger: one record of usage and reservations for every gate (docs/ledger.md)',
+    usage: [
+      'entitlegate ledger serve --config FILE --store STORE [--port N] [--host H] [--tls-cert F --tls-key F] [--insecure-http]',
+      'entitlegate ledger token create --store STORE --name NAME --role ROLE...',
+      'entitlegate ledger usage put --ledger URL --source NAME FILE [--stale-after 2h] [--token-file F]',
+      'entitlegate ledger confirm|release ID --ledger URL [--token-file F]',
+    ],
     flags: [help],
   },
   {

@@ -132,6 +132,74 @@ describe('entitlegate check --ledger', () => {
   });
 });
 
+describe('a Terraform pipeline on the ledger', () => {
+  it('the plan reserves by address; the state after apply, put as the workspace’s usage, settles the reservation and counts instead', async () => {
+    await start();
+    const plan = {
+      format_version: '1.2',
+      terraform_version: '1.5.7',
+      resource_changes: [
+        {
+          address: 'module.data.aws_instance.db[0]',
+          module_address: 'module.data',
+          mode: 'managed',
+          type: 'aws_instance',
+          name: 'db',
+          change: { actions: ['create'], before: null, after: { ami: 'ami-db-2026' }, after_unknown: {} },
+        },
+      ],
+    };
+    const state = {
+      format_version: '1.0',
+      terraform_version: '1.5.7',
+      values: {
+        root_module: {
+          child_modules: [
+            {
+              address: 'module.data',
+              resources: [
+                {
+                  address: 'module.data.aws_instance.db[0]',
+                  mode: 'managed',
+                  type: 'aws_instance',
+                  name: 'db',
+                  values: { ami: 'ami-db-2026' },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    };
+    writeFileSync(tf('plan.json'), JSON.stringify(plan));
+    writeFileSync(tf('state.json'), JSON.stringify(state));
+    const reserved = await cli(['check', tf('plan.json'), '--ledger', l.url, '--token-file', tf('gate'), '--reserve', '--format', 'json']);
+    expect(reserved.code).toBe(0);
+    const id = JSON.parse(reserved.stdout).reservation.id;
+    expect((await l.call('GET', `/v1/reservations/${id}`)).body.lines).toEqual([
+      { product: 'db', quantity: 1, scope: {}, resource: 'module.data.aws_instance.db[0]' },
+    ]);
+    const put = await cli([
+      'ledger',
+      'usage',
+      'put',
+      '--ledger',
+      l.url,
+      '--token-file',
+      tf('reporter'),
+      '--source',
+      'terraform:payments-prod',
+      tf('state.json'),
+    ]);
+    expect(put).toMatchObject({ code: 0, stdout: 'source terraform:payments-prod: 1 usage record stored; settled 1 reservation\n' });
+    expect((await l.call('GET', `/v1/reservations/${id}`)).body.state).toBe('settled');
+    const look = JSON.parse(
+      (await cli(['check', tf('five.json'), '--ledger', l.url, '--token-file', tf('gate'), '--format', 'json'])).stdout,
+    );
+    expect(look.products[0]).toMatchObject({ used: 1 });
+  });
+});
+
 describe('entitlegate ledger usage put / token create', () => {
   it('stores a usage snapshot for a source (settling the reservation of the resource it names); a bad one is refused at its lines', async () => {
     await start();

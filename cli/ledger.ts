@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { decodeInput } from '../inputs/decode.ts';
 import { EntitlegateError } from '../engine/errors.ts';
-import { parse, usageError } from './args.ts';
+import { HelpRequested, parse, usageError } from './args.ts';
 import type { Io } from './io.ts';
 import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from './ledger-client.ts';
 import { LEDGER_SERVE_USAGE, TOKEN_CREATE_USAGE, ledgerServe, ledgerTokenCreate } from './serve-ledger.ts';
@@ -111,6 +111,10 @@ export async function ledger(args: string[], io: Io): Promise<number> {
     case 'confirm':
     case 'release':
       return reservationStep(sub, rest, io);
+    case '--help':
+    case '-h':
+      // The subcommands and their flags are the ledger entry's usage lines (cli/help.ts).
+      throw new HelpRequested({});
     default:
       throw usageError(`usage:\n${LEDGER_USAGE}`);
   }

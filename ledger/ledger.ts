@@ -9,7 +9,7 @@ import { type Decision, resourceId, type Scope, type UsageRecord } from '../engi
 import type { DecisionRequest, UsageBody } from './requests.ts';
 import { scopeKey } from './store/rows.ts';
 import type { Actor, Reservation, ReservationLine, Store, StoreTx, UsageReport } from './store/types.ts';
-import { effectiveUsage, staleWarnings } from './usage.ts';
+import { effectiveUsage, type Overlap, overlaps, staleWarnings } from './usage.ts';
 
 export interface LedgerDecision extends Decision {
   reservation?: { id: string; expiresAt: string };
@@ -213,19 +213,21 @@ export class Ledger {
     return { decision };
   }
 
-  private async reservationProducts(id: string): Promise<string[]> {
-    const r = await this.store.withProducts([], (tx) => tx.getReservation(id, this.clock().getTime()));
-    if (!r) throw new EntitlegateError('EG_ERR_LEDGER_NOT_FOUND', `no reservation ${id}`);
-    return [...new Set(r.lines.map((l) => l.product))];
+  /** Runs `fn` on the reservation under its products' locks (the same locks a decision holds). */
+  private async withReservation<T>(id: string, fn: (r: Reservation, tx: StoreTx, now: number) => Promise<T>): Promise<T> {
+    const first = await this.store.withProducts([], (tx) => tx.getReservation(id, this.clock().getTime()));
+    if (!first) throw new EntitlegateError('EG_ERR_LEDGER_NOT_FOUND', `no reservation ${id}`);
+    return this.store.withProducts([...new Set(first.lines.map((l) => l.product))], async (tx) => {
+      const now = this.clock().getTime();
+      const r = await tx.getReservation(id, now);
+      if (!r) throw new EntitlegateError('EG_ERR_LEDGER_NOT_FOUND', `no reservation ${id}`);
+      return fn(r, tx, now);
+    });
   }
 
   /** Confirms a held reservation: it stops expiring and counts until a source reports its resources, or it is released. */
   async confirm(id: string, actor: Actor): Promise<ReservationView> {
-    const products = await this.reservationProducts(id);
-    return this.store.withProducts(products, async (tx) => {
-      const now = this.clock().getTime();
-      const r = await tx.getReservation(id, now);
-      if (!r) throw new EntitlegateError('EG_ERR_LEDGER_NOT_FOUND', `no reservation ${id}`);
+    return this.withReservation(id, async (r, tx, now) => {
       if (r.state === 'held') {
         await tx.setReservationState(id, 'confirmed', now, actor);
         return viewOf({ ...r, state: 'confirmed', expiresAt: null });
@@ -240,11 +242,7 @@ export class Ledger {
 
   /** Releases a reservation (the deployment was not made, or was removed); releasing one that ended already changes nothing. */
   async release(id: string, actor: Actor): Promise<ReservationView> {
-    const products = await this.reservationProducts(id);
-    return this.store.withProducts(products, async (tx) => {
-      const now = this.clock().getTime();
-      const r = await tx.getReservation(id, now);
-      if (!r) throw new EntitlegateError('EG_ERR_LEDGER_NOT_FOUND', `no reservation ${id}`);
+    return this.withReservation(id, async (r, tx, now) => {
       if (r.state !== 'held' && r.state !== 'confirmed') return viewOf(r);
       await tx.setReservationState(id, 'released', now, actor);
       return viewOf({ ...r, state: 'released' });
@@ -280,6 +278,11 @@ export class Ledger {
         this.usageVersion = -1;
         throw err;
       });
+  }
+
+  /** Resources reported by more than one source, after a refresh(). */
+  get overlaps(): Overlap[] {
+    return overlaps(this.reports);
   }
 
   get sources(): { source: string; observedAt: string; reportedAt: string; staleAfterMs: number | null; records: number }[] {

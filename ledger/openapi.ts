@@ -114,6 +114,13 @@ export const openapi = {
         responses: { '200': { description: 'stored', ...json({ type: 'object' }) }, ...errors },
       },
     },
+    '/v1/reconciliation': {
+      get: {
+        summary:
+          'Resources that more than one source reports: the record that counts (observed last) and the others (roles: reporter, admin)',
+        responses: { '200': { description: 'overlaps', ...json({ type: 'object' }) }, ...errors },
+      },
+    },
     '/v1/sources/{name}/usage/history': {
       get: {
         summary: "The source's reports, newest first (role: admin)",

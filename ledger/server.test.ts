@@ -105,6 +105,16 @@ describe('ledger API', () => {
       { source: 'sam:servicenow', observedAt: '2026-06-02T08:00:00Z' },
     ]);
     expect((await l.call('GET', `/v1/reservations/${id}`, { token: l.tokens.gate })).body).toMatchObject({ state: 'settled' });
+    // Reconciliation shows the overlap: which source counts, what the other says.
+    expect((await l.call('GET', '/v1/reconciliation', { token: l.tokens.reporter })).body.overlaps).toEqual([
+      {
+        product: 'db',
+        resource: 'Deployment/prod/orders-db',
+        counted: { source: 'cluster:prod-eu-1', quantity: 4, observedAt: '2026-06-02T09:59:00Z' },
+        also: [{ source: 'sam:servicenow', quantity: 4, observedAt: '2026-06-02T08:00:00Z' }],
+      },
+    ]);
+    expect((await l.call('GET', '/v1/reconciliation', { token: l.tokens.gate })).status).toBe(403);
 
     // A new report replaces the source's previous one; the old one stays in its history.
     await l.call('PUT', '/v1/sources/cluster:prod-eu-1/usage', { token: l.tokens.reporter, body: { ...report, usage: [] } });

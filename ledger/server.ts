@@ -8,7 +8,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import { Counter, Histogram, Registry } from 'prom-client';
 import { EntitlegateError, type ErrorCode } from '../engine/errors.ts';
 import { AuthError, Tokens } from './auth.ts';
-import type { Ledger } from './ledger.ts';
+import { type Ledger, viewOf } from './ledger.ts';
 import { openapi } from './openapi.ts';
 import { parseDecisionRequest, parseDuration, parseUsageBody } from './requests.ts';
 import type { Role } from './store/types.ts';
@@ -88,7 +88,8 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
     logController: new LogController({ disableRequestLogging: true }),
     // No child logger per request (as the webhook): with redaction it costs more than the rest of a request.
     childLoggerFactory: (l) => l,
-    bodyLimit: 16 * 1024 * 1024,
+    // A Terraform state put as usage can be tens of MB.
+    bodyLimit: 64 * 1024 * 1024,
   }) as unknown as FastifyInstance;
   const routes: string[] = [];
   app.addHook('onRoute', (r) => {
@@ -203,7 +204,6 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
         throw new EntitlegateError('EG_ERR_INPUT_INVALID', `state must be held, confirmed, released, expired or settled, not "${bad[0]}"`);
       const limit = Math.min(Number(req.query.limit ?? 100) || 100, 1000);
       const list = await ledger.store.listReservations(ledger.clock().getTime(), states as never, limit);
-      const { viewOf } = await import('./ledger.ts');
       return { reservations: list.map(viewOf) };
     }),
   );
@@ -237,6 +237,13 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
     guarded('sources', ['gate', 'reporter'], async () => {
       await ledger.refresh();
       return { sources: ledger.sources };
+    }),
+  );
+  app.get(
+    '/v1/reconciliation',
+    guarded('reconciliation', ['reporter'], async () => {
+      await ledger.refresh();
+      return { overlaps: ledger.overlaps };
     }),
   );
   app.get<{ Params: { name: string }; Querystring: Record<string, string | undefined> }>(

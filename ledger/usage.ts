@@ -39,3 +39,31 @@ export function staleWarnings(reports: readonly UsageReport[], now: number): Fin
       resources: [],
     }));
 }
+
+export interface Overlap {
+  product: string;
+  resource: string;
+  /** The source whose record counts (observed last). */
+  counted: { source: string; quantity: number; observedAt: string };
+  /** The other sources that report the same resource, not counted. */
+  also: { source: string; quantity: number; observedAt: string }[];
+}
+
+/** Resources two or more sources report: which one counts, and what the others say (reconciliation). */
+export function overlaps(reports: readonly UsageReport[]): Overlap[] {
+  const newest = [...reports].sort((a, b) => Date.parse(b.observedAt) - Date.parse(a.observedAt) || b.reportedAt - a.reportedAt);
+  const byResource = new Map<string, Overlap>();
+  for (const r of newest) {
+    for (const u of r.usage) {
+      if (u.resource === undefined) continue;
+      const key = `${u.product}\u0000${u.resource}`;
+      const entry = { source: r.source, quantity: u.quantity, observedAt: r.observedAt };
+      const seen = byResource.get(key);
+      if (seen) seen.also.push(entry);
+      else byResource.set(key, { product: u.product, resource: u.resource, counted: entry, also: [] });
+    }
+  }
+  return [...byResource.values()]
+    .filter((o) => o.also.length > 0)
+    .sort((a, b) => a.product.localeCompare(b.product) || a.resource.localeCompare(b.resource));
+}

@@ -139,7 +139,7 @@ async function killDuringLoad(
   expect((await reserve(back.url, t.gate, 9001)).kind).toBe('refused');
 }
 
-describe('embedded ledger (one process)', () => {
+describe('embedded ledger (one process)', { timeout: 90_000 }, () => {
   let store: string;
   beforeAll(() => {
     const dir = mkdtempSync(join(tmpdir(), 'eg-accept-'));
@@ -169,7 +169,7 @@ describe('embedded ledger (one process)', () => {
 
 const havePg = postgresBin() !== null;
 if (!havePg && process.env.CI) throw new Error('PostgreSQL is not installed: run scripts/install-postgres.sh');
-describe.skipIf(!havePg)('PostgreSQL ledger (two replicas)', () => {
+describe.skipIf(!havePg)('PostgreSQL ledger (two replicas)', { timeout: 90_000 }, () => {
   let pg: PrivatePostgres;
   beforeAll(async () => {
     pg = await startPostgres();

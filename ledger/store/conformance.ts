@@ -195,6 +195,22 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
+    it('a step that throws among concurrent ones undoes only itself', async () => {
+      const { store } = await factory.open();
+      await store.ensureProducts(['db']);
+      const step = (id: string, fail: boolean) =>
+        store.withProducts(['db'], async (tx) => {
+          await tx.insertReservation(reservation(id, 1));
+          if (fail) throw new Error(`${id} refused`);
+          return id;
+        });
+      const results = await Promise.allSettled([step('s1', false), step('s2', true), step('s3', false)]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(await counted(store, T0)).toBe(2);
+      expect(await store.withProducts(['db'], (tx) => tx.getReservation('s2', T0))).toBeNull();
+      await store.close();
+    });
+
     it('steps on one product are serial across handles: check-then-reserve never overshoots', async () => {
       const { store, again } = await factory.open();
       const other = factory.replicas ? await again() : store;
