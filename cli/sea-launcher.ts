@@ -18,7 +18,7 @@
 const sea = process.getBuiltinModule('node:sea');
 const { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = process.getBuiltinModule('node:fs');
 const { Script, constants } = process.getBuiltinModule('node:vm');
-const { createRequire, wrap } = process.getBuiltinModule('node:module');
+const { createRequire, isBuiltin, wrap } = process.getBuiltinModule('node:module');
 const { homedir, tmpdir } = process.getBuiltinModule('node:os');
 const { dirname, join } = process.getBuiltinModule('node:path');
 
@@ -84,6 +84,36 @@ function packageRoot(manifest: SeaManifest): string {
   throw new Error(`entitlegate: no private cache folder to unpack the policy into (${problems.join('; ')})`);
 }
 
+/**
+ * The require the CLI bundle gets: Node's built-ins as usual; the packages the
+ * npm bin loads from node_modules (serve's fastify, prom-client, the
+ * Kubernetes client) from the deps.cjs asset, compiled on the first such require.
+ */
+function bundledRequire(file: string): NodeJS.Require {
+  const nodeRequire = createRequire(file);
+  let deps: Record<string, () => unknown> | undefined;
+  const loadDeps = () => {
+    const depsFile = join(dirname(file), 'deps.cjs');
+    const mod = { exports: {} as Record<string, () => unknown> };
+    const fn = new Script(wrap(sea.getAsset('deps.cjs', 'utf8')), { filename: depsFile }).runInThisContext() as (
+      ...args: unknown[]
+    ) => void;
+    fn(mod.exports, nodeRequire, mod, depsFile, dirname(depsFile));
+    return mod.exports;
+  };
+  const required = (id: string): unknown => {
+    if (isBuiltin(id)) return nodeRequire(id);
+    deps ??= loadDeps();
+    return Object.hasOwn(deps, id) ? deps[id]!() : nodeRequire(id);
+  };
+  return Object.assign(required, {
+    resolve: nodeRequire.resolve,
+    cache: nodeRequire.cache,
+    main: nodeRequire.main,
+    extensions: nodeRequire.extensions,
+  });
+}
+
 async function main(): Promise<number> {
   const manifest = JSON.parse(sea.getAsset('manifest.json', 'utf8')) as SeaManifest;
   const root = packageRoot(manifest);
@@ -106,7 +136,7 @@ async function main(): Promise<number> {
     process.stderr.write(`entitlegate: package files in ${root}; code cache ${state}\n`);
   }
   const mod = { exports: {} as Cli };
-  (script.runInThisContext() as (...args: unknown[]) => void)(mod.exports, createRequire(file), mod, file, dirname(file));
+  (script.runInThisContext() as (...args: unknown[]) => void)(mod.exports, bundledRequire(file), mod, file, dirname(file));
   if (!training) return mod.exports.run(process.argv.slice(2), mod.exports.processIo);
   const quiet = { ...mod.exports.processIo, stdout: () => {}, stderr: () => {} };
   for (const args of training.runs) await mod.exports.run(args, quiet);
