@@ -107,6 +107,8 @@ export async function buildBinary(
     run(process.execPath, ['--experimental-sea-config', config], { cwd: work });
     copyFileSync(process.execPath, target);
     chmodSync(target, 0o755);
+    // Node's official binary carries its symbols and debug info: 18 of its 127 MB.
+    if (spawnSync('strip', ['--version'], { stdio: 'ignore' }).status === 0) run('strip', ['--strip-all', target]);
     run(
       'npm',
       ['exec', '--yes', `--package=postject@${postject}`, '--', 'postject', target, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SENTINEL],
