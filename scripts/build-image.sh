@@ -63,5 +63,8 @@ cp "$binary" "$ctx/entitlegate"
 # Unpacks the policy files where the image's XDG_CACHE_HOME points (any command does).
 mkdir -m 0700 "$ctx/cache"
 XDG_CACHE_HOME="$ctx/cache" "$ctx/entitlegate" validate --config "$root/examples/entitlegate.yaml" >/dev/null
+previous=$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
 podman build --quiet --build-arg "BASE=$base" --build-arg "VERSION=$version" -f "$root/deploy/Containerfile" -t "$tag" "$ctx" >/dev/null
+# the image this tag named before, now untagged: removed, so rebuilds leave nothing behind
+if [ -n "$previous" ] && [ "$previous" != "$(podman image inspect --format '{{.Id}}' "$tag")" ]; then podman rmi "$previous" >/dev/null 2>&1 || true; fi
 echo "$tag"
