@@ -25,11 +25,13 @@ version=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$root/package.json")
 tag=${tag:-localhost/entitlegate:$version}
 
 missing=()
-for tool in podman runc mmdebstrap; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+needed=(podman runc)
+[ -n "$base" ] || needed+=(mmdebstrap)
+for tool in "${needed[@]}"; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 if [ ${#missing[@]} -gt 0 ]; then
-  [ "$(id -u)" = 0 ] || { echo "needs ${missing[*]} (apt-get install -y podman runc mmdebstrap)" >&2; exit 1; }
-  echo "installing podman runc mmdebstrap" >&2
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc mmdebstrap; } >&2
+  [ "$(id -u)" = 0 ] || { echo "needs ${missing[*]} (apt-get install -y ${missing[*]})" >&2; exit 1; }
+  echo "installing ${missing[*]}" >&2
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >&2
 fi
 . "$SCRIPTS_DIR/podman-env.sh"
 
