@@ -238,6 +238,7 @@ describe.skipIf(unavailable !== undefined)('the Helm chart in a real kube-apiser
     expect(container.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', scheme: 'HTTPS' } });
     expect(container.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', scheme: 'HTTPS' } });
     expect(container.resources).toHaveProperty('requests');
+    expect(container.lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
     expect(container.args).toContain('--usage=/etc/entitlegate/config/usage.yaml');
   });
 
