@@ -39,7 +39,8 @@ function versions(root: string): Record<string, string> {
 }
 
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): void {
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...opts });
+  // Their output goes to stderr: stdout is the binary's path alone (`$(node scripts/build-binary.ts)`).
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 2, 2], ...opts });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}`);
 }
 
