@@ -59,7 +59,8 @@ function packageRoot(manifest: SeaManifest): string {
     const root = join(base, `sea-${manifest.build}`);
     try {
       mkdirSync(base, { recursive: true, mode: 0o700 });
-      if (!private_(base)) throw new Error(`${base} is writable by others`);
+      // Its parent too: whoever can write there can swap our folder for theirs.
+      for (const dir of [dirname(base), base]) if (!private_(dir)) throw new Error(`${dir} is not this user's alone`);
       if (existsSync(join(root, '.complete')) && private_(root)) return root;
       // Written aside and renamed: a concurrent first run sees all of it or none.
       const tmp = `${root}.${process.pid}.tmp`;
