@@ -1,10 +1,11 @@
 // The version a release would carry is named the same everywhere users copy
 // from (scripts/release-check.ts): a bump that misses the chart, the
 // Kubernetes example's image or a pinned `npx entitlegate@…` fails here.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { releaseProblems } from '../scripts/release-check.ts';
 import { ROOT } from './cli-harness.ts';
 
@@ -29,5 +30,27 @@ describe('release versions', () => {
     } finally {
       rmSync(copy, { recursive: true, force: true });
     }
+  });
+});
+
+const sharedRules = join(ROOT, 'deploy', 'prometheus-rules.yaml');
+
+describe('alert rules', () => {
+  it('the chart ships its rules file as a Prometheus rules file (groups of alerts with expressions)', () => {
+    const rules = parse(readFileSync(join(ROOT, 'deploy', 'chart', 'files', 'prometheus-rules.yaml'), 'utf8')) as {
+      groups: { rules: { alert: string; expr: string }[] }[];
+    };
+    const alerts = rules.groups.flatMap((g) => g.rules);
+    expect(alerts.length).toBeGreaterThan(0);
+    for (const a of alerts) expect(a.expr, a.alert).toMatch(/entitlegate_/);
+  });
+
+  // deploy/prometheus-rules.yaml, where the project keeps its alert rules, is the chart's when it exists.
+  it.skipIf(!existsSync(sharedRules))('the chart ships the same rules as deploy/prometheus-rules.yaml', () => {
+    const chart = parse(readFileSync(join(ROOT, 'deploy', 'chart', 'files', 'prometheus-rules.yaml'), 'utf8')) as unknown;
+    expect(
+      chart,
+      'copy deploy/prometheus-rules.yaml to deploy/chart/files/prometheus-rules.yaml (Helm reads only files inside the chart)',
+    ).toEqual(parse(readFileSync(sharedRules, 'utf8')));
   });
 });
