@@ -4,14 +4,15 @@
 // plane's CA and watching the API server through a kubeconfig; the API
 // server's webhook points at it.
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlaneUnavailable, httpCode, registerWebhook, startControlPlane, type ControlPlane } from './controlplane.ts';
-import { e2eConfig, errorBody, eventually, licensedDeployment } from './entitlegate.ts';
-import { entitlegateImage, podman, podmanUnavailable } from './podman.ts';
+import { createReview, e2eConfig, errorBody, eventually, licensedDeployment } from './entitlegate.ts';
+import { entitlegateImage, podman, podmanAsync, podmanUnavailable } from './podman.ts';
 
 const unavailable = controlPlaneUnavailable() ?? podmanUnavailable();
 if (unavailable) {
@@ -158,9 +159,35 @@ describe.skipIf(unavailable !== undefined)('the container image behind a real ku
     );
   });
 
-  it('stops on SIGTERM as PID 1: drains and exits 0, no shell or init needed', () => {
-    const stop = podman(['stop', '--time=20', name]);
-    expect(stop.code, stop.stderr).toBe(0);
+  it('stops on SIGTERM as PID 1: an admission in flight is answered, then it exits 0, no shell or init needed', async () => {
+    // An AdmissionReview whose body is still arriving when SIGTERM comes.
+    const body = JSON.stringify(createReview(licensedDeployment('in-flight', 'fits', 1, 'default')));
+    const req = request(`https://127.0.0.1:${port}/validate`, {
+      method: 'POST',
+      ca: cp!.caPem,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      req.on('error', reject);
+      req.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+    });
+    req.write(body.slice(0, 100));
+    await new Promise((resolve) => req.once('socket', (socket) => socket.once('secureConnect', resolve)));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const stopped = podmanAsync(['stop', '--time=20', name]);
+    await eventually(() => {
+      const logs = podman(['logs', name]);
+      return /shutting down/.test(logs.stdout + logs.stderr) ? true : undefined;
+    }, 20_000);
+    req.end(body.slice(100));
+    const reply = await answer;
+    expect(reply.status).toBe(200);
+    expect((JSON.parse(reply.text) as { response: { allowed: boolean } }).response.allowed).toBe(true);
+    expect(await stopped).toBe(0);
     const state = JSON.parse(podman(['container', 'inspect', name]).stdout) as { State: { ExitCode: number } }[];
     expect(state[0]!.State.ExitCode).toBe(0);
     const logs = podman(['logs', name]);

@@ -1,6 +1,6 @@
 // Podman for the e2e tests of the image and the chart: runs with the project's
 // containers.conf (scripts/podman-env.sh), and finds or builds the image.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -18,6 +18,14 @@ export function podman(args: string[], timeoutMs = 120_000): Run {
     timeout: timeoutMs,
   });
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** podman ARGS... in the background; resolves with its exit code. */
+export function podmanAsync(args: string[]): Promise<number | null> {
+  const child = spawn('bash', ['-c', `. "${join(ROOT, 'scripts', 'podman-env.sh')}" && exec podman "$@"`, 'podman', ...args], {
+    stdio: 'ignore',
+  });
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
 }
 
 /** Why the image tests cannot run here, or undefined. */
