@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from './cli-harness.ts';
+import { EXAMPLE_CHECK, ROOT } from './cli-harness.ts';
 
 interface PackResult {
   filename: string;
@@ -71,21 +71,7 @@ describe('packed tarball', () => {
   });
 
   it('npx entitlegate check decides the example as the repository does', () => {
-    const args = [
-      'check',
-      join(ROOT, 'examples/manifests'),
-      '--config',
-      join(ROOT, 'examples/entitlegate.yaml'),
-      '--usage',
-      join(ROOT, 'examples/usage.yaml'),
-      '--cluster',
-      'prod-eu-1',
-      '--now',
-      '2026-11-28T10:00:00Z',
-      '--format',
-      'json',
-    ];
-    const r = sh('npx', ['--no-install', 'entitlegate', ...args], project);
+    const r = sh('npx', ['--no-install', 'entitlegate', ...EXAMPLE_CHECK], project);
     expect(r.code, r.stderr).toBe(1);
     const decision = JSON.parse(r.stdout) as { allowed: boolean; violations: { code: string }[] };
     expect(decision.allowed).toBe(false);

@@ -7,25 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBinary } from '../../scripts/build-binary.ts';
-import { cliProcess, ROOT } from '../cli-harness.ts';
+import { cliProcess, EXAMPLE_CHECK as EXAMPLE, ROOT } from '../cli-harness.ts';
 
 let bin: string;
 let home: string;
-
-const EXAMPLE = [
-  'check',
-  join(ROOT, 'examples/manifests'),
-  '--config',
-  join(ROOT, 'examples/entitlegate.yaml'),
-  '--usage',
-  join(ROOT, 'examples/usage.yaml'),
-  '--cluster',
-  'prod-eu-1',
-  '--now',
-  '2026-11-28T10:00:00Z',
-  '--format',
-  'json',
-];
 
 /** No PATH, no NODE_* variables: only what a bare runner has. */
 function bare(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

@@ -127,35 +127,29 @@ describe.skipIf(unavailable !== undefined)('the container image behind a real ku
     const apps = kc.makeApiClient(AppsV1Api);
     const ns = `image-${Date.now().toString(36)}`;
     await core.createNamespace({ body: { metadata: { name: ns, labels: LABEL } } });
+    /** The API server's refusal of a dry-run create (its body), once there is one. */
+    const refusal = (name: string, replicas: number, what: string) =>
+      eventually(
+        async () => {
+          try {
+            await apps.createNamespacedDeployment({ namespace: ns, body: licensedDeployment(name, 'fits', replicas), dryRun: 'All' });
+            return undefined;
+          } catch (err) {
+            return httpCode(err) === 403 ? errorBody(err) : undefined;
+          }
+        },
+        30_000,
+        what,
+      );
     // The configuration reaches the API server's informer shortly after it is created.
-    const denied = await eventually(
-      async () => {
-        try {
-          await apps.createNamespacedDeployment({ namespace: ns, body: licensedDeployment('too-big', 'fits', 5), dryRun: 'All' });
-          return undefined;
-        } catch (err) {
-          return httpCode(err) === 403 ? errorBody(err) : undefined;
-        }
-      },
-      30_000,
-      'the webhook refusing an over-capacity Deployment',
-    );
+    const denied = await refusal('too-big', 5, 'the webhook refusing an over-capacity Deployment');
     expect(denied).toContain('entitlegate');
     expect(denied).toMatch(/fits: 5 vcpu projected exceeds the 4 vcpu covered/);
     const stored = await apps.createNamespacedDeployment({ namespace: ns, body: licensedDeployment('fits', 'fits', 3) });
     expect(stored.metadata?.uid).toBeTruthy();
     // the container's informer counts the stored Deployment: 3 + 2 > 4
-    await eventually(
-      async () => {
-        try {
-          await apps.createNamespacedDeployment({ namespace: ns, body: licensedDeployment('second', 'fits', 2), dryRun: 'All' });
-          return undefined;
-        } catch (err) {
-          return httpCode(err) === 403 ? errorBody(err) : undefined;
-        }
-      },
-      30_000,
-      'usage from the cluster',
+    expect(await refusal('second', 2, 'usage from the cluster')).toMatch(
+      /fits: 5 vcpu projected exceeds the 4 vcpu covered \(3 used \+ 2 requested\)/,
     );
   });
 
