@@ -74,11 +74,15 @@ describe('examples/terraform/atlantis.yaml', () => {
 
   /** The step as Atlantis runs it: sh -c in the project folder, $SHOWFILE set; `npx entitlegate` is this checkout. */
   const runStep = (showfile: string) =>
-    spawnSync('sh', ['-c', policyStep.replace('npx --yes entitlegate', `"${process.execPath}" "${join(ROOT, 'cli', 'main.ts')}"`)], {
-      cwd: join(ROOT, config.projects[0].dir),
-      env: { ...process.env, SHOWFILE: join(dir, `${showfile}.json`) },
-      encoding: 'utf8',
-    });
+    spawnSync(
+      'sh',
+      ['-c', policyStep.replace(/npx --yes entitlegate(@[0-9.]+)?/, `"${process.execPath}" "${join(ROOT, 'cli', 'main.ts')}"`)],
+      {
+        cwd: join(ROOT, config.projects[0].dir),
+        env: { ...process.env, SHOWFILE: join(dir, `${showfile}.json`) },
+        encoding: 'utf8',
+      },
+    );
 
   it('enables custom_policy_check and runs entitlegate --format atlantis on $SHOWFILE', () => {
     expect(config.projects[0].custom_policy_check).toBe(true);

@@ -42,7 +42,7 @@ const base = ['--config', 'examples/entitlegate.yaml', '--usage', 'examples/usag
 const cases: [string, string[], number][] = [
   [
     'blocked (enforce), with a warning that names no file',
-    ['examples/manifests', '--cluster', 'prod-eu-1', '--now', '2026-12-05T10:00:00Z'],
+    ['examples/manifests', '--cluster', 'prod-eu-1', '--now', '2030-12-05T10:00:00Z'],
     1,
   ],
   ['violations in warn mode', ['examples/claims/over.json', '--mode', 'warn'], 0],

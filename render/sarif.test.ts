@@ -64,7 +64,7 @@ async function sarif(args: string[]) {
 
 describe('--format sarif', () => {
   it("the README example (a warning with no file) validates and passes GitHub's upload rules", async () => {
-    const { code, text, log } = await sarif(['examples/manifests', '--cluster', 'prod-eu-1', '--now', '2026-12-05T10:00:00Z']);
+    const { code, text, log } = await sarif(['examples/manifests', '--cluster', 'prod-eu-1', '--now', '2030-12-05T10:00:00Z']);
     expect(code).toBe(1);
     expect(validate(log), JSON.stringify(validate.errors, null, 2)).toBe(true);
     expect(githubProblems(text)).toEqual([]);
@@ -106,8 +106,8 @@ describe('--format sarif', () => {
   });
 
   it('fingerprints stay the same across runs while the finding does, and differ between findings', async () => {
-    const a = await sarif(['examples/manifests', '--cluster', 'prod-eu-1', '--now', '2026-12-05T10:00:00Z']);
-    const b = await sarif(['examples/manifests', '--cluster', 'prod-eu-1', '--now', '2026-12-09T09:00:00Z']);
+    const a = await sarif(['examples/manifests', '--cluster', 'prod-eu-1', '--now', '2030-12-05T10:00:00Z']);
+    const b = await sarif(['examples/manifests', '--cluster', 'prod-eu-1', '--now', '2030-12-09T09:00:00Z']);
     expect(b.text).not.toEqual(a.text); // the messages count the days left
     const prints = (log: typeof a.log) =>
       Object.fromEntries(

@@ -27,6 +27,22 @@ export async function cli(args: string[], stdin = ''): Promise<Result> {
 
 export const ROOT = join(import.meta.dirname, '..');
 
+/** The README's example check (JSON decision), with the paths absolute so it runs from any folder. */
+export const EXAMPLE_CHECK = [
+  'check',
+  join(ROOT, 'examples/manifests'),
+  '--config',
+  join(ROOT, 'examples/entitlegate.yaml'),
+  '--usage',
+  join(ROOT, 'examples/usage.yaml'),
+  '--cluster',
+  'prod-eu-1',
+  '--now',
+  '2026-11-28T10:00:00Z',
+  '--format',
+  'json',
+];
+
 export function cliProcess(args: string[], opts: { cwd?: string; input?: string } = {}): Result {
   const r = spawnSync(process.execPath, [join(ROOT, 'cli', 'main.ts'), ...args], {
     encoding: 'utf8',

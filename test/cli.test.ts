@@ -146,14 +146,14 @@ describe('entitlegate validate and report', () => {
       capacity: 64,
       used: 60,
       headroom: 4,
-      daysToExpiry: 33,
-      expiresAt: '2027-01-01T00:00:00Z', // validUntil 2026-12-31 is the whole day; graceDays 0
+      daysToExpiry: 1494,
+      expiresAt: '2031-01-01T00:00:00Z', // validUntil 2030-12-31 is the whole day; graceDays 0
       unitCost: 4750,
       currency: 'USD',
       headroomCost: 19000,
     });
     const text = await cli(['report', ...base, '--now', '2026-11-28T10:00:00Z']);
-    expect(text.stdout).toMatch(/ORA-EE-2026\s+oracle-db-ee\s+active\s+60\s+64\s+4\s+33\s+19000 USD/);
+    expect(text.stdout).toMatch(/ORA-EE-2026\s+oracle-db-ee\s+active\s+60\s+64\s+4\s+1494\s+19000 USD/);
   });
 
   it('usage naming unknown products is refused', async () => {

@@ -78,10 +78,10 @@ describe('/metrics', () => {
     );
   });
 
-  it('expiry is a _timestamp_seconds gauge: the Unix time the capacity ends (validUntil 2026-12-31, whole day)', async () => {
+  it('expiry is a _timestamp_seconds gauge: the Unix time the capacity ends (validUntil 2030-12-31, whole day)', async () => {
     const text = await scrape(main);
     expect(text).toContain(
-      `entitlegate_entitlement_expiry_timestamp_seconds{product="oracle-db-ee",entitlement="ORA-EE-2026",kind="entitlement"} ${Date.parse('2027-01-01T00:00:00Z') / 1000}`,
+      `entitlegate_entitlement_expiry_timestamp_seconds{product="oracle-db-ee",entitlement="ORA-EE-2026",kind="entitlement"} ${Date.parse('2031-01-01T00:00:00Z') / 1000}`,
     );
     expect(text).not.toContain('days_to_expiry');
   });

@@ -20400,6 +20400,13 @@ var terraformAdapterSettings = {
 };
 var settings2 = strictObject(terraformAdapterSettings);
 
+// ledger/settings.ts
+var ledgerSettings = strictObject({
+  url: string2().check(_regex(/^https?:\/\/\S+$/, "expected the ledger's http:// or https:// URL")),
+  /** File holding the bearer token, relative to this file; without it, $ENTITLEGATE_TOKEN. */
+  tokenFile: optional(nonEmpty())
+});
+
 // webhook/settings.ts
 var admissionSettingsFields = {
   /** Namespaces where an evaluation error admits instead of denying. */
@@ -20447,7 +20454,8 @@ var config2 = strictObject({
   version: literal(1),
   ...licenceFields(product),
   kubernetes: _default(kubernetesSettings, () => parse(kubernetesSettings, {})),
-  terraform: _default(terraformSettings, () => parse(terraformSettings, {}))
+  terraform: _default(terraformSettings, () => parse(terraformSettings, {})),
+  ledger: optional(ledgerSettings)
 });
 
 // config/load.ts

@@ -20,6 +20,7 @@ const NOW = '2026-11-28T10:00:00Z';
 const BARE = 'node JSON.parse (bare)';
 const EG = 'entitlegate check --format json';
 const EG_FIRST = 'entitlegate check --format json, first run (no code cache)';
+const BIN_FIRST = 'single binary check --format json, first run (new home)';
 const CONFTEST_VERSION = 'v0.69.0';
 const CONFTEST = `conftest test (${CONFTEST_VERSION})`;
 
@@ -38,6 +39,8 @@ interface Subject {
   ok: number[];
   /** Node's compile-cache folder for the run: shared by the runs, or a new empty one each run ('fresh'). */
   compileCache?: string | 'fresh';
+  /** A new empty XDG_CACHE_HOME each run: the single binary unpacks its policy there on a first run. */
+  freshHome?: boolean;
 }
 
 const TIME = '/usr/bin/time';
@@ -54,6 +57,12 @@ function conftestPath(): string | undefined {
   return candidates.find((p): p is string => !!p && existsSync(p));
 }
 
+/** The single executable (scripts/build-binary.ts), when it was built. */
+function binaryPath(): string | undefined {
+  const candidates = [process.env.ENTITLEGATE_BINARY, join(ROOT, 'dist', 'sea', `entitlegate-${process.platform}-${process.arch}`)];
+  return candidates.find((p): p is string => !!p && existsSync(p));
+}
+
 function entitlegateCmd(): { cmd: string[]; note: string } {
   const dist = join(ROOT, 'dist', 'bin', 'entitlegate.js');
   if (existsSync(dist)) return { cmd: [process.execPath, dist], note: 'dist/bin/entitlegate.js (the package bin)' };
@@ -65,9 +74,10 @@ async function measure(s: Subject, gnuTime: boolean, dir: string): Promise<Measu
   const { cmd } = s;
   const outFile = join(dir, 'stdout');
   const out = openSync(outFile, 'w');
-  const env = s.compileCache
+  const env: NodeJS.ProcessEnv = s.compileCache
     ? { ...process.env, NODE_COMPILE_CACHE: s.compileCache === 'fresh' ? mkdtempSync(join(dir, 'cold-cache-')) : s.compileCache }
-    : process.env;
+    : { ...process.env };
+  if (s.freshHome) env.XDG_CACHE_HOME = mkdtempSync(join(dir, 'home-cache-'));
   try {
     if (gnuTime) {
       const start = performance.now();
@@ -151,6 +161,7 @@ export const terraformSection: BenchSection = {
     const gnuTime = hasGnuTime();
     const conftest = conftestPath();
     const eg = entitlegateCmd();
+    const binary = binaryPath();
     const dir = mkdtempSync(join(tmpdir(), 'entitlegate-bench-tf-'));
     log(
       `terraform: ${eg.note}; peak RSS from ${gnuTime ? '/usr/bin/time -f %M' : '/proc/PID/status VmHWM polling'}; conftest ${conftest ?? 'not installed (scripts/install-conftest.sh)'}`,
@@ -187,6 +198,8 @@ export const terraformSection: BenchSection = {
           { name: EG, cmd: egCheck, ok: [0], compileCache: join(dir, 'compile-cache') },
         ];
         if (n === sizes[0]) subjects.push({ name: EG_FIRST, cmd: egCheck, ok: [0], compileCache: 'fresh' });
+        if (n === sizes[0] && binary)
+          subjects.push({ name: BIN_FIRST, cmd: [binary, ...egCheck.slice(eg.cmd.length)], ok: [0], freshHome: true });
         if (conftest) {
           subjects.push({
             name: CONFTEST,
@@ -302,6 +315,31 @@ export const terraformSection: BenchSection = {
             ...versus,
             note: `an empty compile-cache folder each run, as on a fresh CI machine: compiles as it goes and writes the cache; ${runsNote(f.all)}`,
           });
+        }
+        if (n === sizes[0]) {
+          if (results.has(BIN_FIRST)) {
+            const b = best(BIN_FIRST);
+            if (b.all[0]!.stdout !== e.all[0]!.stdout) throw new Error(`the single binary and the package bin disagree on ${input}`);
+            const c = conftest ? best(CONFTEST) : undefined;
+            rows.push({
+              section: 'terraform',
+              subject: BIN_FIRST,
+              input,
+              wallMs: round(b.wallMs),
+              peakRssMb: round(b.peakRssMb),
+              ...(c
+                ? { baseline: CONFTEST, ratio: round(b.wallMs / c.wallMs, 3), target: 'faster than conftest', met: b.wallMs < c.wallMs }
+                : { baseline: EG_FIRST, ratio: round(b.wallMs / best(EG_FIRST).wallMs, 3) }),
+              note: `scripts/build-binary.ts, no Node on the runner; a new empty cache home each run (it unpacks the policy there), its code cache built in; same output as the package bin; ${runsNote(b.all)}`,
+            });
+          } else {
+            rows.push({
+              section: 'terraform',
+              subject: BIN_FIRST,
+              input,
+              note: 'not measured: no binary (node scripts/build-binary.ts, or ENTITLEGATE_BINARY)',
+            });
+          }
         }
       }
     } finally {

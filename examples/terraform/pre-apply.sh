@@ -10,7 +10,7 @@
 #
 # Environment:
 #   TERRAFORM         terraform binary (default: terraform)
-#   ENTITLEGATE       entitlegate command (default: entitlegate; e.g. "npx entitlegate")
+#   ENTITLEGATE       entitlegate command (default: entitlegate; e.g. "npx entitlegate@0.1.0")
 #   EG_CONFIG         config file (default: entitlegate.yaml next to this script)
 #   EG_USAGE          usage snapshot (default: usage.yaml next to this script)
 #   EG_ENVIRONMENT    scope of this deployment (default: prod)
@@ -33,7 +33,7 @@ APPLY="${APPLY:-1}"
 "$TERRAFORM" plan -input=false -out=tfplan "$@"
 "$TERRAFORM" show -json tfplan > plan.json
 
-# ENTITLEGATE and EG_ARGS may hold several words ("npx entitlegate"): split on purpose.
+# ENTITLEGATE and EG_ARGS may hold several words ("npx entitlegate@0.1.0"): split on purpose.
 set +e
 # shellcheck disable=SC2086
 $ENTITLEGATE check plan.json --config "$EG_CONFIG" --usage "$EG_USAGE" --environment "$EG_ENVIRONMENT" $EG_ARGS

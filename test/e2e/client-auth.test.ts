@@ -6,7 +6,7 @@
 // reservation is made; and an apiserver that presents no certificate is
 // refused loudly (failurePolicy Fail), not decided without reservations.
 import { writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,16 +24,25 @@ const RULES = [
   { apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE'] as string[], resources: ['deployments'], scope: 'Namespaced' },
 ];
 
-/** A port nothing listens on now, to name in the apiserver's kubeconfig before the webhook starts on it. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
+/**
+ * A port nothing listens on now, to name in the apiserver's kubeconfig before
+ * the webhook starts on it. Taken below Linux's ephemeral range (32768-60999):
+ * a port the OS hands out for port 0 could be handed again, to etcd, the
+ * apiserver or any other test's listener, in the seconds before the webhook
+ * binds it (seen in CI as EADDRINUSE); below the range only an explicit bind
+ * can take it.
+ */
+async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
+  throw new Error('no free port below the ephemeral range after 50 tries');
 }
 
 describe.skipIf(unavailable !== undefined)('--client-ca behind a real kube-apiserver', () => {

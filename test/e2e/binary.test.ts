@@ -1,0 +1,110 @@
+// The single executable (scripts/build-binary.ts) as a runner without Node
+// uses it: an empty environment, no node on PATH, a home it has never seen.
+// CI builds it first and passes it as ENTITLEGATE_BINARY; a lone run builds it.
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBinary } from '../../scripts/build-binary.ts';
+import { cliProcess, EXAMPLE_CHECK as EXAMPLE, ROOT } from '../cli-harness.ts';
+
+let bin: string;
+let home: string;
+
+/** No PATH, no NODE_* variables: only what a bare runner has. */
+function bare(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { HOME: home, XDG_CACHE_HOME: join(home, 'cache'), PATH: '', ...extra };
+}
+
+beforeAll(async () => {
+  bin =
+    process.env.ENTITLEGATE_BINARY ??
+    (await buildBinary(ROOT, join(ROOT, 'dist', 'sea', `entitlegate-${process.platform}-${process.arch}`))).path;
+  home = mkdtempSync(join(tmpdir(), 'eg-bin-home-'));
+}, 600_000);
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+describe('single executable', () => {
+  it('decides the example exactly as the package bin does, with no Node on PATH, from its embedded code cache on the first run', () => {
+    const r = spawnSync(bin, EXAMPLE, { encoding: 'utf8', cwd: home, env: bare({ ENTITLEGATE_SEA_DEBUG: '1' }) });
+    const source = cliProcess(EXAMPLE);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe(source.stdout);
+    expect(r.stderr).toMatch(/code cache accepted/);
+    // the policy it unpacked is the shipped one, byte for byte
+    const [folder] = readdirSync(join(home, 'cache', 'entitlegate')).filter((f) => f.startsWith('sea-'));
+    expect(readFileSync(join(home, 'cache', 'entitlegate', folder!, 'policies', 'dist', 'entitlegate.wasm'))).toEqual(
+      readFileSync(join(ROOT, 'policies', 'dist', 'entitlegate.wasm')),
+    );
+  });
+
+  it('will not unpack the policy into a cache folder others can write: it uses a private one under the temp dir instead', () => {
+    const shared = join(home, 'shared-cache');
+    mkdirSync(join(shared, 'entitlegate'), { recursive: true });
+    chmodSync(join(shared, 'entitlegate'), 0o777);
+    const tmp = mkdtempSync(join(tmpdir(), 'eg-bin-tmp-'));
+    try {
+      const r = spawnSync(bin, EXAMPLE, {
+        encoding: 'utf8',
+        env: bare({ XDG_CACHE_HOME: shared, TMPDIR: tmp, ENTITLEGATE_SEA_DEBUG: '1' }),
+      });
+      expect(r.status).toBe(1);
+      expect(readdirSync(join(shared, 'entitlegate'))).toEqual([]);
+      expect(r.stderr).toContain(`package files in ${join(tmp, `entitlegate-${process.getuid?.()}`, 'entitlegate')}`);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('bad input: a clear message and exit 2, no stack trace', () => {
+    const r = spawnSync(bin, ['check', join(ROOT, 'examples/manifests'), '--config', join(home, 'missing.yaml')], {
+      encoding: 'utf8',
+      env: bare(),
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('missing.yaml');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('serve runs from the binary alone (its dependencies are inside) and drains on SIGTERM', async () => {
+    const child = spawn(
+      bin,
+      [
+        'serve',
+        '--config',
+        join(ROOT, 'examples/entitlegate.yaml'),
+        '--usage',
+        join(ROOT, 'examples/usage.yaml'),
+        '--insecure-http',
+        '--port',
+        '0',
+      ],
+      { env: bare(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let log = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (log += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      let url: string | undefined;
+      for (let i = 0; i < 200 && !url; i++) {
+        url = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1];
+        if (!url) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(url, log).toBeDefined();
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).toBe(200);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(log).toContain('shutting down: finishing requests in flight');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('is a real executable, not a script that needs an interpreter', () => {
+    expect(existsSync(bin)).toBe(true);
+    expect(readFileSync(bin).subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+  });
+});
