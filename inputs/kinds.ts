@@ -23,7 +23,8 @@ import type { FolderKind, InputContext, InputKind, TextInput } from './read.ts';
 
 function kubernetesOptions(ctx: InputContext) {
   const { environment, cluster, namespace, account, region } = ctx.scope;
-  return { products: ctx.config.products, settings: ctx.config.kubernetes, environment, cluster, namespace, account, region };
+  const { products, kubernetes: settings } = ctx.config;
+  return { products, settings, environment, cluster, namespace, account, region, onWarning: ctx.warn };
 }
 
 // Top-level keys as YAML allows them: plain, or quoted as a JSON-minded tool writes them.

@@ -4,6 +4,7 @@ import { EntitlegateError, inputError } from '../engine/errors.ts';
 import { describeJsonError } from '../engine/json-position.ts';
 import type { Config } from '../config/schema.ts';
 import type { Claim, Scope } from '../engine/types.ts';
+import type { InputWarning } from '../adapters/kubernetes/index.ts';
 import { decodeInput } from './decode.ts';
 import { FOLDER_KINDS, INPUT_KINDS } from './kinds.ts';
 import { collectPaths, outputClash, type Source } from './walk.ts';
@@ -18,7 +19,16 @@ export interface InputContext {
    * and are no input.
    */
   notInputs?: readonly string[];
+  /**
+   * Told what a person should know about an input that is read, not refused
+   * (the same object twice: the last one is counted). Each surface shows it
+   * where a person looks (the CLI's stderr, an Action annotation); machine
+   * output stays as it is.
+   */
+  warn?: (warning: InputWarning) => void;
 }
+
+export type { InputWarning };
 
 export interface TextInput {
   file: string;
