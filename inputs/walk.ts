@@ -28,7 +28,7 @@ const READABLE = /\.(ya?ml|json)$/i;
  * applies them: skipped here, `.db.yaml` was a licensed workload deployed
  * uncounted.
  */
-const SKIPPED = (name: string) => name === '.git';
+export const SKIPPED = (name: string) => name === '.git';
 /**
  * Streams a shell hands over by name: `check <(terraform show -json plan)`
  * passes /dev/fd/63, a pipe. Named explicitly on the command line, these are

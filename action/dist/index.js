@@ -16557,7 +16557,7 @@ var require_light = __commonJS({
 
 // action/src/run.ts
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { join as join5 } from "node:path";
+import { join as join6 } from "node:path";
 
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -17447,7 +17447,7 @@ function fromFork(pr) {
 
 // action/src/decide.ts
 import { existsSync as existsSync4 } from "node:fs";
-import { dirname as dirname4, join as join4, resolve as resolve4, sep as sep4 } from "node:path";
+import { dirname as dirname4, join as join5, resolve as resolve4, sep as sep4 } from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 
 // engine/config/load.ts
@@ -23421,7 +23421,8 @@ var SCALE_PARENTS = new Map(
 // inputs/kinds.ts
 function kubernetesOptions(ctx) {
   const { environment, cluster, namespace, account, region } = ctx.scope;
-  return { products: ctx.config.products, settings: ctx.config.kubernetes, environment, cluster, namespace, account, region };
+  const { products, kubernetes: settings3 } = ctx.config;
+  return { products, settings: settings3, environment, cluster, namespace, account, region, onWarning: ctx.warn };
 }
 var K8S_YAML = /^(["']?)(apiVersion|kind)\1[ \t]*:/m;
 var reviewObjects = /* @__PURE__ */ new WeakMap();
@@ -23745,8 +23746,8 @@ function readSource(source, ctx, readStdin) {
 }
 
 // action/src/inputs.ts
-import { globSync, statSync as statSync3 } from "node:fs";
-import { isAbsolute as isAbsolute2, relative as relative3, resolve as resolve3, sep as sep3 } from "node:path";
+import { readdirSync as readdirSync3, realpathSync as realpathSync2, statSync as statSync3 } from "node:fs";
+import { isAbsolute as isAbsolute2, join as join4, relative as relative3, resolve as resolve3, sep as sep3 } from "node:path";
 var import_picomatch4 = __toESM(require_picomatch2(), 1);
 function inputError2(message) {
   return new EntitlegateError("EG_ERR_USAGE", message);
@@ -23801,7 +23802,40 @@ function workspacePath(workspace, path) {
   if (!rel || rel.startsWith("..") || isAbsolute2(rel)) return path.split(sep3).join("/");
   return rel.split(sep3).join("/");
 }
-var SKIPPED2 = /(^|\/)(\.git|node_modules)(\/|$)/;
+function globMatches(workspace, pattern) {
+  const isMatch = (0, import_picomatch4.default)(pattern, { dot: true });
+  const root = resolve3(workspace, import_picomatch4.default.scan(pattern).base || ".");
+  const seen = /* @__PURE__ */ new Set();
+  const out = [];
+  const visit = (dir) => {
+    let real;
+    let entries2;
+    try {
+      real = realpathSync2(dir);
+      if (seen.has(real)) return;
+      seen.add(real);
+      entries2 = readdirSync3(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries2) {
+      if (SKIPPED(e.name)) continue;
+      const path = join4(dir, e.name);
+      if (isMatch(workspacePath(workspace, path))) out.push(path);
+      let isDir = e.isDirectory();
+      if (e.isSymbolicLink()) {
+        try {
+          isDir = statSync3(path).isDirectory();
+        } catch {
+          isDir = false;
+        }
+      }
+      if (isDir) visit(path);
+    }
+  };
+  visit(root);
+  return out;
+}
 function expandPaths(workspace, patterns, exclude = []) {
   const negated = patterns.filter((p) => p.startsWith("!")).map((p) => p.slice(1));
   const isExcluded = negated.length ? (0, import_picomatch4.default)(negated, { dot: true }) : () => false;
@@ -23820,7 +23854,7 @@ function expandPaths(workspace, patterns, exclude = []) {
       }
       matches = [abs];
     } else {
-      matches = globSync(pattern, { cwd: workspace }).map((m) => resolve3(workspace, m)).filter((m) => !SKIPPED2.test(workspacePath(workspace, m)));
+      matches = globMatches(workspace, pattern);
       if (!matches.length)
         throw new EntitlegateError("EG_ERR_FILE_NOT_FOUND", `paths: ${pattern} matches no file in the workspace`, [
           { message: `${pattern} matches nothing` }
@@ -23832,14 +23866,20 @@ function expandPaths(workspace, patterns, exclude = []) {
     }
   }
   const unique = [...new Set(found)].sort();
-  const folders = unique.filter((p) => statSync3(p).isDirectory());
+  const folders = unique.filter((p) => {
+    try {
+      return statSync3(p).isDirectory();
+    } catch {
+      return false;
+    }
+  });
   return unique.filter((p) => !folders.some((f) => p !== f && p.startsWith(f + sep3)));
 }
 
 // action/src/decide.ts
 function policyPath() {
   const here = dirname4(fileURLToPath2(import.meta.url));
-  const bundled = join4(here, "entitlegate.wasm");
+  const bundled = join5(here, "entitlegate.wasm");
   return existsSync4(bundled) ? bundled : builtinPolicyPath();
 }
 function inWorkspace(workspace, text2) {
@@ -23850,11 +23890,20 @@ async function decide(inputs, workspace) {
   const abs = (p) => resolve4(workspace, p);
   try {
     const { config: config3, engine } = await loadEngine(abs(inputs.config), inputs.usage.map(abs), policyPath());
-    const files = expandPaths(workspace, inputs.paths, [inputs.config, ...inputs.usage]);
-    const claims = claimsFromPaths(files, { config: config3.config, scope: inputs.scope }, () => "");
+    const notInputs = [abs(inputs.config), ...inputs.usage.map(abs)];
+    const files = expandPaths(workspace, inputs.paths, notInputs);
+    const warnings = [];
+    const warn = (w) => warnings.push(w.file ? { ...w, file: workspacePath(workspace, resolve4(workspace, w.file)) } : w);
+    const claims = claimsFromPaths(files, { config: config3.config, scope: inputs.scope, notInputs, warn }, () => "");
     for (const c of claims) if (c.resource?.file) c.resource = { ...c.resource, file: workspacePath(workspace, c.resource.file) };
     const decision = engine.decide(claims, inputs.mode ? { now: inputs.now, mode: inputs.mode } : { now: inputs.now });
-    return { decision, config: config3, configFile: workspacePath(workspace, config3.file), inputs: files.map((f) => workspacePath(workspace, f)) };
+    return {
+      decision,
+      config: config3,
+      configFile: workspacePath(workspace, config3.file),
+      inputs: files.map((f) => workspacePath(workspace, f)),
+      warnings
+    };
   } catch (err) {
     if (err instanceof EntitlegateError) {
       const problems = err.problems.map((p) => p.file ? { ...p, file: workspacePath(workspace, resolve4(workspace, p.file)) } : p);
@@ -28529,17 +28578,23 @@ async function publish(d, annotations, inputs, ctx, summary2) {
 var Blocked = class extends Error {
 };
 function writeReports(d, config3, ctx) {
-  const dir = mkdtempSync(join5(ctx.tempDir, "entitlegate-"));
-  const report2 = join5(dir, "decision.json");
+  const dir = mkdtempSync(join6(ctx.tempDir, "entitlegate-"));
+  const report2 = join6(dir, "decision.json");
   writeFileSync(report2, JSON.stringify(d, null, 2) + "\n");
-  const sarif = join5(dir, "entitlegate.sarif");
+  const sarif = join6(dir, "entitlegate.sarif");
   writeFileSync(sarif, decisionSarif(d, { configFile: config3.file, configLine: definitionLines(config3), root: ctx.workspace }));
   return { report: report2, sarif };
 }
 async function gate() {
   const ctx = runContext();
   const inputs = readInputs();
-  const { decision: d, config: config3, configFile, inputs: files } = await decide(inputs, ctx.workspace);
+  const { decision: d, config: config3, configFile, inputs: files, warnings } = await decide(inputs, ctx.workspace);
+  for (const w of warnings)
+    warning(w.message, {
+      title: "entitlegate input warning",
+      ...w.file ? { file: w.file } : {},
+      ...w.line ? { startLine: w.line } : {}
+    });
   const { report: report2, sarif } = writeReports(d, config3, ctx);
   setOutput("allowed", String(d.allowed));
   setOutput("violations", String(d.violations.length));
