@@ -1,5 +1,6 @@
 // The workload kinds entitlegate reads: where each keeps its pod template,
 // how many pods it runs, and who owns it.
+import { preview } from '../../engine/preview.ts';
 import { arr, count, groupOf, kindOf, metadata, rec, spec, str, stringMap, type Obj } from './objects.ts';
 
 /** One workload kind: where it is served, what it controls, whether it scales. */
@@ -156,7 +157,7 @@ function countField(s: Obj, field: string, fallback: number | undefined): { n: n
   const v = s[field];
   if (v === undefined || v === null) return { n: fallback };
   const n = count(v);
-  if (n === undefined) return { reason: `spec.${field} ${JSON.stringify(v) ?? String(v)} is not a whole non-negative number` };
+  if (n === undefined) return { reason: `spec.${field} ${preview(v)} is not a whole non-negative number` };
   return { n };
 }
 
