@@ -9,7 +9,8 @@ import type { SourcedObject } from './parse.ts';
 import { peakOf } from './peak.ts';
 import { amountFor, withScale, type Amount, type QuantityOptions } from './quantity.ts';
 import { namespaceOf, scopeOf, type ScopeOptions } from './scope.ts';
-import { isScale, isWorkload, ownedByCountedController, podTemplate, WORKLOADS } from './workload.ts';
+import { isScale, isWorkload, ownedByCountedController, podTemplate, podTemplateProblems, WORKLOADS } from './workload.ts';
+import { EntitlegateError, formatProblem } from '../../engine/errors.ts';
 
 export interface ClaimOptions extends ScopeOptions {
   products: readonly Product[];
@@ -137,6 +138,20 @@ function resourceLabel(object: unknown, opts: ScopeOptions): string {
  * it asks for, as claimsFromAdmission reads one in JSON.
  */
 export function claimsFromObjects(all: readonly SourcedObject[], opts: ClaimOptions): Claim[] {
+  const unreadable = all.flatMap(({ object, file, line }) =>
+    podTemplateProblems(object).map((message) => ({
+      file,
+      line,
+      message: `${resourceLabel(object, opts)}: ${message}; the API server refuses this object`,
+    })),
+  );
+  if (unreadable.length) {
+    throw new EntitlegateError(
+      'EG_ERR_INPUT_INVALID',
+      unreadable.length === 1 ? formatProblem(unreadable[0]!) : `${unreadable.length} workloads the API server would refuse:`,
+      unreadable,
+    );
+  }
   const items = lastOfEach(all, opts);
   const localLabels = new Map<string, Record<string, string>>();
   for (const { object } of items) {

@@ -137,6 +137,55 @@ export function podTemplate(o: unknown): PodTemplateInfo | undefined {
   };
 }
 
+/**
+ * Why the API server would refuse a workload's pod template as written: a
+ * template, pod spec or container list of the wrong type, a container that is
+ * not an object, an `image` that is not a string. Read leniently, each of
+ * these was a workload with no image, hence no product and no claim, while
+ * `check` passed it; `kubectl apply` refuses it (the decoder cannot read a
+ * list or a number as an image), so `check` says so too. Empty when the
+ * template is readable (or the object is no workload).
+ */
+export function podTemplateProblems(o: unknown): string[] {
+  if (!isWorkload(o)) return [];
+  const problems: string[] = [];
+  const kind = kindOf(o);
+  let at = 'spec.template';
+  let template: unknown = spec(o).template;
+  if (kind === 'Pod') {
+    at = '';
+    template = o;
+  } else if (kind === 'CronJob') {
+    const jobTemplate = spec(o).jobTemplate;
+    if (jobTemplate !== undefined && jobTemplate !== null && !rec(jobTemplate)) return ['spec.jobTemplate is not an object'];
+    const jobSpec = rec(jobTemplate)?.spec;
+    if (jobSpec !== undefined && jobSpec !== null && !rec(jobSpec)) return ['spec.jobTemplate.spec is not an object'];
+    at = 'spec.jobTemplate.spec.template';
+    template = rec(jobSpec)?.template;
+  }
+  if (template === undefined || template === null) return [];
+  if (!rec(template)) return [`${at} is not an object`];
+  const podSpec = rec(template)?.spec;
+  const specAt = at ? `${at}.spec` : 'spec';
+  if (podSpec === undefined || podSpec === null) return [];
+  if (!rec(podSpec)) return [`${specAt} is not an object`];
+  for (const list of ['containers', 'initContainers', 'ephemeralContainers']) {
+    const items = rec(podSpec)?.[list];
+    if (items === undefined || items === null) continue;
+    if (!Array.isArray(items)) {
+      problems.push(`${specAt}.${list} is not a list`);
+      continue;
+    }
+    items.forEach((c, i) => {
+      const r = rec(c);
+      if (!r) problems.push(`${specAt}.${list}[${i}] is not an object`);
+      else if (r.image !== undefined && r.image !== null && typeof r.image !== 'string')
+        problems.push(`${specAt}.${list}[${i}].image is ${preview(r.image)}, not a string (an image reference)`);
+    });
+  }
+  return problems;
+}
+
 export type PodCount = { pods: number; reason?: undefined } | { pods: null; reason: string };
 
 export interface PodCountOptions {
