@@ -5,7 +5,7 @@ import { describeJsonError } from '../engine/json-position.ts';
 import type { Config } from '../config/schema.ts';
 import type { Claim, Scope } from '../engine/types.ts';
 import type { InputWarning } from '../adapters/kubernetes/index.ts';
-import { decodeInput } from './decode.ts';
+import { decodeText } from '../engine/text-file.ts';
 import { FOLDER_KINDS, INPUT_KINDS } from './kinds.ts';
 import { collectPaths, outputClash, type Source } from './walk.ts';
 
@@ -172,12 +172,12 @@ export function reportClash(
 function readSource(source: Source, ctx: InputContext, readStdin: () => string | Uint8Array): ReadInput {
   switch (source.kind) {
     case 'stdin':
-      return readInput({ file: source.shown, text: decodeInput(readStdin(), source.shown) }, ctx);
+      return readInput({ file: source.shown, text: decodeText(readStdin(), source.shown) }, ctx);
     case 'folder': {
       const folder = FOLDER_KINDS.find((k) => k.detect(source.path));
       return { kind: folder?.name ?? 'folder', file: source.shown, claims: folder ? folder.claims(source.path, ctx) : [] };
     }
     case 'file':
-      return readInput({ file: source.shown, text: decodeInput(source.read(), source.shown) }, ctx);
+      return readInput({ file: source.shown, text: decodeText(source.read(), source.shown) }, ctx);
   }
 }
