@@ -4,7 +4,7 @@ import type { Product } from './settings.ts';
 import type { Claim, ResourceRef } from '../../engine/types.ts';
 import { admissionRequestOf, isAdmissionReview, type AdmissionRequest } from './admission-review.ts';
 import { matchProducts, type ProductMatch } from './match.ts';
-import { count, groupOf, kindOf, metadata, rec, spec, stringMap, str } from './objects.ts';
+import { arr, count, groupOf, kindOf, metadata, rec, spec, stringMap, str } from './objects.ts';
 import type { SourcedObject } from './parse.ts';
 import { peakOf } from './peak.ts';
 import { amountFor, withScale, type Amount, type QuantityOptions } from './quantity.ts';
@@ -159,6 +159,7 @@ export function claimsFromObjects(all: readonly SourcedObject[], opts: ClaimOpti
       localLabels.set(str(metadata(object).name)!, stringMap(metadata(object).labels));
   }
   const floors = autoscalerFloors(items, opts);
+  const present = new Set(items.map(({ object }) => identity(object, opts)));
   const claims: Claim[] = [];
   for (const { object: written, file, line } of items) {
     const object = withAutoscalerFloor(written, floors, opts);
@@ -167,7 +168,7 @@ export function claimsFromObjects(all: readonly SourcedObject[], opts: ClaimOpti
       for (const c of claimsFromAdmission(req, opts)) claims.push({ ...c, resource: { ...c.resource!, file, line } });
       continue;
     }
-    const measured = measure(object, opts);
+    const measured = measure(object, opts, ownedByCountedController(object) && controllerAmong(object, present, opts));
     if (!measured.size) continue;
     const scope = scopeOf(object, opts, localLabels);
     const resource = resourceOf(object, opts, file, line);
@@ -177,6 +178,26 @@ export function claimsFromObjects(all: readonly SourcedObject[], opts: ClaimOpti
     }
   }
   return claims;
+}
+
+/**
+ * Whether the controller an object's owner reference names is among the
+ * manifests checked with it. In manifests, an object is left to its
+ * controller only then: a ReplicaSet written with `ownerReferences` naming a
+ * Deployment the input does not hold (a ghost, or a tenant's small unlicensed
+ * Deployment, whose uid anyone in the namespace can read) was charged to
+ * nothing, while `kubectl apply` creates it and its pods. Manifests a person
+ * writes carry no controller references, so an honest input loses nothing.
+ */
+function controllerAmong(object: unknown, present: ReadonlySet<string | undefined>, opts: ScopeOptions): boolean {
+  const ref = arr(metadata(object).ownerReferences)
+    .map(rec)
+    .find((r) => r?.controller === true);
+  const name = str(ref?.name);
+  const kind = str(ref?.kind);
+  if (!ref || !name || !kind) return false;
+  const group = groupOf(ref) === 'extensions' ? 'apps' : groupOf(ref);
+  return present.has(`${group}/${kind}/${namespaceOf(object, opts) ?? ''}/${name}`);
 }
 
 /**
