@@ -5,7 +5,7 @@ import type { Product } from './settings.ts';
 import { IBM_CHARGED_CONTAINERS, IBM_PRODUCT_ID, PRODUCT_ANNOTATION } from './annotations.ts';
 import { imageCandidates, patternForms } from './image-ref.ts';
 import { BoundedMemo } from './memo.ts';
-import type { PodTemplateInfo } from './workload.ts';
+import type { ContainerInfo, PodTemplateInfo } from './workload.ts';
 
 export type MatchedBy = 'annotation' | 'ibm' | 'image' | 'label';
 
@@ -63,6 +63,11 @@ function imageMatches(c: Compiled, image: string): boolean {
   return c.seen.get(image, c.images);
 }
 
+/** The container's own image, or an image volume it mounts, is the product's. */
+function runsImage(c: Compiled, x: ContainerInfo): boolean {
+  return imageMatches(c, x.image) || x.volumeImages.some((image) => imageMatches(c, image));
+}
+
 function ids(value: string | undefined): string[] {
   return (value ?? '')
     .split(',')
@@ -95,8 +100,8 @@ export function matchProducts(t: PodTemplateInfo, products: readonly Product[]):
     const c = compiled(p);
     const imageHits = c.images
       ? {
-          containers: t.containers.map((x) => imageMatches(c, x.image)),
-          initContainers: t.initContainers.map((x) => imageMatches(c, x.image)),
+          containers: t.containers.map((x) => runsImage(c, x)),
+          initContainers: t.initContainers.map((x) => runsImage(c, x)),
         }
       : undefined;
     const anyImage = !!imageHits && (imageHits.containers.some(Boolean) || imageHits.initContainers.some(Boolean));

@@ -62,6 +62,8 @@ export interface ContainerInfo {
   cpuField?: 'limit' | 'request';
   /** An init container with restartPolicy: Always (a sidecar) runs beside the app containers. */
   sidecar: boolean;
+  /** References of the image volumes it mounts: an OCI image's files, which it may run as well as its own image's. */
+  volumeImages: string[];
 }
 
 export interface PodTemplateInfo {
@@ -84,14 +86,38 @@ function cpuOf(resources: unknown): { cpu: unknown; cpuField?: 'limit' | 'reques
   return { cpu: undefined };
 }
 
-function containers(list: unknown, init: boolean): ContainerInfo[] {
+/**
+ * Image volumes (`volumes[].image.reference`, Kubernetes 1.31+) by volume
+ * name. A container that mounts one can run the licensed software from it
+ * under any image of its own: `busybox` mounting the database image's files
+ * runs the database.
+ */
+function imageVolumes(podSpec: Obj): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of arr(podSpec.volumes)) {
+    const r = rec(v);
+    const reference = str(rec(r?.image)?.reference);
+    const name = str(r?.name);
+    if (name !== undefined && reference !== undefined) out.set(name, reference);
+  }
+  return out;
+}
+
+function containers(list: unknown, init: boolean, volumes: ReadonlyMap<string, string>): ContainerInfo[] {
   return arr(list).map((c, i) => {
     const r = rec(c) ?? {};
+    const volumeImages = volumes.size
+      ? arr(r.volumeMounts).flatMap((m) => {
+          const image = volumes.get(str(rec(m)?.name) ?? '');
+          return image === undefined ? [] : [image];
+        })
+      : [];
     return {
       name: str(r.name) ?? `#${i}`,
       image: str(r.image) ?? '',
       ...cpuOf(r.resources),
       sidecar: init && r.restartPolicy === 'Always',
+      volumeImages,
     };
   });
 }
@@ -120,6 +146,7 @@ export function podTemplate(o: unknown): PodTemplateInfo | undefined {
   const isPod = kindOf(o) === 'Pod';
   const tmeta = isPod ? {} : metadata(template);
   const tspec = spec(template);
+  const volumes = imageVolumes(tspec);
   return {
     workloadLabels,
     workloadAnnotations,
@@ -130,9 +157,9 @@ export function podTemplate(o: unknown): PodTemplateInfo | undefined {
     // containers. They may set no resources: a licensed one leaves the
     // vCPU unknown unless the pod-level spec.resources bounds it.
     containers: isPod
-      ? [...containers(tspec.containers, false), ...containers(tspec.ephemeralContainers, false)]
-      : containers(tspec.containers, false),
-    initContainers: containers(tspec.initContainers, true),
+      ? [...containers(tspec.containers, false, volumes), ...containers(tspec.ephemeralContainers, false, volumes)]
+      : containers(tspec.containers, false, volumes),
+    initContainers: containers(tspec.initContainers, true, volumes),
     podCpu: cpuOf(tspec.resources).cpu,
   };
 }
