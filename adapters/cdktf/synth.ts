@@ -130,7 +130,10 @@ function instances(block: Record<string, unknown>): { n: number } | { n: null; r
   if (forEach !== undefined) {
     if (Array.isArray(forEach)) return { n: new Set(forEach.map((x) => JSON.stringify(x))).size };
     if (isObject(forEach)) return { n: Object.keys(forEach).length };
-    return { n: null, reason: `for_each is ${typeof forEach === 'string' ? previewText(forEach) : preview(forEach)}, known only at plan time` };
+    return {
+      n: null,
+      reason: `for_each is ${typeof forEach === 'string' ? previewText(forEach) : preview(forEach)}, known only at plan time`,
+    };
   }
   return { n: 1 };
 }
