@@ -102,7 +102,13 @@ export const INPUT_KINDS: InputKind[] = [
       const objects = parseKubernetes(input.text, input.file);
       const stray = objects.find((o) => !isKubernetesObject(o.object));
       if (stray) throw inputError({ file: input.file, line: stray.line, message: 'not a Kubernetes object (no apiVersion and kind)' });
-      return claimsFromObjects(objects, kubernetesOptions(ctx));
+      // The other manifests of the run are applied with this one: their
+      // autoscalers size its workloads (an HPA in hpa.yaml, minReplicas 30,
+      // beside a Deployment of replicas 1 in deploy.yaml runs 30 pods).
+      return {
+        share: objects,
+        claims: (shares) => claimsFromObjects(objects, { ...kubernetesOptions(ctx), alongside: (shares as SourcedObject[][]).flat() }),
+      };
     },
   },
 ];

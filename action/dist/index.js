@@ -22566,7 +22566,10 @@ function instances(block) {
   if (forEach !== void 0) {
     if (Array.isArray(forEach)) return { n: new Set(forEach.map((x) => JSON.stringify(x))).size };
     if (isObject3(forEach)) return { n: Object.keys(forEach).length };
-    return { n: null, reason: `for_each is ${typeof forEach === "string" ? previewText(forEach) : preview(forEach)}, known only at plan time` };
+    return {
+      n: null,
+      reason: `for_each is ${typeof forEach === "string" ? previewText(forEach) : preview(forEach)}, known only at plan time`
+    };
   }
   return { n: 1 };
 }
@@ -23474,7 +23477,7 @@ function claimsFromObjects(all, opts) {
     if (kindOf(object) === "Namespace" && str2(metadata(object).name))
       localLabels.set(str2(metadata(object).name), stringMap(metadata(object).labels));
   }
-  const floors = autoscalerFloors(items, opts);
+  const floors = autoscalerFloors(opts.alongside ? [...items, ...opts.alongside] : items, opts);
   const present = new Set(items.map(({ object }) => identity(object, opts)));
   const claims = [];
   for (const { object: written, file, line } of items) {
@@ -23650,7 +23653,10 @@ var INPUT_KINDS = [
       const objects = parseKubernetes(input.text, input.file);
       const stray = objects.find((o) => !isKubernetesObject(o.object));
       if (stray) throw inputError({ file: input.file, line: stray.line, message: "not a Kubernetes object (no apiVersion and kind)" });
-      return claimsFromObjects(objects, kubernetesOptions(ctx));
+      return {
+        share: objects,
+        claims: (shares) => claimsFromObjects(objects, { ...kubernetesOptions(ctx), alongside: shares.flat() })
+      };
     }
   }
 ];
@@ -23822,7 +23828,8 @@ function readInput(input, ctx) {
     }
     throw inputError({ file: input.file, line: 1, col: 1, message: NOT_AN_INPUT }, "EG_ERR_INPUT_UNKNOWN");
   }
-  return { kind: kind.name, file: input.file, claims: kind.claims(input, json, ctx) };
+  const claims = kind.claims(input, json, ctx);
+  return Array.isArray(claims) ? { kind: kind.name, file: input.file, claims } : { kind: kind.name, file: input.file, claims: [], deferred: claims };
 }
 var DESCRIPTIONS = /* @__PURE__ */ new Set(["claims", "admission-review"]);
 function freedByDescriptions(read) {
@@ -23855,6 +23862,16 @@ function claimsFromPaths(paths, ctx, readStdin) {
     } catch (err) {
       if (!(err instanceof EntitlegateError)) throw err;
       failures.push({ file: source.shown, err });
+    }
+  }
+  for (const r of read) {
+    if (!r.deferred) continue;
+    const shares = read.filter((o) => o.kind === r.kind && o.deferred).map((o) => o.deferred.share);
+    try {
+      r.claims = r.deferred.claims(shares);
+    } catch (err) {
+      if (!(err instanceof EntitlegateError)) throw err;
+      failures.push({ file: r.file, err });
     }
   }
   if (!failures.length) {

@@ -22,6 +22,13 @@ export interface ClaimOptions extends ScopeOptions {
    * warning is dropped.
    */
   onWarning?: (warning: InputWarning) => void;
+  /**
+   * Manifests applied in the same run from other files (`kubectl apply -f
+   * DIR`): their HorizontalPodAutoscalers size these objects' workloads.
+   * Nothing else of them is read here: the same name in two files may be two
+   * clusters' renderings, each counted.
+   */
+  alongside?: readonly SourcedObject[];
 }
 
 /** Something about an input that is read, not refused, but may not be what its author meant. */
@@ -158,7 +165,7 @@ export function claimsFromObjects(all: readonly SourcedObject[], opts: ClaimOpti
     if (kindOf(object) === 'Namespace' && str(metadata(object).name))
       localLabels.set(str(metadata(object).name)!, stringMap(metadata(object).labels));
   }
-  const floors = autoscalerFloors(items, opts);
+  const floors = autoscalerFloors(opts.alongside ? [...items, ...opts.alongside] : items, opts);
   const present = new Set(items.map(({ object }) => identity(object, opts)));
   const claims: Claim[] = [];
   for (const { object: written, file, line } of items) {
