@@ -23538,8 +23538,10 @@ function claimsFromAdmission(req, opts) {
   const scoped = req.namespace && !opts.namespace ? { ...opts, namespace: req.namespace } : opts;
   const after = req.operation === "DELETE" ? null : req.object ?? null;
   const before = req.operation === "CREATE" ? null : req.oldObject ?? null;
+  if (POD_SUBRESOURCES.has(req.subResource ?? "")) return diff(after, before, scoped, false);
   return claimsFromChange(after, before, scoped);
 }
+var POD_SUBRESOURCES = /* @__PURE__ */ new Set(["ephemeralcontainers", "resize"]);
 function claimsFromChange(newObj, oldObj, opts) {
   if (isScale(newObj) || isScale(oldObj)) {
     if (!opts.parent) return [];
@@ -23549,9 +23551,9 @@ function claimsFromChange(newObj, oldObj, opts) {
   }
   return diff(newObj ?? null, oldObj ?? null, opts);
 }
-function diff(newObj, oldObj, opts) {
-  const before = oldObj ? measure(oldObj, opts) : /* @__PURE__ */ new Map();
-  const after = newObj ? measure(newObj, opts, oldObj ? ownedByCountedController(oldObj) : void 0) : /* @__PURE__ */ new Map();
+function diff(newObj, oldObj, opts, owned) {
+  const before = oldObj ? measure(oldObj, opts, owned) : /* @__PURE__ */ new Map();
+  const after = newObj ? measure(newObj, opts, owned ?? (oldObj ? ownedByCountedController(oldObj) : void 0)) : /* @__PURE__ */ new Map();
   if (!after.size && !before.size) return [];
   const subject = newObj ?? oldObj;
   const scope = scopeOf(subject, opts);

@@ -249,8 +249,16 @@ export function claimsFromAdmission(req: AdmissionRequest, opts: ChangeOptions):
   const scoped: ChangeOptions = req.namespace && !opts.namespace ? { ...opts, namespace: req.namespace } : opts;
   const after = req.operation === 'DELETE' ? null : (req.object ?? null);
   const before = req.operation === 'CREATE' ? null : (req.oldObject ?? null);
+  // `kubectl debug` (ephemeralcontainers) and an in-place resize change one
+  // Pod, not its controller's template: a Deployment's pod given a licensed
+  // debug container, or resized from 4 to 64 cores, is a change no counted
+  // controller claimed, so it is measured as the Pod it is.
+  if (POD_SUBRESOURCES.has(req.subResource ?? '')) return diff(after, before, scoped, false);
   return claimsFromChange(after, before, scoped);
 }
+
+/** Pod subresources that change one running Pod rather than what its controller creates. */
+const POD_SUBRESOURCES: ReadonlySet<string> = new Set(['ephemeralcontainers', 'resize']);
 
 /**
  * Claims for one admission: CREATE (old null), DELETE (new null) or UPDATE
@@ -269,7 +277,7 @@ export function claimsFromChange(newObj: unknown, oldObj: unknown, opts: ChangeO
   return diff(newObj ?? null, oldObj ?? null, opts);
 }
 
-function diff(newObj: unknown, oldObj: unknown, opts: ClaimOptions): Claim[] {
+function diff(newObj: unknown, oldObj: unknown, opts: ClaimOptions, owned?: boolean): Claim[] {
   // A Pod (or ReplicaSet, Job) that a counted controller owns gives nothing:
   // its controller's admission already claimed these pods, and charging the
   // pods the controller creates would charge them twice. measure() skips them.
@@ -278,8 +286,10 @@ function diff(newObj: unknown, oldObj: unknown, opts: ClaimOptions): Claim[] {
   // writing an owner reference onto a running Pod stops none of its
   // containers, so adoption must not free what it uses (nor hide what the
   // same update adds), and a controller releasing a Pod starts nothing new.
-  const before = oldObj ? measure(oldObj, opts) : new Map<string, Measured>();
-  const after = newObj ? measure(newObj, opts, oldObj ? ownedByCountedController(oldObj) : undefined) : new Map<string, Measured>();
+  const before = oldObj ? measure(oldObj, opts, owned) : new Map<string, Measured>();
+  const after = newObj
+    ? measure(newObj, opts, owned ?? (oldObj ? ownedByCountedController(oldObj) : undefined))
+    : new Map<string, Measured>();
   if (!after.size && !before.size) return [];
   const subject = newObj ?? oldObj;
   const scope = scopeOf(subject, opts);
