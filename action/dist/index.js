@@ -23509,14 +23509,17 @@ function controllerAmong(object, present, opts) {
 function autoscalerFloors(items, opts) {
   const floors = /* @__PURE__ */ new Map();
   for (const { object } of items) {
-    if (kindOf(object) !== "HorizontalPodAutoscaler" || groupOf(object) !== "autoscaling") continue;
+    const hpa = kindOf(object) === "HorizontalPodAutoscaler" && groupOf(object) === "autoscaling";
+    const keda = kindOf(object) === "ScaledObject" && groupOf(object) === "keda.sh";
+    if (!hpa && !keda) continue;
     const s = spec(object);
     const target = rec(s.scaleTargetRef);
     const name = str2(target?.name);
-    const kind = str2(target?.kind);
+    const kind = str2(target?.kind) ?? (keda ? "Deployment" : void 0);
     if (!target || !name || !kind || !WORKLOADS[kind]?.scalable) continue;
-    const group = groupOf(target) === "extensions" ? "apps" : groupOf(target);
-    const min = s.minReplicas === void 0 || s.minReplicas === null ? 1 : count(s.minReplicas);
+    const group = keda && target.apiVersion === void 0 ? "apps" : groupOf(target) === "extensions" ? "apps" : groupOf(target);
+    const field = hpa ? s.minReplicas : s.minReplicaCount;
+    const min = field === void 0 || field === null ? hpa ? 1 : 0 : count(field);
     if (min === void 0) continue;
     const key = `${group}/${kind}/${namespaceOf(object, opts) ?? ""}/${name}`;
     floors.set(key, Math.max(floors.get(key) ?? 0, min));

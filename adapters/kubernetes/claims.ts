@@ -208,8 +208,9 @@ function controllerAmong(object: unknown, present: ReadonlySet<string | undefine
 }
 
 /**
- * The fewest replicas a HorizontalPodAutoscaler of the same input keeps its
- * target at (`minReplicas`, default 1), by target identity. In a manifest the
+ * The fewest replicas a HorizontalPodAutoscaler of the run keeps its target
+ * at (`minReplicas`, default 1; a KEDA ScaledObject's `minReplicaCount`,
+ * default 0, through the HPA it makes), by target identity. In a manifest the
  * autoscaler, not `spec.replicas`, decides: `replicas: 1` beside an HPA with
  * `minReplicas: 30` runs 30 pods as soon as it is applied. (In a cluster the
  * autoscaler resizes through the scale subresource, which the webhook sees.)
@@ -217,14 +218,19 @@ function controllerAmong(object: unknown, present: ReadonlySet<string | undefine
 function autoscalerFloors(items: readonly SourcedObject[], opts: ScopeOptions): Map<string, number> {
   const floors = new Map<string, number>();
   for (const { object } of items) {
-    if (kindOf(object) !== 'HorizontalPodAutoscaler' || groupOf(object) !== 'autoscaling') continue;
+    const hpa = kindOf(object) === 'HorizontalPodAutoscaler' && groupOf(object) === 'autoscaling';
+    // A KEDA ScaledObject makes an HPA of its own with minReplicaCount
+    // (default 0) as its floor; its target defaults to a Deployment.
+    const keda = kindOf(object) === 'ScaledObject' && groupOf(object) === 'keda.sh';
+    if (!hpa && !keda) continue;
     const s = spec(object);
     const target = rec(s.scaleTargetRef);
     const name = str(target?.name);
-    const kind = str(target?.kind);
+    const kind = str(target?.kind) ?? (keda ? 'Deployment' : undefined);
     if (!target || !name || !kind || !WORKLOADS[kind]?.scalable) continue;
-    const group = groupOf(target) === 'extensions' ? 'apps' : groupOf(target);
-    const min = s.minReplicas === undefined || s.minReplicas === null ? 1 : count(s.minReplicas);
+    const group = keda && target.apiVersion === undefined ? 'apps' : groupOf(target) === 'extensions' ? 'apps' : groupOf(target);
+    const field = hpa ? s.minReplicas : s.minReplicaCount;
+    const min = field === undefined || field === null ? (hpa ? 1 : 0) : count(field);
     if (min === undefined) continue; // the API server refuses such an autoscaler; the target counts its own replicas
     const key = `${group}/${kind}/${namespaceOf(object, opts) ?? ''}/${name}`;
     floors.set(key, Math.max(floors.get(key) ?? 0, min));
