@@ -5,11 +5,17 @@ import { standingReport } from '../engine/report.ts';
 import { formatFrom, modeFrom, nowFrom, parse, scopeFrom, scopeOptions, strings, usageError } from './args.ts';
 import { loadEngine } from '../config/load.ts';
 import { definitionLines } from '../engine/config/definitions.ts';
-import { claimsFromPaths, reportClash } from '../inputs/read.ts';
+import { claimsFromPaths, type InputWarning, reportClash } from '../inputs/read.ts';
 import { quietLine, renderDecision, renderReport } from '../render/index.ts';
 import type { Io } from './io.ts';
 import { removeStaleReport, writeReport } from './output.ts';
 import { checkLedgerFlags, checkWithLedger, ledgerCheckOptions, wantsLedger } from './ledger-check.ts';
+
+/** `file:line: message`, as compilers and the error lines of `check` name a place. */
+function warningText(w: InputWarning): string {
+  const at = w.file === undefined ? '' : w.line === undefined ? `${w.file}: ` : `${w.file}:${w.line}: `;
+  return at + w.message;
+}
 
 export async function check(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(
@@ -63,7 +69,9 @@ export async function check(args: string[], io: Io): Promise<number> {
     // earlier verdict behind either.
     if (output !== undefined) removeStaleReport(output);
     const notInputs = [...(configFile ? [configFile] : []), ...usageFiles];
-    const claims = claimsFromPaths(positionals, { config: config.config, scope: scopeFrom(values), notInputs }, io.readStdin);
+    // On stderr, whatever the format: JSON and SARIF on stdout stay parseable.
+    const warn = (w: InputWarning) => io.stderr(`entitlegate: warning: ${warningText(w)}\n`);
+    const claims = claimsFromPaths(positionals, { config: config.config, scope: scopeFrom(values), notInputs, warn }, io.readStdin);
     const decision = engine.decide(claims, mode ? { now, mode } : { now });
     const out = renderDecision(decision, format, { configFile: config.file, configLine: definitionLines(config) });
     if (output !== undefined) {

@@ -1,9 +1,8 @@
 // `entitlegate ledger …`: the ledger's commands (docs/ledger.md). Exit codes
 // as for check: 0 done, 1 refused (not allowed for this token, an ended
 // reservation), 2 bad input or the ledger unreachable.
-import { readFileSync } from 'node:fs';
-import { decodeInput } from '../inputs/decode.ts';
 import { EntitlegateError } from '../engine/errors.ts';
+import { decodeText, readTextFile } from '../engine/text-file.ts';
 import { HelpRequested, parse, usageError } from './args.ts';
 import type { Io } from './io.ts';
 import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from './ledger-client.ts';
@@ -58,17 +57,8 @@ async function usagePut(args: string[], io: Io): Promise<number> {
       'usage: entitlegate ledger usage put --ledger URL --source NAME FILE   (a usage snapshot, or terraform show -json of a state)',
     );
   const file = positionals[0]!;
-  let bytes: string | Uint8Array;
-  try {
-    bytes = file === '-' ? io.readStdin() : readFileSync(file);
-  } catch (err) {
-    throw new EntitlegateError(
-      'EG_ERR_FILE_NOT_FOUND',
-      `${file}: cannot read it: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
-  }
-  // Decoded as check decodes its inputs (BOM, UTF-16, CRLF).
-  const text = decodeInput(bytes, file === '-' ? '<stdin>' : file);
+  // Read and decoded as check reads its inputs (regular files only; BOM, UTF-16, CRLF).
+  const text = file === '-' ? decodeText(io.readStdin(), '<stdin>') : readTextFile(file, 'EG_ERR_FILE_NOT_FOUND');
   const c = client(values);
   const query = values['stale-after'] ? `?staleAfter=${encodeURIComponent(values['stale-after'] as string)}` : '';
   return refusalIsOne(io, async () => {

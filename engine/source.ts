@@ -1,9 +1,9 @@
 // Reads YAML/JSON text with source positions, and validates it against a zod
 // schema, mapping every problem to `file:line:col`.
-import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
 import type * as z from 'zod/mini';
 import { EntitlegateError, type ErrorCode, type Problem } from './errors.ts';
+import { readTextFile } from './text-file.ts';
 
 export interface SourceDoc {
   file: string;
@@ -12,13 +12,9 @@ export interface SourceDoc {
   lines: LineCounter;
 }
 
+/** A config or usage file's text: read and decoded as inputs are (engine/text-file.ts). */
 export function readText(file: string, code: ErrorCode): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    throw new EntitlegateError(code, `${file}: cannot read: ${reason}`, [{ file, message: `cannot read: ${reason}` }]);
-  }
+  return readTextFile(file, code);
 }
 
 /** Parses one YAML (or JSON) document; syntax errors become problems. */

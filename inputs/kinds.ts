@@ -23,7 +23,8 @@ import type { FolderKind, InputContext, InputKind, TextInput } from './read.ts';
 
 function kubernetesOptions(ctx: InputContext) {
   const { environment, cluster, namespace, account, region } = ctx.scope;
-  return { products: ctx.config.products, settings: ctx.config.kubernetes, environment, cluster, namespace, account, region };
+  const { products, kubernetes: settings } = ctx.config;
+  return { products, settings, environment, cluster, namespace, account, region, onWarning: ctx.warn };
 }
 
 // Top-level keys as YAML allows them: plain, or quoted as a JSON-minded tool writes them.
@@ -101,7 +102,13 @@ export const INPUT_KINDS: InputKind[] = [
       const objects = parseKubernetes(input.text, input.file);
       const stray = objects.find((o) => !isKubernetesObject(o.object));
       if (stray) throw inputError({ file: input.file, line: stray.line, message: 'not a Kubernetes object (no apiVersion and kind)' });
-      return claimsFromObjects(objects, kubernetesOptions(ctx));
+      // The other manifests of the run are applied with this one: their
+      // autoscalers size its workloads (an HPA in hpa.yaml, minReplicas 30,
+      // beside a Deployment of replicas 1 in deploy.yaml runs 30 pods).
+      return {
+        share: objects,
+        claims: (shares) => claimsFromObjects(objects, { ...kubernetesOptions(ctx), alongside: (shares as SourcedObject[][]).flat() }),
+      };
     },
   },
 ];

@@ -4,7 +4,8 @@ import { EntitlegateError, inputError } from '../engine/errors.ts';
 import { describeJsonError } from '../engine/json-position.ts';
 import type { Config } from '../config/schema.ts';
 import type { Claim, Scope } from '../engine/types.ts';
-import { decodeInput } from './decode.ts';
+import type { InputWarning } from '../adapters/kubernetes/index.ts';
+import { decodeText } from '../engine/text-file.ts';
 import { FOLDER_KINDS, INPUT_KINDS } from './kinds.ts';
 import { collectPaths, outputClash, type Source } from './walk.ts';
 
@@ -18,7 +19,16 @@ export interface InputContext {
    * and are no input.
    */
   notInputs?: readonly string[];
+  /**
+   * Told what a person should know about an input that is read, not refused
+   * (the same object twice: the last one is counted). Each surface shows it
+   * where a person looks (the CLI's stderr, an Action annotation); machine
+   * output stays as it is.
+   */
+  warn?: (warning: InputWarning) => void;
 }
+
+export type { InputWarning };
 
 export interface TextInput {
   file: string;
@@ -30,7 +40,19 @@ export interface InputKind {
   name: string;
   /** `json` is the parsed value when the text is JSON, else undefined. */
   detect(input: TextInput, json: unknown): boolean;
-  claims(input: TextInput, json: unknown, ctx: InputContext): Claim[];
+  claims(input: TextInput, json: unknown, ctx: InputContext): Claim[] | Deferred;
+}
+
+/**
+ * Claims that also depend on the other inputs of the same kind in the run:
+ * `kubectl apply -f DIR` applies every file as one set, so an autoscaler in
+ * `hpa.yaml` sizes the Deployment in `deploy.yaml`. `share` is what this
+ * input lends the others; `claims` gets every share of its kind, its own
+ * included, once all inputs are read.
+ */
+export interface Deferred {
+  share: unknown;
+  claims(shares: readonly unknown[]): Claim[];
 }
 
 /** A folder that is one input as a whole (a cdktf.out synth output). */
@@ -54,7 +76,8 @@ function tryJson(text: string): unknown {
 }
 
 export function claimsFromInput(input: TextInput, ctx: InputContext): Claim[] {
-  return readInput(input, ctx).claims;
+  const read = readInput(input, ctx);
+  return read.deferred ? read.deferred.claims([read.deferred.share]) : read.claims;
 }
 
 /** The claims of one input, the kind it was read as, and its name. */
@@ -62,6 +85,8 @@ interface ReadInput {
   kind: string;
   file: string;
   claims: Claim[];
+  /** Set until every input is read; then `claims` is filled from it. */
+  deferred?: Deferred;
 }
 
 function readInput(input: TextInput, ctx: InputContext): ReadInput {
@@ -80,7 +105,10 @@ function readInput(input: TextInput, ctx: InputContext): ReadInput {
     }
     throw inputError({ file: input.file, line: 1, col: 1, message: NOT_AN_INPUT }, 'EG_ERR_INPUT_UNKNOWN');
   }
-  return { kind: kind.name, file: input.file, claims: kind.claims(input, json, ctx) };
+  const claims = kind.claims(input, json, ctx);
+  return Array.isArray(claims)
+    ? { kind: kind.name, file: input.file, claims }
+    : { kind: kind.name, file: input.file, claims: [], deferred: claims };
 }
 
 /**
@@ -136,6 +164,16 @@ export function claimsFromPaths(paths: readonly string[], ctx: InputContext, rea
       failures.push({ file: source.shown, err });
     }
   }
+  for (const r of read) {
+    if (!r.deferred) continue;
+    const shares = read.filter((o) => o.kind === r.kind && o.deferred).map((o) => o.deferred!.share);
+    try {
+      r.claims = r.deferred.claims(shares);
+    } catch (err) {
+      if (!(err instanceof EntitlegateError)) throw err;
+      failures.push({ file: r.file, err });
+    }
+  }
   if (!failures.length) {
     const freed = freedByDescriptions(read);
     if (freed) throw freed;
@@ -162,12 +200,12 @@ export function reportClash(
 function readSource(source: Source, ctx: InputContext, readStdin: () => string | Uint8Array): ReadInput {
   switch (source.kind) {
     case 'stdin':
-      return readInput({ file: source.shown, text: decodeInput(readStdin(), source.shown) }, ctx);
+      return readInput({ file: source.shown, text: decodeText(readStdin(), source.shown) }, ctx);
     case 'folder': {
       const folder = FOLDER_KINDS.find((k) => k.detect(source.path));
       return { kind: folder?.name ?? 'folder', file: source.shown, claims: folder ? folder.claims(source.path, ctx) : [] };
     }
     case 'file':
-      return readInput({ file: source.shown, text: decodeInput(source.read(), source.shown) }, ctx);
+      return readInput({ file: source.shown, text: decodeText(source.read(), source.shown) }, ctx);
   }
 }

@@ -7,9 +7,10 @@
 // also ends a link loop, and each real file is read once, however many links
 // lead to it. A FIFO, socket or device is refused: reading one blocks
 // forever or never ends.
-import { type Dirent, readdirSync, readFileSync, readlinkSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { type Dirent, readdirSync, readFileSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { type ErrorCode, inputError, type Problem } from '../engine/errors.ts';
+import { type FileKind, notRegular, STREAM_PATH, unreadable } from '../engine/text-file.ts';
 
 export type Source =
   | { kind: 'stdin'; shown: string }
@@ -28,51 +29,7 @@ const READABLE = /\.(ya?ml|json)$/i;
  * applies them: skipped here, `.db.yaml` was a licensed workload deployed
  * uncounted.
  */
-const SKIPPED = (name: string) => name === '.git';
-/**
- * Streams a shell hands over by name: `check <(terraform show -json plan)`
- * passes /dev/fd/63, a pipe. Named explicitly on the command line, these are
- * read; inside a folder, no pipe or device ever is.
- */
-const STREAM_PATH = /^\/(dev\/stdin|dev\/fd\/\d+|proc\/self\/fd\/\d+)$/;
-
-type Entry = Pick<Dirent, 'isFile' | 'isDirectory' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>;
-
-function whatItIs(e: Entry): string {
-  if (e.isFIFO()) return 'a FIFO (named pipe)';
-  if (e.isSocket()) return 'a socket';
-  if (e.isCharacterDevice()) return 'a character device';
-  if (e.isBlockDevice()) return 'a block device';
-  return 'not a regular file';
-}
-
-const notRegular = (e: Entry) =>
-  `is ${whatItIs(e)}, not a regular file; entitlegate reads regular files, folders and - (standard input), since reading a pipe or device may never end`;
-
-/** Why a path cannot be stat'ed or read, in words that name the fix. */
-export function unreadable(path: string, err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ENOENT': {
-      let target: string | undefined;
-      try {
-        target = readlinkSync(path);
-      } catch {
-        // Not a link: the path itself is missing.
-      }
-      return target === undefined ? 'no such file or folder' : `is a dangling link: it points to ${target}, which does not exist`;
-    }
-    case 'ENOTDIR':
-      return 'no such file or folder (a part of the path is a file, not a folder)';
-    case 'EACCES':
-    case 'EPERM':
-      return 'cannot be read: permission denied';
-    case 'ELOOP':
-      return 'is a loop of symbolic links';
-    default:
-      return `cannot be read: ${(err as Error).message}`;
-  }
-}
+export const SKIPPED = (name: string) => name === '.git';
 
 function readBytes(path: string): Uint8Array {
   try {
@@ -138,7 +95,7 @@ class Walk {
     else this.problem(path, notRegular(st));
   }
 
-  file(path: string, st: Entry): void {
+  file(path: string, st: FileKind): void {
     if (st.isFile()) {
       const real = realpathSync(path);
       if (this.#files.has(real)) return;
@@ -174,7 +131,7 @@ class Walk {
     for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       if (SKIPPED(entry.name)) continue;
       const path = join(dir, entry.name);
-      let kind: Entry = entry;
+      let kind: FileKind = entry;
       if (entry.isSymbolicLink()) {
         try {
           kind = statSync(path);

@@ -2,7 +2,7 @@
 // neither FIFOs nor unreadable files): each is read or refused with a message
 // naming the path, exit 2 and never "internal error" or a hang.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -170,5 +170,50 @@ describe('check: the config and usage beside the manifests', () => {
     const r = check('deploy', '--config', 'deploy/entitlegate.yaml', '--usage', 'deploy/usage.yaml');
     expect(r.code, r.stderr).toBe(1);
     expect(requested(r.stdout)).toBe(10);
+  });
+});
+
+describe('check: the config and usage files are read as inputs are', () => {
+  const usage = 'version: 1\nsource: sam\nobservedAt: 2026-11-28T06:00:00Z\nusage: []\n';
+
+  it('refuses a FIFO as --config or --usage instead of waiting for a writer', () => {
+    writeFileSync(join(dir, 'db.yaml'), deployment('db'));
+    expect(spawnSync('mkfifo', [join(dir, 'config.yaml'), join(dir, 'usage.yaml')]).status).toBe(0);
+    const config = check('db.yaml', '--config', 'config.yaml');
+    expect(config.code).toBe(2);
+    expect(config.stderr).toContain('config.yaml: is a FIFO (named pipe), not a regular file');
+    const snapshot = check('db.yaml', '--usage', 'usage.yaml');
+    expect(snapshot.code).toBe(2);
+    expect(snapshot.stderr).toContain('usage.yaml: is a FIFO (named pipe), not a regular file');
+  });
+
+  it("refuses a FIFO named as the config's compiled policy", () => {
+    writeFileSync(join(dir, 'db.yaml'), deployment('db'));
+    writeFileSync(join(dir, 'config.yaml'), `policy: policy.wasm\n${readFileSync(CONFIG, 'utf8')}`);
+    expect(spawnSync('mkfifo', [join(dir, 'policy.wasm')]).status).toBe(0);
+    const r = check('db.yaml', '--config', 'config.yaml');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('policy.wasm: the compiled policy is a FIFO (named pipe), not a regular file');
+  });
+
+  it('reads a UTF-16 config and usage snapshot (BOM, CRLF), as a Windows editor saves them', () => {
+    writeFileSync(join(dir, 'db.yaml'), deployment('db', 2));
+    const utf16 = (text: string) => Buffer.from(`\ufeff${text.replaceAll('\n', '\r\n')}`, 'utf16le');
+    writeFileSync(join(dir, 'config.yaml'), utf16(readFileSync(CONFIG, 'utf8')));
+    writeFileSync(join(dir, 'usage.yaml'), utf16(usage.replace('usage: []', 'usage:\n  - { product: oracle-db-ee, quantity: 4 }')));
+    const r = check('db.yaml', '--config', 'config.yaml', '--usage', 'usage.yaml');
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as Decision).products[0]).toMatchObject({ product: 'oracle-db-ee', used: 4, requested: 4 });
+  });
+
+  it('says a config is UTF-16 without a byte-order mark, not "expected object"', () => {
+    writeFileSync(join(dir, 'db.yaml'), deployment('db'));
+    writeFileSync(join(dir, 'config.yaml'), Buffer.from(readFileSync(CONFIG, 'utf8'), 'utf16le'));
+    const r = check('db.yaml', '--config', 'config.yaml');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      'config.yaml holds a NUL character (at character 2), which is not text; it looks like UTF-16 without a byte-order mark',
+    );
+    expect(r.stderr).not.toContain('expected object');
   });
 });

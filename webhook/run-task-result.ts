@@ -2,6 +2,7 @@
 // when the caller announces `capabilities.outcomes`, one outcome per finding
 // (JSON:API `task-result-outcomes`, with tags and a Markdown body).
 import type { Decision, Finding, ProductOutcome } from '../engine/types.ts';
+import { VERSION } from '../engine/version.ts';
 
 export type TaskStatus = 'passed' | 'failed';
 
@@ -45,7 +46,7 @@ export function resultOf(decision: Decision, capabilities: { outcomes?: boolean 
         ? 'allowed: the plan changes no licensed resources'
         : 'allowed: within licence entitlements';
   const first = decision.violations[0] ?? decision.warnings[0];
-  const message = `entitlegate ${head} (${counts})${first ? `. ${first.code}: ${first.message}` : ''}`;
+  const message = `${head} (${counts})${first ? `. ${first.code}: ${first.message}` : ''}`;
   const result = taskResult(status, message);
   if (capabilities?.outcomes) {
     const products = new Map(decision.products.map((p) => [p.product, p]));
@@ -107,8 +108,14 @@ function findingMarkdown(f: Finding, kind: 'violation' | 'warning', p: ProductOu
   return lines.join('\n');
 }
 
+/**
+ * A task result whose message starts `entitlegate <version>`: without the
+ * outcomes capability (Terraform Enterprise, older agents) the message is all
+ * HCP Terraform shows, and the outcomes' Version tag is not there to tell
+ * which entitlegate decided.
+ */
 export function taskResult(status: TaskStatus, message: string): TaskResult {
-  return { data: { type: 'task-results', attributes: { status, message: oneLine(message, MESSAGE_MAX) } } };
+  return { data: { type: 'task-results', attributes: { status, message: oneLine(`entitlegate ${VERSION} ${message}`, MESSAGE_MAX) } } };
 }
 
 function oneLine(s: string, max: number): string {

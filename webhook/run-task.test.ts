@@ -296,7 +296,10 @@ describe('POST /terraform/run-task', () => {
     expect(callback.headers.authorization).toBe(`Bearer ${TOKEN}`);
     expect(result.data.type).toBe('task-results');
     expect(result.data.attributes.status).toBe('passed');
-    expect(result.data.attributes.message).toMatch(/allowed: within licence entitlements \(0 violations, 0 warnings, 2 licensed changes\)/);
+    // Without the outcomes capability the message is all a person sees: it names the version that decided.
+    expect(result.data.attributes.message).toBe(
+      `entitlegate ${VERSION} allowed: within licence entitlements (0 violations, 0 warnings, 2 licensed changes)`,
+    );
     expect(result.data.relationships).toBeUndefined();
     expectNoSecretsLogged();
   });
@@ -320,7 +323,9 @@ describe('POST /terraform/run-task', () => {
     const attrs = result.data.attributes;
     expect(attrs.status).toBe('failed');
     expect(attrs.message).toMatch(
-      /^entitlegate blocked: this plan exceeds licence entitlements \(1 violation, \d+ warnings?, 4 licensed changes\)\. OVER_ENTITLEMENT: /,
+      new RegExp(
+        `^entitlegate ${VERSION.replaceAll('.', '\\.')} blocked: this plan exceeds licence entitlements \\(1 violation, \\d+ warnings?, 4 licensed changes\\)\\. OVER_ENTITLEMENT: `,
+      ),
     );
     expect(attrs.message.length).toBeLessThanOrEqual(500);
     const outcomes = result.data.relationships!.outcomes.data;
@@ -617,8 +622,7 @@ describe('POST /terraform/run-task', () => {
     const { result } = await runAndCallback(app, payload('post_plan', 'small'));
     expect(result.data.attributes).toMatchObject({
       status: 'failed',
-      message:
-        'entitlegate could not check this run, so it fails safe: an unexpected error while evaluating the policy (EG_ERR_INTERNAL, a bug in entitlegate; the server log has the details, please report it): policy not loaded',
+      message: `entitlegate ${VERSION} could not check this run, so it fails safe: an unexpected error while evaluating the policy (EG_ERR_INTERNAL, a bug in entitlegate; the server log has the details, please report it): policy not loaded`,
     });
   });
 
@@ -628,7 +632,7 @@ describe('POST /terraform/run-task', () => {
       const { result } = await runAndCallback(app, payload(stage, stage === 'post_apply' ? 'over' : null));
       expect(result.data.attributes).toEqual({
         status: 'passed',
-        message: `entitlegate checks plans; there is no plan to check at the ${stage} stage`,
+        message: `entitlegate ${VERSION} checks plans; there is no plan to check at the ${stage} stage`,
       });
       expect(hcp.requests.filter((r) => r.method === 'GET')).toHaveLength(0);
       hcp.reset();

@@ -221,7 +221,7 @@ async function runTask(payload: RunTaskPayload, opts: RunTaskOptions, w: Wiring,
     } catch (err) {
       const why = failureText(err);
       log.warn({ reason: why }, 'run task could not be evaluated; reporting failed');
-      result = taskResult('failed', `entitlegate could not check this run, so it fails safe: ${why}`);
+      result = taskResult('failed', `could not check this run, so it fails safe: ${why}`);
     }
     const status = await patchCallback(payload.task_result_callback_url, payload.access_token, JSON.stringify(result), transport);
     if (status.ok) log.info({ status: result.data.attributes.status }, 'run task result sent');
@@ -234,7 +234,7 @@ async function runTask(payload: RunTaskPayload, opts: RunTaskOptions, w: Wiring,
 async function evaluatePayload(payload: RunTaskPayload, opts: RunTaskOptions, transport: TransportOptions): Promise<TaskResult> {
   const { stage } = payload;
   if (NO_PLAN_STAGES.has(stage)) {
-    return taskResult('passed', `entitlegate checks plans; there is no plan to check at the ${stage} stage`);
+    return taskResult('passed', `checks plans; there is no plan to check at the ${stage} stage`);
   }
   if (!PLAN_STAGES.has(stage)) throw new EntitlegateError('EG_ERR_INPUT_INVALID', `unknown run task stage "${stage}"`);
   if (!payload.plan_json_api_url) throw new EntitlegateError('EG_ERR_INPUT_INVALID', `the ${stage} request has no plan_json_api_url`);

@@ -22,11 +22,11 @@ import { hostname } from 'node:os';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { PRODUCT_ANNOTATION } from '../adapters/kubernetes/annotations.ts';
 import { EntitlegateError } from '../engine/errors.ts';
 import type { Claim, Decision, Scope, UsageRecord } from '../engine/types.ts';
 
 export const LEDGER_ANNOTATION = 'entitlegate.io/reservations';
-export const PRODUCT_ANNOTATION = 'entitlegate.io/product';
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'entitlegate', 'app.kubernetes.io/component': 'reservations' };
 /** Annotations may hold 256 KiB in all; refuse to grow a ledger past this (fail safe). */
 export const LEDGER_MAX_CHARS = 200_000;

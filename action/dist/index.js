@@ -16557,7 +16557,7 @@ var require_light = __commonJS({
 
 // action/src/run.ts
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { join as join5 } from "node:path";
+import { join as join6 } from "node:path";
 
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -17269,7 +17269,6 @@ import { readFileSync as readFileSync2 } from "node:fs";
 
 // engine/source.ts
 var import_yaml = __toESM(require_dist(), 1);
-import { readFileSync } from "node:fs";
 
 // engine/errors.ts
 function formatProblem(p) {
@@ -17296,14 +17295,97 @@ function inputError(problem, code = "EG_ERR_INPUT_INVALID") {
   return new EntitlegateError(code, formatProblem(problem), [problem]);
 }
 
+// engine/text-file.ts
+import { readFileSync, readlinkSync, statSync } from "node:fs";
+var utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+var utf16le = new TextDecoder("utf-16le", { fatal: true, ignoreBOM: false });
+var utf16be = new TextDecoder("utf-16be", { fatal: true, ignoreBOM: false });
+function undecodable(file, message, code) {
+  return new EntitlegateError(code, `${file} ${message}`, [{ file, message }]);
+}
+function startsWith(bytes, prefix) {
+  return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b);
+}
+function decodeText(bytes, file, code = "EG_ERR_INPUT_INVALID") {
+  if (typeof bytes === "string") return lineEnds(bytes.startsWith("\uFEFF") ? bytes.slice(1) : bytes);
+  let text2;
+  if (startsWith(bytes, [255, 254, 0, 0]) || startsWith(bytes, [0, 0, 254, 255])) {
+    throw undecodable(file, "is UTF-32 text, which entitlegate does not read; save it as UTF-8", code);
+  }
+  if (startsWith(bytes, [80, 75, 3, 4])) {
+    throw undecodable(
+      file,
+      "is a zip archive, not text: for a saved Terraform plan give entitlegate the JSON of `terraform show -json PLANFILE`",
+      code
+    );
+  }
+  const decoder2 = startsWith(bytes, [255, 254]) ? utf16le : startsWith(bytes, [254, 255]) ? utf16be : utf8;
+  try {
+    text2 = decoder2.decode(bytes);
+  } catch {
+    throw undecodable(file, `is not valid ${decoder2.encoding.toUpperCase()} text; save it as UTF-8`, code);
+  }
+  const nul = text2.indexOf("\0");
+  if (nul !== -1) {
+    const hint = decoder2 === utf8 && nul <= 1 ? "; it looks like UTF-16 without a byte-order mark: save it as UTF-8 (or UTF-16 with a BOM)" : "";
+    throw undecodable(file, `holds a NUL character (at character ${nul + 1}), which is not text${hint}`, code);
+  }
+  return lineEnds(text2);
+}
+var lineEnds = (text2) => text2.includes("\r") ? text2.replace(/\r\n?/g, "\n") : text2;
+var STREAM_PATH = /^\/(dev\/stdin|dev\/fd\/\d+|proc\/self\/fd\/\d+)$/;
+function whatItIs(e) {
+  if (e.isFIFO()) return "a FIFO (named pipe)";
+  if (e.isSocket()) return "a socket";
+  if (e.isCharacterDevice()) return "a character device";
+  if (e.isBlockDevice()) return "a block device";
+  if (e.isDirectory()) return "a folder";
+  return "not a regular file";
+}
+var notRegular = (e) => `is ${whatItIs(e)}, not a regular file; entitlegate reads regular files, folders and - (standard input), since reading a pipe or device may never end`;
+function unreadable(path, err) {
+  const code = err.code;
+  switch (code) {
+    case "ENOENT": {
+      let target;
+      try {
+        target = readlinkSync(path);
+      } catch {
+      }
+      return target === void 0 ? "no such file or folder" : `is a dangling link: it points to ${target}, which does not exist`;
+    }
+    case "ENOTDIR":
+      return "no such file or folder (a part of the path is a file, not a folder)";
+    case "EACCES":
+    case "EPERM":
+      return "cannot be read: permission denied";
+    case "ELOOP":
+      return "is a loop of symbolic links";
+    default:
+      return `cannot be read: ${err.message}`;
+  }
+}
+function readFileBytes(file, code, what = "") {
+  const refuse = (why) => {
+    const message = what ? `${what} ${why}` : why;
+    return new EntitlegateError(code, `${file}: ${message}`, [{ file, message }]);
+  };
+  try {
+    const st = statSync(file);
+    if (!st.isFile() && !STREAM_PATH.test(file)) throw refuse(notRegular(st));
+    return readFileSync(file);
+  } catch (err) {
+    if (err instanceof EntitlegateError) throw err;
+    throw refuse(unreadable(file, err));
+  }
+}
+function readTextFile(file, code) {
+  return decodeText(readFileBytes(file, code), file, code);
+}
+
 // engine/source.ts
 function readText(file, code) {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (err) {
-    const reason = err.code === "ENOENT" ? "no such file" : err.message;
-    throw new EntitlegateError(code, `${file}: cannot read: ${reason}`, [{ file, message: `cannot read: ${reason}` }]);
-  }
+  return readTextFile(file, code);
 }
 function parseSource(file, text2, code, what) {
   const lines = new import_yaml.LineCounter();
@@ -17447,7 +17529,7 @@ function fromFork(pr) {
 
 // action/src/decide.ts
 import { existsSync as existsSync4 } from "node:fs";
-import { dirname as dirname4, join as join4, resolve as resolve4, sep as sep4 } from "node:path";
+import { dirname as dirname4, join as join5, resolve as resolve4, sep as sep4 } from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 
 // engine/config/load.ts
@@ -17849,7 +17931,7 @@ function accountProductChange(change, out) {
 
 // engine/policy/wasm.ts
 import { createHash as createHash3 } from "node:crypto";
-import { existsSync as existsSync2, readFileSync as readFileSync4 } from "node:fs";
+import { existsSync as existsSync2 } from "node:fs";
 import { dirname as dirname2, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -17891,12 +17973,7 @@ var CompiledPolicy = class _CompiledPolicy {
     this.entrypoint = wasm.entrypoints[ENTRYPOINT];
   }
   static async load(path = builtinPolicyPath()) {
-    let bytes;
-    try {
-      bytes = readFileSync4(path);
-    } catch (err) {
-      throw new EntitlegateError("EG_ERR_POLICY_LOAD", `${path}: cannot read the compiled policy: ${err.message}`);
-    }
+    const bytes = readFileBytes(path, "EG_ERR_POLICY_LOAD", "the compiled policy");
     try {
       const wasm = loadPolicySync(bytes);
       if (!(Number(wasm.minorVersion) >= 2))
@@ -20615,43 +20692,6 @@ function firstErrorOffset(text2) {
   }
 }
 
-// inputs/decode.ts
-var utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
-var utf16le = new TextDecoder("utf-16le", { fatal: true, ignoreBOM: false });
-var utf16be = new TextDecoder("utf-16be", { fatal: true, ignoreBOM: false });
-function unreadable(file, message) {
-  return inputError({ file, message });
-}
-function startsWith(bytes, prefix) {
-  return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b);
-}
-function decodeInput(bytes, file) {
-  if (typeof bytes === "string") return lineEnds(bytes.startsWith("\uFEFF") ? bytes.slice(1) : bytes);
-  let text2;
-  if (startsWith(bytes, [255, 254, 0, 0]) || startsWith(bytes, [0, 0, 254, 255])) {
-    throw unreadable(file, "is UTF-32 text, which entitlegate does not read; save it as UTF-8");
-  }
-  if (startsWith(bytes, [80, 75, 3, 4])) {
-    throw unreadable(
-      file,
-      "is a zip archive, not text: for a saved Terraform plan give entitlegate the JSON of `terraform show -json PLANFILE`"
-    );
-  }
-  const decoder2 = startsWith(bytes, [255, 254]) ? utf16le : startsWith(bytes, [254, 255]) ? utf16be : utf8;
-  try {
-    text2 = decoder2.decode(bytes);
-  } catch {
-    throw unreadable(file, `is not valid ${decoder2.encoding.toUpperCase()} text; save it as UTF-8`);
-  }
-  const nul = text2.indexOf("\0");
-  if (nul !== -1) {
-    const hint = decoder2 === utf8 && nul <= 1 ? "; it looks like UTF-16 without a byte-order mark: save it as UTF-8 (or UTF-16 with a BOM)" : "";
-    throw unreadable(file, `holds a NUL character (at character ${nul + 1}), which is not text${hint}`);
-  }
-  return lineEnds(text2);
-}
-var lineEnds = (text2) => text2.includes("\r") ? text2.replace(/\r\n?/g, "\n") : text2;
-
 // adapters/claims/parse.ts
 function isClaimsDocument(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value) && Array.isArray(value.claims);
@@ -20696,8 +20736,48 @@ function claimsFromText(file, text2, opts) {
 }
 
 // adapters/cdktf/synth.ts
-import { existsSync as existsSync3, readdirSync, readFileSync as readFileSync5, statSync } from "node:fs";
+import { existsSync as existsSync3, readdirSync, readFileSync as readFileSync4, statSync as statSync2 } from "node:fs";
 import { join as join2, relative as relative2 } from "node:path";
+
+// engine/preview.ts
+var PREVIEW_MAX = 80;
+function preview(value, max = PREVIEW_MAX) {
+  let out = "";
+  const full = () => out.length > max;
+  const write = (v) => {
+    if (full()) return;
+    if (Array.isArray(v)) {
+      out += "[";
+      for (let i = 0; i < v.length && !full(); i++) {
+        if (i > 0) out += ",";
+        write(v[i] === void 0 ? null : v[i]);
+      }
+      out += "]";
+    } else if (typeof v === "object" && v !== null) {
+      out += "{";
+      let first = true;
+      for (const k in v) {
+        if (full()) break;
+        const item = v[k];
+        if (item === void 0 || typeof item === "function") continue;
+        if (!first) out += ",";
+        first = false;
+        out += `${JSON.stringify(k)}:`;
+        write(item);
+      }
+      out += "}";
+    } else if (typeof v === "string") {
+      out += JSON.stringify(v.length > max ? v.slice(0, max) : v);
+    } else {
+      out += JSON.stringify(v) ?? String(v);
+    }
+  };
+  write(value);
+  return previewText(out, max);
+}
+function previewText(text2, max = PREVIEW_MAX) {
+  return text2.length <= max ? text2 : `${text2.slice(0, max - 1)}…`;
+}
 
 // adapters/terraform/match.ts
 var import_picomatch2 = __toESM(require_picomatch2(), 1);
@@ -22047,17 +22127,18 @@ function resolveQuantity(q, values, afterUnknown, table2) {
   if ("attribute" in spec2) {
     const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : Number.NaN;
     if (!Number.isFinite(n) || n < 0)
-      return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not a non-negative number`, remedy: notSet(attribute) };
+      return { quantity: null, reason: `${attribute} is ${preview(value)}, not a non-negative number`, remedy: notSet(attribute) };
     return { quantity: n };
   }
   if (typeof value !== "string")
-    return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not an instance type`, remedy: notSet(attribute) };
+    return { quantity: null, reason: `${attribute} is ${preview(value)}, not an instance type`, remedy: notSet(attribute) };
   const vcpu = table2.vcpu(value);
   if (vcpu === void 0) {
+    const shown = previewText(value);
     return {
       quantity: null,
-      reason: `instance type ${value} (${attribute}) is not in the vCPU table`,
-      remedy: `add ${value} under terraform.instanceTypes in the config, with its vCPU count`
+      reason: `instance type ${shown} (${attribute}) is not in the vCPU table`,
+      remedy: `add ${shown} under terraform.instanceTypes in the config, with its vCPU count`
     };
   }
   return { quantity: vcpu };
@@ -22165,7 +22246,7 @@ function validatePlan(value, file = "<plan>") {
       file,
       line: 1,
       col: 1,
-      message: `unsupported plan format_version ${JSON.stringify(value.format_version)}: entitlegate reads format 1.x`
+      message: `unsupported plan format_version ${preview(value.format_version)}: entitlegate reads format 1.x`
     });
   }
   const changes = value.resource_changes;
@@ -22323,7 +22404,7 @@ function claimsFromPlan(plan, config3, opts = {}, lines = []) {
           product: pm.product,
           quantity: null,
           scope: {},
-          unknownReason: `unsupported Terraform action ${JSON.stringify(actions)}`,
+          unknownReason: `unsupported Terraform action ${preview(actions)}`,
           remedy: "apply the change in steps whose actions entitlegate reads (create, update, delete, replace)"
         };
       } else {
@@ -22414,14 +22495,14 @@ function evaluate(pm, values, afterUnknown, table2) {
 var isObject3 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 function isCdktfOut(dir) {
   try {
-    if (!statSync(dir).isDirectory()) return false;
+    if (!statSync2(dir).isDirectory()) return false;
   } catch {
     return false;
   }
   const manifest = join2(dir, "manifest.json");
-  if (existsSync3(manifest) && statSync(manifest).isFile()) {
+  if (existsSync3(manifest) && statSync2(manifest).isFile()) {
     try {
-      const m = JSON.parse(readFileSync5(manifest, "utf8"));
+      const m = JSON.parse(readFileSync4(manifest, "utf8"));
       if (isObject3(m) && isObject3(m.stacks)) return true;
     } catch {
     }
@@ -22436,8 +22517,8 @@ function stackFilesFromFolders(dir) {
 function readJson(file, shown) {
   let text2;
   try {
-    if (!statSync(file).isFile()) throw inputError({ file: shown, message: "is not a regular file" }, "EG_ERR_FILE_NOT_FOUND");
-    text2 = readFileSync5(file, "utf8");
+    if (!statSync2(file).isFile()) throw inputError({ file: shown, message: "is not a regular file" }, "EG_ERR_FILE_NOT_FOUND");
+    text2 = readFileSync4(file, "utf8");
   } catch (err) {
     if (err instanceof EntitlegateError) throw err;
     throw inputError({ file: shown, message: `cannot read the file: ${err.message}` }, "EG_ERR_FILE_NOT_FOUND");
@@ -22488,12 +22569,15 @@ function instances(block) {
   const { count: count2, for_each: forEach } = block;
   if (count2 !== void 0) {
     if (typeof count2 === "number" && Number.isInteger(count2) && count2 >= 0) return { n: count2 };
-    return { n: null, reason: `count is ${typeof count2 === "string" ? count2 : JSON.stringify(count2)}, known only at plan time` };
+    return { n: null, reason: `count is ${typeof count2 === "string" ? previewText(count2) : preview(count2)}, known only at plan time` };
   }
   if (forEach !== void 0) {
     if (Array.isArray(forEach)) return { n: new Set(forEach.map((x) => JSON.stringify(x))).size };
     if (isObject3(forEach)) return { n: Object.keys(forEach).length };
-    return { n: null, reason: `for_each is ${typeof forEach === "string" ? forEach : JSON.stringify(forEach)}, known only at plan time` };
+    return {
+      n: null,
+      reason: `for_each is ${typeof forEach === "string" ? previewText(forEach) : preview(forEach)}, known only at plan time`
+    };
   }
   return { n: 1 };
 }
@@ -22592,16 +22676,16 @@ var isRecord = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 function admissionRequestOf(review, file = "<request>") {
   const bad = (message) => new EntitlegateError("EG_ERR_INPUT_INVALID", `${file}: ${message}`, [{ file, message }]);
   if (!isRecord(review)) throw bad("not an AdmissionReview: expected a JSON object");
-  if (review.kind !== "AdmissionReview") throw bad(`not an AdmissionReview: kind is ${JSON.stringify(review.kind ?? null)}`);
+  if (review.kind !== "AdmissionReview") throw bad(`not an AdmissionReview: kind is ${preview(review.kind ?? null)}`);
   if (review.apiVersion !== "admission.k8s.io/v1")
     throw bad(
-      `AdmissionReview apiVersion ${JSON.stringify(review.apiVersion ?? null)} is not supported; use admission.k8s.io/v1 (admissionReviewVersions: ["v1"])`
+      `AdmissionReview apiVersion ${preview(review.apiVersion ?? null)} is not supported; use admission.k8s.io/v1 (admissionReviewVersions: ["v1"])`
     );
   const req = review.request;
   if (!isRecord(req)) throw bad("AdmissionReview has no request");
   if (typeof req.uid !== "string" || !req.uid) throw bad("AdmissionReview request has no uid");
   if (typeof req.operation !== "string" || !OPERATIONS.has(req.operation))
-    throw bad(`AdmissionReview request operation ${JSON.stringify(req.operation ?? null)} is not one of CREATE, UPDATE, DELETE, CONNECT`);
+    throw bad(`AdmissionReview request operation ${preview(req.operation ?? null)} is not one of CREATE, UPDATE, DELETE, CONNECT`);
   if (!isRecord(req.kind) || typeof req.kind.kind !== "string") throw bad("AdmissionReview request has no kind");
   if (!isRecord(req.resource) || typeof req.resource.resource !== "string") throw bad("AdmissionReview request has no resource");
   if (req.object !== void 0 && req.object !== null && !isRecord(req.object))
@@ -22818,6 +22902,9 @@ function imageMatches(c, image) {
   if (image.trim() === "" || !c.images) return false;
   return c.seen.get(image, c.images);
 }
+function runsImage(c, x) {
+  return imageMatches(c, x.image) || x.volumeImages.some((image) => imageMatches(c, image));
+}
 function ids(value) {
   return (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 }
@@ -22835,8 +22922,8 @@ function matchProducts(t, products) {
   for (const p of products) {
     const c = compiled(p);
     const imageHits = c.images ? {
-      containers: t.containers.map((x) => imageMatches(c, x.image)),
-      initContainers: t.initContainers.map((x) => imageMatches(c, x.image))
+      containers: t.containers.map((x) => runsImage(c, x)),
+      initContainers: t.initContainers.map((x) => runsImage(c, x))
     } : void 0;
     const anyImage = !!imageHits && (imageHits.containers.some(Boolean) || imageHits.initContainers.some(Boolean));
     let by;
@@ -22852,6 +22939,12 @@ function matchProducts(t, products) {
     else if (c.containers) licensed = byName(c.containers);
     else if (anyImage && imageHits) licensed = imageHits;
     else licensed = { containers: all(t.containers), initContainers: all(t.initContainers) };
+    if (anyImage && imageHits && licensed !== imageHits) {
+      licensed = {
+        containers: licensed.containers.map((l, i) => l || imageHits.containers[i]),
+        initContainers: licensed.initContainers.map((l, i) => l || imageHits.initContainers[i])
+      };
+    }
     out.push({ productId: p.id, product: p, by, ...licensed });
   }
   const known = new Set(products.map((p) => p.id));
@@ -22946,14 +23039,29 @@ function cpuOf(resources) {
   if (request2 !== void 0 && request2 !== null) return { cpu: request2, cpuField: "request" };
   return { cpu: void 0 };
 }
-function containers(list, init) {
+function imageVolumes(podSpec) {
+  const out = /* @__PURE__ */ new Map();
+  for (const v of arr(podSpec.volumes)) {
+    const r = rec(v);
+    const reference = str2(rec(r?.image)?.reference);
+    const name = str2(r?.name);
+    if (name !== void 0 && reference !== void 0) out.set(name, reference);
+  }
+  return out;
+}
+function containers(list, init, volumes) {
   return arr(list).map((c, i) => {
     const r = rec(c) ?? {};
+    const volumeImages = volumes.size ? arr(r.volumeMounts).flatMap((m) => {
+      const image = volumes.get(str2(rec(m)?.name) ?? "");
+      return image === void 0 ? [] : [image];
+    }) : [];
     return {
       name: str2(r.name) ?? `#${i}`,
       image: str2(r.image) ?? "",
       ...cpuOf(r.resources),
-      sidecar: init && r.restartPolicy === "Always"
+      sidecar: init && r.restartPolicy === "Always",
+      volumeImages
     };
   });
 }
@@ -22978,6 +23086,7 @@ function podTemplate(o) {
   const isPod = kindOf(o) === "Pod";
   const tmeta = isPod ? {} : metadata(template);
   const tspec = spec(template);
+  const volumes = imageVolumes(tspec);
   return {
     workloadLabels,
     workloadAnnotations,
@@ -22987,16 +23096,55 @@ function podTemplate(o) {
     // containers, images of their own included, so they are read as app
     // containers. They may set no resources: a licensed one leaves the
     // vCPU unknown unless the pod-level spec.resources bounds it.
-    containers: isPod ? [...containers(tspec.containers, false), ...containers(tspec.ephemeralContainers, false)] : containers(tspec.containers, false),
-    initContainers: containers(tspec.initContainers, true),
+    containers: isPod ? [...containers(tspec.containers, false, volumes), ...containers(tspec.ephemeralContainers, false, volumes)] : containers(tspec.containers, false, volumes),
+    initContainers: containers(tspec.initContainers, true, volumes),
     podCpu: cpuOf(tspec.resources).cpu
   };
+}
+function podTemplateProblems(o) {
+  if (!isWorkload(o)) return [];
+  const problems = [];
+  const kind = kindOf(o);
+  let at = "spec.template";
+  let template = spec(o).template;
+  if (kind === "Pod") {
+    at = "";
+    template = o;
+  } else if (kind === "CronJob") {
+    const jobTemplate = spec(o).jobTemplate;
+    if (jobTemplate !== void 0 && jobTemplate !== null && !rec(jobTemplate)) return ["spec.jobTemplate is not an object"];
+    const jobSpec = rec(jobTemplate)?.spec;
+    if (jobSpec !== void 0 && jobSpec !== null && !rec(jobSpec)) return ["spec.jobTemplate.spec is not an object"];
+    at = "spec.jobTemplate.spec.template";
+    template = rec(jobSpec)?.template;
+  }
+  if (template === void 0 || template === null) return [];
+  if (!rec(template)) return [`${at} is not an object`];
+  const podSpec = rec(template)?.spec;
+  const specAt = at ? `${at}.spec` : "spec";
+  if (podSpec === void 0 || podSpec === null) return [];
+  if (!rec(podSpec)) return [`${specAt} is not an object`];
+  for (const list of ["containers", "initContainers", "ephemeralContainers"]) {
+    const items = rec(podSpec)?.[list];
+    if (items === void 0 || items === null) continue;
+    if (!Array.isArray(items)) {
+      problems.push(`${specAt}.${list} is not a list`);
+      continue;
+    }
+    items.forEach((c, i) => {
+      const r = rec(c);
+      if (!r) problems.push(`${specAt}.${list}[${i}] is not an object`);
+      else if (r.image !== void 0 && r.image !== null && typeof r.image !== "string")
+        problems.push(`${specAt}.${list}[${i}].image is ${preview(r.image)}, not a string (an image reference)`);
+    });
+  }
+  return problems;
 }
 function countField(s, field, fallback) {
   const v = s[field];
   if (v === void 0 || v === null) return { n: fallback };
   const n = count(v);
-  if (n === void 0) return { reason: `spec.${field} ${JSON.stringify(v) ?? String(v)} is not a whole non-negative number` };
+  if (n === void 0) return { reason: `spec.${field} ${preview(v)} is not a whole non-negative number` };
   return { n };
 }
 function podsOf(o, opts = {}) {
@@ -23076,7 +23224,7 @@ function amountFor(object, match, metric, opts = {}, template) {
   const stated = wholeNumber(raw);
   if (stated === void 0) {
     if (measured.quantity !== null) return measured;
-    return unknown2(`the ${QUANTITY_ANNOTATION} annotation ${JSON.stringify(raw)} is not a whole non-negative number`, measured.pods);
+    return unknown2(`the ${QUANTITY_ANNOTATION} annotation ${preview(raw)} is not a whole non-negative number`, measured.pods);
   }
   if (measured.quantity !== null && stated <= measured.quantity && !(opts.annotationMayLower && stated < measured.quantity))
     return measured;
@@ -23120,7 +23268,7 @@ function podCpuMillis(t, match) {
     }
     const m = cpuMillis(c.cpu);
     if (m === void 0 || m === 0) {
-      invalid.push(`${c.name} (${c.cpuField} ${JSON.stringify(c.cpu)}${m === 0 ? ": zero bounds nothing" : ""})`);
+      invalid.push(`${c.name} (${c.cpuField} ${preview(c.cpu)}${m === 0 ? ": zero bounds nothing" : ""})`);
       return 0;
     }
     return m;
@@ -23317,13 +23465,28 @@ function resourceLabel(object, opts) {
   return r.namespace ? `${r.kind}/${r.namespace}/${r.name}` : `${r.kind}/${r.name}`;
 }
 function claimsFromObjects(all, opts) {
+  const unreadable2 = all.flatMap(
+    ({ object, file, line }) => podTemplateProblems(object).map((message) => ({
+      file,
+      line,
+      message: `${resourceLabel(object, opts)}: ${message}; the API server refuses this object`
+    }))
+  );
+  if (unreadable2.length) {
+    throw new EntitlegateError(
+      "EG_ERR_INPUT_INVALID",
+      unreadable2.length === 1 ? formatProblem(unreadable2[0]) : `${unreadable2.length} workloads the API server would refuse:`,
+      unreadable2
+    );
+  }
   const items = lastOfEach(all, opts);
   const localLabels = /* @__PURE__ */ new Map();
   for (const { object } of items) {
     if (kindOf(object) === "Namespace" && str2(metadata(object).name))
       localLabels.set(str2(metadata(object).name), stringMap(metadata(object).labels));
   }
-  const floors = autoscalerFloors(items, opts);
+  const floors = autoscalerFloors(opts.alongside ? [...items, ...opts.alongside] : items, opts);
+  const present = new Set(items.map(({ object }) => identity(object, opts)));
   const claims = [];
   for (const { object: written, file, line } of items) {
     const object = withAutoscalerFloor(written, floors, opts);
@@ -23332,7 +23495,7 @@ function claimsFromObjects(all, opts) {
       for (const c of claimsFromAdmission(req, opts)) claims.push({ ...c, resource: { ...c.resource, file, line } });
       continue;
     }
-    const measured = measure(object, opts);
+    const measured = measure(object, opts, ownedByCountedController(object) && controllerAmong(object, present, opts));
     if (!measured.size) continue;
     const scope = scopeOf(object, opts, localLabels);
     const resource = resourceOf(object, opts, file, line);
@@ -23343,17 +23506,28 @@ function claimsFromObjects(all, opts) {
   }
   return claims;
 }
+function controllerAmong(object, present, opts) {
+  const ref = arr(metadata(object).ownerReferences).map(rec).find((r) => r?.controller === true);
+  const name = str2(ref?.name);
+  const kind = str2(ref?.kind);
+  if (!ref || !name || !kind) return false;
+  const group = groupOf(ref) === "extensions" ? "apps" : groupOf(ref);
+  return present.has(`${group}/${kind}/${namespaceOf(object, opts) ?? ""}/${name}`);
+}
 function autoscalerFloors(items, opts) {
   const floors = /* @__PURE__ */ new Map();
   for (const { object } of items) {
-    if (kindOf(object) !== "HorizontalPodAutoscaler" || groupOf(object) !== "autoscaling") continue;
+    const hpa = kindOf(object) === "HorizontalPodAutoscaler" && groupOf(object) === "autoscaling";
+    const keda = kindOf(object) === "ScaledObject" && groupOf(object) === "keda.sh";
+    if (!hpa && !keda) continue;
     const s = spec(object);
     const target = rec(s.scaleTargetRef);
     const name = str2(target?.name);
-    const kind = str2(target?.kind);
+    const kind = str2(target?.kind) ?? (keda ? "Deployment" : void 0);
     if (!target || !name || !kind || !WORKLOADS[kind]?.scalable) continue;
-    const group = groupOf(target) === "extensions" ? "apps" : groupOf(target);
-    const min = s.minReplicas === void 0 || s.minReplicas === null ? 1 : count(s.minReplicas);
+    const group = keda && target.apiVersion === void 0 ? "apps" : groupOf(target) === "extensions" ? "apps" : groupOf(target);
+    const field = hpa ? s.minReplicas : s.minReplicaCount;
+    const min = field === void 0 || field === null ? hpa ? 1 : 0 : count(field);
     if (min === void 0) continue;
     const key = `${group}/${kind}/${namespaceOf(object, opts) ?? ""}/${name}`;
     floors.set(key, Math.max(floors.get(key) ?? 0, min));
@@ -23375,8 +23549,10 @@ function claimsFromAdmission(req, opts) {
   const scoped = req.namespace && !opts.namespace ? { ...opts, namespace: req.namespace } : opts;
   const after = req.operation === "DELETE" ? null : req.object ?? null;
   const before = req.operation === "CREATE" ? null : req.oldObject ?? null;
+  if (POD_SUBRESOURCES.has(req.subResource ?? "")) return diff(after, before, scoped, false);
   return claimsFromChange(after, before, scoped);
 }
+var POD_SUBRESOURCES = /* @__PURE__ */ new Set(["ephemeralcontainers", "resize"]);
 function claimsFromChange(newObj, oldObj, opts) {
   if (isScale(newObj) || isScale(oldObj)) {
     if (!opts.parent) return [];
@@ -23386,9 +23562,9 @@ function claimsFromChange(newObj, oldObj, opts) {
   }
   return diff(newObj ?? null, oldObj ?? null, opts);
 }
-function diff(newObj, oldObj, opts) {
-  const before = oldObj ? measure(oldObj, opts) : /* @__PURE__ */ new Map();
-  const after = newObj ? measure(newObj, opts, oldObj ? ownedByCountedController(oldObj) : void 0) : /* @__PURE__ */ new Map();
+function diff(newObj, oldObj, opts, owned) {
+  const before = oldObj ? measure(oldObj, opts, owned) : /* @__PURE__ */ new Map();
+  const after = newObj ? measure(newObj, opts, owned ?? (oldObj ? ownedByCountedController(oldObj) : void 0)) : /* @__PURE__ */ new Map();
   if (!after.size && !before.size) return [];
   const subject = newObj ?? oldObj;
   const scope = scopeOf(subject, opts);
@@ -23429,7 +23605,8 @@ var SCALE_PARENTS = new Map(
 // inputs/kinds.ts
 function kubernetesOptions(ctx) {
   const { environment, cluster, namespace, account, region } = ctx.scope;
-  return { products: ctx.config.products, settings: ctx.config.kubernetes, environment, cluster, namespace, account, region };
+  const { products, kubernetes: settings3 } = ctx.config;
+  return { products, settings: settings3, environment, cluster, namespace, account, region, onWarning: ctx.warn };
 }
 var K8S_YAML = /^(["']?)(apiVersion|kind)\1[ \t]*:/m;
 var reviewObjects = /* @__PURE__ */ new WeakMap();
@@ -23489,7 +23666,10 @@ var INPUT_KINDS = [
       const objects = parseKubernetes(input.text, input.file);
       const stray = objects.find((o) => !isKubernetesObject(o.object));
       if (stray) throw inputError({ file: input.file, line: stray.line, message: "not a Kubernetes object (no apiVersion and kind)" });
-      return claimsFromObjects(objects, kubernetesOptions(ctx));
+      return {
+        share: objects,
+        claims: (shares) => claimsFromObjects(objects, { ...kubernetesOptions(ctx), alongside: shares.flat() })
+      };
     }
   }
 ];
@@ -23502,46 +23682,15 @@ var FOLDER_KINDS = [
 ];
 
 // inputs/walk.ts
-import { readdirSync as readdirSync2, readFileSync as readFileSync6, readlinkSync, realpathSync, statSync as statSync2 } from "node:fs";
+import { readdirSync as readdirSync2, readFileSync as readFileSync5, realpathSync, statSync as statSync3 } from "node:fs";
 import { basename, dirname as dirname3, join as join3, resolve as resolve2, sep as sep2 } from "node:path";
 var READABLE = /\.(ya?ml|json)$/i;
 var SKIPPED = (name) => name === ".git";
-var STREAM_PATH = /^\/(dev\/stdin|dev\/fd\/\d+|proc\/self\/fd\/\d+)$/;
-function whatItIs(e) {
-  if (e.isFIFO()) return "a FIFO (named pipe)";
-  if (e.isSocket()) return "a socket";
-  if (e.isCharacterDevice()) return "a character device";
-  if (e.isBlockDevice()) return "a block device";
-  return "not a regular file";
-}
-var notRegular = (e) => `is ${whatItIs(e)}, not a regular file; entitlegate reads regular files, folders and - (standard input), since reading a pipe or device may never end`;
-function unreadable2(path, err) {
-  const code = err.code;
-  switch (code) {
-    case "ENOENT": {
-      let target;
-      try {
-        target = readlinkSync(path);
-      } catch {
-      }
-      return target === void 0 ? "no such file or folder" : `is a dangling link: it points to ${target}, which does not exist`;
-    }
-    case "ENOTDIR":
-      return "no such file or folder (a part of the path is a file, not a folder)";
-    case "EACCES":
-    case "EPERM":
-      return "cannot be read: permission denied";
-    case "ELOOP":
-      return "is a loop of symbolic links";
-    default:
-      return `cannot be read: ${err.message}`;
-  }
-}
 function readBytes(path) {
   try {
-    return readFileSync6(path);
+    return readFileSync5(path);
   } catch (err) {
-    throw inputError({ file: path, message: unreadable2(path, err) }, "EG_ERR_FILE_NOT_FOUND");
+    throw inputError({ file: path, message: unreadable(path, err) }, "EG_ERR_FILE_NOT_FOUND");
   }
 }
 var Walk = class {
@@ -23571,9 +23720,9 @@ var Walk = class {
     }
     let st;
     try {
-      st = statSync2(path);
+      st = statSync3(path);
     } catch (err) {
-      this.problem(path, unreadable2(path, err));
+      this.problem(path, unreadable(path, err));
       return;
     }
     if (st.isDirectory()) {
@@ -23621,7 +23770,7 @@ var Walk = class {
     try {
       entries2 = readdirSync2(dir, { withFileTypes: true });
     } catch (err) {
-      this.problem(dir, unreadable2(dir, err));
+      this.problem(dir, unreadable(dir, err));
       return false;
     }
     let found = false;
@@ -23631,9 +23780,9 @@ var Walk = class {
       let kind = entry;
       if (entry.isSymbolicLink()) {
         try {
-          kind = statSync2(path);
+          kind = statSync3(path);
         } catch (err) {
-          if (READABLE.test(entry.name)) this.problem(path, unreadable2(path, err));
+          if (READABLE.test(entry.name)) this.problem(path, unreadable(path, err));
           continue;
         }
       }
@@ -23692,7 +23841,8 @@ function readInput(input, ctx) {
     }
     throw inputError({ file: input.file, line: 1, col: 1, message: NOT_AN_INPUT }, "EG_ERR_INPUT_UNKNOWN");
   }
-  return { kind: kind.name, file: input.file, claims: kind.claims(input, json, ctx) };
+  const claims = kind.claims(input, json, ctx);
+  return Array.isArray(claims) ? { kind: kind.name, file: input.file, claims } : { kind: kind.name, file: input.file, claims: [], deferred: claims };
 }
 var DESCRIPTIONS = /* @__PURE__ */ new Set(["claims", "admission-review"]);
 function freedByDescriptions(read) {
@@ -23727,6 +23877,16 @@ function claimsFromPaths(paths, ctx, readStdin) {
       failures.push({ file: source.shown, err });
     }
   }
+  for (const r of read) {
+    if (!r.deferred) continue;
+    const shares = read.filter((o) => o.kind === r.kind && o.deferred).map((o) => o.deferred.share);
+    try {
+      r.claims = r.deferred.claims(shares);
+    } catch (err) {
+      if (!(err instanceof EntitlegateError)) throw err;
+      failures.push({ file: r.file, err });
+    }
+  }
   if (!failures.length) {
     const freed = freedByDescriptions(read);
     if (freed) throw freed;
@@ -23742,19 +23902,19 @@ function claimsFromPaths(paths, ctx, readStdin) {
 function readSource(source, ctx, readStdin) {
   switch (source.kind) {
     case "stdin":
-      return readInput({ file: source.shown, text: decodeInput(readStdin(), source.shown) }, ctx);
+      return readInput({ file: source.shown, text: decodeText(readStdin(), source.shown) }, ctx);
     case "folder": {
       const folder = FOLDER_KINDS.find((k) => k.detect(source.path));
       return { kind: folder?.name ?? "folder", file: source.shown, claims: folder ? folder.claims(source.path, ctx) : [] };
     }
     case "file":
-      return readInput({ file: source.shown, text: decodeInput(source.read(), source.shown) }, ctx);
+      return readInput({ file: source.shown, text: decodeText(source.read(), source.shown) }, ctx);
   }
 }
 
 // action/src/inputs.ts
-import { globSync, statSync as statSync3 } from "node:fs";
-import { isAbsolute as isAbsolute2, relative as relative3, resolve as resolve3, sep as sep3 } from "node:path";
+import { readdirSync as readdirSync3, realpathSync as realpathSync2, statSync as statSync4 } from "node:fs";
+import { isAbsolute as isAbsolute2, join as join4, relative as relative3, resolve as resolve3, sep as sep3 } from "node:path";
 var import_picomatch4 = __toESM(require_picomatch2(), 1);
 function inputError2(message) {
   return new EntitlegateError("EG_ERR_USAGE", message);
@@ -23809,7 +23969,40 @@ function workspacePath(workspace, path) {
   if (!rel || rel.startsWith("..") || isAbsolute2(rel)) return path.split(sep3).join("/");
   return rel.split(sep3).join("/");
 }
-var SKIPPED2 = /(^|\/)(\.git|node_modules)(\/|$)/;
+function globMatches(workspace, pattern) {
+  const isMatch = (0, import_picomatch4.default)(pattern, { dot: true });
+  const root = resolve3(workspace, import_picomatch4.default.scan(pattern).base || ".");
+  const seen = /* @__PURE__ */ new Set();
+  const out = [];
+  const visit = (dir) => {
+    let real;
+    let entries2;
+    try {
+      real = realpathSync2(dir);
+      if (seen.has(real)) return;
+      seen.add(real);
+      entries2 = readdirSync3(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries2) {
+      if (SKIPPED(e.name)) continue;
+      const path = join4(dir, e.name);
+      if (isMatch(workspacePath(workspace, path))) out.push(path);
+      let isDir = e.isDirectory();
+      if (e.isSymbolicLink()) {
+        try {
+          isDir = statSync4(path).isDirectory();
+        } catch {
+          isDir = false;
+        }
+      }
+      if (isDir) visit(path);
+    }
+  };
+  visit(root);
+  return out;
+}
 function expandPaths(workspace, patterns, exclude = []) {
   const negated = patterns.filter((p) => p.startsWith("!")).map((p) => p.slice(1));
   const isExcluded = negated.length ? (0, import_picomatch4.default)(negated, { dot: true }) : () => false;
@@ -23820,7 +24013,7 @@ function expandPaths(workspace, patterns, exclude = []) {
     if (!import_picomatch4.default.scan(pattern).isGlob) {
       const abs = resolve3(workspace, pattern);
       try {
-        statSync3(abs);
+        statSync4(abs);
       } catch {
         throw new EntitlegateError("EG_ERR_FILE_NOT_FOUND", `paths: ${pattern}: no such file or folder in the workspace`, [
           { file: pattern, message: "no such file or folder" }
@@ -23828,7 +24021,7 @@ function expandPaths(workspace, patterns, exclude = []) {
       }
       matches = [abs];
     } else {
-      matches = globSync(pattern, { cwd: workspace }).map((m) => resolve3(workspace, m)).filter((m) => !SKIPPED2.test(workspacePath(workspace, m)));
+      matches = globMatches(workspace, pattern);
       if (!matches.length)
         throw new EntitlegateError("EG_ERR_FILE_NOT_FOUND", `paths: ${pattern} matches no file in the workspace`, [
           { message: `${pattern} matches nothing` }
@@ -23840,14 +24033,20 @@ function expandPaths(workspace, patterns, exclude = []) {
     }
   }
   const unique = [...new Set(found)].sort();
-  const folders = unique.filter((p) => statSync3(p).isDirectory());
+  const folders = unique.filter((p) => {
+    try {
+      return statSync4(p).isDirectory();
+    } catch {
+      return false;
+    }
+  });
   return unique.filter((p) => !folders.some((f) => p !== f && p.startsWith(f + sep3)));
 }
 
 // action/src/decide.ts
 function policyPath() {
   const here = dirname4(fileURLToPath2(import.meta.url));
-  const bundled = join4(here, "entitlegate.wasm");
+  const bundled = join5(here, "entitlegate.wasm");
   return existsSync4(bundled) ? bundled : builtinPolicyPath();
 }
 function inWorkspace(workspace, text2) {
@@ -23858,11 +24057,20 @@ async function decide(inputs, workspace) {
   const abs = (p) => resolve4(workspace, p);
   try {
     const { config: config3, engine } = await loadEngine(abs(inputs.config), inputs.usage.map(abs), policyPath());
-    const files = expandPaths(workspace, inputs.paths, [inputs.config, ...inputs.usage]);
-    const claims = claimsFromPaths(files, { config: config3.config, scope: inputs.scope }, () => "");
+    const notInputs = [abs(inputs.config), ...inputs.usage.map(abs)];
+    const files = expandPaths(workspace, inputs.paths, notInputs);
+    const warnings = [];
+    const warn = (w) => warnings.push(w.file ? { ...w, file: workspacePath(workspace, resolve4(workspace, w.file)) } : w);
+    const claims = claimsFromPaths(files, { config: config3.config, scope: inputs.scope, notInputs, warn }, () => "");
     for (const c of claims) if (c.resource?.file) c.resource = { ...c.resource, file: workspacePath(workspace, c.resource.file) };
     const decision = engine.decide(claims, inputs.mode ? { now: inputs.now, mode: inputs.mode } : { now: inputs.now });
-    return { decision, config: config3, configFile: workspacePath(workspace, config3.file), inputs: files.map((f) => workspacePath(workspace, f)) };
+    return {
+      decision,
+      config: config3,
+      configFile: workspacePath(workspace, config3.file),
+      inputs: files.map((f) => workspacePath(workspace, f)),
+      warnings
+    };
   } catch (err) {
     if (err instanceof EntitlegateError) {
       const problems = err.problems.map((p) => p.file ? { ...p, file: workspacePath(workspace, resolve4(workspace, p.file)) } : p);
@@ -24399,10 +24607,10 @@ function merge2(defaults2, route, options) {
   if (options.url === "/graphql") {
     if (defaults2 && defaults2.mediaType.previews?.length) {
       mergedOptions.mediaType.previews = defaults2.mediaType.previews.filter(
-        (preview) => !mergedOptions.mediaType.previews.includes(preview)
+        (preview2) => !mergedOptions.mediaType.previews.includes(preview2)
       ).concat(mergedOptions.mediaType.previews);
     }
-    mergedOptions.mediaType.previews = (mergedOptions.mediaType.previews || []).map((preview) => preview.replace(/-preview/, ""));
+    mergedOptions.mediaType.previews = (mergedOptions.mediaType.previews || []).map((preview2) => preview2.replace(/-preview/, ""));
   }
   return mergedOptions;
 }
@@ -24604,9 +24812,9 @@ function parse2(options) {
     if (url.endsWith("/graphql")) {
       if (options.mediaType.previews?.length) {
         const previewsFromAcceptHeader = headers.accept.match(/(?<![\w-])[\w-]+(?=-preview)/g) || [];
-        headers.accept = previewsFromAcceptHeader.concat(options.mediaType.previews).map((preview) => {
+        headers.accept = previewsFromAcceptHeader.concat(options.mediaType.previews).map((preview2) => {
           const format = options.mediaType.format ? `.${options.mediaType.format}` : "+json";
-          return `application/vnd.github.${preview}-preview${format}`;
+          return `application/vnd.github.${preview2}-preview${format}`;
         }).join(",");
       }
     }
@@ -28537,17 +28745,23 @@ async function publish(d, annotations, inputs, ctx, summary2) {
 var Blocked = class extends Error {
 };
 function writeReports(d, config3, ctx) {
-  const dir = mkdtempSync(join5(ctx.tempDir, "entitlegate-"));
-  const report2 = join5(dir, "decision.json");
+  const dir = mkdtempSync(join6(ctx.tempDir, "entitlegate-"));
+  const report2 = join6(dir, "decision.json");
   writeFileSync(report2, JSON.stringify(d, null, 2) + "\n");
-  const sarif = join5(dir, "entitlegate.sarif");
+  const sarif = join6(dir, "entitlegate.sarif");
   writeFileSync(sarif, decisionSarif(d, { configFile: config3.file, configLine: definitionLines(config3), root: ctx.workspace }));
   return { report: report2, sarif };
 }
 async function gate() {
   const ctx = runContext();
   const inputs = readInputs();
-  const { decision: d, config: config3, configFile, inputs: files } = await decide(inputs, ctx.workspace);
+  const { decision: d, config: config3, configFile, inputs: files, warnings } = await decide(inputs, ctx.workspace);
+  for (const w of warnings)
+    warning(w.message, {
+      title: "entitlegate input warning",
+      ...w.file ? { file: w.file } : {},
+      ...w.line ? { startLine: w.line } : {}
+    });
   const { report: report2, sarif } = writeReports(d, config3, ctx);
   setOutput("allowed", String(d.allowed));
   setOutput("violations", String(d.violations.length));

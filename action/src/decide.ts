@@ -8,7 +8,7 @@ import { EntitlegateError } from '../../engine/errors.ts';
 import { loadEngine } from '../../config/load.ts';
 import { builtinPolicyPath } from '../../engine/policy/wasm.ts';
 import type { Decision } from '../../engine/types.ts';
-import { claimsFromPaths } from '../../inputs/read.ts';
+import { claimsFromPaths, type InputWarning } from '../../inputs/read.ts';
 import { expandPaths, workspacePath, type ActionInputs } from './inputs.ts';
 
 export interface Decided {
@@ -17,6 +17,8 @@ export interface Decided {
   /** The config file, relative to the workspace. */
   configFile: string;
   inputs: string[];
+  /** What a person should know about inputs that were read (the same object twice), files relative to the workspace. */
+  warnings: InputWarning[];
 }
 
 /**
@@ -39,11 +41,21 @@ export async function decide(inputs: ActionInputs, workspace: string): Promise<D
   const abs = (p: string) => resolve(workspace, p);
   try {
     const { config, engine } = await loadEngine(abs(inputs.config), inputs.usage.map(abs), policyPath());
-    const files = expandPaths(workspace, inputs.paths, [inputs.config, ...inputs.usage]);
-    const claims = claimsFromPaths(files, { config: config.config, scope: inputs.scope }, () => '');
+    const notInputs = [abs(inputs.config), ...inputs.usage.map(abs)];
+    const files = expandPaths(workspace, inputs.paths, notInputs);
+    const warnings: InputWarning[] = [];
+    const warn = (w: InputWarning) => warnings.push(w.file ? { ...w, file: workspacePath(workspace, resolve(workspace, w.file)) } : w);
+    // notInputs: a folder named in `paths` may hold the config or a usage snapshot, as with `check`.
+    const claims = claimsFromPaths(files, { config: config.config, scope: inputs.scope, notInputs, warn }, () => '');
     for (const c of claims) if (c.resource?.file) c.resource = { ...c.resource, file: workspacePath(workspace, c.resource.file) };
     const decision = engine.decide(claims, inputs.mode ? { now: inputs.now, mode: inputs.mode } : { now: inputs.now });
-    return { decision, config, configFile: workspacePath(workspace, config.file), inputs: files.map((f) => workspacePath(workspace, f)) };
+    return {
+      decision,
+      config,
+      configFile: workspacePath(workspace, config.file),
+      inputs: files.map((f) => workspacePath(workspace, f)),
+      warnings,
+    };
   } catch (err) {
     if (err instanceof EntitlegateError) {
       const problems = err.problems.map((p) => (p.file ? { ...p, file: workspacePath(workspace, resolve(workspace, p.file)) } : p));

@@ -29,15 +29,34 @@ describe('expandPaths', () => {
     'entitlegate.yaml',
     'cdktf.out/manifest.json',
     'node_modules/x/y.yaml',
+    'k8s/.hidden/d.yaml',
+    'k8s/.e.yaml',
+    '.git/config.yaml',
   ]);
   const rel = (list: string[]) => list.map((p) => p.slice(ws.length + 1)).sort();
 
-  it('expands globs relative to the workspace, without the config and usage files or node_modules', () => {
-    expect(rel(expandPaths(ws, ['**/*.yaml'], ['entitlegate.yaml']))).toEqual(['k8s/a.yaml', 'k8s/b.yaml', 'k8s/test/c.yaml']);
+  it('expands globs relative to the workspace, without the config and usage files', () => {
+    expect(rel(expandPaths(ws, ['k8s/*.yaml', 'k8s/test/*.yaml'], ['entitlegate.yaml']))).toEqual([
+      'k8s/.e.yaml',
+      'k8s/a.yaml',
+      'k8s/b.yaml',
+      'k8s/test/c.yaml',
+    ]);
+  });
+
+  it('matches hidden files, dot-folders and node_modules as `check` reads a folder (kubectl apply -R applies them); never .git', () => {
+    expect(rel(expandPaths(ws, ['**/*.yaml'], [join(ws, 'entitlegate.yaml')]))).toEqual([
+      'k8s/.e.yaml',
+      'k8s/.hidden/d.yaml',
+      'k8s/a.yaml',
+      'k8s/b.yaml',
+      'k8s/test/c.yaml',
+      'node_modules/x/y.yaml',
+    ]);
   });
 
   it('excludes `!` patterns', () => {
-    expect(rel(expandPaths(ws, ['k8s/**/*.yaml', '!k8s/test/**']))).toEqual(['k8s/a.yaml', 'k8s/b.yaml']);
+    expect(rel(expandPaths(ws, ['k8s/**/*.yaml', '!k8s/test/**', '!**/.hidden/**']))).toEqual(['k8s/.e.yaml', 'k8s/a.yaml', 'k8s/b.yaml']);
   });
 
   it('takes a folder whole and does not read its files twice', () => {

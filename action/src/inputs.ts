@@ -1,13 +1,14 @@
 // The action's inputs (action.yml), read and checked in one place. A wrong
 // input is an EntitlegateError like a wrong CLI flag: the step fails with
 // the message, nothing is evaluated.
-import { globSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { type Dirent, readdirSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import * as core from '@actions/core';
 import picomatch from 'picomatch';
 import { EntitlegateError } from '../../engine/errors.ts';
 import { parseNow } from '../../engine/time.ts';
 import { SCOPE_DIMENSIONS, type Mode, type Scope } from '../../engine/types.ts';
+import { SKIPPED } from '../../inputs/walk.ts';
 
 export interface ActionInputs {
   config: string;
@@ -87,7 +88,48 @@ export function workspacePath(workspace: string, path: string): string {
   return rel.split(sep).join('/');
 }
 
-const SKIPPED = /(^|\/)(\.git|node_modules)(\/|$)/;
+/**
+ * Workspace paths (files and folders) under `base` that `pattern` matches,
+ * hidden ones and node_modules included: `check` on a folder reads those as
+ * `kubectl apply -R` applies them, so a glob that passed them by (as
+ * fs.globSync does with dot-folders) let `.prod/db.yaml` through uncounted.
+ * Only git's own folder is skipped, as in a folder walk. Linked folders are
+ * followed, each real folder once.
+ */
+function globMatches(workspace: string, pattern: string): string[] {
+  const isMatch = picomatch(pattern, { dot: true });
+  const root = resolve(workspace, picomatch.scan(pattern).base || '.');
+  const seen = new Set<string>();
+  const out: string[] = [];
+  const visit = (dir: string) => {
+    let real: string;
+    let entries: Dirent[];
+    try {
+      real = realpathSync(dir);
+      if (seen.has(real)) return;
+      seen.add(real);
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // an unreadable folder is reported by the walk when a match names it
+    }
+    for (const e of entries) {
+      if (SKIPPED(e.name)) continue;
+      const path = join(dir, e.name);
+      if (isMatch(workspacePath(workspace, path))) out.push(path);
+      let isDir = e.isDirectory();
+      if (e.isSymbolicLink()) {
+        try {
+          isDir = statSync(path).isDirectory();
+        } catch {
+          isDir = false;
+        }
+      }
+      if (isDir) visit(path);
+    }
+  };
+  visit(root);
+  return out;
+}
 
 /**
  * Expands the `paths` patterns against the workspace. Plain paths (files or
@@ -114,9 +156,7 @@ export function expandPaths(workspace: string, patterns: readonly string[], excl
       }
       matches = [abs];
     } else {
-      matches = globSync(pattern, { cwd: workspace })
-        .map((m) => resolve(workspace, m))
-        .filter((m) => !SKIPPED.test(workspacePath(workspace, m)));
+      matches = globMatches(workspace, pattern);
       if (!matches.length)
         throw new EntitlegateError('EG_ERR_FILE_NOT_FOUND', `paths: ${pattern} matches no file in the workspace`, [
           { message: `${pattern} matches nothing` },
@@ -129,6 +169,12 @@ export function expandPaths(workspace: string, patterns: readonly string[], excl
   }
   const unique = [...new Set(found)].sort();
   // A folder is read whole; drop what lies inside a folder already taken.
-  const folders = unique.filter((p) => statSync(p).isDirectory());
+  const folders = unique.filter((p) => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return false; // a dangling link: the walk names it
+    }
+  });
   return unique.filter((p) => !folders.some((f) => p !== f && p.startsWith(f + sep)));
 }

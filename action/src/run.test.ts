@@ -26,6 +26,7 @@ const EXAMPLES = { config: 'examples/entitlegate.yaml', usage: 'examples/usage.y
 
 let fleet: string; // a workspace whose change yields more than 50 annotations
 let broken: string; // a workspace with a config that has a wrong value on line 43
+let gitops: string; // config and usage inside the manifests folder; manifests in a dot-folder, one object written twice
 const FLEET_SIZE = 60;
 
 beforeAll(() => {
@@ -46,6 +47,15 @@ beforeAll(() => {
   const config = readFileSync(join(REPO_ROOT, EXAMPLES.config), 'utf8').replace('quantity: 64', 'quantity: lots');
   writeFileSync(join(broken, 'entitlegate.yaml'), config);
   copyFileSync(join(REPO_ROOT, 'examples/manifests/orders-db.yaml'), join(broken, 'k8s', 'orders-db.yaml'));
+
+  gitops = mkdtempSync(join(tmpdir(), 'eg-gitops-'));
+  mkdirSync(join(gitops, 'deploy', '.prod'), { recursive: true });
+  copyFileSync(join(REPO_ROOT, EXAMPLES.config), join(gitops, 'deploy', 'entitlegate.yaml'));
+  copyFileSync(join(REPO_ROOT, EXAMPLES.usage), join(gitops, 'deploy', 'usage.yaml'));
+  const manifests = readFileSync(join(REPO_ROOT, 'examples/manifests/orders-db.yaml'), 'utf8');
+  const statefulSet = manifests.split('---\n')[1]!;
+  // The StatefulSet (line 9) written again at the end: one object, the last one.
+  writeFileSync(join(gitops, 'deploy', '.prod', 'orders.yaml'), `${manifests}---\n${statefulSet}`);
 });
 
 let api: FakeGitHub | undefined;
@@ -341,6 +351,31 @@ describe.each(runners)('the action %s', (_name, step) => {
     expect(writes(gh).map((c) => `${c.method} ${c.path}`)).toEqual(['POST /repos/acme/payments-infra/check-runs']);
     expect(gh.checkRuns[0]!.head_sha).toBe(MERGE_SHA);
   });
+
+  it.each([
+    ['the folder', 'deploy'],
+    ['a glob', 'deploy/**/*.yaml'],
+  ])(
+    'reads %s as `check` does: a dot-folder is read, the config and usage beside the manifests are not, a repeated object is a warning annotation',
+    async (_what, paths) => {
+      const gh = await server();
+      const r = await step({
+        apiUrl: gh.url,
+        workspace: gitops,
+        inputs: { config: 'deploy/entitlegate.yaml', usage: 'deploy/usage.yaml', paths, cluster: 'prod-eu-1' },
+      });
+
+      expect(r.outputs, r.stdout).toMatchObject({ allowed: 'false', violations: '1' });
+      const claims = report(r).claims as { product: string; quantity: number; resource: { file: string; line: number } }[];
+      expect(claims.find((c) => c.product === 'oracle-db-ee')).toMatchObject({
+        quantity: 24,
+        resource: { file: 'deploy/.prod/orders.yaml' },
+      });
+      expect(r.stdout).toMatch(
+        /^::warning title=entitlegate input warning,file=deploy\/\.prod\/orders\.yaml,line=9::StatefulSet\/orders\/orders-db is written again at line 52; only the last one is read/m,
+      );
+    },
+  );
 
   it('fails when a pattern in paths matches nothing, so a typo cannot pass the gate', async () => {
     const gh = await server();

@@ -38,7 +38,14 @@ function writeReports(d: Decision, config: LoadedConfig, ctx: RunContext): { rep
 export async function gate(): Promise<Decision> {
   const ctx = runContext();
   const inputs = readInputs();
-  const { decision: d, config, configFile, inputs: files } = await decide(inputs, ctx.workspace);
+  const { decision: d, config, configFile, inputs: files, warnings } = await decide(inputs, ctx.workspace);
+  // Annotations on the file and line, as `check` prints them on stderr.
+  for (const w of warnings)
+    core.warning(w.message, {
+      title: 'entitlegate input warning',
+      ...(w.file ? { file: w.file } : {}),
+      ...(w.line ? { startLine: w.line } : {}),
+    });
 
   const { report, sarif } = writeReports(d, config, ctx);
   core.setOutput('allowed', String(d.allowed));

@@ -7,6 +7,7 @@ import { EntitlegateError, inputError } from '../../engine/errors.ts';
 import type { Claim, Scope } from '../../engine/types.ts';
 import { compileAdapterConfig, evaluate, type TerraformAdapterConfig } from '../terraform/claims.ts';
 import { describeJsonError } from '../../engine/json-position.ts';
+import { preview, previewText } from '../../engine/preview.ts';
 import { mergeScope } from '../terraform/scope.ts';
 
 export interface CdktfClaimOptions {
@@ -124,12 +125,15 @@ function instances(block: Record<string, unknown>): { n: number } | { n: null; r
   const { count, for_each: forEach } = block;
   if (count !== undefined) {
     if (typeof count === 'number' && Number.isInteger(count) && count >= 0) return { n: count };
-    return { n: null, reason: `count is ${typeof count === 'string' ? count : JSON.stringify(count)}, known only at plan time` };
+    return { n: null, reason: `count is ${typeof count === 'string' ? previewText(count) : preview(count)}, known only at plan time` };
   }
   if (forEach !== undefined) {
     if (Array.isArray(forEach)) return { n: new Set(forEach.map((x) => JSON.stringify(x))).size };
     if (isObject(forEach)) return { n: Object.keys(forEach).length };
-    return { n: null, reason: `for_each is ${typeof forEach === 'string' ? forEach : JSON.stringify(forEach)}, known only at plan time` };
+    return {
+      n: null,
+      reason: `for_each is ${typeof forEach === 'string' ? previewText(forEach) : preview(forEach)}, known only at plan time`,
+    };
   }
   return { n: 1 };
 }

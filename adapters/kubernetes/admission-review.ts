@@ -1,6 +1,7 @@
 // AdmissionReview v1 (admission.k8s.io/v1): the request the kube-apiserver
 // sends a validating webhook, and the response it expects; read from JSON (the
 // webhook) or YAML (`check` of a saved review) alike.
+import { preview } from '../../engine/preview.ts';
 import { EntitlegateError } from '../../engine/errors.ts';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
@@ -40,16 +41,16 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export function admissionRequestOf(review: unknown, file = '<request>'): AdmissionRequest {
   const bad = (message: string) => new EntitlegateError('EG_ERR_INPUT_INVALID', `${file}: ${message}`, [{ file, message }]);
   if (!isRecord(review)) throw bad('not an AdmissionReview: expected a JSON object');
-  if (review.kind !== 'AdmissionReview') throw bad(`not an AdmissionReview: kind is ${JSON.stringify(review.kind ?? null)}`);
+  if (review.kind !== 'AdmissionReview') throw bad(`not an AdmissionReview: kind is ${preview(review.kind ?? null)}`);
   if (review.apiVersion !== 'admission.k8s.io/v1')
     throw bad(
-      `AdmissionReview apiVersion ${JSON.stringify(review.apiVersion ?? null)} is not supported; use admission.k8s.io/v1 (admissionReviewVersions: ["v1"])`,
+      `AdmissionReview apiVersion ${preview(review.apiVersion ?? null)} is not supported; use admission.k8s.io/v1 (admissionReviewVersions: ["v1"])`,
     );
   const req = review.request;
   if (!isRecord(req)) throw bad('AdmissionReview has no request');
   if (typeof req.uid !== 'string' || !req.uid) throw bad('AdmissionReview request has no uid');
   if (typeof req.operation !== 'string' || !OPERATIONS.has(req.operation))
-    throw bad(`AdmissionReview request operation ${JSON.stringify(req.operation ?? null)} is not one of CREATE, UPDATE, DELETE, CONNECT`);
+    throw bad(`AdmissionReview request operation ${preview(req.operation ?? null)} is not one of CREATE, UPDATE, DELETE, CONNECT`);
   if (!isRecord(req.kind) || typeof req.kind.kind !== 'string') throw bad('AdmissionReview request has no kind');
   if (!isRecord(req.resource) || typeof req.resource.resource !== 'string') throw bad('AdmissionReview request has no resource');
   if (req.object !== undefined && req.object !== null && !isRecord(req.object))

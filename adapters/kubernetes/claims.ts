@@ -4,12 +4,13 @@ import type { Product } from './settings.ts';
 import type { Claim, ResourceRef } from '../../engine/types.ts';
 import { admissionRequestOf, isAdmissionReview, type AdmissionRequest } from './admission-review.ts';
 import { matchProducts, type ProductMatch } from './match.ts';
-import { count, groupOf, kindOf, metadata, rec, spec, stringMap, str } from './objects.ts';
+import { arr, count, groupOf, kindOf, metadata, rec, spec, stringMap, str } from './objects.ts';
 import type { SourcedObject } from './parse.ts';
 import { peakOf } from './peak.ts';
 import { amountFor, withScale, type Amount, type QuantityOptions } from './quantity.ts';
 import { namespaceOf, scopeOf, type ScopeOptions } from './scope.ts';
-import { isScale, isWorkload, ownedByCountedController, podTemplate, WORKLOADS } from './workload.ts';
+import { isScale, isWorkload, ownedByCountedController, podTemplate, podTemplateProblems, WORKLOADS } from './workload.ts';
+import { EntitlegateError, formatProblem } from '../../engine/errors.ts';
 
 export interface ClaimOptions extends ScopeOptions {
   products: readonly Product[];
@@ -21,6 +22,13 @@ export interface ClaimOptions extends ScopeOptions {
    * warning is dropped.
    */
   onWarning?: (warning: InputWarning) => void;
+  /**
+   * Manifests applied in the same run from other files (`kubectl apply -f
+   * DIR`): their HorizontalPodAutoscalers size these objects' workloads.
+   * Nothing else of them is read here: the same name in two files may be two
+   * clusters' renderings, each counted.
+   */
+  alongside?: readonly SourcedObject[];
 }
 
 /** Something about an input that is read, not refused, but may not be what its author meant. */
@@ -137,13 +145,28 @@ function resourceLabel(object: unknown, opts: ScopeOptions): string {
  * it asks for, as claimsFromAdmission reads one in JSON.
  */
 export function claimsFromObjects(all: readonly SourcedObject[], opts: ClaimOptions): Claim[] {
+  const unreadable = all.flatMap(({ object, file, line }) =>
+    podTemplateProblems(object).map((message) => ({
+      file,
+      line,
+      message: `${resourceLabel(object, opts)}: ${message}; the API server refuses this object`,
+    })),
+  );
+  if (unreadable.length) {
+    throw new EntitlegateError(
+      'EG_ERR_INPUT_INVALID',
+      unreadable.length === 1 ? formatProblem(unreadable[0]!) : `${unreadable.length} workloads the API server would refuse:`,
+      unreadable,
+    );
+  }
   const items = lastOfEach(all, opts);
   const localLabels = new Map<string, Record<string, string>>();
   for (const { object } of items) {
     if (kindOf(object) === 'Namespace' && str(metadata(object).name))
       localLabels.set(str(metadata(object).name)!, stringMap(metadata(object).labels));
   }
-  const floors = autoscalerFloors(items, opts);
+  const floors = autoscalerFloors(opts.alongside ? [...items, ...opts.alongside] : items, opts);
+  const present = new Set(items.map(({ object }) => identity(object, opts)));
   const claims: Claim[] = [];
   for (const { object: written, file, line } of items) {
     const object = withAutoscalerFloor(written, floors, opts);
@@ -152,7 +175,7 @@ export function claimsFromObjects(all: readonly SourcedObject[], opts: ClaimOpti
       for (const c of claimsFromAdmission(req, opts)) claims.push({ ...c, resource: { ...c.resource!, file, line } });
       continue;
     }
-    const measured = measure(object, opts);
+    const measured = measure(object, opts, ownedByCountedController(object) && controllerAmong(object, present, opts));
     if (!measured.size) continue;
     const scope = scopeOf(object, opts, localLabels);
     const resource = resourceOf(object, opts, file, line);
@@ -165,8 +188,29 @@ export function claimsFromObjects(all: readonly SourcedObject[], opts: ClaimOpti
 }
 
 /**
- * The fewest replicas a HorizontalPodAutoscaler of the same input keeps its
- * target at (`minReplicas`, default 1), by target identity. In a manifest the
+ * Whether the controller an object's owner reference names is among the
+ * manifests checked with it. In manifests, an object is left to its
+ * controller only then: a ReplicaSet written with `ownerReferences` naming a
+ * Deployment the input does not hold (a ghost, or a tenant's small unlicensed
+ * Deployment, whose uid anyone in the namespace can read) was charged to
+ * nothing, while `kubectl apply` creates it and its pods. Manifests a person
+ * writes carry no controller references, so an honest input loses nothing.
+ */
+function controllerAmong(object: unknown, present: ReadonlySet<string | undefined>, opts: ScopeOptions): boolean {
+  const ref = arr(metadata(object).ownerReferences)
+    .map(rec)
+    .find((r) => r?.controller === true);
+  const name = str(ref?.name);
+  const kind = str(ref?.kind);
+  if (!ref || !name || !kind) return false;
+  const group = groupOf(ref) === 'extensions' ? 'apps' : groupOf(ref);
+  return present.has(`${group}/${kind}/${namespaceOf(object, opts) ?? ''}/${name}`);
+}
+
+/**
+ * The fewest replicas a HorizontalPodAutoscaler of the run keeps its target
+ * at (`minReplicas`, default 1; a KEDA ScaledObject's `minReplicaCount`,
+ * default 0, through the HPA it makes), by target identity. In a manifest the
  * autoscaler, not `spec.replicas`, decides: `replicas: 1` beside an HPA with
  * `minReplicas: 30` runs 30 pods as soon as it is applied. (In a cluster the
  * autoscaler resizes through the scale subresource, which the webhook sees.)
@@ -174,14 +218,19 @@ export function claimsFromObjects(all: readonly SourcedObject[], opts: ClaimOpti
 function autoscalerFloors(items: readonly SourcedObject[], opts: ScopeOptions): Map<string, number> {
   const floors = new Map<string, number>();
   for (const { object } of items) {
-    if (kindOf(object) !== 'HorizontalPodAutoscaler' || groupOf(object) !== 'autoscaling') continue;
+    const hpa = kindOf(object) === 'HorizontalPodAutoscaler' && groupOf(object) === 'autoscaling';
+    // A KEDA ScaledObject makes an HPA of its own with minReplicaCount
+    // (default 0) as its floor; its target defaults to a Deployment.
+    const keda = kindOf(object) === 'ScaledObject' && groupOf(object) === 'keda.sh';
+    if (!hpa && !keda) continue;
     const s = spec(object);
     const target = rec(s.scaleTargetRef);
     const name = str(target?.name);
-    const kind = str(target?.kind);
+    const kind = str(target?.kind) ?? (keda ? 'Deployment' : undefined);
     if (!target || !name || !kind || !WORKLOADS[kind]?.scalable) continue;
-    const group = groupOf(target) === 'extensions' ? 'apps' : groupOf(target);
-    const min = s.minReplicas === undefined || s.minReplicas === null ? 1 : count(s.minReplicas);
+    const group = keda && target.apiVersion === undefined ? 'apps' : groupOf(target) === 'extensions' ? 'apps' : groupOf(target);
+    const field = hpa ? s.minReplicas : s.minReplicaCount;
+    const min = field === undefined || field === null ? (hpa ? 1 : 0) : count(field);
     if (min === undefined) continue; // the API server refuses such an autoscaler; the target counts its own replicas
     const key = `${group}/${kind}/${namespaceOf(object, opts) ?? ''}/${name}`;
     floors.set(key, Math.max(floors.get(key) ?? 0, min));
@@ -206,8 +255,16 @@ export function claimsFromAdmission(req: AdmissionRequest, opts: ChangeOptions):
   const scoped: ChangeOptions = req.namespace && !opts.namespace ? { ...opts, namespace: req.namespace } : opts;
   const after = req.operation === 'DELETE' ? null : (req.object ?? null);
   const before = req.operation === 'CREATE' ? null : (req.oldObject ?? null);
+  // `kubectl debug` (ephemeralcontainers) and an in-place resize change one
+  // Pod, not its controller's template: a Deployment's pod given a licensed
+  // debug container, or resized from 4 to 64 cores, is a change no counted
+  // controller claimed, so it is measured as the Pod it is.
+  if (POD_SUBRESOURCES.has(req.subResource ?? '')) return diff(after, before, scoped, false);
   return claimsFromChange(after, before, scoped);
 }
+
+/** Pod subresources that change one running Pod rather than what its controller creates. */
+const POD_SUBRESOURCES: ReadonlySet<string> = new Set(['ephemeralcontainers', 'resize']);
 
 /**
  * Claims for one admission: CREATE (old null), DELETE (new null) or UPDATE
@@ -226,7 +283,7 @@ export function claimsFromChange(newObj: unknown, oldObj: unknown, opts: ChangeO
   return diff(newObj ?? null, oldObj ?? null, opts);
 }
 
-function diff(newObj: unknown, oldObj: unknown, opts: ClaimOptions): Claim[] {
+function diff(newObj: unknown, oldObj: unknown, opts: ClaimOptions, owned?: boolean): Claim[] {
   // A Pod (or ReplicaSet, Job) that a counted controller owns gives nothing:
   // its controller's admission already claimed these pods, and charging the
   // pods the controller creates would charge them twice. measure() skips them.
@@ -235,8 +292,10 @@ function diff(newObj: unknown, oldObj: unknown, opts: ClaimOptions): Claim[] {
   // writing an owner reference onto a running Pod stops none of its
   // containers, so adoption must not free what it uses (nor hide what the
   // same update adds), and a controller releasing a Pod starts nothing new.
-  const before = oldObj ? measure(oldObj, opts) : new Map<string, Measured>();
-  const after = newObj ? measure(newObj, opts, oldObj ? ownedByCountedController(oldObj) : undefined) : new Map<string, Measured>();
+  const before = oldObj ? measure(oldObj, opts, owned) : new Map<string, Measured>();
+  const after = newObj
+    ? measure(newObj, opts, owned ?? (oldObj ? ownedByCountedController(oldObj) : undefined))
+    : new Map<string, Measured>();
   if (!after.size && !before.size) return [];
   const subject = newObj ?? oldObj;
   const scope = scopeOf(subject, opts);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { matchProducts } from './match.ts';
 import { products, workload } from './test-objects.ts';
+import { usageFromObjects } from './inventory.ts';
+import { slimObject } from './slim.ts';
 import { podTemplate } from './workload.ts';
 
 const match = (o: unknown) => matchProducts(podTemplate(o)!, products);
@@ -19,6 +21,42 @@ describe('matchProducts', () => {
     expect(m).toEqual([
       { productId: 'oracle-db-ee', product: products[0], by: 'image', containers: [true, false], initContainers: [false] },
     ]);
+  });
+
+  it('counts the containers that mount an image volume of the product, whatever their own image', () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'db', namespace: 'prod' },
+      spec: {
+        volumes: [
+          { name: 'token', projected: { sources: [] } },
+          { name: 'oracle', image: { reference: 'container-registry.oracle.com/database/enterprise:21.3.0.0' } },
+        ],
+        containers: [
+          {
+            name: 'runner',
+            image: 'busybox',
+            resources: { limits: { cpu: '2' } },
+            volumeMounts: [
+              { name: 'oracle', mountPath: '/opt/oracle' },
+              { name: 'token', mountPath: '/t' },
+            ],
+          },
+          { name: 'proxy', image: 'envoy', volumeMounts: [{ name: 'token', mountPath: '/t' }] },
+        ],
+      },
+    };
+    expect(match(pod)).toMatchObject([{ productId: 'oracle-db-ee', by: 'image', containers: [true, false] }]);
+    // The live inventory keeps the image volume and its mount (and not the token's), so usage counts it too.
+    const slim = slimObject('Pod', 'v1', pod);
+    expect(slim.spec).toMatchObject({
+      volumes: [{ name: 'oracle' }],
+      containers: [{ volumeMounts: [{ name: 'oracle' }] }, { name: 'proxy' }],
+    });
+    expect((slim.spec as { containers: object[] }).containers[1]).not.toHaveProperty('volumeMounts');
+    expect(match(slim)).toMatchObject([{ productId: 'oracle-db-ee', containers: [true, false] }]);
+    expect(usageFromObjects([slim], { products })).toMatchObject([{ product: 'oracle-db-ee', quantity: 2 }]);
   });
 
   it('does not match an image that only resembles the glob', () => {

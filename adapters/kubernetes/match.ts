@@ -5,7 +5,7 @@ import type { Product } from './settings.ts';
 import { IBM_CHARGED_CONTAINERS, IBM_PRODUCT_ID, PRODUCT_ANNOTATION } from './annotations.ts';
 import { imageCandidates, patternForms } from './image-ref.ts';
 import { BoundedMemo } from './memo.ts';
-import type { PodTemplateInfo } from './workload.ts';
+import type { ContainerInfo, PodTemplateInfo } from './workload.ts';
 
 export type MatchedBy = 'annotation' | 'ibm' | 'image' | 'label';
 
@@ -63,6 +63,11 @@ function imageMatches(c: Compiled, image: string): boolean {
   return c.seen.get(image, c.images);
 }
 
+/** The container's own image, or an image volume it mounts, is the product's. */
+function runsImage(c: Compiled, x: ContainerInfo): boolean {
+  return imageMatches(c, x.image) || x.volumeImages.some((image) => imageMatches(c, image));
+}
+
 function ids(value: string | undefined): string[] {
   return (value ?? '')
     .split(',')
@@ -74,7 +79,8 @@ function ids(value: string | undefined): string[] {
  * Every product the template runs. A workload may run several (different
  * containers). Containers counted for a product: the ones named by
  * `match.kubernetes.containers` (or IBM's productChargedContainers) when
- * given; otherwise the containers whose image matches; otherwise, for a match
+ * given, with the containers whose image matches always among them; otherwise
+ * the containers whose image matches; otherwise, for a match
  * by annotation or label alone, all of them. Image matches win over "all"
  * even when an annotation or label also matches, because an exporter or
  * proxy sidecar beside the licensed container is not the product.
@@ -95,8 +101,8 @@ export function matchProducts(t: PodTemplateInfo, products: readonly Product[]):
     const c = compiled(p);
     const imageHits = c.images
       ? {
-          containers: t.containers.map((x) => imageMatches(c, x.image)),
-          initContainers: t.initContainers.map((x) => imageMatches(c, x.image)),
+          containers: t.containers.map((x) => runsImage(c, x)),
+          initContainers: t.initContainers.map((x) => runsImage(c, x)),
         }
       : undefined;
     const anyImage = !!imageHits && (imageHits.containers.some(Boolean) || imageHits.initContainers.some(Boolean));
@@ -114,6 +120,16 @@ export function matchProducts(t: PodTemplateInfo, products: readonly Product[]):
     else if (c.containers) licensed = byName(c.containers);
     else if (anyImage && imageHits) licensed = imageHits;
     else licensed = { containers: all(t.containers), initContainers: all(t.initContainers) };
+    // A container that runs the product's image is licensed whatever a list
+    // of names says: IBM's productChargedContainers is written by whoever
+    // writes the pod, and naming only a 100m exporter charged a 4-core
+    // database as 1 vCPU. Names add containers; they never take one away.
+    if (anyImage && imageHits && licensed !== imageHits) {
+      licensed = {
+        containers: licensed.containers.map((l, i) => l || imageHits.containers[i]!),
+        initContainers: licensed.initContainers.map((l, i) => l || imageHits.initContainers[i]!),
+      };
+    }
     out.push({ productId: p.id, product: p, by, ...licensed });
   }
 

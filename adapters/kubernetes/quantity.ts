@@ -1,6 +1,7 @@
 // How much of a product one workload uses (accounting rule 4 of docs/architecture.md).
 // Whole units per claim; exact integer millicores underneath.
 import type { Metric } from '../../engine/types.ts';
+import { preview } from '../../engine/preview.ts';
 import { cpuMillis, wholeCores } from './cpu.ts';
 import { PRODUCT_ANNOTATION, QUANTITY_ANNOTATION } from './annotations.ts';
 import type { ProductMatch } from './match.ts';
@@ -84,7 +85,7 @@ export function amountFor(
   const stated = wholeNumber(raw);
   if (stated === undefined) {
     if (measured.quantity !== null) return measured;
-    return unknown(`the ${QUANTITY_ANNOTATION} annotation ${JSON.stringify(raw)} is not a whole non-negative number`, measured.pods);
+    return unknown(`the ${QUANTITY_ANNOTATION} annotation ${preview(raw)} is not a whole non-negative number`, measured.pods);
   }
   if (measured.quantity !== null && stated <= measured.quantity && !(opts.annotationMayLower && stated < measured.quantity))
     return measured;
@@ -148,7 +149,7 @@ export function podCpuMillis(t: PodTemplateInfo, match: ProductMatch): { millis:
     // A CPU limit of 0 sets no CFS quota: the container may use every core of
     // its node, so zero is no bound, not zero use.
     if (m === undefined || m === 0) {
-      invalid.push(`${c.name} (${c.cpuField} ${JSON.stringify(c.cpu)}${m === 0 ? ': zero bounds nothing' : ''})`);
+      invalid.push(`${c.name} (${c.cpuField} ${preview(c.cpu)}${m === 0 ? ': zero bounds nothing' : ''})`);
       return 0;
     }
     return m;

@@ -55,19 +55,47 @@ function slimResources(r: unknown): Obj | undefined {
   return Object.keys(out).length ? out : undefined;
 }
 
-function slimContainers(list: unknown): Obj[] | undefined {
+function slimContainers(list: unknown, imageVolumes: ReadonlySet<string>): Obj[] | undefined {
   if (!Array.isArray(list)) return undefined;
   return list.map((c) => {
     const r = rec(c) ?? {};
-    return pick({ name: str(r.name), image: str(r.image), restartPolicy: str(r.restartPolicy), resources: slimResources(r.resources) });
+    // Mounts of image volumes only: which images (match.ts) the container can
+    // run. Every pod mounts its service account token; keeping those would
+    // grow each of tens of thousands of pods for nothing.
+    const mounts = imageVolumes.size
+      ? arr(r.volumeMounts)
+          .map((m) => str(rec(m)?.name))
+          .filter((n) => n !== undefined && imageVolumes.has(n))
+          .map((name) => ({ name }))
+      : [];
+    return pick({
+      name: str(r.name),
+      image: str(r.image),
+      restartPolicy: str(r.restartPolicy),
+      resources: slimResources(r.resources),
+      volumeMounts: mounts.length ? mounts : undefined,
+    });
   });
 }
 
+/** Only image volumes: the others hold no software a product is recognised by. */
+function slimVolumes(list: unknown): Obj[] | undefined {
+  const images = arr(list).flatMap((v) => {
+    const r = rec(v);
+    const reference = str(rec(r?.image)?.reference);
+    return reference === undefined ? [] : [{ name: str(r?.name), image: { reference } }];
+  });
+  return images.length ? images : undefined;
+}
+
 function slimPodSpec(s: Obj): Obj {
+  const volumes = slimVolumes(s.volumes);
+  const names = new Set((volumes ?? []).map((v) => str(v.name) ?? ''));
   return pick({
-    containers: slimContainers(s.containers),
-    initContainers: slimContainers(s.initContainers),
-    ephemeralContainers: slimContainers(s.ephemeralContainers),
+    volumes,
+    containers: slimContainers(s.containers, names),
+    initContainers: slimContainers(s.initContainers, names),
+    ephemeralContainers: slimContainers(s.ephemeralContainers, names),
     resources: slimResources(s.resources),
   });
 }

@@ -41,8 +41,12 @@ describe('owner references cannot hide a workload', () => {
   it.each(pairs)('%s whose controller is a %s is left to it: %s', (kind, owner, left) => {
     const o = ownedBy(kind, owner);
     expect(ownedByCountedController(o)).toBe(left);
-    // in CI manifests, in admission (claims) and in the live inventory (usage), alike
-    expect(claimsFromObjects([{ object: o }], { products, nodeCount: 3 }).length).toBe(left ? 0 : 1);
+    // in CI manifests (with the controller among them), in admission (claims) and in the live inventory (usage), alike
+    const namespace = (o.metadata as Record<string, unknown>).namespace;
+    const controller = { apiVersion: API[owner], kind: owner, metadata: { name: 'owner', namespace } };
+    expect(claimsFromObjects([{ object: controller }, { object: o }], { products, nodeCount: 3 }).length).toBe(left ? 0 : 1);
+    // in CI manifests without it, nothing controls the object: it is counted
+    expect(claimsFromObjects([{ object: o }], { products, nodeCount: 3 }).length).toBe(1);
     expect(usageFromObjects([o], { products, nodeCount: 3 }).length).toBe(left ? 0 : 1);
     // the inventory slims list items (which carry no kind) by the same rule
     const item = { metadata: o.metadata, spec: o.spec };

@@ -1,5 +1,6 @@
 // The workload kinds entitlegate reads: where each keeps its pod template,
 // how many pods it runs, and who owns it.
+import { preview } from '../../engine/preview.ts';
 import { arr, count, groupOf, kindOf, metadata, rec, spec, str, stringMap, type Obj } from './objects.ts';
 
 /** One workload kind: where it is served, what it controls, whether it scales. */
@@ -61,6 +62,8 @@ export interface ContainerInfo {
   cpuField?: 'limit' | 'request';
   /** An init container with restartPolicy: Always (a sidecar) runs beside the app containers. */
   sidecar: boolean;
+  /** References of the image volumes it mounts: an OCI image's files, which it may run as well as its own image's. */
+  volumeImages: string[];
 }
 
 export interface PodTemplateInfo {
@@ -83,14 +86,38 @@ function cpuOf(resources: unknown): { cpu: unknown; cpuField?: 'limit' | 'reques
   return { cpu: undefined };
 }
 
-function containers(list: unknown, init: boolean): ContainerInfo[] {
+/**
+ * Image volumes (`volumes[].image.reference`, Kubernetes 1.31+) by volume
+ * name. A container that mounts one can run the licensed software from it
+ * under any image of its own: `busybox` mounting the database image's files
+ * runs the database.
+ */
+function imageVolumes(podSpec: Obj): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of arr(podSpec.volumes)) {
+    const r = rec(v);
+    const reference = str(rec(r?.image)?.reference);
+    const name = str(r?.name);
+    if (name !== undefined && reference !== undefined) out.set(name, reference);
+  }
+  return out;
+}
+
+function containers(list: unknown, init: boolean, volumes: ReadonlyMap<string, string>): ContainerInfo[] {
   return arr(list).map((c, i) => {
     const r = rec(c) ?? {};
+    const volumeImages = volumes.size
+      ? arr(r.volumeMounts).flatMap((m) => {
+          const image = volumes.get(str(rec(m)?.name) ?? '');
+          return image === undefined ? [] : [image];
+        })
+      : [];
     return {
       name: str(r.name) ?? `#${i}`,
       image: str(r.image) ?? '',
       ...cpuOf(r.resources),
       sidecar: init && r.restartPolicy === 'Always',
+      volumeImages,
     };
   });
 }
@@ -119,6 +146,7 @@ export function podTemplate(o: unknown): PodTemplateInfo | undefined {
   const isPod = kindOf(o) === 'Pod';
   const tmeta = isPod ? {} : metadata(template);
   const tspec = spec(template);
+  const volumes = imageVolumes(tspec);
   return {
     workloadLabels,
     workloadAnnotations,
@@ -129,11 +157,60 @@ export function podTemplate(o: unknown): PodTemplateInfo | undefined {
     // containers. They may set no resources: a licensed one leaves the
     // vCPU unknown unless the pod-level spec.resources bounds it.
     containers: isPod
-      ? [...containers(tspec.containers, false), ...containers(tspec.ephemeralContainers, false)]
-      : containers(tspec.containers, false),
-    initContainers: containers(tspec.initContainers, true),
+      ? [...containers(tspec.containers, false, volumes), ...containers(tspec.ephemeralContainers, false, volumes)]
+      : containers(tspec.containers, false, volumes),
+    initContainers: containers(tspec.initContainers, true, volumes),
     podCpu: cpuOf(tspec.resources).cpu,
   };
+}
+
+/**
+ * Why the API server would refuse a workload's pod template as written: a
+ * template, pod spec or container list of the wrong type, a container that is
+ * not an object, an `image` that is not a string. Read leniently, each of
+ * these was a workload with no image, hence no product and no claim, while
+ * `check` passed it; `kubectl apply` refuses it (the decoder cannot read a
+ * list or a number as an image), so `check` says so too. Empty when the
+ * template is readable (or the object is no workload).
+ */
+export function podTemplateProblems(o: unknown): string[] {
+  if (!isWorkload(o)) return [];
+  const problems: string[] = [];
+  const kind = kindOf(o);
+  let at = 'spec.template';
+  let template: unknown = spec(o).template;
+  if (kind === 'Pod') {
+    at = '';
+    template = o;
+  } else if (kind === 'CronJob') {
+    const jobTemplate = spec(o).jobTemplate;
+    if (jobTemplate !== undefined && jobTemplate !== null && !rec(jobTemplate)) return ['spec.jobTemplate is not an object'];
+    const jobSpec = rec(jobTemplate)?.spec;
+    if (jobSpec !== undefined && jobSpec !== null && !rec(jobSpec)) return ['spec.jobTemplate.spec is not an object'];
+    at = 'spec.jobTemplate.spec.template';
+    template = rec(jobSpec)?.template;
+  }
+  if (template === undefined || template === null) return [];
+  if (!rec(template)) return [`${at} is not an object`];
+  const podSpec = rec(template)?.spec;
+  const specAt = at ? `${at}.spec` : 'spec';
+  if (podSpec === undefined || podSpec === null) return [];
+  if (!rec(podSpec)) return [`${specAt} is not an object`];
+  for (const list of ['containers', 'initContainers', 'ephemeralContainers']) {
+    const items = rec(podSpec)?.[list];
+    if (items === undefined || items === null) continue;
+    if (!Array.isArray(items)) {
+      problems.push(`${specAt}.${list} is not a list`);
+      continue;
+    }
+    items.forEach((c, i) => {
+      const r = rec(c);
+      if (!r) problems.push(`${specAt}.${list}[${i}] is not an object`);
+      else if (r.image !== undefined && r.image !== null && typeof r.image !== 'string')
+        problems.push(`${specAt}.${list}[${i}].image is ${preview(r.image)}, not a string (an image reference)`);
+    });
+  }
+  return problems;
 }
 
 export type PodCount = { pods: number; reason?: undefined } | { pods: null; reason: string };
@@ -156,7 +233,7 @@ function countField(s: Obj, field: string, fallback: number | undefined): { n: n
   const v = s[field];
   if (v === undefined || v === null) return { n: fallback };
   const n = count(v);
-  if (n === undefined) return { reason: `spec.${field} ${JSON.stringify(v) ?? String(v)} is not a whole non-negative number` };
+  if (n === undefined) return { reason: `spec.${field} ${preview(v)} is not a whole non-negative number` };
   return { n };
 }
 

@@ -2,6 +2,7 @@
 // lookup per change: cost grows with the plan, not with the number of products.
 import type { Product } from './settings.ts';
 import type { Claim, ResourceRef, Scope } from '../../engine/types.ts';
+import { preview } from '../../engine/preview.ts';
 import { buildMatcherIndex, matchConditions, type MatcherIndex, type ProductMatchers } from './match.ts';
 import { parsePlan, planFromValue, type ResourceChange, type TerraformPlan } from './plan.ts';
 import { isUnknown, lookup } from './attributes.ts';
@@ -101,7 +102,7 @@ export function claimsFromPlan(
           product: pm.product,
           quantity: null,
           scope: {},
-          unknownReason: `unsupported Terraform action ${JSON.stringify(actions)}`,
+          unknownReason: `unsupported Terraform action ${preview(actions)}`,
           remedy: 'apply the change in steps whose actions entitlegate reads (create, update, delete, replace)',
         };
       } else {

@@ -1,5 +1,6 @@
 // The `terraform show -json PLANFILE` document: parsing, shape checks and the
 // few fields the adapter reads. Everything else in the plan is left alone.
+import { preview } from '../../engine/preview.ts';
 import { inputError } from '../../engine/errors.ts';
 import { describeJsonError, lineCol } from '../../engine/json-position.ts';
 
@@ -145,7 +146,7 @@ export function validatePlan(value: unknown, file = '<plan>'): TerraformPlan {
       file,
       line: 1,
       col: 1,
-      message: `unsupported plan format_version ${JSON.stringify(value.format_version)}: entitlegate reads format 1.x`,
+      message: `unsupported plan format_version ${preview(value.format_version)}: entitlegate reads format 1.x`,
     });
   }
   const changes: unknown = value.resource_changes;

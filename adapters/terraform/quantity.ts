@@ -3,6 +3,7 @@
 import type { TerraformMatch } from './settings.ts';
 import shipped from './instance-types.json' with { type: 'json' };
 import { isUnknown, lookup, splitPath } from './attributes.ts';
+import { preview, previewText } from '../../engine/preview.ts';
 
 const SHIPPED_VCPU = shipped.vcpu as Record<string, number>;
 
@@ -84,17 +85,18 @@ export function resolveQuantity(q: CompiledQuantity, values: unknown, afterUnkno
   if ('attribute' in spec) {
     const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
     if (!Number.isFinite(n) || n < 0)
-      return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not a non-negative number`, remedy: notSet(attribute) };
+      return { quantity: null, reason: `${attribute} is ${preview(value)}, not a non-negative number`, remedy: notSet(attribute) };
     return { quantity: n };
   }
   if (typeof value !== 'string')
-    return { quantity: null, reason: `${attribute} is ${JSON.stringify(value)}, not an instance type`, remedy: notSet(attribute) };
+    return { quantity: null, reason: `${attribute} is ${preview(value)}, not an instance type`, remedy: notSet(attribute) };
   const vcpu = table.vcpu(value);
   if (vcpu === undefined) {
+    const shown = previewText(value);
     return {
       quantity: null,
-      reason: `instance type ${value} (${attribute}) is not in the vCPU table`,
-      remedy: `add ${value} under terraform.instanceTypes in the config, with its vCPU count`,
+      reason: `instance type ${shown} (${attribute}) is not in the vCPU table`,
+      remedy: `add ${shown} under terraform.instanceTypes in the config, with its vCPU count`,
     };
   }
   return { quantity: vcpu };

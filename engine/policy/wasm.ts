@@ -1,12 +1,13 @@
 // The compiled policy: loaded once, data set once per config change,
 // evaluated per change.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as opaWasm from '@open-policy-agent/opa-wasm';
 import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { EntitlegateError } from '../errors.ts';
+import { readFileBytes } from '../text-file.ts';
 import type { Finding } from '../types.ts';
 
 // The package's ESM entry names only loadPolicy; its default export (the CJS
@@ -57,12 +58,8 @@ export class CompiledPolicy {
   }
 
   static async load(path = builtinPolicyPath()): Promise<CompiledPolicy> {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch (err) {
-      throw new EntitlegateError('EG_ERR_POLICY_LOAD', `${path}: cannot read the compiled policy: ${(err as Error).message}`);
-    }
+    // A FIFO named as the config's `policy:` would block every start.
+    const bytes = readFileBytes(path, 'EG_ERR_POLICY_LOAD', 'the compiled policy');
     try {
       // The sync loader: the async one tests `instanceof Response`, and that
       // first touch of the global loads Node's fetch stack (undici), 12 ms

@@ -166,6 +166,15 @@ describe.skipIf(unavailable !== undefined)('the Helm chart in a real kube-apiser
       'PrometheusRule',
     ])
       expect(kinds, kind).toContain(kind);
+    // The chart sends the kube-apiserver the same requests as the example webhook (examples/kubernetes/webhook.yaml).
+    const example = parse(readFileSync(join(ROOT, 'examples', 'kubernetes', 'webhook.yaml'), 'utf8')) as {
+      webhooks: { rules: unknown[] }[];
+    };
+    for (const d of docs.filter((x) => x.kind === 'ValidatingWebhookConfiguration')) {
+      expect((d as unknown as { webhooks: { rules: unknown[] }[] }).webhooks[0]!.rules, d.metadata?.name).toEqual(
+        example.webhooks[0]!.rules,
+      );
+    }
 
     const ext = kc.makeApiClient(ApiextensionsV1Api);
     for (const crd of CRDS) await apply(crd);

@@ -2,14 +2,15 @@
 // end-to-end tests: TLS from the control plane's CA, live usage from
 // informers on the real API server (admin kubeconfig), optionally shared
 // reservations in Leases. Plus the bits the e2e tests share.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest, Agent } from 'node:https';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment, V1ReplicaSet, V1RuleWithOperations } from '@kubernetes/client-node';
+import { parse } from 'yaml';
 import type { FastifyInstance } from 'fastify';
 import { standingReport } from '../../engine/report.ts';
 import { Gate } from '../../webhook/gate.ts';
@@ -17,6 +18,17 @@ import { buildServer } from '../../webhook/server.ts';
 import type { ControlPlane } from './controlplane.ts';
 
 export const CPU_PER_POD = '1';
+
+/**
+ * The rules of the shipped examples/kubernetes/webhook.yaml, so that the e2e
+ * suite proves what users install: a subresource missing there (a bare
+ * ReplicaSet's /scale) is a change the API server never sends us.
+ */
+export function shippedWebhookRules(): V1RuleWithOperations[] {
+  const file = join(import.meta.dirname, '..', '..', 'examples', 'kubernetes', 'webhook.yaml');
+  const config = parse(readFileSync(file, 'utf8')) as { webhooks: { rules: V1RuleWithOperations[] }[] };
+  return config.webhooks[0]!.rules;
+}
 
 /** A config with one vCPU product per id (image registry.example/<id>:*), each with `capacity` vCPU. */
 export function e2eConfig(products: Record<string, number>, kubernetes = ''): string {
@@ -70,6 +82,17 @@ export function licensedDeployment(name: string, product: string, replicas: numb
         },
       },
     },
+  };
+}
+
+/** A bare ReplicaSet (no Deployment owns it) of `replicas` licensed pods, as licensedDeployment. */
+export function licensedReplicaSet(name: string, product: string, replicas: number): V1ReplicaSet {
+  const { spec } = licensedDeployment(name, product, replicas);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: { name },
+    spec: { replicas, selector: spec!.selector, template: spec!.template },
   };
 }
 

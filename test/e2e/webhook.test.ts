@@ -5,7 +5,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { controlPlaneUnavailable, httpCode, registerWebhook, startControlPlane, type ControlPlane } from './controlplane.ts';
-import { e2eConfig, errorBody, eventually, licensedDeployment, startEntitlegate, usedBy, type Entitlegate } from './entitlegate.ts';
+import {
+  e2eConfig,
+  errorBody,
+  eventually,
+  licensedDeployment,
+  licensedReplicaSet,
+  shippedWebhookRules,
+  startEntitlegate,
+  usedBy,
+  type Entitlegate,
+} from './entitlegate.ts';
 
 const unavailable = controlPlaneUnavailable();
 if (unavailable) {
@@ -14,16 +24,9 @@ if (unavailable) {
 }
 
 const LABEL = { 'entitlegate.io/e2e': 'webhook' };
-const RULES = [
-  {
-    apiGroups: ['apps'],
-    apiVersions: ['v1'],
-    operations: ['CREATE', 'UPDATE', 'DELETE'] as string[],
-    resources: ['deployments', 'deployments/scale'],
-    scope: 'Namespaced',
-  },
-];
-const CONFIG = e2eConfig({ probe: 1, fits: 10, scaling: 10, freeing: 10, dryrun: 10, follow: 10, down: 10 });
+// The rules users install (examples/kubernetes/webhook.yaml), limited to the test namespaces below.
+const RULES = shippedWebhookRules();
+const CONFIG = e2eConfig({ probe: 1, fits: 10, scaling: 10, rsscale: 10, freeing: 10, dryrun: 10, follow: 10, down: 10 });
 
 describe.skipIf(unavailable !== undefined)('entitlegate webhook behind a real kube-apiserver', () => {
   let cp: ControlPlane | undefined;
@@ -134,6 +137,27 @@ describe.skipIf(unavailable !== undefined)('entitlegate webhook behind a real ku
       );
     expect(httpCode(patched)).toBe(403);
     expect(errorBody(patched)).toContain('(9 used + 2 requested)');
+  });
+
+  it('refuses scaling a bare ReplicaSet through /scale beyond capacity (the shipped rules list replicasets/scale)', async () => {
+    const ns = await freshNamespace('rsscale');
+    await apps.createNamespacedReplicaSet({ namespace: ns, body: licensedReplicaSet('db', 'rsscale', 4) });
+    await eventually(() => eg!.gate.inventory?.workload('ReplicaSet', ns, 'db'), 20_000, 'informer sees the ReplicaSet');
+
+    const scaleTo = async (replicas: number) => {
+      const current = await apps.readNamespacedReplicaSetScale({ namespace: ns, name: 'db' });
+      return apps.replaceNamespacedReplicaSetScale({ namespace: ns, name: 'db', body: { ...current, spec: { replicas } } });
+    };
+    const refusal = await scaleTo(12).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(httpCode(refusal)).toBe(403);
+    expect(errorBody(refusal)).toContain('rsscale: 12 vcpu projected exceeds the 10 vcpu covered (4 used + 8 requested)');
+    expect((await apps.readNamespacedReplicaSet({ namespace: ns, name: 'db' })).spec?.replicas).toBe(4);
+
+    expect((await scaleTo(9)).spec?.replicas).toBe(9);
+    await eventually(() => (usedBy(eg!, 'rsscale') === 9 ? true : undefined), 20_000, 'usage follows the scale');
   });
 
   it('frees capacity on delete: a create that needs the freed capacity then succeeds', async () => {
