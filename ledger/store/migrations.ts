@@ -42,10 +42,32 @@ function v1(t: Types): string[] {
   ];
 }
 
-/** Statements of each version, in order; the array index + 1 is the version. */
+// Exceptions (issue 18), and tokens limited to products or scopes.
+function v20(t: Types): string[] {
+  return [
+    'ALTER TABLE eg_tokens ADD COLUMN products TEXT',
+    'ALTER TABLE eg_tokens ADD COLUMN scope TEXT',
+    `CREATE TABLE eg_exceptions (id ${t.serial}, product TEXT NOT NULL, quantity ${t.real} NOT NULL, scope TEXT NOT NULL,
+       until TEXT NOT NULL, until_ms ${t.int} NOT NULL, reason TEXT NOT NULL, ticket TEXT NOT NULL,
+       requested_by TEXT NOT NULL, requested_at ${t.int} NOT NULL, state TEXT NOT NULL, approvals TEXT NOT NULL,
+       active_from ${t.int}, ended_by TEXT, ended_at ${t.int}, end_reason TEXT)`,
+    'CREATE INDEX eg_exceptions_state ON eg_exceptions (state, until_ms)',
+  ];
+}
+
+/**
+ * Statements of each version, in order; the array index + 1 is the version.
+ * Versions are handed out to parallel branches, so a branch may have holes
+ * (absent versions apply nothing); a merged release has none.
+ */
 export function migrations(dialect: Dialect): string[][] {
   const t = TYPES[dialect];
-  return [v1(t)];
+  const list: string[][] = [v1(t)];
+  list[19] = v20(t);
+  return list;
 }
+
+/** The version a freshly migrated store is at. */
+export const SCHEMA_VERSION = migrations('sqlite').length;
 
 export const MIGRATIONS_TABLE = 'eg_migrations';

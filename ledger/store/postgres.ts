@@ -7,6 +7,12 @@ import pg from 'pg';
 import { EntitlegateError } from '../../engine/errors.ts';
 import { migrations } from './migrations.ts';
 import {
+  EXCEPTION_COLUMNS,
+  TOKEN_COLUMNS,
+  type ExceptionRow,
+  exceptionFrom,
+  exceptionRowId,
+  exceptionValues,
   type LineRow,
   type ReportRow,
   type ReservationRow,
@@ -20,7 +26,18 @@ import {
   tokenFrom,
 } from './rows.ts';
 import { newerSchema } from './sqlite.ts';
-import type { Actor, Reservation, ReservationLine, ReservationState, Store, StoreTx, TokenRecord, UsageReport } from './types.ts';
+import type {
+  Actor,
+  ExceptionRecord,
+  ExceptionState,
+  Reservation,
+  ReservationLine,
+  ReservationState,
+  Store,
+  StoreTx,
+  TokenRecord,
+  UsageReport,
+} from './types.ts';
 
 // Any 64-bit key: the migrations of every replica wait on it, one at a time.
 const MIGRATION_LOCK = 4_917_266_530_114_221;
@@ -75,7 +92,7 @@ export class PostgresStore implements Store {
         for (let v = current + 1; v <= all.length; v++) {
           await c.query('BEGIN');
           try {
-            for (const stmt of all[v - 1]!) await c.query(stmt);
+            for (const stmt of all[v - 1] ?? []) await c.query(stmt);
             await c.query('INSERT INTO eg_migrations (version, applied_at) VALUES ($1, $2)', [v, Date.now()]);
             await c.query('COMMIT');
           } catch (err) {
@@ -144,19 +161,42 @@ export class PostgresStore implements Store {
   }
 
   async createToken(t: TokenRecord & { hash: string }, actor: Actor): Promise<void> {
-    await this.q('INSERT INTO eg_tokens (id, name, hash, roles, created_at, actor) VALUES ($1, $2, $3, $4, $5, $6)', [
-      t.id,
-      t.name,
-      t.hash,
-      JSON.stringify(t.roles),
-      t.createdAt,
-      actor,
-    ]);
+    await this.q(
+      'INSERT INTO eg_tokens (id, name, hash, roles, created_at, actor, products, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+      [
+        t.id,
+        t.name,
+        t.hash,
+        JSON.stringify(t.roles),
+        t.createdAt,
+        actor,
+        t.products ? JSON.stringify(t.products) : null,
+        t.scope ? scopeKey(t.scope) : null,
+      ],
+    );
   }
 
   async findToken(hash: string): Promise<TokenRecord | null> {
-    const rows = await this.q<TokenRow>('SELECT id, name, roles, created_at FROM eg_tokens WHERE hash = $1 AND revoked_at IS NULL', [hash]);
+    const rows = await this.q<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM eg_tokens WHERE hash = $1`, [hash]);
     return rows[0] ? tokenFrom(rows[0]) : null;
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (await this.q<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM eg_tokens ORDER BY created_at, name`)).map(tokenFrom);
+  }
+
+  async revokeToken(id: string, at: number, _actor: Actor): Promise<boolean> {
+    return (await this.q('UPDATE eg_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id', [id, at])).length === 1;
+  }
+
+  async listExceptions(states: readonly ExceptionState[], limit: number): Promise<ExceptionRecord[]> {
+    const rows = states.length
+      ? await this.q<ExceptionRow>(
+          `SELECT ${EXCEPTION_COLUMNS} FROM eg_exceptions WHERE state = ANY($1::text[]) ORDER BY id DESC LIMIT $2`,
+          [states, limit],
+        )
+      : await this.q<ExceptionRow>(`SELECT ${EXCEPTION_COLUMNS} FROM eg_exceptions ORDER BY id DESC LIMIT $1`, [limit]);
+    return rows.map(exceptionFrom);
   }
 
   async usageHistory(source: string, limit: number): Promise<UsageReport[]> {
@@ -372,6 +412,36 @@ function txOn(c: Client): PgTx {
       );
       return done.map((r) => r.id);
     },
+    insertException: async (x) => {
+      const [row] = await rows<{ id: string }>(
+        `WITH ins AS (INSERT INTO eg_exceptions (${EXCEPTION_COLUMNS.slice('id, '.length)})
+           VALUES (${Array.from({ length: 15 }, (_, i) => `$${i + 1}`).join(', ')}) RETURNING id),
+         bump AS (UPDATE eg_state SET v = v + 1 WHERE k = 'usage_version')
+         SELECT id FROM ins`,
+        exceptionValues(x),
+      );
+      return { ...x, id: `exc-${row!.id}` };
+    },
+    getException: async (id) => {
+      const n = exceptionRowId(id);
+      if (n === null) return null;
+      const [row] = await rows<ExceptionRow>(`SELECT ${EXCEPTION_COLUMNS} FROM eg_exceptions WHERE id = $1`, [n]);
+      return row ? exceptionFrom(row) : null;
+    },
+    updateException: async (x) => {
+      await exec(
+        `WITH upd AS (UPDATE eg_exceptions SET state = $2, approvals = $3, active_from = $4, ended_by = $5, ended_at = $6, end_reason = $7
+           WHERE id = $1)
+         UPDATE eg_state SET v = v + 1 WHERE k = 'usage_version'`,
+        [exceptionRowId(x.id), x.state, JSON.stringify(x.approvals), x.activeFrom, x.endedBy, x.endedAt, x.endReason],
+      );
+    },
+    activeExceptions: async (since) =>
+      (
+        await rows<ExceptionRow>(`SELECT ${EXCEPTION_COLUMNS} FROM eg_exceptions WHERE state = 'active' AND until_ms > $1 ORDER BY id`, [
+          since,
+        ])
+      ).map(exceptionFrom),
   };
   return tx;
 }

@@ -12,6 +12,12 @@ import { EntitlegateError } from '../../engine/errors.ts';
 import { migrations } from './migrations.ts';
 import {
   stateFilter,
+  EXCEPTION_COLUMNS,
+  TOKEN_COLUMNS,
+  type ExceptionRow,
+  exceptionFrom,
+  exceptionRowId,
+  exceptionValues,
   type LineRow,
   type ReportRow,
   type ReservationRow,
@@ -23,7 +29,17 @@ import {
   reservationFrom,
   tokenFrom,
 } from './rows.ts';
-import type { Actor, Reservation, ReservationState, Store, StoreTx, TokenRecord, UsageReport } from './types.ts';
+import type {
+  Actor,
+  ExceptionRecord,
+  ExceptionState,
+  Reservation,
+  ReservationState,
+  Store,
+  StoreTx,
+  TokenRecord,
+  UsageReport,
+} from './types.ts';
 
 export class SqliteStore implements Store {
   readonly kind = 'embedded' as const;
@@ -123,7 +139,7 @@ export class SqliteStore implements Store {
       const all = migrations('sqlite');
       if (current > all.length) throw newerSchema(this.file, current, all.length);
       for (let v = current + 1; v <= all.length; v++) {
-        for (const stmt of all[v - 1]!) this.db.exec(stmt);
+        for (const stmt of all[v - 1] ?? []) this.db.exec(stmt);
         this.run('INSERT INTO eg_migrations (version, applied_at) VALUES (?, ?)', v, Date.now());
       }
     });
@@ -244,7 +260,40 @@ export class SqliteStore implements Store {
       }
       return done;
     },
+    insertException: async (x) => {
+      const { lastInsertRowid } = this.db
+        .prepare(`INSERT INTO eg_exceptions (${EXCEPTION_COLUMNS.slice('id, '.length)}) VALUES (${Array(15).fill('?').join(', ')})`)
+        .run(...exceptionValues(x));
+      this.run("UPDATE eg_state SET v = v + 1 WHERE k = 'usage_version'");
+      return { ...x, id: `exc-${lastInsertRowid}` };
+    },
+    getException: async (id) => this.exception(id),
+    updateException: async (x) => {
+      this.run(
+        'UPDATE eg_exceptions SET state = ?, approvals = ?, active_from = ?, ended_by = ?, ended_at = ?, end_reason = ? WHERE id = ?',
+        x.state,
+        JSON.stringify(x.approvals),
+        x.activeFrom,
+        x.endedBy,
+        x.endedAt,
+        x.endReason,
+        exceptionRowId(x.id),
+      );
+      this.run("UPDATE eg_state SET v = v + 1 WHERE k = 'usage_version'");
+    },
+    activeExceptions: async (since) =>
+      this.all<ExceptionRow>(
+        `SELECT ${EXCEPTION_COLUMNS} FROM eg_exceptions WHERE state = 'active' AND until_ms > ? ORDER BY id`,
+        since,
+      ).map(exceptionFrom),
   };
+
+  private exception(id: string): ExceptionRecord | null {
+    const n = exceptionRowId(id);
+    if (n === null) return null;
+    const row = this.get<ExceptionRow>(`SELECT ${EXCEPTION_COLUMNS} FROM eg_exceptions WHERE id = ?`, n);
+    return row ? exceptionFrom(row) : null;
+  }
 
   private reservation(id: string, now: number): Reservation | null {
     const row = this.get<ReservationRow>('SELECT id, state, created_at, expires_at, actor FROM eg_reservations WHERE id = ?', id);
@@ -303,20 +352,37 @@ export class SqliteStore implements Store {
   async createToken(t: TokenRecord & { hash: string }, actor: Actor): Promise<void> {
     await this.transaction(async () => {
       this.run(
-        'INSERT INTO eg_tokens (id, name, hash, roles, created_at, actor) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO eg_tokens (id, name, hash, roles, created_at, actor, products, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         t.id,
         t.name,
         t.hash,
         JSON.stringify(t.roles),
         t.createdAt,
         actor,
+        t.products ? JSON.stringify(t.products) : null,
+        t.scope ? scopeKey(t.scope) : null,
       );
     });
   }
 
   async findToken(hash: string): Promise<TokenRecord | null> {
-    const row = this.get<TokenRow>('SELECT id, name, roles, created_at FROM eg_tokens WHERE hash = ? AND revoked_at IS NULL', hash);
+    const row = this.get<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM eg_tokens WHERE hash = ?`, hash);
     return row ? tokenFrom(row) : null;
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return this.all<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM eg_tokens ORDER BY created_at, name`).map(tokenFrom);
+  }
+
+  async revokeToken(id: string, at: number, _actor: Actor): Promise<boolean> {
+    return this.transaction(async () => this.run('UPDATE eg_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', at, id) === 1);
+  }
+
+  async listExceptions(states: readonly ExceptionState[], limit: number): Promise<ExceptionRecord[]> {
+    const where = states.length ? `WHERE state IN (${states.map(() => '?').join(', ')})` : '';
+    return this.all<ExceptionRow>(`SELECT ${EXCEPTION_COLUMNS} FROM eg_exceptions ${where} ORDER BY id DESC LIMIT ?`, ...states, limit).map(
+      exceptionFrom,
+    );
   }
 
   async usageHistory(source: string, limit: number): Promise<UsageReport[]> {
