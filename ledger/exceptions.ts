@@ -8,7 +8,7 @@ import * as z from 'zod/mini';
 import { claimScope, nonEmpty } from '../engine/config/schema.ts';
 import { EntitlegateError, type Problem } from '../engine/errors.ts';
 import { parseSource, problemAt, sortProblems, validate } from '../engine/source.ts';
-import { DATE_OR_INSTANT, DAY_MS, endOf, isCalendarDate } from '../engine/time.ts';
+import { DATE_OR_INSTANT, DAY_MS, endOf, isCalendarDate, startOf } from '../engine/time.ts';
 import type { Scope } from '../engine/types.ts';
 import { appendLog } from './append-log.ts';
 import { AuthError } from './auth.ts';
@@ -24,9 +24,15 @@ const requestBody = z.strictObject({
     .string()
     .check(z.regex(DATE_OR_INSTANT, 'expected a date (YYYY-MM-DD) or an ISO-8601 instant'), z.refine(isCalendarDate, 'not a real date')),
   scope: z._default(claimScope, {}),
-  reason: z.string().check(z.refine((s) => s.trim().length > 0, 'a reason is required: why is the extra capacity needed?')),
-  ticket: z.string().check(z.refine((s) => s.trim().length > 0, 'a ticket reference is required (the change or incident it is for)')),
+  // Checked in request(), so a missing one gets the same message as an empty one.
+  reason: z._default(z.string(), ''),
+  ticket: z._default(z.string(), ''),
 });
+
+const REQUIRED = {
+  reason: 'a reason is required: why is the extra capacity needed?',
+  ticket: 'a ticket reference is required (the change or incident it is for)',
+} as const;
 
 const stepBody = z.strictObject({ reason: z.optional(z.string()) });
 
@@ -109,12 +115,15 @@ export class ExceptionDesk {
     const { value, problems } = validate(src, requestBody);
     const now = this.ledger.clock().getTime();
     if (value) {
+      for (const k of ['reason', 'ticket'] as const)
+        if (!value[k].trim()) problems.push(problemAt(src, k in (src.doc.toJS() ?? {}) ? [k] : [], REQUIRED[k]));
       if (!this.ledger.products.has(value.product))
         problems.push(problemAt(src, ['product'], `unknown product "${value.product}"; the ledger's config does not declare it`));
       const until = endOf(value.until);
       const max = this.settings.maxDays;
       if (until <= now) problems.push(problemAt(src, ['until'], `until ${value.until} has passed`));
-      else if (until > now + max * DAY_MS)
+      // A date counts from its start: 30 days from today's noon reaches the whole 30th day.
+      else if (startOf(value.until) > now + max * DAY_MS)
         problems.push(
           problemAt(
             src,

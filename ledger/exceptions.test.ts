@@ -1,0 +1,166 @@
+// The exceptions workflow through a real socket: separation of duties, two
+// approvers above the threshold, and capacity that appears on approval and
+// goes on expiry and revocation, in the next decision of every gate.
+import { resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createToken } from './auth.ts';
+import { type TestLedger, startTestLedger } from './testing/harness.ts';
+import type { Role } from './store/types.ts';
+
+const CONFIG = resolve(import.meta.dirname, 'testdata/ledger-governance.yaml');
+let now = new Date('2026-06-01T10:00:00Z');
+const clock = () => now;
+let l: TestLedger;
+afterEach(async () => {
+  await l?.close();
+  now = new Date('2026-06-01T10:00:00Z');
+});
+
+async function token(name: string, roles: Role[], products?: string[]): Promise<string> {
+  return (await createToken(l.ledger.store, name, roles, now, 'test', products ? { products } : {})).token;
+}
+
+const claim = (quantity: number, name = 'orders-db') => ({
+  product: 'db',
+  quantity,
+  scope: { environment: 'prod' },
+  resource: { kind: 'Deployment', name, namespace: 'prod' },
+});
+
+const request = (quantity: number, extra: Record<string, unknown> = {}) => ({
+  product: 'db',
+  quantity,
+  until: '2026-06-10',
+  scope: { environment: 'prod' },
+  reason: 'blue/green cutover',
+  ticket: 'CHG-1234',
+  ...extra,
+});
+
+describe('exceptions', () => {
+  it('an approved exception adds capacity in the next decision; expiry takes it away', async () => {
+    l = await startTestLedger({ clock, config: CONFIG });
+    const ci = await token('ci', ['gate']);
+    const bob = await token('bob', ['approver']);
+    const held = await l.call('POST', '/v1/decisions', { token: ci, body: { claims: [claim(10)], reserve: true } });
+    // Confirmed, so it counts past its TTL.
+    expect((await l.call('POST', `/v1/reservations/${held.body.reservation.id}/confirm`, { token: ci })).status).toBe(200);
+    const more = { claims: [claim(3, 'cutover')] };
+    expect((await l.call('POST', '/v1/decisions', { token: ci, body: more })).body.allowed).toBe(false);
+
+    const req = await l.call('POST', '/v1/exceptions', { token: ci, body: request(4) });
+    expect(req.status).toBe(201);
+    expect(req.body).toMatchObject({
+      id: expect.stringMatching(/^exc-\d+$/),
+      state: 'pending',
+      requestedBy: 'token:ci',
+      approvalsNeeded: 1,
+    });
+    const id = req.body.id;
+    // Pending gives nothing.
+    expect((await l.call('POST', '/v1/decisions', { token: ci, body: more })).body.allowed).toBe(false);
+
+    const ok = await l.call('POST', `/v1/exceptions/${id}/approve`, { token: bob, body: { reason: 'agreed in CAB' } });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({
+      state: 'active',
+      approvals: [{ by: 'token:bob', reason: 'agreed in CAB' }],
+      activeFrom: now.toISOString(),
+    });
+    const with4 = await l.call('POST', '/v1/decisions', { token: ci, body: more });
+    expect(with4.body).toMatchObject({ allowed: true, products: [{ capacity: 14, used: 10, projected: 13 }] });
+    expect(with4.body.warnings).toEqual(
+      expect.arrayContaining([expect.objectContaining({ code: 'EXCEPTION_APPLIED', message: expect.stringContaining(id) })]),
+    );
+    expect((await l.call('POST', '/v1/decisions', { token: ci, body: { claims: [claim(5, 'too-much')] } })).body.allowed).toBe(false);
+
+    // The whole of 2026-06-10 (UTC) and not a millisecond more.
+    now = new Date('2026-06-10T23:59:59Z');
+    expect((await l.call('POST', '/v1/decisions', { token: ci, body: more })).body.allowed).toBe(true);
+    now = new Date('2026-06-11T00:00:00Z');
+    expect((await l.call('POST', '/v1/decisions', { token: ci, body: more })).body.allowed).toBe(false);
+    expect((await l.call('GET', `/v1/exceptions/${id}`, { token: ci })).body.state).toBe('expired');
+    expect((await l.call('GET', '/v1/exceptions?state=ended', { token: ci })).body.exceptions.map((x: { id: string }) => x.id)).toEqual([
+      id,
+    ]);
+    expect((await l.call('GET', '/v1/exceptions?state=active', { token: ci })).body.exceptions).toEqual([]);
+  });
+
+  it('separation of duties: the requester cannot approve, an approver without the product cannot, one approver above the threshold is not enough', async () => {
+    l = await startTestLedger({ clock, config: CONFIG });
+    const ci = await token('ci', ['gate']);
+    // Another token of the same name is the same identity.
+    const ciApprover = await token('ci', ['approver']);
+    const osOnly = await token('os-owner', ['approver'], ['os']);
+    const bob = await token('bob', ['approver']);
+    const carol = await token('carol', ['approver', 'gate']);
+    await l.call('POST', '/v1/decisions', { token: ci, body: { claims: [claim(10)], reserve: true } });
+
+    const small = (await l.call('POST', '/v1/exceptions', { token: ci, body: request(2) })).body.id;
+    const own = await l.call('POST', `/v1/exceptions/${small}/approve`, { token: ciApprover });
+    expect(own.status).toBe(403);
+    expect(own.body.error.message).toMatch(
+      /token:ci requested exc-\d+ and may not approve it: separation of duties needs another approver/,
+    );
+    const gateOnly = await l.call('POST', `/v1/exceptions/${small}/approve`, { token: carol.replace(/.$/, 'x') });
+    expect(gateOnly.status).toBe(401);
+    const notMine = await l.call('POST', `/v1/exceptions/${small}/approve`, { token: osOnly });
+    expect(notMine.status).toBe(403);
+    expect(notMine.body.error.message).toMatch(/approves for os only, and exc-\d+ is for db/);
+    expect((await l.call('POST', `/v1/exceptions/${small}/approve`, { token: ci })).status).toBe(403);
+    expect((await l.call('GET', `/v1/exceptions/${small}`, { token: ci })).body.state).toBe('pending');
+
+    // Above twoApproversAbove (5): two distinct approvers.
+    const big = (await l.call('POST', '/v1/exceptions', { token: carol, body: request(8) })).body.id;
+    const first = await l.call('POST', `/v1/exceptions/${big}/approve`, { token: bob });
+    expect(first.body).toMatchObject({ state: 'pending', approvalsNeeded: 2, approvals: [{ by: 'token:bob' }] });
+    expect((await l.call('POST', '/v1/decisions', { token: ci, body: { claims: [claim(8, 'big')] } })).body.allowed).toBe(false);
+    const twice = await l.call('POST', `/v1/exceptions/${big}/approve`, { token: bob });
+    expect(twice.status).toBe(403);
+    expect(twice.body.error.message).toMatch(/has approved exc-\d+ already; its second approval must come from another approver/);
+    const byRequester = await l.call('POST', `/v1/exceptions/${big}/approve`, { token: carol });
+    expect(byRequester.status).toBe(403);
+    const second = await l.call('POST', `/v1/exceptions/${big}/approve`, { token: ciApprover });
+    expect(second.body).toMatchObject({ state: 'active', approvals: [{ by: 'token:bob' }, { by: 'token:ci' }] });
+    expect((await l.call('POST', '/v1/decisions', { token: ci, body: { claims: [claim(8, 'big')] } })).body.allowed).toBe(true);
+
+    // Revoked: the capacity goes in the next decision.
+    const revoked = await l.call('POST', `/v1/exceptions/${big}/revoke`, { token: bob, body: { reason: 'cutover done' } });
+    expect(revoked.body).toMatchObject({ state: 'revoked', endedBy: 'token:bob', endReason: 'cutover done' });
+    expect((await l.call('POST', '/v1/decisions', { token: ci, body: { claims: [claim(8, 'big')] } })).body.allowed).toBe(false);
+    expect((await l.call('POST', `/v1/exceptions/${big}/approve`, { token: bob })).status).toBe(409);
+
+    // Denied by an approver; then nothing more happens to it.
+    const denied = await l.call('POST', `/v1/exceptions/${small}/deny`, { token: bob, body: { reason: 'buy more' } });
+    expect(denied.body).toMatchObject({ state: 'denied', endedBy: 'token:bob', endReason: 'buy more' });
+    expect((await l.call('POST', `/v1/exceptions/${small}/approve`, { token: carol })).status).toBe(409);
+    const pending = await l.call('GET', '/v1/exceptions?state=pending', { token: bob });
+    expect(pending.body.exceptions).toEqual([]);
+  });
+
+  it('refuses a request without ticket or reason, too far ahead, in the past, or for an unknown product, listing every problem', async () => {
+    l = await startTestLedger({ clock, config: CONFIG });
+    const ci = await token('ci', ['gate']);
+    const bad = await l.call('POST', '/v1/exceptions', {
+      token: ci,
+      body: '{\n  "product": "db",\n  "quantity": 2,\n  "until": "2026-08-01",\n  "reason": " "\n}',
+    });
+    expect(bad.status).toBe(400);
+    const messages = bad.body.error.problems.map((p: { line: number; message: string }) => `${p.line ?? '-'} ${p.message}`);
+    expect(messages).toEqual([
+      '1 a ticket reference is required (the change or incident it is for)',
+      '4 until 2026-08-01 is more than 30 days ahead (ledger.exceptions.maxDays); ask for less, and again later',
+      '5 a reason is required: why is the extra capacity needed?',
+    ]);
+    const far = await l.call('POST', '/v1/exceptions', { token: ci, body: request(2, { until: '2026-07-02' }) });
+    expect(far.body.error.problems[0].message).toMatch(/more than 30 days ahead \(ledger.exceptions.maxDays\)/);
+    expect((await l.call('POST', '/v1/exceptions', { token: ci, body: request(2, { until: '2026-07-01' }) })).status).toBe(201);
+    const past = await l.call('POST', '/v1/exceptions', { token: ci, body: request(2, { until: '2026-05-31' }) });
+    expect(past.body.error.problems[0].message).toMatch(/has passed/);
+    const unknown = await l.call('POST', '/v1/exceptions', { token: ci, body: request(2, { product: 'nope' }) });
+    expect(unknown.body.error.problems[0].message).toMatch(/unknown product "nope"/);
+    const requester = await l.call('POST', '/v1/exceptions', { token: ci, body: request(2, { requestedBy: 'someone-else' }) });
+    expect(requester.status).toBe(400);
+    expect((await l.call('GET', '/v1/exceptions', { token: ci })).body.exceptions).toHaveLength(1);
+  });
+});
