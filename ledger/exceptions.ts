@@ -12,6 +12,7 @@ import { DATE_OR_INSTANT, DAY_MS, endOf, isCalendarDate, startOf } from '../engi
 import type { Scope } from '../engine/types.ts';
 import { appendLog } from './append-log.ts';
 import { AuthError } from './auth.ts';
+import { recordFindings } from './findings.ts';
 import { DEFAULT_EXCEPTION_SETTINGS, type ExceptionSettings } from './governance-settings.ts';
 import { type Identity, assertWithin, hasRole } from './identity.ts';
 import type { Ledger } from './ledger.ts';
@@ -199,6 +200,7 @@ export class ExceptionDesk {
           details: { state: next.state, approvals: next.approvals.length, reason: next.endReason ?? last?.reason ?? null },
         });
         await this.ledger.syncUsage(tx);
+        await recordFindings(this.ledger, tx, now);
       }
       return this.view(next);
     });

@@ -3,13 +3,14 @@
 // (server.ts); nothing here knows HTTP.
 import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.ts';
-import type { Engine } from '../engine/engine.ts';
+import type { Engine, UsageSource } from '../engine/engine.ts';
 import { EntitlegateError } from '../engine/errors.ts';
 import { type Decision, resourceId, type Scope, type UsageRecord } from '../engine/types.ts';
 import type { DecisionRequest, UsageBody } from './requests.ts';
 import { scopeKey } from './store/rows.ts';
 import type { Actor, Reservation, ReservationLine, Store, StoreTx, UsageReport } from './store/types.ts';
 import { LedgerExceptions } from './exception-pools.ts';
+import { recordFindings } from './findings.ts';
 import { effectiveUsage, type Overlap, overlaps, staleWarnings } from './usage.ts';
 
 export interface LedgerDecision extends Decision {
@@ -279,12 +280,18 @@ export class Ledger {
         const pairs = body.usage.filter((u) => u.resource !== undefined).map((u) => ({ product: u.product, resource: u.resource! }));
         const settled = await tx.settle(pairs, now);
         await this.syncUsage(tx);
+        await recordFindings(this, tx, now);
         return { source, records: body.usage.length, settled };
       })
       .catch((err: unknown) => {
         this.usageVersion = -1;
         throw err;
       });
+  }
+
+  /** Every source's usage as the engine counts it (a resource two sources report, once). */
+  get effectiveUsage(): UsageSource[] {
+    return effectiveUsage(this.reports, this.products);
   }
 
   /** Resources reported by more than one source, after a refresh(). */

@@ -27,7 +27,12 @@ function refusal(err: unknown, s: OidcSettings): string {
 
 /** `*` is any run of characters, slashes included (a ref, a workflow path); everything else is literal. */
 function glob(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 }
 
 function matches(rule: OidcRule, claims: JWTPayload): boolean {

@@ -67,6 +67,17 @@ export const governancePaths = {
     'Revoke a pending or active exception: its requester or an approver for the product',
     'roles: gate, approver, procurement',
   ),
+  '/v1/findings': {
+    get: {
+      summary:
+        'Products over capacity in a scope now (open), recently remediated ones with their time to remediate, and the mean (roles: viewer, auditor, finance, procurement, approver)',
+      parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', maximum: 1000 } }],
+      responses: {
+        '200': { description: '{open, closed, remediated, meanTimeToRemediateSeconds}', ...json({ type: 'object' }) },
+        ...errors,
+      },
+    },
+  },
   '/v1/tokens': {
     get: {
       summary: 'Tokens, without their secrets (role: admin)',

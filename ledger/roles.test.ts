@@ -79,6 +79,7 @@ const TABLE: Row[] = [
       return { path: `/v1/exceptions/${await exceptionBy(mayRequest ? tokens[role] : tokens.gate)}/revoke` };
     },
   },
+  { route: 'GET /v1/findings', roles: ['viewer', 'auditor', 'finance', 'procurement', 'approver'], call: fixed('/v1/findings') },
   { route: 'GET /v1/tokens', roles: [], call: fixed('/v1/tokens') },
   { route: 'POST /v1/tokens', roles: [], call: fixed('/v1/tokens', { name: 'made', roles: ['viewer'] }) },
   {

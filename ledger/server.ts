@@ -9,6 +9,7 @@ import { Counter, Histogram, Registry } from 'prom-client';
 import { EntitlegateError, type ErrorCode } from '../engine/errors.ts';
 import { AuthError } from './auth.ts';
 import { exceptionRoutes } from './exceptions-routes.ts';
+import { findingsRoutes } from './findings-routes.ts';
 import { type Identity, Authenticator, assertWithin } from './identity.ts';
 import { OidcVerifier } from './oidc.ts';
 import { READ_ROLES, tokenRoutes } from './token-routes.ts';
@@ -265,6 +266,7 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
 
   exceptionRoutes(app, { ledger, guarded, text });
   tokenRoutes(app, { ledger, guarded, text, forget: () => auth.forget() });
+  findingsRoutes(app, { ledger, guarded, text }, metrics.registry, opts.intervalMs ?? 1000);
 
   const interval = opts.intervalMs ?? 1000;
   if (interval > 0) {

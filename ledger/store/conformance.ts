@@ -299,6 +299,32 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
+    it('findings: one open per product and scope, whichever handle opens it; closed ones keep their times', async () => {
+      const { store, again } = await factory.open();
+      const other = factory.replicas ? await again() : store;
+      const prod = { environment: 'prod', region: 'eu' };
+      await Promise.all([
+        store.withProducts([], (tx) => tx.openFinding({ product: 'db', scope: prod, over: 2, at: T0 })),
+        other.withProducts([], (tx) => tx.openFinding({ product: 'db', scope: { region: 'eu', environment: 'prod' }, over: 2, at: T0 })),
+      ]);
+      await store.withProducts([], (tx) => tx.openFinding({ product: 'db', scope: prod, over: 5, at: T0 + 1000 }));
+      expect(await store.withProducts([], (tx) => tx.openFindings())).toEqual([
+        { product: 'db', scope: { environment: 'prod', region: 'eu' }, over: 5, openedAt: T0, closedAt: null },
+      ]);
+      await store.withProducts([], (tx) => tx.closeFinding('db', prod, T0 + 60_000));
+      await store.withProducts([], (tx) => tx.openFinding({ product: 'db', scope: prod, over: 1, at: T0 + 120_000 }));
+      await store.withProducts([], (tx) => tx.closeFinding('db', prod, T0 + 150_000));
+      await store.withProducts([], (tx) => tx.openFinding({ product: 'os', scope: {}, over: 1, at: T0 + 200_000 }));
+      expect(await store.listFindings(10)).toEqual([
+        { product: 'os', scope: {}, over: 1, openedAt: T0 + 200_000, closedAt: null },
+        { product: 'db', scope: prod, over: 1, openedAt: T0 + 120_000, closedAt: T0 + 150_000 },
+        { product: 'db', scope: prod, over: 5, openedAt: T0, closedAt: T0 + 60_000 },
+      ]);
+      expect(await store.findingTotals()).toEqual({ open: 1, closed: 2, remediationMs: 90_000 });
+      if (other !== store) await other.close();
+      await store.close();
+    });
+
     it('a step that throws leaves nothing behind', async () => {
       const { store } = await factory.open();
       await store.ensureProducts(['db']);

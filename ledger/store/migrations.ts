@@ -42,7 +42,7 @@ function v1(t: Types): string[] {
   ];
 }
 
-// Exceptions (issue 18), and tokens limited to products or scopes.
+// Exceptions, findings (time to remediate), and tokens limited to products or scopes (issue 18).
 function v20(t: Types): string[] {
   return [
     'ALTER TABLE eg_tokens ADD COLUMN products TEXT',
@@ -52,6 +52,12 @@ function v20(t: Types): string[] {
        requested_by TEXT NOT NULL, requested_at ${t.int} NOT NULL, state TEXT NOT NULL, approvals TEXT NOT NULL,
        active_from ${t.int}, ended_by TEXT, ended_at ${t.int}, end_reason TEXT)`,
     'CREATE INDEX eg_exceptions_state ON eg_exceptions (state, until_ms)',
+    // Over capacity in a scope, from when the ledger first saw it until it saw it back under (time to remediate).
+    `CREATE TABLE eg_findings (id ${t.serial}, product TEXT NOT NULL, scope TEXT NOT NULL, over ${t.real} NOT NULL,
+       opened_at ${t.int} NOT NULL, closed_at ${t.int})`,
+    // At most one open finding per product and scope, whichever replica saw it first.
+    'CREATE UNIQUE INDEX eg_findings_open ON eg_findings (product, scope) WHERE closed_at IS NULL',
+    'CREATE INDEX eg_findings_closed ON eg_findings (closed_at)',
   ];
 }
 

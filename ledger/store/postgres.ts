@@ -8,7 +8,10 @@ import { EntitlegateError } from '../../engine/errors.ts';
 import { migrations } from './migrations.ts';
 import {
   EXCEPTION_COLUMNS,
+  FINDING_COLUMNS,
   TOKEN_COLUMNS,
+  type FindingRow,
+  findingFrom,
   type ExceptionRow,
   exceptionFrom,
   exceptionRowId,
@@ -30,6 +33,7 @@ import type {
   Actor,
   ExceptionRecord,
   ExceptionState,
+  OverCapacity,
   Reservation,
   ReservationLine,
   ReservationState,
@@ -220,6 +224,22 @@ export class PostgresStore implements Store {
       [rows.map((r) => r.id)],
     );
     return rows.map((r) => reservationFrom(r, lines.filter((l) => l.reservation_id === r.id).map(lineFrom), now));
+  }
+
+  async listFindings(limit: number): Promise<OverCapacity[]> {
+    const open = await this.q<FindingRow>(`SELECT ${FINDING_COLUMNS} FROM eg_findings WHERE closed_at IS NULL ORDER BY product, scope`);
+    const closed = await this.q<FindingRow>(
+      `SELECT ${FINDING_COLUMNS} FROM eg_findings WHERE closed_at IS NOT NULL ORDER BY closed_at DESC, id DESC LIMIT $1`,
+      [limit],
+    );
+    return [...open, ...closed].map(findingFrom);
+  }
+
+  async findingTotals(): Promise<{ open: number; closed: number; remediationMs: number }> {
+    const [r] = await this.q<{ open: string; closed: string; ms: string | null }>(
+      'SELECT count(*) FILTER (WHERE closed_at IS NULL) AS open, count(closed_at) AS closed, sum(closed_at - opened_at) AS ms FROM eg_findings',
+    );
+    return { open: Number(r!.open), closed: Number(r!.closed), remediationMs: Number(r!.ms ?? 0) };
   }
 
   async expire(now: number): Promise<number> {
@@ -442,6 +462,25 @@ function txOn(c: Client): PgTx {
           since,
         ])
       ).map(exceptionFrom),
+    openFindings: async () =>
+      (await rows<FindingRow>(`SELECT ${FINDING_COLUMNS} FROM eg_findings WHERE closed_at IS NULL ORDER BY product, scope`)).map(
+        findingFrom,
+      ),
+    openFinding: async (f) => {
+      await exec(
+        `WITH upd AS (UPDATE eg_findings SET over = $3 WHERE product = $1 AND scope = $2 AND closed_at IS NULL RETURNING 1)
+         INSERT INTO eg_findings (product, scope, over, opened_at) SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM upd)
+         ON CONFLICT DO NOTHING`,
+        [f.product, scopeKey(f.scope), f.over, f.at],
+      );
+    },
+    closeFinding: async (product, scope, at) => {
+      await exec('UPDATE eg_findings SET closed_at = $3 WHERE product = $1 AND scope = $2 AND closed_at IS NULL', [
+        product,
+        scopeKey(scope),
+        at,
+      ]);
+    },
   };
   return tx;
 }

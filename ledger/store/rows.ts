@@ -3,6 +3,7 @@ import { SCOPE_DIMENSIONS, type Scope } from '../../engine/types.ts';
 import {
   type ExceptionRecord,
   type ExceptionState,
+  type OverCapacity,
   effectiveState,
   type Reservation,
   type ReservationLine,
@@ -191,4 +192,24 @@ export function scopeKey(scope: Scope): string {
   const out: Scope = {};
   for (const d of SCOPE_DIMENSIONS) if (scope[d] !== undefined) out[d] = scope[d];
   return JSON.stringify(out);
+}
+
+export interface FindingRow {
+  product: string;
+  scope: string;
+  over: number;
+  opened_at: number | string;
+  closed_at: number | string | null;
+}
+
+export const FINDING_COLUMNS = 'product, scope, over, opened_at, closed_at';
+
+export function findingFrom(row: FindingRow): OverCapacity {
+  return {
+    product: row.product,
+    scope: JSON.parse(row.scope) as Scope,
+    over: Number(row.over),
+    openedAt: num(row.opened_at),
+    closedAt: row.closed_at === null ? null : num(row.closed_at),
+  };
 }

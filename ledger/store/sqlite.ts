@@ -9,11 +9,15 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { EntitlegateError } from '../../engine/errors.ts';
+import type { Scope } from '../../engine/types.ts';
 import { migrations } from './migrations.ts';
 import {
   stateFilter,
   EXCEPTION_COLUMNS,
+  FINDING_COLUMNS,
   TOKEN_COLUMNS,
+  type FindingRow,
+  findingFrom,
   type ExceptionRow,
   exceptionFrom,
   exceptionRowId,
@@ -33,6 +37,7 @@ import type {
   Actor,
   ExceptionRecord,
   ExceptionState,
+  OverCapacity,
   Reservation,
   ReservationState,
   Store,
@@ -286,6 +291,22 @@ export class SqliteStore implements Store {
         `SELECT ${EXCEPTION_COLUMNS} FROM eg_exceptions WHERE state = 'active' AND until_ms > ? ORDER BY id`,
         since,
       ).map(exceptionFrom),
+    openFindings: () => this.findingTx.openFindings(),
+    openFinding: (f) => this.findingTx.openFinding(f),
+    closeFinding: (product, scope, at) => this.findingTx.closeFinding(product, scope, at),
+  };
+
+  private findingTx = {
+    openFindings: async () =>
+      this.all<FindingRow>(`SELECT ${FINDING_COLUMNS} FROM eg_findings WHERE closed_at IS NULL ORDER BY product, scope`).map(findingFrom),
+    openFinding: async (f: { product: string; scope: Scope; over: number; at: number }) => {
+      const scope = scopeKey(f.scope);
+      if (this.run('UPDATE eg_findings SET over = ? WHERE product = ? AND scope = ? AND closed_at IS NULL', f.over, f.product, scope) === 0)
+        this.run('INSERT OR IGNORE INTO eg_findings (product, scope, over, opened_at) VALUES (?, ?, ?, ?)', f.product, scope, f.over, f.at);
+    },
+    closeFinding: async (product: string, scope: Scope, at: number) => {
+      this.run('UPDATE eg_findings SET closed_at = ? WHERE product = ? AND scope = ? AND closed_at IS NULL', at, product, scopeKey(scope));
+    },
   };
 
   private exception(id: string): ExceptionRecord | null {
@@ -398,6 +419,23 @@ export class SqliteStore implements Store {
     const { where, params } = stateFilter(states, now, () => '?');
     const rows = this.all<{ id: string }>(`SELECT id FROM eg_reservations ${where} ORDER BY created_at DESC, id LIMIT ?`, ...params, limit);
     return rows.map(({ id }) => this.reservation(id, now)!);
+  }
+
+  async listFindings(limit: number): Promise<OverCapacity[]> {
+    return [
+      ...(await this.findingTx.openFindings()),
+      ...this.all<FindingRow>(
+        `SELECT ${FINDING_COLUMNS} FROM eg_findings WHERE closed_at IS NOT NULL ORDER BY closed_at DESC, id DESC LIMIT ?`,
+        limit,
+      ).map(findingFrom),
+    ];
+  }
+
+  async findingTotals(): Promise<{ open: number; closed: number; remediationMs: number }> {
+    const r = this.get<{ open: number; closed: number; ms: number | null }>(
+      `SELECT count(*) FILTER (WHERE closed_at IS NULL) AS open, count(closed_at) AS closed, sum(closed_at - opened_at) AS ms FROM eg_findings`,
+    )!;
+    return { open: r.open, closed: r.closed, remediationMs: r.ms ?? 0 };
   }
 
   async expire(now: number): Promise<number> {

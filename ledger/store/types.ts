@@ -100,6 +100,16 @@ export function effectiveExceptionState(x: Pick<ExceptionRecord, 'state' | 'unti
   return x.state === 'active' && x.untilMs <= now ? 'expired' : x.state;
 }
 
+/** A product over capacity in a scope: open from when the ledger first saw it, closed when it saw it back under. */
+export interface OverCapacity {
+  product: string;
+  scope: Scope;
+  /** How far over, when last seen (open) or when closed. */
+  over: number;
+  openedAt: number;
+  closedAt: number | null;
+}
+
 /** Statements inside one serialised step; only valid until the step's callback returns. */
 export interface StoreTx {
   /** Bumped by every usage report, so a replica knows when its cached usage is stale. */
@@ -130,6 +140,10 @@ export interface StoreTx {
   updateException(x: ExceptionRecord): Promise<void>;
   /** Exceptions in state `active` whose `until` is after `since` (older ones give nothing any more). */
   activeExceptions(since: number): Promise<ExceptionRecord[]>;
+  openFindings(): Promise<OverCapacity[]>;
+  /** Opens a finding unless one is open for the product and scope (another replica may have opened it); updates `over` if so. */
+  openFinding(f: { product: string; scope: Scope; over: number; at: number }): Promise<void>;
+  closeFinding(product: string, scope: Scope, at: number): Promise<void>;
 }
 
 export interface Store {
@@ -154,6 +168,10 @@ export interface Store {
   revokeToken(id: string, at: number, actor: Actor): Promise<boolean>;
   /** Newest first; `states` as stored (pending, active, denied, revoked), none for all. */
   listExceptions(states: readonly ExceptionState[], limit: number): Promise<ExceptionRecord[]>;
+  /** Every open finding, then up to `limit` closed ones, most recently closed first. */
+  listFindings(limit: number): Promise<OverCapacity[]>;
+  /** Counts for /metrics: open findings, closed ones, and the sum of their times to remediate. */
+  findingTotals(): Promise<{ open: number; closed: number; remediationMs: number }>;
   usageHistory(source: string, limit: number): Promise<UsageReport[]>;
   listReservations(now: number, states: readonly ReservationState[], limit: number): Promise<Reservation[]>;
   /** Marks held reservations past their expiry as expired (their lines already do not count). */
