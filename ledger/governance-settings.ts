@@ -28,12 +28,22 @@ export const OIDC_CLAIMS = [
 ] as const;
 
 const oidcRule = z.strictObject({
-  match: z.strictObject(
-    Object.fromEntries(OIDC_CLAIMS.map((c) => [c, z.optional(nonEmpty())])) as Record<
-      (typeof OIDC_CLAIMS)[number],
-      z.ZodMiniOptional<z.ZodMiniString>
-    >,
-  ),
+  // Every repository on GitHub gets tokens from the same issuer, and a workflow
+  // may ask for any audience: a rule that does not pin the repository (or its
+  // owner, or the reusable workflow) would let any of them in.
+  match: z
+    .strictObject(
+      Object.fromEntries(OIDC_CLAIMS.map((c) => [c, z.optional(nonEmpty())])) as Record<
+        (typeof OIDC_CLAIMS)[number],
+        z.ZodMiniOptional<z.ZodMiniString>
+      >,
+    )
+    .check(
+      z.refine(
+        (m) => [m.repository, m.repository_owner, m.job_workflow_ref].some((v) => v !== undefined && !/^\*+$/.test(v)),
+        'a rule must name repository, repository_owner or job_workflow_ref (not just *): every GitHub repository can get a token from this issuer',
+      ),
+    ),
   roles: z.array(z.enum(ROLES)).check(z.minLength(1)),
   /** Limits the identity to these products (decide, reserve, report, request, approve). */
   products: z.optional(z.array(id).check(z.minLength(1))),

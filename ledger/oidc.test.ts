@@ -134,6 +134,23 @@ describe('GitHub Actions OIDC', () => {
     expect(res.body.error).toMatchObject({ code: 'EG_ERR_LEDGER_AUTH', message: expect.stringMatching(message) });
   });
 
+  it('a rule that does not pin the repository is refused with the config, before anything is served', async () => {
+    const loose = join(dir, 'loose.yaml');
+    writeFileSync(
+      loose,
+      `${readFileSync(TEST_CONFIG, 'utf8')}ledger:\n  url: ${AUDIENCE}\n  oidc:\n    audience: ${AUDIENCE}\n    rules:\n      - match: { ref: refs/heads/main, repository: "*" }\n        roles: [gate]\n`,
+    );
+    await expect(startTestLedger({ clock: () => now, config: loose })).rejects.toMatchObject({
+      code: 'EG_ERR_CONFIG_INVALID',
+      problems: [
+        expect.objectContaining({
+          line: expect.any(Number),
+          message: expect.stringMatching(/a rule must name repository, repository_owner or job_workflow_ref/),
+        }),
+      ],
+    });
+  });
+
   it('a ledger without ledger.oidc refuses a JWT clearly', async () => {
     const plain = await startTestLedger({ clock: () => now });
     try {
