@@ -2,10 +2,11 @@
 // approvers above the threshold, and capacity that appears on approval and
 // goes on expiry and revocation, in the next decision of every gate.
 import { resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from './auth.ts';
 import { type TestLedger, startTestLedger } from './testing/harness.ts';
 import type { Role } from './store/types.ts';
+import { type PrivatePostgres, postgresBin, startPostgres } from './testing/postgres.ts';
 
 const CONFIG = resolve(import.meta.dirname, 'testdata/ledger-governance.yaml');
 let now = new Date('2026-06-01T10:00:00Z');
@@ -162,5 +163,41 @@ describe('exceptions', () => {
     const requester = await l.call('POST', '/v1/exceptions', { token: ci, body: request(2, { requestedBy: 'someone-else' }) });
     expect(requester.status).toBe(400);
     expect((await l.call('GET', '/v1/exceptions', { token: ci })).body.exceptions).toHaveLength(1);
+  });
+});
+
+describe.skipIf(postgresBin() === null)('exceptions on PostgreSQL, two ledger replicas', () => {
+  let pg: PrivatePostgres | undefined;
+  let other: TestLedger | undefined;
+  beforeAll(async () => {
+    pg = await startPostgres();
+  });
+  afterAll(async () => {
+    await other?.close();
+    pg?.destroy();
+  });
+
+  it('approved on one replica, the capacity is there in the next decision on the other; revoked on it, gone on the first', async () => {
+    pg!.createDatabase('exc');
+    const url = pg!.url('exc');
+    l = await startTestLedger({ clock, config: CONFIG, store: url });
+    other = await startTestLedger({ clock, config: CONFIG, store: url });
+    const ci = await token('ci', ['gate']);
+    const bob = await token('bob', ['approver']);
+    const held = await other.call('POST', '/v1/decisions', { token: ci, body: { claims: [claim(10)], reserve: true } });
+    await other.call('POST', `/v1/reservations/${held.body.reservation.id}/confirm`, { token: ci });
+    const more = { claims: [claim(2, 'more')] };
+    expect((await other.call('POST', '/v1/decisions', { token: ci, body: more })).body.allowed).toBe(false);
+    const id = (await l.call('POST', '/v1/exceptions', { token: ci, body: request(2) })).body.id;
+    expect((await l.call('POST', `/v1/exceptions/${id}/approve`, { token: bob })).body.state).toBe('active');
+    expect((await other.call('POST', '/v1/decisions', { token: ci, body: more })).body).toMatchObject({
+      allowed: true,
+      products: [{ capacity: 12 }],
+    });
+    expect((await other.call('POST', `/v1/exceptions/${id}/revoke`, { token: bob })).body.state).toBe('revoked');
+    expect((await l.call('POST', '/v1/decisions', { token: ci, body: more })).body).toMatchObject({
+      allowed: false,
+      products: [{ capacity: 10 }],
+    });
   });
 });
