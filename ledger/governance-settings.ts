@@ -1,9 +1,11 @@
 // The ledger's governance settings in the config's `ledger:` section: the
 // exceptions workflow (exceptions:) and GitHub Actions OIDC (oidc:)
-// (docs/ledger.md). Spread into ledger/settings.ts, which config/schema.ts composes.
+// (docs/ledger.md). config/schema.ts composes these fields into `ledger:` beside ledger/settings.ts's.
 import * as z from 'zod/mini';
 import { id, nonEmpty, nonNegative } from '../engine/config/schema.ts';
-import { ROLES } from './store/types.ts';
+
+/** The ledger's roles (docs/ledger.md); defined here so that a settings module imports nothing of the ledger's own. */
+export const ROLES = ['gate', 'reporter', 'viewer', 'finance', 'procurement', 'auditor', 'approver', 'admin'] as const;
 
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
 

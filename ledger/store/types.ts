@@ -3,8 +3,9 @@
 // against both. Times are epoch milliseconds from the ledger's clock, so tests
 // can move it and replicas compare like with like.
 import type { Scope } from '../../engine/types.ts';
+import { ROLES } from '../governance-settings.ts';
 
-export const ROLES = ['gate', 'reporter', 'viewer', 'finance', 'procurement', 'auditor', 'approver', 'admin'] as const;
+export { ROLES };
 export type Role = (typeof ROLES)[number];
 
 /** Who made a write: a token's name (`token:NAME`), or `cli` for local admin commands. Kept on every write for the decision log to come. */
