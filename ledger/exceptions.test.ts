@@ -1,7 +1,9 @@
 // The exceptions workflow through a real socket: separation of duties, two
 // approvers above the threshold, and capacity that appears on approval and
 // goes on expiry and revocation, in the next decision of every gate.
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from './auth.ts';
 import { type TestLedger, startTestLedger } from './testing/harness.ts';
@@ -163,6 +165,28 @@ describe('exceptions', () => {
     const requester = await l.call('POST', '/v1/exceptions', { token: ci, body: request(2, { requestedBy: 'someone-else' }) });
     expect(requester.status).toBe(400);
     expect((await l.call('GET', '/v1/exceptions', { token: ci })).body.exceptions).toHaveLength(1);
+  });
+});
+
+describe('approvers: owners', () => {
+  it('only an owner of the product’s entitlements may approve', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eg-owners-'));
+    const config = join(dir, 'ledger.yaml');
+    writeFileSync(config, readFileSync(CONFIG, 'utf8').replace('twoApproversAbove: 5', 'twoApproversAbove: 5\n    approvers: owners'));
+    try {
+      l = await startTestLedger({ clock, config });
+      const ci = await token('ci', ['gate']);
+      const bob = await token('bob', ['approver']);
+      // The config names dba@example.com as the owner of DB-2026.
+      const dba = await token('dba@example.com', ['approver']);
+      const id = (await l.call('POST', '/v1/exceptions', { token: ci, body: request(2) })).body.id;
+      const notOwner = await l.call('POST', `/v1/exceptions/${id}/approve`, { token: bob });
+      expect(notOwner.status).toBe(403);
+      expect(notOwner.body.error.message).toMatch(/only an owner of db's entitlements \(dba@example.com\) may approve/);
+      expect((await l.call('POST', `/v1/exceptions/${id}/approve`, { token: dba })).body.state).toBe('active');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -258,13 +258,11 @@ export class ExceptionDesk {
       throw new EntitlegateError('EG_ERR_INPUT_INVALID', `state must be pending, active or ended, not "${state}"`);
     const stored: ExceptionState[] =
       state === 'pending' ? ['pending'] : state === 'active' ? ['active'] : state === 'ended' ? ['active', 'denied', 'revoked'] : [];
-    const now = this.ledger.clock().getTime();
     // Active ones past their until are ended: read a margin more and filter.
     const rows = await this.ledger.store.listExceptions(stored, state ? limit * 4 + 100 : limit);
     const views = rows.map((x) => this.view(x));
     const keep = (v: ExceptionView) =>
       state === 'active' ? v.state === 'active' : state === 'ended' ? ['denied', 'revoked', 'expired'].includes(v.state) : true;
-    void now;
     return views.filter(keep).slice(0, limit);
   }
 
