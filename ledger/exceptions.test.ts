@@ -201,6 +201,32 @@ describe.skipIf(postgresBin() === null)('exceptions on PostgreSQL, two ledger re
     pg?.destroy();
   });
 
+  it('two approvers at once on two replicas: both approvals kept, active once', async () => {
+    pg!.createDatabase('exc2');
+    const url = pg!.url('exc2');
+    l = await startTestLedger({ clock, config: CONFIG, store: url });
+    const second = await startTestLedger({ clock, config: CONFIG, store: url });
+    try {
+      const ci = await token('ci', ['gate']);
+      const approvers = await Promise.all(['bob', 'carol', 'dave', 'erin'].map((n) => token(n, ['approver'])));
+      for (let round = 0; round < 5; round++) {
+        const id = (await l.call('POST', '/v1/exceptions', { token: ci, body: request(8) })).body.id;
+        const [a, b] = [approvers[round % 4]!, approvers[(round + 1) % 4]!];
+        const answers = await Promise.all([
+          l.call('POST', `/v1/exceptions/${id}/approve`, { token: a }),
+          second.call('POST', `/v1/exceptions/${id}/approve`, { token: b }),
+        ]);
+        expect(answers.map((r) => r.status)).toEqual([200, 200]);
+        const x = (await second.call('GET', `/v1/exceptions/${id}`, { token: ci })).body;
+        expect(x.state).toBe('active');
+        expect(x.approvals).toHaveLength(2);
+        await l.call('POST', `/v1/exceptions/${id}/revoke`, { token: ci });
+      }
+    } finally {
+      await second.close();
+    }
+  });
+
   it('approved on one replica, the capacity is there in the next decision on the other; revoked on it, gone on the first', async () => {
     pg!.createDatabase('exc');
     const url = pg!.url('exc');
