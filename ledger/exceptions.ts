@@ -182,7 +182,12 @@ export class ExceptionDesk {
   }
 
   /** Runs `fn` on the exception under its product's lock; 404 when there is none. */
-  private async step(id: string, fn: (x: ExceptionRecord, now: number) => Promise<ExceptionRecord>): Promise<ExceptionView> {
+  private async step(
+    who: Identity,
+    action: 'approve' | 'deny' | 'revoke',
+    id: string,
+    fn: (x: ExceptionRecord, now: number) => Promise<ExceptionRecord>,
+  ): Promise<ExceptionView> {
     const first = await this.ledger.store.withProducts([], (tx) => tx.getException(id));
     if (!first) throw new EntitlegateError('EG_ERR_LEDGER_NOT_FOUND', `no exception ${id}`);
     return this.ledger.store.withProducts([first.product], async (tx) => {
@@ -192,12 +197,11 @@ export class ExceptionDesk {
       const next = await fn(x, now);
       if (next !== x) {
         await tx.updateException(next);
-        const last = next.state === 'pending' || next.state === 'active' ? next.approvals.at(-1) : undefined;
         await appendLog(tx, {
-          actor: next.endedBy ?? last?.actor ?? 'unknown',
-          action: `exception.${next.state === 'pending' || next.state === 'active' ? 'approve' : next.state === 'denied' ? 'deny' : 'revoke'}`,
+          actor: who.actor,
+          action: `exception.${action}`,
           subject: x.id,
-          details: { state: next.state, approvals: next.approvals.length, reason: next.endReason ?? last?.reason ?? null },
+          details: { state: next.state, approvals: next.approvals.length, reason: next.endReason ?? next.approvals.at(-1)?.reason ?? null },
         });
         await this.ledger.syncUsage(tx);
         await recordFindings(this.ledger, tx, now);
@@ -208,7 +212,7 @@ export class ExceptionDesk {
 
   async approve(who: Identity, id: string, text: string): Promise<ExceptionView> {
     const reason = this.stepReason(text);
-    return this.step(id, async (x, now) => {
+    return this.step(who, 'approve', id, async (x, now) => {
       this.assertApprover(who, x, 'approve');
       const state = effectiveExceptionState(x, now);
       if (state !== 'pending') throw conflict(`${x.id} is ${state}; only a pending exception can be approved`);
@@ -223,7 +227,7 @@ export class ExceptionDesk {
 
   async deny(who: Identity, id: string, text: string): Promise<ExceptionView> {
     const reason = this.stepReason(text);
-    return this.step(id, async (x, now) => {
+    return this.step(who, 'deny', id, async (x, now) => {
       this.assertApprover(who, x, 'deny');
       if (x.state !== 'pending') throw conflict(`${x.id} is ${effectiveExceptionState(x, now)}; only a pending exception can be denied`);
       return { ...x, state: 'denied', endedBy: who.actor, endedAt: now, endReason: reason };
@@ -233,7 +237,7 @@ export class ExceptionDesk {
   /** Ends a pending or active exception: by its requester (withdrawn) or an approver for its product. */
   async revoke(who: Identity, id: string, text: string): Promise<ExceptionView> {
     const reason = this.stepReason(text);
-    return this.step(id, async (x, now) => {
+    return this.step(who, 'revoke', id, async (x, now) => {
       if (who.actor !== x.requestedBy) {
         if (!hasRole(who, ['approver']))
           throw new AuthError(403, `${who.actor} may not revoke ${x.id}: only its requester or an approver for ${x.product} may`);
