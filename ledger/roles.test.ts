@@ -127,3 +127,32 @@ describe('who may call what', () => {
     }
   });
 });
+
+describe('tokens limited to products or a scope', () => {
+  it('refuses a decision, usage report or exception request outside the limits, and lets in what is within', async () => {
+    const eu = (
+      await createToken(l.ledger.store, 'eu-gate', ['gate', 'reporter'], now, 'test', { products: ['db'], scope: { environment: 'prod' } })
+    ).token;
+    const decide = (product: string, scope: Record<string, string>) =>
+      l.call('POST', '/v1/decisions', { token: eu, body: { claims: [{ product, quantity: 1, scope }] } });
+    expect((await decide('db', { environment: 'prod', region: 'eu' })).status).toBe(200);
+    const otherProduct = await decide('os', { environment: 'prod' });
+    expect(otherProduct.status).toBe(403);
+    expect(otherProduct.body.error.message).toMatch(/token:eu-gate is limited to the products db; the change names "os"/);
+    const otherScope = await decide('db', { environment: 'dev' });
+    expect(otherScope.status).toBe(403);
+    expect(otherScope.body.error.message).toMatch(/limited to the scope \{"environment":"prod"\}/);
+    // A claim that does not say its environment is outside a limit that names one.
+    expect((await decide('db', {})).status).toBe(403);
+    const usage = (product: string) => ({
+      version: 1,
+      observedAt: '2026-06-01T09:00:00Z',
+      usage: [{ product, quantity: 1, scope: { environment: 'prod' } }],
+    });
+    expect((await l.call('PUT', '/v1/sources/eu/usage', { token: eu, body: usage('db') })).status).toBe(200);
+    expect((await l.call('PUT', '/v1/sources/eu/usage', { token: eu, body: usage('os') })).status).toBe(403);
+    const exc = (product: string) => ({ ...exceptionBody, product, scope: { environment: 'prod' } });
+    expect((await l.call('POST', '/v1/exceptions', { token: eu, body: exc('db') })).status).toBe(201);
+    expect((await l.call('POST', '/v1/exceptions', { token: eu, body: exc('os') })).status).toBe(403);
+  });
+});
