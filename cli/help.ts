@@ -3,6 +3,7 @@
 // (cli/completion.ts). cli/help.test.ts checks it against the flags each
 // command really parses, so a flag cannot be added without its help.
 import { FORMATS } from '../render/index.ts';
+import { EXCEPTION_USAGE } from './exception.ts';
 
 export interface Flag {
   name: string;
@@ -177,11 +178,32 @@ export const COMMANDS: CommandHelp[] = [
     summary: 'the ledger: one record of usage and reservations for every gate (docs/ledger.md)',
     usage: [
       'entitlegate ledger serve --config FILE --store STORE [--port N] [--host H] [--tls-cert F --tls-key F] [--insecure-http]',
-      'entitlegate ledger token create --store STORE --name NAME --role ROLE...',
+      'entitlegate ledger token create --store STORE --name NAME --role ROLE... [--product P]... [--scope DIM=VALUE]...',
+      'entitlegate ledger token list --store STORE [--format text|json]',
+      'entitlegate ledger token revoke ID --store STORE',
       'entitlegate ledger usage put --ledger URL --source NAME FILE [--stale-after 2h] [--token-file F]',
       'entitlegate ledger confirm|release ID --ledger URL [--token-file F]',
     ],
     flags: [help],
+  },
+  {
+    name: 'exception',
+    summary: 'request, approve, deny, revoke and list exceptions at the ledger (docs/ledger.md)',
+    usage: EXCEPTION_USAGE,
+    subcommands: ['request', 'approve', 'deny', 'revoke', 'list'],
+    flags: [
+      { name: 'ledger', value: 'URL', help: "the ledger's URL" },
+      { name: 'token-file', value: 'FILE', file: true, help: "file holding the ledger's bearer token (default: $ENTITLEGATE_TOKEN)" },
+      { name: 'format', short: 'f', value: 'FORMAT', choices: ['text', 'json'], help: 'text, or json: the exception record(s), with ids' },
+      { name: 'product', value: 'P', help: 'request: the product that needs more' },
+      { name: 'quantity', value: 'N', help: "request: how much more, in the product's metric" },
+      { name: 'until', value: 'DATE', help: 'request: the last day (or instant) it lasts; at most ledger.exceptions.maxDays ahead' },
+      { name: 'scope', value: 'DIM=VALUE', multiple: true, help: 'request: where it applies, such as environment=prod' },
+      { name: 'reason', value: 'TEXT', help: 'request: why (required); approve, deny, revoke: a note kept with the step' },
+      { name: 'ticket', value: 'REF', help: 'request: the change or incident it is for (the ledger requires one)' },
+      { name: 'state', value: 'STATE', choices: ['pending', 'active', 'ended'], help: 'list: only these' },
+      help,
+    ],
   },
   {
     name: 'version',

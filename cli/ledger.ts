@@ -6,10 +6,21 @@ import { decodeText, readTextFile } from '../engine/text-file.ts';
 import { HelpRequested, parse, usageError } from './args.ts';
 import type { Io } from './io.ts';
 import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from './ledger-client.ts';
-import { LEDGER_SERVE_USAGE, TOKEN_CREATE_USAGE, ledgerServe, ledgerTokenCreate } from './serve-ledger.ts';
+import {
+  LEDGER_SERVE_USAGE,
+  TOKEN_CREATE_USAGE,
+  TOKEN_LIST_USAGE,
+  TOKEN_REVOKE_USAGE,
+  ledgerServe,
+  ledgerTokenCreate,
+  ledgerTokenList,
+  ledgerTokenRevoke,
+} from './serve-ledger.ts';
 
 export const LEDGER_USAGE = `  ${LEDGER_SERVE_USAGE}
   ${TOKEN_CREATE_USAGE}
+  ${TOKEN_LIST_USAGE}
+  ${TOKEN_REVOKE_USAGE}
   entitlegate ledger usage put --ledger URL --source NAME FILE [--stale-after 2h] [--token-file F]
   entitlegate ledger confirm|release ID --ledger URL [--token-file F]`;
 
@@ -93,8 +104,10 @@ export async function ledger(args: string[], io: Io): Promise<number> {
     case 'serve':
       return ledgerServe(rest, io);
     case 'token':
-      if (rest[0] !== 'create') throw usageError(`usage: ${TOKEN_CREATE_USAGE}`);
-      return ledgerTokenCreate(rest.slice(1), io);
+      if (rest[0] === 'create') return ledgerTokenCreate(rest.slice(1), io);
+      if (rest[0] === 'list') return ledgerTokenList(rest.slice(1), io);
+      if (rest[0] === 'revoke') return ledgerTokenRevoke(rest.slice(1), io);
+      throw usageError(`usage:\n  ${TOKEN_CREATE_USAGE}\n  ${TOKEN_LIST_USAGE}\n  ${TOKEN_REVOKE_USAGE}`);
     case 'usage':
       if (rest[0] !== 'put') throw usageError('usage: entitlegate ledger usage put --ledger URL --source NAME FILE');
       return usagePut(rest.slice(1), io);

@@ -6,7 +6,9 @@ import type { Io } from './io.ts';
 export const LEDGER_SERVE_USAGE =
   'entitlegate ledger serve --config FILE --store STORE [--port N] [--host H] [--tls-cert F --tls-key F] [--insecure-http] [--log-level L] [--now ISO-8601]';
 export const TOKEN_CREATE_USAGE =
-  'entitlegate ledger token create --store STORE --name NAME --role ROLE...   (roles: gate, reporter, admin)';
+  'entitlegate ledger token create --store STORE --name NAME --role ROLE... [--product P]... [--scope DIM=VALUE]...   (roles: gate, reporter, viewer, finance, procurement, auditor, approver, admin)';
+export const TOKEN_LIST_USAGE = 'entitlegate ledger token list --store STORE [--format text|json]';
+export const TOKEN_REVOKE_USAGE = 'entitlegate ledger token revoke ID --store STORE';
 
 export interface LedgerServeHooks {
   stop?: Promise<unknown>;
@@ -54,8 +56,25 @@ export async function ledgerServe(args: string[], io: Io, hooks: LedgerServeHook
 }
 
 export async function ledgerTokenCreate(args: string[], io: Io): Promise<number> {
-  const { values } = parse(args, { store: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', multiple: true } }, false);
+  const { values } = parse(
+    args,
+    {
+      store: { type: 'string' },
+      name: { type: 'string' },
+      role: { type: 'string', multiple: true },
+      product: { type: 'string', multiple: true },
+      scope: { type: 'string', multiple: true },
+    },
+    false,
+  );
   const roles = strings(values.role);
+  const products = strings(values.product);
+  const scope: Record<string, string> = {};
+  for (const p of strings(values.scope)) {
+    const m = /^(environment|cluster|namespace|account|region)=(.+)$/.exec(p);
+    if (!m) throw usageError(`--scope must be DIM=VALUE with DIM one of environment, cluster, namespace, account, region, not "${p}"`);
+    scope[m[1]!] = m[2]!;
+  }
   if (!values.store || !values.name || roles.length === 0)
     throw usageError(`--store, --name and at least one --role are required\n\n  ${TOKEN_CREATE_USAGE}`);
   const ledger = await import('../ledger/serve.ts');
@@ -66,8 +85,43 @@ export async function ledgerTokenCreate(args: string[], io: Io): Promise<number>
     name: values.name as string,
     roles: roles as never,
     now: io.clock(),
+    limits: { ...(products.length ? { products } : {}), ...(Object.keys(scope).length ? { scope } : {}) },
   });
-  io.stderr(`created token "${record.name}" (roles: ${record.roles.join(', ')}); it is shown once, keep it secret:\n`);
+  const limits = [
+    record.products ? `products: ${record.products.join(', ')}` : '',
+    record.scope ? `scope: ${JSON.stringify(record.scope)}` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
+  io.stderr(
+    `created token "${record.name}" (id ${record.id}; roles: ${record.roles.join(', ')}${limits ? `; ${limits}` : ''}); it is shown once, keep it secret:\n`,
+  );
   io.stdout(`${token}\n`);
+  return 0;
+}
+
+export async function ledgerTokenList(args: string[], io: Io): Promise<number> {
+  const { values } = parse(args, { store: { type: 'string' }, format: { type: 'string', short: 'f' } }, false);
+  if (!values.store) throw usageError(`--store is required\n\n  ${TOKEN_LIST_USAGE}`);
+  const format = values.format ?? 'text';
+  if (format !== 'text' && format !== 'json') throw usageError(`--format must be text or json, not "${format}"`);
+  const ledger = await import('../ledger/serve.ts');
+  const tokens = await ledger.listLedgerTokens(values.store);
+  if (format === 'json') io.stdout(`${JSON.stringify({ tokens }, null, 2)}\n`);
+  else
+    io.stdout(
+      tokens.length
+        ? `${tokens.map((t) => `${t.id}  ${t.name}  ${t.roles.join(',')}${t.products ? `  products=${t.products.join(',')}` : ''}${t.scope ? `  scope=${JSON.stringify(t.scope)}` : ''}  created ${t.createdAt}${t.revokedAt ? `  REVOKED ${t.revokedAt}` : ''}`).join('\n')}\n`
+        : 'no tokens\n',
+    );
+  return 0;
+}
+
+export async function ledgerTokenRevoke(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { store: { type: 'string' } }, true);
+  if (!values.store || positionals.length !== 1) throw usageError(`usage: ${TOKEN_REVOKE_USAGE}`);
+  const ledger = await import('../ledger/serve.ts');
+  const t = await ledger.revokeLedgerToken({ store: values.store, id: positionals[0]!, now: io.clock() });
+  io.stdout(`token ${t.id} ("${t.name}") revoked at ${t.revokedAt}; ledgers refuse it within 5 s\n`);
   return 0;
 }

@@ -8,6 +8,7 @@ import * as z from 'zod/mini';
 import { kubernetesAdapterSettings, kubernetesMatch } from '../adapters/kubernetes/settings.ts';
 import { terraformAdapterSettings, terraformMatch } from '../adapters/terraform/settings.ts';
 import { licenceFields, productWith } from '../engine/config/schema.ts';
+import { governanceSettingsFields } from '../ledger/governance-settings.ts';
 import { ledgerSettings } from '../ledger/settings.ts';
 import { admissionSettingsFields, runTaskSettingsFields } from '../webhook/settings.ts';
 
@@ -30,7 +31,7 @@ export const config = z.strictObject({
   ...licenceFields(product),
   kubernetes: z._default(kubernetesSettings, () => z.parse(kubernetesSettings, {})),
   terraform: z._default(terraformSettings, () => z.parse(terraformSettings, {})),
-  ledger: z.optional(ledgerSettings),
+  ledger: z.optional(z.strictObject({ ...ledgerSettings.shape, ...governanceSettingsFields })),
 });
 
 export type Config = z.output<typeof config>;

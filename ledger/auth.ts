@@ -3,6 +3,7 @@
 // Every /v1 call needs one; each endpoint names the roles it grants.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { EntitlegateError } from '../engine/errors.ts';
+import type { Scope } from '../engine/types.ts';
 import { ROLES, type Role, type Store, type TokenRecord } from './store/types.ts';
 
 const PREFIX = 'egl_';
@@ -23,9 +24,12 @@ export async function createToken(
   roles: readonly Role[],
   now: Date,
   actor: string,
+  limits: { products?: string[]; scope?: Scope } = {},
 ): Promise<{ token: string; record: TokenRecord }> {
   const token = PREFIX + randomBytes(32).toString('base64url');
   const record: TokenRecord = { id: randomUUID(), name, roles: [...new Set(roles)], createdAt: now.getTime() };
+  if (limits.products?.length) record.products = [...new Set(limits.products)].sort();
+  if (limits.scope && Object.keys(limits.scope).length) record.scope = limits.scope;
   await store.createToken({ ...record, hash: hashToken(token) }, actor);
   return { token, record };
 }
@@ -46,15 +50,13 @@ export class Tokens {
     this.store = store;
   }
 
-  /** The token's record if the header carries a known token with one of `roles` (admin grants every role). */
-  async authorise(header: string | undefined, roles: readonly Role[]): Promise<TokenRecord> {
-    const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!m)
-      throw new AuthError(
-        401,
-        'the ledger needs a bearer token (Authorization: Bearer …); pass one with $ENTITLEGATE_TOKEN or --token-file',
-      );
-    const hash = hashToken(m[1]!);
+  forget(): void {
+    this.cache.clear();
+  }
+
+  /** The record of a known, unrevoked token; 401 otherwise. */
+  async find(token: string): Promise<TokenRecord> {
+    const hash = hashToken(token);
     const now = Date.now();
     let hit = this.cache.get(hash);
     if (!hit || hit.until <= now) {
@@ -64,11 +66,8 @@ export class Tokens {
     }
     const record = hit.record;
     if (!record) throw new AuthError(401, 'the ledger does not know this token; create one with entitlegate ledger token create');
-    if (!record.roles.includes('admin') && !roles.some((r) => record.roles.includes(r)))
-      throw new AuthError(
-        403,
-        `token "${record.name}" (roles: ${record.roles.join(', ')}) may not do this; it needs the role ${roles.join(' or ')}`,
-      );
+    if (record.revokedAt !== undefined)
+      throw new AuthError(401, `token "${record.name}" was revoked at ${new Date(record.revokedAt).toISOString()}; ask for a new one`);
     return record;
   }
 }

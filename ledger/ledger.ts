@@ -3,12 +3,14 @@
 // (server.ts); nothing here knows HTTP.
 import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.ts';
-import type { Engine } from '../engine/engine.ts';
+import type { Engine, UsageSource } from '../engine/engine.ts';
 import { EntitlegateError } from '../engine/errors.ts';
 import { type Decision, resourceId, type Scope, type UsageRecord } from '../engine/types.ts';
 import type { DecisionRequest, UsageBody } from './requests.ts';
 import { scopeKey } from './store/rows.ts';
 import type { Actor, Reservation, ReservationLine, Store, StoreTx, UsageReport } from './store/types.ts';
+import { LedgerExceptions } from './exception-pools.ts';
+import { recordFindings } from './findings.ts';
 import { effectiveUsage, type Overlap, overlaps, staleWarnings } from './usage.ts';
 
 export interface LedgerDecision extends Decision {
@@ -55,6 +57,8 @@ export class Ledger {
   /** Requests waiting for their products' next step, by product set. */
   private readonly batches = new Map<string, { waiting: Waiting[]; running: boolean }>();
   private reports: UsageReport[] = [];
+  /** Active ledger exceptions, fed to the engine as exception pools beside the config's. */
+  readonly exceptions: LedgerExceptions;
 
   constructor(opts: { store: Store; engine: Engine; config: LoadedConfig; clock: () => Date }) {
     this.store = opts.store;
@@ -62,6 +66,7 @@ export class Ledger {
     this.config = opts.config;
     this.clock = opts.clock;
     this.products = new Set(opts.config.config.products.map((p) => p.id));
+    this.exceptions = new LedgerExceptions(opts.engine, opts.config);
   }
 
   async start(): Promise<void> {
@@ -70,15 +75,18 @@ export class Ledger {
   }
 
   /**
-   * Usage as of the store, re-read only when a report changed it. Called while
-   * holding the step's product locks: a report needs every lock, so what this
+   * Usage and active ledger exceptions as of the store, re-read only when a
+   * report or an exception step changed them. Called while holding the step's
+   * product locks: a report or an exception step needs every lock, so what this
    * reads cannot change under the step for its products.
    */
-  private async syncUsage(tx: StoreTx): Promise<void> {
+  async syncUsage(tx: StoreTx): Promise<void> {
     const v = await tx.usageVersion();
     if (v === this.usageVersion) return;
     const reports = await tx.currentUsage();
+    const exceptions = await tx.activeExceptions(this.clock().getTime());
     if (v <= this.usageVersion) return;
+    this.exceptions.apply(exceptions);
     this.engine.setUsage(effectiveUsage(reports, this.products));
     this.reports = reports;
     this.usageVersion = v;
@@ -272,12 +280,18 @@ export class Ledger {
         const pairs = body.usage.filter((u) => u.resource !== undefined).map((u) => ({ product: u.product, resource: u.resource! }));
         const settled = await tx.settle(pairs, now);
         await this.syncUsage(tx);
+        await recordFindings(this, tx, now);
         return { source, records: body.usage.length, settled };
       })
       .catch((err: unknown) => {
         this.usageVersion = -1;
         throw err;
       });
+  }
+
+  /** Every source's usage as the engine counts it (a resource two sources report, once). */
+  get effectiveUsage(): UsageSource[] {
+    return effectiveUsage(this.reports, this.products);
   }
 
   /** Resources reported by more than one source, after a refresh(). */

@@ -8,7 +8,10 @@ import { setFlagsFromString } from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import { EntitlegateError } from '../engine/errors.ts';
 import { loadEngine } from '../config/load.ts';
+import type { Scope } from '../engine/types.ts';
+import { appendLog } from './append-log.ts';
 import { createToken } from './auth.ts';
+import { tokenView } from './token-routes.ts';
 import { Ledger } from './ledger.ts';
 import { buildLedgerServer } from './server.ts';
 import { openStore } from './store/open.ts';
@@ -123,10 +126,45 @@ export async function createLedgerToken(opts: {
   name: string;
   roles: readonly Role[];
   now: Date;
+  limits?: { products?: string[]; scope?: Scope };
 }): Promise<{ token: string; record: TokenRecord }> {
   const store = await openStore(opts.store);
   try {
-    return await createToken(store, opts.name, opts.roles, opts.now, 'cli');
+    const made = await createToken(store, opts.name, opts.roles, opts.now, 'cli', opts.limits);
+    await appendLog(null, {
+      actor: 'cli',
+      action: 'token.create',
+      subject: made.record.id,
+      details: { name: opts.name, roles: made.record.roles },
+    });
+    return made;
+  } finally {
+    await store.close();
+  }
+}
+
+export async function listLedgerTokens(spec: string): Promise<ReturnType<typeof tokenView>[]> {
+  const store = await openStore(spec);
+  try {
+    return (await store.listTokens()).map(tokenView);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Revokes a token on the store (the ledgers' token caches forget it within 5 s). */
+export async function revokeLedgerToken(opts: { store: string; id: string; now: Date }): Promise<ReturnType<typeof tokenView>> {
+  const store = await openStore(opts.store);
+  try {
+    const revoked = await store.revokeToken(opts.id, opts.now.getTime(), 'cli');
+    const t = (await store.listTokens()).find((x) => x.id === opts.id);
+    if (!t)
+      throw new EntitlegateError(
+        'EG_ERR_LEDGER_NOT_FOUND',
+        `--store ${opts.store}: no token with id ${opts.id} (entitlegate ledger token list shows them)`,
+      );
+    if (revoked) await appendLog(null, { actor: 'cli', action: 'token.revoke', subject: t.id, details: { name: t.name } });
+    return tokenView(t);
   } finally {
     await store.close();
   }

@@ -7,7 +7,12 @@ import type { Server as HttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { EntitlegateError, type ErrorCode } from '../engine/errors.ts';
-import { AuthError, Tokens } from './auth.ts';
+import { AuthError } from './auth.ts';
+import { exceptionRoutes } from './exceptions-routes.ts';
+import { findingsRoutes } from './findings-routes.ts';
+import { type Identity, Authenticator, assertWithin } from './identity.ts';
+import { OidcVerifier } from './oidc.ts';
+import { READ_ROLES, tokenRoutes } from './token-routes.ts';
 import { type Ledger, viewOf } from './ledger.ts';
 import { openapi } from './openapi.ts';
 import { parseDecisionRequest, parseDuration, parseUsageBody } from './requests.ts';
@@ -97,7 +102,8 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
       if (m !== 'HEAD' && r.url.startsWith('/v1/')) routes.push(`${m} ${r.url.replace(/:(\w+)/g, '{$1}')}`);
   });
   app.decorate('ledgerRoutes', routes);
-  const tokens = new Tokens(ledger.store);
+  const oidc = ledger.config.config.ledger?.oidc;
+  const auth = new Authenticator(ledger.store, oidc ? new OidcVerifier(oidc, ledger.clock) : undefined);
   const metrics = new LedgerMetrics();
 
   app.removeAllContentTypeParsers();
@@ -123,7 +129,7 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
   );
 
   const text = (req: FastifyRequest): string => (typeof req.body === 'string' ? req.body : '');
-  /** The route's handler after the token's roles are checked; `actor` names the token for the store. */
+  /** The route's handler after the caller's roles are checked; `actor` names the caller for the store. */
   const guarded =
     <P>(
       route: string,
@@ -132,13 +138,14 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
         req: FastifyRequest<{ Params: P; Querystring: Record<string, string | undefined> }>,
         actor: string,
         reply: FastifyReply,
+        who: Identity,
       ) => Promise<unknown>,
     ) =>
     async (req: FastifyRequest<{ Params: P; Querystring: Record<string, string | undefined> }>, reply: FastifyReply) => {
       const end = metrics.latency.startTimer({ route });
       try {
-        const token = await tokens.authorise(req.headers.authorization, roles);
-        return await handler(req, `token:${token.name}`, reply);
+        const who = await auth.authorise(req.headers.authorization, roles);
+        return await handler(req, who.actor, reply, who);
       } finally {
         end();
       }
@@ -157,18 +164,19 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
 
   app.get(
     '/v1/openapi.json',
-    guarded('openapi', ['gate', 'reporter'], async () => openapi),
+    guarded('openapi', READ_ROLES, async () => openapi),
   );
 
   app.get(
     '/v1/config',
-    guarded('config', ['gate', 'reporter'], async () => ({ digest: ledger.config.digest, config: ledger.config.config })),
+    guarded('config', READ_ROLES, async () => ({ digest: ledger.config.digest, config: ledger.config.config })),
   );
 
   app.post(
     '/v1/decisions',
-    guarded('decisions', ['gate'], async (req, actor) => {
+    guarded('decisions', ['gate'], async (req, actor, _reply, who) => {
       const body = parseDecisionRequest(text(req), ledger.products);
+      assertWithin(who, body.claims, 'the change');
       const decision = await ledger.decide(body, actor);
       metrics.decisions.inc({ result: decision.allowed ? 'allowed' : 'denied', reserve: String(body.reserve) });
       return decision;
@@ -197,7 +205,7 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
   );
   app.get(
     '/v1/reservations',
-    guarded('reservations', ['admin'], async (req) => {
+    guarded('reservations', ['viewer', 'auditor'], async (req) => {
       const states = (req.query.state ?? '').split(',').filter(Boolean);
       const bad = states.filter((s) => !['held', 'confirmed', 'released', 'expired', 'settled'].includes(s));
       if (bad.length)
@@ -210,7 +218,7 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
 
   app.put<{ Params: { name: string }; Querystring: Record<string, string | undefined> }>(
     '/v1/sources/:name/usage',
-    guarded<{ name: string }>('usage', ['reporter'], async (req, actor) => {
+    guarded<{ name: string }>('usage', ['reporter'], async (req, actor, _reply, who) => {
       const name = req.params.name;
       if (!SOURCE_NAME.test(name))
         throw new EntitlegateError(
@@ -227,6 +235,7 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
           );
       }
       const body = parseUsageBody(text(req), ledger.config.config, ledger.clock());
+      assertWithin(who, body.usage, 'the usage report');
       const result = await ledger.putUsage(name, body, staleAfterMs, actor);
       metrics.reservations.inc({ change: 'settled' }, result.settled.length);
       return result;
@@ -234,26 +243,30 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
   );
   app.get(
     '/v1/sources',
-    guarded('sources', ['gate', 'reporter'], async () => {
+    guarded('sources', ['gate', 'reporter', 'viewer', 'finance', 'procurement', 'auditor'], async () => {
       await ledger.refresh();
       return { sources: ledger.sources };
     }),
   );
   app.get(
     '/v1/reconciliation',
-    guarded('reconciliation', ['reporter'], async () => {
+    guarded('reconciliation', ['reporter', 'viewer', 'auditor'], async () => {
       await ledger.refresh();
       return { overlaps: ledger.overlaps };
     }),
   );
   app.get<{ Params: { name: string }; Querystring: Record<string, string | undefined> }>(
     '/v1/sources/:name/usage/history',
-    guarded<{ name: string }>('history', ['admin'], async (req) => {
+    guarded<{ name: string }>('history', ['viewer', 'auditor'], async (req) => {
       const limit = Math.min(Number(req.query.limit ?? 20) || 20, 500);
       const reports = await ledger.store.usageHistory(req.params.name, limit);
       return { source: req.params.name, reports: reports.map((r) => ({ ...r, reportedAt: new Date(r.reportedAt).toISOString() })) };
     }),
   );
+
+  exceptionRoutes(app, { ledger, guarded, text });
+  tokenRoutes(app, { ledger, guarded, text, forget: () => auth.forget() });
+  findingsRoutes(app, { ledger, guarded, text }, metrics.registry, opts.intervalMs ?? 1000);
 
   const interval = opts.intervalMs ?? 1000;
   if (interval > 0) {

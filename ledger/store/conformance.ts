@@ -1,6 +1,7 @@
 // One suite, run against every store (stores.test.ts): the contract in types.ts.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from './migrations.ts';
 import type { Reservation, Store } from './types.ts';
 
 export interface StoreFactory {
@@ -35,7 +36,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.ensureProducts(['db']);
       await store.withProducts(['db'], (tx) => tx.insertReservation(reservation('r1', 2)));
       const second = await again();
-      expect(await second.schemaVersion()).toBe(1);
+      expect(await second.schemaVersion()).toBe(SCHEMA_VERSION);
       expect(await counted(second, T0)).toBe(2);
       await second.close();
       await store.close();
@@ -178,6 +179,149 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await expect(
         store.createToken({ id: 't2', name: 'again', roles: ['gate'], createdAt: T0, hash: 'sha256:abc' }, 'cli'),
       ).rejects.toThrow();
+      await store.close();
+    });
+
+    it('tokens: limits kept, listed without hashes, revoked once and then found as revoked', async () => {
+      const { store } = await factory.open();
+      await store.createToken(
+        {
+          id: 't1',
+          name: 'eu-gate',
+          roles: ['gate'],
+          createdAt: T0,
+          hash: 'sha256:t1',
+          products: ['db'],
+          scope: { region: 'eu', environment: 'prod' },
+        },
+        'cli',
+      );
+      await store.createToken({ id: 't2', name: 'all', roles: ['viewer', 'approver'], createdAt: T0 + 1, hash: 'sha256:t2' }, 'cli');
+      expect(await store.findToken('sha256:t1')).toEqual({
+        id: 't1',
+        name: 'eu-gate',
+        roles: ['gate'],
+        createdAt: T0,
+        products: ['db'],
+        scope: { environment: 'prod', region: 'eu' },
+      });
+      const list = await store.listTokens();
+      expect(list.map((t) => t.id)).toEqual(['t1', 't2']);
+      expect(JSON.stringify(list)).not.toContain('sha256:');
+      expect(await store.revokeToken('t2', T0 + 5, 'token:admin')).toBe(true);
+      expect(await store.revokeToken('t2', T0 + 6, 'token:admin')).toBe(false);
+      expect(await store.revokeToken('nope', T0 + 6, 'token:admin')).toBe(false);
+      expect(await store.findToken('sha256:t2')).toMatchObject({ id: 't2', revokedAt: T0 + 5 });
+      await store.close();
+    });
+
+    it('exceptions: ids from the store, every write bumps the usage version, active ones until their until', async () => {
+      const { store, again } = await factory.open();
+      await store.ensureProducts(['db', 'os']);
+      const base = {
+        quantity: 4,
+        scope: { environment: 'prod' },
+        until: '2026-12-01',
+        untilMs: Date.parse('2026-12-02T00:00:00Z'),
+        reason: 'cutover',
+        ticket: 'CHG-1',
+        requestedBy: 'token:alice',
+        requestedAt: T0,
+        state: 'pending' as const,
+        approvals: [],
+        activeFrom: null,
+        endedBy: null,
+        endedAt: null,
+        endReason: null,
+      };
+      const v0 = await store.withProducts([], (tx) => tx.usageVersion());
+      const [a, b] = await store.withProducts(['db', 'os'], async (tx) => [
+        await tx.insertException({ ...base, product: 'db' }),
+        await tx.insertException({
+          ...base,
+          product: 'os',
+          quantity: 2.5,
+          until: '2026-11-30T12:00:00Z',
+          untilMs: Date.parse('2026-11-30T12:00:00Z'),
+        }),
+      ]);
+      expect(a!.id).toMatch(/^exc-\d+$/);
+      expect(b!.id).not.toBe(a!.id);
+      // Another replica (or a restart) sees them, with what was written.
+      const other = factory.replicas ? await again() : store;
+      const got = await other.withProducts([], (tx) => tx.getException(a!.id));
+      expect(got).toEqual({ ...base, product: 'db', id: a!.id });
+      expect(await other.withProducts([], (tx) => tx.getException('exc-999999'))).toBeNull();
+      expect(await other.withProducts([], (tx) => tx.getException('EXC-7'))).toBeNull();
+      await store.withProducts(['db', 'os'], async (tx) => {
+        await tx.updateException({
+          ...a!,
+          state: 'active',
+          approvals: [{ actor: 'token:bob', at: T0 + 10, reason: 'ok' }],
+          activeFrom: T0 + 10,
+        });
+        await tx.updateException({
+          ...b!,
+          state: 'active',
+          approvals: [{ actor: 'token:bob', at: T0 + 10, reason: null }],
+          activeFrom: T0 + 10,
+        });
+      });
+      expect(await store.withProducts([], (tx) => tx.usageVersion())).toBe(v0 + 4);
+      const active = await store.withProducts([], (tx) => tx.activeExceptions(Date.parse('2026-12-01T00:00:00Z')));
+      expect(active).toEqual([
+        expect.objectContaining({
+          id: a!.id,
+          state: 'active',
+          activeFrom: T0 + 10,
+          approvals: [{ actor: 'token:bob', at: T0 + 10, reason: 'ok' }],
+        }),
+      ]);
+      await store.withProducts(['db'], (tx) =>
+        tx.updateException({ ...a!, state: 'revoked', endedBy: 'token:carol', endedAt: T0 + 20, endReason: 'done' }),
+      );
+      expect(await store.withProducts([], (tx) => tx.activeExceptions(T0))).toEqual([
+        expect.objectContaining({ id: b!.id, quantity: 2.5 }),
+      ]);
+      expect((await store.listExceptions([], 10)).map((x) => x.id)).toEqual([b!.id, a!.id]);
+      expect(await store.listExceptions(['revoked'], 10)).toEqual([
+        expect.objectContaining({ id: a!.id, endedBy: 'token:carol', endedAt: T0 + 20, endReason: 'done' }),
+      ]);
+      // A step that throws takes its exception with it.
+      await expect(
+        store.withProducts(['db'], async (tx) => {
+          await tx.insertException({ ...base, product: 'db' });
+          throw new Error('refused');
+        }),
+      ).rejects.toThrow('refused');
+      expect(await store.listExceptions([], 10)).toHaveLength(2);
+      if (other !== store) await other.close();
+      await store.close();
+    });
+
+    it('findings: one open per product and scope, whichever handle opens it; closed ones keep their times', async () => {
+      const { store, again } = await factory.open();
+      const other = factory.replicas ? await again() : store;
+      const prod = { environment: 'prod', region: 'eu' };
+      await Promise.all([
+        store.withProducts([], (tx) => tx.openFinding({ product: 'db', scope: prod, over: 2, at: T0 })),
+        other.withProducts([], (tx) => tx.openFinding({ product: 'db', scope: { region: 'eu', environment: 'prod' }, over: 2, at: T0 })),
+      ]);
+      await store.withProducts([], (tx) => tx.openFinding({ product: 'db', scope: prod, over: 5, at: T0 + 1000 }));
+      expect(await store.withProducts([], (tx) => tx.openFindings())).toEqual([
+        { product: 'db', scope: { environment: 'prod', region: 'eu' }, over: 5, openedAt: T0, closedAt: null },
+      ]);
+      await store.withProducts([], (tx) => tx.closeFinding('db', prod, T0 + 60_000));
+      await store.withProducts([], (tx) => tx.openFinding({ product: 'db', scope: prod, over: 1, at: T0 + 120_000 }));
+      await store.withProducts([], (tx) => tx.closeFinding('db', prod, T0 + 150_000));
+      await store.withProducts([], (tx) => tx.openFinding({ product: 'os', scope: {}, over: 1, at: T0 + 200_000 }));
+      expect(await store.listFindings(10)).toEqual([
+        { product: 'os', scope: {}, over: 1, openedAt: T0 + 200_000, closedAt: null },
+        { product: 'db', scope: prod, over: 1, openedAt: T0 + 120_000, closedAt: T0 + 150_000 },
+        { product: 'db', scope: prod, over: 5, openedAt: T0, closedAt: T0 + 60_000 },
+      ]);
+      expect(await store.findingTotals()).toEqual({ open: 1, closed: 2, remediationMs: 90_000 });
+      if (other !== store) await other.close();
       await store.close();
     });
 

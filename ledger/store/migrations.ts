@@ -42,10 +42,38 @@ function v1(t: Types): string[] {
   ];
 }
 
-/** Statements of each version, in order; the array index + 1 is the version. */
+// Exceptions, findings (time to remediate), and tokens limited to products or scopes (issue 18).
+function v20(t: Types): string[] {
+  return [
+    'ALTER TABLE eg_tokens ADD COLUMN products TEXT',
+    'ALTER TABLE eg_tokens ADD COLUMN scope TEXT',
+    `CREATE TABLE eg_exceptions (id ${t.serial}, product TEXT NOT NULL, quantity ${t.real} NOT NULL, scope TEXT NOT NULL,
+       until TEXT NOT NULL, until_ms ${t.int} NOT NULL, reason TEXT NOT NULL, ticket TEXT NOT NULL,
+       requested_by TEXT NOT NULL, requested_at ${t.int} NOT NULL, state TEXT NOT NULL, approvals TEXT NOT NULL,
+       active_from ${t.int}, ended_by TEXT, ended_at ${t.int}, end_reason TEXT)`,
+    'CREATE INDEX eg_exceptions_state ON eg_exceptions (state, until_ms)',
+    // Over capacity in a scope, from when the ledger first saw it until it saw it back under (time to remediate).
+    `CREATE TABLE eg_findings (id ${t.serial}, product TEXT NOT NULL, scope TEXT NOT NULL, over ${t.real} NOT NULL,
+       opened_at ${t.int} NOT NULL, closed_at ${t.int})`,
+    // At most one open finding per product and scope, whichever replica saw it first.
+    'CREATE UNIQUE INDEX eg_findings_open ON eg_findings (product, scope) WHERE closed_at IS NULL',
+    'CREATE INDEX eg_findings_closed ON eg_findings (closed_at)',
+  ];
+}
+
+/**
+ * Statements of each version, in order; the array index + 1 is the version.
+ * Versions are handed out to parallel branches, so a branch may have holes
+ * (absent versions apply nothing); a merged release has none.
+ */
 export function migrations(dialect: Dialect): string[][] {
   const t = TYPES[dialect];
-  return [v1(t)];
+  const list: string[][] = [v1(t)];
+  list[19] = v20(t);
+  return list;
 }
+
+/** The version a freshly migrated store is at. */
+export const SCHEMA_VERSION = migrations('sqlite').length;
 
 export const MIGRATIONS_TABLE = 'eg_migrations';

@@ -7,6 +7,15 @@ import pg from 'pg';
 import { EntitlegateError } from '../../engine/errors.ts';
 import { migrations } from './migrations.ts';
 import {
+  EXCEPTION_COLUMNS,
+  FINDING_COLUMNS,
+  TOKEN_COLUMNS,
+  type FindingRow,
+  findingFrom,
+  type ExceptionRow,
+  exceptionFrom,
+  exceptionRowId,
+  exceptionValues,
   type LineRow,
   type ReportRow,
   type ReservationRow,
@@ -20,7 +29,19 @@ import {
   tokenFrom,
 } from './rows.ts';
 import { newerSchema } from './sqlite.ts';
-import type { Actor, Reservation, ReservationLine, ReservationState, Store, StoreTx, TokenRecord, UsageReport } from './types.ts';
+import type {
+  Actor,
+  ExceptionRecord,
+  ExceptionState,
+  OverCapacity,
+  Reservation,
+  ReservationLine,
+  ReservationState,
+  Store,
+  StoreTx,
+  TokenRecord,
+  UsageReport,
+} from './types.ts';
 
 // Any 64-bit key: the migrations of every replica wait on it, one at a time.
 const MIGRATION_LOCK = 4_917_266_530_114_221;
@@ -75,7 +96,7 @@ export class PostgresStore implements Store {
         for (let v = current + 1; v <= all.length; v++) {
           await c.query('BEGIN');
           try {
-            for (const stmt of all[v - 1]!) await c.query(stmt);
+            for (const stmt of all[v - 1] ?? []) await c.query(stmt);
             await c.query('INSERT INTO eg_migrations (version, applied_at) VALUES ($1, $2)', [v, Date.now()]);
             await c.query('COMMIT');
           } catch (err) {
@@ -144,19 +165,42 @@ export class PostgresStore implements Store {
   }
 
   async createToken(t: TokenRecord & { hash: string }, actor: Actor): Promise<void> {
-    await this.q('INSERT INTO eg_tokens (id, name, hash, roles, created_at, actor) VALUES ($1, $2, $3, $4, $5, $6)', [
-      t.id,
-      t.name,
-      t.hash,
-      JSON.stringify(t.roles),
-      t.createdAt,
-      actor,
-    ]);
+    await this.q(
+      'INSERT INTO eg_tokens (id, name, hash, roles, created_at, actor, products, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+      [
+        t.id,
+        t.name,
+        t.hash,
+        JSON.stringify(t.roles),
+        t.createdAt,
+        actor,
+        t.products ? JSON.stringify(t.products) : null,
+        t.scope ? scopeKey(t.scope) : null,
+      ],
+    );
   }
 
   async findToken(hash: string): Promise<TokenRecord | null> {
-    const rows = await this.q<TokenRow>('SELECT id, name, roles, created_at FROM eg_tokens WHERE hash = $1 AND revoked_at IS NULL', [hash]);
+    const rows = await this.q<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM eg_tokens WHERE hash = $1`, [hash]);
     return rows[0] ? tokenFrom(rows[0]) : null;
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (await this.q<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM eg_tokens ORDER BY created_at, name`)).map(tokenFrom);
+  }
+
+  async revokeToken(id: string, at: number, _actor: Actor): Promise<boolean> {
+    return (await this.q('UPDATE eg_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id', [id, at])).length === 1;
+  }
+
+  async listExceptions(states: readonly ExceptionState[], limit: number): Promise<ExceptionRecord[]> {
+    const rows = states.length
+      ? await this.q<ExceptionRow>(
+          `SELECT ${EXCEPTION_COLUMNS} FROM eg_exceptions WHERE state = ANY($1::text[]) ORDER BY id DESC LIMIT $2`,
+          [states, limit],
+        )
+      : await this.q<ExceptionRow>(`SELECT ${EXCEPTION_COLUMNS} FROM eg_exceptions ORDER BY id DESC LIMIT $1`, [limit]);
+    return rows.map(exceptionFrom);
   }
 
   async usageHistory(source: string, limit: number): Promise<UsageReport[]> {
@@ -180,6 +224,22 @@ export class PostgresStore implements Store {
       [rows.map((r) => r.id)],
     );
     return rows.map((r) => reservationFrom(r, lines.filter((l) => l.reservation_id === r.id).map(lineFrom), now));
+  }
+
+  async listFindings(limit: number): Promise<OverCapacity[]> {
+    const open = await this.q<FindingRow>(`SELECT ${FINDING_COLUMNS} FROM eg_findings WHERE closed_at IS NULL ORDER BY product, scope`);
+    const closed = await this.q<FindingRow>(
+      `SELECT ${FINDING_COLUMNS} FROM eg_findings WHERE closed_at IS NOT NULL ORDER BY closed_at DESC, id DESC LIMIT $1`,
+      [limit],
+    );
+    return [...open, ...closed].map(findingFrom);
+  }
+
+  async findingTotals(): Promise<{ open: number; closed: number; remediationMs: number }> {
+    const [r] = await this.q<{ open: string; closed: string; ms: string | null }>(
+      'SELECT count(*) FILTER (WHERE closed_at IS NULL) AS open, count(closed_at) AS closed, sum(closed_at - opened_at) AS ms FROM eg_findings',
+    );
+    return { open: Number(r!.open), closed: Number(r!.closed), remediationMs: Number(r!.ms ?? 0) };
   }
 
   async expire(now: number): Promise<number> {
@@ -371,6 +431,55 @@ function txOn(c: Client): PgTx {
         [ids, at],
       );
       return done.map((r) => r.id);
+    },
+    insertException: async (x) => {
+      const [row] = await rows<{ id: string }>(
+        `WITH ins AS (INSERT INTO eg_exceptions (${EXCEPTION_COLUMNS.slice('id, '.length)})
+           VALUES (${Array.from({ length: 15 }, (_, i) => `$${i + 1}`).join(', ')}) RETURNING id),
+         bump AS (UPDATE eg_state SET v = v + 1 WHERE k = 'usage_version')
+         SELECT id FROM ins`,
+        exceptionValues(x),
+      );
+      return { ...x, id: `exc-${row!.id}` };
+    },
+    getException: async (id) => {
+      const n = exceptionRowId(id);
+      if (n === null) return null;
+      const [row] = await rows<ExceptionRow>(`SELECT ${EXCEPTION_COLUMNS} FROM eg_exceptions WHERE id = $1`, [n]);
+      return row ? exceptionFrom(row) : null;
+    },
+    updateException: async (x) => {
+      await exec(
+        `WITH upd AS (UPDATE eg_exceptions SET state = $2, approvals = $3, active_from = $4, ended_by = $5, ended_at = $6, end_reason = $7
+           WHERE id = $1)
+         UPDATE eg_state SET v = v + 1 WHERE k = 'usage_version'`,
+        [exceptionRowId(x.id), x.state, JSON.stringify(x.approvals), x.activeFrom, x.endedBy, x.endedAt, x.endReason],
+      );
+    },
+    activeExceptions: async (since) =>
+      (
+        await rows<ExceptionRow>(`SELECT ${EXCEPTION_COLUMNS} FROM eg_exceptions WHERE state = 'active' AND until_ms > $1 ORDER BY id`, [
+          since,
+        ])
+      ).map(exceptionFrom),
+    openFindings: async () =>
+      (await rows<FindingRow>(`SELECT ${FINDING_COLUMNS} FROM eg_findings WHERE closed_at IS NULL ORDER BY product, scope`)).map(
+        findingFrom,
+      ),
+    openFinding: async (f) => {
+      await exec(
+        `WITH upd AS (UPDATE eg_findings SET over = $3 WHERE product = $1 AND scope = $2 AND closed_at IS NULL RETURNING 1)
+         INSERT INTO eg_findings (product, scope, over, opened_at) SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM upd)
+         ON CONFLICT DO NOTHING`,
+        [f.product, scopeKey(f.scope), f.over, f.at],
+      );
+    },
+    closeFinding: async (product, scope, at) => {
+      await exec('UPDATE eg_findings SET closed_at = $3 WHERE product = $1 AND scope = $2 AND closed_at IS NULL', [
+        product,
+        scopeKey(scope),
+        at,
+      ]);
     },
   };
   return tx;

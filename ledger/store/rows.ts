@@ -1,6 +1,9 @@
 // Row shapes shared by both stores' SQL, and their conversion to the contract's types.
 import { SCOPE_DIMENSIONS, type Scope } from '../../engine/types.ts';
 import {
+  type ExceptionRecord,
+  type ExceptionState,
+  type OverCapacity,
   effectiveState,
   type Reservation,
   type ReservationLine,
@@ -39,6 +42,83 @@ export interface TokenRow {
   name: string;
   roles: string;
   created_at: number | string;
+  products: string | null;
+  scope: string | null;
+  revoked_at: number | string | null;
+}
+
+export const TOKEN_COLUMNS = 'id, name, roles, created_at, products, scope, revoked_at';
+
+export interface ExceptionRow {
+  id: number | string;
+  product: string;
+  quantity: number;
+  scope: string;
+  until: string;
+  until_ms: number | string;
+  reason: string;
+  ticket: string;
+  requested_by: string;
+  requested_at: number | string;
+  state: string;
+  approvals: string;
+  active_from: number | string | null;
+  ended_by: string | null;
+  ended_at: number | string | null;
+  end_reason: string | null;
+}
+
+export const EXCEPTION_COLUMNS =
+  'id, product, quantity, scope, until, until_ms, reason, ticket, requested_by, requested_at, state, approvals, active_from, ended_by, ended_at, end_reason';
+
+const orNull = (v: number | string | null): number | null => (v === null ? null : Number(v));
+
+export function exceptionFrom(row: ExceptionRow): ExceptionRecord {
+  return {
+    id: `exc-${row.id}`,
+    product: row.product,
+    quantity: Number(row.quantity),
+    scope: JSON.parse(row.scope) as Scope,
+    until: row.until,
+    untilMs: Number(row.until_ms),
+    reason: row.reason,
+    ticket: row.ticket,
+    requestedBy: row.requested_by,
+    requestedAt: Number(row.requested_at),
+    state: row.state as ExceptionState,
+    approvals: JSON.parse(row.approvals),
+    activeFrom: orNull(row.active_from),
+    endedBy: row.ended_by,
+    endedAt: orNull(row.ended_at),
+    endReason: row.end_reason,
+  };
+}
+
+/** The store's row id of `exc-N`, or null for anything else. */
+export function exceptionRowId(id: string): number | null {
+  const m = /^exc-([1-9]\d{0,15})$/.exec(id);
+  return m ? Number(m[1]) : null;
+}
+
+/** The values of an exception's columns after id, in EXCEPTION_COLUMNS order. */
+export function exceptionValues(x: Omit<ExceptionRecord, 'id'>): (string | number | null)[] {
+  return [
+    x.product,
+    x.quantity,
+    scopeKey(x.scope),
+    x.until,
+    x.untilMs,
+    x.reason,
+    x.ticket,
+    x.requestedBy,
+    x.requestedAt,
+    x.state,
+    JSON.stringify(x.approvals),
+    x.activeFrom,
+    x.endedBy,
+    x.endedAt,
+    x.endReason,
+  ];
 }
 
 // PostgreSQL's BIGINT arrives as a string (pg keeps 64-bit exact); our values are epoch ms.
@@ -73,7 +153,11 @@ export function reservationFrom(row: ReservationRow, lines: ReservationLine[], n
 }
 
 export function tokenFrom(row: TokenRow): TokenRecord {
-  return { id: row.id, name: row.name, roles: JSON.parse(row.roles) as Role[], createdAt: num(row.created_at) };
+  const t: TokenRecord = { id: row.id, name: row.name, roles: JSON.parse(row.roles) as Role[], createdAt: num(row.created_at) };
+  if (row.products !== null) t.products = JSON.parse(row.products);
+  if (row.scope !== null) t.scope = JSON.parse(row.scope);
+  if (row.revoked_at !== null) t.revokedAt = num(row.revoked_at);
+  return t;
 }
 
 /** The state a line's reservation moves to, and whether its lines keep counting. */
@@ -108,4 +192,24 @@ export function scopeKey(scope: Scope): string {
   const out: Scope = {};
   for (const d of SCOPE_DIMENSIONS) if (scope[d] !== undefined) out[d] = scope[d];
   return JSON.stringify(out);
+}
+
+export interface FindingRow {
+  product: string;
+  scope: string;
+  over: number;
+  opened_at: number | string;
+  closed_at: number | string | null;
+}
+
+export const FINDING_COLUMNS = 'product, scope, over, opened_at, closed_at';
+
+export function findingFrom(row: FindingRow): OverCapacity {
+  return {
+    product: row.product,
+    scope: JSON.parse(row.scope) as Scope,
+    over: Number(row.over),
+    openedAt: num(row.opened_at),
+    closedAt: row.closed_at === null ? null : num(row.closed_at),
+  };
 }

@@ -9,9 +9,19 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { EntitlegateError } from '../../engine/errors.ts';
+import type { Scope } from '../../engine/types.ts';
 import { migrations } from './migrations.ts';
 import {
   stateFilter,
+  EXCEPTION_COLUMNS,
+  FINDING_COLUMNS,
+  TOKEN_COLUMNS,
+  type FindingRow,
+  findingFrom,
+  type ExceptionRow,
+  exceptionFrom,
+  exceptionRowId,
+  exceptionValues,
   type LineRow,
   type ReportRow,
   type ReservationRow,
@@ -23,7 +33,18 @@ import {
   reservationFrom,
   tokenFrom,
 } from './rows.ts';
-import type { Actor, Reservation, ReservationState, Store, StoreTx, TokenRecord, UsageReport } from './types.ts';
+import type {
+  Actor,
+  ExceptionRecord,
+  ExceptionState,
+  OverCapacity,
+  Reservation,
+  ReservationState,
+  Store,
+  StoreTx,
+  TokenRecord,
+  UsageReport,
+} from './types.ts';
 
 export class SqliteStore implements Store {
   readonly kind = 'embedded' as const;
@@ -123,7 +144,7 @@ export class SqliteStore implements Store {
       const all = migrations('sqlite');
       if (current > all.length) throw newerSchema(this.file, current, all.length);
       for (let v = current + 1; v <= all.length; v++) {
-        for (const stmt of all[v - 1]!) this.db.exec(stmt);
+        for (const stmt of all[v - 1] ?? []) this.db.exec(stmt);
         this.run('INSERT INTO eg_migrations (version, applied_at) VALUES (?, ?)', v, Date.now());
       }
     });
@@ -244,7 +265,56 @@ export class SqliteStore implements Store {
       }
       return done;
     },
+    insertException: async (x) => {
+      const { lastInsertRowid } = this.db
+        .prepare(`INSERT INTO eg_exceptions (${EXCEPTION_COLUMNS.slice('id, '.length)}) VALUES (${Array(15).fill('?').join(', ')})`)
+        .run(...exceptionValues(x));
+      this.run("UPDATE eg_state SET v = v + 1 WHERE k = 'usage_version'");
+      return { ...x, id: `exc-${lastInsertRowid}` };
+    },
+    getException: async (id) => this.exception(id),
+    updateException: async (x) => {
+      this.run(
+        'UPDATE eg_exceptions SET state = ?, approvals = ?, active_from = ?, ended_by = ?, ended_at = ?, end_reason = ? WHERE id = ?',
+        x.state,
+        JSON.stringify(x.approvals),
+        x.activeFrom,
+        x.endedBy,
+        x.endedAt,
+        x.endReason,
+        exceptionRowId(x.id),
+      );
+      this.run("UPDATE eg_state SET v = v + 1 WHERE k = 'usage_version'");
+    },
+    activeExceptions: async (since) =>
+      this.all<ExceptionRow>(
+        `SELECT ${EXCEPTION_COLUMNS} FROM eg_exceptions WHERE state = 'active' AND until_ms > ? ORDER BY id`,
+        since,
+      ).map(exceptionFrom),
+    openFindings: () => this.findingTx.openFindings(),
+    openFinding: (f) => this.findingTx.openFinding(f),
+    closeFinding: (product, scope, at) => this.findingTx.closeFinding(product, scope, at),
   };
+
+  private findingTx = {
+    openFindings: async () =>
+      this.all<FindingRow>(`SELECT ${FINDING_COLUMNS} FROM eg_findings WHERE closed_at IS NULL ORDER BY product, scope`).map(findingFrom),
+    openFinding: async (f: { product: string; scope: Scope; over: number; at: number }) => {
+      const scope = scopeKey(f.scope);
+      if (this.run('UPDATE eg_findings SET over = ? WHERE product = ? AND scope = ? AND closed_at IS NULL', f.over, f.product, scope) === 0)
+        this.run('INSERT OR IGNORE INTO eg_findings (product, scope, over, opened_at) VALUES (?, ?, ?, ?)', f.product, scope, f.over, f.at);
+    },
+    closeFinding: async (product: string, scope: Scope, at: number) => {
+      this.run('UPDATE eg_findings SET closed_at = ? WHERE product = ? AND scope = ? AND closed_at IS NULL', at, product, scopeKey(scope));
+    },
+  };
+
+  private exception(id: string): ExceptionRecord | null {
+    const n = exceptionRowId(id);
+    if (n === null) return null;
+    const row = this.get<ExceptionRow>(`SELECT ${EXCEPTION_COLUMNS} FROM eg_exceptions WHERE id = ?`, n);
+    return row ? exceptionFrom(row) : null;
+  }
 
   private reservation(id: string, now: number): Reservation | null {
     const row = this.get<ReservationRow>('SELECT id, state, created_at, expires_at, actor FROM eg_reservations WHERE id = ?', id);
@@ -303,20 +373,37 @@ export class SqliteStore implements Store {
   async createToken(t: TokenRecord & { hash: string }, actor: Actor): Promise<void> {
     await this.transaction(async () => {
       this.run(
-        'INSERT INTO eg_tokens (id, name, hash, roles, created_at, actor) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO eg_tokens (id, name, hash, roles, created_at, actor, products, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         t.id,
         t.name,
         t.hash,
         JSON.stringify(t.roles),
         t.createdAt,
         actor,
+        t.products ? JSON.stringify(t.products) : null,
+        t.scope ? scopeKey(t.scope) : null,
       );
     });
   }
 
   async findToken(hash: string): Promise<TokenRecord | null> {
-    const row = this.get<TokenRow>('SELECT id, name, roles, created_at FROM eg_tokens WHERE hash = ? AND revoked_at IS NULL', hash);
+    const row = this.get<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM eg_tokens WHERE hash = ?`, hash);
     return row ? tokenFrom(row) : null;
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return this.all<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM eg_tokens ORDER BY created_at, name`).map(tokenFrom);
+  }
+
+  async revokeToken(id: string, at: number, _actor: Actor): Promise<boolean> {
+    return this.transaction(async () => this.run('UPDATE eg_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', at, id) === 1);
+  }
+
+  async listExceptions(states: readonly ExceptionState[], limit: number): Promise<ExceptionRecord[]> {
+    const where = states.length ? `WHERE state IN (${states.map(() => '?').join(', ')})` : '';
+    return this.all<ExceptionRow>(`SELECT ${EXCEPTION_COLUMNS} FROM eg_exceptions ${where} ORDER BY id DESC LIMIT ?`, ...states, limit).map(
+      exceptionFrom,
+    );
   }
 
   async usageHistory(source: string, limit: number): Promise<UsageReport[]> {
@@ -332,6 +419,23 @@ export class SqliteStore implements Store {
     const { where, params } = stateFilter(states, now, () => '?');
     const rows = this.all<{ id: string }>(`SELECT id FROM eg_reservations ${where} ORDER BY created_at DESC, id LIMIT ?`, ...params, limit);
     return rows.map(({ id }) => this.reservation(id, now)!);
+  }
+
+  async listFindings(limit: number): Promise<OverCapacity[]> {
+    return [
+      ...(await this.findingTx.openFindings()),
+      ...this.all<FindingRow>(
+        `SELECT ${FINDING_COLUMNS} FROM eg_findings WHERE closed_at IS NOT NULL ORDER BY closed_at DESC, id DESC LIMIT ?`,
+        limit,
+      ).map(findingFrom),
+    ];
+  }
+
+  async findingTotals(): Promise<{ open: number; closed: number; remediationMs: number }> {
+    const r = this.get<{ open: number; closed: number; ms: number | null }>(
+      `SELECT count(*) FILTER (WHERE closed_at IS NULL) AS open, count(closed_at) AS closed, sum(closed_at - opened_at) AS ms FROM eg_findings`,
+    )!;
+    return { open: r.open, closed: r.closed, remediationMs: r.ms ?? 0 };
   }
 
   async expire(now: number): Promise<number> {

@@ -3,8 +3,9 @@
 // against both. Times are epoch milliseconds from the ledger's clock, so tests
 // can move it and replicas compare like with like.
 import type { Scope } from '../../engine/types.ts';
+import { ROLES } from '../governance-settings.ts';
 
-export const ROLES = ['gate', 'reporter', 'admin'] as const;
+export { ROLES };
 export type Role = (typeof ROLES)[number];
 
 /** Who made a write: a token's name (`token:NAME`), or `cli` for local admin commands. Kept on every write for the decision log to come. */
@@ -15,6 +16,12 @@ export interface TokenRecord {
   name: string;
   roles: Role[];
   createdAt: number;
+  /** Limits the token to these products (decide, reserve, report, request and approve exceptions). */
+  products?: string[];
+  /** Limits the token to claims, usage and exceptions within this scope. */
+  scope?: Scope;
+  /** Set once revoked: the token is refused from then on. */
+  revokedAt?: number;
 }
 
 /** One usage record as a source reports it; `resource` identifies the deployed thing so two sources reporting it count it once. */
@@ -56,6 +63,54 @@ export interface Reservation {
   lines: ReservationLine[];
 }
 
+/** As stored: `expired` is only ever a reader's view of an active exception past its `until` (effectiveExceptionState). */
+export type ExceptionState = 'pending' | 'active' | 'denied' | 'revoked' | 'expired';
+
+export interface ExceptionApproval {
+  actor: Actor;
+  at: number;
+  reason: string | null;
+}
+
+/** A ledger exception: requested by one identity, approved by others, active until `until` or revoked. */
+export interface ExceptionRecord {
+  /** `exc-N`, given by the store. */
+  id: string;
+  product: string;
+  quantity: number;
+  scope: Scope;
+  /** As requested: a date (the whole UTC day) or an instant. */
+  until: string;
+  /** First instant after `until`. */
+  untilMs: number;
+  reason: string;
+  ticket: string;
+  requestedBy: Actor;
+  requestedAt: number;
+  state: ExceptionState;
+  approvals: ExceptionApproval[];
+  /** When it became active (its last approval). */
+  activeFrom: number | null;
+  /** Who denied or revoked it, when, and why. */
+  endedBy: Actor | null;
+  endedAt: number | null;
+  endReason: string | null;
+}
+
+export function effectiveExceptionState(x: Pick<ExceptionRecord, 'state' | 'untilMs'>, now: number): ExceptionState {
+  return x.state === 'active' && x.untilMs <= now ? 'expired' : x.state;
+}
+
+/** A product over capacity in a scope: open from when the ledger first saw it, closed when it saw it back under. */
+export interface OverCapacity {
+  product: string;
+  scope: Scope;
+  /** How far over, when last seen (open) or when closed. */
+  over: number;
+  openedAt: number;
+  closedAt: number | null;
+}
+
 /** Statements inside one serialised step; only valid until the step's callback returns. */
 export interface StoreTx {
   /** Bumped by every usage report, so a replica knows when its cached usage is stale. */
@@ -79,6 +134,17 @@ export interface StoreTx {
    * comes from a report. Returns the ids of reservations whose every line is settled.
    */
   settle(pairs: readonly { product: string; resource: string }[], at: number): Promise<string[]>;
+  /** Stores a new exception and returns it with its id. Bumps usageVersion, as every exception write does: decisions read exceptions with usage. */
+  insertException(x: Omit<ExceptionRecord, 'id'>): Promise<ExceptionRecord>;
+  getException(id: string): Promise<ExceptionRecord | null>;
+  /** Writes the exception's state, approvals and end. */
+  updateException(x: ExceptionRecord): Promise<void>;
+  /** Exceptions in state `active` whose `until` is after `since` (older ones give nothing any more). */
+  activeExceptions(since: number): Promise<ExceptionRecord[]>;
+  openFindings(): Promise<OverCapacity[]>;
+  /** Opens a finding unless one is open for the product and scope (another replica may have opened it); updates `over` if so. */
+  openFinding(f: { product: string; scope: Scope; over: number; at: number }): Promise<void>;
+  closeFinding(product: string, scope: Scope, at: number): Promise<void>;
 }
 
 export interface Store {
@@ -96,7 +162,17 @@ export interface Store {
    */
   withProducts<T>(products: readonly string[] | 'all', fn: (tx: StoreTx) => Promise<T>, prefetch?: { now: number }): Promise<T>;
   createToken(t: TokenRecord & { hash: string }, actor: Actor): Promise<void>;
+  /** The token with this hash, revoked or not (revokedAt says). */
   findToken(hash: string): Promise<TokenRecord | null>;
+  listTokens(): Promise<TokenRecord[]>;
+  /** Revokes the token with this id; false if there is none or it was revoked already. */
+  revokeToken(id: string, at: number, actor: Actor): Promise<boolean>;
+  /** Newest first; `states` as stored (pending, active, denied, revoked), none for all. */
+  listExceptions(states: readonly ExceptionState[], limit: number): Promise<ExceptionRecord[]>;
+  /** Every open finding, then up to `limit` closed ones, most recently closed first. */
+  listFindings(limit: number): Promise<OverCapacity[]>;
+  /** Counts for /metrics: open findings, closed ones, and the sum of their times to remediate. */
+  findingTotals(): Promise<{ open: number; closed: number; remediationMs: number }>;
   usageHistory(source: string, limit: number): Promise<UsageReport[]>;
   listReservations(now: number, states: readonly ReservationState[], limit: number): Promise<Reservation[]>;
   /** Marks held reservations past their expiry as expired (their lines already do not count). */
