@@ -20477,6 +20477,57 @@ var terraformAdapterSettings = {
 };
 var settings2 = strictObject(terraformAdapterSettings);
 
+// ledger/governance-settings.ts
+var ROLES = ["gate", "reporter", "viewer", "finance", "procurement", "auditor", "approver", "admin"];
+var GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
+var exceptionSettings = strictObject({
+  /** The furthest `until` may lie ahead of the request, in days. */
+  maxDays: _default(int().check(_positive()), 90),
+  /** Quantities above this need two distinct approvers; without it, one always suffices. */
+  twoApproversAbove: optional(nonNegative),
+  /** `owners`: only an identity named as an owner of one of the product's entitlements may approve; `any`: any approver. */
+  approvers: _default(_enum(["any", "owners"]), "any")
+});
+var OIDC_CLAIMS = [
+  "repository",
+  "repository_owner",
+  "ref",
+  "environment",
+  "job_workflow_ref",
+  "workflow_ref",
+  "event_name"
+];
+var oidcRule = strictObject({
+  // Every repository on GitHub gets tokens from the same issuer, and a workflow
+  // may ask for any audience: a rule that does not pin the repository (or its
+  // owner, or the reusable workflow) would let any of them in.
+  match: strictObject(
+    Object.fromEntries(OIDC_CLAIMS.map((c) => [c, optional(nonEmpty())]))
+  ).check(
+    refine(
+      (m) => [m.repository, m.repository_owner, m.job_workflow_ref].some((v) => v !== void 0 && !/^\*+$/.test(v)),
+      "a rule must name repository, repository_owner or job_workflow_ref (not just *): every GitHub repository can get a token from this issuer"
+    )
+  ),
+  roles: array(_enum(ROLES)).check(_minLength(1)),
+  /** Limits the identity to these products (decide, reserve, report, request, approve). */
+  products: optional(array(id).check(_minLength(1)))
+});
+var oidcSettings = strictObject({
+  issuer: _default(string2().check(_regex(/^https?:\/\/\S+$/, "expected the issuer's URL")), GITHUB_ISSUER),
+  /** The audience a workflow asks its token for (`core.getIDToken(audience)`); the ledger refuses any other. */
+  audience: nonEmpty(),
+  /** Where the issuer's keys are; without it, `{issuer}/.well-known/jwks`. */
+  jwksUri: optional(string2().check(_regex(/^https?:\/\/\S+$/, "expected the JWKS document's URL"))),
+  /** Every rule whose match holds adds its roles; a token no rule matches is refused. */
+  rules: array(oidcRule).check(_minLength(1))
+});
+var governanceSettingsFields = {
+  exceptions: optional(exceptionSettings),
+  oidc: optional(oidcSettings)
+};
+var DEFAULT_EXCEPTION_SETTINGS = parse(exceptionSettings, {});
+
 // ledger/settings.ts
 var ledgerSettings = strictObject({
   url: string2().check(_regex(/^https?:\/\/\S+$/, "expected the ledger's http:// or https:// URL")),
@@ -20532,7 +20583,7 @@ var config2 = strictObject({
   ...licenceFields(product),
   kubernetes: _default(kubernetesSettings, () => parse(kubernetesSettings, {})),
   terraform: _default(terraformSettings, () => parse(terraformSettings, {})),
-  ledger: optional(ledgerSettings)
+  ledger: optional(strictObject({ ...ledgerSettings.shape, ...governanceSettingsFields }))
 });
 
 // config/load.ts
