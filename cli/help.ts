@@ -177,11 +177,31 @@ export const COMMANDS: CommandHelp[] = [
     summary: 'the ledger: one record of usage and reservations for every gate (docs/ledger.md)',
     usage: [
       'entitlegate ledger serve --config FILE --store STORE [--port N] [--host H] [--tls-cert F --tls-key F] [--insecure-http]',
+      '    [--signing-key FILE [--checkpoint-every N] [--checkpoint-minutes T] [--retain-days N]]',
       'entitlegate ledger token create --store STORE --name NAME --role ROLE...',
+      'entitlegate ledger key create FILE',
       'entitlegate ledger usage put --ledger URL --source NAME FILE [--stale-after 2h] [--token-file F]',
       'entitlegate ledger confirm|release ID --ledger URL [--token-file F]',
     ],
     flags: [help],
+  },
+  {
+    name: 'audit',
+    summary: 'verify or export the ledger’s hash-chained decision log (docs/ledger.md)',
+    usage: [
+      'entitlegate audit verify (--ledger URL | --store STORE) [--key FILE] [--format text|json] [--token-file F]',
+      'entitlegate audit export [--since SEQ|DATE] (--ledger URL | --store STORE) [--token-file F]',
+    ],
+    args: 'verify exits 1 and names the first record that does not verify; export writes JSON Lines to stdout',
+    flags: [
+      { name: 'ledger', value: 'URL', help: 'read the log from this running ledger (a token with the auditor role)' },
+      { name: 'store', value: 'STORE', file: true, help: 'read the log from the store itself: a path, or postgres://…' },
+      { name: 'key', value: 'FILE', file: true, help: 'verify: the Ed25519 public key (PEM) checkpoints must be signed with' },
+      { name: 'format', value: 'FORMAT', choices: ['text', 'json'], help: 'verify: text (default) or json' },
+      { name: 'since', value: 'SEQ|DATE', help: 'export: records from this seq, or at or after this ISO-8601 date' },
+      { name: 'token-file', value: 'FILE', file: true, help: "file holding the ledger's bearer token (default: $ENTITLEGATE_TOKEN)" },
+      help,
+    ],
   },
   {
     name: 'version',

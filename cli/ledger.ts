@@ -7,10 +7,18 @@ import { EntitlegateError } from '../engine/errors.ts';
 import { HelpRequested, parse, usageError } from './args.ts';
 import type { Io } from './io.ts';
 import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from './ledger-client.ts';
-import { LEDGER_SERVE_USAGE, TOKEN_CREATE_USAGE, ledgerServe, ledgerTokenCreate } from './serve-ledger.ts';
+import {
+  KEY_CREATE_USAGE,
+  LEDGER_SERVE_USAGE,
+  TOKEN_CREATE_USAGE,
+  ledgerKeyCreate,
+  ledgerServe,
+  ledgerTokenCreate,
+} from './serve-ledger.ts';
 
 export const LEDGER_USAGE = `  ${LEDGER_SERVE_USAGE}
   ${TOKEN_CREATE_USAGE}
+  ${KEY_CREATE_USAGE}
   entitlegate ledger usage put --ledger URL --source NAME FILE [--stale-after 2h] [--token-file F]
   entitlegate ledger confirm|release ID --ledger URL [--token-file F]`;
 
@@ -105,6 +113,9 @@ export async function ledger(args: string[], io: Io): Promise<number> {
     case 'token':
       if (rest[0] !== 'create') throw usageError(`usage: ${TOKEN_CREATE_USAGE}`);
       return ledgerTokenCreate(rest.slice(1), io);
+    case 'key':
+      if (rest[0] !== 'create') throw usageError(`usage: ${KEY_CREATE_USAGE}`);
+      return ledgerKeyCreate(rest.slice(1), io);
     case 'usage':
       if (rest[0] !== 'put') throw usageError('usage: entitlegate ledger usage put --ledger URL --source NAME FILE');
       return usagePut(rest.slice(1), io);

@@ -9,6 +9,7 @@ import { completionScript, SHELLS, type Shell } from './completion.ts';
 import { commandHelp, renderCommandHelp, renderOverview } from './help.ts';
 import { serve } from './serve.ts';
 import { ledger } from './ledger.ts';
+import { auditCommand } from './serve-audit.ts';
 import type { Io } from './io.ts';
 
 type Command = (args: string[], io: Io) => Promise<number>;
@@ -35,6 +36,7 @@ export const commands: Record<string, Command> = {
     return 0;
   },
   ledger,
+  audit: auditCommand,
 };
 
 /** `--help` or `-h` among a command's own flags (not after `--`). */

@@ -2,12 +2,14 @@
 // serve`, `ledger token create`): it never starts serving with a config or a
 // store it could not load; those end in exit 2 with every problem.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import { EntitlegateError } from '../engine/errors.ts';
 import { loadEngine } from '../config/load.ts';
+import { loadSigningKey, newSigningKeyPem } from './audit/checkpoint.ts';
+import { checkpointPolicy } from './audit/checkpointer.ts';
 import { createToken } from './auth.ts';
 import { Ledger } from './ledger.ts';
 import { buildLedgerServer } from './server.ts';
@@ -25,6 +27,11 @@ export interface LedgerServeOptions {
   clock: () => Date;
   logLevel: string;
   intervalMs?: number;
+  /** Ed25519 private key (PEM) that signs the decision log's checkpoints. */
+  signingKey?: string;
+  checkpointEvery?: number;
+  checkpointMinutes?: number;
+  retainDays?: number;
 }
 
 export interface LedgerServeHooks {
@@ -79,9 +86,23 @@ export async function startLedgerServer(opts: LedgerServeOptions): Promise<{ app
       'EG_ERR_USAGE',
       `without --tls-cert and --tls-key the ledger serves plain HTTP on loopback only, not on ${opts.host}: give the TLS files (or --insecure-http behind a TLS-terminating proxy)`,
     );
+  if (opts.retainDays !== undefined && !opts.signingKey)
+    throw new EntitlegateError(
+      'EG_ERR_USAGE',
+      '--retain-days needs --signing-key: the log is pruned at a signed checkpoint, so that what is left still verifies',
+    );
+  const key = opts.signingKey ? loadSigningKey(opts.signingKey) : undefined;
   const ledger = await openLedger(opts);
   const app = await buildLedgerServer({
     ledger,
+    audit: {
+      ...(key ? { key } : {}),
+      policy: checkpointPolicy({
+        ...(opts.checkpointEvery !== undefined ? { every: opts.checkpointEvery } : {}),
+        ...(opts.checkpointMinutes !== undefined ? { minutes: opts.checkpointMinutes } : {}),
+        ...(opts.retainDays !== undefined ? { retainDays: opts.retainDays } : {}),
+      }),
+    },
     ...(opts.tls ? { tls: opts.tls } : {}),
     logger: { level: opts.logLevel },
     ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),
@@ -93,7 +114,8 @@ export async function startLedgerServer(opts: LedgerServeOptions): Promise<{ app
       app.log.warn(
         `serving plain HTTP on ${address}: without --tls-cert and --tls-key tokens cross the wire in the clear; use it on loopback or behind TLS only`,
       );
-    app.log.info({ store: ledger.store.kind, config: ledger.config.digest }, 'ledger ready');
+    if (!key) app.log.warn('no --signing-key: the decision log is hash-chained but its checkpoints are not signed');
+    app.log.info({ store: ledger.store.kind, config: ledger.config.digest, auditKey: key?.keyId }, 'ledger ready');
     return { app, ledger, address };
   } catch (err) {
     await app.close();
@@ -130,6 +152,23 @@ export async function createLedgerToken(opts: {
   } finally {
     await store.close();
   }
+}
+
+/** `ledger key create FILE`: a new Ed25519 signing key, written readable by its owner only. */
+export function createSigningKeyFile(file: string): { keyId: string; publicPem: string } {
+  const k = newSigningKeyPem();
+  try {
+    writeFileSync(file, k.privatePem, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new EntitlegateError(
+      'EG_ERR_USAGE',
+      code === 'EEXIST'
+        ? `${file} exists already; a signing key is never overwritten`
+        : `${file}: cannot write it: ${code ?? (err as Error).message}`,
+    );
+  }
+  return { keyId: k.keyId, publicPem: k.publicPem };
 }
 
 export { ROLES, type Role } from './store/types.ts';

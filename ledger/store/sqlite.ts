@@ -7,8 +7,12 @@
 // server (WAL and a busy timeout make the two take turns).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { EntitlegateError } from '../../engine/errors.ts';
+import { canonicalJson } from '../audit/canonical.ts';
+import { chainRecords, type LogEntry, type LogRecord } from '../audit/chain.ts';
+import type { Checkpoint } from '../audit/checkpoint.ts';
+import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, logFrom } from './log-rows.ts';
 import { migrations } from './migrations.ts';
 import {
   stateFilter,
@@ -23,7 +27,7 @@ import {
   reservationFrom,
   tokenFrom,
 } from './rows.ts';
-import type { Actor, Reservation, ReservationState, Store, StoreTx, TokenRecord, UsageReport } from './types.ts';
+import type { Actor, LogHead, Reservation, ReservationState, Store, StoreTx, TokenRecord, UsageReport } from './types.ts';
 
 export class SqliteStore implements Store {
   readonly kind = 'embedded' as const;
@@ -123,6 +127,7 @@ export class SqliteStore implements Store {
       const all = migrations('sqlite');
       if (current > all.length) throw newerSchema(this.file, current, all.length);
       for (let v = current + 1; v <= all.length; v++) {
+        if (!all[v - 1]) continue;
         for (const stmt of all[v - 1]!) this.db.exec(stmt);
         this.run('INSERT INTO eg_migrations (version, applied_at) VALUES (?, ?)', v, Date.now());
       }
@@ -244,7 +249,71 @@ export class SqliteStore implements Store {
       }
       return done;
     },
+    appendLog: async (entry) => this.append([entry]),
   };
+
+  private insertLog: StatementSync | undefined;
+
+  /** Chains the entries after the head, inside the open transaction (the file has one writer: the chain is a total order). */
+  private append(entries: readonly LogEntry[]): void {
+    const head = this.get<{ seq: number; hash: string }>('SELECT seq, hash FROM eg_log_head WHERE id = 1')!;
+    const records = chainRecords({ seq: Number(head.seq), hash: head.hash }, entries);
+    this.insertLog ??= this.db.prepare(`INSERT INTO eg_log (${LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    for (const r of records)
+      this.insertLog.run(r.seq, Date.parse(r.at), r.actor, r.action, r.subject, canonicalJson(r.details), r.prevHash, r.hash);
+    const last = records.at(-1);
+    if (last) this.run('UPDATE eg_log_head SET seq = ?, hash = ? WHERE id = 1', last.seq, last.hash);
+  }
+
+  async logRecords(fromSeq: number, limit: number): Promise<LogRecord[]> {
+    return this.all<LogRow>(`SELECT ${LOG_COLUMNS} FROM eg_log WHERE seq >= ? ORDER BY seq LIMIT ?`, fromSeq, limit).map(logFrom);
+  }
+
+  async logSeqAt(at: number): Promise<number> {
+    const first = this.get<{ s: number | null }>('SELECT min(seq) AS s FROM eg_log WHERE at >= ?', at)?.s;
+    return first ?? (await this.logHead()).seq + 1;
+  }
+
+  async logSeqBefore(at: number): Promise<number> {
+    return this.get<{ s: number | null }>('SELECT max(seq) AS s FROM eg_log WHERE at < ?', at)?.s ?? 0;
+  }
+
+  async logHead(): Promise<LogHead> {
+    const h = this.get<{ seq: number; hash: string; pruned_through: number }>(
+      'SELECT seq, hash, pruned_through FROM eg_log_head WHERE id = 1',
+    )!;
+    return { seq: Number(h.seq), hash: h.hash, prunedThrough: Number(h.pruned_through) };
+  }
+
+  async checkpoints(): Promise<Checkpoint[]> {
+    return this.all<CheckpointRow>(`SELECT ${CHECKPOINT_COLUMNS} FROM eg_checkpoints ORDER BY seq`).map(checkpointFrom);
+  }
+
+  async addCheckpoint(c: Checkpoint): Promise<boolean> {
+    return this.transaction(
+      async () =>
+        this.run(
+          `INSERT INTO eg_checkpoints (${CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING`,
+          c.seq,
+          c.hash,
+          c.at,
+          c.keyId,
+          c.publicKey,
+          c.signature,
+        ) > 0,
+    );
+  }
+
+  async pruneLog(through: number, entry: LogEntry): Promise<number> {
+    return this.transaction(async () => {
+      if (!this.get('SELECT 1 FROM eg_checkpoints WHERE seq = ?', through))
+        throw new EntitlegateError('EG_ERR_LEDGER_STORE', `pruning the decision log through ${through} needs a checkpoint there`);
+      this.run('UPDATE eg_log_head SET pruned_through = ? WHERE id = 1 AND pruned_through < ?', through, through);
+      const n = this.run('DELETE FROM eg_log WHERE seq <= ?', through);
+      this.append([entry]);
+      return n;
+    });
+  }
 
   private reservation(id: string, now: number): Reservation | null {
     const row = this.get<ReservationRow>('SELECT id, state, created_at, expires_at, actor FROM eg_reservations WHERE id = ?', id);
@@ -311,6 +380,7 @@ export class SqliteStore implements Store {
         t.createdAt,
         actor,
       );
+      this.append([{ at: t.createdAt, actor, action: 'token.create', subject: t.name, details: { id: t.id, roles: t.roles } }]);
     });
   }
 
@@ -336,8 +406,20 @@ export class SqliteStore implements Store {
 
   async expire(now: number): Promise<number> {
     return this.transaction(async () => {
-      const ids = this.all<{ id: string }>("SELECT id FROM eg_reservations WHERE state = 'held' AND expires_at <= ?", now);
+      const ids = this.all<{ id: string; expires_at: number }>(
+        "SELECT id, expires_at FROM eg_reservations WHERE state = 'held' AND expires_at <= ? ORDER BY expires_at, id",
+        now,
+      );
       for (const { id } of ids) this.setState(id, 'expired', now, 'ttl');
+      this.append(
+        ids.map((r) => ({
+          at: now,
+          actor: 'ttl',
+          action: 'reservation.expire',
+          subject: r.id,
+          details: { expiresAt: new Date(r.expires_at).toISOString() },
+        })),
+      );
       return ids.length;
     });
   }

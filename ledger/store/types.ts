@@ -3,8 +3,10 @@
 // against both. Times are epoch milliseconds from the ledger's clock, so tests
 // can move it and replicas compare like with like.
 import type { Scope } from '../../engine/types.ts';
+import type { LogEntry, LogRecord } from '../audit/chain.ts';
+import type { Checkpoint } from '../audit/checkpoint.ts';
 
-export const ROLES = ['gate', 'reporter', 'admin'] as const;
+export const ROLES = ['gate', 'reporter', 'auditor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who made a write: a token's name (`token:NAME`), or `cli` for local admin commands. Kept on every write for the decision log to come. */
@@ -79,6 +81,20 @@ export interface StoreTx {
    * comes from a report. Returns the ids of reservations whose every line is settled.
    */
   settle(pairs: readonly { product: string; resource: string }[], at: number): Promise<string[]>;
+  /**
+   * Appends one record to the decision log, in this step's transaction: it is
+   * kept exactly when the step commits. Its seq and hash are given at commit,
+   * under the chain head's lock (see appendLog in ../audit/log.ts).
+   */
+  appendLog(entry: LogEntry): Promise<void>;
+}
+
+/** The decision log's chain head and how far retention has pruned it. */
+export interface LogHead {
+  seq: number;
+  hash: string;
+  /** Records up to this seq were deleted by retention (0: none). */
+  prunedThrough: number;
 }
 
 export interface Store {
@@ -102,6 +118,23 @@ export interface Store {
   /** Marks held reservations past their expiry as expired (their lines already do not count). */
   expire(now: number): Promise<number>;
   schemaVersion(): Promise<number>;
+  /** Log records with seq ≥ fromSeq, in seq order, at most `limit` (callers page with the last seq + 1). */
+  logRecords(fromSeq: number, limit: number): Promise<LogRecord[]>;
+  /** The seq of the first record at or after `at` (epoch ms); head seq + 1 when none. */
+  logSeqAt(at: number): Promise<number>;
+  /** The seq of the last record before `at` (epoch ms); 0 when none. */
+  logSeqBefore(at: number): Promise<number>;
+  logHead(): Promise<LogHead>;
+  /** Every checkpoint, in seq order (one per N records: few). */
+  checkpoints(): Promise<Checkpoint[]>;
+  /** Keeps a checkpoint; false when one at that seq exists already (another replica made it). */
+  addCheckpoint(c: Checkpoint): Promise<boolean>;
+  /**
+   * Retention: deletes the records up to `through` (a checkpoint at `through` must
+   * already be kept) and appends `entry` (the prune, in the chain) in one transaction.
+   * Returns how many records went.
+   */
+  pruneLog(through: number, entry: LogEntry): Promise<number>;
   /** A cheap round trip: is the store answering? */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,0 +1,156 @@
+// `entitlegate audit verify|export`: the decision log read from the store
+// itself (--store) or from a running ledger over HTTP (--ledger, role
+// auditor). Both read page by page or as a stream: memory stays bounded
+// whatever the log's length. Started by the CLI (cli/serve-audit.ts).
+import type { KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import { EntitlegateError } from '../../engine/errors.ts';
+import { openStore } from '../store/open.ts';
+import type { Store } from '../store/types.ts';
+import type { LogRecord } from './chain.ts';
+import type { Checkpoint } from './checkpoint.ts';
+import { sinceSeq } from './routes.ts';
+import { type AuditSource, paged, type VerifyResult, verifyLog } from './verify.ts';
+
+export type AuditTarget = { store: string } | { ledger: string; token: string };
+
+const TIMEOUT_MS = 30_000;
+
+function storeSource(store: Store): AuditSource {
+  return {
+    checkpoints: () => store.checkpoints(),
+    records: (from) => paged((s, l) => store.logRecords(s, l), from),
+  };
+}
+
+async function get(url: string, token: string, path: string): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(url + path, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new EntitlegateError(
+      'EG_ERR_LEDGER_UNREACHABLE',
+      `the ledger at ${url} could not be reached (${cause?.code ?? cause?.message ?? (err as Error).message})`,
+    );
+  }
+  if (res.ok || res.status === 404) return res;
+  const text = await res.text();
+  let message = text;
+  try {
+    message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text;
+  } catch {
+    // not JSON: the text is the message
+  }
+  throw new EntitlegateError(
+    res.status === 401 || res.status === 403 ? 'EG_ERR_LEDGER_AUTH' : 'EG_ERR_LEDGER_UNREACHABLE',
+    `the ledger refused GET ${path} (HTTP ${res.status}): ${message}`,
+  );
+}
+
+/** JSON Lines from a response body, one record at a time. */
+async function* jsonLines(body: ReadableStream<Uint8Array> | null): AsyncGenerator<LogRecord> {
+  if (!body) return;
+  const decoder = new TextDecoder();
+  let rest = '';
+  let line = 0;
+  const parse = (text: string): LogRecord => {
+    line++;
+    try {
+      return JSON.parse(text) as LogRecord;
+    } catch {
+      throw new EntitlegateError('EG_ERR_LEDGER_UNREACHABLE', `the ledger's export, line ${line}: not JSON`);
+    }
+  };
+  try {
+    for await (const chunk of body) {
+      const parts = (rest + decoder.decode(chunk, { stream: true })).split('\n');
+      rest = parts.pop()!;
+      for (const p of parts) if (p) yield parse(p);
+    }
+  } catch (err) {
+    if (err instanceof EntitlegateError) throw err;
+    throw new EntitlegateError(
+      'EG_ERR_LEDGER_UNREACHABLE',
+      `the ledger's export was cut off after line ${line}: ${(err as Error).message}`,
+    );
+  }
+  rest += decoder.decode();
+  if (rest.trim()) yield parse(rest);
+}
+
+function ledgerSource(url: string, token: string): AuditSource {
+  return {
+    checkpoints: async () => ((await (await get(url, token, '/v1/audit/checkpoints')).json()) as { checkpoints: Checkpoint[] }).checkpoints,
+    records: (from) =>
+      (async function* () {
+        yield* jsonLines((await get(url, token, `/v1/audit/export?since=${from}`)).body);
+      })(),
+  };
+}
+
+async function withStore<T>(spec: string, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(spec);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export interface VerifyReport extends VerifyResult {
+  /** The key the checkpoints were checked against, and where it came from. */
+  key: { keyId: string | null; from: 'pinned' | 'ledger' | 'checkpoints' | 'none' };
+}
+
+export async function verifyAudit(target: AuditTarget, pinned: KeyObject | null): Promise<VerifyReport> {
+  if ('store' in target)
+    return withStore(target.store, async (store) => {
+      const result = await verifyLog(storeSource(store), { key: pinned });
+      return { ...result, key: keyNote(pinned, result, await store.checkpoints()) };
+    });
+  let key = pinned;
+  let from: VerifyReport['key']['from'] = pinned ? 'pinned' : 'none';
+  if (!key) {
+    const res = await get(target.ledger, target.token, '/v1/audit/key');
+    if (res.ok) {
+      key = createPublicKey(((await res.json()) as { publicKey: string }).publicKey);
+      from = 'ledger';
+    }
+  }
+  const source = ledgerSource(target.ledger, target.token);
+  const result = await verifyLog(source, { key });
+  const cps = await source.checkpoints();
+  return { ...result, key: from === 'none' ? keyNote(null, result, cps) : { keyId: cps[0]?.keyId ?? null, from } };
+}
+
+function keyNote(pinned: KeyObject | null, _r: VerifyResult, cps: Checkpoint[]): VerifyReport['key'] {
+  if (pinned) return { keyId: cps[0]?.keyId ?? null, from: 'pinned' };
+  return { keyId: cps.at(-1)?.keyId ?? null, from: cps.length ? 'checkpoints' : 'none' };
+}
+
+/** Streams the records from `since` (a seq or an ISO date) as JSON Lines to `write`, a page at a time. */
+export async function exportAudit(target: AuditTarget, since: string | undefined, write: (chunk: string) => void): Promise<number> {
+  let n = 0;
+  let chunk = '';
+  const emit = (r: LogRecord) => {
+    chunk += `${JSON.stringify(r)}\n`;
+    if (++n % 1000 === 0) {
+      write(chunk);
+      chunk = '';
+    }
+  };
+  if ('store' in target) {
+    await withStore(target.store, async (store) => {
+      for await (const r of paged((s, l) => store.logRecords(s, l), await sinceSeq(store, since))) emit(r);
+    });
+  } else {
+    const q = since === undefined ? '' : `?since=${encodeURIComponent(since)}`;
+    const res = await get(target.ledger, target.token, `/v1/audit/export${q}`);
+    for await (const r of jsonLines(res.body)) emit(r);
+  }
+  if (chunk) write(chunk);
+  return n;
+}
+
+export { loadPublicKey } from './checkpoint.ts';
