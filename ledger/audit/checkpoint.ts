@@ -61,7 +61,7 @@ export function checkpointProblem(c: Checkpoint, trusted: KeyObject | null): str
   return ok ? null : 'its signature does not verify';
 }
 
-function keyFromPem(pem: string, file: string): SigningKey {
+export function signingKeyFromPem(pem: string, file: string): SigningKey {
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(pem);
@@ -87,7 +87,7 @@ export function loadSigningKey(file: string): SigningKey {
       `--signing-key ${file}: cannot read it: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     );
   }
-  return keyFromPem(pem, file);
+  return signingKeyFromPem(pem, file);
 }
 
 /** A public key to pin (`audit verify --key FILE`): the PEM public key, or the signing key itself. */

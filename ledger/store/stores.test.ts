@@ -2,6 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { Client as PgClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PrivatePostgres, postgresBin, startPostgres } from '../testing/postgres.ts';
 import { storeConformance } from './conformance.ts';
@@ -19,7 +21,14 @@ storeConformance('embedded (node:sqlite)', {
     const dir = mkdtempSync(join(tmpdir(), 'eg-store-'));
     dirs.push(dir);
     const file = join(dir, 'ledger.db');
-    return { store: await openStore(file), again: () => openStore(file) };
+    return {
+      store: await openStore(file),
+      again: () => openStore(file),
+      attacker: async () => {
+        const db = new DatabaseSync(file, { timeout: 5000 });
+        return { exec: async (sql: string) => db.exec(sql), close: async () => db.close() };
+      },
+    };
   },
   replicas: false,
 });
@@ -39,7 +48,20 @@ describe.skipIf(!havePg)('PostgreSQL', () => {
       const name = `conf${++dbs}`;
       pg!.createDatabase(name);
       const url = pg!.url(name);
-      return { store: await openStore(url), again: () => openStore(url) };
+      return {
+        store: await openStore(url),
+        again: () => openStore(url),
+        attacker: async () => {
+          const db = new PgClient({ connectionString: url });
+          await db.connect();
+          return {
+            exec: async (sql: string) => {
+              await db.query(sql);
+            },
+            close: () => db.end(),
+          };
+        },
+      };
     },
     replicas: true,
   });
