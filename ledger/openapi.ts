@@ -1,5 +1,7 @@
 // The API's OpenAPI 3.1 document (GET /v1/openapi.json). Hand-written, kept
 // beside the routes; server.test.ts checks that every route is in it.
+import { auditPaths } from './audit/openapi.ts';
+
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const error = { description: 'an error', ...json({ $ref: '#/components/schemas/Error' }) };
 const errors = {
@@ -134,6 +136,7 @@ export const openapi = {
     '/v1/openapi.json': {
       get: { summary: 'This document (roles: gate, reporter)', responses: { '200': { description: 'OpenAPI 3.1' }, ...errors } },
     },
+    ...auditPaths,
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a token from entitlegate ledger token create' } },

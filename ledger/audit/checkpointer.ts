@@ -70,7 +70,9 @@ export class Checkpointer {
     if (fresh > 0 && (fresh >= this.policy.every || now - this.last.at >= this.policy.maxAgeMs)) await this.sign(head.seq, now);
     if (this.policy.retainMs !== null) {
       const cutoff = now - this.policy.retainMs;
-      const through = await this.store.logSeqBefore(cutoff);
+      // Up to the first record that is young enough: a record is never pruned before its age, even
+      // where clocks let an older one follow it.
+      const through = (await this.store.logSeqAt(cutoff)) - 1;
       if (through > head.prunedThrough) {
         await this.sign(through, now);
         await this.store.pruneLog(through, {

@@ -197,11 +197,6 @@ export class PostgresStore implements Store {
     return r?.s != null ? Number(r.s) : (await this.logHead()).seq + 1;
   }
 
-  async logSeqBefore(at: number): Promise<number> {
-    const [r] = await this.q<{ s: string | null }>('SELECT max(seq) AS s FROM eg_log WHERE at < $1', [at]);
-    return r?.s != null ? Number(r.s) : 0;
-  }
-
   async logHead(): Promise<LogHead> {
     const [h] = await this.q<{ seq: string; hash: string; pruned_through: string }>(
       'SELECT seq, hash, pruned_through FROM eg_log_head WHERE id = 1',

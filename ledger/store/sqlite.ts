@@ -274,10 +274,6 @@ export class SqliteStore implements Store {
     return first ?? (await this.logHead()).seq + 1;
   }
 
-  async logSeqBefore(at: number): Promise<number> {
-    return this.get<{ s: number | null }>('SELECT max(seq) AS s FROM eg_log WHERE at < ?', at)?.s ?? 0;
-  }
-
   async logHead(): Promise<LogHead> {
     const h = this.get<{ seq: number; hash: string; pruned_through: number }>(
       'SELECT seq, hash, pruned_through FROM eg_log_head WHERE id = 1',

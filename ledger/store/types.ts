@@ -122,8 +122,6 @@ export interface Store {
   logRecords(fromSeq: number, limit: number): Promise<LogRecord[]>;
   /** The seq of the first record at or after `at` (epoch ms); head seq + 1 when none. */
   logSeqAt(at: number): Promise<number>;
-  /** The seq of the last record before `at` (epoch ms); 0 when none. */
-  logSeqBefore(at: number): Promise<number>;
   logHead(): Promise<LogHead>;
   /** Every checkpoint, in seq order (one per N records: few). */
   checkpoints(): Promise<Checkpoint[]>;
