@@ -7,7 +7,7 @@ import { createPublicKey } from 'node:crypto';
 import { EntitlegateError } from '../../engine/errors.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
-import type { LogRecord } from './chain.ts';
+import { exportLine, type LogRecord, type StoredLogRecord } from './chain.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { sinceSeq } from './routes.ts';
 import { type AuditSource, paged, type VerifyResult, verifyLog } from './verify.ts';
@@ -19,7 +19,7 @@ const TIMEOUT_MS = 30_000;
 function storeSource(store: Store): AuditSource {
   return {
     checkpoints: () => store.checkpoints(),
-    records: (from) => paged((s, l) => store.logRecords(s, l), from),
+    records: (from) => paged((s, l) => store.logRows(s, l), from),
   };
 }
 
@@ -133,8 +133,8 @@ function keyNote(pinned: KeyObject | null, _r: VerifyResult, cps: Checkpoint[]):
 export async function exportAudit(target: AuditTarget, since: string | undefined, write: (chunk: string) => void): Promise<number> {
   let n = 0;
   let chunk = '';
-  const emit = (r: LogRecord) => {
-    chunk += `${JSON.stringify(r)}\n`;
+  const emit = (r: LogRecord | StoredLogRecord) => {
+    chunk += exportLine(r);
     if (++n % 1000 === 0) {
       write(chunk);
       chunk = '';
@@ -142,7 +142,7 @@ export async function exportAudit(target: AuditTarget, since: string | undefined
   };
   if ('store' in target) {
     await withStore(target.store, async (store) => {
-      for await (const r of paged((s, l) => store.logRecords(s, l), await sinceSeq(store, since))) emit(r);
+      for await (const r of paged((s, l) => store.logRows(s, l), await sinceSeq(store, since))) emit(r);
     });
   } else {
     const q = since === undefined ? '' : `?since=${encodeURIComponent(since)}`;

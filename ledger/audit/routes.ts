@@ -8,6 +8,7 @@ import { Tokens } from '../auth.ts';
 import type { Store } from '../store/types.ts';
 import type { SigningKey } from './checkpoint.ts';
 import { Checkpointer, type CheckpointPolicy } from './checkpointer.ts';
+import { exportLine } from './chain.ts';
 import { paged } from './verify.ts';
 
 export interface AuditRoutesOptions {
@@ -81,8 +82,8 @@ export async function auditRoutes(app: FastifyInstance, opts: AuditRoutesOptions
     async function* lines() {
       let chunk = '';
       let n = 0;
-      for await (const r of paged((s, l) => store.logRecords(s, l), from)) {
-        chunk += `${JSON.stringify(r)}\n`;
+      for await (const r of paged((s, l) => store.logRows(s, l), from)) {
+        chunk += exportLine(r);
         if (++n % 1000 === 0) {
           yield chunk;
           chunk = '';

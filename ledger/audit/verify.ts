@@ -2,13 +2,13 @@
 // every hash, and checks every checkpoint's signature and that it matches the
 // record it names. The first problem (lowest seq) is the answer.
 import type { KeyObject } from 'node:crypto';
-import { GENESIS, type LogRecord, recordHash } from './chain.ts';
+import { GENESIS, type LogRecord, recordHash, type StoredLogRecord } from './chain.ts';
 import { type Checkpoint, checkpointProblem } from './checkpoint.ts';
 
 export interface AuditSource {
   checkpoints(): Promise<Checkpoint[]>;
   /** Every record with seq ≥ fromSeq, in the order the source holds them. */
-  records(fromSeq: number): AsyncIterable<LogRecord>;
+  records(fromSeq: number): AsyncIterable<LogRecord | StoredLogRecord>;
 }
 
 export interface VerifyResult {
@@ -24,7 +24,11 @@ export interface VerifyResult {
 }
 
 /** Reads records page by page from a store-like reader (bounded memory). */
-export async function* paged(read: (fromSeq: number, limit: number) => Promise<LogRecord[]>, fromSeq: number, pageSize = 5000) {
+export async function* paged<R extends { seq: number }>(
+  read: (fromSeq: number, limit: number) => Promise<R[]>,
+  fromSeq: number,
+  pageSize = 500,
+) {
   let next = fromSeq;
   for (;;) {
     const page = await read(next, pageSize);
@@ -51,7 +55,7 @@ export async function verifyLog(source: AuditSource, opts: { key?: KeyObject | n
     const p = firstForged && firstForged.seq < seq ? firstForged : { seq, message };
     return { ...result, ok: false, problem: p };
   };
-  let prev: LogRecord | null = null;
+  let prev: LogRecord | StoredLogRecord | null = null;
   let startsAfter = 0;
   const prunes = new Set<number>();
   let lastGood = 0;
@@ -87,7 +91,10 @@ export async function verifyLog(source: AuditSource, opts: { key?: KeyObject | n
       lastGood = r.seq;
       result.checkpointedThrough = r.seq;
     }
-    if (r.action === 'audit.prune' && typeof r.details.through === 'number') prunes.add(r.details.through);
+    if (r.action === 'audit.prune') {
+      const details = 'detailsJson' in r ? (JSON.parse(r.detailsJson) as Record<string, unknown>) : r.details;
+      if (typeof details.through === 'number') prunes.add(details.through);
+    }
     result.records++;
     result.lastSeq = r.seq;
     prev = r;

@@ -1,10 +1,10 @@
 // The decision log's rows in both stores, and their conversion to records.
-import type { LogRecord } from '../audit/chain.ts';
+import type { LogRecord, StoredLogRecord } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/checkpoint.ts';
 
 export interface LogRow {
   seq: number | string;
-  at: number | string;
+  at: string;
   actor: string;
   action: string;
   subject: string;
@@ -25,17 +25,22 @@ export interface CheckpointRow {
 export const LOG_COLUMNS = 'seq, at, actor, action, subject, details, prev_hash, hash';
 export const CHECKPOINT_COLUMNS = 'seq, hash, at, key_id, public_key, signature';
 
-export function logFrom(row: LogRow): LogRecord {
+export function storedFrom(row: LogRow): StoredLogRecord {
   return {
     seq: Number(row.seq),
-    at: new Date(Number(row.at)).toISOString(),
+    at: row.at,
     actor: row.actor,
     action: row.action,
     subject: row.subject,
-    details: JSON.parse(row.details) as Record<string, unknown>,
+    detailsJson: row.details,
     prevHash: row.prev_hash,
     hash: row.hash,
   };
+}
+
+export function parsed(r: StoredLogRecord): LogRecord {
+  const { detailsJson, ...rest } = r;
+  return { ...rest, details: JSON.parse(detailsJson) as Record<string, unknown> };
 }
 
 export function checkpointFrom(row: CheckpointRow): Checkpoint {

@@ -49,7 +49,8 @@ function v1(t: Types): string[] {
 // (up to eg_log_head.pruned_through, which pruneLog moves in the same transaction).
 function v10(t: Types, dialect: Dialect): string[] {
   const tables = [
-    `CREATE TABLE eg_log (seq ${t.int} PRIMARY KEY, at ${t.int} NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    // at: the record's ISO-8601 text (UTC, milliseconds): it sorts as time does, and verify reads it as it was hashed.
+    `CREATE TABLE eg_log (seq ${t.int} PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
        subject TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)`,
     'CREATE INDEX eg_log_at ON eg_log (at)',
     `CREATE TABLE eg_log_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq ${t.int} NOT NULL, hash TEXT NOT NULL,

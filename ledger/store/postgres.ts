@@ -6,9 +6,9 @@
 import pg from 'pg';
 import { EntitlegateError } from '../../engine/errors.ts';
 import { canonicalJson } from '../audit/canonical.ts';
-import { chainRecords, type LogEntry, type LogRecord } from '../audit/chain.ts';
+import { chainRecords, type LogEntry, type LogRecord, type StoredLogRecord } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/checkpoint.ts';
-import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, logFrom } from './log-rows.ts';
+import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
 import { migrations } from './migrations.ts';
 import {
   type LineRow,
@@ -188,12 +188,16 @@ export class PostgresStore implements Store {
   }
 
   async logRecords(fromSeq: number, limit: number): Promise<LogRecord[]> {
+    return (await this.logRows(fromSeq, limit)).map(parsed);
+  }
+
+  async logRows(fromSeq: number, limit: number): Promise<StoredLogRecord[]> {
     const rows = await this.q<LogRow>(`SELECT ${LOG_COLUMNS} FROM eg_log WHERE seq >= $1 ORDER BY seq LIMIT $2`, [fromSeq, limit]);
-    return rows.map(logFrom);
+    return rows.map(storedFrom);
   }
 
   async logSeqAt(at: number): Promise<number> {
-    const [r] = await this.q<{ s: string | null }>('SELECT min(seq) AS s FROM eg_log WHERE at >= $1', [at]);
+    const [r] = await this.q<{ s: string | null }>('SELECT min(seq) AS s FROM eg_log WHERE at >= $1', [new Date(at).toISOString()]);
     return r?.s != null ? Number(r.s) : (await this.logHead()).seq + 1;
   }
 
@@ -323,7 +327,7 @@ async function commit(c: Client, deferred: string[], log: LogEntry[]): Promise<v
   const L = (v: string) => c.escapeLiteral(v);
   const values = records.map(
     (r) =>
-      `(${int(r.seq)}, ${int(Date.parse(r.at))}, ${L(r.actor)}, ${L(r.action)}, ${L(r.subject)}, ${L(canonicalJson(r.details))}, ${L(r.prevHash)}, ${L(r.hash)})`,
+      `(${int(r.seq)}, ${L(r.at)}, ${L(r.actor)}, ${L(r.action)}, ${L(r.subject)}, ${L(canonicalJson(r.details))}, ${L(r.prevHash)}, ${L(r.hash)})`,
   );
   const last = records.at(-1)!;
   await c.query(

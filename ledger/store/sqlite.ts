@@ -10,9 +10,9 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { EntitlegateError } from '../../engine/errors.ts';
 import { canonicalJson } from '../audit/canonical.ts';
-import { chainRecords, type LogEntry, type LogRecord } from '../audit/chain.ts';
+import { chainRecords, type LogEntry, type LogRecord, type StoredLogRecord } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/checkpoint.ts';
-import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, logFrom } from './log-rows.ts';
+import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
 import { migrations } from './migrations.ts';
 import {
   stateFilter,
@@ -259,18 +259,21 @@ export class SqliteStore implements Store {
     const head = this.get<{ seq: number; hash: string }>('SELECT seq, hash FROM eg_log_head WHERE id = 1')!;
     const records = chainRecords({ seq: Number(head.seq), hash: head.hash }, entries);
     this.insertLog ??= this.db.prepare(`INSERT INTO eg_log (${LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
-    for (const r of records)
-      this.insertLog.run(r.seq, Date.parse(r.at), r.actor, r.action, r.subject, canonicalJson(r.details), r.prevHash, r.hash);
+    for (const r of records) this.insertLog.run(r.seq, r.at, r.actor, r.action, r.subject, canonicalJson(r.details), r.prevHash, r.hash);
     const last = records.at(-1);
     if (last) this.run('UPDATE eg_log_head SET seq = ?, hash = ? WHERE id = 1', last.seq, last.hash);
   }
 
   async logRecords(fromSeq: number, limit: number): Promise<LogRecord[]> {
-    return this.all<LogRow>(`SELECT ${LOG_COLUMNS} FROM eg_log WHERE seq >= ? ORDER BY seq LIMIT ?`, fromSeq, limit).map(logFrom);
+    return (await this.logRows(fromSeq, limit)).map(parsed);
+  }
+
+  async logRows(fromSeq: number, limit: number): Promise<StoredLogRecord[]> {
+    return this.all<LogRow>(`SELECT ${LOG_COLUMNS} FROM eg_log WHERE seq >= ? ORDER BY seq LIMIT ?`, fromSeq, limit).map(storedFrom);
   }
 
   async logSeqAt(at: number): Promise<number> {
-    const first = this.get<{ s: number | null }>('SELECT min(seq) AS s FROM eg_log WHERE at >= ?', at)?.s;
+    const first = this.get<{ s: number | null }>('SELECT min(seq) AS s FROM eg_log WHERE at >= ?', new Date(at).toISOString())?.s;
     return first ?? (await this.logHead()).seq + 1;
   }
 

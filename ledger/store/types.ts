@@ -3,7 +3,7 @@
 // against both. Times are epoch milliseconds from the ledger's clock, so tests
 // can move it and replicas compare like with like.
 import type { Scope } from '../../engine/types.ts';
-import type { LogEntry, LogRecord } from '../audit/chain.ts';
+import type { LogEntry, LogRecord, StoredLogRecord } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/checkpoint.ts';
 
 export const ROLES = ['gate', 'reporter', 'auditor', 'admin'] as const;
@@ -120,6 +120,8 @@ export interface Store {
   schemaVersion(): Promise<number>;
   /** Log records with seq ≥ fromSeq, in seq order, at most `limit` (callers page with the last seq + 1). */
   logRecords(fromSeq: number, limit: number): Promise<LogRecord[]>;
+  /** The same, with each record's details as the text it was hashed over (verify and export: no parsing). */
+  logRows(fromSeq: number, limit: number): Promise<StoredLogRecord[]>;
   /** The seq of the first record at or after `at` (epoch ms); head seq + 1 when none. */
   logSeqAt(at: number): Promise<number>;
   logHead(): Promise<LogHead>;
