@@ -181,6 +181,9 @@ describe('the decision log', () => {
         .split('\n')
         .map((x) => JSON.parse(x).subject),
     ).toEqual(['db']);
+    const missing = await cli(['audit', 'verify', '--store', tf('no-such.db')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no-such\.db: no such store/);
     const bad = await cli(['audit', 'export', '--since', 'yesterday', '--ledger', t.url, '--token-file', tf('auditor')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/since must be a record's seq or an ISO-8601 date/);

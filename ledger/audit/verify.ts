@@ -27,7 +27,7 @@ export interface VerifyResult {
 export async function* paged<R extends { seq: number }>(
   read: (fromSeq: number, limit: number) => Promise<R[]>,
   fromSeq: number,
-  pageSize = 500,
+  pageSize = 200,
 ) {
   let next = fromSeq;
   for (;;) {
