@@ -10,6 +10,7 @@ import { isPostgresUrl, openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
 import { exportLine, type LogRecord, type StoredLogRecord } from './chain.ts';
 import type { Checkpoint } from './checkpoint.ts';
+import { heapKeeper } from './heap.ts';
 import { sinceSeq } from './routes.ts';
 import { type AuditSource, paged, type VerifyResult, verifyLog } from './verify.ts';
 
@@ -18,9 +19,16 @@ export type AuditTarget = { store: string } | { ledger: string; token: string };
 const TIMEOUT_MS = 30_000;
 
 function storeSource(store: Store): AuditSource {
+  const keep = heapKeeper(100_000);
   return {
     checkpoints: () => store.checkpoints(),
-    records: (from) => paged((s, l) => store.logRows(s, l), from),
+    records: (from) =>
+      (async function* () {
+        for await (const r of paged((s, l) => store.logRows(s, l), from)) {
+          keep();
+          yield r;
+        }
+      })(),
   };
 }
 
@@ -138,7 +146,9 @@ export async function exportAudit(target: AuditTarget, since: string | undefined
   let n = 0;
   // Joined once per 200 lines: a flat string to write, not a rope of 200 (less heap for the GC to chase).
   const lines: string[] = [];
+  const keep = heapKeeper(20_000);
   const emit = (r: LogRecord | StoredLogRecord) => {
+    keep();
     lines.push(exportLine(r));
     n++;
     if (lines.length === 200) {
