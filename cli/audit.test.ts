@@ -133,7 +133,10 @@ describe('the decision log', () => {
     expect(report).toMatchObject({ ok: true, records: 11, key: { from: 'checkpoints', keyId: cps[0].keyId } });
     expect(report.checkpoints).toBeGreaterThanOrEqual(1);
     expect(report.checkpointedThrough).toBeGreaterThanOrEqual(5);
-    expect((await cli(['audit', 'verify', '--ledger', t.url, '--token-file', tf('gate')])).code).toBe(2);
+    // A token without the role: refused (exit 1), as every ledger command's refusal.
+    const refused = await cli(['audit', 'verify', '--ledger', t.url, '--token-file', tf('gate')]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/HTTP 403\): token "gate-[\d.]+" \(roles: gate\) may not do this; it needs the role auditor/);
   });
 
   it('audit verify names the first record changed in the store (exit 1), through the API and the store', async () => {

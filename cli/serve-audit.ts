@@ -55,10 +55,22 @@ async function exportLog(args: string[], io: Io): Promise<number> {
   return 0;
 }
 
+/** A token without the auditor role is a refusal (exit 1), as for the other ledger commands; other errors end in the one place. */
+async function refusalIsOne(io: Io, fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (err) {
+    const audit = await import('../ledger/audit/entry.ts');
+    if (!(err instanceof audit.AuditRefusal)) throw err;
+    io.stderr(`entitlegate: ${err.message}\n`);
+    return 1;
+  }
+}
+
 export async function auditCommand(args: string[], io: Io): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub === 'verify') return verify(rest, io);
-  if (sub === 'export') return exportLog(rest, io);
+  if (sub === 'verify') return refusalIsOne(io, () => verify(rest, io));
+  if (sub === 'export') return refusalIsOne(io, () => exportLog(rest, io));
   // Both subcommands' flags: the audit entry of the help table (cli/help.ts) lists them.
   if (sub === '--help' || sub === '-h')
     throw new HelpRequested({ ...common, key: { type: 'string' }, format: { type: 'string' }, since: { type: 'string' } });

@@ -18,6 +18,9 @@ export type AuditTarget = { store: string } | { ledger: string; token: string };
 
 const TIMEOUT_MS = 30_000;
 
+/** The ledger refused this token the auditor's reads (HTTP 403): exit 1, as a refusal is for every ledger command. */
+export class AuditRefusal extends EntitlegateError {}
+
 function storeSource(store: Store): AuditSource {
   const keep = heapKeeper(100_000);
   return {
@@ -51,10 +54,9 @@ async function get(url: string, token: string, path: string): Promise<Response> 
   } catch {
     // not JSON: the text is the message
   }
-  throw new EntitlegateError(
-    res.status === 401 || res.status === 403 ? 'EG_ERR_LEDGER_AUTH' : 'EG_ERR_LEDGER_UNREACHABLE',
-    `the ledger refused GET ${path} (HTTP ${res.status}): ${message}`,
-  );
+  const why = `the ledger refused GET ${path} (HTTP ${res.status}): ${message}`;
+  if (res.status === 403) throw new AuditRefusal('EG_ERR_LEDGER_AUTH', why);
+  throw new EntitlegateError(res.status === 401 ? 'EG_ERR_LEDGER_AUTH' : 'EG_ERR_LEDGER_UNREACHABLE', why);
 }
 
 /** JSON Lines from a response body, one record at a time. */
