@@ -21,7 +21,10 @@ const claim = (quantity: number, name = 'orders-db') => ({
 });
 
 beforeAll(async () => {
-  dir = tempFiles({ 'not-a-key.pem': 'hello\n' });
+  dir = tempFiles({
+    'not-a-key.pem': 'hello\n',
+    'one.json': JSON.stringify({ claims: [claim(1, 'ci')] }),
+  });
   expect((await cli(['ledger', 'key', 'create', tf('signing.pem')])).code).toBe(0);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -108,6 +111,11 @@ describe('the decision log', () => {
     // Tokens are never in the log, not even hashed.
     const text = JSON.stringify(body);
     for (const token of Object.values(t.tokens)) expect(text).not.toContain(token.slice(4));
+    // The CLI names itself: the log tells a check in CI from another client.
+    expect((await cli(['check', tf('one.json'), '--ledger', t.url, '--token-file', tf('gate')])).code).toBe(0);
+    const last = await t.call('GET', '/v1/audit/records?since=12', { token: t.tokens.auditor });
+    expect(last.body.records).toHaveLength(1);
+    expect(last.body.records[0].details.client).toMatch(/^entitlegate\/\d+\.\d+\.\d+ \(cli\)$/);
   });
 
   it('signs checkpoints every N records with the key it publishes; audit verify checks them through the API and in the store', async () => {
