@@ -5,6 +5,7 @@
 // which the commands turn into exit 1.
 import { readFileSync } from 'node:fs';
 import { EntitlegateError, type ErrorCode, type Problem } from '../engine/errors.ts';
+import { VERSION } from '../engine/version.ts';
 
 const TIMEOUT_MS = 30_000;
 
@@ -63,7 +64,12 @@ export class LedgerClient {
     try {
       res = await fetch(this.url + path, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          // The decision log records which client (surface and version) asked.
+          'user-agent': `entitlegate/${VERSION} (cli)`,
+          ...(body !== undefined ? { 'content-type': contentType } : {}),
+        },
         ...(body !== undefined ? { body } : {}),
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });

@@ -7,10 +7,12 @@ import { HelpRequested, parse, usageError } from './args.ts';
 import type { Io } from './io.ts';
 import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from './ledger-client.ts';
 import {
+  KEY_CREATE_USAGE,
   LEDGER_SERVE_USAGE,
   TOKEN_CREATE_USAGE,
   TOKEN_LIST_USAGE,
   TOKEN_REVOKE_USAGE,
+  ledgerKeyCreate,
   ledgerServe,
   ledgerTokenCreate,
   ledgerTokenList,
@@ -21,6 +23,7 @@ export const LEDGER_USAGE = `  ${LEDGER_SERVE_USAGE}
   ${TOKEN_CREATE_USAGE}
   ${TOKEN_LIST_USAGE}
   ${TOKEN_REVOKE_USAGE}
+  ${KEY_CREATE_USAGE}
   entitlegate ledger usage put --ledger URL --source NAME FILE [--stale-after 2h] [--token-file F]
   entitlegate ledger confirm|release ID --ledger URL [--token-file F]`;
 
@@ -108,6 +111,9 @@ export async function ledger(args: string[], io: Io): Promise<number> {
       if (rest[0] === 'list') return ledgerTokenList(rest.slice(1), io);
       if (rest[0] === 'revoke') return ledgerTokenRevoke(rest.slice(1), io);
       throw usageError(`usage:\n  ${TOKEN_CREATE_USAGE}\n  ${TOKEN_LIST_USAGE}\n  ${TOKEN_REVOKE_USAGE}`);
+    case 'key':
+      if (rest[0] !== 'create') throw usageError(`usage: ${KEY_CREATE_USAGE}`);
+      return ledgerKeyCreate(rest.slice(1), io);
     case 'usage':
       if (rest[0] !== 'put') throw usageError('usage: entitlegate ledger usage put --ledger URL --source NAME FILE');
       return usagePut(rest.slice(1), io);

@@ -10,6 +10,7 @@ import { commandHelp, renderCommandHelp, renderOverview } from './help.ts';
 import { serve } from './serve.ts';
 import { ledger } from './ledger.ts';
 import { exception } from './exception.ts';
+import { auditCommand } from './serve-audit.ts';
 import type { Io } from './io.ts';
 
 type Command = (args: string[], io: Io) => Promise<number>;
@@ -37,6 +38,7 @@ export const commands: Record<string, Command> = {
   },
   ledger,
   exception,
+  audit: auditCommand,
 };
 
 /** `--help` or `-h` among a command's own flags (not after `--`). */

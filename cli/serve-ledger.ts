@@ -4,11 +4,12 @@ import { nowFrom, parse, strings, usageError } from './args.ts';
 import type { Io } from './io.ts';
 
 export const LEDGER_SERVE_USAGE =
-  'entitlegate ledger serve --config FILE --store STORE [--port N] [--host H] [--tls-cert F --tls-key F] [--insecure-http] [--log-level L] [--now ISO-8601]';
+  'entitlegate ledger serve --config FILE --store STORE [--port N] [--host H] [--tls-cert F --tls-key F] [--insecure-http] [--log-level L] [--now ISO-8601]\n      [--signing-key FILE [--checkpoint-every N] [--checkpoint-minutes T] [--retain-days N]]';
 export const TOKEN_CREATE_USAGE =
   'entitlegate ledger token create --store STORE --name NAME --role ROLE... [--product P]... [--scope DIM=VALUE]...   (roles: gate, reporter, viewer, finance, procurement, auditor, approver, admin)';
 export const TOKEN_LIST_USAGE = 'entitlegate ledger token list --store STORE [--format text|json]';
 export const TOKEN_REVOKE_USAGE = 'entitlegate ledger token revoke ID --store STORE';
+export const KEY_CREATE_USAGE = 'entitlegate ledger key create FILE   (an Ed25519 key that signs the decision log’s checkpoints)';
 
 export interface LedgerServeHooks {
   stop?: Promise<unknown>;
@@ -28,9 +29,26 @@ export async function ledgerServe(args: string[], io: Io, hooks: LedgerServeHook
       'insecure-http': { type: 'boolean' },
       'log-level': { type: 'string' },
       now: { type: 'string' },
+      'signing-key': { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      'checkpoint-minutes': { type: 'string' },
+      'retain-days': { type: 'string' },
     },
     false,
   );
+  const positive = (flag: 'checkpoint-every' | 'checkpoint-minutes' | 'retain-days'): number | undefined => {
+    const v = values[flag];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw usageError(`--${flag} must be a whole number of at least 1, not "${String(v)}"`);
+    return n;
+  };
+  const audit = {
+    ...(values['signing-key'] ? { signingKey: values['signing-key'] as string } : {}),
+    ...(positive('checkpoint-every') !== undefined ? { checkpointEvery: positive('checkpoint-every')! } : {}),
+    ...(positive('checkpoint-minutes') !== undefined ? { checkpointMinutes: positive('checkpoint-minutes')! } : {}),
+    ...(positive('retain-days') !== undefined ? { retainDays: positive('retain-days')! } : {}),
+  };
   if (!values.config || !values.store) throw usageError(`--config FILE and --store STORE are required\n\n  ${LEDGER_SERVE_USAGE}`);
   const cert = values['tls-cert'] as string | undefined;
   const key = values['tls-key'] as string | undefined;
@@ -50,6 +68,7 @@ export async function ledgerServe(args: string[], io: Io, hooks: LedgerServeHook
       insecureHttp: !!values['insecure-http'],
       clock: fixed ? () => fixed : io.clock,
       logLevel: (values['log-level'] as string | undefined) ?? 'info',
+      ...audit,
     },
     hooks,
   );
@@ -123,5 +142,15 @@ export async function ledgerTokenRevoke(args: string[], io: Io): Promise<number>
   const ledger = await import('../ledger/serve.ts');
   const t = await ledger.revokeLedgerToken({ store: values.store, id: positionals[0]!, now: io.clock() });
   io.stdout(`token ${t.id} ("${t.name}") revoked at ${t.revokedAt}; ledgers refuse it within 5 s\n`);
+  return 0;
+}
+
+export async function ledgerKeyCreate(args: string[], io: Io): Promise<number> {
+  const { positionals } = parse(args, {}, true);
+  if (positionals.length !== 1) throw usageError(`usage: ${KEY_CREATE_USAGE}`);
+  const ledger = await import('../ledger/serve.ts');
+  const { keyId, publicPem } = ledger.createSigningKeyFile(positionals[0]!);
+  io.stderr(`wrote the signing key ${positionals[0]} (${keyId}); keep it secret, pass it to ledger serve --signing-key. Its public key:\n`);
+  io.stdout(publicPem);
   return 0;
 }

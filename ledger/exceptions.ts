@@ -10,7 +10,7 @@ import { EntitlegateError, type Problem } from '../engine/errors.ts';
 import { parseSource, problemAt, sortProblems, validate } from '../engine/source.ts';
 import { DATE_OR_INSTANT, DAY_MS, endOf, isCalendarDate, startOf } from '../engine/time.ts';
 import type { Scope } from '../engine/types.ts';
-import { appendLog } from './append-log.ts';
+import { appendLog } from './audit/log.ts';
 import { AuthError } from './auth.ts';
 import { recordFindings } from './findings.ts';
 import { DEFAULT_EXCEPTION_SETTINGS, type ExceptionSettings } from './governance-settings.ts';

@@ -6,6 +6,8 @@ import type { LoadedConfig } from '../config/load.ts';
 import type { Engine, UsageSource } from '../engine/engine.ts';
 import { EntitlegateError } from '../engine/errors.ts';
 import { type Decision, resourceId, type Scope, type UsageRecord } from '../engine/types.ts';
+import { VERSION } from '../engine/version.ts';
+import { decisionEntry, reservationEntry } from './audit/entries.ts';
 import type { DecisionRequest, UsageBody } from './requests.ts';
 import { scopeKey } from './store/rows.ts';
 import type { Actor, Reservation, ReservationLine, Store, StoreTx, UsageReport } from './store/types.ts';
@@ -40,6 +42,8 @@ export function viewOf(r: Reservation): ReservationView {
 interface Waiting {
   req: DecisionRequest;
   actor: Actor;
+  /** The client's User-Agent, for the decision log. */
+  client: string | undefined;
   resolve: (d: LedgerDecision) => void;
   reject: (err: unknown) => void;
 }
@@ -71,7 +75,17 @@ export class Ledger {
 
   async start(): Promise<void> {
     await this.store.ensureProducts([...this.products]);
-    await this.store.withProducts('all', (tx) => this.syncUsage(tx));
+    await this.store.withProducts('all', async (tx) => {
+      await this.syncUsage(tx);
+      const c = this.config.config;
+      await tx.appendLog({
+        at: this.clock().getTime(),
+        actor: 'ledger',
+        action: 'config.load',
+        subject: this.config.digest,
+        details: { version: VERSION, products: c.products.length, entitlements: c.entitlements.length, store: this.store.kind },
+      });
+    });
   }
 
   /**
@@ -97,7 +111,7 @@ export class Ledger {
     await this.store.withProducts([], (tx) => this.syncUsage(tx));
   }
 
-  async decide(req: DecisionRequest, actor: Actor): Promise<LedgerDecision> {
+  async decide(req: DecisionRequest, actor: Actor, client?: string): Promise<LedgerDecision> {
     if (req.configDigest && req.configDigest !== this.config.digest) {
       throw new EntitlegateError(
         'EG_ERR_LEDGER_CONFLICT',
@@ -109,7 +123,7 @@ export class Ledger {
     return new Promise<LedgerDecision>((resolve, reject) => {
       let queue = this.batches.get(key);
       if (!queue) this.batches.set(key, (queue = { waiting: [], running: false }));
-      queue.waiting.push({ req, actor, resolve, reject });
+      queue.waiting.push({ req, actor, client, resolve, reject });
       // One runner per product set: it starts after this turn of the event
       // loop, so every request that arrived with the first joins its step, and
       // the requests that arrive during a step wait for the next one.
@@ -166,6 +180,7 @@ export class Ledger {
                 await tx.insertReservation(one.reservation);
                 for (const l of one.reservation.lines) hold(l);
               }
+              await tx.appendLog(decisionEntry(w.req, one.decision, one.reservation, w.actor, now.getTime(), w.client));
               out.push({ ok: true, value: one.decision });
             }
             return out;
@@ -238,6 +253,7 @@ export class Ledger {
     return this.withReservation(id, async (r, tx, now) => {
       if (r.state === 'held') {
         await tx.setReservationState(id, 'confirmed', now, actor);
+        await tx.appendLog(reservationEntry('confirm', id, r.state, actor, now));
         return viewOf({ ...r, state: 'confirmed', expiresAt: null });
       }
       if (r.state === 'confirmed' || r.state === 'settled') return viewOf(r);
@@ -253,6 +269,7 @@ export class Ledger {
     return this.withReservation(id, async (r, tx, now) => {
       if (r.state !== 'held' && r.state !== 'confirmed') return viewOf(r);
       await tx.setReservationState(id, 'released', now, actor);
+      await tx.appendLog(reservationEntry('release', id, r.state, actor, now));
       return viewOf({ ...r, state: 'released' });
     });
   }
@@ -279,6 +296,19 @@ export class Ledger {
         await tx.putUsage(report, actor);
         const pairs = body.usage.filter((u) => u.resource !== undefined).map((u) => ({ product: u.product, resource: u.resource! }));
         const settled = await tx.settle(pairs, now);
+        await tx.appendLog({
+          at: now,
+          actor,
+          action: 'usage.report',
+          subject: source,
+          details: {
+            observedAt: body.observedAt,
+            ...(report.origin ? { origin: report.origin } : {}),
+            staleAfterMs,
+            usage: body.usage,
+            settled,
+          },
+        });
         await this.syncUsage(tx);
         await recordFindings(this, tx, now);
         return { source, records: body.usage.length, settled };

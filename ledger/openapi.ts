@@ -1,6 +1,7 @@
 // The API's OpenAPI 3.1 document (GET /v1/openapi.json). Hand-written, kept
 // beside the routes; server.test.ts checks that every route is in it.
 import { governancePaths, governanceSchemas } from './openapi-governance.ts';
+import { auditPaths } from './audit/openapi.ts';
 
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const error = { description: 'an error', ...json({ $ref: '#/components/schemas/Error' }) };
@@ -137,6 +138,7 @@ export const openapi = {
       get: { summary: 'This document (any role)', responses: { '200': { description: 'OpenAPI 3.1' }, ...errors } },
     },
     ...governancePaths,
+    ...auditPaths,
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a token from entitlegate ledger token create' } },

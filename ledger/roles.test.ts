@@ -3,9 +3,13 @@
 // revoked one 401, and a granted one gets in. The table is written out here,
 // not read from the server, so a change to who may do what shows up as a
 // failing row (and a new endpoint without a row fails the first test).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from './auth.ts';
 import { ROLES, type Role } from './store/types.ts';
+import { createSigningKeyFile } from './serve.ts';
 import { type TestLedger, startTestLedger } from './testing/harness.ts';
 
 const now = new Date('2026-06-01T10:00:00Z');
@@ -80,6 +84,11 @@ const TABLE: Row[] = [
     },
   },
   { route: 'GET /v1/findings', roles: ['viewer', 'auditor', 'finance', 'procurement', 'approver'], call: fixed('/v1/findings') },
+  { route: 'GET /v1/audit/records', roles: ['auditor'], call: fixed('/v1/audit/records') },
+  { route: 'GET /v1/audit/export', roles: ['auditor'], call: fixed('/v1/audit/export') },
+  { route: 'GET /v1/audit/checkpoints', roles: ['auditor'], call: fixed('/v1/audit/checkpoints') },
+  { route: 'GET /v1/audit/head', roles: ['auditor'], call: fixed('/v1/audit/head') },
+  { route: 'GET /v1/audit/key', roles: ['auditor'], call: fixed('/v1/audit/key') },
   { route: 'GET /v1/tokens', roles: [], call: fixed('/v1/tokens') },
   { route: 'POST /v1/tokens', roles: [], call: fixed('/v1/tokens', { name: 'made', roles: ['viewer'] }) },
   {
@@ -90,7 +99,10 @@ const TABLE: Row[] = [
 ];
 
 beforeAll(async () => {
-  l = await startTestLedger({ clock: () => now });
+  // With a signing key, so GET /v1/audit/key has a key to give the roles that may have it.
+  const signingKey = join(mkdtempSync(join(tmpdir(), 'eg-roles-')), 'signing.pem');
+  createSigningKeyFile(signingKey);
+  l = await startTestLedger({ clock: () => now, audit: { signingKey } });
   for (const role of ROLES) tokens[role] = (await createToken(l.ledger.store, role, [role], now, 'test')).token;
   const gone = await createToken(l.ledger.store, 'gone', [...ROLES], now, 'test');
   await l.ledger.store.revokeToken(gone.record.id, now.getTime(), 'test');

@@ -2,14 +2,15 @@
 // serve`, `ledger token create`): it never starts serving with a config or a
 // store it could not load; those end in exit 2 with every problem.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import { EntitlegateError } from '../engine/errors.ts';
 import { loadEngine } from '../config/load.ts';
 import type { Scope } from '../engine/types.ts';
-import { appendLog } from './append-log.ts';
+import { loadSigningKey, newSigningKeyPem } from './audit/checkpoint.ts';
+import { checkpointPolicy } from './audit/checkpointer.ts';
 import { createToken } from './auth.ts';
 import { tokenView } from './token-routes.ts';
 import { Ledger } from './ledger.ts';
@@ -28,6 +29,11 @@ export interface LedgerServeOptions {
   clock: () => Date;
   logLevel: string;
   intervalMs?: number;
+  /** Ed25519 private key (PEM) that signs the decision log's checkpoints. */
+  signingKey?: string;
+  checkpointEvery?: number;
+  checkpointMinutes?: number;
+  retainDays?: number;
 }
 
 export interface LedgerServeHooks {
@@ -82,9 +88,23 @@ export async function startLedgerServer(opts: LedgerServeOptions): Promise<{ app
       'EG_ERR_USAGE',
       `without --tls-cert and --tls-key the ledger serves plain HTTP on loopback only, not on ${opts.host}: give the TLS files (or --insecure-http behind a TLS-terminating proxy)`,
     );
+  if (opts.retainDays !== undefined && !opts.signingKey)
+    throw new EntitlegateError(
+      'EG_ERR_USAGE',
+      '--retain-days needs --signing-key: the log is pruned at a signed checkpoint, so that what is left still verifies',
+    );
+  const key = opts.signingKey ? loadSigningKey(opts.signingKey) : undefined;
   const ledger = await openLedger(opts);
   const app = await buildLedgerServer({
     ledger,
+    audit: {
+      ...(key ? { key } : {}),
+      policy: checkpointPolicy({
+        ...(opts.checkpointEvery !== undefined ? { every: opts.checkpointEvery } : {}),
+        ...(opts.checkpointMinutes !== undefined ? { minutes: opts.checkpointMinutes } : {}),
+        ...(opts.retainDays !== undefined ? { retainDays: opts.retainDays } : {}),
+      }),
+    },
     ...(opts.tls ? { tls: opts.tls } : {}),
     logger: { level: opts.logLevel },
     ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),
@@ -96,7 +116,8 @@ export async function startLedgerServer(opts: LedgerServeOptions): Promise<{ app
       app.log.warn(
         `serving plain HTTP on ${address}: without --tls-cert and --tls-key tokens cross the wire in the clear; use it on loopback or behind TLS only`,
       );
-    app.log.info({ store: ledger.store.kind, config: ledger.config.digest }, 'ledger ready');
+    if (!key) app.log.warn('no --signing-key: the decision log is hash-chained but its checkpoints are not signed');
+    app.log.info({ store: ledger.store.kind, config: ledger.config.digest, auditKey: key?.keyId }, 'ledger ready');
     return { app, ledger, address };
   } catch (err) {
     await app.close();
@@ -131,12 +152,6 @@ export async function createLedgerToken(opts: {
   const store = await openStore(opts.store);
   try {
     const made = await createToken(store, opts.name, opts.roles, opts.now, 'cli', opts.limits);
-    await appendLog(null, {
-      actor: 'cli',
-      action: 'token.create',
-      subject: made.record.id,
-      details: { name: opts.name, roles: made.record.roles },
-    });
     return made;
   } finally {
     await store.close();
@@ -156,18 +171,35 @@ export async function listLedgerTokens(spec: string): Promise<ReturnType<typeof 
 export async function revokeLedgerToken(opts: { store: string; id: string; now: Date }): Promise<ReturnType<typeof tokenView>> {
   const store = await openStore(opts.store);
   try {
-    const revoked = await store.revokeToken(opts.id, opts.now.getTime(), 'cli');
+    // The store logs the revocation (token.revoke) in the same transaction.
+    await store.revokeToken(opts.id, opts.now.getTime(), 'cli');
     const t = (await store.listTokens()).find((x) => x.id === opts.id);
     if (!t)
       throw new EntitlegateError(
         'EG_ERR_LEDGER_NOT_FOUND',
         `--store ${opts.store}: no token with id ${opts.id} (entitlegate ledger token list shows them)`,
       );
-    if (revoked) await appendLog(null, { actor: 'cli', action: 'token.revoke', subject: t.id, details: { name: t.name } });
     return tokenView(t);
   } finally {
     await store.close();
   }
+}
+
+/** `ledger key create FILE`: a new Ed25519 signing key, written readable by its owner only. */
+export function createSigningKeyFile(file: string): { keyId: string; publicPem: string } {
+  const k = newSigningKeyPem();
+  try {
+    writeFileSync(file, k.privatePem, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new EntitlegateError(
+      'EG_ERR_USAGE',
+      code === 'EEXIST'
+        ? `${file} exists already; a signing key is never overwritten`
+        : `${file}: cannot write it: ${code ?? (err as Error).message}`,
+    );
+  }
+  return { keyId: k.keyId, publicPem: k.publicPem };
 }
 
 export { ROLES, type Role } from './store/types.ts';

@@ -7,6 +7,9 @@ import type { Server as HttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { EntitlegateError, type ErrorCode } from '../engine/errors.ts';
+import { type CheckpointPolicy, checkpointPolicy } from './audit/checkpointer.ts';
+import type { SigningKey } from './audit/checkpoint.ts';
+import { auditRoutes } from './audit/routes.ts';
 import { AuthError } from './auth.ts';
 import { exceptionRoutes } from './exceptions-routes.ts';
 import { findingsRoutes } from './findings-routes.ts';
@@ -31,6 +34,8 @@ export interface LedgerServerOptions {
   logger?: boolean | Record<string, unknown>;
   /** Poll interval of the TLS files (reload on change) and of the expiry sweep; 0 turns both off. */
   intervalMs?: number;
+  /** The decision log's signing key (checkpoints), checkpoint policy and retention. */
+  audit?: { key?: SigningKey; policy?: CheckpointPolicy };
 }
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -177,7 +182,7 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
     guarded('decisions', ['gate'], async (req, actor, _reply, who) => {
       const body = parseDecisionRequest(text(req), ledger.products);
       assertWithin(who, body.claims, 'the change');
-      const decision = await ledger.decide(body, actor);
+      const decision = await ledger.decide(body, actor, req.headers['user-agent']);
       metrics.decisions.inc({ result: decision.allowed ? 'allowed' : 'denied', reserve: String(body.reserve) });
       return decision;
     }),
@@ -269,6 +274,14 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
   findingsRoutes(app, { ledger, guarded, text }, metrics.registry, opts.intervalMs ?? 1000);
 
   const interval = opts.intervalMs ?? 1000;
+  await app.register(auditRoutes, {
+    store: ledger.store,
+    authorise: (header, roles) => auth.authorise(header, roles),
+    clock: ledger.clock,
+    key: opts.audit?.key,
+    policy: opts.audit?.policy ?? checkpointPolicy({}),
+    intervalMs: interval,
+  });
   if (interval > 0) {
     // Expired reservations already do not count; the sweep only marks them for readers and the metric.
     const sweep = setInterval(() => {

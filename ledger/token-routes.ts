@@ -6,7 +6,6 @@ import * as z from 'zod/mini';
 import { claimScope, id, nonEmpty } from '../engine/config/schema.ts';
 import { EntitlegateError } from '../engine/errors.ts';
 import { parseSource, sortProblems, validate } from '../engine/source.ts';
-import { appendLog } from './append-log.ts';
 import { createToken } from './auth.ts';
 import type { RouteDeps } from './guard.ts';
 import { ROLES, type Role, type TokenRecord } from './store/types.ts';
@@ -51,7 +50,6 @@ export function tokenRoutes(app: FastifyInstance, { ledger, guarded, text, forge
         ...(value.products ? { products: value.products } : {}),
         ...(value.scope ? { scope: value.scope } : {}),
       });
-      await appendLog(null, { actor, action: 'token.create', subject: record.id, details: { name: record.name, roles: record.roles } });
       return reply.code(201).send({ ...tokenView(record), token });
     }),
   );
@@ -61,10 +59,8 @@ export function tokenRoutes(app: FastifyInstance, { ledger, guarded, text, forge
       const revoked = await ledger.store.revokeToken(req.params.id, ledger.clock().getTime(), actor);
       const t = (await ledger.store.listTokens()).find((x) => x.id === req.params.id);
       if (!t) throw new EntitlegateError('EG_ERR_LEDGER_NOT_FOUND', `no token ${req.params.id}`);
-      if (revoked) {
-        forget();
-        await appendLog(null, { actor, action: 'token.revoke', subject: t.id, details: { name: t.name } });
-      }
+      // The store logs the revocation (token.revoke) in its own transaction.
+      if (revoked) forget();
       return tokenView(t);
     }),
   );

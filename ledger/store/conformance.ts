@@ -1,12 +1,19 @@
 // One suite, run against every store (stores.test.ts): the contract in types.ts.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { logConformance } from './log-conformance.ts';
 import { SCHEMA_VERSION } from './migrations.ts';
 import type { Reservation, Store } from './types.ts';
 
+/** A connection straight to the database, past the store (as an attacker with its credentials). */
+export interface RawDb {
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface StoreFactory {
   /** A fresh, migrated store; `again` opens a second handle on the same data (another replica or a restart). */
-  open(): Promise<{ store: Store; again: () => Promise<Store> }>;
+  open(): Promise<{ store: Store; again: () => Promise<Store>; attacker: () => Promise<RawDb> }>;
   /** PostgreSQL: a second handle is another replica. The embedded store has one owner process, so its steps share one handle. */
   replicas: boolean;
 }
@@ -375,5 +382,6 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       if (other !== store) await other.close();
       await store.close();
     });
+    logConformance(factory);
   });
 }

@@ -61,14 +61,58 @@ function v20(t: Types): string[] {
   ];
 }
 
+// The decision log (issue 18): append-only records chained by hash, the chain
+// head (one row: on PostgreSQL the lock every append takes, so the chain is a
+// total order across replicas), and signed checkpoints. Triggers refuse to
+// change or delete a record, except deleting records retention pruned past
+// (up to eg_log_head.pruned_through, which pruneLog moves in the same transaction).
+function v10(t: Types, dialect: Dialect): string[] {
+  const tables = [
+    // at: the record's ISO-8601 text (UTC, milliseconds): it sorts as time does, and verify reads it as it was hashed.
+    `CREATE TABLE eg_log (seq ${t.int} PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+       subject TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)`,
+    'CREATE INDEX eg_log_at ON eg_log (at)',
+    `CREATE TABLE eg_log_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq ${t.int} NOT NULL, hash TEXT NOT NULL,
+       pruned_through ${t.int} NOT NULL)`,
+    `INSERT INTO eg_log_head (id, seq, hash, pruned_through) VALUES (1, 0, '${'0'.repeat(64)}', 0)`,
+    `CREATE TABLE eg_checkpoints (seq ${t.int} PRIMARY KEY, hash TEXT NOT NULL, at TEXT NOT NULL, key_id TEXT NOT NULL,
+       public_key TEXT NOT NULL, signature TEXT NOT NULL)`,
+  ];
+  if (dialect === 'sqlite')
+    return [
+      ...tables,
+      "CREATE TRIGGER eg_log_no_update BEFORE UPDATE ON eg_log BEGIN SELECT RAISE(ABORT, 'the decision log is append-only: a record cannot be changed'); END",
+      `CREATE TRIGGER eg_log_no_delete BEFORE DELETE ON eg_log WHEN OLD.seq > (SELECT pruned_through FROM eg_log_head WHERE id = 1)
+         BEGIN SELECT RAISE(ABORT, 'the decision log is append-only: a record cannot be deleted (retention prunes it)'); END`,
+      "CREATE TRIGGER eg_checkpoints_no_update BEFORE UPDATE ON eg_checkpoints BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END",
+      "CREATE TRIGGER eg_checkpoints_no_delete BEFORE DELETE ON eg_checkpoints BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END",
+    ];
+  return [
+    ...tables,
+    `CREATE FUNCTION eg_log_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       IF TG_OP = 'DELETE' AND OLD.seq <= (SELECT pruned_through FROM eg_log_head WHERE id = 1) THEN RETURN OLD; END IF;
+       RAISE EXCEPTION 'the decision log is append-only: % of a record refused (retention prunes it)', TG_OP;
+     END $$`,
+    'CREATE TRIGGER eg_log_append_only BEFORE UPDATE OR DELETE ON eg_log FOR EACH ROW EXECUTE FUNCTION eg_log_guard()',
+    `CREATE FUNCTION eg_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP; END $$`,
+    'CREATE TRIGGER eg_log_no_truncate BEFORE TRUNCATE ON eg_log FOR EACH STATEMENT EXECUTE FUNCTION eg_append_only()',
+    'CREATE TRIGGER eg_checkpoints_append_only BEFORE UPDATE OR DELETE ON eg_checkpoints FOR EACH ROW EXECUTE FUNCTION eg_append_only()',
+    'CREATE TRIGGER eg_checkpoints_no_truncate BEFORE TRUNCATE ON eg_checkpoints FOR EACH STATEMENT EXECUTE FUNCTION eg_append_only()',
+  ];
+}
+
 /**
  * Statements of each version, in order; the array index + 1 is the version.
- * Versions are handed out to parallel branches, so a branch may have holes
- * (absent versions apply nothing); a merged release has none.
+ * Versions were handed out to parallel branches (10: the decision log, 20:
+ * exceptions and findings, 30: history), so the list has holes: a hole
+ * applies nothing and is recorded like any version.
  */
-export function migrations(dialect: Dialect): string[][] {
+export function migrations(dialect: Dialect): (string[] | undefined)[] {
   const t = TYPES[dialect];
-  const list: string[][] = [v1(t)];
+  const list: (string[] | undefined)[] = [v1(t)];
+  list[9] = v10(t, dialect);
   list[19] = v20(t);
   return list;
 }

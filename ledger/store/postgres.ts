@@ -5,6 +5,10 @@
 // across every replica, and steps on different products run side by side.
 import pg from 'pg';
 import { EntitlegateError } from '../../engine/errors.ts';
+import { canonicalJson } from '../audit/canonical.ts';
+import { chainRecords, type LogEntry, type LogRecord, type StoredLogRecord } from '../audit/chain.ts';
+import type { Checkpoint } from '../audit/checkpoint.ts';
+import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
 import { migrations } from './migrations.ts';
 import {
   EXCEPTION_COLUMNS,
@@ -33,6 +37,7 @@ import type {
   Actor,
   ExceptionRecord,
   ExceptionState,
+  LogHead,
   OverCapacity,
   Reservation,
   ReservationLine,
@@ -94,6 +99,7 @@ export class PostgresStore implements Store {
         const all = migrations('postgres');
         if (current > all.length) throw newerSchema(this.where, current, all.length);
         for (let v = current + 1; v <= all.length; v++) {
+          if (!all[v - 1]) continue;
           await c.query('BEGIN');
           try {
             for (const stmt of all[v - 1] ?? []) await c.query(stmt);
@@ -149,7 +155,7 @@ export class PostgresStore implements Store {
         };
       } else await c.query(`BEGIN; ${lock}`);
       const result = await fn(tx);
-      await c.query([...tx.deferred.splice(0), 'COMMIT'].join(';\n'));
+      await commit(c, tx.deferred.splice(0), tx.log.splice(0));
       return result;
     } catch (err) {
       try {
@@ -164,20 +170,91 @@ export class PostgresStore implements Store {
     }
   }
 
+  /** One transaction of store-level writes and the log entries that record them. */
+  private async logged<T>(fn: (c: Client) => Promise<{ value: T; log: LogEntry[] }>): Promise<T> {
+    const c = await this.connect();
+    let broken = false;
+    try {
+      await c.query('BEGIN');
+      const { value, log } = await fn(c);
+      await commit(c, [], log);
+      return value;
+    } catch (err) {
+      try {
+        await c.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      if (err instanceof EntitlegateError) throw err;
+      throw storeDown(this.where, err);
+    } finally {
+      c.release(broken);
+    }
+  }
+
   async createToken(t: TokenRecord & { hash: string }, actor: Actor): Promise<void> {
-    await this.q(
-      'INSERT INTO eg_tokens (id, name, hash, roles, created_at, actor, products, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-      [
-        t.id,
-        t.name,
-        t.hash,
-        JSON.stringify(t.roles),
-        t.createdAt,
-        actor,
-        t.products ? JSON.stringify(t.products) : null,
-        t.scope ? scopeKey(t.scope) : null,
-      ],
+    await this.logged(async (c) => {
+      await c.query(
+        'INSERT INTO eg_tokens (id, name, hash, roles, created_at, actor, products, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [
+          t.id,
+          t.name,
+          t.hash,
+          JSON.stringify(t.roles),
+          t.createdAt,
+          actor,
+          t.products ? JSON.stringify(t.products) : null,
+          t.scope ? scopeKey(t.scope) : null,
+        ],
+      );
+      return {
+        value: undefined,
+        log: [{ at: t.createdAt, actor, action: 'token.create', subject: t.name, details: { id: t.id, roles: t.roles } }],
+      };
+    });
+  }
+
+  async logRecords(fromSeq: number, limit: number): Promise<LogRecord[]> {
+    return (await this.logRows(fromSeq, limit)).map(parsed);
+  }
+
+  async logRows(fromSeq: number, limit: number): Promise<StoredLogRecord[]> {
+    const rows = await this.q<LogRow>(`SELECT ${LOG_COLUMNS} FROM eg_log WHERE seq >= $1 ORDER BY seq LIMIT $2`, [fromSeq, limit]);
+    return rows.map(storedFrom);
+  }
+
+  async logSeqAt(at: number): Promise<number> {
+    const [r] = await this.q<{ s: string | null }>('SELECT min(seq) AS s FROM eg_log WHERE at >= $1', [new Date(at).toISOString()]);
+    return r?.s != null ? Number(r.s) : (await this.logHead()).seq + 1;
+  }
+
+  async logHead(): Promise<LogHead> {
+    const [h] = await this.q<{ seq: string; hash: string; pruned_through: string }>(
+      'SELECT seq, hash, pruned_through FROM eg_log_head WHERE id = 1',
     );
+    return { seq: Number(h!.seq), hash: h!.hash, prunedThrough: Number(h!.pruned_through) };
+  }
+
+  async checkpoints(): Promise<Checkpoint[]> {
+    return (await this.q<CheckpointRow>(`SELECT ${CHECKPOINT_COLUMNS} FROM eg_checkpoints ORDER BY seq`)).map(checkpointFrom);
+  }
+
+  async addCheckpoint(c: Checkpoint): Promise<boolean> {
+    const rows = await this.q(
+      `INSERT INTO eg_checkpoints (${CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (seq) DO NOTHING RETURNING seq`,
+      [c.seq, c.hash, c.at, c.keyId, c.publicKey, c.signature],
+    );
+    return rows.length > 0;
+  }
+
+  async pruneLog(through: number, entry: LogEntry): Promise<number> {
+    return this.logged(async (c) => {
+      if ((await c.query('SELECT 1 FROM eg_checkpoints WHERE seq = $1', [through])).rowCount === 0)
+        throw new EntitlegateError('EG_ERR_LEDGER_STORE', `pruning the decision log through ${through} needs a checkpoint there`);
+      await c.query('UPDATE eg_log_head SET pruned_through = $1 WHERE id = 1 AND pruned_through < $1', [through]);
+      const deleted = await c.query('DELETE FROM eg_log WHERE seq <= $1', [through]);
+      return { value: deleted.rowCount ?? 0, log: [entry] };
+    });
   }
 
   async findToken(hash: string): Promise<TokenRecord | null> {
@@ -189,8 +266,12 @@ export class PostgresStore implements Store {
     return (await this.q<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM eg_tokens ORDER BY created_at, name`)).map(tokenFrom);
   }
 
-  async revokeToken(id: string, at: number, _actor: Actor): Promise<boolean> {
-    return (await this.q('UPDATE eg_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id', [id, at])).length === 1;
+  async revokeToken(id: string, at: number, actor: Actor): Promise<boolean> {
+    return this.logged(async (c) => {
+      const r = await c.query('UPDATE eg_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id', [id, at]);
+      const revoked = r.rowCount === 1;
+      return { value: revoked, log: revoked ? [{ at, actor, action: 'token.revoke', subject: id, details: { id } }] : [] };
+    });
   }
 
   async listExceptions(states: readonly ExceptionState[], limit: number): Promise<ExceptionRecord[]> {
@@ -246,11 +327,24 @@ export class PostgresStore implements Store {
     // Marks the state only, without the products' locks: a line past its expiry
     // already does not count, and leaves eg_held in the next step on its product
     // (countingLines). Taking every product's lock here stalled every gate.
-    const rows = await this.q<{ id: string }>(
-      `UPDATE eg_reservations SET state = 'expired', updated_at = $1, updated_by = 'ttl' WHERE state = 'held' AND expires_at <= $1 RETURNING id`,
-      [now],
-    );
-    return rows.length;
+    return this.logged(async (c) => {
+      const { rows } = await c.query<{ id: string; expires_at: string }>(
+        `UPDATE eg_reservations SET state = 'expired', updated_at = $1, updated_by = 'ttl' WHERE state = 'held' AND expires_at <= $1
+         RETURNING id, expires_at`,
+        [now],
+      );
+      rows.sort((a, b) => Number(a.expires_at) - Number(b.expires_at) || (a.id < b.id ? -1 : 1));
+      return {
+        value: rows.length,
+        log: rows.map((r) => ({
+          at: now,
+          actor: 'ttl',
+          action: 'reservation.expire',
+          subject: r.id,
+          details: { expiresAt: new Date(Number(r.expires_at)).toISOString() },
+        })),
+      };
+    });
   }
 
   async ping(): Promise<void> {
@@ -275,7 +369,40 @@ type PgTx = StoreTx & {
   prefetched: { usageVersion: number; now: number; products: string; counting: ReservationLine[] } | undefined;
   /** Writes sent with COMMIT. */
   deferred: string[];
+  /** Decision-log entries, chained at COMMIT under the head's lock. */
+  log: LogEntry[];
 };
+
+/**
+ * Sends the deferred writes and commits. With log entries, it first locks the
+ * chain head row (with the writes, one round trip), chains the entries after it
+ * and sends them with COMMIT: the head is locked for one round trip and the
+ * commit, and the chain's order is the order of commits across every replica.
+ */
+async function commit(c: Client, deferred: string[], log: LogEntry[]): Promise<void> {
+  if (log.length === 0) {
+    await c.query([...deferred, 'COMMIT'].join(';\n'));
+    return;
+  }
+  const res = (await c.query([...deferred, 'SELECT seq, hash FROM eg_log_head WHERE id = 1 FOR UPDATE'].join(';\n'))) as unknown as
+    | pg.QueryResult
+    | pg.QueryResult[];
+  const head = (Array.isArray(res) ? res.at(-1)! : res).rows[0] as { seq: string; hash: string };
+  const records = chainRecords({ seq: Number(head.seq), hash: head.hash }, log);
+  const L = (v: string) => c.escapeLiteral(v);
+  const values = records.map(
+    (r) =>
+      `(${int(r.seq)}, ${L(r.at)}, ${L(r.actor)}, ${L(r.action)}, ${L(r.subject)}, ${L(canonicalJson(r.details))}, ${L(r.prevHash)}, ${L(r.hash)})`,
+  );
+  const last = records.at(-1)!;
+  await c.query(
+    [
+      `INSERT INTO eg_log (${LOG_COLUMNS}) VALUES ${values.join(', ')}`,
+      `UPDATE eg_log_head SET seq = ${int(last.seq)}, hash = ${L(last.hash)} WHERE id = 1`,
+      'COMMIT',
+    ].join(';\n'),
+  );
+}
 
 function int(n: number): number {
   if (!Number.isSafeInteger(n)) throw new Error(`not an integer: ${n}`);
@@ -327,6 +454,10 @@ function txOn(c: Client): PgTx {
   const tx: PgTx = {
     prefetched: undefined,
     deferred: [],
+    log: [],
+    appendLog: async (entry) => {
+      tx.log.push(entry);
+    },
     usageVersion: async () => {
       if (tx.prefetched) return tx.prefetched.usageVersion;
       return Number((await rows<{ v: string }>("SELECT v FROM eg_state WHERE k = 'usage_version'"))[0]!.v);

@@ -7,9 +7,13 @@
 // server (WAL and a busy timeout make the two take turns).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { EntitlegateError } from '../../engine/errors.ts';
 import type { Scope } from '../../engine/types.ts';
+import { canonicalJson } from '../audit/canonical.ts';
+import { chainRecords, type LogEntry, type LogRecord, type StoredLogRecord } from '../audit/chain.ts';
+import type { Checkpoint } from '../audit/checkpoint.ts';
+import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
 import { migrations } from './migrations.ts';
 import {
   stateFilter,
@@ -37,6 +41,7 @@ import type {
   Actor,
   ExceptionRecord,
   ExceptionState,
+  LogHead,
   OverCapacity,
   Reservation,
   ReservationState,
@@ -294,6 +299,7 @@ export class SqliteStore implements Store {
     openFindings: () => this.findingTx.openFindings(),
     openFinding: (f) => this.findingTx.openFinding(f),
     closeFinding: (product, scope, at) => this.findingTx.closeFinding(product, scope, at),
+    appendLog: async (entry) => this.append([entry]),
   };
 
   private findingTx = {
@@ -314,6 +320,68 @@ export class SqliteStore implements Store {
     if (n === null) return null;
     const row = this.get<ExceptionRow>(`SELECT ${EXCEPTION_COLUMNS} FROM eg_exceptions WHERE id = ?`, n);
     return row ? exceptionFrom(row) : null;
+  }
+
+  private insertLog: StatementSync | undefined;
+
+  /** Chains the entries after the head, inside the open transaction (the file has one writer: the chain is a total order). */
+  private append(entries: readonly LogEntry[]): void {
+    const head = this.get<{ seq: number; hash: string }>('SELECT seq, hash FROM eg_log_head WHERE id = 1')!;
+    const records = chainRecords({ seq: Number(head.seq), hash: head.hash }, entries);
+    this.insertLog ??= this.db.prepare(`INSERT INTO eg_log (${LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    for (const r of records) this.insertLog.run(r.seq, r.at, r.actor, r.action, r.subject, canonicalJson(r.details), r.prevHash, r.hash);
+    const last = records.at(-1);
+    if (last) this.run('UPDATE eg_log_head SET seq = ?, hash = ? WHERE id = 1', last.seq, last.hash);
+  }
+
+  async logRecords(fromSeq: number, limit: number): Promise<LogRecord[]> {
+    return (await this.logRows(fromSeq, limit)).map(parsed);
+  }
+
+  async logRows(fromSeq: number, limit: number): Promise<StoredLogRecord[]> {
+    return this.all<LogRow>(`SELECT ${LOG_COLUMNS} FROM eg_log WHERE seq >= ? ORDER BY seq LIMIT ?`, fromSeq, limit).map(storedFrom);
+  }
+
+  async logSeqAt(at: number): Promise<number> {
+    const first = this.get<{ s: number | null }>('SELECT min(seq) AS s FROM eg_log WHERE at >= ?', new Date(at).toISOString())?.s;
+    return first ?? (await this.logHead()).seq + 1;
+  }
+
+  async logHead(): Promise<LogHead> {
+    const h = this.get<{ seq: number; hash: string; pruned_through: number }>(
+      'SELECT seq, hash, pruned_through FROM eg_log_head WHERE id = 1',
+    )!;
+    return { seq: Number(h.seq), hash: h.hash, prunedThrough: Number(h.pruned_through) };
+  }
+
+  async checkpoints(): Promise<Checkpoint[]> {
+    return this.all<CheckpointRow>(`SELECT ${CHECKPOINT_COLUMNS} FROM eg_checkpoints ORDER BY seq`).map(checkpointFrom);
+  }
+
+  async addCheckpoint(c: Checkpoint): Promise<boolean> {
+    return this.transaction(
+      async () =>
+        this.run(
+          `INSERT INTO eg_checkpoints (${CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING`,
+          c.seq,
+          c.hash,
+          c.at,
+          c.keyId,
+          c.publicKey,
+          c.signature,
+        ) > 0,
+    );
+  }
+
+  async pruneLog(through: number, entry: LogEntry): Promise<number> {
+    return this.transaction(async () => {
+      if (!this.get('SELECT 1 FROM eg_checkpoints WHERE seq = ?', through))
+        throw new EntitlegateError('EG_ERR_LEDGER_STORE', `pruning the decision log through ${through} needs a checkpoint there`);
+      this.run('UPDATE eg_log_head SET pruned_through = ? WHERE id = 1 AND pruned_through < ?', through, through);
+      const n = this.run('DELETE FROM eg_log WHERE seq <= ?', through);
+      this.append([entry]);
+      return n;
+    });
   }
 
   private reservation(id: string, now: number): Reservation | null {
@@ -383,6 +451,7 @@ export class SqliteStore implements Store {
         t.products ? JSON.stringify(t.products) : null,
         t.scope ? scopeKey(t.scope) : null,
       );
+      this.append([{ at: t.createdAt, actor, action: 'token.create', subject: t.name, details: { id: t.id, roles: t.roles } }]);
     });
   }
 
@@ -395,8 +464,12 @@ export class SqliteStore implements Store {
     return this.all<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM eg_tokens ORDER BY created_at, name`).map(tokenFrom);
   }
 
-  async revokeToken(id: string, at: number, _actor: Actor): Promise<boolean> {
-    return this.transaction(async () => this.run('UPDATE eg_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', at, id) === 1);
+  async revokeToken(id: string, at: number, actor: Actor): Promise<boolean> {
+    return this.transaction(async () => {
+      const revoked = this.run('UPDATE eg_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', at, id) === 1;
+      if (revoked) this.append([{ at, actor, action: 'token.revoke', subject: id, details: { id } }]);
+      return revoked;
+    });
   }
 
   async listExceptions(states: readonly ExceptionState[], limit: number): Promise<ExceptionRecord[]> {
@@ -440,8 +513,20 @@ export class SqliteStore implements Store {
 
   async expire(now: number): Promise<number> {
     return this.transaction(async () => {
-      const ids = this.all<{ id: string }>("SELECT id FROM eg_reservations WHERE state = 'held' AND expires_at <= ?", now);
+      const ids = this.all<{ id: string; expires_at: number }>(
+        "SELECT id, expires_at FROM eg_reservations WHERE state = 'held' AND expires_at <= ? ORDER BY expires_at, id",
+        now,
+      );
       for (const { id } of ids) this.setState(id, 'expired', now, 'ttl');
+      this.append(
+        ids.map((r) => ({
+          at: now,
+          actor: 'ttl',
+          action: 'reservation.expire',
+          subject: r.id,
+          details: { expiresAt: new Date(r.expires_at).toISOString() },
+        })),
+      );
       return ids.length;
     });
   }

@@ -3,6 +3,8 @@
 // against both. Times are epoch milliseconds from the ledger's clock, so tests
 // can move it and replicas compare like with like.
 import type { Scope } from '../../engine/types.ts';
+import type { LogEntry, LogRecord, StoredLogRecord } from '../audit/chain.ts';
+import type { Checkpoint } from '../audit/checkpoint.ts';
 import { ROLES } from '../governance-settings.ts';
 
 export { ROLES };
@@ -145,6 +147,20 @@ export interface StoreTx {
   /** Opens a finding unless one is open for the product and scope (another replica may have opened it); updates `over` if so. */
   openFinding(f: { product: string; scope: Scope; over: number; at: number }): Promise<void>;
   closeFinding(product: string, scope: Scope, at: number): Promise<void>;
+  /**
+   * Appends one record to the decision log, in this step's transaction: it is
+   * kept exactly when the step commits. Its seq and hash are given at commit,
+   * under the chain head's lock (see appendLog in ../audit/log.ts).
+   */
+  appendLog(entry: LogEntry): Promise<void>;
+}
+
+/** The decision log's chain head and how far retention has pruned it. */
+export interface LogHead {
+  seq: number;
+  hash: string;
+  /** Records up to this seq were deleted by retention (0: none). */
+  prunedThrough: number;
 }
 
 export interface Store {
@@ -178,6 +194,23 @@ export interface Store {
   /** Marks held reservations past their expiry as expired (their lines already do not count). */
   expire(now: number): Promise<number>;
   schemaVersion(): Promise<number>;
+  /** Log records with seq ≥ fromSeq, in seq order, at most `limit` (callers page with the last seq + 1). */
+  logRecords(fromSeq: number, limit: number): Promise<LogRecord[]>;
+  /** The same, with each record's details as the text it was hashed over (verify and export: no parsing). */
+  logRows(fromSeq: number, limit: number): Promise<StoredLogRecord[]>;
+  /** The seq of the first record at or after `at` (epoch ms); head seq + 1 when none. */
+  logSeqAt(at: number): Promise<number>;
+  logHead(): Promise<LogHead>;
+  /** Every checkpoint, in seq order (one per N records: few). */
+  checkpoints(): Promise<Checkpoint[]>;
+  /** Keeps a checkpoint; false when one at that seq exists already (another replica made it). */
+  addCheckpoint(c: Checkpoint): Promise<boolean>;
+  /**
+   * Retention: deletes the records up to `through` (a checkpoint at `through` must
+   * already be kept) and appends `entry` (the prune, in the chain) in one transaction.
+   * Returns how many records went.
+   */
+  pruneLog(through: number, entry: LogEntry): Promise<number>;
   /** A cheap round trip: is the store answering? */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createToken } from '../auth.ts';
 import type { Ledger } from '../ledger.ts';
-import { startLedgerServer } from '../serve.ts';
+import { type LedgerServeOptions, startLedgerServer } from '../serve.ts';
 
 export const TEST_CONFIG = resolve(import.meta.dirname, '../testdata/ledger.yaml');
 
@@ -15,7 +15,7 @@ export interface TestLedger {
   app: FastifyInstance;
   ledger: Ledger;
   store: string;
-  tokens: { gate: string; reporter: string; admin: string };
+  tokens: { gate: string; reporter: string; auditor: string; admin: string };
   // The body as JSON, loosely typed: tests read into it with expect().
   call(method: string, path: string, opts?: { token?: string | null; body?: unknown }): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
@@ -26,6 +26,8 @@ export async function startTestLedger(opts: {
   store?: string;
   config?: string;
   tls?: { cert: string; key: string };
+  /** The decision log's options (signing key, checkpoints, retention) and a sweep interval. */
+  audit?: Pick<LedgerServeOptions, 'signingKey' | 'checkpointEvery' | 'checkpointMinutes' | 'retainDays' | 'intervalMs'>;
 }): Promise<TestLedger> {
   const dir = opts.store ? undefined : mkdtempSync(join(tmpdir(), 'eg-ledger-'));
   const store = opts.store ?? join(dir!, 'ledger.db');
@@ -38,11 +40,12 @@ export async function startTestLedger(opts: {
     logLevel: 'silent',
     intervalMs: 0,
     ...(opts.tls ? { tls: opts.tls } : {}),
+    ...opts.audit,
   });
   const now = new Date('2026-01-01T00:00:00Z');
-  const mk = async (role: 'gate' | 'reporter' | 'admin') =>
+  const mk = async (role: 'gate' | 'reporter' | 'auditor' | 'admin') =>
     (await createToken(ledger.store, `${role}-${Math.random()}`, [role], now, 'test')).token;
-  const tokens = { gate: await mk('gate'), reporter: await mk('reporter'), admin: await mk('admin') };
+  const tokens = { gate: await mk('gate'), reporter: await mk('reporter'), auditor: await mk('auditor'), admin: await mk('admin') };
   return {
     url: address,
     app,

@@ -1,0 +1,72 @@
+// The decision log's part of the OpenAPI document (merged into ../openapi.ts).
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+const errors = {
+  '400': { description: 'a bad since', ...json({ $ref: '#/components/schemas/Error' }) },
+  '401': { description: 'no token, or an unknown one', ...json({ $ref: '#/components/schemas/Error' }) },
+  '403': { description: 'the token lacks the role auditor', ...json({ $ref: '#/components/schemas/Error' }) },
+  '503': { description: 'the store did not answer', ...json({ $ref: '#/components/schemas/Error' }) },
+};
+const since = {
+  name: 'since',
+  in: 'query',
+  schema: { type: 'string', description: "a record's seq (records from it on), or an ISO-8601 date (records at or after it)" },
+};
+const record = {
+  type: 'object',
+  required: ['seq', 'at', 'actor', 'action', 'subject', 'details', 'prevHash', 'hash'],
+  properties: {
+    seq: { type: 'integer' },
+    at: { type: 'string', format: 'date-time' },
+    actor: { type: 'string' },
+    action: { type: 'string' },
+    subject: { type: 'string' },
+    details: { type: 'object' },
+    prevHash: { type: 'string', description: 'hex SHA-256 of the previous record (64 zeros for record 1)' },
+    hash: { type: 'string', description: 'hex SHA-256(prevHash ‖ RFC 8785 JSON of {seq, at, actor, action, subject, details})' },
+  },
+};
+
+export const auditPaths = {
+  '/v1/audit/records': {
+    get: {
+      summary: 'Decision-log records in seq order, a page at a time (role: auditor)',
+      parameters: [since, { name: 'limit', in: 'query', schema: { type: 'integer', maximum: 1000 } }],
+      responses: {
+        '200': {
+          description: 'records, and the seq to ask for next (null at the end)',
+          ...json({ type: 'object', properties: { records: { type: 'array', items: record }, next: { type: ['integer', 'null'] } } }),
+        },
+        ...errors,
+      },
+    },
+  },
+  '/v1/audit/export': {
+    get: {
+      summary: 'Every record from since on, streamed as JSON Lines (role: auditor)',
+      parameters: [since],
+      responses: { '200': { description: 'one record per line', content: { 'application/x-ndjson': { schema: record } } }, ...errors },
+    },
+  },
+  '/v1/audit/checkpoints': {
+    get: {
+      summary: 'The signed checkpoints of the chain, in seq order (role: auditor)',
+      responses: { '200': { description: 'checkpoints', ...json({ type: 'object' }) }, ...errors },
+    },
+  },
+  '/v1/audit/head': {
+    get: {
+      summary: 'The chain head, how far retention pruned, and the last checkpoint (role: auditor)',
+      responses: { '200': { description: 'head', ...json({ type: 'object' }) }, ...errors },
+    },
+  },
+  '/v1/audit/key': {
+    get: {
+      summary: 'The Ed25519 public key (PEM) that signs the checkpoints (role: auditor)',
+      responses: {
+        '200': { description: 'key', ...json({ type: 'object' }) },
+        '404': { description: 'the ledger signs no checkpoints (no --signing-key)', ...json({ $ref: '#/components/schemas/Error' }) },
+        ...errors,
+      },
+    },
+  },
+};
