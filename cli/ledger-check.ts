@@ -9,7 +9,7 @@ import { claimsFromPaths } from '../inputs/read.ts';
 import { type Format, renderDecision } from '../render/index.ts';
 import { usageError } from './args.ts';
 import type { Io } from './io.ts';
-import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from './ledger-client.ts';
+import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from '../ledger-client/client.ts';
 import { writeReport } from './output.ts';
 
 /** check's options that belong to the ledger, for its parse table. */

@@ -6,7 +6,7 @@ import { decodeInput } from '../inputs/decode.ts';
 import { EntitlegateError } from '../engine/errors.ts';
 import { HelpRequested, parse, usageError } from './args.ts';
 import type { Io } from './io.ts';
-import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from './ledger-client.ts';
+import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from '../ledger-client/client.ts';
 import { LEDGER_SERVE_USAGE, TOKEN_CREATE_USAGE, ledgerServe, ledgerTokenCreate } from './serve-ledger.ts';
 
 export const LEDGER_USAGE = `  ${LEDGER_SERVE_USAGE}

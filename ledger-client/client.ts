@@ -1,5 +1,6 @@
-// The CLI's client of the ledger's /v1 API (docs/ledger.md). Every failure is
-// an EntitlegateError a person can act on: the ledger unreachable or a token
+// The client of the ledger's /v1 API (docs/ledger.md), shared by every surface
+// (check, the Action, the webhook, the run task). Every failure is an
+// EntitlegateError a person can act on: the ledger unreachable or a token
 // refused exits 2 (nothing was decided or recorded); a refusal of the step
 // itself (a role the token lacks, an ended reservation) is a LedgerRefusal,
 // which the commands turn into exit 1.
