@@ -149,6 +149,17 @@ export const COMMANDS: CommandHelp[] = [
         value: 'N',
         help: 'also serve GET /metrics alone over plain HTTP on this port (for Prometheus; 0 picks a free one)',
       },
+      {
+        name: 'ledger',
+        value: 'URL',
+        help: "decide and reserve admissions at this ledger, and report the cluster's usage to it (the config's ledger: otherwise)",
+      },
+      {
+        name: 'token-file',
+        value: 'FILE',
+        file: true,
+        help: "with --ledger: file holding the ledger's bearer token (default: $ENTITLEGATE_TOKEN)",
+      },
       help,
     ],
   },

@@ -6,6 +6,7 @@
 // which the commands turn into exit 1.
 import { readFileSync } from 'node:fs';
 import { EntitlegateError, type ErrorCode, type Problem } from '../engine/errors.ts';
+import type { Claim, Decision, Mode, Scope, UsageRecord } from '../engine/types.ts';
 
 const TIMEOUT_MS = 30_000;
 
@@ -14,6 +15,29 @@ export class LedgerRefusal extends EntitlegateError {}
 export interface LedgerClientOptions {
   url: string;
   token: string;
+  /** How long one call may take before it fails as unreachable (default 30 s; the webhook answers within the apiserver's timeout). */
+  timeoutMs?: number;
+}
+
+/** `POST /v1/decisions` (docs/ledger.md, "The API"). */
+export interface DecisionRequest {
+  claims: Claim[];
+  scope?: Scope;
+  mode?: Mode;
+  reserve?: boolean;
+  /** A duration such as `120s` or `30m`. */
+  ttl?: string;
+  configDigest?: string;
+}
+
+export type LedgerDecision = Decision & { reservation?: { id: string; expiresAt: string } };
+
+/** A source's report (`PUT /v1/sources/{name}/usage`): a usage snapshot whose records may name their resource. */
+export interface UsageReport {
+  version: 1;
+  source: string;
+  observedAt: string;
+  usage: (UsageRecord & { resource?: string })[];
 }
 
 /** The token from --token-file, else $ENTITLEGATE_TOKEN; never printed. */
@@ -53,10 +77,22 @@ export function ledgerUrl(value: unknown): string {
 export class LedgerClient {
   readonly url: string;
   private readonly token: string;
+  private readonly timeoutMs: number;
 
   constructor(opts: LedgerClientOptions) {
     this.url = opts.url;
     this.token = opts.token;
+    this.timeoutMs = opts.timeoutMs ?? TIMEOUT_MS;
+  }
+
+  decide(request: DecisionRequest): Promise<LedgerDecision> {
+    return this.call<LedgerDecision>('POST', '/v1/decisions', JSON.stringify(request));
+  }
+
+  /** Replaces the source's usage at the ledger (the previous report is kept as history). */
+  putUsage(report: UsageReport, staleAfter?: string): Promise<{ source: string; records: number; settled: unknown[] }> {
+    const query = staleAfter ? `?staleAfter=${encodeURIComponent(staleAfter)}` : '';
+    return this.call('PUT', `/v1/sources/${encodeURIComponent(report.source)}/usage${query}`, JSON.stringify(report));
   }
 
   async call<T>(method: string, path: string, body?: string, contentType = 'application/json'): Promise<T> {
@@ -66,7 +102,7 @@ export class LedgerClient {
         method,
         headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
         ...(body !== undefined ? { body } : {}),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
+        signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
