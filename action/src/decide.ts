@@ -5,11 +5,12 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadedConfig } from '../../config/load.ts';
 import { EntitlegateError } from '../../engine/errors.ts';
-import { loadEngine } from '../../config/load.ts';
+import { loadConfig, loadEngine } from '../../config/load.ts';
 import { builtinPolicyPath } from '../../engine/policy/wasm.ts';
 import type { Decision } from '../../engine/types.ts';
 import { claimsFromPaths } from '../../inputs/read.ts';
 import { expandPaths, workspacePath, type ActionInputs } from './inputs.ts';
+import { decideAtLedger, ledgerOf } from './ledger.ts';
 
 export interface Decided {
   decision: Decision;
@@ -17,6 +18,8 @@ export interface Decided {
   /** The config file, relative to the workspace. */
   configFile: string;
   inputs: string[];
+  /** With a ledger and `reserve`, the reservation that holds an allowed change. */
+  reservation?: { id: string; expiresAt: string };
 }
 
 /**
@@ -38,6 +41,27 @@ export function inWorkspace(workspace: string, text: string): string {
 export async function decide(inputs: ActionInputs, workspace: string): Promise<Decided> {
   const abs = (p: string) => resolve(workspace, p);
   try {
+    const local = loadConfig(abs(inputs.config));
+    const ledger = ledgerOf(inputs.ledger, local);
+    if (ledger) {
+      if (inputs.usage.length)
+        throw new EntitlegateError('EG_ERR_USAGE', 'with a ledger the usage comes from the ledger: drop input usage');
+      const files = expandPaths(workspace, inputs.paths, [inputs.config]);
+      const { reservation, ...decision } = await decideAtLedger(ledger, files, {
+        scope: inputs.scope,
+        ...(inputs.mode ? { mode: inputs.mode } : {}),
+        reserve: inputs.ledger.reserve,
+        ...(inputs.ledger.ttl ? { ttl: inputs.ledger.ttl } : {}),
+        shown: (f) => workspacePath(workspace, f),
+      });
+      return {
+        decision,
+        config: local,
+        configFile: workspacePath(workspace, local.file),
+        inputs: files.map((f) => workspacePath(workspace, f)),
+        ...(reservation ? { reservation } : {}),
+      };
+    }
     const { config, engine } = await loadEngine(abs(inputs.config), inputs.usage.map(abs), policyPath());
     const files = expandPaths(workspace, inputs.paths, [inputs.config, ...inputs.usage]);
     const claims = claimsFromPaths(files, { config: config.config, scope: inputs.scope }, () => '');
