@@ -190,6 +190,7 @@ export const COMMANDS: CommandHelp[] = [
       'entitlegate ledger serve --config FILE --store STORE [--port N] [--host H] [--tls-cert F --tls-key F] [--insecure-http]',
       'entitlegate ledger token create --store STORE --name NAME --role ROLE...',
       'entitlegate ledger usage put --ledger URL --source NAME FILE [--stale-after 2h] [--token-file F]',
+      '    [--environment E] [--cluster C] [--namespace N] [--account A] [--region R]   (the scope of a Terraform state)',
       'entitlegate ledger confirm|release ID --ledger URL [--token-file F]',
     ],
     flags: [help],

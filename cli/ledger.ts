@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { decodeInput } from '../inputs/decode.ts';
 import { EntitlegateError } from '../engine/errors.ts';
+import { SCOPE_DIMENSIONS } from '../engine/types.ts';
 import { HelpRequested, parse, usageError } from './args.ts';
 import type { Io } from './io.ts';
 import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from '../ledger-client/client.ts';
@@ -11,7 +12,7 @@ import { LEDGER_SERVE_USAGE, TOKEN_CREATE_USAGE, ledgerServe, ledgerTokenCreate 
 
 export const LEDGER_USAGE = `  ${LEDGER_SERVE_USAGE}
   ${TOKEN_CREATE_USAGE}
-  entitlegate ledger usage put --ledger URL --source NAME FILE [--stale-after 2h] [--token-file F]
+  entitlegate ledger usage put --ledger URL --source NAME FILE [--stale-after 2h] [--environment E] [--account A] [--region R] [--token-file F]
   entitlegate ledger confirm|release ID --ledger URL [--token-file F]`;
 
 const clientOptions = { ledger: { type: 'string' }, 'token-file': { type: 'string' } } as const;
@@ -52,7 +53,12 @@ async function reservationStep(verb: 'confirm' | 'release', args: string[], io: 
 }
 
 async function usagePut(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { ...clientOptions, source: { type: 'string' }, 'stale-after': { type: 'string' } }, true);
+  const scopeOptions = Object.fromEntries(SCOPE_DIMENSIONS.map((d) => [d, { type: 'string' }] as const));
+  const { values, positionals } = parse(
+    args,
+    { ...clientOptions, ...scopeOptions, source: { type: 'string' }, 'stale-after': { type: 'string' } },
+    true,
+  );
   if (positionals.length !== 1 || !values.source)
     throw usageError(
       'usage: entitlegate ledger usage put --ledger URL --source NAME FILE   (a usage snapshot, or terraform show -json of a state)',
@@ -70,7 +76,12 @@ async function usagePut(args: string[], io: Io): Promise<number> {
   // Decoded as check decodes its inputs (BOM, UTF-16, CRLF).
   const text = decodeInput(bytes, file === '-' ? '<stdin>' : file);
   const c = client(values);
-  const query = values['stale-after'] ? `?staleAfter=${encodeURIComponent(values['stale-after'] as string)}` : '';
+  // The scope a Terraform state's resources run in (a state knows their regions only).
+  const params = new URLSearchParams();
+  if (values['stale-after']) params.set('staleAfter', values['stale-after'] as string);
+  const given = values as Record<string, unknown>;
+  for (const d of SCOPE_DIMENSIONS) if (typeof given[d] === 'string') params.set(d, given[d] as string);
+  const query = params.size ? `?${params}` : '';
   return refusalIsOne(io, async () => {
     try {
       // Sent as written: the ledger reads YAML and JSON, and its problems then point at the file's own lines.

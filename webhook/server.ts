@@ -12,6 +12,7 @@ import type { LedgerGate } from './ledger-gate.ts';
 import { Metrics, metricsPlugin } from './metrics.ts';
 import { Reloader, readTls, type TlsFiles } from './reload.ts';
 import { RUN_TASK_PATH, runTaskPlugin } from './run-task.ts';
+import { RunTaskLedger } from './run-task-ledger.ts';
 import { SharedReservations, defaultReplicaId } from './shared-reservations.ts';
 import { TIMEOUTS, type Timeouts } from './timeouts.ts';
 import { ClusterUsage, SnapshotUsage, type ClusterConnection, type UsageSourceOptions } from './usage-source.ts';
@@ -188,6 +189,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       clock: gate.clock,
       hmacKey: () => runTaskHmacKey(gate.config),
       scope: () => gate.config.terraform.runTaskScope,
+      ...(gate.ledger ? { ledger: new RunTaskLedger(gate.ledger.client) } : {}),
     });
     const t = gate.config.terraform;
     app.log.info(
