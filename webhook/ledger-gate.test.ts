@@ -131,6 +131,27 @@ describe('the webhook with a ledger', { timeout: 60_000 }, () => {
     expect((await eu.client.post('/validate', create('one-more', '1'))).json.response.allowed).toBe(false);
   });
 
+  it('objects of the same name in two clusters are two resources at the ledger: both count once reported', async () => {
+    const { ledger, token, admin } = await startLedger();
+    const eu = await startCluster({ cluster: 'eu-1', running: 0, ledgerUrl: ledger.url, token });
+    const us = await startCluster({ cluster: 'us-1', running: 0, ledgerUrl: ledger.url, token });
+    expect((await eu.client.post('/validate', create('same', '30'))).json.response.allowed).toBe(true);
+    expect((await us.client.post('/validate', create('same', '30'))).json.response.allowed).toBe(true);
+    eu.api.event('ADDED', DEPLOYMENTS, deployment({ name: 'same', cpu: '30' }));
+    us.api.event('ADDED', DEPLOYMENTS, deployment({ name: 'same', cpu: '30' }));
+    // Both reports settle their own cluster's reservation...
+    await vi.waitFor(
+      async () => expect((await adminGet(ledger.url, admin, '/v1/reservations?state=held,confirmed&limit=100')).reservations).toEqual([]),
+      { timeout: 10_000, interval: 50 },
+    );
+    const { overlaps } = await adminGet(ledger.url, admin, '/v1/reconciliation');
+    expect(overlaps).toEqual([]);
+    // ...and both count: 60 of 64 in use, 5 more do not fit.
+    const more = await eu.client.post('/validate', create('x', '5'));
+    expect(more.json.response.allowed).toBe(false);
+    expect(more.json.response.auditAnnotations.products).toBe('oracle-db-ee:60+5/64');
+  });
+
   it('denies from its cached standing only what cannot fit in the whole capacity, and asks the ledger before every allow', async () => {
     const { ledger, token } = await startLedger();
     const eu = await startCluster({ cluster: 'eu-1', running: 0, ledgerUrl: ledger.url, token });

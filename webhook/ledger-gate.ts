@@ -102,7 +102,7 @@ export class LedgerGate {
     try {
       this.stats.roundTrips++;
       const ttl = `${gate.config.kubernetes.reservationTTLSeconds}s`;
-      decision = await this.client.decide({ claims, ...(req.dryRun ? {} : { reserve: true, ttl }) });
+      decision = await this.client.decide({ claims: this.#asLedgerSees(claims), ...(req.dryRun ? {} : { reserve: true, ttl }) });
     } catch (err) {
       return failure(gate, req, claims, err, 'deciding at the ledger');
     }
@@ -112,6 +112,18 @@ export class LedgerGate {
       outcome.response.auditAnnotations = { ...outcome.response.auditAnnotations, reservation: decision.reservation.id };
     }
     return outcome;
+  }
+
+  /**
+   * The claims with resource ids the ledger can tell apart: `Deployment/apps/web`
+   * runs in many clusters, so at the ledger it is `cluster:NAME/Deployment/apps/web`,
+   * the id this cluster's usage report gives it too (report()). Without the
+   * prefix, two clusters' objects of one name would count once.
+   */
+  #asLedgerSees(claims: Claim[]): Claim[] {
+    const source = this.source;
+    if (!source) return claims;
+    return claims.map((c) => (c.resource ? { ...c, resource: { ...c.resource, address: `${source}/${resourceId(c.resource)}` } } : c));
   }
 
   /** Remembers each product's capacity for the claims' scope, when the ledger enforces and the product is entitled there. */
@@ -201,7 +213,7 @@ export class LedgerGate {
     }
     this.#reporting = (async () => {
       try {
-        const usage = inventory.usageByResource();
+        const usage = inventory.usageByResource().map((u) => ({ ...u, resource: `${source}/${u.resource}` }));
         await this.client.putUsage({ version: 1, source, observedAt: isoInstant(new Date()), usage });
         this.stats.reports++;
       } catch (err) {
