@@ -17,7 +17,28 @@ export interface LedgerClientOptions {
   token: string;
   /** How long one call may take before it fails as unreachable (default 30 s; the webhook answers within the apiserver's timeout). */
   timeoutMs?: number;
+  /** How a request is sent (default: the global fetch). A server making many calls passes a pooled HTTP client. */
+  send?: Send;
 }
+
+/** One HTTP exchange; throws when no answer came (refused, reset, timed out). */
+export type Send = (req: {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+}) => Promise<{ status: number; text: string }>;
+
+const fetchSend: Send = async (req) => {
+  const res = await fetch(req.url, {
+    method: req.method,
+    headers: req.headers,
+    ...(req.body !== undefined ? { body: req.body } : {}),
+    signal: AbortSignal.timeout(req.timeoutMs),
+  });
+  return { status: res.status, text: await res.text() };
+};
 
 /** `POST /v1/decisions` (docs/ledger.md, "The API"). */
 export interface DecisionRequest {
@@ -78,11 +99,13 @@ export class LedgerClient {
   readonly url: string;
   private readonly token: string;
   private readonly timeoutMs: number;
+  private readonly send: Send;
 
   constructor(opts: LedgerClientOptions) {
     this.url = opts.url;
     this.token = opts.token;
     this.timeoutMs = opts.timeoutMs ?? TIMEOUT_MS;
+    this.send = opts.send ?? fetchSend;
   }
 
   decide(request: DecisionRequest): Promise<LedgerDecision> {
@@ -96,23 +119,24 @@ export class LedgerClient {
   }
 
   async call<T>(method: string, path: string, body?: string, contentType = 'application/json'): Promise<T> {
-    let res: Response;
+    let res: { status: number; text: string };
     try {
-      res = await fetch(this.url + path, {
+      res = await this.send({
         method,
+        url: this.url + path,
         headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
         ...(body !== undefined ? { body } : {}),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        timeoutMs: this.timeoutMs,
       });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.code ?? cause?.message ?? (err as Error).message;
+      const e = err as { code?: string; cause?: { code?: string; message?: string }; message?: string };
+      const why = e.cause?.code ?? e.cause?.message ?? e.code ?? e.message;
       throw new EntitlegateError(
         'EG_ERR_LEDGER_UNREACHABLE',
         `the ledger at ${this.url} could not be reached (${why}); nothing was decided or recorded`,
       );
     }
-    const text = await res.text();
+    const text = res.text;
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -122,7 +146,7 @@ export class LedgerClient {
         `${this.url}${path} answered HTTP ${res.status} with something other than JSON: is it an entitlegate ledger?`,
       );
     }
-    if (res.ok) return json as T;
+    if (res.status >= 200 && res.status < 300) return json as T;
     const e = (json as { error?: { code?: string; message?: string; problems?: Problem[] } }).error ?? {};
     const message = `the ledger refused ${method} ${path} (HTTP ${res.status}): ${e.message ?? text}`;
     const code = (e.code ?? 'EG_ERR_LEDGER_UNREACHABLE') as ErrorCode;

@@ -11,6 +11,7 @@ import { createLedgerToken } from '../ledger/serve.ts';
 import { type LedgerProcess, startLedgerProcess } from '../ledger/testing/process.ts';
 import { Gate } from './gate.ts';
 import { LedgerGate } from './ledger-gate.ts';
+import { pooledSend } from './ledger-transport.ts';
 import { buildServer } from './server.ts';
 import { Client, FakeApiServer, NOW, configYaml, deployment, review, tempDir, testCa, type TestCa } from './test-support.ts';
 
@@ -58,8 +59,11 @@ async function startCluster(o: { cluster: string; running: number; ledgerUrl: st
   const config = join(tmp.dir, `webhook-${o.cluster}-${++seq}.yaml`);
   writeFileSync(config, configYaml(64).replace('cluster: eu-1', `cluster: ${o.cluster}`));
   const gate = await Gate.create({ files: { config, usage: [] }, clock: () => NOW });
+  // The transport `entitlegate serve` gives its client.
+  const transport = pooledSend();
+  cleanup.push(() => transport.close());
   const ledger = new LedgerGate({
-    client: new LedgerClient({ url: o.ledgerUrl, token: o.token, timeoutMs: 2000 }),
+    client: new LedgerClient({ url: o.ledgerUrl, token: o.token, timeoutMs: 2000, send: transport.send }),
     cluster: o.cluster,
     reportDebounceMs: 20,
   });

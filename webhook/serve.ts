@@ -10,6 +10,7 @@ import { EntitlegateError } from '../engine/errors.ts';
 import { LedgerClient, ledgerUrl, tokenFrom } from '../ledger-client/client.ts';
 import { Gate } from './gate.ts';
 import { LedgerGate } from './ledger-gate.ts';
+import { pooledSend } from './ledger-transport.ts';
 import { startMetricsServer, type MetricsServer } from './metrics.ts';
 import { buildServer } from './server.ts';
 import { detectCluster } from './usage-source.ts';
@@ -132,9 +133,15 @@ export async function serve(opts: ServeOptions, hooks: ServeHooks = {}): Promise
     (settings
       ? { url: settings.url, ...(settings.tokenFile ? { tokenFile: resolve(dirname(opts.config), settings.tokenFile) } : {}) }
       : undefined);
+  const transport = ledgerAt ? pooledSend() : undefined;
   const ledger = ledgerAt
     ? new LedgerGate({
-        client: new LedgerClient({ url: ledgerUrl(ledgerAt.url), token: tokenFrom(ledgerAt.tokenFile), timeoutMs: LEDGER_TIMEOUT_MS }),
+        client: new LedgerClient({
+          url: ledgerUrl(ledgerAt.url),
+          token: tokenFrom(ledgerAt.tokenFile),
+          timeoutMs: LEDGER_TIMEOUT_MS,
+          send: transport!.send,
+        }),
         ...(gate.config.kubernetes.cluster ? { cluster: gate.config.kubernetes.cluster } : {}),
       })
     : null;
@@ -187,5 +194,6 @@ export async function serve(opts: ServeOptions, hooks: ServeHooks = {}): Promise
   app.log.info({ reason: typeof reason === 'string' ? reason : 'stop' }, 'shutting down: finishing requests in flight');
   await metricsServer?.close();
   await app.close();
+  await transport?.close();
   return 0;
 }
