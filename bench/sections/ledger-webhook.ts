@@ -112,7 +112,7 @@ export const ledgerWebhookSection: BenchSection = {
           ratio: r2(t.result.p99Ms / Math.max(a.result.p99Ms, 0.01)),
           target: 'p99 < 10 ms at 1,000/s',
           met: t.result.p99Ms < 10 && !t.result.errors && !t.result.unexpected,
-          note: `webhook main thread ${t.busy ?? '?'}% busy; the ledger made ${decided} reserving decisions in all (warm-ups, this run and the saturation run)${problems(t.result)}`,
+          note: `webhook main thread ${t.busy ?? '?'}% busy; the ledger made ${decided.n} reserving decisions in all (warm-ups, this run and the saturation run)${decided.mean}${problems(t.result)}`,
         },
         {
           section: 'ledger-webhook',
@@ -132,11 +132,21 @@ export const ledgerWebhookSection: BenchSection = {
   },
 };
 
-/** Decisions the ledger made with reserve: true, from its /metrics: proof the admissions went there. */
-async function ledgerDecisions(url: string): Promise<number> {
+/**
+ * From the ledger's /metrics: the decisions it made with reserve: true (proof
+ * the admissions went there) and the mean time it took to answer one, which
+ * tells the ledger's share of an admission's latency from the webhook's.
+ */
+async function ledgerDecisions(url: string): Promise<{ n: number; mean: string }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   let n = 0;
   for (const m of text.matchAll(/^entitlegate_ledger_decisions_total\{([^}]*)\} (\d+)$/gm))
     if (m[1]!.includes('reserve="true"')) n += Number(m[2]);
-  return n;
+  const sum = /^entitlegate_ledger_request_duration_seconds_sum\{route="decisions"\} ([\d.e+-]+)$/m.exec(text);
+  const count = /^entitlegate_ledger_request_duration_seconds_count\{route="decisions"\} (\d+)$/m.exec(text);
+  const mean =
+    sum && count && Number(count[1]) > 0
+      ? `, taking ${((Number(sum[1]) / Number(count[1])) * 1000).toFixed(1)} ms each on average inside the ledger (all runs)`
+      : '';
+  return { n, mean };
 }
