@@ -156,6 +156,19 @@ describe('the webhook with a ledger', { timeout: 60_000 }, () => {
     expect(more.json.response.auditAnnotations.products).toBe('oracle-db-ee:60+5/64');
   });
 
+  it('refuses to start with a cluster but no kubernetes.cluster to name the ledger source', async () => {
+    const api = new FakeApiServer();
+    const server = await api.listen();
+    cleanup.push(() => api.close());
+    const config = join(tmp.dir, `nameless-${++seq}.yaml`);
+    writeFileSync(config, configYaml(64).replace('  cluster: eu-1\n', ''));
+    const gate = await Gate.create({ files: { config, usage: [] }, clock: () => NOW });
+    const ledger = new LedgerGate({ client: new LedgerClient({ url: 'http://127.0.0.1:9', token: 't' }) });
+    await expect(
+      buildServer({ gate, tls, ledger, cluster: { kubeConfig: api.kubeConfig(server), from: 'test' }, reloadIntervalMs: 0, logger: false }),
+    ).rejects.toThrow(/set kubernetes.cluster in the config/);
+  });
+
   it('denies from its cached standing only what cannot fit in the whole capacity, and asks the ledger before every allow', async () => {
     const { ledger, token } = await startLedger();
     const eu = await startCluster({ cluster: 'eu-1', running: 0, ledgerUrl: ledger.url, token });

@@ -23865,6 +23865,15 @@ import { readFileSync as readFileSync7 } from "node:fs";
 var TIMEOUT_MS = 3e4;
 var LedgerRefusal = class extends EntitlegateError {
 };
+var fetchSend = async (req) => {
+  const res = await fetch(req.url, {
+    method: req.method,
+    headers: req.headers,
+    ...req.body !== void 0 ? { body: req.body } : {},
+    signal: AbortSignal.timeout(req.timeoutMs)
+  });
+  return { status: res.status, text: await res.text() };
+};
 function tokenFrom(tokenFile, env = process.env) {
   if (tokenFile) {
     let text2;
@@ -23900,10 +23909,12 @@ var LedgerClient = class {
   url;
   token;
   timeoutMs;
+  send;
   constructor(opts) {
     this.url = opts.url;
     this.token = opts.token;
     this.timeoutMs = opts.timeoutMs ?? TIMEOUT_MS;
+    this.send = opts.send ?? fetchSend;
   }
   decide(request2) {
     return this.call("POST", "/v1/decisions", JSON.stringify(request2));
@@ -23916,21 +23927,22 @@ var LedgerClient = class {
   async call(method, path, body, contentType = "application/json") {
     let res;
     try {
-      res = await fetch(this.url + path, {
+      res = await this.send({
         method,
+        url: this.url + path,
         headers: { authorization: `Bearer ${this.token}`, ...body !== void 0 ? { "content-type": contentType } : {} },
         ...body !== void 0 ? { body } : {},
-        signal: AbortSignal.timeout(this.timeoutMs)
+        timeoutMs: this.timeoutMs
       });
     } catch (err) {
-      const cause = err.cause;
-      const why = cause?.code ?? cause?.message ?? err.message;
+      const e2 = err;
+      const why = e2.cause?.code ?? e2.cause?.message ?? e2.code ?? e2.message;
       throw new EntitlegateError(
         "EG_ERR_LEDGER_UNREACHABLE",
         `the ledger at ${this.url} could not be reached (${why}); nothing was decided or recorded`
       );
     }
-    const text2 = await res.text();
+    const text2 = res.text;
     let json;
     try {
       json = JSON.parse(text2);
@@ -23940,7 +23952,7 @@ var LedgerClient = class {
         `${this.url}${path} answered HTTP ${res.status} with something other than JSON: is it an entitlegate ledger?`
       );
     }
-    if (res.ok) return json;
+    if (res.status >= 200 && res.status < 300) return json;
     const e = json.error ?? {};
     const message = `the ledger refused ${method} ${path} (HTTP ${res.status}): ${e.message ?? text2}`;
     const code = e.code ?? "EG_ERR_LEDGER_UNREACHABLE";
