@@ -2,7 +2,7 @@
 // bundle) against a real ledger process: a pull request decides with the
 // organisation's usage, a deploy job reserves and gets the reservation id as
 // an output, and an unreachable ledger fails the step with nothing recorded.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -160,6 +160,28 @@ describe.each(runners)('the action with a ledger, %s', (name, step) => {
     expect(r.stdout).toContain('could not be reached');
     expect(r.stdout).toContain('nothing was decided or recorded');
     expect(r.outputs.allowed).toBeUndefined();
+  });
+
+  it("without ledger-url, the config's ledger: names the ledger (and its tokenFile the token)", async () => {
+    writeFileSync(join(workspace, 'ledger-token'), `${tokens.gate}\n`);
+    writeFileSync(
+      join(workspace, 'with-ledger.yaml'),
+      `${readFileSync(TEST_CONFIG, 'utf8')}ledger:\n  url: ${ledger.url}\n  tokenFile: ledger-token\n`,
+    );
+    const before = (await held()).length;
+    const { 'ledger-url': _url, ...inputs } = base();
+    const r = await step({
+      apiUrl: gh.url,
+      workspace,
+      inputs: { ...inputs, config: 'with-ledger.yaml', paths: claimsFile(`cfg-${tag}`, 10), reserve: 'true' },
+    });
+    expect(r.exitCode).toBe(0);
+    expect(r.outputs['reservation-id']).toMatch(/\S/);
+    expect(await held()).toHaveLength(before + 1);
+    await fetch(`${ledger.url}/v1/reservations/${r.outputs['reservation-id']}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${tokens.admin}` },
+    });
   });
 
   it('refuses usage files and a missing token before asking the ledger', async () => {
