@@ -184,6 +184,9 @@ describe('the webhook with a ledger', { timeout: 60_000 }, () => {
     const over = await eu.client.post('/validate', create('over', '61'));
     expect(over.json.response.allowed).toBe(false);
     expect(eu.ledger.stats).toMatchObject({ roundTrips: 2, cachedDenials: 1 });
+    const scraped = (await eu.client.get('/metrics')).text;
+    expect(scraped).toContain('entitlegate_ledger_round_trips_total 2');
+    expect(scraped).toContain('entitlegate_ledger_cached_denials_total 1');
     // The ledger saw exactly those two decisions.
     const metrics = await (await fetch(`${ledger.url}/metrics`)).text();
     const decided = [...metrics.matchAll(/^entitlegate_ledger_decisions_total\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);

@@ -9,6 +9,7 @@ import { admissionPlugin } from './admission.ts';
 import type { Gate } from './gate.ts';
 import { healthPlugin, type Readiness } from './health.ts';
 import type { LedgerGate } from './ledger-gate.ts';
+import { registerLedgerMetrics } from './ledger-metrics.ts';
 import { Metrics, metricsPlugin } from './metrics.ts';
 import { Reloader, readTls, type TlsFiles } from './reload.ts';
 import { RUN_TASK_PATH, runTaskPlugin } from './run-task.ts';
@@ -156,6 +157,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   }
   const usage = opts.cluster ? new ClusterUsage(gate, opts.cluster, app.log, opts.usage) : new SnapshotUsage();
   const metrics = new Metrics(gate, { defaultMetrics: opts.defaultMetrics ?? true, ready: () => usage.ready() });
+  if (gate.ledger) registerLedgerMetrics(metrics.registry, gate.ledger);
   app.decorate('readiness', usage as Readiness);
   app.decorate('metrics', metrics);
   app.decorate('reloader', undefined);
