@@ -156,6 +156,34 @@ describe('the webhook with a ledger', { timeout: 60_000 }, () => {
     expect(more.json.response.auditAnnotations.products).toBe('oracle-db-ee:60+5/64');
   });
 
+  it('a scale-up is settled only by a report that shows it applied, not by one sent meanwhile (a status update)', async () => {
+    const { ledger, token, admin } = await startLedger();
+    const eu = await startCluster({ cluster: 'eu-1', running: 0, ledgerUrl: ledger.url, token });
+    const db = (replicas: number, generation: number, status: object = {}) => {
+      const d = deployment({ name: 'db', replicas, cpu: '1' }) as { metadata: Record<string, unknown> };
+      d.metadata.generation = generation;
+      return { ...d, status };
+    };
+    eu.api.event('ADDED', DEPLOYMENTS, db(30, 1));
+    const reportsAfter = async (n: number) =>
+      vi.waitFor(() => expect(eu.ledger.stats.reports).toBeGreaterThanOrEqual(n), { timeout: 10_000, interval: 20 });
+    await reportsAfter(2); // the sync's, then db's
+    const up = await eu.client.post('/validate', review({ operation: 'UPDATE', object: db(40, 1), oldObject: db(30, 1) }));
+    expect(up.json.response.allowed).toBe(true);
+    const id = up.json.response.auditAnnotations.reservation as string;
+    const state = async () => (await adminGet(ledger.url, admin, `/v1/reservations/${id}`)).state as string;
+    // The old object's status changes (same generation): a report goes out with db still at 30.
+    const before = eu.ledger.stats.reports;
+    eu.api.event('MODIFIED', DEPLOYMENTS, db(30, 1, { readyReplicas: 29 }));
+    await reportsAfter(before + 1);
+    expect(await state()).toBe('held');
+    // 30 reported + 10 held: 25 more do not fit (of 64); they would if the report had settled the reservation.
+    expect((await eu.client.post('/validate', create('more', '25'))).json.response.allowed).toBe(false);
+    // The scale-up applied (a new generation): its report settles the reservation.
+    eu.api.event('MODIFIED', DEPLOYMENTS, db(40, 2));
+    await vi.waitFor(async () => expect(await state()).toBe('settled'), { timeout: 10_000, interval: 50 });
+  });
+
   it('refuses to start with a cluster but no kubernetes.cluster to name the ledger source', async () => {
     const api = new FakeApiServer();
     const server = await api.listen();
