@@ -12,11 +12,11 @@ import { findOpa } from './lib/opa-server.ts';
 import { renderMarkdown, renderTable, type Report } from './lib/table.ts';
 import type { BenchRow, BenchSection } from './types.ts';
 
-const ORDER = ['decision', 'webhook', 'terraform', 'growth', 'ledger', 'audit'] as const;
+const ORDER = ['decision', 'webhook', 'terraform', 'growth', 'ledger', 'ledger-webhook', 'audit'] as const;
 
 /** Sections written by others load only when their file is there. */
 async function loadSection(name: string): Promise<BenchSection | undefined> {
-  const exportName = `${name}Section`;
+  const exportName = `${name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())}Section`; // ledger-webhook → ledgerWebhookSection
   try {
     const mod = (await import(`./sections/${name}.ts`)) as Record<string, unknown>;
     const section = mod[exportName] as BenchSection | undefined;

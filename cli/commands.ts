@@ -57,20 +57,24 @@ export async function check(args: string[], io: Io): Promise<number> {
     const now = nowFrom(values.now, io.clock);
     if (!positionals.length) throw usageError('check needs at least one PATH (a file, a folder, or - for stdin)');
     checkLedgerFlags(values);
-    if (values.ledger) return await checkWithLedger({ values, paths: positionals, scope: scopeFrom(values), mode, format }, io);
+    const warn = (w: InputWarning) => io.stderr(`entitlegate: warning: ${warningText(w)}\n`);
+    const notInputs = [...(configFile ? [configFile] : []), ...usageFiles];
+    if (values.ledger)
+      return await checkWithLedger({ values, paths: positionals, scope: scopeFrom(values), mode, format, notInputs, warn }, io);
     const { config, engine } = await loadEngine(configFile, usageFiles);
     const ledger = config.config.ledger;
     if (wantsLedger(values, !!ledger)) {
       const settings = ledger ? { settings: { ...ledger, configFile: config.file } } : {};
-      return await checkWithLedger({ values, paths: positionals, scope: scopeFrom(values), mode, format, ...settings }, io);
+      return await checkWithLedger(
+        { values, paths: positionals, scope: scopeFrom(values), mode, format, notInputs, warn, ...settings },
+        io,
+      );
     }
     if (config.policyPath) refuseOutput([{ path: config.policyPath, what: "the config's compiled policy" }]);
     // Gone before the inputs are read: a run killed from here on leaves no
     // earlier verdict behind either.
     if (output !== undefined) removeStaleReport(output);
-    const notInputs = [...(configFile ? [configFile] : []), ...usageFiles];
     // On stderr, whatever the format: JSON and SARIF on stdout stay parseable.
-    const warn = (w: InputWarning) => io.stderr(`entitlegate: warning: ${warningText(w)}\n`);
     const claims = claimsFromPaths(positionals, { config: config.config, scope: scopeFrom(values), notInputs, warn }, io.readStdin);
     const decision = engine.decide(claims, mode ? { now, mode } : { now });
     const out = renderDecision(decision, format, { configFile: config.file, configLine: definitionLines(config) });

@@ -6,7 +6,7 @@
 import { SCOPE_DIMENSIONS, type Scope } from '../engine/types.ts';
 import { HelpRequested, parse, strings, usageError } from './args.ts';
 import type { Io } from './io.ts';
-import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from './ledger-client.ts';
+import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from '../ledger-client/client.ts';
 
 export const EXCEPTION_USAGE = [
   'entitlegate exception request --ledger URL --product P --quantity N --until DATE [--scope DIM=VALUE]... --reason TEXT [--ticket REF] [--format text|json]',

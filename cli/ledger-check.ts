@@ -5,11 +5,11 @@
 import { dirname, resolve } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import type { Decision, Mode, Scope } from '../engine/types.ts';
-import { claimsFromPaths } from '../inputs/read.ts';
+import { claimsFromPaths, type InputWarning } from '../inputs/read.ts';
 import { type Format, renderDecision } from '../render/index.ts';
 import { usageError } from './args.ts';
 import type { Io } from './io.ts';
-import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from './ledger-client.ts';
+import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from '../ledger-client/client.ts';
 import { writeReport } from './output.ts';
 
 /** check's options that belong to the ledger, for its parse table. */
@@ -28,6 +28,10 @@ export interface LedgerCheck {
   scope: Scope;
   mode: Mode | undefined;
   format: Format;
+  /** The run's own files (config, usage): never read as inputs. */
+  notInputs?: readonly string[];
+  /** Where input warnings go (stderr). */
+  warn?: (w: InputWarning) => void;
 }
 
 type LedgerDecision = Decision & { reservation?: { id: string; expiresAt: string } };
@@ -56,7 +60,11 @@ export async function checkWithLedger(c: LedgerCheck, io: Io): Promise<number> {
   const client = new LedgerClient({ url, token: tokenFrom(tokenFile) });
   try {
     const { digest, config } = await client.call<{ digest: string; config: Config }>('GET', '/v1/config');
-    const claims = claimsFromPaths(c.paths, { config, scope: c.scope }, io.readStdin);
+    const claims = claimsFromPaths(
+      c.paths,
+      { config, scope: c.scope, ...(c.notInputs ? { notInputs: c.notInputs } : {}), ...(c.warn ? { warn: c.warn } : {}) },
+      io.readStdin,
+    );
     const request = {
       claims,
       configDigest: digest,

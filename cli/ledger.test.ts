@@ -241,6 +241,27 @@ describe('entitlegate ledger usage put / token create', () => {
     expect(bad.stderr).toContain(`${tf('bad-usage.yaml')}:4:14 unknown product "nope"`);
   });
 
+  it('a usage snapshot refuses scope flags (they are for a Terraform state): exit 2, nothing stored', async () => {
+    await start();
+    const put = await cli([
+      'ledger',
+      'usage',
+      'put',
+      '--ledger',
+      l.url,
+      '--token-file',
+      tf('reporter'),
+      '--source',
+      'sam',
+      '--environment',
+      'prod',
+      tf('usage.yaml'),
+    ]);
+    expect(put.code).toBe(2);
+    expect(put.stderr).toContain('scope parameters (environment) go with a Terraform state');
+    expect((await l.call('GET', '/v1/sources')).body.sources).toEqual([]);
+  });
+
   it('creates a token once, stored hashed, that the server then accepts', async () => {
     await start();
     const created = await cli([

@@ -3,9 +3,10 @@
 // reservation), 2 bad input or the ledger unreachable.
 import { EntitlegateError } from '../engine/errors.ts';
 import { decodeText, readTextFile } from '../engine/text-file.ts';
+import { SCOPE_DIMENSIONS } from '../engine/types.ts';
 import { HelpRequested, parse, usageError } from './args.ts';
 import type { Io } from './io.ts';
-import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from './ledger-client.ts';
+import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from '../ledger-client/client.ts';
 import {
   KEY_CREATE_USAGE,
   LEDGER_SERVE_USAGE,
@@ -24,7 +25,7 @@ export const LEDGER_USAGE = `  ${LEDGER_SERVE_USAGE}
   ${TOKEN_LIST_USAGE}
   ${TOKEN_REVOKE_USAGE}
   ${KEY_CREATE_USAGE}
-  entitlegate ledger usage put --ledger URL --source NAME FILE [--stale-after 2h] [--token-file F]
+  entitlegate ledger usage put --ledger URL --source NAME FILE [--stale-after 2h] [--environment E] [--account A] [--region R] [--token-file F]
   entitlegate ledger confirm|release ID --ledger URL [--token-file F]`;
 
 const clientOptions = { ledger: { type: 'string' }, 'token-file': { type: 'string' } } as const;
@@ -65,7 +66,12 @@ async function reservationStep(verb: 'confirm' | 'release', args: string[], io: 
 }
 
 async function usagePut(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { ...clientOptions, source: { type: 'string' }, 'stale-after': { type: 'string' } }, true);
+  const scopeOptions = Object.fromEntries(SCOPE_DIMENSIONS.map((d) => [d, { type: 'string' }] as const));
+  const { values, positionals } = parse(
+    args,
+    { ...clientOptions, ...scopeOptions, source: { type: 'string' }, 'stale-after': { type: 'string' } },
+    true,
+  );
   if (positionals.length !== 1 || !values.source)
     throw usageError(
       'usage: entitlegate ledger usage put --ledger URL --source NAME FILE   (a usage snapshot, or terraform show -json of a state)',
@@ -74,7 +80,12 @@ async function usagePut(args: string[], io: Io): Promise<number> {
   // Read and decoded as check reads its inputs (regular files only; BOM, UTF-16, CRLF).
   const text = file === '-' ? decodeText(io.readStdin(), '<stdin>') : readTextFile(file, 'EG_ERR_FILE_NOT_FOUND');
   const c = client(values);
-  const query = values['stale-after'] ? `?staleAfter=${encodeURIComponent(values['stale-after'] as string)}` : '';
+  // The scope a Terraform state's resources run in (a state knows their regions only).
+  const params = new URLSearchParams();
+  if (values['stale-after']) params.set('staleAfter', values['stale-after'] as string);
+  const given = values as Record<string, unknown>;
+  for (const d of SCOPE_DIMENSIONS) if (typeof given[d] === 'string') params.set(d, given[d] as string);
+  const query = params.size ? `?${params}` : '';
   return refusalIsOne(io, async () => {
     try {
       // Sent as written: the ledger reads YAML and JSON, and its problems then point at the file's own lines.

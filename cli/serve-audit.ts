@@ -5,7 +5,7 @@
 // or the ledger or store unreachable.
 import { HelpRequested, parse, usageError } from './args.ts';
 import type { Io } from './io.ts';
-import { ledgerUrl, tokenFrom } from './ledger-client.ts';
+import { ledgerUrl, tokenFrom } from '../ledger-client/client.ts';
 
 export const AUDIT_USAGE = [
   'entitlegate audit verify (--ledger URL | --store STORE) [--key FILE] [--format text|json] [--token-file F]',

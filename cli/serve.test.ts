@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from './run.ts';
 import type { Io } from './io.ts';
 import { serve } from './serve.ts';
+import { startTestLedger } from '../ledger/testing/harness.ts';
 import { Client, configYaml, deployment, review, tempDir, testCa, usageYaml, type TestCa } from '../webhook/test-support.ts';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -191,5 +192,59 @@ describe('entitlegate serve', () => {
     expect(res.json.response.auditAnnotations.products).toBe('oracle-db-ee:54+12/64');
     await client.close();
     stop();
+  });
+
+  it("decides at the ledger its config's ledger: names (token file relative to the config); --token-file alone is refused", async () => {
+    const t = io();
+    expect(await run(['serve', '--config', config, '--insecure-http', '--token-file', join(tmp.dir, 'x')], t.io)).toBe(2);
+    expect(t.err.join('')).toContain('--token-file goes with --ledger URL');
+
+    const ledgerConfig = join(tmp.dir, 'ledger.yaml');
+    writeFileSync(ledgerConfig, configYaml(64));
+    const ledger = await startTestLedger({ clock: () => new Date(), config: ledgerConfig });
+    try {
+      writeFileSync(join(tmp.dir, 'ledger-token'), `${ledger.tokens.gate}\n`);
+      const withLedger = join(tmp.dir, 'with-ledger.yaml');
+      writeFileSync(withLedger, `${configYaml(64)}ledger:\n  url: ${ledger.url}\n  tokenFile: ledger-token\n`);
+      let stop!: () => void;
+      let address!: string;
+      const listening = new Promise<void>((resolve) => {
+        void serve(
+          [
+            '--config',
+            withLedger,
+            '--tls-cert',
+            tls.cert,
+            '--tls-key',
+            tls.key,
+            '--port',
+            '0',
+            '--host',
+            '127.0.0.1',
+            '--no-cluster',
+            '--log-level',
+            'silent',
+          ],
+          io().io,
+          {
+            stop: new Promise<void>((r) => (stop = r)),
+            listening: (a) => {
+              address = a;
+              resolve();
+            },
+          },
+        ).then((code) => expect(code).toBe(0));
+      });
+      await listening;
+      const client = new Client(address, ca.caPem);
+      const res = await client.post('/validate', review({ operation: 'CREATE', object: deployment({ name: 'a', cpu: '12' }) }));
+      expect(res.json.response.allowed).toBe(true);
+      const id = res.json.response.auditAnnotations.reservation as string;
+      expect((await ledger.call('GET', `/v1/reservations/${id}`)).body).toMatchObject({ state: 'held' });
+      await client.close();
+      stop();
+    } finally {
+      await ledger.close();
+    }
   });
 });

@@ -6,7 +6,7 @@ import type { Io } from './io.ts';
 
 export const SERVE_USAGE = `entitlegate serve --config FILE [--usage FILE]... [--tls-cert F --tls-key F [--client-ca F]] [--port N] [--host H]
     [--now ISO-8601] [--no-cluster] [--insecure-http] [--log-level L] [--reload-interval MS]
-    [--shared-reservations NAMESPACE] [--replica-id ID] [--metrics-port N]`;
+    [--shared-reservations NAMESPACE] [--replica-id ID] [--metrics-port N] [--ledger URL [--token-file F]]`;
 
 function portFrom(value: unknown, flag = '--port'): number {
   if (value === undefined) return 8443;
@@ -35,6 +35,8 @@ export async function serve(args: string[], io: Io, hooks: ServeHooks = {}): Pro
       'shared-reservations': { type: 'string' },
       'replica-id': { type: 'string' },
       'metrics-port': { type: 'string' },
+      ledger: { type: 'string' },
+      'token-file': { type: 'string' },
     },
     false,
   );
@@ -59,6 +61,9 @@ export async function serve(args: string[], io: Io, hooks: ServeHooks = {}): Pro
   // --now fixes the instant of every decision (what-if questions, tests).
   const fixed = values.now === undefined ? undefined : nowFrom(values.now, io.clock);
   const replica = values['replica-id'] as string | undefined;
+  const ledger = values.ledger as string | undefined;
+  const tokenFile = values['token-file'] as string | undefined;
+  if (tokenFile !== undefined && ledger === undefined) throw usageError('--token-file goes with --ledger URL');
   const webhook = await import('../webhook/serve.ts');
   return webhook.serve(
     {
@@ -74,6 +79,7 @@ export async function serve(args: string[], io: Io, hooks: ServeHooks = {}): Pro
       ...(sharedNs !== undefined ? { sharedReservationsNamespace: sharedNs } : {}),
       ...(replica !== undefined ? { replicaId: replica } : {}),
       ...(values['metrics-port'] !== undefined ? { metricsPort: portFrom(values['metrics-port'], '--metrics-port') } : {}),
+      ...(ledger !== undefined ? { ledger: { url: ledger, ...(tokenFile !== undefined ? { tokenFile } : {}) } } : {}),
     },
     hooks,
   );

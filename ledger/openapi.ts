@@ -112,6 +112,11 @@ export const openapi = {
             in: 'query',
             schema: { type: 'string', description: 'e.g. 2h: decisions warn STALE_USAGE when the source is silent longer' },
           },
+          ...['environment', 'cluster', 'namespace', 'account', 'region'].map((name) => ({
+            name,
+            in: 'query',
+            schema: { type: 'string', description: `with a Terraform state: the ${name} its resources run in (wins over the state's own)` },
+          })),
         ],
         requestBody: json({ $ref: '#/components/schemas/UsageReport' }),
         responses: { '200': { description: 'stored', ...json({ type: 'object' }) }, ...errors },

@@ -159,14 +159,28 @@ export function parseDecisionRequest(text: string, products: ReadonlySet<string>
  * Terraform adapter into records identified by address; a state carries no
  * time of its own, so it is observed when the ledger receives it.
  */
-export function parseUsageBody(text: string, config: Config, now: Date): UsageBody {
+/**
+ * A usage report, or a Terraform state. A state knows its resources' regions
+ * only, so `scope` (the environment, account… the workspace deploys to) is
+ * given with it and wins over what the state says, as check's flags do over a
+ * plan; a usage report scopes each record itself and takes none.
+ */
+export function parseUsageBody(text: string, config: Config, now: Date, scope: Scope = {}): UsageBody {
   let json: unknown;
   if (/^\s*\{/.test(text)) {
     try {
       json = JSON.parse(text);
     } catch {}
   }
-  if (isTerraformState(json)) return { observedAt: now.toISOString(), usage: usageFromState(json, config, 'request') };
+  if (isTerraformState(json)) {
+    const usage = usageFromState(json, config, 'request').map((r) => ({ ...r, scope: { ...r.scope, ...scope } }));
+    return { observedAt: now.toISOString(), usage };
+  }
+  if (Object.keys(scope).length)
+    throw new EntitlegateError(
+      'EG_ERR_INPUT_INVALID',
+      `scope parameters (${Object.keys(scope).join(', ')}) go with a Terraform state; a usage report gives each record its own scope`,
+    );
   return parseUsageReport(text, new Set(config.products.map((p) => p.id)));
 }
 

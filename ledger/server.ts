@@ -7,6 +7,7 @@ import type { Server as HttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { EntitlegateError, type ErrorCode } from '../engine/errors.ts';
+import { SCOPE_DIMENSIONS, type Scope } from '../engine/types.ts';
 import { type CheckpointPolicy, checkpointPolicy } from './audit/checkpointer.ts';
 import type { SigningKey } from './audit/checkpoint.ts';
 import { auditRoutes } from './audit/routes.ts';
@@ -239,7 +240,12 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
             `staleAfter must be a duration such as 15m, 2h or 1d, not "${req.query.staleAfter}"`,
           );
       }
-      const body = parseUsageBody(text(req), ledger.config.config, ledger.clock());
+      const scope: Scope = {};
+      for (const d of SCOPE_DIMENSIONS) {
+        const v = req.query[d];
+        if (typeof v === 'string' && v) scope[d] = v;
+      }
+      const body = parseUsageBody(text(req), ledger.config.config, ledger.clock(), scope);
       assertWithin(who, body.usage, 'the usage report');
       const result = await ledger.putUsage(name, body, staleAfterMs, actor);
       metrics.reservations.inc({ change: 'settled' }, result.settled.length);

@@ -1,5 +1,5 @@
 // The layout is the data flow: surfaces stand on the shared core (engine,
-// adapters, config, inputs, render) and never on each other; the engine knows
+// adapters, config, inputs, render, ledger-client) and never on each other; the engine knows
 // licences only; config/ composes the settings each part owns, and nothing else. Read from the sources' import lines, so a new file is
 // covered the day it is added.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -52,7 +52,8 @@ const SETTINGS = [
 
 describe('layout', () => {
   it('finds the files it checks (a check that reads nothing proves nothing)', () => {
-    for (const s of ['cli', 'action', 'webhook', 'engine', 'config', 'inputs', 'render']) expect(sources(s).length, s).toBeGreaterThan(0);
+    for (const s of ['cli', 'action', 'webhook', 'engine', 'config', 'inputs', 'render', 'ledger-client'])
+      expect(sources(s).length, s).toBeGreaterThan(0);
     for (const f of SETTINGS) expect(sources(f.slice(0, f.lastIndexOf('/'))), f).toContain(f.split('/').join(sep));
   });
 
@@ -98,7 +99,7 @@ describe('layout', () => {
   });
 
   it('the shared core imports no surface', () => {
-    const bad = ['inputs', 'render', 'adapters'].flatMap((dir) =>
+    const bad = ['inputs', 'render', 'adapters', 'ledger-client'].flatMap((dir) =>
       sources(dir).flatMap((f) =>
         importedFolders(f)
           .filter((d) => SURFACES.includes(d))

@@ -4,11 +4,13 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { terraformMissingReason, terraformPath } from '../adapters/terraform/real-terraform.ts';
 import { change, plan } from '../adapters/terraform/test-helpers.ts';
 import type { Decision } from '../engine/types.ts';
+import { createLedgerToken } from '../ledger/serve.ts';
+import { type LedgerProcess, startLedgerProcess } from '../ledger/testing/process.ts';
 import { cli, cliProcess, ROOT, tempFiles } from './cli-harness.ts';
 
 const EXAMPLE = join(ROOT, 'examples', 'terraform');
@@ -237,3 +239,95 @@ describe.skipIf(missing !== undefined)('examples/terraform/pre-apply.sh with a r
     }
   }
 });
+
+describe.skipIf(missing !== undefined)(
+  'examples/terraform/pre-apply.sh with a ledger (EG_LEDGER) and a real Terraform',
+  { timeout: 120_000 },
+  () => {
+    const work: string[] = [];
+    let ledger: LedgerProcess;
+    let t: { hook: string; admin: string };
+    beforeAll(async () => {
+      const d = mkdtempSync(join(tmpdir(), 'entitlegate-pre-apply-ledger-'));
+      work.push(d);
+      const store = join(d, 'ledger.db');
+      const now = new Date();
+      t = {
+        hook: (await createLedgerToken({ store, name: 'pipeline', roles: ['gate', 'reporter'], now })).token,
+        admin: (await createLedgerToken({ store, name: 'admin', roles: ['admin'], now })).token,
+      };
+      ledger = await startLedgerProcess({ config: join(EXAMPLE, 'entitlegate.yaml'), store });
+      // The SAM export goes to the ledger as its own source: 18 of 32 in use.
+      const sam = readFileSync(join(EXAMPLE, 'usage.yaml'), 'utf8');
+      const put = await fetch(`${ledger.url}/v1/sources/sam/usage`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${t.hook}`, 'content-type': 'application/yaml' },
+        body: sam,
+      });
+      expect(put.status).toBe(200);
+    });
+    afterAll(async () => {
+      await ledger?.kill();
+      for (const d of work) rmSync(d, { recursive: true, force: true });
+    });
+
+    // biome-ignore lint/suspicious/noExplicitAny: test-only reader of JSON answers
+    const admin = async (path: string): Promise<any> =>
+      (await fetch(ledger.url + path, { headers: { authorization: `Bearer ${t.admin}` } })).json();
+
+    /** A copy of the example as the workspace `name`; its resources named `<name>_app` and so on (see the report: same addresses in two workspaces count once). */
+    function runHook(name: string) {
+      const d = join(mkdtempSync(join(tmpdir(), 'entitlegate-ws-')), name);
+      work.push(dirname(d));
+      cpSync(EXAMPLE, d, {
+        recursive: true,
+        filter: (src) => !/[\\/](\.terraform|tfplan|plan\.json|terraform\.tfstate)/.test(src.slice(EXAMPLE.length)),
+      });
+      const tf = join(d, 'main.tf');
+      writeFileSync(
+        tf,
+        readFileSync(tf, 'utf8')
+          .replace(/"terraform_data" "(\w+)"/g, `"terraform_data" "${name}_$1"`)
+          .replace(/terraform_data\.(\w+)/g, `terraform_data.${name}_$1`),
+      );
+      const rc = join(d, '.terraformrc');
+      writeFileSync(rc, '');
+      const r = spawnSync('bash', [join(d, 'pre-apply.sh')], {
+        cwd: d,
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          TERRAFORM: terraformPath(),
+          ENTITLEGATE: `${process.execPath} ${join(ROOT, 'cli', 'main.ts')}`,
+          EG_LEDGER: ledger.url,
+          ENTITLEGATE_TOKEN: t.hook,
+          CHECKPOINT_DISABLE: '1',
+          TF_IN_AUTOMATION: '1',
+          TF_INPUT: '0',
+          TF_CLI_CONFIG_FILE: rc,
+          NO_COLOR: '1',
+        },
+        maxBuffer: 1 << 26,
+      });
+      return { dir: d, code: r.status, stdout: r.stdout, stderr: r.stderr };
+    }
+
+    it('reserves the plan, applies, and the state reported after apply settles the reservation; a second workspace is decided against it', async () => {
+      const first = runHook('payments');
+      expect(first.stderr).not.toMatch(/not applying/);
+      expect(first.code).toBe(0);
+      expect(first.stdout).toMatch(/Apply complete! Resources: 4 added/);
+      // Settled: the state counts the resources now, the reservation no longer does.
+      expect((await admin('/v1/reservations?state=held,confirmed&limit=100')).reservations).toEqual([]);
+      const sources = (await admin('/v1/sources')).sources as { source: string }[];
+      expect(sources.map((s) => s.source).sort()).toEqual(['sam', 'terraform:payments-default']);
+
+      // 18 (SAM) + 10 (the first workspace's state) + 10 more > 32: blocked, nothing applied, nothing held.
+      const second = runHook('billing');
+      expect(second.code).toBe(1);
+      expect(second.stderr).toContain('the plan exceeds licence entitlements; not applying');
+      expect(existsSync(join(second.dir, 'terraform.tfstate'))).toBe(false);
+      expect((await admin('/v1/reservations?state=held,confirmed&limit=100')).reservations).toEqual([]);
+    });
+  },
+);

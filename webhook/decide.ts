@@ -45,10 +45,10 @@ export interface AdmitOptions {
   notReady?: string;
 }
 
-type Prepared = { outcome: AdmissionOutcome } | { claims: Claim[]; warnings: string[] };
+export type Prepared = { outcome: AdmissionOutcome } | { claims: Claim[]; warnings: string[] };
 
 /** Everything before the engine: exemptions, skipped subresources, claims. Never throws. */
-function prepare(gate: Gate, req: AdmissionRequest, opts: AdmitOptions): Prepared {
+export function prepare(gate: Gate, req: AdmissionRequest, opts: AdmitOptions): Prepared {
   const settings = gate.config.kubernetes;
   const base = (result: AdmissionResult, extra: Partial<AdmissionResponse> = {}): AdmissionResponse => ({
     uid: req.uid,
@@ -150,7 +150,7 @@ export async function admitShared(
   }
 }
 
-function render(req: AdmissionRequest, decision: Decision, claims: Claim[], warnings: string[]): AdmissionOutcome {
+export function render(req: AdmissionRequest, decision: Decision, claims: Claim[], warnings: string[]): AdmissionOutcome {
   // In warn mode violations do not block; the user still has to see them.
   const shown = decision.allowed ? [...decision.violations, ...decision.warnings] : decision.warnings;
   const allWarnings = [...warnings, ...shown.map(findingWarning)];
@@ -178,7 +178,7 @@ function render(req: AdmissionRequest, decision: Decision, claims: Claim[], warn
 }
 
 /** Failure policy: an evaluation error denies, unless the namespace is configured fail-open. */
-function failure(gate: Gate, req: AdmissionRequest, claims: Claim[], err: unknown, step: FailedStep): AdmissionOutcome {
+export function failure(gate: Gate, req: AdmissionRequest, claims: Claim[], err: unknown, step: FailedStep): AdmissionOutcome {
   const message = failureText(err, step, false);
   const code = err instanceof EntitlegateError ? err.code : 'EG_ERR_INTERNAL';
   const failOpen = !!req.namespace && gate.config.kubernetes.failOpenNamespaces.includes(req.namespace);

@@ -10,6 +10,7 @@ export type FailedStep =
   | 'reading the cluster inventory'
   | 'evaluating the policy'
   | 'deciding with the shared reservations'
+  | 'deciding at the ledger'
   | 'reading the plan';
 
 /** Runs one step; anything but an EntitlegateError it throws comes out as one that names the step. */

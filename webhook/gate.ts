@@ -11,6 +11,7 @@ import { Engine, type UsageSource } from '../engine/engine.ts';
 import { CompiledPolicy } from '../engine/policy/wasm.ts';
 import { isoInstant } from '../engine/time.ts';
 import type { UsageSnapshot } from '../engine/types.ts';
+import type { LedgerGate } from './ledger-gate.ts';
 import { Reservations } from './reservations.ts';
 import type { CountedVersion, SharedReservations } from './shared-reservations.ts';
 
@@ -35,6 +36,8 @@ export class Gate {
   readonly reservations: Reservations;
   /** Reservations shared across replicas (Leases); when set, admissions use it instead of `reservations`. */
   shared: SharedReservations | undefined;
+  /** The ledger that decides and reserves admissions (ledger-gate.ts); when set, it wins over `shared` and `reservations`. */
+  ledger: LedgerGate | undefined;
   /** What the engine counts of each object that changed lately (the shared ledger's release rule). */
   readonly #counted = new Map<string, CountedVersion>();
   #countedSwept = 0;

@@ -3,8 +3,11 @@
 // on another origin, as the real API does) and the task result callback.
 // Decisions come from the real compiled policy.
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { fetch as undiciFetch } from 'undici';
@@ -14,7 +17,12 @@ import { change, plan } from '../adapters/terraform/test-helpers.ts';
 import { parseConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { Engine } from '../engine/engine.ts';
+import { LedgerClient } from '../ledger-client/client.ts';
+import { createLedgerToken } from '../ledger/serve.ts';
+import { freePort } from '../ledger/testing/postgres.ts';
+import { type LedgerProcess, startLedgerProcess } from '../ledger/testing/process.ts';
 import { runTaskPlugin, signatureValid, type RunTaskOptions, type TaskResult } from './run-task.ts';
+import { RunTaskLedger } from './run-task-ledger.ts';
 
 const NOW = new Date('2026-11-28T10:00:00Z');
 const TOKEN = 'atlasv1.secret-run-token-4QEuyyxug1f2rw';
@@ -813,5 +821,91 @@ describe('signatureValid', () => {
     expect(signatureValid(Buffer.from('{"a": 1}'), sig, 'k')).toBe(false);
     expect(signatureValid(raw, sig.slice(0, 64), 'k')).toBe(false);
     expect(signatureValid(raw, undefined, 'k')).toBe(false);
+  });
+});
+
+describe('POST /terraform/run-task with a ledger (a real ledger process)', { timeout: 60_000 }, () => {
+  let dir: string;
+  let ledgerProc: LedgerProcess;
+  let t: { gate: string; admin: string; reporter: string };
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'eg-runtask-ledger-'));
+    const config = join(dir, 'entitlegate.yaml');
+    writeFileSync(config, CONFIG);
+    const store = join(dir, 'ledger.db');
+    const now = new Date();
+    const mk = async (role: 'gate' | 'admin' | 'reporter') => (await createLedgerToken({ store, name: role, roles: [role], now })).token;
+    t = { gate: await mk('gate'), admin: await mk('admin'), reporter: await mk('reporter') };
+    ledgerProc = await startLedgerProcess({ config, store });
+    // The organisation's other usage is at the ledger, not in this server's engine: 20 of 32 in prod.
+    const sam = {
+      version: 1 as const,
+      source: 'sam',
+      observedAt: now.toISOString(),
+      usage: [{ product: 'weblogic-ee', quantity: 20, scope: { environment: 'prod' } }],
+    };
+    await new LedgerClient({ url: ledgerProc.url, token: t.reporter }).putUsage(sam);
+  });
+  afterAll(async () => {
+    await ledgerProc?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const ledgerWith = (url = ledgerProc.url) => new RunTaskLedger(new LedgerClient({ url, token: t.gate }));
+  // biome-ignore lint/suspicious/noExplicitAny: test-only reader of JSON answers
+  const held = async (): Promise<any[]> =>
+    (
+      (await (
+        await fetch(`${ledgerProc.url}/v1/reservations?state=held,confirmed&limit=100`, { headers: { authorization: `Bearer ${t.admin}` } })
+      ).json()) as { reservations: unknown[] }
+    ).reservations;
+  // An engine with no usage: whatever denies here, the ledger denied.
+  const emptyEngine = async () => Engine.create(parseConfig('entitlegate.yaml', CONFIG), []);
+
+  it('post_plan reserves the plan by address; pre_apply of the same run passes on that reservation; another run is decided against it', async () => {
+    const local = await emptyEngine();
+    const ledger = ledgerWith();
+    const run1 = await runAndCallback(await appWith({ getEngine: () => local, ledger }), payload('post_plan', 'near'));
+    expect(run1.result.data.attributes.status).toBe('passed');
+    expect(run1.result.data.attributes.message).toMatch(/Reserved at the ledger as \S+ until .*--source terraform:payments state\.json/);
+    let open = await held();
+    expect(open).toHaveLength(1);
+    expect(open[0].lines.map((l: { resource: string }) => l.resource).sort()).toEqual(['terraform_data.app[0]', 'terraform_data.app[1]']);
+
+    const apply = await runAndCallback(
+      await appWith({ getEngine: () => local, ledger }),
+      payload('pre_apply', 'near', { task_result_id: 'taskrs-pre' }),
+    );
+    expect(apply.result.data.attributes.status).toBe('passed');
+    expect(apply.result.data.attributes.message).toContain(`reservation ${open[0].id} at the ledger still holds`);
+    expect(await held()).toHaveLength(1);
+
+    // 20 used + 8 held + 8 more > 32: the ledger denies what the local engine (no usage) would allow.
+    const run2 = await runAndCallback(
+      await appWith({ getEngine: () => local, ledger }),
+      payload('post_plan', 'near', { run_id: 'run-second', task_result_id: 'taskrs-2' }),
+    );
+    expect(run2.result.data.attributes.status).toBe('failed');
+    expect(run2.result.data.attributes.message).toContain('OVER_ENTITLEMENT');
+    open = await held();
+    expect(open).toHaveLength(1);
+    await fetch(`${ledgerProc.url}/v1/reservations/${open[0].id}`, { method: 'DELETE', headers: { authorization: `Bearer ${t.admin}` } });
+  });
+
+  it('a speculative plan only reads; an unreachable ledger fails the run safe', async () => {
+    const local = await emptyEngine();
+    const spec = await runAndCallback(
+      await appWith({ getEngine: () => local, ledger: ledgerWith() }),
+      payload('post_plan', 'near', { is_speculative: true, run_id: 'run-spec', task_result_id: 'taskrs-spec' }),
+    );
+    expect(spec.result.data.attributes.status).toBe('passed');
+    expect(await held()).toHaveLength(0);
+
+    const down = await runAndCallback(
+      await appWith({ getEngine: () => local, ledger: ledgerWith(`http://127.0.0.1:${await freePort()}`) }),
+      payload('post_plan', 'small', { run_id: 'run-down', task_result_id: 'taskrs-down' }),
+    );
+    expect(down.result.data.attributes.status).toBe('failed');
+    expect(down.result.data.attributes.message).toMatch(/fails safe: the ledger at .* could not be reached/);
   });
 });

@@ -33,6 +33,7 @@ import {
   type Resolve,
   type RunTaskPayload,
 } from './run-task-protocol.ts';
+import type { RunTaskLedger } from './run-task-ledger.ts';
 import { resultOf, taskResult, type TaskResult } from './run-task-result.ts';
 import {
   PLAN_MAX_BYTES,
@@ -75,6 +76,8 @@ export interface RunTaskOptions {
   resolve?: Resolve;
   /** Monotonic milliseconds that remembered task_result_ids expire on (default performance.now). */
   elapsed?: () => number;
+  /** Decide (and for a real run, reserve) at the ledger instead of the local engine (run-task-ledger.ts). */
+  ledger?: RunTaskLedger;
 }
 
 const BODY_MAX = 256 * 1024;
@@ -253,6 +256,7 @@ async function evaluatePayload(payload: RunTaskPayload, opts: RunTaskOptions, tr
     throw new EntitlegateError('EG_ERR_INPUT_INVALID', `${file} is not valid JSON`);
   }
   const claims = inStep('reading the plan', () => claimsFromPlanValue(value, config, { ...claimOpts, text }));
+  if (opts.ledger) return opts.ledger.evaluate(payload, claims, opts.clock);
   const decision = inStep('evaluating the policy', () => opts.getEngine().decide(claims, { now: opts.clock() }));
   return resultOf(decision, payload.capabilities);
 }

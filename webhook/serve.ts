@@ -3,10 +3,14 @@
 // certificate it could not load: those end in exit 2 with every problem.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { EntitlegateError } from '../engine/errors.ts';
+import { LedgerClient, ledgerUrl, tokenFrom } from '../ledger-client/client.ts';
 import { Gate } from './gate.ts';
+import { LedgerGate } from './ledger-gate.ts';
+import { pooledSend } from './ledger-transport.ts';
 import { startMetricsServer, type MetricsServer } from './metrics.ts';
 import { buildServer } from './server.ts';
 import { detectCluster } from './usage-source.ts';
@@ -96,7 +100,12 @@ export interface ServeOptions {
   replicaId?: string;
   /** Also serve /metrics alone, over plain HTTP, on this port. */
   metricsPort?: number;
+  /** --ledger URL [--token-file F]; without it, the config's `ledger:` setting, if any. */
+  ledger?: { url: string; tokenFile?: string };
 }
+
+/** How long the webhook waits for the ledger: well inside the kube-apiserver's webhook timeout (10 s by default). */
+const LEDGER_TIMEOUT_MS = 5_000;
 
 export async function serve(opts: ServeOptions, hooks: ServeHooks = {}): Promise<number> {
   const { tls, clock, port, host } = opts;
@@ -118,8 +127,28 @@ export async function serve(opts: ServeOptions, hooks: ServeHooks = {}): Promise
   const configured = gate.config.kubernetes.sharedReservations;
   const replica = opts.replicaId;
   const shared = sharedNs ? { namespace: sharedNs, ...(configured ? { maxAttempts: configured.maxAttempts } : {}) } : configured;
+  const settings = gate.config.ledger;
+  const ledgerAt =
+    opts.ledger ??
+    (settings
+      ? { url: settings.url, ...(settings.tokenFile ? { tokenFile: resolve(dirname(opts.config), settings.tokenFile) } : {}) }
+      : undefined);
+  const transport = ledgerAt ? pooledSend() : undefined;
+  const ledger = ledgerAt
+    ? new LedgerGate({
+        client: new LedgerClient({
+          url: ledgerUrl(ledgerAt.url),
+          token: tokenFrom(ledgerAt.tokenFile),
+          timeoutMs: LEDGER_TIMEOUT_MS,
+          send: transport!.send,
+          surface: 'webhook',
+        }),
+        ...(gate.config.kubernetes.cluster ? { cluster: gate.config.kubernetes.cluster } : {}),
+      })
+    : null;
   const app = await buildServer({
     gate,
+    ledger,
     sharedReservations: shared ? { ...shared, ...(replica ? { replica } : {}) } : null,
     ...(tls ? { tls } : {}),
     cluster,
@@ -166,5 +195,6 @@ export async function serve(opts: ServeOptions, hooks: ServeHooks = {}): Promise
   app.log.info({ reason: typeof reason === 'string' ? reason : 'stop' }, 'shutting down: finishing requests in flight');
   await metricsServer?.close();
   await app.close();
+  await transport?.close();
   return 0;
 }

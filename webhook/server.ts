@@ -8,9 +8,12 @@ import { EntitlegateError } from '../engine/errors.ts';
 import { admissionPlugin } from './admission.ts';
 import type { Gate } from './gate.ts';
 import { healthPlugin, type Readiness } from './health.ts';
+import type { LedgerGate } from './ledger-gate.ts';
+import { registerLedgerMetrics } from './ledger-metrics.ts';
 import { Metrics, metricsPlugin } from './metrics.ts';
 import { Reloader, readTls, type TlsFiles } from './reload.ts';
 import { RUN_TASK_PATH, runTaskPlugin } from './run-task.ts';
+import { RunTaskLedger } from './run-task-ledger.ts';
 import { SharedReservations, defaultReplicaId } from './shared-reservations.ts';
 import { TIMEOUTS, type Timeouts } from './timeouts.ts';
 import { ClusterUsage, SnapshotUsage, type ClusterConnection, type UsageSourceOptions } from './usage-source.ts';
@@ -55,6 +58,8 @@ export interface ServerOptions {
    * Needs a cluster connection. Read once at start (a reload does not switch modes).
    */
   sharedReservations?: { namespace: string; replica?: string; maxAttempts?: number } | null;
+  /** Admissions decided and reserved at this ledger, the inventory reported to it (ledger-gate.ts); absent: no ledger. */
+  ledger?: LedgerGate | null;
 }
 
 /** The HMAC key of the HCP Terraform run task: the value, or `env:NAME` read from the environment. */
@@ -142,8 +147,17 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       counted: (key) => gate.counted(key),
     });
   } else gate.shared = undefined;
+  gate.ledger = opts.ledger ?? undefined;
+  if (gate.ledger) gate.ledger.log = app.log;
+  if (gate.ledger && opts.cluster && !gate.ledger.cluster) {
+    throw new EntitlegateError(
+      'EG_ERR_USAGE',
+      "with a ledger, the cluster's usage is reported as the source cluster:NAME: set kubernetes.cluster in the config to this cluster's name",
+    );
+  }
   const usage = opts.cluster ? new ClusterUsage(gate, opts.cluster, app.log, opts.usage) : new SnapshotUsage();
   const metrics = new Metrics(gate, { defaultMetrics: opts.defaultMetrics ?? true, ready: () => usage.ready() });
+  if (gate.ledger) registerLedgerMetrics(metrics.registry, gate.ledger);
   app.decorate('readiness', usage as Readiness);
   app.decorate('metrics', metrics);
   app.decorate('reloader', undefined);
@@ -177,6 +191,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       clock: gate.clock,
       hmacKey: () => runTaskHmacKey(gate.config),
       scope: () => gate.config.terraform.runTaskScope,
+      ...(gate.ledger ? { ledger: new RunTaskLedger(gate.ledger.client) } : {}),
     });
     const t = gate.config.terraform;
     app.log.info(
@@ -193,6 +208,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     );
   }
 
+  if (gate.ledger) {
+    app.log.info(
+      { ledger: gate.ledger.client.url, source: gate.ledger.source ?? '(no cluster: nothing reported)' },
+      'admissions that add licensed quantity are decided and reserved at the ledger',
+    );
+  }
   if (gate.shared) {
     app.log.info(
       { namespace: gate.shared.namespace, replica: gate.shared.replica, maxAttempts: gate.shared.maxAttempts },
@@ -208,7 +229,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     app.log.info({ usage: gate.files.usage }, 'no cluster connection: deciding from the usage snapshots alone');
   }
   app.addHook('onReady', async () => {
-    if (usage instanceof ClusterUsage) usage.start();
+    if (usage instanceof ClusterUsage) {
+      usage.start();
+      gate.ledger?.report(usage.inventory);
+    }
     const interval = opts.reloadIntervalMs ?? 1000;
     if (interval > 0) {
       app.reloader = new Reloader({
@@ -222,6 +246,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   app.addHook('onClose', async () => {
     app.reloader?.close();
+    await gate.ledger?.stop();
     await usage.stop();
   });
   return app;

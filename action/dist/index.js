@@ -12148,12 +12148,12 @@ ${ctx.indent}`;
       for (const {
         format,
         test,
-        resolve: resolve5
+        resolve: resolve6
       } of tags) {
         if (test) {
           const match = str3.match(test);
           if (match) {
-            let res = resolve5.apply(null, match);
+            let res = resolve6.apply(null, match);
             if (!(res instanceof Scalar)) res = new Scalar(res);
             if (format) res.format = format;
             return res;
@@ -15689,8 +15689,8 @@ var require_light = __commonJS({
           return this.Promise.resolve();
         }
         yieldLoop(t = 0) {
-          return new this.Promise(function(resolve5, reject) {
-            return setTimeout(resolve5, t);
+          return new this.Promise(function(resolve6, reject) {
+            return setTimeout(resolve6, t);
           });
         }
         computePenalty() {
@@ -15901,15 +15901,15 @@ var require_light = __commonJS({
           return this._queue.length === 0;
         }
         async _tryToRun() {
-          var args, cb, error3, reject, resolve5, returned, task;
+          var args, cb, error3, reject, resolve6, returned, task;
           if (this._running < 1 && this._queue.length > 0) {
             this._running++;
-            ({ task, args, resolve: resolve5, reject } = this._queue.shift());
+            ({ task, args, resolve: resolve6, reject } = this._queue.shift());
             cb = await (async function() {
               try {
                 returned = await task(...args);
                 return function() {
-                  return resolve5(returned);
+                  return resolve6(returned);
                 };
               } catch (error1) {
                 error3 = error1;
@@ -15924,13 +15924,13 @@ var require_light = __commonJS({
           }
         }
         schedule(task, ...args) {
-          var promise, reject, resolve5;
-          resolve5 = reject = null;
+          var promise, reject, resolve6;
+          resolve6 = reject = null;
           promise = new this.Promise(function(_resolve, _reject) {
-            resolve5 = _resolve;
+            resolve6 = _resolve;
             return reject = _reject;
           });
-          this._queue.push({ task, args, resolve: resolve5, reject });
+          this._queue.push({ task, args, resolve: resolve6, reject });
           this._tryToRun();
           return promise;
         }
@@ -16331,14 +16331,14 @@ var require_light = __commonJS({
                 counts = this._states.counts;
                 return counts[0] + counts[1] + counts[2] + counts[3] === at;
               };
-              return new this.Promise((resolve5, reject) => {
+              return new this.Promise((resolve6, reject) => {
                 if (finished()) {
-                  return resolve5();
+                  return resolve6();
                 } else {
                   return this.on("done", () => {
                     if (finished()) {
                       this.removeAllListeners("done");
-                      return resolve5();
+                      return resolve6();
                     }
                   });
                 }
@@ -16431,9 +16431,9 @@ var require_light = __commonJS({
               options = parser$5.load(options, this.jobDefaults);
             }
             task = (...args2) => {
-              return new this.Promise(function(resolve5, reject) {
+              return new this.Promise(function(resolve6, reject) {
                 return fn(...args2, function(...args3) {
-                  return (args3[0] != null ? reject : resolve5)(args3);
+                  return (args3[0] != null ? reject : resolve6)(args3);
                 });
               });
             };
@@ -16666,11 +16666,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve5) {
-      resolve5(value);
+    return value instanceof P ? value : new P(function(resolve6) {
+      resolve6(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve5, reject) {
+  return new (P || (P = Promise))(function(resolve6, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -16686,7 +16686,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -17529,7 +17529,7 @@ function fromFork(pr) {
 
 // action/src/decide.ts
 import { existsSync as existsSync4 } from "node:fs";
-import { dirname as dirname4, join as join5, resolve as resolve4, sep as sep4 } from "node:path";
+import { dirname as dirname5, join as join5, resolve as resolve5, sep as sep4 } from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 
 // engine/config/load.ts
@@ -24010,10 +24010,23 @@ function readInputs(env = process.env) {
     comment: booleanInput("comment", true),
     checkRun: booleanInput("check-run", true),
     token,
-    now
+    now,
+    ledger: readLedgerInputs()
   };
   if (modeRaw) inputs.mode = modeRaw;
   return inputs;
+}
+function readLedgerInputs() {
+  const url = getInput("ledger-url").trim();
+  const token = getInput("ledger-token").trim();
+  if (token) setSecret(token);
+  const ttl = getInput("ttl").trim();
+  return {
+    reserve: booleanInput("reserve", false),
+    ...url ? { url } : {},
+    ...token ? { token } : {},
+    ...ttl ? { ttl } : {}
+  };
 }
 function workspacePath(workspace, path) {
   const rel = relative3(workspace, path);
@@ -24094,24 +24107,206 @@ function expandPaths(workspace, patterns, exclude = []) {
   return unique.filter((p) => !folders.some((f) => p !== f && p.startsWith(f + sep3)));
 }
 
+// action/src/ledger.ts
+import { dirname as dirname4, resolve as resolve4 } from "node:path";
+
+// ledger-client/client.ts
+import { readFileSync as readFileSync6 } from "node:fs";
+var TIMEOUT_MS = 3e4;
+var LedgerRefusal = class extends EntitlegateError {
+};
+var fetchSend = async (req) => {
+  const res = await fetch(req.url, {
+    method: req.method,
+    headers: req.headers,
+    ...req.body !== void 0 ? { body: req.body } : {},
+    signal: AbortSignal.timeout(req.timeoutMs)
+  });
+  return { status: res.status, text: await res.text() };
+};
+function tokenFrom(tokenFile, env = process.env) {
+  if (tokenFile) {
+    let text2;
+    try {
+      text2 = readFileSync6(tokenFile, "utf8");
+    } catch (err) {
+      throw new EntitlegateError(
+        "EG_ERR_FILE_NOT_FOUND",
+        `--token-file ${tokenFile}: cannot read it: ${err.code ?? err.message}`
+      );
+    }
+    const token2 = text2.trim();
+    if (!token2) throw new EntitlegateError("EG_ERR_USAGE", `--token-file ${tokenFile} is empty`);
+    return token2;
+  }
+  const token = env.ENTITLEGATE_TOKEN?.trim();
+  if (!token) throw new EntitlegateError("EG_ERR_USAGE", "the ledger needs a token: set $ENTITLEGATE_TOKEN or pass --token-file FILE");
+  return token;
+}
+function ledgerUrl(value) {
+  const url = String(value ?? "");
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new EntitlegateError("EG_ERR_USAGE", `--ledger must be the ledger's URL, such as https://ledger.example.com, not "${url}"`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+    throw new EntitlegateError("EG_ERR_USAGE", `--ledger must be an http:// or https:// URL, not "${url}"`);
+  return parsed.toString().replace(/\/+$/, "");
+}
+var LedgerClient = class {
+  url;
+  token;
+  timeoutMs;
+  send;
+  surface;
+  constructor(opts) {
+    this.surface = opts.surface ?? "cli";
+    this.url = opts.url;
+    this.token = opts.token;
+    this.timeoutMs = opts.timeoutMs ?? TIMEOUT_MS;
+    this.send = opts.send ?? fetchSend;
+  }
+  decide(request2) {
+    return this.call("POST", "/v1/decisions", JSON.stringify(request2));
+  }
+  /** Replaces the source's usage at the ledger (the previous report is kept as history). */
+  putUsage(report2, staleAfter) {
+    const query = staleAfter ? `?staleAfter=${encodeURIComponent(staleAfter)}` : "";
+    return this.call("PUT", `/v1/sources/${encodeURIComponent(report2.source)}/usage${query}`, JSON.stringify(report2));
+  }
+  async call(method, path, body, contentType = "application/json") {
+    let res;
+    try {
+      res = await this.send({
+        method,
+        url: this.url + path,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          // The decision log records which client (surface and version) asked.
+          "user-agent": `entitlegate/${VERSION} (${this.surface})`,
+          ...body !== void 0 ? { "content-type": contentType } : {}
+        },
+        ...body !== void 0 ? { body } : {},
+        timeoutMs: this.timeoutMs
+      });
+    } catch (err) {
+      const e2 = err;
+      const why = e2.cause?.code ?? e2.cause?.message ?? e2.code ?? e2.message;
+      throw new EntitlegateError(
+        "EG_ERR_LEDGER_UNREACHABLE",
+        `the ledger at ${this.url} could not be reached (${why}); nothing was decided or recorded`
+      );
+    }
+    const text2 = res.text;
+    let json;
+    try {
+      json = JSON.parse(text2);
+    } catch {
+      throw new EntitlegateError(
+        "EG_ERR_LEDGER_UNREACHABLE",
+        `${this.url}${path} answered HTTP ${res.status} with something other than JSON: is it an entitlegate ledger?`
+      );
+    }
+    if (res.status >= 200 && res.status < 300) return json;
+    const e = json.error ?? {};
+    const message = `the ledger refused ${method} ${path} (HTTP ${res.status}): ${e.message ?? text2}`;
+    const code = e.code ?? "EG_ERR_LEDGER_UNREACHABLE";
+    if (res.status === 403 || res.status === 409) throw new LedgerRefusal(code, message, e.problems ?? []);
+    if (res.status === 503) throw new EntitlegateError("EG_ERR_LEDGER_UNREACHABLE", `${message}; try again shortly`);
+    throw new EntitlegateError(code, message, e.problems ?? []);
+  }
+};
+
+// action/src/ledger.ts
+function ledgerOf(inputs, config3, env = process.env) {
+  const settings3 = config3.config.ledger;
+  const raw = inputs.url || settings3?.url;
+  if (!raw) {
+    if (inputs.reserve || inputs.ttl || inputs.token)
+      throw new EntitlegateError(
+        "EG_ERR_USAGE",
+        "inputs reserve, ttl and ledger-token go with a ledger: set input ledger-url (or ledger.url in the config)"
+      );
+    return void 0;
+  }
+  if (inputs.ttl && !inputs.reserve) throw new EntitlegateError("EG_ERR_USAGE", "input ttl goes with reserve: true");
+  let token = inputs.token;
+  if (!token) {
+    const tokenFile = !env.ENTITLEGATE_TOKEN?.trim() && settings3?.tokenFile ? resolve4(dirname4(config3.file), settings3.tokenFile) : void 0;
+    if (!tokenFile && !env.ENTITLEGATE_TOKEN?.trim())
+      throw new EntitlegateError(
+        "EG_ERR_USAGE",
+        "the ledger needs a token: set input ledger-token (from a secret) or the ENTITLEGATE_TOKEN environment variable, or ledger.tokenFile in the config"
+      );
+    token = tokenFrom(tokenFile, env);
+  }
+  setSecret(token);
+  let url;
+  try {
+    url = ledgerUrl(raw);
+  } catch {
+    throw new EntitlegateError("EG_ERR_USAGE", `input ledger-url must be the ledger's http:// or https:// URL, not "${raw}"`);
+  }
+  return new LedgerClient({ url, token, surface: "action" });
+}
+async function decideAtLedger(client, files, opts) {
+  const { digest, config: config3 } = await client.call("GET", "/v1/config");
+  const { scope, notInputs, warn } = opts;
+  const claims = claimsFromPaths(files, { config: config3, scope, ...notInputs ? { notInputs } : {}, ...warn ? { warn } : {} }, () => "");
+  for (const c of claims) if (c.resource?.file) c.resource = { ...c.resource, file: opts.shown(c.resource.file) };
+  return client.decide({
+    claims,
+    configDigest: digest,
+    ...opts.mode ? { mode: opts.mode } : {},
+    ...opts.reserve ? { reserve: true, ...opts.ttl ? { ttl: opts.ttl } : {} } : {}
+  });
+}
+
 // action/src/decide.ts
 function policyPath() {
-  const here = dirname4(fileURLToPath2(import.meta.url));
+  const here = dirname5(fileURLToPath2(import.meta.url));
   const bundled = join5(here, "entitlegate.wasm");
   return existsSync4(bundled) ? bundled : builtinPolicyPath();
 }
 function inWorkspace(workspace, text2) {
-  const prefix = resolve4(workspace) + sep4;
+  const prefix = resolve5(workspace) + sep4;
   return text2.split(prefix).join("");
 }
 async function decide(inputs, workspace) {
-  const abs = (p) => resolve4(workspace, p);
+  const abs = (p) => resolve5(workspace, p);
   try {
+    const warnings = [];
+    const warn = (w) => warnings.push(w.file ? { ...w, file: workspacePath(workspace, resolve5(workspace, w.file)) } : w);
+    const local = loadConfig(abs(inputs.config));
+    const ledger = ledgerOf(inputs.ledger, local);
+    if (ledger) {
+      if (inputs.usage.length)
+        throw new EntitlegateError("EG_ERR_USAGE", "with a ledger the usage comes from the ledger: drop input usage");
+      const notInputs2 = [abs(inputs.config)];
+      const files2 = expandPaths(workspace, inputs.paths, notInputs2);
+      const { reservation, ...decision2 } = await decideAtLedger(ledger, files2, {
+        scope: inputs.scope,
+        notInputs: notInputs2,
+        warn,
+        ...inputs.mode ? { mode: inputs.mode } : {},
+        reserve: inputs.ledger.reserve,
+        ...inputs.ledger.ttl ? { ttl: inputs.ledger.ttl } : {},
+        shown: (f) => workspacePath(workspace, f)
+      });
+      return {
+        decision: decision2,
+        config: local,
+        configFile: workspacePath(workspace, local.file),
+        inputs: files2.map((f) => workspacePath(workspace, f)),
+        warnings,
+        ...reservation ? { reservation } : {}
+      };
+    }
     const { config: config3, engine } = await loadEngine(abs(inputs.config), inputs.usage.map(abs), policyPath());
     const notInputs = [abs(inputs.config), ...inputs.usage.map(abs)];
     const files = expandPaths(workspace, inputs.paths, notInputs);
-    const warnings = [];
-    const warn = (w) => warnings.push(w.file ? { ...w, file: workspacePath(workspace, resolve4(workspace, w.file)) } : w);
     const claims = claimsFromPaths(files, { config: config3.config, scope: inputs.scope, notInputs, warn }, () => "");
     for (const c of claims) if (c.resource?.file) c.resource = { ...c.resource, file: workspacePath(workspace, c.resource.file) };
     const decision = engine.decide(claims, inputs.mode ? { now: inputs.now, mode: inputs.mode } : { now: inputs.now });
@@ -24124,7 +24319,7 @@ async function decide(inputs, workspace) {
     };
   } catch (err) {
     if (err instanceof EntitlegateError) {
-      const problems = err.problems.map((p) => p.file ? { ...p, file: workspacePath(workspace, resolve4(workspace, p.file)) } : p);
+      const problems = err.problems.map((p) => p.file ? { ...p, file: workspacePath(workspace, resolve5(workspace, p.file)) } : p);
       throw new EntitlegateError(err.code, inWorkspace(workspace, err.message), problems);
     }
     throw err;
@@ -28806,7 +29001,7 @@ function writeReports(d, config3, ctx) {
 async function gate() {
   const ctx = runContext();
   const inputs = readInputs();
-  const { decision: d, config: config3, configFile, inputs: files, warnings } = await decide(inputs, ctx.workspace);
+  const { decision: d, config: config3, configFile, inputs: files, warnings, reservation } = await decide(inputs, ctx.workspace);
   for (const w of warnings)
     warning(w.message, {
       title: "entitlegate input warning",
@@ -28819,6 +29014,13 @@ async function gate() {
   setOutput("report", report2);
   setOutput("sarif", sarif);
   info(decisionText(d));
+  if (reservation) {
+    setOutput("reservation-id", reservation.id);
+    setOutput("reservation-expires-at", reservation.expiresAt);
+    info(
+      `reservation ${reservation.id} holds this change at the ledger until ${reservation.expiresAt}: confirm it once deployed (entitlegate ledger confirm ${reservation.id}), or release it`
+    );
+  }
   const annotations = annotationsOf(d, config3, configFile);
   emitAnnotations(annotations);
   const summary2 = { inputs: files, configFile, runUrl: ctx.runUrl };

@@ -24,9 +24,20 @@ describe('action.yml', () => {
         'comment',
         'check-run',
         'github-token',
+        'ledger-url',
+        'ledger-token',
+        'reserve',
+        'ttl',
       ].sort(),
     );
-    expect(Object.keys(action.outputs).sort()).toEqual(['allowed', 'report', 'sarif', 'violations']);
+    expect(Object.keys(action.outputs).sort()).toEqual([
+      'allowed',
+      'report',
+      'reservation-expires-at',
+      'reservation-id',
+      'sarif',
+      'violations',
+    ]);
     expect(action.inputs['github-token'].default).toBe('${{ github.token }}');
     expect(action.runs).toEqual({ using: 'node24', main: 'action/dist/index.js' });
     expect(existsSync(join(REPO_ROOT, action.runs.main))).toBe(true);

@@ -5,11 +5,12 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadedConfig } from '../../config/load.ts';
 import { EntitlegateError } from '../../engine/errors.ts';
-import { loadEngine } from '../../config/load.ts';
+import { loadConfig, loadEngine } from '../../config/load.ts';
 import { builtinPolicyPath } from '../../engine/policy/wasm.ts';
 import type { Decision } from '../../engine/types.ts';
 import { claimsFromPaths, type InputWarning } from '../../inputs/read.ts';
 import { expandPaths, workspacePath, type ActionInputs } from './inputs.ts';
+import { decideAtLedger, ledgerOf } from './ledger.ts';
 
 export interface Decided {
   decision: Decision;
@@ -19,6 +20,8 @@ export interface Decided {
   inputs: string[];
   /** What a person should know about inputs that were read (the same object twice), files relative to the workspace. */
   warnings: InputWarning[];
+  /** With a ledger and `reserve`, the reservation that holds an allowed change. */
+  reservation?: { id: string; expiresAt: string };
 }
 
 /**
@@ -40,11 +43,36 @@ export function inWorkspace(workspace: string, text: string): string {
 export async function decide(inputs: ActionInputs, workspace: string): Promise<Decided> {
   const abs = (p: string) => resolve(workspace, p);
   try {
+    const warnings: InputWarning[] = [];
+    const warn = (w: InputWarning) => warnings.push(w.file ? { ...w, file: workspacePath(workspace, resolve(workspace, w.file)) } : w);
+    const local = loadConfig(abs(inputs.config));
+    const ledger = ledgerOf(inputs.ledger, local);
+    if (ledger) {
+      if (inputs.usage.length)
+        throw new EntitlegateError('EG_ERR_USAGE', 'with a ledger the usage comes from the ledger: drop input usage');
+      const notInputs = [abs(inputs.config)];
+      const files = expandPaths(workspace, inputs.paths, notInputs);
+      const { reservation, ...decision } = await decideAtLedger(ledger, files, {
+        scope: inputs.scope,
+        notInputs,
+        warn,
+        ...(inputs.mode ? { mode: inputs.mode } : {}),
+        reserve: inputs.ledger.reserve,
+        ...(inputs.ledger.ttl ? { ttl: inputs.ledger.ttl } : {}),
+        shown: (f) => workspacePath(workspace, f),
+      });
+      return {
+        decision,
+        config: local,
+        configFile: workspacePath(workspace, local.file),
+        inputs: files.map((f) => workspacePath(workspace, f)),
+        warnings,
+        ...(reservation ? { reservation } : {}),
+      };
+    }
     const { config, engine } = await loadEngine(abs(inputs.config), inputs.usage.map(abs), policyPath());
     const notInputs = [abs(inputs.config), ...inputs.usage.map(abs)];
     const files = expandPaths(workspace, inputs.paths, notInputs);
-    const warnings: InputWarning[] = [];
-    const warn = (w: InputWarning) => warnings.push(w.file ? { ...w, file: workspacePath(workspace, resolve(workspace, w.file)) } : w);
     // notInputs: a folder named in `paths` may hold the config or a usage snapshot, as with `check`.
     const claims = claimsFromPaths(files, { config: config.config, scope: inputs.scope, notInputs, warn }, () => '');
     for (const c of claims) if (c.resource?.file) c.resource = { ...c.resource, file: workspacePath(workspace, c.resource.file) };

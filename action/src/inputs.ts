@@ -9,6 +9,7 @@ import { EntitlegateError } from '../../engine/errors.ts';
 import { parseNow } from '../../engine/time.ts';
 import { SCOPE_DIMENSIONS, type Mode, type Scope } from '../../engine/types.ts';
 import { SKIPPED } from '../../inputs/walk.ts';
+import type { LedgerInputs } from './ledger.ts';
 
 export interface ActionInputs {
   config: string;
@@ -21,8 +22,9 @@ export interface ActionInputs {
   comment: boolean;
   checkRun: boolean;
   token: string;
-  /** ENTITLEGATE_NOW (tests, what-if runs); else the clock. */
+  /** ENTITLEGATE_NOW (tests, what-if runs); else the clock. Not used with a ledger: it decides at its own clock. */
   now: Date;
+  ledger: LedgerInputs;
 }
 
 function inputError(message: string): EntitlegateError {
@@ -76,9 +78,23 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {
     checkRun: booleanInput('check-run', true),
     token,
     now,
+    ledger: readLedgerInputs(),
   };
   if (modeRaw) inputs.mode = modeRaw as Mode;
   return inputs;
+}
+
+function readLedgerInputs(): LedgerInputs {
+  const url = core.getInput('ledger-url').trim();
+  const token = core.getInput('ledger-token').trim();
+  if (token) core.setSecret(token);
+  const ttl = core.getInput('ttl').trim();
+  return {
+    reserve: booleanInput('reserve', false),
+    ...(url ? { url } : {}),
+    ...(token ? { token } : {}),
+    ...(ttl ? { ttl } : {}),
+  };
 }
 
 /** A path as a person reads it in the repository: relative to the workspace, `/`-separated. */

@@ -38,7 +38,7 @@ function writeReports(d: Decision, config: LoadedConfig, ctx: RunContext): { rep
 export async function gate(): Promise<Decision> {
   const ctx = runContext();
   const inputs = readInputs();
-  const { decision: d, config, configFile, inputs: files, warnings } = await decide(inputs, ctx.workspace);
+  const { decision: d, config, configFile, inputs: files, warnings, reservation } = await decide(inputs, ctx.workspace);
   // Annotations on the file and line, as `check` prints them on stderr.
   for (const w of warnings)
     core.warning(w.message, {
@@ -53,6 +53,13 @@ export async function gate(): Promise<Decision> {
   core.setOutput('report', report);
   core.setOutput('sarif', sarif);
   core.info(decisionText(d));
+  if (reservation) {
+    core.setOutput('reservation-id', reservation.id);
+    core.setOutput('reservation-expires-at', reservation.expiresAt);
+    core.info(
+      `reservation ${reservation.id} holds this change at the ledger until ${reservation.expiresAt}: confirm it once deployed (entitlegate ledger confirm ${reservation.id}), or release it`,
+    );
+  }
 
   const annotations = annotationsOf(d, config, configFile);
   emitAnnotations(annotations);

@@ -138,6 +138,11 @@ export class Inventory {
     return this.#index.usage();
   }
 
+  /** The usage one record per counted object, named by its resource id. */
+  usageByResource(): (UsageRecord & { resource: string })[] {
+    return this.#index.usageByResource();
+  }
+
   unknowns(): UnknownUsage[] {
     return this.#index.unknowns();
   }

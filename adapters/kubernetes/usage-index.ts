@@ -196,6 +196,22 @@ export class UsageIndex {
     return this.#cache.slice();
   }
 
+  /**
+   * The same usage, one record per counted object (`Kind/namespace/name`, as
+   * resourceId writes it), for a ledger that settles reservations by resource.
+   */
+  usageByResource(): (UsageRecord & { resource: string })[] {
+    const out: (UsageRecord & { resource: string })[] = [];
+    for (const e of this.#entries.values()) {
+      const m = metadata(e.object);
+      const ns = str(m.namespace);
+      const resource = ns ? `${kindOf(e.object)}/${ns}/${str(m.name) ?? ''}` : `${kindOf(e.object)}/${str(m.name) ?? ''}`;
+      for (const c of e.contributions)
+        if (c.quantity !== 0) out.push({ product: c.product, quantity: c.quantity, scope: { ...c.scope }, resource });
+    }
+    return out.sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : a.product < b.product ? -1 : 1));
+  }
+
   /** Counted objects whose quantity could not be determined (left out of usage()). */
   unknowns(): UnknownUsage[] {
     const out: UnknownUsage[] = [];

@@ -46,7 +46,7 @@ const BARE = 'bare fastify HTTPS (fixed AdmissionReview)';
 const EG = 'entitlegate serve POST /validate (HTTPS)';
 const OPA = 'OPA server REST, same decision (plain HTTP)';
 
-function payload(): string {
+export function payload(): string {
   const deployment = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -107,7 +107,7 @@ async function opaPeer(): Promise<{ data: object; body: string }> {
 
 // ---------------------------------------------------------------- helpers
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -118,7 +118,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-function certs(dir: string): { ca: string; cert: string; key: string } {
+export function certs(dir: string): { ca: string; cert: string; key: string } {
   const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=bench CA']);
   writeFileSync(join(dir, 'ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
@@ -144,7 +144,7 @@ function certs(dir: string): { ca: string; cert: string; key: string } {
 }
 
 /** The package's bin (the bundle `npm run build` makes), as users run it; the sources without a build. */
-function entitlegateCmd(): string[] {
+export function entitlegateCmd(): string[] {
   const bin = join(ROOT, 'dist', 'bin', 'entitlegate.js');
   return existsSync(bin) ? [bin] : [join(ROOT, 'cli', 'main.ts')];
 }
@@ -171,7 +171,7 @@ async function waitReady(url: string, ca: string, child: ChildProcess, stderr: (
   }
 }
 
-interface Server {
+export interface Server {
   url: string;
   pid: number;
   stop(): Promise<void>;
@@ -189,7 +189,7 @@ function mainThreadCpuMs(pid: number): number | undefined {
 }
 
 /** How busy `server`'s main thread was while `run` ran, in percent. */
-async function withBusy<T>(server: Server, run: () => Promise<T>): Promise<{ result: T; busy: number | undefined }> {
+export async function withBusy<T>(server: Server, run: () => Promise<T>): Promise<{ result: T; busy: number | undefined }> {
   const cpu0 = mainThreadCpuMs(server.pid);
   const t0 = performance.now();
   const result = await run();
@@ -198,7 +198,7 @@ async function withBusy<T>(server: Server, run: () => Promise<T>): Promise<{ res
   return { result, busy };
 }
 
-async function startServer(args: string[], port: number, ca: string): Promise<Server> {
+export async function startServer(args: string[], port: number, ca: string): Promise<Server> {
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d) => (err = (err + String(d)).slice(-4000)));

@@ -16,6 +16,12 @@
 #   EG_ENVIRONMENT    scope of this deployment (default: prod)
 #   EG_ARGS           more arguments for `entitlegate check` (e.g. --mode warn, --account 1234)
 #   APPLY             set to 0 to stop after the check (CI plan jobs)
+#   EG_LEDGER         decide at this ledger (docs/ledger.md) instead of EG_CONFIG and
+#                     EG_USAGE: the plan is reserved before apply, and the state after
+#                     apply is reported as source EG_SOURCE, which settles the reservation
+#                     (token: $ENTITLEGATE_TOKEN). A failed apply releases the reservation.
+#   EG_SOURCE         the ledger source of this state (default: terraform:<folder>-<workspace>)
+#   EG_TTL            how long the reservation holds before apply confirms it (default: 1h)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,10 +39,18 @@ APPLY="${APPLY:-1}"
 "$TERRAFORM" plan -input=false -out=tfplan "$@"
 "$TERRAFORM" show -json tfplan > plan.json
 
+EG_LEDGER="${EG_LEDGER:-}"
 # ENTITLEGATE and EG_ARGS may hold several words ("npx entitlegate@0.1.0"): split on purpose.
 set +e
-# shellcheck disable=SC2086
-$ENTITLEGATE check plan.json --config "$EG_CONFIG" --usage "$EG_USAGE" --environment "$EG_ENVIRONMENT" $EG_ARGS
+if [ -n "$EG_LEDGER" ]; then
+  # The ledger decides with every source's usage and reservations, and holds what it allows.
+  # shellcheck disable=SC2086
+  $ENTITLEGATE check plan.json --ledger "$EG_LEDGER" --environment "$EG_ENVIRONMENT" $EG_ARGS \
+    --reserve --ttl "${EG_TTL:-1h}" --format json --output decision.json
+else
+  # shellcheck disable=SC2086
+  $ENTITLEGATE check plan.json --config "$EG_CONFIG" --usage "$EG_USAGE" --environment "$EG_ENVIRONMENT" $EG_ARGS
+fi
 status=$?
 set -e
 
@@ -52,5 +66,28 @@ if [ "$APPLY" = "0" ]; then
   exit 0
 fi
 
+reservation=""
+if [ -n "$EG_LEDGER" ]; then
+  if command -v jq > /dev/null; then
+    reservation="$(jq -r '.reservation.id // empty' decision.json)"
+  else
+    reservation="$(node -e 'const d = JSON.parse(require("fs").readFileSync("decision.json", "utf8")); process.stdout.write(d.reservation ? d.reservation.id : "")')"
+  fi
+fi
+
 # Applies the saved plan: exactly what was checked, nothing re-planned.
-"$TERRAFORM" apply -input=false tfplan
+if ! "$TERRAFORM" apply -input=false tfplan; then
+  if [ -n "$reservation" ]; then
+    # shellcheck disable=SC2086
+    $ENTITLEGATE ledger release "$reservation" --ledger "$EG_LEDGER" || true
+  fi
+  exit 1
+fi
+
+if [ -n "$EG_LEDGER" ]; then
+  # What is deployed now, by address: the report settles the plan's reservation.
+  EG_SOURCE="${EG_SOURCE:-terraform:$(basename "$here")-$("$TERRAFORM" workspace show)}"
+  "$TERRAFORM" show -json > state.json
+  # shellcheck disable=SC2086
+  $ENTITLEGATE ledger usage put --ledger "$EG_LEDGER" --source "$EG_SOURCE" --environment "$EG_ENVIRONMENT" state.json
+fi

@@ -24,6 +24,8 @@ export interface StepOptions {
   eventName?: string;
   /** Evaluation instant (ENTITLEGATE_NOW). */
   now?: string;
+  /** More environment variables of the step (a workflow's `env:`). */
+  env?: Record<string, string>;
 }
 
 export interface StepResult {
@@ -81,6 +83,7 @@ export function prepareStep(opts: StepOptions): Step {
     INPUT_USAGE: '',
   };
   for (const [k, v] of Object.entries(opts.inputs)) env[inputVariable(k)] = v;
+  Object.assign(env, opts.env);
   return { env, files: { output, summary, temp } };
 }
 

@@ -1,10 +1,12 @@
-// The CLI's client of the ledger's /v1 API (docs/ledger.md). Every failure is
-// an EntitlegateError a person can act on: the ledger unreachable or a token
+// The client of the ledger's /v1 API (docs/ledger.md), shared by every surface
+// (check, the Action, the webhook, the run task). Every failure is an
+// EntitlegateError a person can act on: the ledger unreachable or a token
 // refused exits 2 (nothing was decided or recorded); a refusal of the step
 // itself (a role the token lacks, an ended reservation) is a LedgerRefusal,
 // which the commands turn into exit 1.
 import { readFileSync } from 'node:fs';
 import { EntitlegateError, type ErrorCode, type Problem } from '../engine/errors.ts';
+import type { Claim, Decision, Mode, Scope, UsageRecord } from '../engine/types.ts';
 import { VERSION } from '../engine/version.ts';
 
 const TIMEOUT_MS = 30_000;
@@ -14,6 +16,52 @@ export class LedgerRefusal extends EntitlegateError {}
 export interface LedgerClientOptions {
   url: string;
   token: string;
+  /** How long one call may take before it fails as unreachable (default 30 s; the webhook answers within the apiserver's timeout). */
+  timeoutMs?: number;
+  /** How a request is sent (default: the global fetch). A server making many calls passes a pooled HTTP client. */
+  send?: Send;
+  /** Which surface calls (cli, action, webhook): the decision log shows it. */
+  surface?: string;
+}
+
+/** One HTTP exchange; throws when no answer came (refused, reset, timed out). */
+export type Send = (req: {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+}) => Promise<{ status: number; text: string }>;
+
+const fetchSend: Send = async (req) => {
+  const res = await fetch(req.url, {
+    method: req.method,
+    headers: req.headers,
+    ...(req.body !== undefined ? { body: req.body } : {}),
+    signal: AbortSignal.timeout(req.timeoutMs),
+  });
+  return { status: res.status, text: await res.text() };
+};
+
+/** `POST /v1/decisions` (docs/ledger.md, "The API"). */
+export interface DecisionRequest {
+  claims: Claim[];
+  scope?: Scope;
+  mode?: Mode;
+  reserve?: boolean;
+  /** A duration such as `120s` or `30m`. */
+  ttl?: string;
+  configDigest?: string;
+}
+
+export type LedgerDecision = Decision & { reservation?: { id: string; expiresAt: string } };
+
+/** A source's report (`PUT /v1/sources/{name}/usage`): a usage snapshot whose records may name their resource. */
+export interface UsageReport {
+  version: 1;
+  source: string;
+  observedAt: string;
+  usage: (UsageRecord & { resource?: string })[];
 }
 
 /** The token from --token-file, else $ENTITLEGATE_TOKEN; never printed. */
@@ -53,35 +101,52 @@ export function ledgerUrl(value: unknown): string {
 export class LedgerClient {
   readonly url: string;
   private readonly token: string;
+  private readonly timeoutMs: number;
+  private readonly send: Send;
+  private readonly surface: string;
 
   constructor(opts: LedgerClientOptions) {
+    this.surface = opts.surface ?? 'cli';
     this.url = opts.url;
     this.token = opts.token;
+    this.timeoutMs = opts.timeoutMs ?? TIMEOUT_MS;
+    this.send = opts.send ?? fetchSend;
+  }
+
+  decide(request: DecisionRequest): Promise<LedgerDecision> {
+    return this.call<LedgerDecision>('POST', '/v1/decisions', JSON.stringify(request));
+  }
+
+  /** Replaces the source's usage at the ledger (the previous report is kept as history). */
+  putUsage(report: UsageReport, staleAfter?: string): Promise<{ source: string; records: number; settled: unknown[] }> {
+    const query = staleAfter ? `?staleAfter=${encodeURIComponent(staleAfter)}` : '';
+    return this.call('PUT', `/v1/sources/${encodeURIComponent(report.source)}/usage${query}`, JSON.stringify(report));
   }
 
   async call<T>(method: string, path: string, body?: string, contentType = 'application/json'): Promise<T> {
-    let res: Response;
+    let res: { status: number; text: string };
     try {
-      res = await fetch(this.url + path, {
+      res = await this.send({
         method,
+        url: this.url + path,
         headers: {
           authorization: `Bearer ${this.token}`,
           // The decision log records which client (surface and version) asked.
-          'user-agent': `entitlegate/${VERSION} (cli)`,
+          'user-agent': `entitlegate/${VERSION} (${this.surface})`,
           ...(body !== undefined ? { 'content-type': contentType } : {}),
         },
         ...(body !== undefined ? { body } : {}),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
+        timeoutMs: this.timeoutMs,
       });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.code ?? cause?.message ?? (err as Error).message;
+      const e = err as { code?: string; cause?: { code?: string; message?: string }; message?: string };
+      const why = e.cause?.code ?? e.cause?.message ?? e.code ?? e.message;
       throw new EntitlegateError(
         'EG_ERR_LEDGER_UNREACHABLE',
         `the ledger at ${this.url} could not be reached (${why}); nothing was decided or recorded`,
       );
     }
-    const text = await res.text();
+    const text = res.text;
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -91,7 +156,7 @@ export class LedgerClient {
         `${this.url}${path} answered HTTP ${res.status} with something other than JSON: is it an entitlegate ledger?`,
       );
     }
-    if (res.ok) return json as T;
+    if (res.status >= 200 && res.status < 300) return json as T;
     const e = (json as { error?: { code?: string; message?: string; problems?: Problem[] } }).error ?? {};
     const message = `the ledger refused ${method} ${path} (HTTP ${res.status}): ${e.message ?? text}`;
     const code = (e.code ?? 'EG_ERR_LEDGER_UNREACHABLE') as ErrorCode;

@@ -1,0 +1,152 @@
+// Webhook admissions that reserve through the ledger: `entitlegate serve
+// --ledger URL` (HTTPS, no cluster) in its own process, each admission a
+// decide-and-reserve step at a ledger process (embedded store, plain HTTP on
+// loopback), paced at 1,000 admissions a second (open loop: latency from each
+// request's due time). Beside it, in the same run and at the same rate, the
+// same server deciding alone (no ledger). Target: p99 < 10 ms at 1,000/s.
+//   node bench/run.ts --only ledger-webhook [--quick]
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLedgerToken } from '../../ledger/serve.ts';
+import { type LedgerProcess, startLedgerProcess } from '../../ledger/testing/process.ts';
+import { type LoadResult, runLoad } from '../lib/load.ts';
+import type { BenchRow, BenchSection } from '../types.ts';
+import { type Server, certs, entitlegateCmd, freePort, payload, startServer, withBusy } from './webhook.ts';
+
+const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
+const CONFIG = join(ROOT, 'bench', 'fixtures', 'ledger', 'webhook.yaml');
+const RATE = 1000;
+const CONNECTIONS = 32;
+const ALONE = 'entitlegate serve, deciding alone (no ledger)';
+const THROUGH = 'entitlegate serve --ledger (embedded store), reserving';
+
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+export const ledgerWebhookSection: BenchSection = {
+  name: 'ledger-webhook',
+  async run({ quick, log }) {
+    const dir = mkdtempSync(join(tmpdir(), 'eg-bench-ledger-webhook-'));
+    const servers: Server[] = [];
+    let ledger: LedgerProcess | undefined;
+    try {
+      const tls = certs(dir);
+      // The webhook bench's admission, but not a dry run: each one reserves.
+      const review = JSON.parse(payload()) as { request: { dryRun: boolean } };
+      review.request.dryRun = false;
+      const body = JSON.stringify(review);
+      const store = join(dir, 'ledger.db');
+      const token = (await createLedgerToken({ store, name: 'bench-webhook', roles: ['gate'], now: new Date() })).token;
+      const tokenFile = join(dir, 'token');
+      writeFileSync(tokenFile, token);
+      ledger = await startLedgerProcess({ config: CONFIG, store });
+
+      const serveArgs = (port: number, extra: string[]) => [
+        ...entitlegateCmd(),
+        'serve',
+        '--config',
+        CONFIG,
+        '--tls-cert',
+        tls.cert,
+        '--tls-key',
+        tls.key,
+        '--port',
+        String(port),
+        '--host',
+        '127.0.0.1',
+        '--no-cluster',
+        '--log-level',
+        'warn',
+        ...extra,
+      ];
+      const alonePort = await freePort();
+      const alone = await startServer(serveArgs(alonePort, []), alonePort, tls.ca);
+      servers.push(alone);
+      const throughPort = await freePort();
+      const through = await startServer(serveArgs(throughPort, ['--ledger', ledger.url, '--token-file', tokenFile]), throughPort, tls.ca);
+      servers.push(through);
+
+      const runMs = quick ? 2000 : 10_000;
+      const load = (url: string, ms: number, rate?: number): Promise<LoadResult> =>
+        runLoad({
+          url: `${url}/validate`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          concurrency: CONNECTIONS,
+          warmupMs: 500,
+          runMs: ms,
+          runs: 1,
+          ca: tls.ca,
+          expectBody: '"allowed":true',
+          ...(rate ? { rate } : {}),
+        });
+      log(`ledger-webhook: warm-up, then ${RATE}/s open loop for ${runMs} ms each`);
+      await load(alone.url, 1000);
+      await load(through.url, 1000);
+      const a = await withBusy(alone, () => load(alone.url, runMs, RATE));
+      const t = await withBusy(through, () => load(through.url, runMs, RATE));
+      const sat = await load(through.url, quick ? 1500 : 5000);
+      const decided = await ledgerDecisions(ledger.url);
+      const problems = (r: LoadResult) =>
+        r.errors || r.unexpected ? `; ${r.errors} errors, ${r.unexpected} not allowed${r.firstError ? ` (${r.firstError})` : ''}` : '';
+      return [
+        {
+          section: 'ledger-webhook',
+          subject: ALONE,
+          input: `${RATE} admissions/s open loop, ${CONNECTIONS} connections`,
+          opsPerSec: Math.round(a.result.opsPerSec),
+          p50Ms: r2(a.result.p50Ms),
+          p99Ms: r2(a.result.p99Ms),
+          note: `server main thread ${a.busy ?? '?'}% busy${problems(a.result)}`,
+        },
+        {
+          section: 'ledger-webhook',
+          subject: THROUGH,
+          input: `${RATE} admissions/s open loop, ${CONNECTIONS} connections`,
+          opsPerSec: Math.round(t.result.opsPerSec),
+          p50Ms: r2(t.result.p50Ms),
+          p99Ms: r2(t.result.p99Ms),
+          baseline: ALONE,
+          ratio: r2(t.result.p99Ms / Math.max(a.result.p99Ms, 0.01)),
+          target: 'p99 < 10 ms at 1,000/s',
+          met: t.result.p99Ms < 10 && !t.result.errors && !t.result.unexpected,
+          note: `webhook main thread ${t.busy ?? '?'}% busy; the ledger made ${decided.n} reserving decisions in all (warm-ups, this run and the saturation run)${decided.mean}${problems(t.result)}`,
+        },
+        {
+          section: 'ledger-webhook',
+          subject: THROUGH,
+          input: `saturation, ${CONNECTIONS} connections`,
+          opsPerSec: Math.round(sat.opsPerSec),
+          p50Ms: r2(sat.p50Ms),
+          p99Ms: r2(sat.p99Ms),
+          note: `closed loop${problems(sat)}`,
+        },
+      ] satisfies BenchRow[];
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+      await ledger?.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+/**
+ * From the ledger's /metrics: the decisions it made with reserve: true (proof
+ * the admissions went there) and the mean time it took to answer one, which
+ * tells the ledger's share of an admission's latency from the webhook's.
+ */
+async function ledgerDecisions(url: string): Promise<{ n: number; mean: string }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let n = 0;
+  for (const m of text.matchAll(/^entitlegate_ledger_decisions_total\{([^}]*)\} (\d+)$/gm))
+    if (m[1]!.includes('reserve="true"')) n += Number(m[2]);
+  const sum = /^entitlegate_ledger_request_duration_seconds_sum\{route="decisions"\} ([\d.e+-]+)$/m.exec(text);
+  const count = /^entitlegate_ledger_request_duration_seconds_count\{route="decisions"\} (\d+)$/m.exec(text);
+  const mean =
+    sum && count && Number(count[1]) > 0
+      ? `, taking ${((Number(sum[1]) / Number(count[1])) * 1000).toFixed(1)} ms each on average inside the ledger (all runs)`
+      : '';
+  return { n, mean };
+}
