@@ -6,6 +6,7 @@ import type { LoadedConfig } from '../config/load.ts';
 import type { Engine } from '../engine/engine.ts';
 import { EntitlegateError } from '../engine/errors.ts';
 import { type Decision, resourceId, type Scope, type UsageRecord } from '../engine/types.ts';
+import { sampleHistory } from './history.ts';
 import type { DecisionRequest, UsageBody } from './requests.ts';
 import { scopeKey } from './store/rows.ts';
 import type { Actor, Reservation, ReservationLine, Store, StoreTx, UsageReport } from './store/types.ts';
@@ -230,6 +231,7 @@ export class Ledger {
     return this.withReservation(id, async (r, tx, now) => {
       if (r.state === 'held') {
         await tx.setReservationState(id, 'confirmed', now, actor);
+        await sampleHistory(tx, this.reports, this.products, now);
         return viewOf({ ...r, state: 'confirmed', expiresAt: null });
       }
       if (r.state === 'confirmed' || r.state === 'settled') return viewOf(r);
@@ -245,6 +247,7 @@ export class Ledger {
     return this.withReservation(id, async (r, tx, now) => {
       if (r.state !== 'held' && r.state !== 'confirmed') return viewOf(r);
       await tx.setReservationState(id, 'released', now, actor);
+      if (r.state === 'confirmed') await sampleHistory(tx, this.reports, this.products, now);
       return viewOf({ ...r, state: 'released' });
     });
   }
@@ -272,6 +275,7 @@ export class Ledger {
         const pairs = body.usage.filter((u) => u.resource !== undefined).map((u) => ({ product: u.product, resource: u.resource! }));
         const settled = await tx.settle(pairs, now);
         await this.syncUsage(tx);
+        await sampleHistory(tx, this.reports, this.products, now);
         return { source, records: body.usage.length, settled };
       })
       .catch((err: unknown) => {

@@ -1,5 +1,7 @@
 // The API's OpenAPI 3.1 document (GET /v1/openapi.json). Hand-written, kept
 // beside the routes; server.test.ts checks that every route is in it.
+import { dashboardPaths } from './dashboard/openapi.ts';
+
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const error = { description: 'an error', ...json({ $ref: '#/components/schemas/Error' }) };
 const errors = {
@@ -19,6 +21,7 @@ export const openapi = {
   },
   security: [{ bearer: [] }],
   paths: {
+    ...dashboardPaths,
     '/v1/config': {
       get: {
         summary: 'The config the ledger decides with, and its digest (roles: gate, reporter)',

@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import { Counter, Histogram, Registry } from 'prom-client';
 import { EntitlegateError, type ErrorCode } from '../engine/errors.ts';
 import { AuthError, Tokens } from './auth.ts';
+import { dashboardRoutes } from './dashboard/routes.ts';
 import { type Ledger, viewOf } from './ledger.ts';
 import { openapi } from './openapi.ts';
 import { parseDecisionRequest, parseDuration, parseUsageBody } from './requests.ts';
@@ -254,6 +255,8 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
       return { source: req.params.name, reports: reports.map((r) => ({ ...r, reportedAt: new Date(r.reportedAt).toISOString() })) };
     }),
   );
+
+  await app.register(dashboardRoutes, { ledger, guarded });
 
   const interval = opts.intervalMs ?? 1000;
   if (interval > 0) {

@@ -42,10 +42,27 @@ function v1(t: Types): string[] {
   ];
 }
 
-/** Statements of each version, in order; the array index + 1 is the version. */
-export function migrations(dialect: Dialect): string[][] {
+// Daily usage per product and scope (scope '*' is the product's total), for the
+// dashboard's history and forecast; eg_history_last holds each series' latest
+// value, so a report that no longer names a series records it falling to zero.
+function v30(t: Types): string[] {
+  return [
+    `CREATE TABLE eg_history (product TEXT NOT NULL, scope TEXT NOT NULL, day TEXT NOT NULL, peak ${t.real} NOT NULL,
+       total ${t.real} NOT NULL, samples ${t.int} NOT NULL, last ${t.real} NOT NULL, PRIMARY KEY (product, scope, day))`,
+    `CREATE TABLE eg_history_last (product TEXT NOT NULL, scope TEXT NOT NULL, last ${t.real} NOT NULL, PRIMARY KEY (product, scope))`,
+  ];
+}
+
+/**
+ * Statements of each version, in order; the array index + 1 is the version.
+ * Versions are given out to branches ahead of their merge, so the list may have
+ * holes (undefined): a store skips them.
+ */
+export function migrations(dialect: Dialect): (string[] | undefined)[] {
   const t = TYPES[dialect];
-  return [v1(t)];
+  const list: (string[] | undefined)[] = [v1(t)];
+  list[29] = v30(t);
+  return list;
 }
 
 export const MIGRATIONS_TABLE = 'eg_migrations';

@@ -23,7 +23,7 @@ import {
   reservationFrom,
   tokenFrom,
 } from './rows.ts';
-import type { Actor, Reservation, ReservationState, Store, StoreTx, TokenRecord, UsageReport } from './types.ts';
+import type { Actor, HistoryDay, HistorySample, Reservation, ReservationState, Store, StoreTx, TokenRecord, UsageReport } from './types.ts';
 
 export class SqliteStore implements Store {
   readonly kind = 'embedded' as const;
@@ -123,6 +123,7 @@ export class SqliteStore implements Store {
       const all = migrations('sqlite');
       if (current > all.length) throw newerSchema(this.file, current, all.length);
       for (let v = current + 1; v <= all.length; v++) {
+        if (!all[v - 1]) continue;
         for (const stmt of all[v - 1]!) this.db.exec(stmt);
         this.run('INSERT INTO eg_migrations (version, applied_at) VALUES (?, ?)', v, Date.now());
       }
@@ -244,7 +245,61 @@ export class SqliteStore implements Store {
       }
       return done;
     },
+    confirmedLines: async () =>
+      this.all<LineRow>(
+        `SELECT l.product, l.quantity, l.scope, l.resource FROM eg_reservation_lines l
+           JOIN eg_reservations r ON r.id = l.reservation_id WHERE l.counts = 1 AND r.state = 'confirmed'`,
+      ).map(lineFrom),
+    historyLast: async () => this.all<HistorySample>('SELECT product, scope, last AS quantity FROM eg_history_last'),
+    recordHistory: async (day, samples) => {
+      const row = this.db.prepare(
+        `INSERT INTO eg_history (product, scope, day, peak, total, samples, last) VALUES (?, ?, ?, ?, ?, 1, ?)
+         ON CONFLICT (product, scope, day) DO UPDATE SET peak = max(peak, excluded.peak), total = total + excluded.total,
+           samples = samples + 1, last = excluded.last`,
+      );
+      const last = this.db.prepare(
+        'INSERT INTO eg_history_last (product, scope, last) VALUES (?, ?, ?) ON CONFLICT (product, scope) DO UPDATE SET last = excluded.last',
+      );
+      for (const s of samples) {
+        row.run(s.product, s.scope, day, s.quantity, s.quantity, s.quantity);
+        last.run(s.product, s.scope, s.quantity);
+      }
+    },
   };
+
+  async history(product: string, from: string, to: string): Promise<HistoryDay[]> {
+    return this.all<HistoryDay>(
+      `SELECT product, scope, day, peak, total, samples, last FROM eg_history WHERE product = ? AND day BETWEEN ? AND ?
+       UNION ALL
+       SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history h
+         JOIN (SELECT scope, max(day) AS day FROM eg_history WHERE product = ? AND day < ? GROUP BY scope) b
+           ON h.product = ? AND h.scope = b.scope AND h.day = b.day
+       ORDER BY scope, day`,
+      product,
+      from,
+      to,
+      product,
+      from,
+      product,
+    );
+  }
+
+  async importHistory(rows: readonly HistoryDay[]): Promise<void> {
+    await this.transaction(async () => {
+      const ins = this.db.prepare(
+        'INSERT OR REPLACE INTO eg_history (product, scope, day, peak, total, samples, last) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      );
+      const last = this.db.prepare(
+        `INSERT INTO eg_history_last (product, scope, last) VALUES (?, ?, ?)
+         ON CONFLICT (product, scope) DO UPDATE SET last = excluded.last
+           WHERE excluded.last IS NOT NULL AND ? >= coalesce((SELECT max(day) FROM eg_history WHERE product = ? AND scope = ?), '')`,
+      );
+      for (const r of rows) {
+        ins.run(r.product, r.scope, r.day, r.peak, r.total, r.samples, r.last);
+        last.run(r.product, r.scope, r.last, r.day, r.product, r.scope);
+      }
+    });
+  }
 
   private reservation(id: string, now: number): Reservation | null {
     const row = this.get<ReservationRow>('SELECT id, state, created_at, expires_at, actor FROM eg_reservations WHERE id = ?', id);

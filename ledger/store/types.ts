@@ -4,7 +4,7 @@
 // can move it and replicas compare like with like.
 import type { Scope } from '../../engine/types.ts';
 
-export const ROLES = ['gate', 'reporter', 'admin'] as const;
+export const ROLES = ['gate', 'reporter', 'viewer', 'finance', 'procurement', 'auditor', 'approver', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who made a write: a token's name (`token:NAME`), or `cli` for local admin commands. Kept on every write for the decision log to come. */
@@ -56,6 +56,27 @@ export interface Reservation {
   lines: ReservationLine[];
 }
 
+/** One day of one series (a product in one scope; scope `*` is the product's total): samples of its usage that day. */
+export interface HistoryDay {
+  product: string;
+  /** scopeKey() of the scope, or `*`. */
+  scope: string;
+  /** YYYY-MM-DD, UTC. */
+  day: string;
+  peak: number;
+  /** Sum of the samples, for the day's average. */
+  total: number;
+  samples: number;
+  /** The last sample: the usage carried into the days that follow without one. */
+  last: number;
+}
+
+export interface HistorySample {
+  product: string;
+  scope: string;
+  quantity: number;
+}
+
 /** Statements inside one serialised step; only valid until the step's callback returns. */
 export interface StoreTx {
   /** Bumped by every usage report, so a replica knows when its cached usage is stale. */
@@ -79,6 +100,12 @@ export interface StoreTx {
    * comes from a report. Returns the ids of reservations whose every line is settled.
    */
   settle(pairs: readonly { product: string; resource: string }[], at: number): Promise<string[]>;
+  /** Lines of confirmed reservations that still count: deployed, not yet in a report. */
+  confirmedLines(): Promise<ReservationLine[]>;
+  /** Each series' latest sampled value. */
+  historyLast(): Promise<HistorySample[]>;
+  /** Adds one sample per series to the day's row (peak, sum, count, last). */
+  recordHistory(day: string, samples: readonly HistorySample[]): Promise<void>;
 }
 
 export interface Store {
@@ -99,6 +126,10 @@ export interface Store {
   findToken(hash: string): Promise<TokenRecord | null>;
   usageHistory(source: string, limit: number): Promise<UsageReport[]>;
   listReservations(now: number, states: readonly ReservationState[], limit: number): Promise<Reservation[]>;
+  /** A product's history rows with `from` ≤ day ≤ `to`, plus each series' last row before `from` (what it carries in). */
+  history(product: string, from: string, to: string): Promise<HistoryDay[]>;
+  /** Writes rows as they are (replacing any with the same key), in bulk: seeding and imports. */
+  importHistory(rows: readonly HistoryDay[]): Promise<void>;
   /** Marks held reservations past their expiry as expired (their lines already do not count). */
   expire(now: number): Promise<number>;
   schemaVersion(): Promise<number>;

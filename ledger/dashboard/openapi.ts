@@ -1,0 +1,45 @@
+// The dashboard routes' part of the OpenAPI document (spread into ledger/openapi.ts).
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+const error = { description: 'an error', ...json({ $ref: '#/components/schemas/Error' }) };
+const errors = { '400': error, '401': error, '403': error, '503': error };
+
+const point = {
+  type: 'object',
+  properties: { day: { type: 'string', format: 'date' }, peak: { type: 'number' }, average: { type: 'number' } },
+};
+
+export const dashboardPaths = {
+  '/v1/history': {
+    get: {
+      summary:
+        "A product's daily peak and average usage per scope (scope null: the product's total), with its capacity per step (roles: viewer, finance, procurement, auditor, approver)",
+      parameters: [
+        { name: 'product', in: 'query', required: true, schema: { type: 'string' } },
+        { name: 'from', in: 'query', description: 'first day (default: 90 days before to)', schema: { type: 'string', format: 'date' } },
+        { name: 'to', in: 'query', description: 'last day (default: today)', schema: { type: 'string', format: 'date' } },
+        { name: 'step', in: 'query', description: 'days per point, such as 1d, 7d, 30d (default 1d)', schema: { type: 'string' } },
+      ],
+      responses: {
+        '200': {
+          description: 'history',
+          ...json({
+            type: 'object',
+            properties: {
+              product: { type: 'string' },
+              metric: { type: 'string' },
+              from: { type: 'string' },
+              to: { type: 'string' },
+              step: { type: 'string' },
+              capacity: { type: 'array', items: { type: 'object', properties: { day: { type: 'string' }, quantity: { type: 'number' } } } },
+              series: {
+                type: 'array',
+                items: { type: 'object', properties: { scope: { type: ['object', 'null'] }, points: { type: 'array', items: point } } },
+              },
+            },
+          }),
+        },
+        ...errors,
+      },
+    },
+  },
+};

@@ -1,0 +1,42 @@
+// The dashboard's read API (history, forecast): a fastify plugin registered by
+// server.ts, each route behind the server's token guard.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { capacityOn, historySeries, parseHistoryQuery } from '../history.ts';
+import type { Ledger } from '../ledger.ts';
+import type { Role } from '../store/types.ts';
+
+type Query = Record<string, string | undefined>;
+
+/** server.ts's guard: the handler runs once the token has one of the roles. */
+export type Guard = <P>(
+  route: string,
+  roles: readonly Role[],
+  handler: (req: FastifyRequest<{ Params: P; Querystring: Query }>, actor: string, reply: FastifyReply) => Promise<unknown>,
+) => (req: FastifyRequest<{ Params: P; Querystring: Query }>, reply: FastifyReply) => Promise<unknown>;
+
+/** Roles that read the dashboard's figures (admin has every role). */
+export const READERS: readonly Role[] = ['viewer', 'finance', 'procurement', 'auditor', 'approver'];
+
+export async function dashboardRoutes(app: FastifyInstance, opts: { ledger: Ledger; guarded: Guard }): Promise<void> {
+  const { ledger, guarded } = opts;
+  app.get(
+    '/v1/history',
+    guarded('history-daily', READERS, async (req) => {
+      const q = parseHistoryQuery(req.query, ledger.products, ledger.clock().getTime());
+      const rows = await ledger.store.history(q.product, q.from, q.to);
+      const series = historySeries(rows, q);
+      const entitlements = ledger.config.config.entitlements;
+      const product = ledger.config.config.products.find((p) => p.id === q.product)!;
+      const total = series.find((s) => s.scope === null);
+      return {
+        product: q.product,
+        metric: product.metric,
+        from: q.from,
+        to: q.to,
+        step: `${q.stepDays}d`,
+        capacity: (total?.points ?? []).map((p) => ({ day: p.day, quantity: capacityOn(entitlements, q.product, p.day) })),
+        series,
+      };
+    }),
+  );
+}
