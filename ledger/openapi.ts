@@ -120,8 +120,9 @@ export const openapi = {
     '/v1/reconciliation': {
       get: {
         summary:
-          'Resources that more than one source reports: the record that counts (observed last) and the others (roles: reporter, admin)',
-        responses: { '200': { description: 'overlaps', ...json({ type: 'object' }) }, ...errors },
+          'Reconciliation: per product and scope entitled vs declared (sam: sources) vs discovered (cluster:, terraform:) vs reserved; resources more than one source reports; dormant entitlements; reservations that expired unconfirmed; stale sources (roles: reporter, viewer, finance, procurement, auditor, approver)',
+        parameters: [{ name: 'dormantDays', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 800, default: 90 } }],
+        responses: { '200': { description: 'reconciliation', ...json({ type: 'object' }) }, ...errors },
       },
     },
     '/v1/sources/{name}/usage/history': {

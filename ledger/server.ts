@@ -8,7 +8,8 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import { Counter, Histogram, Registry } from 'prom-client';
 import { EntitlegateError, type ErrorCode } from '../engine/errors.ts';
 import { AuthError, Tokens } from './auth.ts';
-import { dashboardRoutes } from './dashboard/routes.ts';
+import { reconcile, parseDormantDays } from './dashboard/reconciliation.ts';
+import { dashboardRoutes, READERS } from './dashboard/routes.ts';
 import { type Ledger, viewOf } from './ledger.ts';
 import { openapi } from './openapi.ts';
 import { parseDecisionRequest, parseDuration, parseUsageBody } from './requests.ts';
@@ -242,10 +243,7 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
   );
   app.get(
     '/v1/reconciliation',
-    guarded('reconciliation', ['reporter'], async () => {
-      await ledger.refresh();
-      return { overlaps: ledger.overlaps };
-    }),
+    guarded('reconciliation', ['reporter', ...READERS], async (req) => reconcile(ledger, parseDormantDays(req.query.dormantDays))),
   );
   app.get<{ Params: { name: string }; Querystring: Record<string, string | undefined> }>(
     '/v1/sources/:name/usage/history',

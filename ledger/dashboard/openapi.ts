@@ -42,4 +42,32 @@ export const dashboardPaths = {
       },
     },
   },
+  '/v1/forecast': {
+    get: {
+      summary:
+        "With product: the trend over daily peaks of the product's total and each scope, with its 80% band, exhaustion dates and the suggested quantity for the next term; without: each product's total, without bands (roles: viewer, finance, procurement, auditor, approver)",
+      parameters: [
+        { name: 'product', in: 'query', schema: { type: 'string' } },
+        {
+          name: 'window',
+          in: 'query',
+          description: 'days of history fitted (default 90)',
+          schema: { type: 'integer', minimum: 7, maximum: 730 },
+        },
+        {
+          name: 'horizon',
+          in: 'query',
+          description: 'days looked ahead (default 365)',
+          schema: { type: 'integer', minimum: 1, maximum: 1095 },
+        },
+        {
+          name: 'buffer',
+          in: 'query',
+          description: 'added to the forecast at renewal (default 0.1)',
+          schema: { type: 'number', minimum: 0 },
+        },
+      ],
+      responses: { '200': { description: 'forecast', ...json({ type: 'object' }) }, ...errors },
+    },
+  },
 };

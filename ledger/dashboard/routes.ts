@@ -1,9 +1,11 @@
 // The dashboard's read API (history, forecast): a fastify plugin registered by
 // server.ts, each route behind the server's token guard.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { capacityOn, historySeries, parseHistoryQuery } from '../history.ts';
+import { capacityOn, dayOf, historySeries, parseHistoryQuery } from '../history.ts';
+import { parseForecastQuery, productForecast } from './figures.ts';
 import type { Ledger } from '../ledger.ts';
 import type { Role } from '../store/types.ts';
+import { EntitlegateError } from '../../engine/errors.ts';
 
 type Query = Record<string, string | undefined>;
 
@@ -37,6 +39,24 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { ledger: Ledg
         capacity: (total?.points ?? []).map((p) => ({ day: p.day, quantity: capacityOn(entitlements, q.product, p.day) })),
         series,
       };
+    }),
+  );
+  app.get(
+    '/v1/forecast',
+    guarded('forecast', READERS, async (req) => {
+      const q = parseForecastQuery(req.query);
+      const one = req.query.product;
+      if (one !== undefined && !ledger.products.has(one))
+        throw new EntitlegateError('EG_ERR_INPUT_INVALID', `no product "${one}" in the ledger's config`);
+      // One product: every scope with its band, for a chart. All: each product's total, without bands, for a table.
+      if (one !== undefined)
+        return { asOf: dayOf(ledger.clock().getTime()), ...q, product: one, series: await productForecast(ledger, one, q, true) };
+      const products = [];
+      for (const p of ledger.config.config.products) {
+        const total = (await productForecast(ledger, p.id, q, false, true))[0];
+        if (total) products.push({ product: p.id, ...total });
+      }
+      return { asOf: dayOf(ledger.clock().getTime()), ...q, products };
     }),
   );
 }

@@ -270,6 +270,8 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         day('2026-06-01', 4, 4, 1, 4, '{"environment":"prod"}'),
       ]);
       expect(await store.history('other', '2026-01-01', '2026-12-31')).toEqual([]);
+      expect(await store.historyPeaks('*', '2026-06-02')).toEqual([{ product: 'db', peak: 7 }]);
+      expect(await store.historyPeaks('*', '2026-06-05')).toEqual([]);
       await store.withProducts('all', async (tx) => {
         expect((await tx.historyLast()).find((s) => s.scope === '*')?.quantity).toBe(1);
       });

@@ -205,6 +205,14 @@ export class PostgresStore implements Store {
     return found.map(historyFrom).sort((a, b) => (a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : a.day < b.day ? -1 : 1));
   }
 
+  async historyPeaks(scope: string, from: string): Promise<{ product: string; peak: number }[]> {
+    const found = await this.q<{ product: string; peak: number }>(
+      'SELECT product, max(peak) AS peak FROM eg_history WHERE scope = $1 AND day >= $2 GROUP BY product',
+      [scope, from],
+    );
+    return found.map((r) => ({ product: r.product, peak: Number(r.peak) }));
+  }
+
   async importHistory(rows: readonly HistoryDay[]): Promise<void> {
     const c = await this.connect();
     try {

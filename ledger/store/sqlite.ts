@@ -284,6 +284,10 @@ export class SqliteStore implements Store {
     );
   }
 
+  async historyPeaks(scope: string, from: string): Promise<{ product: string; peak: number }[]> {
+    return this.all('SELECT product, max(peak) AS peak FROM eg_history WHERE scope = ? AND day >= ? GROUP BY product', scope, from);
+  }
+
   async importHistory(rows: readonly HistoryDay[]): Promise<void> {
     await this.transaction(async () => {
       const ins = this.db.prepare(

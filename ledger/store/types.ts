@@ -128,6 +128,8 @@ export interface Store {
   listReservations(now: number, states: readonly ReservationState[], limit: number): Promise<Reservation[]>;
   /** A product's history rows with `from` ≤ day ≤ `to`, plus each series' last row before `from` (what it carries in). */
   history(product: string, from: string, to: string): Promise<HistoryDay[]>;
+  /** Each product's highest daily peak in scope `scope` from `from` on (products without a row absent). */
+  historyPeaks(scope: string, from: string): Promise<{ product: string; peak: number }[]>;
   /** Writes rows as they are (replacing any with the same key), in bulk: seeding and imports. */
   importHistory(rows: readonly HistoryDay[]): Promise<void>;
   /** Marks held reservations past their expiry as expired (their lines already do not count). */
