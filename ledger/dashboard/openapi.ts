@@ -70,4 +70,39 @@ export const dashboardPaths = {
       responses: { '200': { description: 'forecast', ...json({ type: 'object' }) }, ...errors },
     },
   },
+  '/v1/whoami': {
+    get: {
+      summary: "The token's name and roles: what the dashboard may show (any role)",
+      responses: { '200': { description: 'the view', ...json({ type: 'object' }) }, ...errors },
+    },
+  },
+  '/v1/dashboard/platform': {
+    get: {
+      summary: 'The platform view: headroom by product and scope, open reservations, stale sources (role: viewer)',
+      responses: { '200': { description: 'the view', ...json({ type: 'object' }) }, ...errors },
+    },
+  },
+  '/v1/dashboard/finance': {
+    get: {
+      summary: 'The finance view: cost of unused capacity, true-up exposure, spend by owner and contract (role: finance)',
+      responses: { '200': { description: 'the view', ...json({ type: 'object' }) }, ...errors },
+    },
+  },
+  '/v1/dashboard/procurement': {
+    get: {
+      summary: 'The procurement view: entitlements ending within 180 days (role: procurement)',
+      responses: { '200': { description: 'the view', ...json({ type: 'object' }) }, ...errors },
+    },
+  },
+  '/v1/dashboard/audit': {
+    get: {
+      summary: "The audit view: the reservations' record, newest first, filtered (role: auditor)",
+      parameters: ['product', 'resource', 'actor', 'from', 'to', 'limit'].map((name) => ({
+        name,
+        in: 'query',
+        schema: { type: 'string' },
+      })),
+      responses: { '200': { description: 'the view', ...json({ type: 'object' }) }, ...errors },
+    },
+  },
 };

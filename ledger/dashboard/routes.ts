@@ -4,7 +4,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { capacityOn, dayOf, historySeries, parseHistoryQuery } from '../history.ts';
 import { parseForecastQuery, productForecast } from './figures.ts';
 import type { Ledger } from '../ledger.ts';
-import type { Role } from '../store/types.ts';
+import { Tokens } from '../auth.ts';
+import { ROLES, type Role } from '../store/types.ts';
+import { loadUiFiles, UI_HEADERS } from './ui-files.ts';
+import { auditView, financeView, platformView, procurementView } from './views.ts';
 import { EntitlegateError } from '../../engine/errors.ts';
 
 type Query = Record<string, string | undefined>;
@@ -21,6 +24,7 @@ export const READERS: readonly Role[] = ['viewer', 'finance', 'procurement', 'au
 
 export async function dashboardRoutes(app: FastifyInstance, opts: { ledger: Ledger; guarded: Guard }): Promise<void> {
   const { ledger, guarded } = opts;
+  const tokens = new Tokens(ledger.store);
   app.get(
     '/v1/history',
     guarded('history-daily', READERS, async (req) => {
@@ -59,4 +63,38 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { ledger: Ledg
       return { asOf: dayOf(ledger.clock().getTime()), ...q, products };
     }),
   );
+
+  app.get(
+    '/v1/whoami',
+    guarded('whoami', ROLES, async (req) => {
+      const t = await tokens.authorise(req.headers.authorization, ROLES);
+      return { name: t.name, roles: t.roles, asOf: ledger.clock().toISOString() };
+    }),
+  );
+  app.get(
+    '/v1/dashboard/platform',
+    guarded('view-platform', ['viewer'], async () => platformView(ledger)),
+  );
+  app.get(
+    '/v1/dashboard/finance',
+    guarded('view-finance', ['finance'], async () => financeView(ledger)),
+  );
+  app.get(
+    '/v1/dashboard/procurement',
+    guarded('view-procurement', ['procurement'], async () => procurementView(ledger)),
+  );
+  app.get(
+    '/v1/dashboard/audit',
+    guarded('view-audit', ['auditor'], async (req) => auditView(ledger, req.query)),
+  );
+
+  // The page itself needs no token: it holds no data, and asks for one.
+  const files = loadUiFiles();
+  const send = (name: string) => async (_req: FastifyRequest, reply: FastifyReply) => {
+    const f = files.get(name)!;
+    return reply.headers(UI_HEADERS).type(f.type).send(f.body);
+  };
+  app.get('/ui', send('index.html'));
+  app.get('/ui/', send('index.html'));
+  for (const name of ['app.js', 'app.css', 'uplot.js', 'uplot.css']) app.get(`/ui/${name}`, send(name));
 }

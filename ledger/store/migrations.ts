@@ -8,11 +8,13 @@ interface Types {
   int: string;
   serial: string;
   real: string;
+  /** Table option for a table read by ranges of its primary key (SQLite stores it clustered, no rowid). */
+  clustered: string;
 }
 
 const TYPES: Record<Dialect, Types> = {
-  sqlite: { int: 'INTEGER', serial: 'INTEGER PRIMARY KEY AUTOINCREMENT', real: 'REAL' },
-  postgres: { int: 'BIGINT', serial: 'BIGSERIAL PRIMARY KEY', real: 'DOUBLE PRECISION' },
+  sqlite: { int: 'INTEGER', serial: 'INTEGER PRIMARY KEY AUTOINCREMENT', real: 'REAL', clustered: ' WITHOUT ROWID' },
+  postgres: { int: 'BIGINT', serial: 'BIGSERIAL PRIMARY KEY', real: 'DOUBLE PRECISION', clustered: '' },
 };
 
 function v1(t: Types): string[] {
@@ -48,7 +50,7 @@ function v1(t: Types): string[] {
 function v30(t: Types): string[] {
   return [
     `CREATE TABLE eg_history (product TEXT NOT NULL, scope TEXT NOT NULL, day TEXT NOT NULL, peak ${t.real} NOT NULL,
-       total ${t.real} NOT NULL, samples ${t.int} NOT NULL, last ${t.real} NOT NULL, PRIMARY KEY (product, scope, day))`,
+       total ${t.real} NOT NULL, samples ${t.int} NOT NULL, last ${t.real} NOT NULL, PRIMARY KEY (product, scope, day))${t.clustered}`,
     `CREATE TABLE eg_history_last (product TEXT NOT NULL, scope TEXT NOT NULL, last ${t.real} NOT NULL, PRIMARY KEY (product, scope))`,
   ];
 }
