@@ -123,7 +123,10 @@ export function historySeries(rows: readonly HistoryDay[], q: HistoryQuery): His
     if (list) list.push(r);
     else byScope.set(r.scope, [r]);
   }
-  const days = Math.round((dayMs(q.to) - dayMs(q.from)) / DAY_MS) + 1;
+  const start = dayMs(q.from);
+  const days = Math.round((dayMs(q.to) - start) / DAY_MS) + 1;
+  // Each day's name once per answer, not once per series and day (toISOString is most of the cost).
+  const names = Array.from({ length: days }, (_, d) => dayOf(start + d * DAY_MS));
   const out: HistorySeries[] = [];
   for (const [scope, list] of byScope) {
     list.sort((a, b) => (a.day < b.day ? -1 : 1));
@@ -133,7 +136,7 @@ export function historySeries(rows: readonly HistoryDay[], q: HistoryQuery): His
     const points: HistoryPoint[] = [];
     let bucket: { day: string; peak: number; sum: number; n: number } | null = null;
     for (let d = 0; d < days; d++) {
-      const day = dayOf(dayMs(q.from) + d * DAY_MS);
+      const day = names[d]!;
       let peak: number;
       let average: number;
       const row = list[i]?.day === day ? list[i++]! : null;
@@ -147,7 +150,7 @@ export function historySeries(rows: readonly HistoryDay[], q: HistoryQuery): His
       } else continue;
       if (d % q.stepDays === 0 || !bucket) {
         if (bucket) points.push({ day: bucket.day, peak: bucket.peak, average: bucket.sum / bucket.n });
-        bucket = { day: dayOf(dayMs(q.from) + (d - (d % q.stepDays)) * DAY_MS), peak, sum: average, n: 1 };
+        bucket = { day: names[d - (d % q.stepDays)]!, peak, sum: average, n: 1 };
       } else {
         bucket.peak = Math.max(bucket.peak, peak);
         bucket.sum += average;

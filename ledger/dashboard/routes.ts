@@ -31,7 +31,8 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { ledger: Ledg
       const q = parseHistoryQuery(req.query, ledger.products, ledger.clock().getTime());
       const rows = await ledger.store.history(q.product, q.from, q.to);
       const series = historySeries(rows, q);
-      const entitlements = ledger.config.config.entitlements;
+      // The product's own entitlements, once: each point would otherwise walk every product's.
+      const entitlements = ledger.config.config.entitlements.filter((e) => e.product === q.product);
       const product = ledger.config.config.products.find((p) => p.id === q.product)!;
       const total = series.find((s) => s.scope === null);
       return {
