@@ -149,7 +149,7 @@ describe.skipIf(!haveChromium())('the dashboard in Chromium (1,000 products × 2
       await signIn(p, url, tokens[v.role]);
       expect(await navNames(p)).toEqual([v.view[0]!.toUpperCase() + v.view.slice(1)]);
       expect(await p.locator('#view h2').first().textContent()).toMatch(v.heading);
-      const text = await p.locator('#view').innerText();
+      const text = await p.locator('#view').textContent();
       for (const s of v.shows) expect(text).toMatch(s);
       // Wait for the chart, where the view has one, before the screenshot.
       if (v.view !== 'audit') await p.locator('.chart canvas').first().waitFor();
@@ -190,7 +190,7 @@ describe.skipIf(!haveChromium())('the dashboard in Chromium (1,000 products × 2
     await p.getByLabel('Ledger token').fill(tokens.gate);
     await p.getByRole('button', { name: 'Sign in' }).click();
     await p.locator('#view [role=alert]').waitFor();
-    expect(await p.locator('#view').innerText()).toMatch(/has no dashboard view/);
+    expect(await p.locator('#view').textContent()).toMatch(/has no dashboard view/);
     expect(await navNames(p)).toEqual([]);
     await p.close();
   });
