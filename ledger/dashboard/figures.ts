@@ -4,7 +4,7 @@ import { EntitlegateError } from '../../engine/errors.ts';
 import { scopeMatcher } from '../../engine/scope.ts';
 import { DAY_MS, endOf, startOf } from '../../engine/time.ts';
 import { FORECAST_DEFAULTS, type Forecast, forecast } from '../forecast.ts';
-import { capacityOn, dayOf, historySeries } from '../history.ts';
+import { capacityOn, dayOf, historySeries, TOTAL } from '../history.ts';
 import type { Ledger } from '../ledger.ts';
 
 export interface ForecastQuery {
@@ -71,7 +71,10 @@ export async function productForecast(
   const now = ledger.clock().getTime();
   const to = dayOf(now);
   const from = dayOf(now - (q.windowDays - 1) * DAY_MS);
-  const rows = await ledger.store.history(product, from, to);
+  const all = await ledger.store.history(product, from, to);
+  const rows = totalOnly ? all.filter((r) => r.scope === TOTAL) : all;
+  // The product's own entitlements: a 1,000-product table must not walk every product's for each.
+  const own = ledger.config.config.entitlements.filter((e) => e.product === product);
   const hq = { product, from, to, stepDays: 1 };
   const dayIndex = (day: string) => Math.round((Date.parse(`${day}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS);
   const series = historySeries(rows, hq).filter((s) => !totalOnly || s.scope === null);
@@ -80,7 +83,7 @@ export async function productForecast(
     for (const p of s.points) peaks[dayIndex(p.day)] = p.peak;
     const { capacity, renewal } =
       s.scope === null
-        ? { capacity: capacityOn(ledger.config.config.entitlements, product, to), renewal: coverage(ledger, product, null, now).renewal }
+        ? { capacity: capacityOn(own, product, to), renewal: coverage(ledger, product, null, now).renewal }
         : coverage(ledger, product, s.scope, now);
     const renewalInDays = renewal === null ? null : Math.max(0, Math.round((renewal - Date.parse(`${to}T00:00:00Z`)) / DAY_MS));
     const f = forecast(peaks, { windowDays: q.windowDays, horizonDays: q.horizonDays, buffer: q.buffer, capacity, renewalInDays });

@@ -198,8 +198,10 @@ export class PostgresStore implements Store {
     const found = await this.q<HistoryDay>(
       `(SELECT product, scope, day, peak, total, samples, last FROM eg_history WHERE product = $1 AND day BETWEEN $2 AND $3)
        UNION ALL
-       (SELECT DISTINCT ON (scope) product, scope, day, peak, total, samples, last FROM eg_history
-         WHERE product = $1 AND day < $2 ORDER BY scope, day DESC)`,
+       (SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
+          CROSS JOIN LATERAL (SELECT * FROM eg_history m WHERE m.product = l.product AND m.scope = l.scope AND m.day < $2
+                               ORDER BY m.day DESC LIMIT 1) h
+         WHERE l.product = $1)`,
       [product, from, to],
     );
     return found.map(historyFrom).sort((a, b) => (a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : a.day < b.day ? -1 : 1));

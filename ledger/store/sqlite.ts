@@ -7,7 +7,7 @@
 // server (WAL and a busy timeout make the two take turns).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { EntitlegateError } from '../../engine/errors.ts';
 import { migrations } from './migrations.ts';
 import {
@@ -31,6 +31,7 @@ export class SqliteStore implements Store {
   /** Steps waiting for the connection; they run one at a time, several to a commit (group commit). */
   private pending: Pending[] = [];
   private draining: Promise<void> | null = null;
+  private historyStmt: StatementSync | undefined;
 
   readonly file: string;
 
@@ -268,20 +269,21 @@ export class SqliteStore implements Store {
   };
 
   async history(product: string, from: string, to: string): Promise<HistoryDay[]> {
-    return this.all<HistoryDay>(
-      `SELECT product, scope, day, peak, total, samples, last FROM eg_history WHERE product = ? AND day BETWEEN ? AND ?
+    // Through eg_history_last's series and the primary key: a key range (and, for the
+    // row each series carries in, one seek) per series, not every day of the product.
+    this.historyStmt ??= this.db.prepare(
+      // CROSS JOIN fixes the join order in SQLite: series first, then a key range per series.
+      `SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
+         CROSS JOIN eg_history h ON h.product = l.product AND h.scope = l.scope AND h.day BETWEEN ? AND ?
+        WHERE l.product = ?
        UNION ALL
-       SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history h
-         JOIN (SELECT scope, max(day) AS day FROM eg_history WHERE product = ? AND day < ? GROUP BY scope) b
-           ON h.product = ? AND h.scope = b.scope AND h.day = b.day
-       ORDER BY scope, day`,
-      product,
-      from,
-      to,
-      product,
-      from,
-      product,
+       SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
+         CROSS JOIN eg_history h ON h.product = l.product AND h.scope = l.scope
+          AND h.day = (SELECT max(day) FROM eg_history m WHERE m.product = l.product AND m.scope = l.scope AND m.day < ?)
+        WHERE l.product = ?
+       ORDER BY 2, 3`,
     );
+    return this.historyStmt.all(from, to, product, from, product) as unknown as HistoryDay[];
   }
 
   async historyPeaks(scope: string, from: string): Promise<{ product: string; peak: number }[]> {
