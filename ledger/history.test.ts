@@ -56,15 +56,15 @@ describe('GET /v1/history', () => {
     expect(prod.points).toEqual([
       { day: '2026-06-01', peak: 6, average: 5 },
       { day: '2026-06-02', peak: 6, average: 6 },
-      // 6 carried in, then 7 (confirmed reservation), then 7 again (the report): peak 7.
-      { day: '2026-06-03', peak: 7, average: (6 + 7 + 7) / 3 },
+      // 6 carried in, then 7 (confirmed reservation); the report's 7 changes nothing and is no sample: peak 7.
+      { day: '2026-06-03', peak: 7, average: (6 + 7) / 2 },
       { day: '2026-06-04', peak: 7, average: 7 },
     ]);
     expect(dev.points.map((p: { peak: number; average: number }) => [p.peak, p.average])).toEqual([
       [2, 2],
       [2, 2],
-      // 2 carried in, 2 at the confirmation, 0 once the report no longer names it.
-      [2, 4 / 3],
+      // 2 carried in (the confirmation does not change it), 0 once the report no longer names it.
+      [2, 1],
       [0, 0],
     ]);
     expect(total.points.map((p: { peak: number }) => p.peak)).toEqual([8, 8, 9, 7]); // 3 June: 7 in prod and still 2 in dev at the confirmation;
@@ -72,7 +72,7 @@ describe('GET /v1/history', () => {
 
     const weekly = await l.call('GET', '/v1/history?product=db&from=2026-06-01&to=2026-06-14&step=7d', { token: viewer });
     expect(weekly.body.series[2].points).toEqual([
-      { day: '2026-06-01', peak: 7, average: (5 + 6 + 20 / 3 + 7 * 4) / 7 },
+      { day: '2026-06-01', peak: 7, average: (5 + 6 + 6.5 + 7 * 4) / 7 },
       { day: '2026-06-08', peak: 7, average: 7 },
     ]);
   });

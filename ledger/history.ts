@@ -44,9 +44,12 @@ export function usageSamples(
 }
 
 /**
- * Records one sample of every series at `now`, inside the step that changed
- * usage. A series sampled before and absent now fell to zero: it is recorded
- * as such, or its last value would be carried forward for ever.
+ * Records, inside the step that changed usage, a sample of every series whose
+ * value changed: a report from one cluster changes its own series and the
+ * totals, not the thousand others (writing those too doubled the time a report
+ * holds every product's lock). A series sampled before and absent now fell to
+ * zero: recorded as such, or its last value would be carried forward for ever.
+ * A day's average is so the mean of the value carried into it and each change.
  */
 export async function sampleHistory(
   tx: StoreTx,
@@ -55,10 +58,11 @@ export async function sampleHistory(
   now: number,
 ): Promise<void> {
   const current = usageSamples(reports, await tx.confirmedLines(), products);
+  const before = new Map((await tx.historyLast()).map((p) => [`${p.product}\u0000${p.scope}`, p]));
+  const changed = current.filter((s) => before.get(`${s.product}\u0000${s.scope}`)?.quantity !== s.quantity);
   const seen = new Set(current.map((s) => `${s.product}\u0000${s.scope}`));
-  for (const p of await tx.historyLast())
-    if (p.quantity !== 0 && !seen.has(`${p.product}\u0000${p.scope}`)) current.push({ ...p, quantity: 0 });
-  await tx.recordHistory(dayOf(now), current);
+  for (const [k, p] of before) if (p.quantity !== 0 && !seen.has(k)) changed.push({ ...p, quantity: 0 });
+  if (changed.length) await tx.recordHistory(dayOf(now), changed);
 }
 
 export interface HistoryQuery {
