@@ -94,7 +94,8 @@ export async function financeView(ledger: Ledger) {
         currency: dearest?.contract?.currency ?? null,
         exposure: dearest ? p.unallocated * dearest.contract!.unitCost! : null,
       };
-    });
+    })
+    .sort((a, b) => (b.exposure ?? -1) - (a.exposure ?? -1) || b.overUse - a.overUse);
   // Spend: quantity × unit cost of the entitlements valid now, by owner and by contract.
   const spend = (key: (e: Entitlement) => string | undefined) => {
     const sums = new Map<string, { key: string; currency: string | null; amount: number }>();

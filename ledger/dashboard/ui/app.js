@@ -250,6 +250,7 @@ async function financeView(el) {
         cls: 'over',
         cells: [esc(e.product), num(e.overUse), money(e.unitCost, e.currency), money(e.exposure, e.currency)],
       })),
+      { scroll: true },
     )}
     ${table(
       'Unused capacity by entitlement',
@@ -291,7 +292,9 @@ async function financeView(el) {
     )}
     <div class="filters"><label for="trend-product">Utilisation trend of<select id="trend-product"></select></label></div>
     <div id="chart"></div>`;
-  const names = [...new Set(v.entitlements.map((e) => e.product))];
+  // The largest exposure first: the trend a finance team would look at before the others.
+  const exposed = [...v.exposure].sort((a, b) => (b.exposure ?? 0) - (a.exposure ?? 0)).map((e) => e.product);
+  const names = [...new Set([...exposed, ...v.entitlements.map((e) => e.product)])];
   $('trend-product').innerHTML = names.map((n) => `<option>${esc(n)}</option>`).join('');
   const show = () => void usageChart($('chart'), $('trend-product').value).catch(showError);
   $('trend-product').addEventListener('change', show);
