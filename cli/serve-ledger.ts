@@ -6,7 +6,7 @@ import type { Io } from './io.ts';
 export const LEDGER_SERVE_USAGE =
   'entitlegate ledger serve --config FILE --store STORE [--port N] [--host H] [--tls-cert F --tls-key F] [--insecure-http] [--log-level L] [--now ISO-8601]';
 export const TOKEN_CREATE_USAGE =
-  'entitlegate ledger token create --store STORE --name NAME --role ROLE...   (roles: gate, reporter, admin)';
+  'entitlegate ledger token create --store STORE --name NAME --role ROLE...   (roles: gate, reporter, viewer, finance, procurement, auditor, approver, admin)';
 
 export interface LedgerServeHooks {
   stop?: Promise<unknown>;
