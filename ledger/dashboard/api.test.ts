@@ -163,3 +163,34 @@ describe('GET /v1/forecast', () => {
     expect((await l.call('GET', '/v1/forecast', { token: l.tokens.gate })).status).toBe(403);
   });
 });
+
+describe('GET /ui', () => {
+  it('serves the page, its script and uPlot from the ledger itself, with a CSP that allows no other script and no token needed', async () => {
+    l = await startTestLedger({ clock });
+    for (const [path, type] of [
+      ['/ui', 'text/html'],
+      ['/ui/app.js', 'text/javascript'],
+      ['/ui/app.css', 'text/css'],
+      ['/ui/uplot.js', 'text/javascript'],
+      ['/ui/uplot.css', 'text/css'],
+    ] as const) {
+      const res = await fetch(l.url + path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-type')).toContain(type);
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'none'; script-src 'self'");
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('set-cookie')).toBeNull();
+      const body = await res.text();
+      // Nothing from elsewhere: every script and style the page names is the ledger's own.
+      if (path === '/ui')
+        expect([...body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1])).toEqual([
+          'data:,',
+          '/ui/uplot.css',
+          '/ui/app.css',
+          '/ui/uplot.js',
+          '/ui/app.js',
+          '#main',
+        ]);
+    }
+  });
+});
