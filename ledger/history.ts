@@ -168,15 +168,15 @@ export function historySeries(rows: readonly HistoryDay[], q: HistoryQuery): His
   return out.sort((a, b) => (a.scope === null ? -1 : b.scope === null ? 1 : JSON.stringify(a.scope) < JSON.stringify(b.scope) ? -1 : 1));
 }
 
+/** Whether the entitlement gives capacity at `at` (its term, grace included): the one test every figure here uses. */
+export function validAt(e: Entitlement, at: number): boolean {
+  return (!e.validFrom || startOf(e.validFrom) <= at) && (!e.validUntil || endOf(e.validUntil) + (e.graceDays ?? 0) * DAY_MS > at);
+}
+
 /** Capacity of the product's entitlements valid on the day (grace included), whatever their scope. */
 export function capacityOn(entitlements: readonly Entitlement[], product: string, day: string): number {
   const at = dayMs(day);
   let sum = 0;
-  for (const e of entitlements) {
-    if (e.product !== product) continue;
-    if (e.validFrom && startOf(e.validFrom) > at) continue;
-    if (e.validUntil && endOf(e.validUntil) + (e.graceDays ?? 0) * DAY_MS <= at) continue;
-    sum += e.quantity;
-  }
+  for (const e of entitlements) if (e.product === product && validAt(e, at)) sum += e.quantity;
   return sum;
 }

@@ -4,7 +4,7 @@ import { EntitlegateError } from '../../engine/errors.ts';
 import { scopeMatcher } from '../../engine/scope.ts';
 import { DAY_MS, endOf, startOf } from '../../engine/time.ts';
 import { FORECAST_DEFAULTS, type Forecast, forecast } from '../forecast.ts';
-import { capacityOn, dayOf, historySeries, TOTAL } from '../history.ts';
+import { capacityOn, dayOf, historySeries, TOTAL, validAt } from '../history.ts';
 import type { Ledger } from '../ledger.ts';
 
 export interface ForecastQuery {
@@ -50,9 +50,7 @@ function coverage(ledger: Ledger, product: string, scope: Record<string, string>
   let capacity = 0;
   let renewal: number | null = null;
   for (const e of ledger.config.config.entitlements) {
-    if (e.product !== product) continue;
-    if (e.validFrom && startOf(e.validFrom) > now) continue;
-    if (e.validUntil && endOf(e.validUntil) + (e.graceDays ?? 0) * DAY_MS <= now) continue;
+    if (e.product !== product || !validAt(e, now)) continue;
     if (scope !== null && !scopeMatcher(e.scope).covers(scope)) continue;
     capacity += e.quantity;
     if (e.validUntil) renewal = Math.min(renewal ?? Infinity, startOf(e.validUntil));

@@ -4,7 +4,7 @@
 // reservations that expired without being confirmed; sources gone quiet.
 import { EntitlegateError } from '../../engine/errors.ts';
 import { DAY_MS, endOf, startOf } from '../../engine/time.ts';
-import { dayOf, TOTAL } from '../history.ts';
+import { dayOf, TOTAL, validAt } from '../history.ts';
 import type { Ledger } from '../ledger.ts';
 import { scopeKey } from '../store/rows.ts';
 import type { ReservationLine } from '../store/types.ts';
@@ -91,9 +91,7 @@ export async function reconcile(ledger: Ledger, dormantDays: number): Promise<Re
   for (const r of reports) for (const u of r.usage) add(u.product, u.scope, sourceKind(r.source), u.quantity);
   for (const r of open) for (const l of r.lines) add(l.product, l.scope, 'reserved', l.quantity);
 
-  const live = config.entitlements.filter(
-    (e) => (!e.validFrom || startOf(e.validFrom) <= now) && (!e.validUntil || endOf(e.validUntil) + (e.graceDays ?? 0) * DAY_MS > now),
-  );
+  const live = config.entitlements.filter((e) => validAt(e, now));
   const products = config.products.map((p): ProductReconciliation => {
     const entry = byProduct.get(p.id)!;
     return {

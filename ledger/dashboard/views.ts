@@ -8,6 +8,7 @@ import { EntitlegateError } from '../../engine/errors.ts';
 import { DATE_OR_INSTANT, DAY_MS, endOf, startOf } from '../../engine/time.ts';
 import { type ReservationView, type Ledger, viewOf } from '../ledger.ts';
 import type { ReservationState } from '../store/types.ts';
+import { validAt } from '../history.ts';
 import { reconcile } from './reconciliation.ts';
 
 export interface PlatformProduct {
@@ -53,10 +54,6 @@ export async function platformView(ledger: Ledger) {
   };
 }
 
-function isLive(e: Entitlement, now: number): boolean {
-  return (!e.validFrom || startOf(e.validFrom) <= now) && (!e.validUntil || endOf(e.validUntil) + (e.graceDays ?? 0) * DAY_MS > now);
-}
-
 export async function financeView(ledger: Ledger) {
   await ledger.refresh();
   const now = ledger.clock();
@@ -100,7 +97,7 @@ export async function financeView(ledger: Ledger) {
   const spend = (key: (e: Entitlement) => string | undefined) => {
     const sums = new Map<string, { key: string; currency: string | null; amount: number }>();
     for (const e of ledger.config.config.entitlements) {
-      if (!isLive(e, now.getTime()) || e.contract?.unitCost === undefined) continue;
+      if (!validAt(e, now.getTime()) || e.contract?.unitCost === undefined) continue;
       const k = key(e) ?? '(none)';
       const cur = e.contract.currency ?? null;
       const id = `${k}\u0000${cur}`;
@@ -125,7 +122,7 @@ export async function financeView(ledger: Ledger) {
 export async function procurementView(ledger: Ledger) {
   const now = ledger.clock().getTime();
   const renewals = ledger.config.config.entitlements
-    .filter((e) => e.validUntil && isLive(e, now))
+    .filter((e) => e.validUntil && validAt(e, now))
     .map((e) => ({
       id: e.id,
       product: e.product,
