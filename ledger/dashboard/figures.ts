@@ -2,7 +2,7 @@
 // the daily history. Reads only; HTTP is routes.ts's.
 import { EntitlegateError } from '../../engine/errors.ts';
 import { scopeMatcher } from '../../engine/scope.ts';
-import { DAY_MS, endOf, startOf } from '../../engine/time.ts';
+import { DAY_MS, startOf } from '../../engine/time.ts';
 import { FORECAST_DEFAULTS, type Forecast, forecast } from '../forecast.ts';
 import { capacityOn, dayOf, historySeries, TOTAL, validAt } from '../history.ts';
 import type { Ledger } from '../ledger.ts';

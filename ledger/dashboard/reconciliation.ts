@@ -3,7 +3,7 @@
 // reserved; resources two sources report; entitlements nobody used for N days;
 // reservations that expired without being confirmed; sources gone quiet.
 import { EntitlegateError } from '../../engine/errors.ts';
-import { DAY_MS, endOf, startOf } from '../../engine/time.ts';
+import { DAY_MS } from '../../engine/time.ts';
 import { dayOf, TOTAL, validAt } from '../history.ts';
 import type { Ledger } from '../ledger.ts';
 import { scopeKey } from '../store/rows.ts';
