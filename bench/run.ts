@@ -12,7 +12,7 @@ import { findOpa } from './lib/opa-server.ts';
 import { renderMarkdown, renderTable, type Report } from './lib/table.ts';
 import type { BenchRow, BenchSection } from './types.ts';
 
-const ORDER = ['decision', 'webhook', 'terraform', 'growth', 'ledger', 'ledger-webhook', 'audit'] as const;
+const ORDER = ['decision', 'webhook', 'terraform', 'growth', 'ledger', 'ledger-webhook', 'audit', 'dashboard'] as const;
 
 /** Sections written by others load only when their file is there. */
 async function loadSection(name: string): Promise<BenchSection | undefined> {

@@ -10,6 +10,7 @@ import { quietLine, renderDecision, renderReport } from '../render/index.ts';
 import type { Io } from './io.ts';
 import { removeStaleReport, writeReport } from './output.ts';
 import { checkLedgerFlags, checkWithLedger, ledgerCheckOptions, wantsLedger } from './ledger-check.ts';
+import { reportFromLedger } from './report-ledger.ts';
 
 /** `file:line: message`, as compilers and the error lines of `check` name a place. */
 function warningText(w: InputWarning): string {
@@ -109,9 +110,15 @@ export async function report(args: string[], io: Io): Promise<number> {
       usage: { type: 'string', short: 'u', multiple: true },
       format: { type: 'string', short: 'f' },
       now: { type: 'string' },
+      ledger: { type: 'string' },
+      'token-file': { type: 'string' },
+      'dormant-days': { type: 'string' },
     },
     false,
   );
+  if (values.ledger !== undefined) return reportFromLedger(values, io);
+  if (values['dormant-days'] !== undefined || values['token-file'] !== undefined)
+    throw usageError('--dormant-days and --token-file go with --ledger URL');
   const format = formatFrom(values.format, ['text', 'json', 'markdown']);
   const now = nowFrom(values.now, io.clock);
   const { engine } = await loadEngine(values.config as string | undefined, strings(values.usage));

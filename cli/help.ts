@@ -99,12 +99,32 @@ export const COMMANDS: CommandHelp[] = [
   {
     name: 'report',
     summary: 'utilisation, headroom, expiry and unused cost per product and entitlement',
-    usage: ['entitlegate report --config FILE [--usage FILE]... [--format text|json|markdown] [--now ISO-8601]'],
+    usage: [
+      'entitlegate report --config FILE [--usage FILE]... [--format text|json|markdown] [--now ISO-8601]',
+      'entitlegate report --ledger URL [--format json|markdown|csv] [--dormant-days N] [--token-file F]',
+    ],
     flags: [
       config,
       usage,
-      { name: 'format', short: 'f', value: 'FORMAT', choices: ['text', 'json', 'markdown'], help: 'how to print the report' },
+      {
+        name: 'format',
+        short: 'f',
+        value: 'FORMAT',
+        choices: ['text', 'json', 'markdown', 'csv'],
+        help: 'how to print the report (csv: with --ledger; default markdown with --ledger, else text)',
+      },
       now,
+      {
+        name: 'ledger',
+        value: 'URL',
+        help: "the ledger's reconciliation: entitled vs declared vs discovered vs reserved (docs/dashboard.md)",
+      },
+      {
+        name: 'dormant-days',
+        value: 'N',
+        help: 'with --ledger: an entitlement with nothing counted this many days is dormant (default 90)',
+      },
+      { name: 'token-file', value: 'FILE', file: true, help: "file holding the ledger's bearer token (default: $ENTITLEGATE_TOKEN)" },
       help,
     ],
   },

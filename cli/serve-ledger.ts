@@ -70,7 +70,14 @@ export async function ledgerServe(args: string[], io: Io, hooks: LedgerServeHook
       logLevel: (values['log-level'] as string | undefined) ?? 'info',
       ...audit,
     },
-    hooks,
+    {
+      ...hooks,
+      listening: (address) => {
+        // A person starting it wants the page: on stderr, beside the log.
+        io.stderr(`entitlegate ledger: dashboard at ${address}/ui (sign in with a token from entitlegate ledger token create)\n`);
+        hooks.listening?.(address);
+      },
+    },
   );
 }
 

@@ -8,6 +8,7 @@ import { EntitlegateError } from '../engine/errors.ts';
 import { type Decision, resourceId, type Scope, type UsageRecord } from '../engine/types.ts';
 import { VERSION } from '../engine/version.ts';
 import { decisionEntry, reservationEntry } from './audit/entries.ts';
+import { sampleHistory } from './history.ts';
 import type { DecisionRequest, UsageBody } from './requests.ts';
 import { scopeKey } from './store/rows.ts';
 import type { Actor, Reservation, ReservationLine, Store, StoreTx, UsageReport } from './store/types.ts';
@@ -254,6 +255,7 @@ export class Ledger {
       if (r.state === 'held') {
         await tx.setReservationState(id, 'confirmed', now, actor);
         await tx.appendLog(reservationEntry('confirm', id, r.state, actor, now));
+        await sampleHistory(tx, this.reports, this.products, now);
         return viewOf({ ...r, state: 'confirmed', expiresAt: null });
       }
       if (r.state === 'confirmed' || r.state === 'settled') return viewOf(r);
@@ -270,6 +272,7 @@ export class Ledger {
       if (r.state !== 'held' && r.state !== 'confirmed') return viewOf(r);
       await tx.setReservationState(id, 'released', now, actor);
       await tx.appendLog(reservationEntry('release', id, r.state, actor, now));
+      if (r.state === 'confirmed') await sampleHistory(tx, this.reports, this.products, now);
       return viewOf({ ...r, state: 'released' });
     });
   }
@@ -311,6 +314,7 @@ export class Ledger {
         });
         await this.syncUsage(tx);
         await recordFindings(this, tx, now);
+        await sampleHistory(tx, this.reports, this.products, now);
         return { source, records: body.usage.length, settled };
       })
       .catch((err: unknown) => {

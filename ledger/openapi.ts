@@ -2,6 +2,7 @@
 // beside the routes; server.test.ts checks that every route is in it.
 import { governancePaths, governanceSchemas } from './openapi-governance.ts';
 import { auditPaths } from './audit/openapi.ts';
+import { dashboardPaths } from './dashboard/openapi.ts';
 
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const error = { description: 'an error', ...json({ $ref: '#/components/schemas/Error' }) };
@@ -22,6 +23,7 @@ export const openapi = {
   },
   security: [{ bearer: [] }],
   paths: {
+    ...dashboardPaths,
     '/v1/config': {
       get: {
         summary: 'The config the ledger decides with, and its digest (roles: gate, reporter)',
@@ -125,8 +127,9 @@ export const openapi = {
     '/v1/reconciliation': {
       get: {
         summary:
-          'Resources that more than one source reports: the record that counts (observed last) and the others (roles: reporter, admin)',
-        responses: { '200': { description: 'overlaps', ...json({ type: 'object' }) }, ...errors },
+          'Reconciliation: per product and scope entitled vs declared (sam: sources) vs discovered (cluster:, terraform:) vs reserved; resources more than one source reports; dormant entitlements; reservations that expired unconfirmed; stale sources (roles: reporter, viewer, finance, procurement, auditor, approver)',
+        parameters: [{ name: 'dormantDays', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 800, default: 90 } }],
+        responses: { '200': { description: 'reconciliation', ...json({ type: 'object' }) }, ...errors },
       },
     },
     '/v1/sources/{name}/usage/history': {

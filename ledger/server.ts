@@ -17,6 +17,8 @@ import { findingsRoutes } from './findings-routes.ts';
 import { type Identity, Authenticator, assertWithin } from './identity.ts';
 import { OidcVerifier } from './oidc.ts';
 import { READ_ROLES, tokenRoutes } from './token-routes.ts';
+import { reconcile, parseDormantDays } from './dashboard/reconciliation.ts';
+import { dashboardRoutes, READERS } from './dashboard/routes.ts';
 import { type Ledger, viewOf } from './ledger.ts';
 import { openapi } from './openapi.ts';
 import { parseDecisionRequest, parseDuration, parseUsageBody } from './requests.ts';
@@ -261,10 +263,7 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
   );
   app.get(
     '/v1/reconciliation',
-    guarded('reconciliation', ['reporter', 'viewer', 'auditor'], async () => {
-      await ledger.refresh();
-      return { overlaps: ledger.overlaps };
-    }),
+    guarded('reconciliation', ['reporter', ...READERS], async (req) => reconcile(ledger, parseDormantDays(req.query.dormantDays))),
   );
   app.get<{ Params: { name: string }; Querystring: Record<string, string | undefined> }>(
     '/v1/sources/:name/usage/history',
@@ -278,6 +277,7 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
   exceptionRoutes(app, { ledger, guarded, text });
   tokenRoutes(app, { ledger, guarded, text, forget: () => auth.forget() });
   findingsRoutes(app, { ledger, guarded, text }, metrics.registry, opts.intervalMs ?? 1000);
+  await app.register(dashboardRoutes, { ledger, guarded });
 
   const interval = opts.intervalMs ?? 1000;
   await app.register(auditRoutes, {

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { logConformance } from './log-conformance.ts';
 import { SCHEMA_VERSION } from './migrations.ts';
-import type { Reservation, Store } from './types.ts';
+import type { HistoryDay, Reservation, Store } from './types.ts';
 
 /** A connection straight to the database, past the store (as an attacker with its credentials). */
 export interface RawDb {
@@ -383,5 +383,50 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.close();
     });
     logConformance(factory);
+
+    it('keeps daily history: samples add to the day, the last value is remembered, bulk rows replace, reads carry the row before', async () => {
+      const { store } = await factory.open();
+      await store.withProducts('all', async (tx) => {
+        await tx.recordHistory('2026-06-01', [
+          { product: 'db', scope: '*', quantity: 4 },
+          { product: 'db', scope: '{"environment":"prod"}', quantity: 4 },
+        ]);
+        await tx.recordHistory('2026-06-01', [{ product: 'db', scope: '*', quantity: 9 }]);
+        await tx.recordHistory('2026-06-03', [{ product: 'db', scope: '*', quantity: 2.5 }]);
+        expect((await tx.historyLast()).sort((a, b) => (a.scope < b.scope ? -1 : 1))).toEqual([
+          { product: 'db', scope: '*', quantity: 2.5 },
+          { product: 'db', scope: '{"environment":"prod"}', quantity: 4 },
+        ]);
+      });
+      const day = (d: string, peak: number, total: number, samples: number, last: number, scope = '*'): HistoryDay => ({
+        product: 'db',
+        scope,
+        day: d,
+        peak,
+        total,
+        samples,
+        last,
+      });
+      expect(await store.history('db', '2026-06-02', '2026-06-30')).toEqual([
+        day('2026-06-01', 9, 13, 2, 9),
+        day('2026-06-03', 2.5, 2.5, 1, 2.5),
+        day('2026-06-01', 4, 4, 1, 4, '{"environment":"prod"}'),
+      ]);
+      await store.importHistory([day('2026-06-03', 7, 7, 1, 7), day('2026-06-04', 1, 1, 1, 1), day('2026-06-01', 1, 1, 1, 1, 'x')]);
+      expect(await store.history('db', '2026-06-03', '2026-06-04')).toEqual([
+        day('2026-06-01', 9, 13, 2, 9),
+        day('2026-06-03', 7, 7, 1, 7),
+        day('2026-06-04', 1, 1, 1, 1),
+        day('2026-06-01', 1, 1, 1, 1, 'x'),
+        day('2026-06-01', 4, 4, 1, 4, '{"environment":"prod"}'),
+      ]);
+      expect(await store.history('other', '2026-01-01', '2026-12-31')).toEqual([]);
+      expect(await store.historyPeaks('*', '2026-06-02')).toEqual([{ product: 'db', peak: 7 }]);
+      expect(await store.historyPeaks('*', '2026-06-05')).toEqual([]);
+      await store.withProducts('all', async (tx) => {
+        expect((await tx.historyLast()).find((s) => s.scope === '*')?.quantity).toBe(1);
+      });
+      await store.close();
+    });
   });
 }

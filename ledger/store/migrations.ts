@@ -8,11 +8,13 @@ interface Types {
   int: string;
   serial: string;
   real: string;
+  /** Table option for a table read by ranges of its primary key (SQLite stores it clustered, no rowid). */
+  clustered: string;
 }
 
 const TYPES: Record<Dialect, Types> = {
-  sqlite: { int: 'INTEGER', serial: 'INTEGER PRIMARY KEY AUTOINCREMENT', real: 'REAL' },
-  postgres: { int: 'BIGINT', serial: 'BIGSERIAL PRIMARY KEY', real: 'DOUBLE PRECISION' },
+  sqlite: { int: 'INTEGER', serial: 'INTEGER PRIMARY KEY AUTOINCREMENT', real: 'REAL', clustered: ' WITHOUT ROWID' },
+  postgres: { int: 'BIGINT', serial: 'BIGSERIAL PRIMARY KEY', real: 'DOUBLE PRECISION', clustered: '' },
 };
 
 function v1(t: Types): string[] {
@@ -58,6 +60,17 @@ function v20(t: Types): string[] {
     // At most one open finding per product and scope, whichever replica saw it first.
     'CREATE UNIQUE INDEX eg_findings_open ON eg_findings (product, scope) WHERE closed_at IS NULL',
     'CREATE INDEX eg_findings_closed ON eg_findings (closed_at)',
+  ];
+}
+
+// Daily usage per product and scope (scope '*' is the product's total), for the
+// dashboard's history and forecast; eg_history_last holds each series' latest
+// value, so a report that no longer names a series records it falling to zero.
+function v30(t: Types): string[] {
+  return [
+    `CREATE TABLE eg_history (product TEXT NOT NULL, scope TEXT NOT NULL, day TEXT NOT NULL, peak ${t.real} NOT NULL,
+       total ${t.real} NOT NULL, samples ${t.int} NOT NULL, last ${t.real} NOT NULL, PRIMARY KEY (product, scope, day))${t.clustered}`,
+    `CREATE TABLE eg_history_last (product TEXT NOT NULL, scope TEXT NOT NULL, last ${t.real} NOT NULL, PRIMARY KEY (product, scope))`,
   ];
 }
 
@@ -114,6 +127,7 @@ export function migrations(dialect: Dialect): (string[] | undefined)[] {
   const list: (string[] | undefined)[] = [v1(t)];
   list[9] = v10(t, dialect);
   list[19] = v20(t);
+  list[29] = v30(t);
   return list;
 }
 

@@ -39,6 +39,8 @@ import type {
   ExceptionState,
   LogHead,
   OverCapacity,
+  HistoryDay,
+  HistorySample,
   Reservation,
   ReservationLine,
   ReservationState,
@@ -321,6 +323,56 @@ export class PostgresStore implements Store {
       'SELECT count(*) FILTER (WHERE closed_at IS NULL) AS open, count(closed_at) AS closed, sum(closed_at - opened_at) AS ms FROM eg_findings',
     );
     return { open: Number(r!.open), closed: Number(r!.closed), remediationMs: Number(r!.ms ?? 0) };
+  }
+
+  async history(product: string, from: string, to: string): Promise<HistoryDay[]> {
+    const found = await this.q<HistoryDay>(
+      `(SELECT product, scope, day, peak, total, samples, last FROM eg_history WHERE product = $1 AND day BETWEEN $2 AND $3)
+       UNION ALL
+       (SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
+          CROSS JOIN LATERAL (SELECT * FROM eg_history m WHERE m.product = l.product AND m.scope = l.scope AND m.day < $2
+                               ORDER BY m.day DESC LIMIT 1) h
+         WHERE l.product = $1)`,
+      [product, from, to],
+    );
+    return found.map(historyFrom).sort((a, b) => (a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : a.day < b.day ? -1 : 1));
+  }
+
+  async historyPeaks(scope: string, from: string): Promise<{ product: string; peak: number }[]> {
+    const found = await this.q<{ product: string; peak: number }>(
+      'SELECT product, max(peak) AS peak FROM eg_history WHERE scope = $1 AND day >= $2 GROUP BY product',
+      [scope, from],
+    );
+    return found.map((r) => ({ product: r.product, peak: Number(r.peak) }));
+  }
+
+  async importHistory(rows: readonly HistoryDay[]): Promise<void> {
+    const c = await this.connect();
+    try {
+      await c.query('BEGIN');
+      for (let i = 0; i < rows.length; i += 5000) {
+        const part = rows.slice(i, i + 5000);
+        const col = <K extends keyof HistoryDay>(k: K) => part.map((r) => r[k]);
+        await c.query(
+          `INSERT INTO eg_history (product, scope, day, peak, total, samples, last)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::bigint[], $7::float8[])
+           ON CONFLICT (product, scope, day) DO UPDATE SET peak = excluded.peak, total = excluded.total,
+             samples = excluded.samples, last = excluded.last`,
+          [col('product'), col('scope'), col('day'), col('peak'), col('total'), col('samples'), col('last')],
+        );
+      }
+      await c.query(
+        `INSERT INTO eg_history_last (product, scope, last)
+         SELECT DISTINCT ON (product, scope) product, scope, last FROM eg_history ORDER BY product, scope, day DESC
+         ON CONFLICT (product, scope) DO UPDATE SET last = excluded.last`,
+      );
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw storeDown(this.where, err);
+    } finally {
+      c.release();
+    }
   }
 
   async expire(now: number): Promise<number> {
@@ -612,8 +664,42 @@ function txOn(c: Client): PgTx {
         at,
       ]);
     },
+    confirmedLines: async () =>
+      (
+        await rows<LineRow>(
+          `SELECT l.product, l.quantity, l.scope, l.resource FROM eg_reservation_lines l
+             JOIN eg_reservations r ON r.id = l.reservation_id WHERE l.counts = 1 AND r.state = 'confirmed'`,
+        )
+      ).map(lineFrom),
+    historyLast: async () =>
+      (await rows<HistorySample>('SELECT product, scope, last AS quantity FROM eg_history_last')).map((r) => ({
+        ...r,
+        quantity: Number(r.quantity),
+      })),
+    recordHistory: async (day, samples) => {
+      if (samples.length === 0) return;
+      const products = samples.map((x) => x.product);
+      const scopes = samples.map((x) => x.scope);
+      const qs = samples.map((x) => num(x.quantity));
+      await exec(
+        `INSERT INTO eg_history (product, scope, day, peak, total, samples, last)
+         SELECT p, s, $4, q, q, 1, q FROM unnest($1::text[], $2::text[], $3::float8[]) AS u(p, s, q)
+         ON CONFLICT (product, scope, day) DO UPDATE SET peak = greatest(eg_history.peak, excluded.peak),
+           total = eg_history.total + excluded.total, samples = eg_history.samples + 1, last = excluded.last`,
+        [products, scopes, qs, day],
+      );
+      await exec(
+        `INSERT INTO eg_history_last (product, scope, last) SELECT * FROM unnest($1::text[], $2::text[], $3::float8[])
+         ON CONFLICT (product, scope) DO UPDATE SET last = excluded.last`,
+        [products, scopes, qs],
+      );
+    },
   };
   return tx;
+}
+
+function historyFrom(r: HistoryDay): HistoryDay {
+  return { ...r, peak: Number(r.peak), total: Number(r.total), samples: Number(r.samples), last: Number(r.last) };
 }
 
 /** The URL without its password, for messages and logs. */

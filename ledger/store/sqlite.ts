@@ -41,6 +41,8 @@ import type {
   Actor,
   ExceptionRecord,
   ExceptionState,
+  HistoryDay,
+  HistorySample,
   LogHead,
   OverCapacity,
   Reservation,
@@ -57,6 +59,7 @@ export class SqliteStore implements Store {
   /** Steps waiting for the connection; they run one at a time, several to a commit (group commit). */
   private pending: Pending[] = [];
   private draining: Promise<void> | null = null;
+  private historyStmt: StatementSync | undefined;
 
   readonly file: string;
 
@@ -300,6 +303,26 @@ export class SqliteStore implements Store {
     openFinding: (f) => this.findingTx.openFinding(f),
     closeFinding: (product, scope, at) => this.findingTx.closeFinding(product, scope, at),
     appendLog: async (entry) => this.append([entry]),
+    confirmedLines: async () =>
+      this.all<LineRow>(
+        `SELECT l.product, l.quantity, l.scope, l.resource FROM eg_reservation_lines l
+           JOIN eg_reservations r ON r.id = l.reservation_id WHERE l.counts = 1 AND r.state = 'confirmed'`,
+      ).map(lineFrom),
+    historyLast: async () => this.all<HistorySample>('SELECT product, scope, last AS quantity FROM eg_history_last'),
+    recordHistory: async (day, samples) => {
+      const row = this.db.prepare(
+        `INSERT INTO eg_history (product, scope, day, peak, total, samples, last) VALUES (?, ?, ?, ?, ?, 1, ?)
+         ON CONFLICT (product, scope, day) DO UPDATE SET peak = max(peak, excluded.peak), total = total + excluded.total,
+           samples = samples + 1, last = excluded.last`,
+      );
+      const last = this.db.prepare(
+        'INSERT INTO eg_history_last (product, scope, last) VALUES (?, ?, ?) ON CONFLICT (product, scope) DO UPDATE SET last = excluded.last',
+      );
+      for (const s of samples) {
+        row.run(s.product, s.scope, day, s.quantity, s.quantity, s.quantity);
+        last.run(s.product, s.scope, s.quantity);
+      }
+    },
   };
 
   private findingTx = {
@@ -381,6 +404,45 @@ export class SqliteStore implements Store {
       const n = this.run('DELETE FROM eg_log WHERE seq <= ?', through);
       this.append([entry]);
       return n;
+    });
+  }
+
+  async history(product: string, from: string, to: string): Promise<HistoryDay[]> {
+    // Through eg_history_last's series and the primary key: a key range (and, for the
+    // row each series carries in, one seek) per series, not every day of the product.
+    this.historyStmt ??= this.db.prepare(
+      // CROSS JOIN fixes the join order in SQLite: series first, then a key range per series.
+      `SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
+         CROSS JOIN eg_history h ON h.product = l.product AND h.scope = l.scope AND h.day BETWEEN ? AND ?
+        WHERE l.product = ?
+       UNION ALL
+       SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
+         CROSS JOIN eg_history h ON h.product = l.product AND h.scope = l.scope
+          AND h.day = (SELECT max(day) FROM eg_history m WHERE m.product = l.product AND m.scope = l.scope AND m.day < ?)
+        WHERE l.product = ?
+       ORDER BY 2, 3`,
+    );
+    return this.historyStmt.all(from, to, product, from, product) as unknown as HistoryDay[];
+  }
+
+  async historyPeaks(scope: string, from: string): Promise<{ product: string; peak: number }[]> {
+    return this.all('SELECT product, max(peak) AS peak FROM eg_history WHERE scope = ? AND day >= ? GROUP BY product', scope, from);
+  }
+
+  async importHistory(rows: readonly HistoryDay[]): Promise<void> {
+    await this.transaction(async () => {
+      const ins = this.db.prepare(
+        'INSERT OR REPLACE INTO eg_history (product, scope, day, peak, total, samples, last) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      );
+      for (const r of rows) ins.run(r.product, r.scope, r.day, r.peak, r.total, r.samples, r.last);
+      // Each series' latest day, once for the lot (per row it doubled the import's time).
+      this.db.exec(
+        `INSERT INTO eg_history_last (product, scope, last)
+         SELECT h.product, h.scope, h.last FROM eg_history h
+           JOIN (SELECT product, scope, max(day) AS day FROM eg_history GROUP BY product, scope) m
+             ON h.product = m.product AND h.scope = m.scope AND h.day = m.day
+         WHERE true ON CONFLICT (product, scope) DO UPDATE SET last = excluded.last`,
+      );
     });
   }
 

@@ -113,6 +113,27 @@ export interface OverCapacity {
   closedAt: number | null;
 }
 
+/** One day of one series (a product in one scope; scope `*` is the product's total): samples of its usage that day. */
+export interface HistoryDay {
+  product: string;
+  /** scopeKey() of the scope, or `*`. */
+  scope: string;
+  /** YYYY-MM-DD, UTC. */
+  day: string;
+  peak: number;
+  /** Sum of the samples, for the day's average. */
+  total: number;
+  samples: number;
+  /** The last sample: the usage carried into the days that follow without one. */
+  last: number;
+}
+
+export interface HistorySample {
+  product: string;
+  scope: string;
+  quantity: number;
+}
+
 /** Statements inside one serialised step; only valid until the step's callback returns. */
 export interface StoreTx {
   /** Bumped by every usage report, so a replica knows when its cached usage is stale. */
@@ -147,6 +168,12 @@ export interface StoreTx {
   /** Opens a finding unless one is open for the product and scope (another replica may have opened it); updates `over` if so. */
   openFinding(f: { product: string; scope: Scope; over: number; at: number }): Promise<void>;
   closeFinding(product: string, scope: Scope, at: number): Promise<void>;
+  /** Lines of confirmed reservations that still count: deployed, not yet in a report. */
+  confirmedLines(): Promise<ReservationLine[]>;
+  /** Each series' latest sampled value. */
+  historyLast(): Promise<HistorySample[]>;
+  /** Adds one sample per series to the day's row (peak, sum, count, last). */
+  recordHistory(day: string, samples: readonly HistorySample[]): Promise<void>;
   /**
    * Appends one record to the decision log, in this step's transaction: it is
    * kept exactly when the step commits. Its seq and hash are given at commit,
@@ -191,6 +218,12 @@ export interface Store {
   findingTotals(): Promise<{ open: number; closed: number; remediationMs: number }>;
   usageHistory(source: string, limit: number): Promise<UsageReport[]>;
   listReservations(now: number, states: readonly ReservationState[], limit: number): Promise<Reservation[]>;
+  /** A product's history rows with `from` ≤ day ≤ `to`, plus each series' last row before `from` (what it carries in). */
+  history(product: string, from: string, to: string): Promise<HistoryDay[]>;
+  /** Each product's highest daily peak in scope `scope` from `from` on (products without a row absent). */
+  historyPeaks(scope: string, from: string): Promise<{ product: string; peak: number }[]>;
+  /** Writes rows as they are (replacing any with the same key), in bulk: seeding and imports. */
+  importHistory(rows: readonly HistoryDay[]): Promise<void>;
   /** Marks held reservations past their expiry as expired (their lines already do not count). */
   expire(now: number): Promise<number>;
   schemaVersion(): Promise<number>;

@@ -1,0 +1,112 @@
+// The dashboard's figures from the ledger: forecasts per product and scope from
+// the daily history. Reads only; HTTP is routes.ts's.
+import { EntitlegateError } from '../../engine/errors.ts';
+import { scopeMatcher } from '../../engine/scope.ts';
+import { DAY_MS, startOf } from '../../engine/time.ts';
+import { FORECAST_DEFAULTS, type Forecast, forecast } from '../forecast.ts';
+import { capacityOn, dayOf, historySeries, TOTAL, validAt } from '../history.ts';
+import type { Ledger } from '../ledger.ts';
+
+export interface ForecastQuery {
+  windowDays: number;
+  horizonDays: number;
+  buffer: number;
+}
+
+function bad(message: string): EntitlegateError {
+  return new EntitlegateError('EG_ERR_INPUT_INVALID', message);
+}
+
+function intParam(name: string, value: string | undefined, dflt: number, min: number, max: number): number {
+  if (value === undefined) return dflt;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw bad(`${name} must be a whole number of days from ${min} to ${max}, not "${value}"`);
+  return n;
+}
+
+/** `?window=90&horizon=365&buffer=0.1` */
+export function parseForecastQuery(q: Record<string, string | undefined>): ForecastQuery {
+  const buffer = q.buffer === undefined ? FORECAST_DEFAULTS.buffer : Number(q.buffer);
+  if (!Number.isFinite(buffer) || buffer < 0 || buffer > 10 || q.buffer === '')
+    throw bad(`buffer must be a fraction such as 0.1 (10%), from 0 to 10, not "${q.buffer}"`);
+  return {
+    windowDays: intParam('window', q.window, FORECAST_DEFAULTS.windowDays, 7, 730),
+    horizonDays: intParam('horizon', q.horizon, FORECAST_DEFAULTS.horizonDays, 1, 1095),
+    buffer,
+  };
+}
+
+export interface ScopeForecast {
+  scope: Record<string, string> | null;
+  capacity: number;
+  /** The renewal the suggestion is for: the earliest end of a current entitlement covering the scope. */
+  renewal: string | null;
+  forecast: Forecast | (Omit<Extract<Forecast, { status: 'ok' }>, 'band'> & { exhaustion: string | null; exhaustionUpper: string | null });
+  band?: { day: string; mean: number; lower: number; upper: number }[];
+}
+
+/** Current entitlements of the product covering the scope (all of them for the total): their capacity and earliest end. */
+function coverage(ledger: Ledger, product: string, scope: Record<string, string> | null, now: number) {
+  let capacity = 0;
+  let renewal: number | null = null;
+  for (const e of ledger.config.config.entitlements) {
+    if (e.product !== product || !validAt(e, now)) continue;
+    if (scope !== null && !scopeMatcher(e.scope).covers(scope)) continue;
+    capacity += e.quantity;
+    if (e.validUntil) renewal = Math.min(renewal ?? Infinity, startOf(e.validUntil));
+  }
+  return { capacity, renewal };
+}
+
+/** Forecasts of the product's total and each scope, with the band (dated) when `band`. */
+export async function productForecast(
+  ledger: Ledger,
+  product: string,
+  q: ForecastQuery,
+  band: boolean,
+  totalOnly = false,
+): Promise<ScopeForecast[]> {
+  const now = ledger.clock().getTime();
+  const to = dayOf(now);
+  const from = dayOf(now - (q.windowDays - 1) * DAY_MS);
+  const all = await ledger.store.history(product, from, to);
+  const rows = totalOnly ? all.filter((r) => r.scope === TOTAL) : all;
+  // The product's own entitlements: a 1,000-product table must not walk every product's for each.
+  const own = ledger.config.config.entitlements.filter((e) => e.product === product);
+  const hq = { product, from, to, stepDays: 1 };
+  const dayIndex = (day: string) => Math.round((Date.parse(`${day}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS);
+  const series = historySeries(rows, hq).filter((s) => !totalOnly || s.scope === null);
+  return series.map((s) => {
+    const peaks: (number | null)[] = Array.from({ length: q.windowDays }, () => null);
+    for (const p of s.points) peaks[dayIndex(p.day)] = p.peak;
+    const { capacity, renewal } =
+      s.scope === null
+        ? { capacity: capacityOn(own, product, to), renewal: coverage(ledger, product, null, now).renewal }
+        : coverage(ledger, product, s.scope, now);
+    const renewalInDays = renewal === null ? null : Math.max(0, Math.round((renewal - Date.parse(`${to}T00:00:00Z`)) / DAY_MS));
+    const f = forecast(peaks, { windowDays: q.windowDays, horizonDays: q.horizonDays, buffer: q.buffer, capacity, renewalInDays });
+    const date = (d: number | null) => (d === null ? null : dayOf(Date.parse(`${to}T00:00:00Z`) + d * DAY_MS));
+    const out: ScopeForecast = {
+      scope: s.scope,
+      capacity,
+      renewal: renewal === null ? null : dayOf(renewal),
+      forecast:
+        f.status === 'ok'
+          ? {
+              status: 'ok',
+              points: f.points,
+              slope: f.slope,
+              level: f.level,
+              sigma: f.sigma,
+              exhaustionInDays: f.exhaustionInDays,
+              exhaustionUpperInDays: f.exhaustionUpperInDays,
+              suggested: f.suggested,
+              exhaustion: date(f.exhaustionInDays),
+              exhaustionUpper: date(f.exhaustionUpperInDays),
+            }
+          : f,
+    };
+    if (band && f.status === 'ok') out.band = f.band.map((p) => ({ day: date(p.day)!, mean: p.mean, lower: p.lower, upper: p.upper }));
+    return out;
+  });
+}

@@ -1,0 +1,108 @@
+// The dashboard routes' part of the OpenAPI document (spread into ledger/openapi.ts).
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+const error = { description: 'an error', ...json({ $ref: '#/components/schemas/Error' }) };
+const errors = { '400': error, '401': error, '403': error, '503': error };
+
+const point = {
+  type: 'object',
+  properties: { day: { type: 'string', format: 'date' }, peak: { type: 'number' }, average: { type: 'number' } },
+};
+
+export const dashboardPaths = {
+  '/v1/history': {
+    get: {
+      summary:
+        "A product's daily peak and average usage per scope (scope null: the product's total), with its capacity per step (roles: viewer, finance, procurement, auditor, approver)",
+      parameters: [
+        { name: 'product', in: 'query', required: true, schema: { type: 'string' } },
+        { name: 'from', in: 'query', description: 'first day (default: 90 days before to)', schema: { type: 'string', format: 'date' } },
+        { name: 'to', in: 'query', description: 'last day (default: today)', schema: { type: 'string', format: 'date' } },
+        { name: 'step', in: 'query', description: 'days per point, such as 1d, 7d, 30d (default 1d)', schema: { type: 'string' } },
+      ],
+      responses: {
+        '200': {
+          description: 'history',
+          ...json({
+            type: 'object',
+            properties: {
+              product: { type: 'string' },
+              metric: { type: 'string' },
+              from: { type: 'string' },
+              to: { type: 'string' },
+              step: { type: 'string' },
+              capacity: { type: 'array', items: { type: 'object', properties: { day: { type: 'string' }, quantity: { type: 'number' } } } },
+              series: {
+                type: 'array',
+                items: { type: 'object', properties: { scope: { type: ['object', 'null'] }, points: { type: 'array', items: point } } },
+              },
+            },
+          }),
+        },
+        ...errors,
+      },
+    },
+  },
+  '/v1/forecast': {
+    get: {
+      summary:
+        "With product: the trend over daily peaks of the product's total and each scope, with its 80% band, exhaustion dates and the suggested quantity for the next term; without: each product's total, without bands (roles: viewer, finance, procurement, auditor, approver)",
+      parameters: [
+        { name: 'product', in: 'query', schema: { type: 'string' } },
+        {
+          name: 'window',
+          in: 'query',
+          description: 'days of history fitted (default 90)',
+          schema: { type: 'integer', minimum: 7, maximum: 730 },
+        },
+        {
+          name: 'horizon',
+          in: 'query',
+          description: 'days looked ahead (default 365)',
+          schema: { type: 'integer', minimum: 1, maximum: 1095 },
+        },
+        {
+          name: 'buffer',
+          in: 'query',
+          description: 'added to the forecast at renewal (default 0.1)',
+          schema: { type: 'number', minimum: 0 },
+        },
+      ],
+      responses: { '200': { description: 'forecast', ...json({ type: 'object' }) }, ...errors },
+    },
+  },
+  '/v1/whoami': {
+    get: {
+      summary: "The token's name and roles: what the dashboard may show (any role)",
+      responses: { '200': { description: 'the view', ...json({ type: 'object' }) }, ...errors },
+    },
+  },
+  '/v1/dashboard/platform': {
+    get: {
+      summary: 'The platform view: headroom by product and scope, open reservations, stale sources (role: viewer)',
+      responses: { '200': { description: 'the view', ...json({ type: 'object' }) }, ...errors },
+    },
+  },
+  '/v1/dashboard/finance': {
+    get: {
+      summary: 'The finance view: cost of unused capacity, true-up exposure, spend by owner and contract (role: finance)',
+      responses: { '200': { description: 'the view', ...json({ type: 'object' }) }, ...errors },
+    },
+  },
+  '/v1/dashboard/procurement': {
+    get: {
+      summary: 'The procurement view: entitlements ending within 180 days (role: procurement)',
+      responses: { '200': { description: 'the view', ...json({ type: 'object' }) }, ...errors },
+    },
+  },
+  '/v1/dashboard/audit': {
+    get: {
+      summary: "The audit view: the reservations' record, newest first, filtered (role: auditor)",
+      parameters: ['product', 'resource', 'actor', 'from', 'to', 'limit'].map((name) => ({
+        name,
+        in: 'query',
+        schema: { type: 'string' },
+      })),
+      responses: { '200': { description: 'the view', ...json({ type: 'object' }) }, ...errors },
+    },
+  },
+};
