@@ -186,6 +186,75 @@ describe.skipIf(!haveChromium())('the dashboard in Chromium (1,000 products × 2
     await p.close();
   });
 
+  it('approver: approves a pending exception through the page; the requester cannot approve its own; the ledger counts it', async () => {
+    const call = async (token: string, method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const capacity = async () => {
+      const d = await call(tokens.gate, 'POST', '/v1/decisions', {
+        claims: [{ product: 'product-0005', quantity: 1, scope: { environment: 'prod' } }],
+        mode: 'warn',
+      });
+      expect(d.status, JSON.stringify(d.body)).toBe(200);
+      return (d.body.products as { capacity: number }[])[0]!.capacity;
+    };
+    const before = await capacity();
+    const until = new Date(NOW.getTime() + 10 * 86_400_000).toISOString().slice(0, 10);
+    const asked = await call(tokens.gate, 'POST', '/v1/exceptions', {
+      product: 'product-0005',
+      quantity: 3,
+      until,
+      reason: 'migration window',
+      ticket: 'CHG-1',
+    });
+    expect(asked.status, JSON.stringify(asked.body)).toBe(201);
+    const id = asked.body.id as string;
+
+    const { page: p, errors } = await page();
+    await signIn(p, url, tokens.approver);
+    expect(await navNames(p)).toEqual(['Approvals']);
+    const row = p.locator('tr', { hasText: id });
+    expect(await row.textContent()).toMatch(/product-0005.*migration window.*gate-person/);
+    await noSeriousViolation(p, 'approvals');
+    await row.getByRole('button', { name: 'Approve' }).click();
+    await p.waitForFunction(() => (document.getElementById('approval-result')?.textContent ?? '') !== '');
+    expect(await p.locator('#approval-result').textContent()).toBe(`${id}: approved`);
+    expect(await p.locator('tr', { hasText: id }).count()).toBe(0);
+    expect(errors).toEqual([]);
+    await p.close();
+
+    // The approval is the ledger's, not the page's: the exception is active and
+    // adds its capacity to the next decision of any gate.
+    const after = await call(tokens.gate, 'GET', `/v1/exceptions/${id}`);
+    expect(after.body.state).toBe('active');
+    const approvals = after.body.approvals as { by: string }[];
+    expect(approvals.map((a) => a.by)).toEqual(['token:approver-person']);
+    expect(await capacity()).toBe(before + 3);
+
+    // The admin, who may approve, is shown no button for a request of its own.
+    const own = await call(tokens.admin, 'POST', '/v1/exceptions', {
+      product: 'product-0006',
+      quantity: 1,
+      until,
+      reason: 'r',
+      ticket: 'CHG-2',
+    });
+    expect(own.status).toBe(201);
+    const { page: q } = await page();
+    await signIn(q, url, tokens.admin);
+    await q.goto(`${url}/ui#/approvals`);
+    await q.locator('tr', { hasText: own.body.id as string }).waitFor();
+    const mine = q.locator('tr', { hasText: own.body.id as string });
+    expect(await mine.textContent()).toMatch(/you asked for it: another approver decides/);
+    expect(await mine.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    await q.close();
+  });
+
   it('admin sees every view; a gate token has none; signing out forgets the token', async () => {
     const { page: p } = await page();
     await signIn(p, url, tokens.admin);
