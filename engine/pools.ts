@@ -53,6 +53,16 @@ export function exceptionPool(x: ExceptionGrant): PoolDef {
  * Charging order: entitlements before exceptions; among entitlements the most
  * restricted scope first, then the earliest end, then id.
  */
+/**
+ * Whether an entitlement gives capacity at `at`: within its term, grace
+ * included (what poolAt calls active or grace), without building its pool.
+ */
+export function entitlementUsableAt(e: Pick<Entitlement, 'validFrom' | 'validUntil' | 'graceDays'>, at: number): boolean {
+  const start = e.validFrom ? startOf(e.validFrom) : -Infinity;
+  const end = e.validUntil ? endOf(e.validUntil) : Infinity;
+  return at >= start && at < end + (e.graceDays ?? 0) * DAY_MS;
+}
+
 export function byChargeOrder(a: PoolDef, b: PoolDef): number {
   if (a.kind !== b.kind) return a.kind === 'entitlement' ? -1 : 1;
   return b.scope.restricted - a.scope.restricted || a.end - b.end || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);

@@ -4,7 +4,8 @@
 // change on a day is still in use that day).
 import type { Entitlement } from '../engine/config/schema.ts';
 import { EntitlegateError } from '../engine/errors.ts';
-import { DAY_MS, endOf, startOf } from '../engine/time.ts';
+import { entitlementUsableAt } from '../engine/pools.ts';
+import { DAY_MS } from '../engine/time.ts';
 import { scopeKey } from './store/rows.ts';
 import type { HistoryDay, HistorySample, ReservationLine, StoreTx, UsageReport } from './store/types.ts';
 import { effectiveUsage } from './usage.ts';
@@ -168,10 +169,8 @@ export function historySeries(rows: readonly HistoryDay[], q: HistoryQuery): His
   return out.sort((a, b) => (a.scope === null ? -1 : b.scope === null ? 1 : JSON.stringify(a.scope) < JSON.stringify(b.scope) ? -1 : 1));
 }
 
-/** Whether the entitlement gives capacity at `at` (its term, grace included): the one test every figure here uses. */
-export function validAt(e: Entitlement, at: number): boolean {
-  return (!e.validFrom || startOf(e.validFrom) <= at) && (!e.validUntil || endOf(e.validUntil) + (e.graceDays ?? 0) * DAY_MS > at);
-}
+/** Whether the entitlement gives capacity at `at` (its term, grace included): the engine's test, used by every figure here. */
+export const validAt: (e: Entitlement, at: number) => boolean = entitlementUsableAt;
 
 /** Capacity of the product's entitlements valid on the day (grace included), whatever their scope. */
 export function capacityOn(entitlements: readonly Entitlement[], product: string, day: string): number {

@@ -3,18 +3,11 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findOpa } from '../engine/policy/compile.ts';
+import { opaUnavailable } from '../engine/policy/compile.ts';
 import { cli, cliProcess, tempFiles } from './cli-harness.ts';
 
 const base = ['--config', 'examples/entitlegate.yaml', '--usage', 'examples/usage.yaml'];
-const opaMissing = (() => {
-  try {
-    findOpa();
-    return undefined;
-  } catch {
-    return 'the OPA compiler is not installed (scripts/install-opa.sh)';
-  }
-})();
+const opaMissing = opaUnavailable();
 
 describe('entitlegate check', () => {
   it('blocks the bundled over-entitlement example with exit 1 and says what to do', async () => {

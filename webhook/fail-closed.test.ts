@@ -7,19 +7,12 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Inventory } from '../adapters/kubernetes/inventory.ts';
-import { buildPolicy, findOpa } from '../engine/policy/compile.ts';
+import { buildPolicy, opaUnavailable } from '../engine/policy/compile.ts';
 import { Gate } from './gate.ts';
 import { buildServer } from './server.ts';
 import { Client, configYaml, deployment, NOW, review, scale, tempDir, testCa, usageYaml, type TestCa } from './test-support.ts';
 
-const opaMissing = (() => {
-  try {
-    findOpa();
-    return false;
-  } catch {
-    return true;
-  }
-})();
+const opaMissing = opaUnavailable();
 
 let tmp: ReturnType<typeof tempDir>;
 let ca: TestCa;

@@ -4,20 +4,13 @@ import { copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildPolicy, findOpa } from '../engine/policy/compile.ts';
+import { buildPolicy, opaUnavailable } from '../engine/policy/compile.ts';
 import { builtinPolicyPath } from '../engine/policy/wasm.ts';
 import { Gate } from './gate.ts';
 import { buildServer } from './server.ts';
 import { Client, configYaml, deployment, NOW, review, tempDir, testCa, usageYaml, type TestCa } from './test-support.ts';
 
-const opaMissing = (() => {
-  try {
-    findOpa();
-    return false;
-  } catch {
-    return true;
-  }
-})();
+const opaMissing = opaUnavailable();
 
 let tmp: ReturnType<typeof tempDir>;
 let ca: TestCa;

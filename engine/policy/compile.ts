@@ -15,6 +15,16 @@ export function toolCacheDir(): string {
   return process.env.EG_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'entitlegate');
 }
 
+/** Why the OPA compiler cannot be used here, or undefined when it can (tests that need it skip with this reason). */
+export function opaUnavailable(): string | undefined {
+  try {
+    findOpa();
+    return undefined;
+  } catch {
+    return 'the OPA compiler is not installed (scripts/install-opa.sh)';
+  }
+}
+
 /** ENTITLEGATE_OPA, then `opa` on PATH, then the pinned build in the cache. */
 export function findOpa(): string {
   const candidates = [
