@@ -8,6 +8,7 @@ import {
   claimsFromObjects,
   isAdmissionReview,
   isKubernetesObject,
+  looksLikeKubernetesText,
   parseKubernetes,
   type SourcedObject,
 } from '../adapters/kubernetes/index.ts';
@@ -26,9 +27,6 @@ function kubernetesOptions(ctx: InputContext) {
   const { products, kubernetes: settings } = ctx.config;
   return { products, settings, environment, cluster, namespace, account, region, onWarning: ctx.warn };
 }
-
-// Top-level keys as YAML allows them: plain, or quoted as a JSON-minded tool writes them.
-const K8S_YAML = /^(["']?)(apiVersion|kind)\1[ \t]*:/m;
 
 // The objects of a YAML (or multi-document) input that holds an
 // AdmissionReview, parsed once for detect() and claims(). Read as plain
@@ -97,7 +95,7 @@ export const INPUT_KINDS: InputKind[] = [
   },
   {
     name: 'kubernetes',
-    detect: (input, json) => (json !== undefined ? isKubernetesObject(json) : K8S_YAML.test(input.text)),
+    detect: (input, json) => (json !== undefined ? isKubernetesObject(json) : looksLikeKubernetesText(input.text)),
     claims: (input, _json, ctx) => {
       const objects = parseKubernetes(input.text, input.file);
       const stray = objects.find((o) => !isKubernetesObject(o.object));

@@ -22756,6 +22756,9 @@ function isKubernetesObject(value) {
   const r = rec(value);
   return !!r && typeof r.apiVersion === "string" && r.apiVersion !== "" && typeof r.kind === "string" && r.kind !== "";
 }
+function looksLikeKubernetesText(text2) {
+  return /^(["']?)(apiVersion|kind)\1[ \t]*:/m.test(text2) || /^---[ \t]*\r?\n\s*\{\s*"(apiVersion|kind)"\s*:/m.test(text2);
+}
 function isList(value) {
   const kind = str2(value.kind) ?? "";
   return (kind === "List" || kind.endsWith("List")) && Array.isArray(value.items);
@@ -23659,7 +23662,6 @@ function kubernetesOptions(ctx) {
   const { products, kubernetes: settings3 } = ctx.config;
   return { products, settings: settings3, environment, cluster, namespace, account, region, onWarning: ctx.warn };
 }
-var K8S_YAML = /^(["']?)(apiVersion|kind)\1[ \t]*:/m;
 var reviewObjects = /* @__PURE__ */ new WeakMap();
 function holdsAdmissionReview(input, json) {
   if (json !== void 0 && isAdmissionReview(json)) return true;
@@ -23712,7 +23714,7 @@ var INPUT_KINDS = [
   },
   {
     name: "kubernetes",
-    detect: (input, json) => json !== void 0 ? isKubernetesObject(json) : K8S_YAML.test(input.text),
+    detect: (input, json) => json !== void 0 ? isKubernetesObject(json) : looksLikeKubernetesText(input.text),
     claims: (input, _json, ctx) => {
       const objects = parseKubernetes(input.text, input.file);
       const stray = objects.find((o) => !isKubernetesObject(o.object));

@@ -22,12 +22,12 @@ export { isAdmissionReview } from './admission-review.ts';
 
 /**
  * Text that reads as Kubernetes YAML: a top-level `apiVersion:` or `kind:`
- * line, or a document of JSON flow style (`{"apiVersion": …}`) after a `---`
- * marker, which kubectl reads as well. For callers that tell input kinds
- * apart before parsing.
+ * line (plain, or quoted as a JSON-minded tool writes it), or a document of
+ * JSON flow style (`{"apiVersion": …}`) after a `---` marker, which kubectl
+ * reads as well. For callers that tell input kinds apart before parsing.
  */
 export function looksLikeKubernetesText(text: string): boolean {
-  return /^(apiVersion|kind)\s*:/m.test(text) || /^---[ \t]*\r?\n\s*\{\s*"(apiVersion|kind)"\s*:/m.test(text);
+  return /^(["']?)(apiVersion|kind)\1[ \t]*:/m.test(text) || /^---[ \t]*\r?\n\s*\{\s*"(apiVersion|kind)"\s*:/m.test(text);
 }
 
 /** `kind: List`, or a typed list such as `DeploymentList`, with an `items` array. */
