@@ -4,38 +4,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Gate } from './gate.ts';
 import { buildServer } from './server.ts';
-import {
-  Client,
-  FakeApiServer,
-  NOW,
-  configYaml,
-  deployment,
-  review,
-  scale,
-  tempDir,
-  testCa,
-  usageYaml,
-  type TestCa,
-} from './test-support.ts';
+import { type Client, FakeApiServer, httpsTestbed, NOW, configYaml, deployment, review, scale, usageYaml } from './test-support.ts';
 
-let tmp: ReturnType<typeof tempDir>;
-let ca: TestCa;
-let tls: { cert: string; key: string };
-beforeAll(() => {
-  tmp = tempDir();
-  ca = testCa(tmp.dir);
-  tls = ca.issue('webhook');
-});
-afterAll(() => tmp.remove());
-
-let cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.reverse()) await c();
-  cleanup = [];
-});
+const bed = httpsTestbed();
 
 const DEPLOYMENTS = '/apis/apps/v1/deployments';
 
@@ -43,18 +17,18 @@ async function start(o: { holdLists?: Promise<void> } = {}) {
   const api = new FakeApiServer();
   if (o.holdLists) api.holdLists = o.holdLists;
   const server = await api.listen();
-  cleanup.push(() => api.close());
+  bed.defer(() => api.close());
   api.event('ADDED', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'prod', uid: 'ns-prod' } });
   // 50 vCPU already running in the cluster; the snapshot adds 4 from elsewhere: 10 of 64 remain
   api.event('ADDED', DEPLOYMENTS, deployment({ name: 'big', replicas: 50, cpu: '1' }));
-  const dir = tmp.dir;
+  const dir = bed.runDir();
   const files = { config: join(dir, 'cluster.yaml'), usage: join(dir, 'cluster-usage.yaml') };
   writeFileSync(files.config, configYaml(64));
   writeFileSync(files.usage, usageYaml(4).replace('scope: { cluster: eu-1 }', 'scope: { cluster: elsewhere }'));
   const gate = await Gate.create({ files: { config: files.config, usage: [files.usage] }, clock: () => NOW });
   const app: FastifyInstance = await buildServer({
     gate,
-    tls,
+    tls: bed.tls,
     cluster: { kubeConfig: api.kubeConfig(server), from: 'test' },
     usage: { debounceMs: 5, retryDelayMs: 50 },
     reloadIntervalMs: 0,
@@ -62,11 +36,8 @@ async function start(o: { holdLists?: Promise<void> } = {}) {
     logger: false,
   });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
-  const client = new Client(address, ca.caPem);
-  cleanup.push(async () => {
-    await client.close();
-    await app.close();
-  });
+  bed.defer(() => app.close());
+  const client = bed.client(address);
   return { api, app, client, gate };
 }
 

@@ -4,44 +4,25 @@
 // stack size exceeded".
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Inventory } from '../adapters/kubernetes/inventory.ts';
 import { buildPolicy, opaUnavailable } from '../engine/policy/compile.ts';
 import { Gate } from './gate.ts';
 import { buildServer } from './server.ts';
-import { Client, configYaml, deployment, NOW, review, scale, tempDir, testCa, usageYaml, type TestCa } from './test-support.ts';
+import { configYaml, deployment, httpsTestbed, NOW, review, scale, usageYaml } from './test-support.ts';
 
 const opaMissing = opaUnavailable();
 
-let tmp: ReturnType<typeof tempDir>;
-let ca: TestCa;
-let tls: { cert: string; key: string };
-beforeAll(() => {
-  tmp = tempDir();
-  ca = testCa(tmp.dir);
-  tls = ca.issue('webhook');
-});
-afterAll(() => tmp.remove());
+const bed = httpsTestbed();
 
-const running: { app: FastifyInstance; client: Client }[] = [];
-afterEach(async () => {
-  for (const r of running.splice(0)) {
-    await r.client.close();
-    await r.app.close();
-  }
-});
-
-let seq = 0;
 async function start(extra = '') {
-  const dir = join(tmp.dir, `run-${++seq}`);
-  mkdirSync(dir);
+  const dir = bed.runDir();
   writeFileSync(join(dir, 'entitlegate.yaml'), configYaml(64) + extra);
   writeFileSync(join(dir, 'usage.yaml'), usageYaml(54));
   const gate = await Gate.create({ files: { config: join(dir, 'entitlegate.yaml'), usage: [join(dir, 'usage.yaml')] }, clock: () => NOW });
-  const app = await buildServer({ gate, tls, cluster: null, reloadIntervalMs: 0, defaultMetrics: false, logger: false });
-  const client = new Client(await app.listen({ port: 0, host: '127.0.0.1' }), ca.caPem);
-  running.push({ app, client });
+  const app = await buildServer({ gate, tls: bed.tls, cluster: null, reloadIntervalMs: 0, defaultMetrics: false, logger: false });
+  bed.defer(() => app.close());
+  const client = bed.client(await app.listen({ port: 0, host: '127.0.0.1' }));
   return { gate, client, dir };
 }
 
@@ -101,14 +82,14 @@ describe('fail-closed answers say what failed', () => {
   it.skipIf(opaMissing)(
     'a custom rule that stops with a runtime error: denied with the rule file, line and what to do (not "undefined")',
     async () => {
-      const rules = join(tmp.dir, 'boom');
+      const rules = join(bed.dir, 'boom');
       mkdirSync(rules);
       // Two values for one complete rule when quantity > 1: OPA aborts the evaluation at run time.
       writeFileSync(
         join(rules, 'rules.rego'),
         'package entitlegate.custom.boom\n\ntier := "a" if input.claims[0].quantity > 0\n\ntier := "b" if input.claims[0].quantity > 1\n\nviolation contains {"code": "BOOM", "message": tier} if tier == "z"\n',
       );
-      const wasm = join(tmp.dir, 'boom.wasm');
+      const wasm = join(bed.dir, 'boom.wasm');
       buildPolicy(wasm, [rules]);
       const { client } = await start(`policy: ${wasm}\n`);
       const { json } = await client.post('/validate', review({ operation: 'CREATE', object: deployment({ name: 'two', cpu: '2' }) }));

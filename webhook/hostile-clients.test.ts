@@ -4,40 +4,22 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Gate } from './gate.ts';
 import { buildServer } from './server.ts';
-import { Client, configYaml, deployment, NOW, review, tempDir, testCa, usageYaml, type TestCa } from './test-support.ts';
+import { configYaml, deployment, httpsTestbed, NOW, review, testCa, usageYaml, type TestCa } from './test-support.ts';
 import type { Timeouts } from './timeouts.ts';
 
-let tmp: ReturnType<typeof tempDir>;
-let ca: TestCa;
+const bed = httpsTestbed();
 let clientCa: TestCa;
 let otherCa: TestCa;
-let tls: { cert: string; key: string };
-
 beforeAll(() => {
-  tmp = tempDir();
-  ca = testCa(tmp.dir);
-  clientCa = testCa(tmp.dir, 'apiserver-ca');
-  otherCa = testCa(tmp.dir, 'other-ca');
-  tls = ca.issue('webhook');
-});
-afterAll(() => tmp.remove());
-
-const running: { app: FastifyInstance; clients: Client[] }[] = [];
-afterEach(async () => {
-  for (const r of running.splice(0)) {
-    for (const c of r.clients) await c.close();
-    await r.app.close();
-  }
+  clientCa = testCa(bed.dir, 'apiserver-ca');
+  otherCa = testCa(bed.dir, 'other-ca');
 });
 
 async function start(o: { clientCa?: string; timeouts?: Partial<Timeouts> } = {}) {
-  const dir = join(tmp.dir, `run-${running.length}-${Math.random().toString(36).slice(2)}`);
-  const { mkdirSync } = await import('node:fs');
-  mkdirSync(dir);
+  const dir = bed.runDir();
   const files = { config: join(dir, 'entitlegate.yaml'), usage: join(dir, 'usage.yaml') };
   writeFileSync(files.config, configYaml(64));
   writeFileSync(files.usage, usageYaml(54));
@@ -45,7 +27,7 @@ async function start(o: { clientCa?: string; timeouts?: Partial<Timeouts> } = {}
   const logs: string[] = [];
   const app = await buildServer({
     gate,
-    tls: { ...tls, ...(o.clientCa ? { clientCa: o.clientCa } : {}) },
+    tls: { ...bed.tls, ...(o.clientCa ? { clientCa: o.clientCa } : {}) },
     cluster: null,
     reloadIntervalMs: 0,
     defaultMetrics: false,
@@ -53,13 +35,8 @@ async function start(o: { clientCa?: string; timeouts?: Partial<Timeouts> } = {}
     logger: { level: 'info', stream: { write: (line: string) => void logs.push(line) } },
   });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
-  const clients: Client[] = [];
-  running.push({ app, clients });
-  const client = (identity?: { certPem: Buffer; keyPem: Buffer }) => {
-    const c = new Client(address, ca.caPem, 4, identity);
-    clients.push(c);
-    return c;
-  };
+  bed.defer(() => app.close());
+  const client = (identity?: { certPem: Buffer; keyPem: Buffer }) => bed.client(address, 4, identity);
   return { app, gate, logs, port: Number(new URL(address).port), client };
 }
 
@@ -69,7 +46,7 @@ const create = (name: string, cpu: string) => review({ operation: 'CREATE', obje
 function rawExchange(port: number, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
     let received = '';
-    const socket = connect({ host: '127.0.0.1', port, ca: ca.caPem, servername: 'localhost' }, () => socket.write(text));
+    const socket = connect({ host: '127.0.0.1', port, ca: bed.ca.caPem, servername: 'localhost' }, () => socket.write(text));
     socket.setEncoding('utf8');
     socket.on('data', (d: string) => (received += d));
     socket.on('close', () => resolve(received));
@@ -159,7 +136,7 @@ describe('--client-ca: only the kube-apiserver makes admissions', () => {
     // The reloader exists only with an interval; reload through a second server's reloader is not needed:
     // setSecureContext with what readTls gives is what a reload does.
     const { readTls } = await import('./reload.ts');
-    (app.server as unknown as { setSecureContext(o: object): void }).setSecureContext(readTls({ ...tls, clientCa: clientCa.ca }));
+    (app.server as unknown as { setSecureContext(o: object): void }).setSecureContext(readTls({ ...bed.tls, clientCa: clientCa.ca }));
     expect((await client().post('/validate', create('grab', '1'))).status).toBe(401);
     expect((await client(clientCa.issueClient('kube-apiserver', 'apiserver-2')).post('/validate', create('o', '1'))).status).toBe(200);
   });

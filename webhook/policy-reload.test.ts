@@ -2,39 +2,20 @@
 // watches the `.wasm` the config names, over real HTTPS.
 import { copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildPolicy, opaUnavailable } from '../engine/policy/compile.ts';
 import { builtinPolicyPath } from '../engine/policy/wasm.ts';
 import { Gate } from './gate.ts';
 import { buildServer } from './server.ts';
-import { Client, configYaml, deployment, NOW, review, tempDir, testCa, usageYaml, type TestCa } from './test-support.ts';
+import { configYaml, deployment, httpsTestbed, NOW, review, usageYaml } from './test-support.ts';
 
 const opaMissing = opaUnavailable();
 
-let tmp: ReturnType<typeof tempDir>;
-let ca: TestCa;
-let tls: { cert: string; key: string };
-beforeAll(() => {
-  tmp = tempDir();
-  ca = testCa(tmp.dir);
-  tls = ca.issue('webhook');
-});
-afterAll(() => tmp.remove());
+const bed = httpsTestbed();
 
-const running: { app: FastifyInstance; client: Client }[] = [];
-afterEach(async () => {
-  for (const r of running.splice(0)) {
-    await r.client.close();
-    await r.app.close();
-  }
-});
-
-let seq = 0;
 /** A server whose config names `policy.wasm` (a copy of the built-in policy to start with), reloading every 20 ms. */
 async function start() {
-  const dir = join(tmp.dir, `run-${++seq}`);
-  mkdirSync(dir);
+  const dir = bed.runDir();
   const wasm = join(dir, 'policy.wasm');
   copyFileSync(builtinPolicyPath(), wasm);
   writeFileSync(join(dir, 'entitlegate.yaml'), `${configYaml(64)}policy: policy.wasm\n`);
@@ -43,14 +24,14 @@ async function start() {
   const logs: string[] = [];
   const app = await buildServer({
     gate,
-    tls,
+    tls: bed.tls,
     cluster: null,
     reloadIntervalMs: 20,
     defaultMetrics: false,
     logger: { level: 'info', stream: { write: (line: string) => void logs.push(line) } },
   });
-  const client = new Client(await app.listen({ port: 0, host: '127.0.0.1' }), ca.caPem);
-  running.push({ app, client });
+  bed.defer(() => app.close());
+  const client = bed.client(await app.listen({ port: 0, host: '127.0.0.1' }));
   const admit = async (cpu: string) =>
     (await client.post('/validate', review({ operation: 'CREATE', object: deployment({ name: 'orders', cpu }), dryRun: true }))).json
       .response;

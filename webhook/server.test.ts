@@ -5,22 +5,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Gate } from './gate.ts';
 import { buildServer } from './server.ts';
-import { Client, NOW, configYaml, deployment, review, scale, servedCn, tempDir, testCa, usageYaml, type TestCa } from './test-support.ts';
+import { type Client, NOW, configYaml, deployment, httpsTestbed, review, scale, servedCn, usageYaml } from './test-support.ts';
 
-let tmp: ReturnType<typeof tempDir>;
-let ca: TestCa;
-let tls: { cert: string; key: string };
-
-beforeAll(() => {
-  tmp = tempDir();
-  ca = testCa(tmp.dir);
-  tls = ca.issue('webhook-1');
-});
-afterAll(() => tmp.remove());
+const bed = httpsTestbed('webhook-1');
 
 interface Started {
   app: FastifyInstance;
@@ -34,14 +25,6 @@ interface Started {
   advance(ms: number): void;
 }
 
-const running: { app: FastifyInstance; client: Client }[] = [];
-afterEach(async () => {
-  for (const r of running.splice(0)) {
-    await r.client.close();
-    await r.app.close();
-  }
-});
-
 let seq = 0;
 async function start(
   o: {
@@ -54,7 +37,7 @@ async function start(
     connections?: number;
   } = {},
 ): Promise<Started> {
-  const dir = tempDir().dir;
+  const dir = bed.runDir();
   const files = { config: join(dir, `entitlegate-${++seq}.yaml`), usage: join(dir, 'usage.yaml') };
   writeFileSync(files.config, configYaml(o.quantity ?? 64, o.kubernetes) + (o.extra ?? ''));
   writeFileSync(files.usage, usageYaml(o.used ?? 54));
@@ -64,15 +47,15 @@ async function start(
   const logs: string[] = [];
   const app = await buildServer({
     gate,
-    tls: o.tls ?? tls,
+    tls: o.tls ?? bed.tls,
     cluster: null,
     reloadIntervalMs: o.reloadIntervalMs ?? 0,
     defaultMetrics: false,
     logger: { level: 'info', stream: { write: (line: string) => void logs.push(line) } },
   });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
-  const client = new Client(address, ca.caPem, o.connections);
-  running.push({ app, client });
+  bed.defer(() => app.close());
+  const client = bed.client(address, o.connections);
   return {
     app,
     client,
@@ -340,25 +323,25 @@ describe('hot reload', () => {
   });
 
   it('serves a new TLS certificate after its files change, and keeps the old one when the new key does not match', async () => {
-    const dir = tempDir().dir;
+    const dir = bed.runDir();
     const cert = join(dir, 'tls.crt');
     const key = join(dir, 'tls.key');
-    const first = ca.issue('webhook-first');
-    const second = ca.issue('webhook-second');
+    const first = bed.ca.issue('webhook-first');
+    const second = bed.ca.issue('webhook-second');
     writeFileSync(cert, readFile(first.cert));
     writeFileSync(key, readFile(first.key));
     const { port, client, logs } = await start({ tls: { cert, key }, reloadIntervalMs: 20 });
-    expect(await servedCn(port, ca.caPem)).toBe('webhook-first');
+    expect(await servedCn(port, bed.ca.caPem)).toBe('webhook-first');
     writeFileSync(`${cert}.tmp`, readFile(second.cert));
     writeFileSync(`${key}.tmp`, readFile(second.key));
     renameSync(`${key}.tmp`, key);
     renameSync(`${cert}.tmp`, cert);
-    await vi.waitFor(async () => expect(await servedCn(port, ca.caPem)).toBe('webhook-second'), { timeout: 5000, interval: 50 });
+    await vi.waitFor(async () => expect(await servedCn(port, bed.ca.caPem)).toBe('webhook-second'), { timeout: 5000, interval: 50 });
     expect((await client.get('/healthz')).status).toBe(200);
 
     writeFileSync(cert, readFile(first.cert)); // key of "second" stays: a mismatch
     await vi.waitFor(() => expect(logs.some((l) => l.includes('TLS reload refused'))).toBe(true), { timeout: 5000, interval: 50 });
-    expect(await servedCn(port, ca.caPem)).toBe('webhook-second');
+    expect(await servedCn(port, bed.ca.caPem)).toBe('webhook-second');
     expect((await client.get('/metrics')).text).toContain('entitlegate_reload_failures_total{kind="tls"} 1');
   });
 });

@@ -5,11 +5,12 @@
 // AdmissionReview builders. Test-only; nothing here is used by the server.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { Agent, request } from 'undici';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 export const ORACLE = 'container-registry.oracle.com/database/enterprise:21.3.0.0';
 export const NOW = new Date('2026-11-28T10:00:00Z');
@@ -87,6 +88,75 @@ export function testCa(dir: string, prefix = 'ca'): TestCa {
       return { ...files, certPem: readFileSync(files.cert), keyPem: readFileSync(files.key) };
     },
   };
+}
+
+/** What a test file that serves over HTTPS shares; see `httpsTestbed`. */
+export interface Testbed {
+  /** The file's temp dir (removed after its last test). */
+  readonly dir: string;
+  readonly ca: TestCa;
+  /** A server certificate for localhost, issued by `ca`. */
+  readonly tls: { cert: string; key: string };
+  /** A fresh folder under `dir` for one server's files. */
+  runDir(): string;
+  /** Runs `close` after the current test (last registered, first run), pass or fail. */
+  defer(close: () => Promise<void> | void): void;
+  /** A client of `base` trusting `ca`, closed after the current test. */
+  client(base: string, connections?: number, identity?: { certPem: Buffer; keyPem: Buffer }): Client;
+}
+
+/**
+ * Registers the hooks every webhook test file needs (call it once, at the top
+ * of the file): a temp dir and a CA with a server certificate named `cn`,
+ * made before the file's tests and removed after them, and servers and
+ * clients closed after each test, so no test leaks a socket or a folder.
+ */
+export function httpsTestbed(cn = 'webhook', prefix?: string): Testbed {
+  let tmp: ReturnType<typeof tempDir> | undefined;
+  let ca: TestCa | undefined;
+  let tls: { cert: string; key: string } | undefined;
+  let closers: (() => Promise<void> | void)[] = [];
+  let runs = 0;
+  const ready = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error('httpsTestbed: used outside a test (its beforeAll has not run)');
+    return v;
+  };
+  beforeAll(() => {
+    tmp = tempDir(prefix);
+    ca = testCa(tmp.dir);
+    tls = ca.issue(cn);
+  });
+  afterAll(() => tmp?.remove());
+  afterEach(async () => {
+    const todo = closers.reverse();
+    closers = [];
+    for (const close of todo) await close();
+  });
+  const bed: Testbed = {
+    get dir() {
+      return ready(tmp).dir;
+    },
+    get ca() {
+      return ready(ca);
+    },
+    get tls() {
+      return ready(tls);
+    },
+    runDir() {
+      const dir = join(bed.dir, `run-${++runs}`);
+      mkdirSync(dir);
+      return dir;
+    },
+    defer(close) {
+      closers.push(close);
+    },
+    client(base, connections, identity) {
+      const c = new Client(base, bed.ca.caPem, connections, identity);
+      bed.defer(() => c.close());
+      return c;
+    },
+  };
+  return bed;
 }
 
 /** An HTTPS client that trusts only the test CA. */
