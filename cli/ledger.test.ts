@@ -287,4 +287,20 @@ describe('entitlegate ledger usage put / token create', () => {
       /unknown role "root"/,
     );
   });
+
+  it('limits a reporter token to its sources; the server then refuses it as any other source', async () => {
+    await start();
+    const base = ['ledger', 'token', 'create', '--store', l.store, '--name', 'eu', '--role', 'reporter'];
+    const created = await cli([...base, '--source', 'cluster:eu-*']);
+    expect(created.code).toBe(0);
+    expect(created.stderr).toContain('sources: cluster:eu-*');
+    const token = created.stdout.trim();
+    const body = { version: 1, observedAt: '2026-06-01T09:00:00Z', usage: [] };
+    expect((await l.call('PUT', '/v1/sources/cluster:eu-2/usage', { token, body })).status).toBe(200);
+    expect((await l.call('PUT', '/v1/sources/cluster:us-1/usage', { token, body })).status).toBe(403);
+    expect((await cli(['ledger', 'token', 'list', '--store', l.store])).stdout).toMatch(/eu {2}reporter {2}sources=cluster:eu-\*/);
+    const bad = await cli([...base, '--source', 'cluster eu']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--source must be a source name or glob');
+  });
 });

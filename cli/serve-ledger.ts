@@ -6,7 +6,7 @@ import type { Io } from './io.ts';
 export const LEDGER_SERVE_USAGE =
   'entitlegate ledger serve --config FILE --store STORE [--port N] [--host H] [--tls-cert F --tls-key F] [--insecure-http] [--log-level L] [--now ISO-8601]\n      [--signing-key FILE [--checkpoint-every N] [--checkpoint-minutes T] [--retain-days N]]';
 export const TOKEN_CREATE_USAGE =
-  'entitlegate ledger token create --store STORE --name NAME --role ROLE... [--product P]... [--scope DIM=VALUE]...   (roles: gate, reporter, viewer, finance, procurement, auditor, approver, admin)';
+  'entitlegate ledger token create --store STORE --name NAME --role ROLE... [--product P]... [--scope DIM=VALUE]... [--source NAME|GLOB]...   (roles: gate, reporter, viewer, finance, procurement, auditor, approver, admin)';
 export const TOKEN_LIST_USAGE = 'entitlegate ledger token list --store STORE [--format text|json]';
 export const TOKEN_REVOKE_USAGE = 'entitlegate ledger token revoke ID --store STORE';
 export const KEY_CREATE_USAGE = 'entitlegate ledger key create FILE   (an Ed25519 key that signs the decision log’s checkpoints)';
@@ -90,11 +90,13 @@ export async function ledgerTokenCreate(args: string[], io: Io): Promise<number>
       role: { type: 'string', multiple: true },
       product: { type: 'string', multiple: true },
       scope: { type: 'string', multiple: true },
+      source: { type: 'string', multiple: true },
     },
     false,
   );
   const roles = strings(values.role);
   const products = strings(values.product);
+  const sources = strings(values.source);
   const scope: Record<string, string> = {};
   for (const p of strings(values.scope)) {
     const m = /^(environment|cluster|namespace|account|region)=(.+)$/.exec(p);
@@ -106,16 +108,26 @@ export async function ledgerTokenCreate(args: string[], io: Io): Promise<number>
   const ledger = await import('../ledger/serve.ts');
   const bad = roles.filter((r) => !ledger.isRole(r));
   if (bad.length) throw usageError(`unknown role "${bad[0]}": roles are ${ledger.ROLES.join(', ')}`);
+  const badSource = sources.find((s) => !ledger.isSourcePattern(s));
+  if (badSource)
+    throw usageError(
+      `--source must be a source name or glob (letters, digits and . _ : / - *, such as cluster:prod-*), not "${badSource}"`,
+    );
   const { token, record } = await ledger.createLedgerToken({
     store: values.store as string,
     name: values.name as string,
     roles: roles as never,
     now: io.clock(),
-    limits: { ...(products.length ? { products } : {}), ...(Object.keys(scope).length ? { scope } : {}) },
+    limits: {
+      ...(products.length ? { products } : {}),
+      ...(Object.keys(scope).length ? { scope } : {}),
+      ...(sources.length ? { sources } : {}),
+    },
   });
   const limits = [
     record.products ? `products: ${record.products.join(', ')}` : '',
     record.scope ? `scope: ${JSON.stringify(record.scope)}` : '',
+    record.sources ? `sources: ${record.sources.join(', ')}` : '',
   ]
     .filter(Boolean)
     .join('; ');
@@ -137,7 +149,7 @@ export async function ledgerTokenList(args: string[], io: Io): Promise<number> {
   else
     io.stdout(
       tokens.length
-        ? `${tokens.map((t) => `${t.id}  ${t.name}  ${t.roles.join(',')}${t.products ? `  products=${t.products.join(',')}` : ''}${t.scope ? `  scope=${JSON.stringify(t.scope)}` : ''}  created ${t.createdAt}${t.revokedAt ? `  REVOKED ${t.revokedAt}` : ''}`).join('\n')}\n`
+        ? `${tokens.map((t) => `${t.id}  ${t.name}  ${t.roles.join(',')}${t.products ? `  products=${t.products.join(',')}` : ''}${t.scope ? `  scope=${JSON.stringify(t.scope)}` : ''}${t.sources ? `  sources=${t.sources.join(',')}` : ''}  created ${t.createdAt}${t.revokedAt ? `  REVOKED ${t.revokedAt}` : ''}`).join('\n')}\n`
         : 'no tokens\n',
     );
   return 0;

@@ -3,8 +3,7 @@
 // Every /v1 call needs one; each endpoint names the roles it grants.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { EntitlegateError } from '../engine/errors.ts';
-import type { Scope } from '../engine/types.ts';
-import { ROLES, type Role, type Store, type TokenRecord } from './store/types.ts';
+import { ROLES, type Role, type Store, type TokenLimits, type TokenRecord } from './store/types.ts';
 
 const PREFIX = 'egl_';
 // A token found (or not) is trusted this long before the store is asked again.
@@ -24,12 +23,13 @@ export async function createToken(
   roles: readonly Role[],
   now: Date,
   actor: string,
-  limits: { products?: string[]; scope?: Scope } = {},
+  limits: TokenLimits = {},
 ): Promise<{ token: string; record: TokenRecord }> {
   const token = PREFIX + randomBytes(32).toString('base64url');
   const record: TokenRecord = { id: randomUUID(), name, roles: [...new Set(roles)], createdAt: now.getTime() };
   if (limits.products?.length) record.products = [...new Set(limits.products)].sort();
   if (limits.scope && Object.keys(limits.scope).length) record.scope = limits.scope;
+  if (limits.sources?.length) record.sources = [...new Set(limits.sources)].sort();
   await store.createToken({ ...record, hash: hashToken(token) }, actor);
   return { token, record };
 }

@@ -7,6 +7,15 @@ import { id, nonEmpty, nonNegative } from '../engine/config/schema.ts';
 /** The ledger's roles (docs/ledger.md); defined here so that a settings module imports nothing of the ledger's own. */
 export const ROLES = ['gate', 'reporter', 'viewer', 'finance', 'procurement', 'auditor', 'approver', 'admin'] as const;
 
+/** A source name (as `PUT /v1/sources/{name}/usage` takes one), or a glob of them where `*` is any run of characters. */
+const SOURCE_PATTERN = /^[A-Za-z0-9*][A-Za-z0-9._:/*-]{0,199}$/;
+
+export const isSourcePattern = (s: string): boolean => SOURCE_PATTERN.test(s);
+
+export const sourcePattern = z
+  .string()
+  .check(z.regex(SOURCE_PATTERN, 'a source name or glob: letters, digits and . _ : / - *, such as cluster:prod-* (at most 200)'));
+
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
 
 export const exceptionSettings = z.strictObject({
@@ -49,6 +58,8 @@ const oidcRule = z.strictObject({
   roles: z.array(z.enum(ROLES)).check(z.minLength(1)),
   /** Limits the identity to these products (decide, reserve, report, request, approve). */
   products: z.optional(z.array(id).check(z.minLength(1))),
+  /** Limits the identity to reporting usage as these sources (names or globs: `terraform:acme/*`). */
+  sources: z.optional(z.array(sourcePattern).check(z.minLength(1))),
 });
 
 export const oidcSettings = z.strictObject({

@@ -3,6 +3,7 @@
 // Identity: its actor names it in every write and in separation of duties.
 import type { Scope } from '../engine/types.ts';
 import { AuthError, Tokens } from './auth.ts';
+import { matchesAny } from './glob.ts';
 import type { OidcVerifier } from './oidc.ts';
 import type { Actor, Role, Store } from './store/types.ts';
 
@@ -16,6 +17,8 @@ export interface Identity {
   products?: string[];
   /** Limited to this scope, when set. */
   scope?: Scope;
+  /** Limited to reporting usage as these sources (names or globs), when set. */
+  sources?: string[];
 }
 
 export function hasRole(who: Identity, roles: readonly Role[]): boolean {
@@ -43,6 +46,26 @@ export function assertWithin(who: Identity, items: readonly { product: string; s
         `${who.actor} is limited to the scope ${JSON.stringify(who.scope)}; ${what} has the scope ${JSON.stringify(it.scope)}`,
       );
   }
+}
+
+/** Refuses (403) a usage report as `source` when the identity is limited to other sources. */
+export function assertSource(who: Identity, source: string): void {
+  if (who.sources && !matchesAny(who.sources, source))
+    throw new AuthError(403, `${who.actor} reports only as ${who.sources.join(', ')}, not as the source "${source}"`);
+}
+
+/**
+ * Refuses (403) replacing a source's report that holds records outside the
+ * identity's product or scope limits: a report replaces the whole source, so
+ * a reporter limited to one product could otherwise erase another's usage.
+ */
+export function assertMayReplace(who: Identity, source: string, previous: readonly { product: string; scope: Scope }[]): void {
+  const foreign = previous.find((r) => (who.products && !who.products.includes(r.product)) || !withinScope(who, r.scope));
+  if (foreign)
+    throw new AuthError(
+      403,
+      `${who.actor} may not replace the source "${source}": its current report holds ${foreign.product} in ${JSON.stringify(foreign.scope)}, outside this identity's limits (report it under a source of its own)`,
+    );
 }
 
 export class Authenticator {
@@ -78,6 +101,7 @@ export class Authenticator {
       who = { actor: `token:${t.name}`, name: t.name, roles: t.roles };
       if (t.products) who.products = t.products;
       if (t.scope) who.scope = t.scope;
+      if (t.sources) who.sources = t.sources;
     }
     if (!hasRole(who, roles)) throw new AuthError(403, `${describe(who)} may not do this; it needs the role ${roles.join(' or ')}`);
     return who;

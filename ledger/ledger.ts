@@ -11,7 +11,7 @@ import { decisionEntry, reservationEntry } from './audit/entries.ts';
 import { sampleHistory } from './history.ts';
 import type { DecisionRequest, UsageBody } from './requests.ts';
 import { scopeKey } from './store/rows.ts';
-import type { Actor, Reservation, ReservationLine, Store, StoreTx, UsageReport } from './store/types.ts';
+import type { Actor, Reservation, ReservationLine, Store, StoreTx, SourceUsageRecord, UsageReport } from './store/types.ts';
 import { LedgerExceptions } from './exception-pools.ts';
 import { recordFindings } from './findings.ts';
 import { effectiveUsage, type Overlap, overlaps, staleWarnings } from './usage.ts';
@@ -283,16 +283,26 @@ export class Ledger {
     return viewOf(r);
   }
 
-  /** Replaces the source's usage (history kept) and settles reservations whose resources it now reports. */
+  /**
+   * Replaces the source's usage (history kept) and settles reservations whose
+   * resources it now reports. `mayReplace` sees the source's current records
+   * under every product's lock, so nothing can change them between its check
+   * and the write; it throws to refuse.
+   */
   async putUsage(
     source: string,
     body: UsageBody,
     staleAfterMs: number | null,
     actor: Actor,
+    mayReplace?: (current: readonly SourceUsageRecord[]) => void,
   ): Promise<{ source: string; records: number; settled: string[] }> {
     // A report rolled back after it was read into the engine must not stay there: re-read on the next step.
     return this.store
       .withProducts('all', async (tx) => {
+        if (mayReplace) {
+          await this.syncUsage(tx);
+          mayReplace(this.reports.find((r) => r.source === source)?.usage ?? []);
+        }
         const now = this.clock().getTime();
         const report: UsageReport = { source, observedAt: body.observedAt, reportedAt: now, staleAfterMs, usage: body.usage };
         if (body.origin && body.origin !== source) report.origin = body.origin;

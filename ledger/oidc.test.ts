@@ -74,6 +74,9 @@ beforeAll(async () => {
       - match: { job_workflow_ref: "acme/governance/.github/workflows/approve.yml@*" }
         roles: [approver]
         products: [db]
+      - match: { repository: acme/infra, ref: refs/heads/main }
+        roles: [reporter]
+        sources: ["terraform:acme/*"]
 `,
   );
   l = await startTestLedger({ clock: () => now, config });
@@ -132,6 +135,19 @@ describe('GitHub Actions OIDC', () => {
     const res = await decide(await make());
     expect(res.status).toBe(status);
     expect(res.body.error).toMatchObject({ code: 'EG_ERR_LEDGER_AUTH', message: expect.stringMatching(message) });
+  });
+
+  it('a rule with sources lets its workflow report as those sources only', async () => {
+    const infra = await sign(claims({ sub: 'repo:acme/infra:ref:refs/heads/main', repository: 'acme/infra', environment: undefined }));
+    const state = {
+      version: 1,
+      observedAt: '2026-06-01T09:00:00Z',
+      usage: [{ product: 'db', quantity: 1, scope: {}, resource: 'aws_instance.db' }],
+    };
+    expect((await l.call('PUT', '/v1/sources/terraform:acme%2Fpayments/usage', { token: infra, body: state })).status).toBe(200);
+    const elsewhere = await l.call('PUT', '/v1/sources/cluster:prod/usage', { token: infra, body: state });
+    expect(elsewhere.status).toBe(403);
+    expect(elsewhere.body.error.message).toContain('reports only as terraform:acme/*, not as the source "cluster:prod"');
   });
 
   it('a rule that does not pin the repository is refused with the config, before anything is served', async () => {

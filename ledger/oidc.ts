@@ -6,6 +6,7 @@
 // rules (ledger.oidc). A token no rule matches gets no role: 403.
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import { AuthError } from './auth.ts';
+import { glob } from './glob.ts';
 import { OIDC_CLAIMS, type OidcRule, type OidcSettings } from './governance-settings.ts';
 import type { Identity } from './identity.ts';
 import type { Role } from './store/types.ts';
@@ -25,16 +26,7 @@ function refusal(err: unknown, s: OidcSettings): string {
   return `the issuer's keys could not be read: ${(err as Error).message}`;
 }
 
-/** `*` is any run of characters, slashes included (a ref, a workflow path); everything else is literal. */
-function glob(pattern: string): RegExp {
-  return new RegExp(
-    `^${pattern
-      .split('*')
-      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-  );
-}
-
+/** Every claim the rule names matches (`*` is any run of characters, slashes included: a ref, a workflow path). */
 function matches(rule: OidcRule, claims: JWTPayload): boolean {
   return OIDC_CLAIMS.every((c) => {
     const want = rule.match[c];
@@ -80,6 +72,8 @@ export class OidcVerifier {
     const who: Identity = { actor: `oidc:${name}`, name, roles };
     // A rule without products grants every product; otherwise the products of the matching rules.
     if (rules.every((r) => r.products)) who.products = [...new Set(rules.flatMap((r) => r.products!))].sort();
+    // Likewise for the sources it may report as.
+    if (rules.every((r) => r.sources)) who.sources = [...new Set(rules.flatMap((r) => r.sources!))].sort();
     return who;
   }
 }

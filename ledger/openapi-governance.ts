@@ -91,8 +91,13 @@ export const governancePaths = {
         properties: {
           name: { type: 'string' },
           roles: { type: 'array', items: { type: 'string' } },
-          products: { type: 'array' },
-          scope: { type: 'object' },
+          products: { type: 'array', items: { type: 'string' }, description: 'limits the token to these products' },
+          scope: { type: 'object', description: 'limits the token to claims, usage and exceptions in this scope' },
+          sources: {
+            type: 'array',
+            items: { type: 'string' },
+            description: 'limits a reporter to these sources (names, or globs where * is any run of characters)',
+          },
         },
       }),
       responses: { '201': { description: 'the token record and `token`', ...json({ type: 'object' }) }, ...errors },

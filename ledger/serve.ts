@@ -8,7 +8,6 @@ import { setFlagsFromString } from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import { EntitlegateError } from '../engine/errors.ts';
 import { loadEngine } from '../config/load.ts';
-import type { Scope } from '../engine/types.ts';
 import { loadSigningKey, newSigningKeyPem } from './audit/checkpoint.ts';
 import { checkpointPolicy } from './audit/checkpointer.ts';
 import { createToken } from './auth.ts';
@@ -16,7 +15,7 @@ import { tokenView } from './token-routes.ts';
 import { Ledger } from './ledger.ts';
 import { buildLedgerServer } from './server.ts';
 import { openStore } from './store/open.ts';
-import type { Role, TokenRecord } from './store/types.ts';
+import type { Role, TokenLimits, TokenRecord } from './store/types.ts';
 
 export interface LedgerServeOptions {
   config: string;
@@ -147,7 +146,7 @@ export async function createLedgerToken(opts: {
   name: string;
   roles: readonly Role[];
   now: Date;
-  limits?: { products?: string[]; scope?: Scope };
+  limits?: TokenLimits;
 }): Promise<{ token: string; record: TokenRecord }> {
   const store = await openStore(opts.store);
   try {
@@ -204,3 +203,4 @@ export function createSigningKeyFile(file: string): { keyId: string; publicPem: 
 
 export { ROLES, type Role } from './store/types.ts';
 export { isRole } from './auth.ts';
+export { isSourcePattern } from './governance-settings.ts';

@@ -14,7 +14,7 @@ import { auditRoutes } from './audit/routes.ts';
 import { AuthError } from './auth.ts';
 import { exceptionRoutes } from './exceptions-routes.ts';
 import { findingsRoutes } from './findings-routes.ts';
-import { type Identity, Authenticator, assertWithin } from './identity.ts';
+import { type Identity, Authenticator, assertMayReplace, assertSource, assertWithin } from './identity.ts';
 import { OidcVerifier } from './oidc.ts';
 import { READ_ROLES, tokenRoutes } from './token-routes.ts';
 import { reconcile, parseDormantDays } from './dashboard/reconciliation.ts';
@@ -248,8 +248,16 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
         if (typeof v === 'string' && v) scope[d] = v;
       }
       const body = parseUsageBody(text(req), ledger.config.config, ledger.clock(), scope);
+      assertSource(who, name);
       assertWithin(who, body.usage, 'the usage report');
-      const result = await ledger.putUsage(name, body, staleAfterMs, actor);
+      const limited = who.products !== undefined || who.scope !== undefined;
+      const result = await ledger.putUsage(
+        name,
+        body,
+        staleAfterMs,
+        actor,
+        limited ? (current) => assertMayReplace(who, name, current) : undefined,
+      );
       metrics.reservations.inc({ change: 'settled' }, result.settled.length);
       return result;
     }),

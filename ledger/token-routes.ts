@@ -7,6 +7,7 @@ import { claimScope, id, nonEmpty } from '../engine/config/schema.ts';
 import { EntitlegateError } from '../engine/errors.ts';
 import { parseSource, sortProblems, validate } from '../engine/source.ts';
 import { createToken } from './auth.ts';
+import { sourcePattern } from './governance-settings.ts';
 import type { RouteDeps } from './guard.ts';
 import { ROLES, type Role, type TokenRecord } from './store/types.ts';
 
@@ -18,6 +19,7 @@ const createBody = z.strictObject({
   roles: z.array(z.enum(ROLES)).check(z.minLength(1)),
   products: z.optional(z.array(id)),
   scope: z.optional(claimScope),
+  sources: z.optional(z.array(sourcePattern).check(z.minLength(1))),
 });
 
 export function tokenView(t: TokenRecord) {
@@ -27,6 +29,7 @@ export function tokenView(t: TokenRecord) {
     roles: t.roles,
     products: t.products ?? null,
     scope: t.scope ?? null,
+    sources: t.sources ?? null,
     createdAt: new Date(t.createdAt).toISOString(),
     revokedAt: t.revokedAt === undefined ? null : new Date(t.revokedAt).toISOString(),
   };
@@ -49,6 +52,7 @@ export function tokenRoutes(app: FastifyInstance, { ledger, guarded, text, forge
       const { token, record } = await createToken(ledger.store, value.name, value.roles, ledger.clock(), actor, {
         ...(value.products ? { products: value.products } : {}),
         ...(value.scope ? { scope: value.scope } : {}),
+        ...(value.sources ? { sources: value.sources } : {}),
       });
       return reply.code(201).send({ ...tokenView(record), token });
     }),

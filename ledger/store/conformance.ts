@@ -200,6 +200,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
           hash: 'sha256:t1',
           products: ['db'],
           scope: { region: 'eu', environment: 'prod' },
+          sources: ['cluster:eu-*'],
         },
         'cli',
       );
@@ -211,6 +212,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         createdAt: T0,
         products: ['db'],
         scope: { environment: 'prod', region: 'eu' },
+        sources: ['cluster:eu-*'],
       });
       const list = await store.listTokens();
       expect(list.map((t) => t.id)).toEqual(['t1', 't2']);

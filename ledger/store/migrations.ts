@@ -116,10 +116,16 @@ function v10(t: Types, dialect: Dialect): string[] {
   ];
 }
 
+// A token may be limited to the sources it reports as (names or globs).
+function v70(): string[] {
+  return ['ALTER TABLE eg_tokens ADD COLUMN sources TEXT'];
+}
+
 /**
  * Statements of each version, in order; the array index + 1 is the version.
  * Versions were handed out to parallel branches (10: the decision log, 20:
- * exceptions and findings, 30: history), so the list has holes: a hole
+ * exceptions and findings, 30: history, 40-60: reservations, the
+ * dashboard and the store's commit path, 70: tokens' source limits), so the list has holes: a hole
  * applies nothing and is recorded like any version.
  */
 export function migrations(dialect: Dialect): (string[] | undefined)[] {
@@ -128,6 +134,7 @@ export function migrations(dialect: Dialect): (string[] | undefined)[] {
   list[9] = v10(t, dialect);
   list[19] = v20(t);
   list[29] = v30(t);
+  list[69] = v70();
   return list;
 }
 

@@ -31,6 +31,7 @@ import {
   scopeKey,
   stateFilter,
   tokenFrom,
+  tokenLogDetails,
 } from './rows.ts';
 import { newerSchema } from './sqlite.ts';
 import type {
@@ -197,7 +198,7 @@ export class PostgresStore implements Store {
   async createToken(t: TokenRecord & { hash: string }, actor: Actor): Promise<void> {
     await this.logged(async (c) => {
       await c.query(
-        'INSERT INTO eg_tokens (id, name, hash, roles, created_at, actor, products, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        'INSERT INTO eg_tokens (id, name, hash, roles, created_at, actor, products, scope, sources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
         [
           t.id,
           t.name,
@@ -207,11 +208,12 @@ export class PostgresStore implements Store {
           actor,
           t.products ? JSON.stringify(t.products) : null,
           t.scope ? scopeKey(t.scope) : null,
+          t.sources ? JSON.stringify(t.sources) : null,
         ],
       );
       return {
         value: undefined,
-        log: [{ at: t.createdAt, actor, action: 'token.create', subject: t.name, details: { id: t.id, roles: t.roles } }],
+        log: [{ at: t.createdAt, actor, action: 'token.create', subject: t.name, details: tokenLogDetails(t) }],
       };
     });
   }

@@ -44,10 +44,11 @@ export interface TokenRow {
   created_at: number | string;
   products: string | null;
   scope: string | null;
+  sources: string | null;
   revoked_at: number | string | null;
 }
 
-export const TOKEN_COLUMNS = 'id, name, roles, created_at, products, scope, revoked_at';
+export const TOKEN_COLUMNS = 'id, name, roles, created_at, products, scope, sources, revoked_at';
 
 export interface ExceptionRow {
   id: number | string;
@@ -152,10 +153,22 @@ export function reservationFrom(row: ReservationRow, lines: ReservationLine[], n
   };
 }
 
+/** What the decision log keeps of a new token: its id, roles and limits (never its hash). */
+export function tokenLogDetails(t: TokenRecord): Record<string, unknown> {
+  return {
+    id: t.id,
+    roles: t.roles,
+    ...(t.products ? { products: t.products } : {}),
+    ...(t.scope ? { scope: t.scope } : {}),
+    ...(t.sources ? { sources: t.sources } : {}),
+  };
+}
+
 export function tokenFrom(row: TokenRow): TokenRecord {
   const t: TokenRecord = { id: row.id, name: row.name, roles: JSON.parse(row.roles) as Role[], createdAt: num(row.created_at) };
   if (row.products !== null) t.products = JSON.parse(row.products);
   if (row.scope !== null) t.scope = JSON.parse(row.scope);
+  if (row.sources !== null) t.sources = JSON.parse(row.sources);
   if (row.revoked_at !== null) t.revokedAt = num(row.revoked_at);
   return t;
 }

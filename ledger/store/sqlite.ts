@@ -36,6 +36,7 @@ import {
   reportFrom,
   reservationFrom,
   tokenFrom,
+  tokenLogDetails,
 } from './rows.ts';
 import type {
   Actor,
@@ -503,7 +504,7 @@ export class SqliteStore implements Store {
   async createToken(t: TokenRecord & { hash: string }, actor: Actor): Promise<void> {
     await this.transaction(async () => {
       this.run(
-        'INSERT INTO eg_tokens (id, name, hash, roles, created_at, actor, products, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO eg_tokens (id, name, hash, roles, created_at, actor, products, scope, sources) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
         t.id,
         t.name,
         t.hash,
@@ -512,8 +513,9 @@ export class SqliteStore implements Store {
         actor,
         t.products ? JSON.stringify(t.products) : null,
         t.scope ? scopeKey(t.scope) : null,
+        t.sources ? JSON.stringify(t.sources) : null,
       );
-      this.append([{ at: t.createdAt, actor, action: 'token.create', subject: t.name, details: { id: t.id, roles: t.roles } }]);
+      this.append([{ at: t.createdAt, actor, action: 'token.create', subject: t.name, details: tokenLogDetails(t) }]);
     });
   }
 

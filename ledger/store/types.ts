@@ -22,9 +22,14 @@ export interface TokenRecord {
   products?: string[];
   /** Limits the token to claims, usage and exceptions within this scope. */
   scope?: Scope;
+  /** Limits the token to reporting usage as these sources (names or globs such as `cluster:prod-*`). */
+  sources?: string[];
   /** Set once revoked: the token is refused from then on. */
   revokedAt?: number;
 }
+
+/** What a token may be limited to, beside its roles. */
+export type TokenLimits = Pick<TokenRecord, 'products' | 'scope' | 'sources'>;
 
 /** One usage record as a source reports it; `resource` identifies the deployed thing so two sources reporting it count it once. */
 export interface SourceUsageRecord {

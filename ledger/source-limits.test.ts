@@ -1,0 +1,100 @@
+// Who may report as which source: a report replaces a source's whole usage,
+// so a reporter that could report as any source could empty another
+// cluster's usage and free its capacity for itself. Through a real socket.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createToken } from './auth.ts';
+import { type TestLedger, startTestLedger } from './testing/harness.ts';
+import type { TokenLimits } from './store/types.ts';
+
+const now = new Date('2026-06-01T10:00:00Z');
+let l: TestLedger;
+afterEach(async () => l?.close());
+
+let resources = 0;
+// Each record its own resource: records of one resource from two sources would count once.
+const report = (...usage: { product: string; quantity: number; scope?: Record<string, string> }[]) => ({
+  version: 1,
+  observedAt: '2026-06-01T09:59:00Z',
+  usage: usage.map((u) => ({ scope: {}, resource: `Deployment/prod/app-${++resources}`, ...u })),
+});
+
+async function reporter(limits: TokenLimits): Promise<string> {
+  return (await createToken(l.ledger.store, `reporter-${Math.random()}`, ['reporter'], now, 'test', limits)).token;
+}
+
+const used = async (product: string) =>
+  (await l.call('POST', '/v1/decisions', { token: l.tokens.gate, body: { claims: [{ product, quantity: 0, scope: {} }] } })).body
+    .products[0].used as number;
+
+describe('reporting as a source', () => {
+  it('a reporter limited to sources reports as those (globs too) and is refused as any other, leaving that source as it was', async () => {
+    l = await startTestLedger({ clock: () => now });
+    expect(
+      (await l.call('PUT', '/v1/sources/cluster:us-1/usage', { token: l.tokens.reporter, body: report({ product: 'db', quantity: 6 }) }))
+        .status,
+    ).toBe(200);
+    const eu = await reporter({ sources: ['cluster:eu-*', 'sam:servicenow'] });
+    expect(
+      (await l.call('PUT', '/v1/sources/cluster:eu-1/usage', { token: eu, body: report({ product: 'db', quantity: 1 }) })).status,
+    ).toBe(200);
+    expect((await l.call('PUT', '/v1/sources/sam:servicenow/usage', { token: eu, body: report() })).status).toBe(200);
+    const other = await l.call('PUT', '/v1/sources/cluster:us-1/usage', { token: eu, body: report() });
+    expect(other.status).toBe(403);
+    expect(other.body.error.message).toContain('reports only as cluster:eu-*, sam:servicenow, not as the source "cluster:us-1"');
+    // cluster:us-1's 6 still count, beside cluster:eu-1's 1.
+    expect(await used('db')).toBe(7);
+  });
+
+  it('a reporter limited to a product may not replace a source that also holds another product, and may replace one that holds only its own', async () => {
+    l = await startTestLedger({ clock: () => now });
+    const put = (token: string, source: string, body: unknown) => l.call('PUT', `/v1/sources/${source}/usage`, { token, body });
+    expect(
+      (await put(l.tokens.reporter, 'cluster:a', report({ product: 'db', quantity: 4 }, { product: 'os', quantity: 30 }))).status,
+    ).toBe(200);
+    const dbOnly = await reporter({ products: ['db'] });
+    // A report of db alone would replace the source, os's 30 vCPU with it.
+    const erase = await put(dbOnly, 'cluster:a', report({ product: 'db', quantity: 4 }));
+    expect(erase.status).toBe(403);
+    expect(erase.body.error.message).toMatch(/may not replace the source "cluster:a": its current report holds os/);
+    expect(await used('os')).toBe(30);
+
+    expect((await put(l.tokens.reporter, 'cluster:b', report({ product: 'db', quantity: 2 }))).status).toBe(200);
+    expect((await put(dbOnly, 'cluster:b', report({ product: 'db', quantity: 3 }))).status).toBe(200);
+    expect(await used('db')).toBe(7);
+  });
+
+  it('a reporter limited to a scope may not replace a source holding records of another scope', async () => {
+    l = await startTestLedger({ clock: () => now });
+    const put = (token: string, body: unknown) => l.call('PUT', '/v1/sources/sam:export/usage', { token, body });
+    const prod = { environment: 'prod' };
+    expect(
+      (
+        await put(
+          l.tokens.reporter,
+          report({ product: 'db', quantity: 2, scope: prod }, { product: 'db', quantity: 5, scope: { environment: 'dev' } }),
+        )
+      ).status,
+    ).toBe(200);
+    const prodOnly = await reporter({ scope: prod });
+    const erase = await put(prodOnly, report({ product: 'db', quantity: 2, scope: prod }));
+    expect(erase.status).toBe(403);
+    expect(await used('db')).toBe(7);
+  });
+
+  it('the limits are kept by the store, listed, and logged with the token', async () => {
+    l = await startTestLedger({ clock: () => now });
+    const made = await l.call('POST', '/v1/tokens', { body: { name: 'eu', roles: ['reporter'], sources: ['cluster:eu-*'] } });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ sources: ['cluster:eu-*'] });
+    const listed = (await l.call('GET', '/v1/tokens')).body.tokens.find((t: { name: string }) => t.name === 'eu');
+    expect(listed).toMatchObject({ roles: ['reporter'], sources: ['cluster:eu-*'] });
+    const log = (await l.call('GET', '/v1/audit/records?limit=1000', { token: l.tokens.auditor })).body.records as {
+      action: string;
+      subject: string;
+      details: { sources?: string[] };
+    }[];
+    expect(log.find((r) => r.action === 'token.create' && r.subject === 'eu')?.details.sources).toEqual(['cluster:eu-*']);
+    const bad = await l.call('POST', '/v1/tokens', { body: { name: 'x', roles: ['reporter'], sources: ['cluster eu'] } });
+    expect(bad.status).toBe(400);
+  });
+});
