@@ -159,6 +159,12 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
       }
     };
 
+  // Confirming or releasing needs only the id a gate was given, but a token
+  // limited to products or a scope must not free capacity outside them.
+  const mayTouch = async (id: string, who: Identity): Promise<void> => {
+    if (who.products || who.scope) assertWithin(who, (await ledger.reservation(id)).lines, `the reservation ${id}`);
+  };
+
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     try {
@@ -193,11 +199,16 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
 
   app.get<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>(
     '/v1/reservations/:id',
-    guarded<{ id: string }>('reservation', ['gate'], async (req) => ledger.reservation(req.params.id)),
+    guarded<{ id: string }>('reservation', ['gate'], async (req, _actor, _reply, who) => {
+      const r = await ledger.reservation(req.params.id);
+      assertWithin(who, r.lines, `the reservation ${r.id}`);
+      return r;
+    }),
   );
   app.post<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>(
     '/v1/reservations/:id/confirm',
-    guarded<{ id: string }>('confirm', ['gate'], async (req, actor) => {
+    guarded<{ id: string }>('confirm', ['gate'], async (req, actor, _reply, who) => {
+      await mayTouch(req.params.id, who);
       const r = await ledger.confirm(req.params.id, actor);
       metrics.reservations.inc({ change: 'confirmed' });
       return r;
@@ -205,7 +216,8 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
   );
   app.delete<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>(
     '/v1/reservations/:id',
-    guarded<{ id: string }>('release', ['gate'], async (req, actor) => {
+    guarded<{ id: string }>('release', ['gate'], async (req, actor, _reply, who) => {
+      await mayTouch(req.params.id, who);
       const r = await ledger.release(req.params.id, actor);
       metrics.reservations.inc({ change: 'released' });
       return r;

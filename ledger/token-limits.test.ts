@@ -1,6 +1,8 @@
-// Who may report as which source: a report replaces a source's whole usage,
-// so a reporter that could report as any source could empty another
-// cluster's usage and free its capacity for itself. Through a real socket.
+// What a limited token may change, through a real socket. A report replaces a
+// source's whole usage, so a reporter that could report as any source could
+// empty another cluster's usage and free its capacity for itself; a release
+// frees capacity too, so a gate limited to one product must not release
+// another's reservation.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createToken } from './auth.ts';
 import { type TestLedger, startTestLedger } from './testing/harness.ts';
@@ -96,5 +98,28 @@ describe('reporting as a source', () => {
     expect(log.find((r) => r.action === 'token.create' && r.subject === 'eu')?.details.sources).toEqual(['cluster:eu-*']);
     const bad = await l.call('POST', '/v1/tokens', { body: { name: 'x', roles: ['reporter'], sources: ['cluster eu'] } });
     expect(bad.status).toBe(400);
+  });
+});
+
+describe('reservations and token limits', () => {
+  it('a gate limited to a product cannot read, confirm or release a reservation of another product; within its limits it can', async () => {
+    l = await startTestLedger({ clock: () => now });
+    const reserve = (product: string) =>
+      l.call('POST', '/v1/decisions', { token: l.tokens.gate, body: { claims: [{ product, quantity: 2, scope: {} }], reserve: true } });
+    const os = (await reserve('os')).body.reservation.id as string;
+    const db = (await reserve('db')).body.reservation.id as string;
+    const dbGate = (await createToken(l.ledger.store, 'db-gate', ['gate'], now, 'test', { products: ['db'] })).token;
+    for (const [method, path] of [
+      ['GET', `/v1/reservations/${os}`],
+      ['POST', `/v1/reservations/${os}/confirm`],
+      ['DELETE', `/v1/reservations/${os}`],
+    ] as const) {
+      const res = await l.call(method, path, { token: dbGate });
+      expect(res.status, `${method} ${path}`).toBe(403);
+      expect(res.body.error.message).toContain(`the reservation ${os} names "os"`);
+    }
+    expect((await l.call('GET', `/v1/reservations/${os}`, { token: l.tokens.gate })).body.state).toBe('held');
+    expect(await used('os')).toBe(2);
+    expect((await l.call('DELETE', `/v1/reservations/${db}`, { token: dbGate })).body.state).toBe('released');
   });
 });
