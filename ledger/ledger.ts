@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.ts';
 import type { Engine, UsageSource } from '../engine/engine.ts';
 import { EntitlegateError } from '../engine/errors.ts';
-import { type Decision, resourceId, type Scope, type UsageRecord } from '../engine/types.ts';
+import { type Decision, type Mode, resourceId, type Scope, type UsageRecord } from '../engine/types.ts';
 import { VERSION } from '../engine/version.ts';
 import { decisionEntry, reservationEntry } from './audit/entries.ts';
 import { sampleHistory } from './history.ts';
@@ -200,6 +200,18 @@ export class Ledger {
     }
   }
 
+  /**
+   * The mode a request is decided in. A look changes nothing, so it takes the
+   * mode it asks for; a reservation is decided in the stricter of that and the
+   * ledger's config, since capacity is shared: a gate that could ask for `warn`
+   * could hold what every other gate is then refused.
+   */
+  private modeFor(req: DecisionRequest): Mode {
+    const configured = this.config.config.defaults.mode;
+    if (!req.mode) return configured;
+    return req.reserve && configured === 'enforce' ? 'enforce' : req.mode;
+  }
+
   /** One request's decision against what is held, and the reservation to write when it reserves. */
   private decideOne(
     req: DecisionRequest,
@@ -207,10 +219,7 @@ export class Ledger {
     now: Date,
     reservations: UsageRecord[],
   ): { decision: LedgerDecision; reservation?: Reservation } {
-    const decision: LedgerDecision = this.engine.decide(
-      req.claims,
-      req.mode ? { now, mode: req.mode, reservations } : { now, reservations },
-    );
+    const decision: LedgerDecision = this.engine.decide(req.claims, { now, mode: this.modeFor(req), reservations });
     decision.warnings.push(...staleWarnings(this.reports, now.getTime()));
     if (req.reserve && decision.allowed) {
       // The TTL runs from the decision, not from before the locks were had.

@@ -2,7 +2,8 @@
 // source's whole usage, so a reporter that could report as any source could
 // empty another cluster's usage and free its capacity for itself; a release
 // frees capacity too, so a gate limited to one product must not release
-// another's reservation.
+// another's reservation; and a gate that asks for warn mode must not reserve
+// over capacity.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createToken } from './auth.ts';
 import { type TestLedger, startTestLedger } from './testing/harness.ts';
@@ -121,5 +122,19 @@ describe('reservations and token limits', () => {
     expect((await l.call('GET', `/v1/reservations/${os}`, { token: l.tokens.gate })).body.state).toBe('held');
     expect(await used('os')).toBe(2);
     expect((await l.call('DELETE', `/v1/reservations/${db}`, { token: dbGate })).body.state).toBe('released');
+  });
+});
+
+describe('the mode a gate asks for', () => {
+  it('a reservation asking for warn is decided in the ledger config’s enforce mode; a look may warn', async () => {
+    l = await startTestLedger({ clock: () => now });
+    const over = { claims: [{ product: 'db', quantity: 11, scope: {} }], mode: 'warn' };
+    const look = await l.call('POST', '/v1/decisions', { token: l.tokens.gate, body: over });
+    expect(look.body).toMatchObject({ allowed: true, mode: 'warn' });
+    expect(look.body.violations.length).toBeGreaterThan(0);
+    const reserve = await l.call('POST', '/v1/decisions', { token: l.tokens.gate, body: { ...over, reserve: true } });
+    expect(reserve.body).toMatchObject({ allowed: false, mode: 'enforce' });
+    expect(reserve.body.reservation).toBeUndefined();
+    expect(await used('db')).toBe(0);
   });
 });
