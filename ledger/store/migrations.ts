@@ -116,10 +116,23 @@ function v10(t: Types, dialect: Dialect): string[] {
   ];
 }
 
+// Reservations a client names (issue 17): a key like an Idempotency-Key, so a
+// second reserve under it while the first holds returns the first (run-task
+// stages on different replicas); and each line's target, the quantity its
+// resource is at once the change has landed, so a report of the old version
+// does not settle it. NULL on older rows: any report naming them settles, as before.
+function v40(t: Types): string[] {
+  return [
+    'ALTER TABLE eg_reservations ADD COLUMN reservation_key TEXT',
+    'CREATE INDEX eg_reservations_key ON eg_reservations (reservation_key, created_at) WHERE reservation_key IS NOT NULL',
+    `ALTER TABLE eg_reservation_lines ADD COLUMN target ${t.real}`,
+  ];
+}
+
 /**
  * Statements of each version, in order; the array index + 1 is the version.
  * Versions were handed out to parallel branches (10: the decision log, 20:
- * exceptions and findings, 30: history), so the list has holes: a hole
+ * exceptions and findings, 30: history, 40: reservation keys and targets), so the list has holes: a hole
  * applies nothing and is recorded like any version.
  */
 export function migrations(dialect: Dialect): (string[] | undefined)[] {
@@ -128,6 +141,7 @@ export function migrations(dialect: Dialect): (string[] | undefined)[] {
   list[9] = v10(t, dialect);
   list[19] = v20(t);
   list[29] = v30(t);
+  list[39] = v40(t);
   return list;
 }
 
