@@ -272,6 +272,18 @@ describe('Terraform workspaces as sources', () => {
     expect(await put('terraform:staging', 'with-extra.json')).toMatchObject({ stdout: expect.stringContaining('settled 1 reservation') });
     expect((await l.call('GET', `/v1/reservations/${id}`)).body.state).toBe('settled');
     expect(await used()).toMatchObject({ used: 2 });
+    // A plan that only destroys holds nothing, so it needs no source to be "reserved".
+    writeFileSync(
+      tf('destroy-plan.json'),
+      JSON.stringify({
+        format_version: '1.2',
+        resource_changes: instances(['gone']).map(({ values, ...r }) => ({
+          ...r,
+          change: { actions: ['delete'], before: values, after: null, after_unknown: {} },
+        })),
+      }),
+    );
+    expect((await cli(['check', tf('destroy-plan.json'), '--ledger', l.url, '--token-file', tf('gate'), '--reserve'])).code).toBe(0);
     // A --source that is no source name is bad input.
     const bad = await cli([
       'check',

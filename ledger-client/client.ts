@@ -93,7 +93,8 @@ export function checkReservationSource(claims: readonly Claim[], source: string 
       );
     return;
   }
-  const addressed = claims.find((c) => c.resource?.address && c.quantity !== 0);
+  // Only what a reservation would hold needs it: a plan that only frees capacity reserves nothing.
+  const addressed = claims.find((c) => c.resource?.address && c.quantity !== null && c.quantity > 0);
   if (addressed)
     throw new EntitlegateError(
       'EG_ERR_USAGE',

@@ -24144,7 +24144,7 @@ function checkReservationSource(claims, source, flag) {
       );
     return;
   }
-  const addressed = claims.find((c) => c.resource?.address && c.quantity !== 0);
+  const addressed = claims.find((c) => c.resource?.address && c.quantity !== null && c.quantity > 0);
   if (addressed)
     throw new EntitlegateError(
       "EG_ERR_USAGE",
