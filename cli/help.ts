@@ -85,6 +85,11 @@ export const COMMANDS: CommandHelp[] = [
       },
       { name: 'reserve', help: 'with a ledger: hold the allowed change as a reservation (prints its id; confirm or release it)' },
       { name: 'ttl', value: 'DURATION', help: 'with --reserve: how long the reservation holds unconfirmed (default 30m, at most 7d)' },
+      {
+        name: 'source',
+        value: 'NAME',
+        help: 'with a ledger: the usage source whose report will show these resources (terraform:WORKSPACE); required to reserve a plan',
+      },
       { name: 'token-file', value: 'FILE', file: true, help: "file holding the ledger's bearer token (default: $ENTITLEGATE_TOKEN)" },
       now,
       help,

@@ -4,12 +4,20 @@
 // job reserves, then confirms or releases (`entitlegate ledger confirm|release ID`).
 import { dirname, resolve } from 'node:path';
 import type { Config } from '../config/schema.ts';
-import type { Decision, Mode, Scope } from '../engine/types.ts';
+import type { Mode, Scope } from '../engine/types.ts';
 import { claimsFromPaths, type InputWarning } from '../inputs/read.ts';
 import { type Format, renderDecision } from '../render/index.ts';
 import { usageError } from './args.ts';
 import type { Io } from './io.ts';
-import { LedgerClient, LedgerRefusal, ledgerUrl, tokenFrom } from '../ledger-client/client.ts';
+import {
+  checkReservationSource,
+  claimsOfSource,
+  LedgerClient,
+  type LedgerDecision,
+  LedgerRefusal,
+  ledgerUrl,
+  tokenFrom,
+} from '../ledger-client/client.ts';
 import { writeReport } from './output.ts';
 
 /** check's options that belong to the ledger, for its parse table. */
@@ -17,6 +25,7 @@ export const ledgerCheckOptions = {
   ledger: { type: 'string' },
   reserve: { type: 'boolean' },
   ttl: { type: 'string' },
+  source: { type: 'string' },
   'token-file': { type: 'string' },
 } as const;
 
@@ -34,8 +43,6 @@ export interface LedgerCheck {
   warn?: (w: InputWarning) => void;
 }
 
-type LedgerDecision = Decision & { reservation?: { id: string; expiresAt: string } };
-
 /** Refuses local sources of truth with --ledger (before anything is read). */
 export function checkLedgerFlags(values: Record<string, unknown>): void {
   if (!values.ledger) return;
@@ -44,12 +51,13 @@ export function checkLedgerFlags(values: Record<string, unknown>): void {
 
 /** Whether check goes to a ledger: --ledger, a config with `ledger:`, or a ledger flag (which then needs one of those). */
 export function wantsLedger(values: Record<string, unknown>, configured: boolean): boolean {
-  return !!values.ledger || configured || !!values.reserve || !!values.ttl || !!values['token-file'];
+  return !!values.ledger || configured || !!values.reserve || !!values.ttl || !!values.source || !!values['token-file'];
 }
 
 export async function checkWithLedger(c: LedgerCheck, io: Io): Promise<number> {
   const v = c.values;
-  if (!v.ledger && !c.settings) throw usageError('--reserve, --ttl and --token-file go with --ledger URL (or a config with ledger.url)');
+  if (!v.ledger && !c.settings)
+    throw usageError('--reserve, --ttl, --source and --token-file go with --ledger URL (or a config with ledger.url)');
   if (v.usage) throw usageError('with a ledger the usage comes from the ledger: drop --usage');
   if (v.now) throw usageError('with a ledger the ledger decides at its own clock: drop --now');
   if (v.ttl && !v.reserve) throw usageError('--ttl goes with --reserve');
@@ -65,8 +73,10 @@ export async function checkWithLedger(c: LedgerCheck, io: Io): Promise<number> {
       { config, scope: c.scope, ...(c.notInputs ? { notInputs: c.notInputs } : {}), ...(c.warn ? { warn: c.warn } : {}) },
       io.readStdin,
     );
+    const source = v.source as string | undefined;
+    if (v.reserve || source !== undefined) checkReservationSource(claims, source, '--source');
     const request = {
-      claims,
+      claims: source === undefined ? claims : claimsOfSource(claims, source),
       configDigest: digest,
       ...(c.mode ? { mode: c.mode } : {}),
       ...(c.values.reserve ? { reserve: true, ...(c.values.ttl ? { ttl: c.values.ttl } : {}) } : {}),
@@ -74,7 +84,7 @@ export async function checkWithLedger(c: LedgerCheck, io: Io): Promise<number> {
     const decision = await client.call<LedgerDecision>('POST', '/v1/decisions', JSON.stringify(request));
     const out = renderDecision(decision, c.format);
     const note = decision.reservation
-      ? `reservation ${decision.reservation.id} holds this change until ${decision.reservation.expiresAt}: run \`entitlegate ledger confirm ${decision.reservation.id}\` once deployed, or \`entitlegate ledger release ${decision.reservation.id}\`\n`
+      ? `reservation ${decision.reservation.id} holds this change ${decision.reservation.expiresAt === null ? '(confirmed)' : `until ${decision.reservation.expiresAt}`}: run \`entitlegate ledger confirm ${decision.reservation.id}\` once deployed, or \`entitlegate ledger release ${decision.reservation.id}\`\n`
       : '';
     if (c.values.output) {
       writeReport(c.values.output as string, out);

@@ -112,7 +112,7 @@ describe('entitlegate check --ledger', () => {
       `entitlegate: the ledger at http://127.0.0.1:${port} could not be reached (ECONNREFUSED); nothing was decided or recorded\n`,
     );
     expect((await cli(['check', tf('six.json'), '--config', TEST_CONFIG, '--reserve'])).stderr).toMatch(
-      /--reserve, --ttl and --token-file go with --ledger URL/,
+      /--reserve, --ttl, --source and --token-file go with --ledger URL/,
     );
     expect((await cli(['check', tf('six.json'), '--ledger', l.url, '--config', 'x.yaml'])).code).toBe(2);
   });
@@ -173,11 +173,21 @@ describe('a Terraform pipeline on the ledger', () => {
     };
     writeFileSync(tf('plan.json'), JSON.stringify(plan));
     writeFileSync(tf('state.json'), JSON.stringify(state));
-    const reserved = await cli(['check', tf('plan.json'), '--ledger', l.url, '--token-file', tf('gate'), '--reserve', '--format', 'json']);
+    const reserve = ['check', tf('plan.json'), '--ledger', l.url, '--token-file', tf('gate'), '--reserve', '--format', 'json'];
+    // Without the workspace's source no state report could settle it: refused, nothing reserved.
+    const unnamed = await cli(reserve);
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stderr).toMatch(
+      /reserving Terraform resources \(module\.data\.aws_instance\.db\[0\]\) needs --source NAME.*Nothing was reserved/,
+    );
+    expect((await l.call('GET', '/v1/reservations?state=held')).body.reservations).toEqual([]);
+    // A read-only check needs none.
+    expect((await cli(['check', tf('plan.json'), '--ledger', l.url, '--token-file', tf('gate')])).code).toBe(0);
+    const reserved = await cli([...reserve, '--source', 'terraform:payments-prod']);
     expect(reserved.code).toBe(0);
     const id = JSON.parse(reserved.stdout).reservation.id;
     expect((await l.call('GET', `/v1/reservations/${id}`)).body.lines).toEqual([
-      { product: 'db', quantity: 1, scope: {}, resource: 'module.data.aws_instance.db[0]' },
+      { product: 'db', quantity: 1, scope: {}, resource: 'terraform:payments-prod/module.data.aws_instance.db[0]', target: 1 },
     ]);
     const put = await cli([
       'ledger',
@@ -197,6 +207,97 @@ describe('a Terraform pipeline on the ledger', () => {
       (await cli(['check', tf('five.json'), '--ledger', l.url, '--token-file', tf('gate'), '--format', 'json'])).stdout,
     );
     expect(look.products[0]).toMatchObject({ used: 1 });
+  });
+});
+
+describe('Terraform workspaces as sources', () => {
+  const instances = (names: string[]) =>
+    names.map((n) => ({ address: `aws_instance.${n}`, mode: 'managed', type: 'aws_instance', name: n, values: { ami: 'ami-db-2026' } }));
+  const state = (names: string[]) => JSON.stringify({ format_version: '1.0', values: { root_module: { resources: instances(names) } } });
+  const plan = (names: string[]) =>
+    JSON.stringify({
+      format_version: '1.2',
+      resource_changes: instances(names).map(({ values, ...r }) => ({
+        ...r,
+        change: { actions: ['create'], before: null, after: values, after_unknown: {} },
+      })),
+    });
+  const put = (source: string, file: string) =>
+    cli(['ledger', 'usage', 'put', '--ledger', l.url, '--token-file', tf('reporter'), '--source', source, tf(file)]);
+  const used = async () =>
+    JSON.parse((await cli(['check', tf('one.json'), '--ledger', l.url, '--token-file', tf('gate'), '--format', 'json'])).stdout)
+      .products[0];
+
+  it('two workspaces with the same addresses are two sets of resources: both count, and together they are over capacity', async () => {
+    await start();
+    writeFileSync(tf('one.json'), claims(1, 'probe'));
+    writeFileSync(tf('prod-state.json'), state(['db[0]', 'db[1]', 'db[2]', 'db[3]', 'db[4]', 'db[5]']));
+    writeFileSync(tf('staging-state.json'), state(['db[0]', 'db[1]', 'db[2]', 'db[3]', 'db[4]']));
+    expect((await put('terraform:prod', 'prod-state.json')).code).toBe(0);
+    expect((await put('terraform:staging', 'staging-state.json')).code).toBe(0);
+    // 6 + 5 = 11 of 10: counted once each, the same addresses would have been 6.
+    expect(await used()).toMatchObject({ used: 11, capacity: 10 });
+    const more = await cli(['check', tf('one.json'), '--ledger', l.url, '--token-file', tf('gate')]);
+    expect(more.code).toBe(1);
+    expect(more.stdout).toMatch(/OVER_ENTITLEMENT/);
+  });
+
+  it("a plan reserved with --source is settled by that workspace's state, not by another workspace's with the same address", async () => {
+    await start();
+    writeFileSync(tf('one.json'), claims(1, 'probe'));
+    writeFileSync(tf('new-plan.json'), plan(['extra']));
+    writeFileSync(tf('with-extra.json'), state(['extra']));
+    const reserved = await cli([
+      'check',
+      tf('new-plan.json'),
+      '--ledger',
+      l.url,
+      '--token-file',
+      tf('gate'),
+      '--reserve',
+      '--source',
+      'terraform:staging',
+      '--format',
+      'json',
+    ]);
+    expect(reserved.code).toBe(0);
+    const id = JSON.parse(reserved.stdout).reservation.id;
+    // prod reports aws_instance.extra of its own: staging's reservation still holds (1 reported + 1 held).
+    expect(await put('terraform:prod', 'with-extra.json')).toMatchObject({
+      code: 0,
+      stdout: 'source terraform:prod: 1 usage record stored\n',
+    });
+    expect((await l.call('GET', `/v1/reservations/${id}`)).body.state).toBe('held');
+    expect(await used()).toMatchObject({ used: 2 });
+    expect(await put('terraform:staging', 'with-extra.json')).toMatchObject({ stdout: expect.stringContaining('settled 1 reservation') });
+    expect((await l.call('GET', `/v1/reservations/${id}`)).body.state).toBe('settled');
+    expect(await used()).toMatchObject({ used: 2 });
+    // A plan that only destroys holds nothing, so it needs no source to be "reserved".
+    writeFileSync(
+      tf('destroy-plan.json'),
+      JSON.stringify({
+        format_version: '1.2',
+        resource_changes: instances(['gone']).map(({ values, ...r }) => ({
+          ...r,
+          change: { actions: ['delete'], before: values, after: null, after_unknown: {} },
+        })),
+      }),
+    );
+    expect((await cli(['check', tf('destroy-plan.json'), '--ledger', l.url, '--token-file', tf('gate'), '--reserve'])).code).toBe(0);
+    // A --source that is no source name is bad input.
+    const bad = await cli([
+      'check',
+      tf('new-plan.json'),
+      '--ledger',
+      l.url,
+      '--token-file',
+      tf('gate'),
+      '--reserve',
+      '--source',
+      'no spaces',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--source must be a source name/);
   });
 });
 

@@ -6,7 +6,7 @@
 // which the commands turn into exit 1.
 import { readFileSync } from 'node:fs';
 import { EntitlegateError, type ErrorCode, type Problem } from '../engine/errors.ts';
-import type { Claim, Decision, Mode, Scope, UsageRecord } from '../engine/types.ts';
+import { type Claim, type Decision, type Mode, resourceId, type Scope, type UsageRecord } from '../engine/types.ts';
 import { VERSION } from '../engine/version.ts';
 
 const TIMEOUT_MS = 30_000;
@@ -52,9 +52,55 @@ export interface DecisionRequest {
   /** A duration such as `120s` or `30m`. */
   ttl?: string;
   configDigest?: string;
+  /** With reserve: a name for the reservation; while one made under it holds, the ledger returns it instead of reserving twice. */
+  reservationKey?: string;
 }
 
-export type LedgerDecision = Decision & { reservation?: { id: string; expiresAt: string } };
+/** `reused`: the reservation made earlier under the request's reservationKey, which still holds (null expiry: confirmed). */
+export type LedgerDecision = Decision & { reservation?: { id: string; expiresAt: string | null; reused?: true } };
+
+/** A usage source's name at the ledger (`cluster:prod-eu-1`, `terraform:payments-prod`). */
+export const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$/;
+
+/**
+ * A resource's id at the ledger when its own id is unique only within its
+ * source: a Terraform address in one workspace (`terraform:prod/aws_instance.db`),
+ * a Kubernetes object in one cluster (`cluster:prod/Deployment/apps/web`).
+ * The source's usage reports give its resources the same ids, so they settle
+ * the reservations the claims made.
+ */
+export function sourcedId(source: string, id: string): string {
+  return `${source}/${id}`;
+}
+
+/** The claims with their resources' ids as the ledger knows them from `source` (sourcedId). */
+export function claimsOfSource(claims: readonly Claim[], source: string): Claim[] {
+  return claims.map((c) => (c.resource ? { ...c, resource: { ...c.resource, address: sourcedId(source, resourceId(c.resource)) } } : c));
+}
+
+/**
+ * Refuses to reserve claims identified by Terraform address (a plan, a CDK for
+ * Terraform synth) without the source whose state will report them: the
+ * reservation could never be settled by a state report, and two workspaces of
+ * one layout would share ids. `flag` names the option in the message.
+ */
+export function checkReservationSource(claims: readonly Claim[], source: string | undefined, flag: string): void {
+  if (source !== undefined) {
+    if (!SOURCE_NAME.test(source))
+      throw new EntitlegateError(
+        'EG_ERR_USAGE',
+        `${flag} must be a source name: letters, digits and . _ : / - (such as terraform:payments-prod), at most 200, not "${source}"`,
+      );
+    return;
+  }
+  // Only what a reservation would hold needs it: a plan that only frees capacity reserves nothing.
+  const addressed = claims.find((c) => c.resource?.address && c.quantity !== null && c.quantity > 0);
+  if (addressed)
+    throw new EntitlegateError(
+      'EG_ERR_USAGE',
+      `reserving Terraform resources (${addressed.resource!.address}) needs ${flag} NAME: the source whose state reports them after apply (entitlegate ledger usage put --source NAME state.json), such as terraform:payments-prod; without it the state could never settle the reservation and workspaces of one layout would be taken for the same resources. Nothing was reserved`,
+    );
+}
 
 /** A source's report (`PUT /v1/sources/{name}/usage`): a usage snapshot whose records may name their resource. */
 export interface UsageReport {

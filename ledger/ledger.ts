@@ -11,13 +11,23 @@ import { decisionEntry, reservationEntry } from './audit/entries.ts';
 import { sampleHistory } from './history.ts';
 import type { DecisionRequest, UsageBody } from './requests.ts';
 import { scopeKey } from './store/rows.ts';
-import type { Actor, Reservation, ReservationLine, Store, StoreTx, SourceUsageRecord, UsageReport } from './store/types.ts';
+import {
+  type Actor,
+  effectiveState,
+  type Reservation,
+  type ReservationLine,
+  type Store,
+  type StoreTx,
+  type SourceUsageRecord,
+  type UsageReport,
+} from './store/types.ts';
 import { LedgerExceptions } from './exception-pools.ts';
 import { recordFindings } from './findings.ts';
-import { effectiveUsage, type Overlap, overlaps, staleWarnings } from './usage.ts';
+import { effectiveUsage, type Overlap, overlaps, reportedQuantities, reportedResources, staleWarnings } from './usage.ts';
 
 export interface LedgerDecision extends Decision {
-  reservation?: { id: string; expiresAt: string };
+  /** `reused`: the request's reservationKey names a reservation that still holds; this is it (null expiry: confirmed). */
+  reservation?: { id: string; expiresAt: string | null; reused?: true };
 }
 
 export interface ReservationView {
@@ -27,10 +37,11 @@ export interface ReservationView {
   expiresAt: string | null;
   actor: string;
   lines: ReservationLine[];
+  key?: string;
 }
 
 export function viewOf(r: Reservation): ReservationView {
-  return {
+  const view: ReservationView = {
     id: r.id,
     state: r.state,
     createdAt: new Date(r.createdAt).toISOString(),
@@ -38,6 +49,8 @@ export function viewOf(r: Reservation): ReservationView {
     actor: r.actor,
     lines: r.lines,
   };
+  if (r.key !== undefined) view.key = r.key;
+  return view;
 }
 
 interface Waiting {
@@ -62,6 +75,8 @@ export class Ledger {
   /** Requests waiting for their products' next step, by product set. */
   private readonly batches = new Map<string, { waiting: Waiting[]; running: boolean }>();
   private reports: UsageReport[] = [];
+  /** reportedQuantities(this.reports), made when a reservation first needs it after a sync. */
+  private reported: { of: UsageReport[]; quantities: Map<string, number> } | undefined;
   /** Active ledger exceptions, fed to the engine as exception pools beside the config's. */
   readonly exceptions: LedgerExceptions;
 
@@ -168,10 +183,14 @@ export class Ledger {
             };
             for (const l of await tx.countingLines(products, now.getTime())) hold(l);
             const out: typeof outcomes = [];
+            // Reservations this step made under a key: PostgreSQL writes them only at commit.
+            const keyed = new Map<string, Reservation>();
             for (const w of batch) {
               let one: { decision: LedgerDecision; reservation?: Reservation };
+              const key = w.req.reserve ? w.req.reservationKey : undefined;
               try {
-                one = this.decideOne(w.req, w.actor, now, [...held.values()]);
+                const existing = key ? (keyed.get(key) ?? (await tx.reservationByKey(key, now.getTime()))) : null;
+                one = this.decideOne(w.req, w.actor, now, [...held.values()], existing);
               } catch (err) {
                 out.push({ ok: false, err });
                 continue;
@@ -180,8 +199,16 @@ export class Ledger {
                 // A write that fails fails the step: nothing of the batch is kept.
                 await tx.insertReservation(one.reservation);
                 for (const l of one.reservation.lines) hold(l);
+                if (key) keyed.set(key, one.reservation);
               }
-              await tx.appendLog(decisionEntry(w.req, one.decision, one.reservation, w.actor, now.getTime(), w.client));
+              const entry = decisionEntry(w.req, one.decision, one.reservation, w.actor, now.getTime(), w.client);
+              if (key) entry.details = { ...entry.details, reservationKey: key };
+              const reused = one.decision.reservation?.reused ? one.decision.reservation.id : undefined;
+              if (reused) {
+                entry.subject = reused;
+                entry.details = { ...entry.details, reusedReservation: reused };
+              }
+              await tx.appendLog(entry);
               out.push({ ok: true, value: one.decision });
             }
             return out;
@@ -212,13 +239,44 @@ export class Ledger {
     return req.reserve && configured === 'enforce' ? 'enforce' : req.mode;
   }
 
-  /** One request's decision against what is held, and the reservation to write when it reserves. */
+  /**
+   * One request's decision against what is held, and the reservation to write
+   * when it reserves. `existing`: the newest reservation under the request's
+   * key; while it holds, the request gets it back instead of a second one
+   * (decided without it, as it is the request's own), and a key reused for
+   * other claims is refused.
+   */
   private decideOne(
     req: DecisionRequest,
     actor: Actor,
     now: Date,
     reservations: UsageRecord[],
+    existing: Reservation | null = null,
   ): { decision: LedgerDecision; reservation?: Reservation } {
+    const lines = req.reserve ? this.linesOf(req) : [];
+    if (
+      existing &&
+      req.reservationKey &&
+      ['held', 'confirmed'].includes(effectiveState(existing.state, existing.expiresAt, now.getTime()))
+    ) {
+      if (linesKey(existing.lines) !== linesKey(lines))
+        throw new EntitlegateError(
+          'EG_ERR_LEDGER_CONFLICT',
+          `reservation key "${req.reservationKey}" belongs to reservation ${existing.id}, which holds other claims; release it (entitlegate ledger release ${existing.id}) or use another key`,
+        );
+      const own = new Map<string, number>();
+      for (const l of existing.lines)
+        own.set(`${l.product}\u0000${scopeKey(l.scope)}`, (own.get(`${l.product}\u0000${scopeKey(l.scope)}`) ?? 0) + l.quantity);
+      const without = reservations.map((r) => ({ ...r, quantity: r.quantity - (own.get(`${r.product}\u0000${scopeKey(r.scope)}`) ?? 0) }));
+      const decision: LedgerDecision = this.engine.decide(req.claims, { now, mode: this.modeFor(req), reservations: without });
+      decision.warnings.push(...staleWarnings(this.reports, now.getTime()));
+      decision.reservation = {
+        id: existing.id,
+        expiresAt: existing.expiresAt === null ? null : new Date(existing.expiresAt).toISOString(),
+        reused: true,
+      };
+      return { decision };
+    }
     const decision: LedgerDecision = this.engine.decide(req.claims, { now, mode: this.modeFor(req), reservations });
     decision.warnings.push(...staleWarnings(this.reports, now.getTime()));
     if (req.reserve && decision.allowed) {
@@ -230,20 +288,32 @@ export class Ledger {
         createdAt: decidedAt,
         expiresAt: decidedAt + req.ttlMs,
         actor,
-        // Only what the change adds is held: what it frees counts once a source reports it gone (never sooner).
-        lines: req.claims
-          .filter((c) => c.quantity !== null && c.quantity > 0)
-          .map((c) => ({
-            product: c.product,
-            quantity: c.quantity!,
-            scope: c.scope,
-            resource: c.resource ? resourceId(c.resource) : null,
-          })),
+        lines,
       };
+      if (req.reservationKey) r.key = req.reservationKey;
       decision.reservation = { id: r.id, expiresAt: new Date(r.expiresAt!).toISOString() };
       return { decision, reservation: r };
     }
     return { decision };
+  }
+
+  /**
+   * The lines a reservation of the request holds. Only what the change adds is
+   * held: what it frees counts once a source reports it gone (never sooner).
+   * A line's target is what the reports say its resource is at now plus what
+   * it adds, so that a report still showing the old quantity does not settle it.
+   */
+  private linesOf(req: DecisionRequest): ReservationLine[] {
+    if (this.reported?.of !== this.reports) this.reported = { of: this.reports, quantities: reportedQuantities(this.reports) };
+    const reported = this.reported.quantities;
+    return req.claims
+      .filter((c) => c.quantity !== null && c.quantity > 0)
+      .map((c) => {
+        const resource = c.resource ? resourceId(c.resource) : null;
+        const line: ReservationLine = { product: c.product, quantity: c.quantity!, scope: c.scope, resource };
+        if (resource !== null) line.target = (reported.get(`${c.product}\u0000${resource}`) ?? 0) + c.quantity!;
+        return line;
+      });
   }
 
   /** Runs `fn` on the reservation under its products' locks (the same locks a decision holds). */
@@ -316,8 +386,7 @@ export class Ledger {
         const report: UsageReport = { source, observedAt: body.observedAt, reportedAt: now, staleAfterMs, usage: body.usage };
         if (body.origin && body.origin !== source) report.origin = body.origin;
         await tx.putUsage(report, actor);
-        const pairs = body.usage.filter((u) => u.resource !== undefined).map((u) => ({ product: u.product, resource: u.resource! }));
-        const settled = await tx.settle(pairs, now);
+        const settled = await tx.settle(reportedResources(body.usage), now);
         await tx.appendLog({
           at: now,
           actor,
@@ -361,4 +430,12 @@ export class Ledger {
       records: r.usage.length,
     }));
   }
+}
+
+/** The claims of a reservation's lines, whatever their order and targets: a key reused for these is the same request. */
+function linesKey(lines: readonly ReservationLine[]): string {
+  return lines
+    .map((l) => JSON.stringify([l.product, l.quantity, scopeKey(l.scope), l.resource]))
+    .sort()
+    .join('\n');
 }

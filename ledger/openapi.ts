@@ -43,18 +43,30 @@ export const openapi = {
         requestBody: json({ $ref: '#/components/schemas/DecisionRequest' }),
         responses: {
           '200': {
-            description: 'the decision JSON of the contract, with reservation {id, expiresAt} when reserved',
+            description:
+              'the decision JSON of the contract, with reservation {id, expiresAt} when reserved; {id, expiresAt, reused: true} when reservationKey names a reservation that still holds (expiresAt null: confirmed)',
             ...json({ type: 'object' }),
           },
-          '409': { description: 'configDigest is not the ledger’s config', ...json({ $ref: '#/components/schemas/Error' }) },
+          '409': {
+            description: 'configDigest is not the ledger’s config, or reservationKey names a holding reservation of other claims',
+            ...json({ $ref: '#/components/schemas/Error' }),
+          },
           ...errors,
         },
       },
     },
     '/v1/reservations': {
       get: {
-        summary: 'Recent reservations, newest first (role: admin)',
+        summary: 'Recent reservations, newest first (roles: viewer, auditor; gate with key)',
         parameters: [
+          {
+            name: 'key',
+            in: 'query',
+            schema: {
+              type: 'string',
+              description: 'only those made under this reservationKey (a gate may ask: the run task finds its run’s)',
+            },
+          },
           {
             name: 'state',
             in: 'query',
@@ -171,6 +183,12 @@ export const openapi = {
           reserve: { type: 'boolean' },
           ttl: { type: ['string', 'number'], description: 'e.g. 30m (default), 2h; at most 7d; a number is seconds' },
           configDigest: { type: 'string', description: 'the digest of the config the claims were made with; another gets 409' },
+          reservationKey: {
+            type: 'string',
+            pattern: '^[A-Za-z0-9._:/@-]{1,200}$',
+            description:
+              'with reserve: the client’s name for the reservation, like an Idempotency-Key (the run task: run-task:<run id>). While a reservation made under it holds, the same claims get it back instead of a second; other claims get 409; once it ended, a new one is made',
+          },
         },
       },
       UsageReport: {
@@ -206,7 +224,24 @@ export const openapi = {
           createdAt: { type: 'string' },
           expiresAt: { type: ['string', 'null'] },
           actor: { type: 'string' },
-          lines: { type: 'array', items: { type: 'object' } },
+          key: { type: 'string', description: 'the reservationKey it was made under' },
+          lines: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                product: { type: 'string' },
+                quantity: { type: 'number', description: 'what the change adds' },
+                scope: { type: 'object' },
+                resource: { type: ['string', 'null'] },
+                target: {
+                  type: 'number',
+                  description:
+                    'the resource’s quantity once the change has landed: a report still showing target − quantity (the version from before) does not settle the line',
+                },
+              },
+            },
+          },
         },
       },
     },

@@ -7,9 +7,12 @@ import { claimScope, claimsFile } from '../engine/config/schema.ts';
 import { EntitlegateError, type Problem } from '../engine/errors.ts';
 import { parseSource, problemAt, sortProblems, validate, type SourceDoc } from '../engine/source.ts';
 import type { Claim, Mode, Scope } from '../engine/types.ts';
+import { sourcedId } from '../ledger-client/client.ts';
 import type { SourceUsageRecord } from './store/types.ts';
 
 const MAX_TTL_MS = 7 * 24 * 3600_000;
+/** A client's name for its reservation, as an Idempotency-Key (the run task: `run-task:<run id>`). */
+export const RESERVATION_KEY = /^[A-Za-z0-9._:/@-]{1,200}$/;
 export const DEFAULT_TTL_MS = 30 * 60_000;
 
 const instant = z
@@ -23,6 +26,7 @@ export const decisionRequest = z.strictObject({
   reserve: z.optional(z.boolean()),
   ttl: z.optional(z.union([z.string(), z.number()])),
   configDigest: z.optional(z.string()),
+  reservationKey: z.optional(z.string().check(z.regex(RESERVATION_KEY, 'expected 1 to 200 characters: letters, digits and . _ : / - @'))),
 });
 
 export const usageReport = z.strictObject({
@@ -45,6 +49,8 @@ export interface DecisionRequest {
   reserve: boolean;
   ttlMs: number;
   configDigest?: string;
+  /** With reserve: while a reservation made under this key holds, it is returned instead of a second one. */
+  reservationKey?: string;
 }
 
 export interface UsageBody {
@@ -97,6 +103,8 @@ function decisionProblems(
     if (c.peak !== undefined && c.quantity !== null && c.peak < c.quantity)
       problems.push({ path: ['claims', i, 'peak'], message: `peak ${c.peak} is below quantity ${c.quantity}` });
   });
+  if (value.reservationKey !== undefined && value.reserve !== true)
+    problems.push({ path: ['reservationKey'], message: 'reservationKey names a reservation: it goes with "reserve": true' });
   if (value.ttl !== undefined) {
     const ms = parseDuration(value.ttl);
     if (ms === null || ms > MAX_TTL_MS)
@@ -121,6 +129,7 @@ function decisionFrom(value: DecisionValue, ttlMs: number): DecisionRequest {
   const req: DecisionRequest = { claims, reserve: value.reserve ?? false, ttlMs };
   if (value.mode) req.mode = value.mode;
   if (value.configDigest) req.configDigest = value.configDigest;
+  if (value.reservationKey) req.reservationKey = value.reservationKey;
   return req;
 }
 
@@ -158,14 +167,17 @@ export function parseDecisionRequest(text: string, products: ReadonlySet<string>
  * A usage report, or Terraform state JSON (`terraform show -json`), read by the
  * Terraform adapter into records identified by address; a state carries no
  * time of its own, so it is observed when the ledger receives it.
+ *
+ * A state knows its resources' regions only, so `scope` (the environment,
+ * account… the workspace deploys to) is given with it and wins over what the
+ * state says, as check's flags do over a plan; a usage report scopes each
+ * record itself and takes none. A state's addresses are the same in every
+ * workspace of one layout, so its records are identified as
+ * `SOURCE/ADDRESS` (`terraform:prod/aws_instance.db`), as the webhook's are
+ * `cluster:NAME/Kind/ns/name`: two workspaces are two sets of resources, and
+ * a plan checked with `--source SOURCE` claims the same ids.
  */
-/**
- * A usage report, or a Terraform state. A state knows its resources' regions
- * only, so `scope` (the environment, account… the workspace deploys to) is
- * given with it and wins over what the state says, as check's flags do over a
- * plan; a usage report scopes each record itself and takes none.
- */
-export function parseUsageBody(text: string, config: Config, now: Date, scope: Scope = {}): UsageBody {
+export function parseUsageBody(text: string, config: Config, now: Date, scope: Scope = {}, source?: string): UsageBody {
   let json: unknown;
   if (/^\s*\{/.test(text)) {
     try {
@@ -173,7 +185,11 @@ export function parseUsageBody(text: string, config: Config, now: Date, scope: S
     } catch {}
   }
   if (isTerraformState(json)) {
-    const usage = usageFromState(json, config, 'request').map((r) => ({ ...r, scope: { ...r.scope, ...scope } }));
+    const usage = usageFromState(json, config, 'request').map((r) => ({
+      ...r,
+      scope: { ...r.scope, ...scope },
+      resource: source === undefined ? r.resource : sourcedId(source, r.resource),
+    }));
     return { observedAt: now.toISOString(), usage };
   }
   if (Object.keys(scope).length)

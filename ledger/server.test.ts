@@ -133,7 +133,8 @@ describe('ledger API', () => {
       product: 'db',
       quantity: 1,
       scope: {},
-      resource: { kind: 'aws_instance', name: 'db', address: 'module.data.aws_instance.db[0]' },
+      // As `check --source terraform:payments-prod` sends it: the address within its workspace.
+      resource: { kind: 'aws_instance', name: 'db', address: 'terraform:payments-prod/module.data.aws_instance.db[0]' },
     };
     const r = await l.call('POST', '/v1/decisions', { token: l.tokens.gate, body: { claims: [planned], reserve: true } });
     const state = {
@@ -164,10 +165,88 @@ describe('ledger API', () => {
     const history = await l.call('GET', '/v1/sources/terraform:payments-prod/usage/history');
     expect(history.body.reports[0]).toMatchObject({
       observedAt: '2026-06-01T10:00:00.000Z',
-      usage: [{ product: 'db', quantity: 1, scope: { region: 'eu-west-1' }, resource: 'module.data.aws_instance.db[0]' }],
+      usage: [
+        { product: 'db', quantity: 1, scope: { region: 'eu-west-1' }, resource: 'terraform:payments-prod/module.data.aws_instance.db[0]' },
+      ],
     });
     const after = await l.call('POST', '/v1/decisions', { token: l.tokens.gate, body: { claims: [claim(1)] } });
     expect(after.body.products[0]).toMatchObject({ used: 1 });
+  });
+
+  it('a report still showing the old quantity does not settle a raise; the new quantity does', async () => {
+    l = await startTestLedger({ clock });
+    const report = (quantity: number) =>
+      l.call('PUT', '/v1/sources/cluster:a/usage', {
+        token: l.tokens.reporter,
+        body: {
+          version: 1,
+          observedAt: now.toISOString(),
+          usage: [{ product: 'db', quantity, scope: { environment: 'prod' }, resource: 'Deployment/prod/orders-db' }],
+        },
+      });
+    const used = async () =>
+      (await l.call('POST', '/v1/decisions', { token: l.tokens.gate, body: { claims: [claim(0, 'look')] } })).body.products[0].used;
+    await report(4);
+    // orders-db raised from 4 to 8: the reservation holds the 4 it adds, until the report shows 8.
+    const r = await l.call('POST', '/v1/decisions', { token: l.tokens.gate, body: { claims: [claim(4)], reserve: true } });
+    const id = r.body.reservation.id;
+    expect((await l.call('GET', `/v1/reservations/${id}`, { token: l.tokens.gate })).body.lines).toEqual([
+      { product: 'db', quantity: 4, scope: { environment: 'prod' }, resource: 'Deployment/prod/orders-db', target: 8 },
+    ]);
+    expect((await report(4)).body.settled).toEqual([]);
+    expect(await used()).toBe(8);
+    expect((await report(8)).body.settled).toEqual([id]);
+    expect(await used()).toBe(8);
+  });
+
+  it('a reservation key returns the reservation it holds instead of a second; other claims under it get 409; an ended one makes way', async () => {
+    l = await startTestLedger({ clock });
+    const reserve = (quantity: number, extra: Record<string, unknown> = {}) =>
+      l.call('POST', '/v1/decisions', {
+        token: l.tokens.gate,
+        body: { claims: [claim(quantity)], reserve: true, reservationKey: 'run-task:run-1', ...extra },
+      });
+    const first = await reserve(6);
+    expect(first.body.reservation).toEqual({ id: expect.any(String), expiresAt: '2026-06-01T10:30:00.000Z' });
+    // Again (a retried stage, another replica): the same reservation, decided as if it were not held, and counted once.
+    const again = await reserve(6);
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ allowed: true, products: [{ used: 0, requested: 6 }] });
+    expect(again.body.reservation).toEqual({ ...first.body.reservation, reused: true });
+    const look = await l.call('POST', '/v1/decisions', { token: l.tokens.gate, body: { claims: [claim(4, 'x')] } });
+    expect(look.body.products[0]).toMatchObject({ used: 6, projected: 10 });
+    const byKey = await l.call('GET', '/v1/reservations?key=run-task:run-1', { token: l.tokens.gate });
+    expect(byKey.status).toBe(200);
+    expect(byKey.body.reservations.map((r: { id: string; key: string }) => [r.id, r.key])).toEqual([
+      [first.body.reservation.id, 'run-task:run-1'],
+    ]);
+    expect((await l.call('GET', '/v1/reservations?key=run-task:other', { token: l.tokens.gate })).body.reservations).toEqual([]);
+
+    const other = await reserve(2);
+    expect(other.status).toBe(409);
+    expect(other.body.error.message).toMatch(
+      new RegExp(`reservation key "run-task:run-1" belongs to reservation ${first.body.reservation.id}, which holds other claims`),
+    );
+    const noReserve = await l.call('POST', '/v1/decisions', { token: l.tokens.gate, body: { claims: [claim(1)], reservationKey: 'k' } });
+    expect(noReserve.status).toBe(400);
+    expect(noReserve.body.error.problems[0].message).toMatch(/goes with "reserve": true/);
+
+    await l.call('DELETE', `/v1/reservations/${first.body.reservation.id}`, { token: l.tokens.gate });
+    const anew = await reserve(2);
+    expect(anew.body.reservation.id).not.toBe(first.body.reservation.id);
+    expect(anew.body.reservation.reused).toBeUndefined();
+    expect((await l.call('GET', '/v1/reservations?key=run-task:run-1', { token: l.tokens.gate })).body.reservations).toHaveLength(2);
+  });
+
+  it('two requests under one key in the same step make one reservation', async () => {
+    l = await startTestLedger({ clock });
+    const body = { claims: [claim(3)], reserve: true, reservationKey: 'job-7' };
+    const [a, b] = await Promise.all([
+      l.call('POST', '/v1/decisions', { token: l.tokens.gate, body }),
+      l.call('POST', '/v1/decisions', { token: l.tokens.gate, body }),
+    ]);
+    expect(a.body.reservation.id).toBe(b.body.reservation.id);
+    expect((await l.call('GET', '/v1/reservations?key=job-7', { token: l.tokens.gate })).body.reservations).toHaveLength(1);
   });
 
   it('warns STALE_USAGE when a source is silent past its staleAfter', async () => {

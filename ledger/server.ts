@@ -14,14 +14,15 @@ import { auditRoutes } from './audit/routes.ts';
 import { AuthError } from './auth.ts';
 import { exceptionRoutes } from './exceptions-routes.ts';
 import { findingsRoutes } from './findings-routes.ts';
-import { type Identity, Authenticator, assertMayReplace, assertSource, assertWithin } from './identity.ts';
+import { type Identity, Authenticator, assertMayReplace, assertSource, assertWithin, hasRole } from './identity.ts';
 import { OidcVerifier } from './oidc.ts';
 import { READ_ROLES, tokenRoutes } from './token-routes.ts';
 import { reconcile, parseDormantDays } from './dashboard/reconciliation.ts';
 import { dashboardRoutes, READERS } from './dashboard/routes.ts';
 import { type Ledger, viewOf } from './ledger.ts';
+import { SOURCE_NAME } from '../ledger-client/client.ts';
 import { openapi } from './openapi.ts';
-import { parseDecisionRequest, parseDuration, parseUsageBody } from './requests.ts';
+import { parseDecisionRequest, parseDuration, parseUsageBody, RESERVATION_KEY } from './requests.ts';
 import type { Role } from './store/types.ts';
 
 declare module 'fastify' {
@@ -49,8 +50,6 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   EG_ERR_LEDGER_NOT_FOUND: 404,
   EG_ERR_LEDGER_STORE: 503,
 };
-
-const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$/;
 
 function errorBody(code: string, message: string, problems: unknown[] = []) {
   return { error: { code, message, problems } };
@@ -225,13 +224,19 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
   );
   app.get(
     '/v1/reservations',
-    guarded('reservations', ['viewer', 'auditor'], async (req) => {
+    // A gate may look up its own reservation by key (the run task's stages, on any replica); listing needs a reader's role.
+    guarded('reservations', ['viewer', 'auditor', 'gate'], async (req, _actor, _reply, who) => {
+      const key = req.query.key;
+      if (key === undefined && !hasRole(who, ['viewer', 'auditor']))
+        throw new AuthError(403, `${who.actor} may not do this; it needs the role viewer or auditor (a gate may look up ?key=)`);
+      if (key !== undefined && !RESERVATION_KEY.test(key))
+        throw new EntitlegateError('EG_ERR_INPUT_INVALID', 'key must be 1 to 200 characters: letters, digits and . _ : / - @');
       const states = (req.query.state ?? '').split(',').filter(Boolean);
       const bad = states.filter((s) => !['held', 'confirmed', 'released', 'expired', 'settled'].includes(s));
       if (bad.length)
         throw new EntitlegateError('EG_ERR_INPUT_INVALID', `state must be held, confirmed, released, expired or settled, not "${bad[0]}"`);
       const limit = Math.min(Number(req.query.limit ?? 100) || 100, 1000);
-      const list = await ledger.store.listReservations(ledger.clock().getTime(), states as never, limit);
+      const list = await ledger.store.listReservations(ledger.clock().getTime(), states as never, limit, key);
       return { reservations: list.map(viewOf) };
     }),
   );
@@ -259,8 +264,8 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
         const v = req.query[d];
         if (typeof v === 'string' && v) scope[d] = v;
       }
-      const body = parseUsageBody(text(req), ledger.config.config, ledger.clock(), scope);
       assertSource(who, name);
+      const body = parseUsageBody(text(req), ledger.config.config, ledger.clock(), scope, name);
       assertWithin(who, body.usage, 'the usage report');
       const limited = who.products !== undefined || who.scope !== undefined;
       const result = await ledger.putUsage(

@@ -3,7 +3,7 @@
 // last), and sources silent past their staleAfter named in a warning.
 import type { UsageSource } from '../engine/engine.ts';
 import type { Finding } from '../engine/types.ts';
-import type { UsageReport } from './store/types.ts';
+import type { ReportedResource, SourceUsageRecord, UsageReport } from './store/types.ts';
 
 export function effectiveUsage(reports: readonly UsageReport[], products: ReadonlySet<string>): UsageSource[] {
   const newest = [...reports].sort((a, b) => Date.parse(b.observedAt) - Date.parse(a.observedAt) || b.reportedAt - a.reportedAt);
@@ -66,4 +66,34 @@ export function overlaps(reports: readonly UsageReport[]): Overlap[] {
   return [...byResource.values()]
     .filter((o) => o.also.length > 0)
     .sort((a, b) => a.product.localeCompare(b.product) || a.resource.localeCompare(b.resource));
+}
+
+/** Each (product, resource) a report names, with its quantity summed over the report's records for it. */
+export function reportedResources(usage: readonly SourceUsageRecord[]): ReportedResource[] {
+  const by = new Map<string, ReportedResource>();
+  for (const u of usage) {
+    if (u.resource === undefined) continue;
+    const key = `${u.product}\u0000${u.resource}`;
+    const seen = by.get(key);
+    if (seen) seen.quantity += u.quantity;
+    else by.set(key, { product: u.product, resource: u.resource, quantity: u.quantity });
+  }
+  return [...by.values()];
+}
+
+/**
+ * What the reports say each resource is at now, keyed `product\0resource`: from
+ * the report observed last that names it (the one effectiveUsage counts). A
+ * reservation's target is this plus what its claim adds.
+ */
+export function reportedQuantities(reports: readonly UsageReport[]): Map<string, number> {
+  const newest = [...reports].sort((a, b) => Date.parse(b.observedAt) - Date.parse(a.observedAt) || b.reportedAt - a.reportedAt);
+  const out = new Map<string, number>();
+  for (const r of newest) {
+    for (const p of reportedResources(r.usage)) {
+      const key = `${p.product}\u0000${p.resource}`;
+      if (!out.has(key)) out.set(key, p.quantity);
+    }
+  }
+  return out;
 }

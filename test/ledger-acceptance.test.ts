@@ -187,6 +187,32 @@ describe.skipIf(!havePg)('PostgreSQL ledger (two replicas)', { timeout: 90_000 }
     await neverOverCapacity([a.url, b.url], await tokens(url));
   });
 
+  it('one reservation key sent 40 times at once through two replicas: one reservation, every answer names it', async () => {
+    pg.createDatabase('keyed');
+    const url = pg.url('keyed');
+    const [a, b] = [
+      await startLedgerProcess({ config: TEST_CONFIG, store: url }),
+      await startLedgerProcess({ config: TEST_CONFIG, store: url }),
+    ];
+    running.push(a, b);
+    const t = await tokens(url);
+    const body = {
+      claims: [{ product: 'os', quantity: 30, scope: {}, resource: { kind: 'Deployment', name: 'keyed', namespace: 'load' } }],
+      reserve: true,
+      reservationKey: 'run-task:run-keyed',
+    };
+    // Several land in one step of a replica (PostgreSQL writes a step's reservations at its commit), the rest on the other replica.
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => call(i % 2 ? a.url : b.url, t.gate, 'POST', '/v1/decisions', body)),
+    );
+    expect(answers.map((r) => r.status)).toEqual(Array(40).fill(200));
+    const ids = new Set(answers.map((r) => r.json.reservation.id));
+    expect(ids.size).toBe(1);
+    expect(answers.filter((r) => !r.json.reservation.reused)).toHaveLength(1);
+    const held = await active(a.url, t.admin);
+    expect(held.map((r) => r.id)).toEqual([...ids]);
+  });
+
   it('kill -9 of one replica during load, then restart: nothing acknowledged lost, nothing refused kept, capacity holds', async () => {
     pg.createDatabase('kill');
     const url = pg.url('kill');

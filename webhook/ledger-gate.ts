@@ -54,16 +54,6 @@ export class LedgerGate {
   #again = false;
   #stopped = false;
   #unsubscribe: () => void = () => {};
-  /**
-   * Objects this replica reserved a change of that the inventory has not yet
-   * seen applied: `Kind/namespace/name` → the generation the inventory held at
-   * the admission (undefined: none) and when. Their report records go without
-   * a resource id until then, so a report sent meanwhile (still the old
-   * quantity) does not settle the reservation: the ledger counts the old
-   * quantity and the reservation, as it should.
-   */
-  readonly #inFlight = new Map<string, { generation: number | undefined; at: number }>();
-  #ttlMs: () => number = () => 120_000;
   /** Counts for /metrics and tests: round trips made, denials answered from the standing cache, reports sent and failed. */
   readonly stats = { roundTrips: 0, cachedDenials: 0, reports: 0, reportFailures: 0 };
 
@@ -117,18 +107,6 @@ export class LedgerGate {
       return failure(gate, req, claims, err, 'deciding at the ledger');
     }
     this.#learn(claims, decision);
-    if (decision.reservation) {
-      this.#ttlMs = () => gate.config.kubernetes.reservationTTLSeconds * 1000;
-      for (const c of claims) {
-        if (!c.resource) continue;
-        const stored = gate.inventory?.workload(c.resource.kind, c.resource.namespace, c.resource.name ?? '');
-        const generation = (stored?.metadata as { generation?: unknown } | undefined)?.generation;
-        this.#inFlight.set(resourceId(c.resource), {
-          generation: typeof generation === 'number' ? generation : undefined,
-          at: this.#elapsed(),
-        });
-      }
-    }
     const outcome = render(req, decision, claims, warnings);
     if (decision.reservation) {
       outcome.response.auditAnnotations = { ...outcome.response.auditAnnotations, reservation: decision.reservation.id };
@@ -208,18 +186,15 @@ export class LedgerGate {
    * Reports the inventory's usage to the ledger as `cluster:NAME`, once it has
    * synced (a partial list would report less than runs) and then after each
    * burst of changes. A failed report is retried after the next debounce; the
-   * ledger keeps the previous report meanwhile.
+   * ledger keeps the previous report meanwhile. A report sent before a reserved
+   * change is applied (still the old quantity) does not settle its reservation:
+   * the ledger settles a line only once the report no longer shows the quantity
+   * from before the change.
    */
   report(inventory: Inventory): void {
     const source = this.source;
     if (!source) return;
-    this.#unsubscribe = inventory.onChange((change) => {
-      const pending = this.#inFlight.get(change.key);
-      // A status-only update keeps the generation: the reserved change is not applied yet.
-      if (pending && (change.type !== 'modified' || change.generation === undefined || change.generation !== pending.generation))
-        this.#inFlight.delete(change.key);
-      this.#schedule(inventory, source);
-    });
+    this.#unsubscribe = inventory.onChange(() => this.#schedule(inventory, source));
     void inventory.synced.then(() => this.#send(inventory, source));
   }
 
@@ -241,11 +216,7 @@ export class LedgerGate {
     }
     this.#reporting = (async () => {
       try {
-        const now = this.#elapsed();
-        for (const [key, p] of this.#inFlight) if (now - p.at > this.#ttlMs()) this.#inFlight.delete(key);
-        const usage = inventory
-          .usageByResource()
-          .map(({ resource, ...u }) => (this.#inFlight.has(resource) ? u : { ...u, resource: `${source}/${resource}` }));
+        const usage = inventory.usageByResource().map(({ resource, ...u }) => ({ ...u, resource: `${source}/${resource}` }));
         await this.client.putUsage({ version: 1, source, observedAt: isoInstant(new Date()), usage });
         this.stats.reports++;
       } catch (err) {

@@ -867,10 +867,17 @@ describe('POST /terraform/run-task with a ledger (a real ledger process)', { tim
     const ledger = ledgerWith();
     const run1 = await runAndCallback(await appWith({ getEngine: () => local, ledger }), payload('post_plan', 'near'));
     expect(run1.result.data.attributes.status).toBe('passed');
-    expect(run1.result.data.attributes.message).toMatch(/Reserved at the ledger as \S+ until .*--source terraform:payments state\.json/);
+    expect(run1.result.data.attributes.message).toMatch(
+      /Reserved at the ledger as \S+ until .*--source terraform:acme\/payments state\.json/,
+    );
     let open = await held();
     expect(open).toHaveLength(1);
-    expect(open[0].lines.map((l: { resource: string }) => l.resource).sort()).toEqual(['terraform_data.app[0]', 'terraform_data.app[1]']);
+    // Addresses within the workspace: another workspace of the same layout is other resources.
+    expect(open[0].lines.map((l: { resource: string }) => l.resource).sort()).toEqual([
+      'terraform:acme/payments/terraform_data.app[0]',
+      'terraform:acme/payments/terraform_data.app[1]',
+    ]);
+    expect(open[0].key).toBe('run-task:run-i3Df5to9ELvibKpQ');
 
     const apply = await runAndCallback(
       await appWith({ getEngine: () => local, ledger }),
@@ -890,6 +897,45 @@ describe('POST /terraform/run-task with a ledger (a real ledger process)', { tim
     open = await held();
     expect(open).toHaveLength(1);
     await fetch(`${ledgerProc.url}/v1/reservations/${open[0].id}`, { method: 'DELETE', headers: { authorization: `Bearer ${t.admin}` } });
+  });
+
+  it('two replicas, one ledger: post_plan on one and pre_apply (or post_plan again) on the other make one reservation', async () => {
+    const local = await emptyEngine();
+    const [a, b] = [ledgerWith(), ledgerWith()];
+    const run = { run_id: 'run-two-replicas', task_result_id: 'taskrs-r1' };
+    const plan = await runAndCallback(await appWith({ getEngine: () => local, ledger: a }), payload('post_plan', 'near', run));
+    expect(plan.result.data.attributes.status).toBe('passed');
+    const [first] = await held();
+    expect(first).toMatchObject({ key: 'run-task:run-two-replicas' });
+
+    const apply = await runAndCallback(await appWith({ getEngine: () => local, ledger: b }), payload('pre_apply', 'near', run));
+    expect(apply.result.data.attributes.status).toBe('passed');
+    expect(apply.result.data.attributes.message).toContain(`reservation ${first.id} at the ledger still holds`);
+    // post_plan delivered again (HCP Terraform retries a stage), to the other replica: the run's reservation, not a second.
+    const again = await runAndCallback(await appWith({ getEngine: () => local, ledger: b }), payload('post_plan', 'near', run));
+    expect(again.result.data.attributes.status).toBe('passed');
+    expect(again.result.data.attributes.message).toContain(`The run already holds reservation ${first.id}`);
+    expect((await held()).map((r) => r.id)).toEqual([first.id]);
+
+    // Released (the apply failed): pre_apply reserves anew, under the same key.
+    await fetch(`${ledgerProc.url}/v1/reservations/${first.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${t.admin}` } });
+    const retry = await runAndCallback(await appWith({ getEngine: () => local, ledger: a }), payload('pre_apply', 'near', run));
+    expect(retry.result.data.attributes.message).toMatch(/Reserved at the ledger as/);
+    const now = await held();
+    expect(now).toHaveLength(1);
+    expect(now[0].id).not.toBe(first.id);
+    await fetch(`${ledgerProc.url}/v1/reservations/${now[0].id}`, { method: 'DELETE', headers: { authorization: `Bearer ${t.admin}` } });
+  });
+
+  it('a real run of a request without a workspace name fails safe: nothing is reserved that no state could settle', async () => {
+    const local = await emptyEngine();
+    const res = await runAndCallback(
+      await appWith({ getEngine: () => local, ledger: ledgerWith() }),
+      payload('post_plan', 'near', { run_id: 'run-nows', task_result_id: 'taskrs-nows', workspace_name: undefined }),
+    );
+    expect(res.result.data.attributes.status).toBe('failed');
+    expect(res.result.data.attributes.message).toMatch(/names no workspace \(workspace_name\).*Nothing was reserved/);
+    expect(await held()).toHaveLength(0);
   });
 
   it('a speculative plan only reads; an unreachable ledger fails the run safe', async () => {

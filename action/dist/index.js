@@ -20479,6 +20479,8 @@ var settings2 = strictObject(terraformAdapterSettings);
 
 // ledger/governance-settings.ts
 var ROLES = ["gate", "reporter", "viewer", "finance", "procurement", "auditor", "approver", "admin"];
+var SOURCE_PATTERN = /^[A-Za-z0-9*][A-Za-z0-9._:/*-]{0,199}$/;
+var sourcePattern = string2().check(_regex(SOURCE_PATTERN, "a source name or glob: letters, digits and . _ : / - *, such as cluster:prod-* (at most 200)"));
 var GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
 var exceptionSettings = strictObject({
   /** The furthest `until` may lie ahead of the request, in days. */
@@ -20511,7 +20513,9 @@ var oidcRule = strictObject({
   ),
   roles: array(_enum(ROLES)).check(_minLength(1)),
   /** Limits the identity to these products (decide, reserve, report, request, approve). */
-  products: optional(array(id).check(_minLength(1)))
+  products: optional(array(id).check(_minLength(1))),
+  /** Limits the identity to reporting usage as these sources (names or globs: `terraform:acme/*`). */
+  sources: optional(array(sourcePattern).check(_minLength(1)))
 });
 var oidcSettings = strictObject({
   issuer: _default(string2().check(_regex(/^https?:\/\/\S+$/, "expected the issuer's URL")), GITHUB_ISSUER),
@@ -24023,8 +24027,10 @@ function readLedgerInputs() {
   const token = getInput("ledger-token").trim();
   if (token) setSecret(token);
   const ttl = getInput("ttl").trim();
+  const source = getInput("source").trim();
   return {
     reserve: booleanInput("reserve", false),
+    ...source ? { source } : {},
     ...url ? { url } : {},
     ...token ? { token } : {},
     ...ttl ? { ttl } : {}
@@ -24126,6 +24132,29 @@ var fetchSend = async (req) => {
   });
   return { status: res.status, text: await res.text() };
 };
+var SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$/;
+function sourcedId(source, id2) {
+  return `${source}/${id2}`;
+}
+function claimsOfSource(claims, source) {
+  return claims.map((c) => c.resource ? { ...c, resource: { ...c.resource, address: sourcedId(source, resourceId(c.resource)) } } : c);
+}
+function checkReservationSource(claims, source, flag) {
+  if (source !== void 0) {
+    if (!SOURCE_NAME.test(source))
+      throw new EntitlegateError(
+        "EG_ERR_USAGE",
+        `${flag} must be a source name: letters, digits and . _ : / - (such as terraform:payments-prod), at most 200, not "${source}"`
+      );
+    return;
+  }
+  const addressed = claims.find((c) => c.resource?.address && c.quantity !== null && c.quantity > 0);
+  if (addressed)
+    throw new EntitlegateError(
+      "EG_ERR_USAGE",
+      `reserving Terraform resources (${addressed.resource.address}) needs ${flag} NAME: the source whose state reports them after apply (entitlegate ledger usage put --source NAME state.json), such as terraform:payments-prod; without it the state could never settle the reservation and workspaces of one layout would be taken for the same resources. Nothing was reserved`
+    );
+}
 function tokenFrom(tokenFile, env = process.env) {
   if (tokenFile) {
     let text2;
@@ -24226,10 +24255,10 @@ function ledgerOf(inputs, config3, env = process.env) {
   const settings3 = config3.config.ledger;
   const raw = inputs.url || settings3?.url;
   if (!raw) {
-    if (inputs.reserve || inputs.ttl || inputs.token)
+    if (inputs.reserve || inputs.ttl || inputs.token || inputs.source)
       throw new EntitlegateError(
         "EG_ERR_USAGE",
-        "inputs reserve, ttl and ledger-token go with a ledger: set input ledger-url (or ledger.url in the config)"
+        "inputs reserve, ttl, source and ledger-token go with a ledger: set input ledger-url (or ledger.url in the config)"
       );
     return void 0;
   }
@@ -24258,8 +24287,9 @@ async function decideAtLedger(client, files, opts) {
   const { scope, notInputs, warn } = opts;
   const claims = claimsFromPaths(files, { config: config3, scope, ...notInputs ? { notInputs } : {}, ...warn ? { warn } : {} }, () => "");
   for (const c of claims) if (c.resource?.file) c.resource = { ...c.resource, file: opts.shown(c.resource.file) };
+  if (opts.reserve || opts.source !== void 0) checkReservationSource(claims, opts.source, "input source");
   return client.decide({
-    claims,
+    claims: opts.source === void 0 ? claims : claimsOfSource(claims, opts.source),
     configDigest: digest,
     ...opts.mode ? { mode: opts.mode } : {},
     ...opts.reserve ? { reserve: true, ...opts.ttl ? { ttl: opts.ttl } : {} } : {}
@@ -24295,6 +24325,7 @@ async function decide(inputs, workspace) {
         ...inputs.mode ? { mode: inputs.mode } : {},
         reserve: inputs.ledger.reserve,
         ...inputs.ledger.ttl ? { ttl: inputs.ledger.ttl } : {},
+        ...inputs.ledger.source ? { source: inputs.ledger.source } : {},
         shown: (f) => workspacePath(workspace, f)
       });
       return {

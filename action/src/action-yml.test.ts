@@ -28,6 +28,7 @@ describe('action.yml', () => {
         'ledger-token',
         'reserve',
         'ttl',
+        'source',
       ].sort(),
     );
     expect(Object.keys(action.outputs).sort()).toEqual([

@@ -10,6 +10,7 @@ import { builtinPolicyPath } from '../../engine/policy/wasm.ts';
 import type { Decision } from '../../engine/types.ts';
 import { claimsFromPaths, type InputWarning } from '../../inputs/read.ts';
 import { expandPaths, workspacePath, type ActionInputs } from './inputs.ts';
+import type { LedgerDecision } from '../../ledger-client/client.ts';
 import { decideAtLedger, ledgerOf } from './ledger.ts';
 
 export interface Decided {
@@ -21,7 +22,7 @@ export interface Decided {
   /** What a person should know about inputs that were read (the same object twice), files relative to the workspace. */
   warnings: InputWarning[];
   /** With a ledger and `reserve`, the reservation that holds an allowed change. */
-  reservation?: { id: string; expiresAt: string };
+  reservation?: NonNullable<LedgerDecision['reservation']>;
 }
 
 /**
@@ -59,6 +60,7 @@ export async function decide(inputs: ActionInputs, workspace: string): Promise<D
         ...(inputs.mode ? { mode: inputs.mode } : {}),
         reserve: inputs.ledger.reserve,
         ...(inputs.ledger.ttl ? { ttl: inputs.ledger.ttl } : {}),
+        ...(inputs.ledger.source ? { source: inputs.ledger.source } : {}),
         shown: (f) => workspacePath(workspace, f),
       });
       return {

@@ -89,8 +89,10 @@ function readLedgerInputs(): LedgerInputs {
   const token = core.getInput('ledger-token').trim();
   if (token) core.setSecret(token);
   const ttl = core.getInput('ttl').trim();
+  const source = core.getInput('source').trim();
   return {
     reserve: booleanInput('reserve', false),
+    ...(source ? { source } : {}),
     ...(url ? { url } : {}),
     ...(token ? { token } : {}),
     ...(ttl ? { ttl } : {}),

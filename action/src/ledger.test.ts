@@ -184,6 +184,36 @@ describe.each(runners)('the action with a ledger, %s', (name, step) => {
     });
   });
 
+  it('a Terraform plan is reserved only with input source, its addresses within that workspace', async () => {
+    const plan = {
+      format_version: '1.2',
+      resource_changes: [
+        {
+          address: 'aws_instance.db',
+          mode: 'managed',
+          type: 'aws_instance',
+          name: 'db',
+          change: { actions: ['create'], before: null, after: { ami: 'ami-db-2026' }, after_unknown: {} },
+        },
+      ],
+    };
+    writeFileSync(join(workspace, 'changes', `plan-${tag}.json`), JSON.stringify(plan));
+    const inputs = { ...base(), paths: `changes/plan-${tag}.json`, reserve: 'true', 'ledger-token': tokens.gate };
+    const before = (await held()).length;
+    const unnamed = await step({ apiUrl: gh.url, workspace, inputs });
+    expect(unnamed.exitCode).toBe(1);
+    expect(unnamed.stdout).toMatch(/reserving Terraform resources \(aws_instance\.db\) needs input source NAME/);
+    expect(await held()).toHaveLength(before);
+    const r = await step({ apiUrl: gh.url, workspace, inputs: { ...inputs, source: `terraform:ws-${tag}` } });
+    expect(r.exitCode).toBe(0);
+    const mine = (await held()).find((x: { id: string }) => x.id === r.outputs['reservation-id']);
+    expect(mine.lines.map((l: { resource: string }) => l.resource)).toEqual([`terraform:ws-${tag}/aws_instance.db`]);
+    await fetch(`${ledger.url}/v1/reservations/${r.outputs['reservation-id']}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${tokens.admin}` },
+    });
+  });
+
   it('refuses usage files and a missing token before asking the ledger', async () => {
     const usage = await step({
       apiUrl: gh.url,

@@ -9,7 +9,14 @@ import type { Config } from '../../config/schema.ts';
 import { EntitlegateError } from '../../engine/errors.ts';
 import type { Mode } from '../../engine/types.ts';
 import { type InputContext, claimsFromPaths } from '../../inputs/read.ts';
-import { LedgerClient, type LedgerDecision, ledgerUrl, tokenFrom } from '../../ledger-client/client.ts';
+import {
+  checkReservationSource,
+  claimsOfSource,
+  LedgerClient,
+  type LedgerDecision,
+  ledgerUrl,
+  tokenFrom,
+} from '../../ledger-client/client.ts';
 
 export interface LedgerInputs {
   /** `ledger-url`; empty: the config's `ledger.url`, if any. */
@@ -19,6 +26,8 @@ export interface LedgerInputs {
   reserve: boolean;
   /** With `reserve`: a duration such as 30m (the ledger's default otherwise). */
   ttl?: string;
+  /** `source`: the usage source whose reports will show the resources (a Terraform workspace's `terraform:NAME`); their ids carry it. */
+  source?: string;
 }
 
 /** The ledger to decide at, or undefined when neither the inputs nor the config name one. */
@@ -26,10 +35,10 @@ export function ledgerOf(inputs: LedgerInputs, config: LoadedConfig, env: NodeJS
   const settings = config.config.ledger;
   const raw = inputs.url || settings?.url;
   if (!raw) {
-    if (inputs.reserve || inputs.ttl || inputs.token)
+    if (inputs.reserve || inputs.ttl || inputs.token || inputs.source)
       throw new EntitlegateError(
         'EG_ERR_USAGE',
-        'inputs reserve, ttl and ledger-token go with a ledger: set input ledger-url (or ledger.url in the config)',
+        'inputs reserve, ttl, source and ledger-token go with a ledger: set input ledger-url (or ledger.url in the config)',
       );
     return undefined;
   }
@@ -62,6 +71,7 @@ export async function decideAtLedger(
     mode?: Mode;
     reserve: boolean;
     ttl?: string;
+    source?: string;
     shown: (file: string) => string;
   },
 ): Promise<LedgerDecision> {
@@ -69,8 +79,9 @@ export async function decideAtLedger(
   const { scope, notInputs, warn } = opts;
   const claims = claimsFromPaths(files, { config, scope, ...(notInputs ? { notInputs } : {}), ...(warn ? { warn } : {}) }, () => '');
   for (const c of claims) if (c.resource?.file) c.resource = { ...c.resource, file: opts.shown(c.resource.file) };
+  if (opts.reserve || opts.source !== undefined) checkReservationSource(claims, opts.source, 'input source');
   return client.decide({
-    claims,
+    claims: opts.source === undefined ? claims : claimsOfSource(claims, opts.source),
     configDigest: digest,
     ...(opts.mode ? { mode: opts.mode } : {}),
     ...(opts.reserve ? { reserve: true, ...(opts.ttl ? { ttl: opts.ttl } : {}) } : {}),

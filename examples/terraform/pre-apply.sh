@@ -17,10 +17,13 @@
 #   EG_ARGS           more arguments for `entitlegate check` (e.g. --mode warn, --account 1234)
 #   APPLY             set to 0 to stop after the check (CI plan jobs)
 #   EG_LEDGER         decide at this ledger (docs/ledger.md) instead of EG_CONFIG and
-#                     EG_USAGE: the plan is reserved before apply, and the state after
-#                     apply is reported as source EG_SOURCE, which settles the reservation
-#                     (token: $ENTITLEGATE_TOKEN). A failed apply releases the reservation.
-#   EG_SOURCE         the ledger source of this state (default: terraform:<folder>-<workspace>)
+#                     EG_USAGE: the plan is reserved before apply as the resources of
+#                     source EG_SOURCE, and the state after apply is reported as that
+#                     source, which settles the reservation (token: $ENTITLEGATE_TOKEN).
+#                     A failed apply releases the reservation.
+#   EG_SOURCE         the ledger source of this workspace: its plan's and its state's
+#                     resources are EG_SOURCE/ADDRESS, so two workspaces with the same
+#                     addresses count apart (default: terraform:<folder>-<workspace>)
 #   EG_TTL            how long the reservation holds before apply confirms it (default: 1h)
 set -euo pipefail
 
@@ -40,12 +43,15 @@ APPLY="${APPLY:-1}"
 "$TERRAFORM" show -json tfplan > plan.json
 
 EG_LEDGER="${EG_LEDGER:-}"
+if [ -n "$EG_LEDGER" ]; then
+  EG_SOURCE="${EG_SOURCE:-terraform:$(basename "$here")-$("$TERRAFORM" workspace show)}"
+fi
 # ENTITLEGATE and EG_ARGS may hold several words ("npx entitlegate@0.1.0"): split on purpose.
 set +e
 if [ -n "$EG_LEDGER" ]; then
   # The ledger decides with every source's usage and reservations, and holds what it allows.
   # shellcheck disable=SC2086
-  $ENTITLEGATE check plan.json --ledger "$EG_LEDGER" --environment "$EG_ENVIRONMENT" $EG_ARGS \
+  $ENTITLEGATE check plan.json --ledger "$EG_LEDGER" --source "$EG_SOURCE" --environment "$EG_ENVIRONMENT" $EG_ARGS \
     --reserve --ttl "${EG_TTL:-1h}" --format json --output decision.json
 else
   # shellcheck disable=SC2086
@@ -85,8 +91,7 @@ if ! "$TERRAFORM" apply -input=false tfplan; then
 fi
 
 if [ -n "$EG_LEDGER" ]; then
-  # What is deployed now, by address: the report settles the plan's reservation.
-  EG_SOURCE="${EG_SOURCE:-terraform:$(basename "$here")-$("$TERRAFORM" workspace show)}"
+  # What is deployed now, as EG_SOURCE/ADDRESS: the report settles the plan's reservation.
   "$TERRAFORM" show -json > state.json
   # shellcheck disable=SC2086
   $ENTITLEGATE ledger usage put --ledger "$EG_LEDGER" --source "$EG_SOURCE" --environment "$EG_ENVIRONMENT" state.json

@@ -124,8 +124,8 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         );
         return tx.settle(
           [
-            { product: 'db', resource: 'Deployment/prod/a' },
-            { product: 'db', resource: 'Deployment/prod/b1' },
+            { product: 'db', resource: 'Deployment/prod/a', quantity: 2 },
+            { product: 'db', resource: 'Deployment/prod/b1', quantity: 1 },
           ],
           T0 + 1,
         );
@@ -149,6 +149,76 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       const history = await store.usageHistory('cluster:one', 10);
       expect(history.map((h) => h.observedAt)).toEqual(['2026-11-28T09:30:00Z', '2026-11-28T09:00:00Z']);
       expect(history[1]).toMatchObject({ staleAfterMs: 3_600_000, usage: [{ product: 'db', quantity: 4, scope: {} }] });
+      await store.close();
+    });
+
+    it('a line with a target settles only once the report no longer shows the quantity from before its change', async () => {
+      const { store, again } = await factory.open();
+      await store.ensureProducts(['db']);
+      // Resource X raised from 4 to 8 (the line adds 4, target 8); Y created at 2 (target 2); Z raised 4 → 8 then scaled down to 6.
+      const line = (resource: string, quantity: number, target: number) => ({ product: 'db', quantity, scope: {}, resource, target });
+      await store.withProducts(['db'], async (tx) => {
+        await tx.insertReservation({ ...reservation('raise-x', 4), lines: [line('X', 4, 8)] });
+        await tx.insertReservation({ ...reservation('create-y', 2), lines: [line('Y', 2, 2)] });
+        await tx.insertReservation({ ...reservation('raise-z', 4), lines: [line('Z', 4, 8)] });
+      });
+      const report = (x: number, z: number) =>
+        store.withProducts('all', (tx) =>
+          tx.settle(
+            [
+              { product: 'db', resource: 'X', quantity: x },
+              { product: 'db', resource: 'Z', quantity: z },
+            ],
+            T0 + 1,
+          ),
+        );
+      // The old versions still run: nothing settles, all 10 still held.
+      expect(await report(4, 4)).toEqual([]);
+      expect(await counted(store, T0 + 1)).toBe(10);
+      // X reached its target, Z was scaled down after its change (6: the report counts what runs now); Y is not reported yet.
+      expect((await report(8, 6)).sort()).toEqual(['raise-x', 'raise-z']);
+      expect(await counted(store, T0 + 1)).toBe(2);
+      const reader = factory.replicas ? await again() : store;
+      expect(await reader.withProducts(['db'], (tx) => tx.getReservation('raise-x', T0 + 1))).toMatchObject({
+        state: 'settled',
+        lines: [{ resource: 'X', quantity: 4, target: 8 }],
+      });
+      // A line without a target (made before targets were kept) settles on any report naming it, as before.
+      await store.withProducts(['db'], (tx) =>
+        tx.insertReservation({ ...reservation('old-row', 3), lines: [{ product: 'db', quantity: 3, scope: {}, resource: 'W' }] }),
+      );
+      expect(await store.withProducts('all', (tx) => tx.settle([{ product: 'db', resource: 'W', quantity: 1 }], T0 + 1))).toEqual([
+        'old-row',
+      ]);
+      if (reader !== store) await reader.close();
+      await store.close();
+    });
+
+    it('finds reservations by the client’s key from any handle: the newest made under it, whatever its state', async () => {
+      const { store, again } = await factory.open();
+      await store.ensureProducts(['db']);
+      await store.withProducts(['db'], async (tx) => {
+        await tx.insertReservation(reservation('first', 2, { key: 'run-task:run-1', createdAt: T0 }));
+        await tx.insertReservation(reservation('unkeyed', 1));
+      });
+      await store.withProducts(['db'], (tx) => tx.setReservationState('first', 'released', T0 + 1, 'token:ci'));
+      await store.withProducts(['db'], (tx) =>
+        tx.insertReservation(reservation('second', 2, { key: 'run-task:run-1', createdAt: T0 + 2, expiresAt: T0 + 60_000 })),
+      );
+      const other = factory.replicas ? await again() : store;
+      expect(await other.withProducts([], (tx) => tx.reservationByKey('run-task:run-1', T0 + 3))).toMatchObject({
+        id: 'second',
+        state: 'held',
+        key: 'run-task:run-1',
+      });
+      expect(await other.withProducts([], (tx) => tx.reservationByKey('run-task:run-2', T0 + 3))).toBeNull();
+      expect((await other.listReservations(T0 + 3, [], 10, 'run-task:run-1')).map((r) => [r.id, r.state])).toEqual([
+        ['second', 'held'],
+        ['first', 'released'],
+      ]);
+      expect((await other.listReservations(T0 + 3, ['held'], 10, 'run-task:run-1')).map((r) => r.id)).toEqual(['second']);
+      expect((await other.listReservations(T0 + 3, ['held'], 10)).map((r) => r.id).sort()).toEqual(['second', 'unkeyed']);
+      if (other !== store) await other.close();
       await store.close();
     });
 

@@ -116,6 +116,19 @@ function v10(t: Types, dialect: Dialect): string[] {
   ];
 }
 
+// Reservations a client names (issue 17): a key like an Idempotency-Key, so a
+// second reserve under it while the first holds returns the first (run-task
+// stages on different replicas); and each line's target, the quantity its
+// resource is at once the change has landed, so a report of the old version
+// does not settle it. NULL on older rows: any report naming them settles, as before.
+function v40(t: Types): string[] {
+  return [
+    'ALTER TABLE eg_reservations ADD COLUMN reservation_key TEXT',
+    'CREATE INDEX eg_reservations_key ON eg_reservations (reservation_key, created_at) WHERE reservation_key IS NOT NULL',
+    `ALTER TABLE eg_reservation_lines ADD COLUMN target ${t.real}`,
+  ];
+}
+
 // A token may be limited to the sources it reports as (names or globs).
 function v70(): string[] {
   return ['ALTER TABLE eg_tokens ADD COLUMN sources TEXT'];
@@ -124,8 +137,8 @@ function v70(): string[] {
 /**
  * Statements of each version, in order; the array index + 1 is the version.
  * Versions were handed out to parallel branches (10: the decision log, 20:
- * exceptions and findings, 30: history, 40-60: reservations, the
- * dashboard and the store's commit path, 70: tokens' source limits), so the list has holes: a hole
+ * exceptions and findings, 30: history, 40: reservation keys and targets,
+ * 70: tokens' source limits), so the list has holes: a hole
  * applies nothing and is recorded like any version.
  */
 export function migrations(dialect: Dialect): (string[] | undefined)[] {
@@ -134,6 +147,7 @@ export function migrations(dialect: Dialect): (string[] | undefined)[] {
   list[9] = v10(t, dialect);
   list[19] = v20(t);
   list[29] = v30(t);
+  list[39] = v40(t);
   list[69] = v70();
   return list;
 }

@@ -27,8 +27,10 @@ import {
   lineFrom,
   linesCount,
   reportFrom,
+  RESERVATION_COLUMNS,
   reservationFrom,
   scopeKey,
+  settlesSql,
   stateFilter,
   tokenFrom,
   tokenLogDetails,
@@ -297,15 +299,15 @@ export class PostgresStore implements Store {
     return rows.map(reportFrom);
   }
 
-  async listReservations(now: number, states: readonly ReservationState[], limit: number): Promise<Reservation[]> {
+  async listReservations(now: number, states: readonly ReservationState[], limit: number, key?: string): Promise<Reservation[]> {
     let n = 0;
-    const { where, params } = stateFilter(states, now, () => `$${++n}`);
+    const { where, params } = stateFilter(states, now, () => `$${++n}`, key);
     const rows = await this.q<ReservationRow>(
-      `SELECT id, state, created_at, expires_at, actor FROM eg_reservations ${where} ORDER BY created_at DESC, id LIMIT $${n + 1}`,
+      `SELECT ${RESERVATION_COLUMNS} FROM eg_reservations ${where} ORDER BY created_at DESC, id LIMIT $${n + 1}`,
       [...params, limit],
     );
     const lines = await this.q<LineRow & { reservation_id: string }>(
-      'SELECT reservation_id, product, quantity, scope, resource FROM eg_reservation_lines WHERE reservation_id = ANY($1::text[]) ORDER BY n',
+      'SELECT reservation_id, product, quantity, scope, resource, target FROM eg_reservation_lines WHERE reservation_id = ANY($1::text[]) ORDER BY n',
       [rows.map((r) => r.id)],
     );
     return rows.map((r) => reservationFrom(r, lines.filter((l) => l.reservation_id === r.id).map(lineFrom), now));
@@ -497,10 +499,10 @@ function txOn(c: Client): PgTx {
     await c.query(sql, params);
   };
   const reservation = async (id: string, now: number): Promise<Reservation | null> => {
-    const [row] = await rows<ReservationRow>('SELECT id, state, created_at, expires_at, actor FROM eg_reservations WHERE id = $1', [id]);
+    const [row] = await rows<ReservationRow>(`SELECT ${RESERVATION_COLUMNS} FROM eg_reservations WHERE id = $1`, [id]);
     if (!row) return null;
     const lines = await rows<LineRow>(
-      'SELECT product, quantity, scope, resource FROM eg_reservation_lines WHERE reservation_id = $1 ORDER BY n',
+      'SELECT product, quantity, scope, resource, target FROM eg_reservation_lines WHERE reservation_id = $1 ORDER BY n',
       [id],
     );
     return reservationFrom(row, lines.map(lineFrom), now);
@@ -542,21 +544,29 @@ function txOn(c: Client): PgTx {
         const h = held.get(key) ?? { product: l.product, scope, quantity: 0 };
         h.quantity += num(l.quantity);
         held.set(key, h);
-        return `(${L(r.id)}, ${n}, ${L(l.product)}, ${num(l.quantity)}, ${L(scope)}, ${L(l.resource)}, ${exp}, 1)`;
+        const target = l.target === undefined ? 'NULL' : String(num(l.target));
+        return `(${L(r.id)}, ${n}, ${L(l.product)}, ${num(l.quantity)}, ${L(scope)}, ${L(l.resource)}, ${exp}, 1, ${target})`;
       });
       tx.deferred.push(
-        `INSERT INTO eg_reservations (id, state, created_at, expires_at, actor, updated_at, updated_by)
-         VALUES (${L(r.id)}, ${L(r.state)}, ${int(r.createdAt)}, ${exp}, ${L(r.actor)}, ${int(r.createdAt)}, ${L(r.actor)})`,
+        `INSERT INTO eg_reservations (id, state, created_at, expires_at, actor, updated_at, updated_by, reservation_key)
+         VALUES (${L(r.id)}, ${L(r.state)}, ${int(r.createdAt)}, ${exp}, ${L(r.actor)}, ${int(r.createdAt)}, ${L(r.actor)}, ${L(r.key ?? null)})`,
       );
       if (lines.length) {
         tx.deferred.push(
-          `INSERT INTO eg_reservation_lines (reservation_id, n, product, quantity, scope, resource, expires_at, counts) VALUES ${lines.join(', ')}`,
+          `INSERT INTO eg_reservation_lines (reservation_id, n, product, quantity, scope, resource, expires_at, counts, target) VALUES ${lines.join(', ')}`,
           `INSERT INTO eg_held (product, scope, quantity) VALUES ${[...held.values()].map((h) => `(${L(h.product)}, ${L(h.scope)}, ${h.quantity})`).join(', ')}
            ON CONFLICT (product, scope) DO UPDATE SET quantity = eg_held.quantity + excluded.quantity`,
         );
       }
     },
     getReservation: reservation,
+    reservationByKey: async (key, now) => {
+      const [row] = await rows<{ id: string }>(
+        'SELECT id FROM eg_reservations WHERE reservation_key = $1 ORDER BY created_at DESC, id DESC LIMIT 1',
+        [key],
+      );
+      return row ? reservation(row.id, now) : null;
+    },
     setReservationState: async (id, state, at, actor) => {
       if (state === 'confirmed') {
         await exec("UPDATE eg_reservations SET state = 'confirmed', expires_at = NULL, updated_at = $2, updated_by = $3 WHERE id = $1", [
@@ -599,13 +609,14 @@ function txOn(c: Client): PgTx {
       const touched = await rows<{ id: string }>(
         `WITH d AS (
            UPDATE eg_reservation_lines l SET counts = 0, settled_at = $3
-             FROM unnest($1::text[], $2::text[]) AS p(product, resource)
+             FROM unnest($1::text[], $2::text[], $4::float8[]) AS p(product, resource, quantity)
             WHERE l.counts = 1 AND l.product = p.product AND l.resource = p.resource AND (l.expires_at IS NULL OR l.expires_at > $3)
+              AND ${settlesSql('p.quantity', 'l.')}
             RETURNING l.reservation_id, l.product, l.scope, l.quantity),
          sums AS (SELECT product, scope, sum(quantity) AS q FROM d GROUP BY product, scope),
          upd AS (UPDATE eg_held h SET quantity = h.quantity - s.q FROM sums s WHERE h.product = s.product AND h.scope = s.scope)
          SELECT DISTINCT reservation_id AS id FROM d`,
-        [pairs.map((p) => p.product), pairs.map((p) => p.resource), at],
+        [pairs.map((p) => p.product), pairs.map((p) => p.resource), at, pairs.map((p) => p.quantity)],
       );
       const ids = [...new Set(touched.map((r) => r.id))];
       if (ids.length === 0) return [];

@@ -27,6 +27,7 @@ export interface LineRow {
   quantity: number;
   scope: string;
   resource: string | null;
+  target?: number | null;
 }
 
 export interface ReservationRow {
@@ -35,6 +36,19 @@ export interface ReservationRow {
   created_at: number | string;
   expires_at: number | string | null;
   actor: string;
+  reservation_key: string | null;
+}
+
+export const RESERVATION_COLUMNS = 'id, state, created_at, expires_at, actor, reservation_key';
+
+/**
+ * SQL true when a report of `reported` for the line's resource settles it: the
+ * line has no target, or the report no longer shows the quantity from before
+ * the change (target − quantity) — it reached the target, or moved on (scaled
+ * down after, changed again): from then on the report counts what runs.
+ */
+export function settlesSql(reported: string, line = ''): string {
+  return `(${line}target IS NULL OR abs(${reported} - (${line}target - ${line}quantity)) > 1e-9)`;
 }
 
 export interface TokenRow {
@@ -138,12 +152,19 @@ export function reportFrom(row: ReportRow): UsageReport {
 }
 
 export function lineFrom(row: LineRow): ReservationLine {
-  return { product: row.product, quantity: Number(row.quantity), scope: JSON.parse(row.scope) as Scope, resource: row.resource };
+  const line: ReservationLine = {
+    product: row.product,
+    quantity: Number(row.quantity),
+    scope: JSON.parse(row.scope) as Scope,
+    resource: row.resource,
+  };
+  if (row.target !== undefined && row.target !== null) line.target = Number(row.target);
+  return line;
 }
 
 export function reservationFrom(row: ReservationRow, lines: ReservationLine[], now: number): Reservation {
   const expiresAt = row.expires_at === null ? null : num(row.expires_at);
-  return {
+  const r: Reservation = {
     id: row.id,
     state: effectiveState(row.state as ReservationState, expiresAt, now),
     createdAt: num(row.created_at),
@@ -151,6 +172,8 @@ export function reservationFrom(row: ReservationRow, lines: ReservationLine[], n
     actor: row.actor,
     lines,
   };
+  if (row.reservation_key !== null && row.reservation_key !== undefined) r.key = row.reservation_key;
+  return r;
 }
 
 /** What the decision log keeps of a new token: its id, roles and limits (never its hash). */
@@ -183,9 +206,13 @@ export function linesCount(state: ReservationState): boolean {
  * one past its expiry is expired before the sweep marks it). `ph` makes the
  * dialect's next placeholder.
  */
-export function stateFilter(states: readonly ReservationState[], now: number, ph: () => string): { where: string; params: number[] } {
-  if (states.length === 0) return { where: '', params: [] };
-  const params: number[] = [];
+export function stateFilter(
+  states: readonly ReservationState[],
+  now: number,
+  ph: () => string,
+  key?: string,
+): { where: string; params: (number | string)[] } {
+  const params: (number | string)[] = [];
   const parts = states.map((s) => {
     if (s === 'held') {
       params.push(now);
@@ -197,7 +224,12 @@ export function stateFilter(states: readonly ReservationState[], now: number, ph
     }
     return `state = '${s}'`;
   });
-  return { where: `WHERE ${parts.join(' OR ')}`, params };
+  const where: string[] = parts.length ? [`(${parts.join(' OR ')})`] : [];
+  if (key !== undefined) {
+    params.push(key);
+    where.push(`reservation_key = ${ph()}`);
+  }
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
 }
 
 /** One spelling per scope (dimensions in a fixed order), so equal scopes share one eg_held row. */

@@ -32,6 +32,8 @@ import {
   type TokenRow,
   lineFrom,
   linesCount,
+  RESERVATION_COLUMNS,
+  settlesSql,
   scopeKey,
   reportFrom,
   reservationFrom,
@@ -198,7 +200,7 @@ export class SqliteStore implements Store {
     },
     insertReservation: async (r) => {
       this.run(
-        'INSERT INTO eg_reservations (id, state, created_at, expires_at, actor, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO eg_reservations (id, state, created_at, expires_at, actor, updated_at, updated_by, reservation_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         r.id,
         r.state,
         r.createdAt,
@@ -206,17 +208,25 @@ export class SqliteStore implements Store {
         r.actor,
         r.createdAt,
         r.actor,
+        r.key ?? null,
       );
       const line = this.db.prepare(
-        'INSERT INTO eg_reservation_lines (reservation_id, n, product, quantity, scope, resource, expires_at, counts) VALUES (?, ?, ?, ?, ?, ?, ?, 1)',
+        'INSERT INTO eg_reservation_lines (reservation_id, n, product, quantity, scope, resource, expires_at, counts, target) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)',
       );
       r.lines.forEach((l, n) => {
         const scope = scopeKey(l.scope);
-        line.run(r.id, n, l.product, l.quantity, scope, l.resource, r.expiresAt);
+        line.run(r.id, n, l.product, l.quantity, scope, l.resource, r.expiresAt, l.target ?? null);
         this.hold(l.product, scope, l.quantity);
       });
     },
     getReservation: async (id, now) => this.reservation(id, now),
+    reservationByKey: async (key, now) => {
+      const row = this.get<{ id: string }>(
+        'SELECT id FROM eg_reservations WHERE reservation_key = ? ORDER BY created_at DESC, id DESC LIMIT 1',
+        key,
+      );
+      return row ? this.reservation(row.id, now) : null;
+    },
     setReservationState: async (id, state, at, actor) => this.setState(id, state, at, actor),
     putUsage: async (report, actor) => {
       const { lastInsertRowid } = this.db
@@ -243,10 +253,10 @@ export class SqliteStore implements Store {
       const ids = new Set<string>();
       const lines = this.db.prepare(
         `SELECT reservation_id, n, product, scope, quantity FROM eg_reservation_lines
-          WHERE counts = 1 AND product = ? AND resource = ? AND (expires_at IS NULL OR expires_at > ?)`,
+          WHERE counts = 1 AND product = ? AND resource = ? AND (expires_at IS NULL OR expires_at > ?) AND ${settlesSql('?')}`,
       );
       for (const p of pairs) {
-        for (const l of lines.all(p.product, p.resource, at) as {
+        for (const l of lines.all(p.product, p.resource, at, p.quantity) as {
           reservation_id: string;
           n: number;
           product: string;
@@ -448,10 +458,10 @@ export class SqliteStore implements Store {
   }
 
   private reservation(id: string, now: number): Reservation | null {
-    const row = this.get<ReservationRow>('SELECT id, state, created_at, expires_at, actor FROM eg_reservations WHERE id = ?', id);
+    const row = this.get<ReservationRow>(`SELECT ${RESERVATION_COLUMNS} FROM eg_reservations WHERE id = ?`, id);
     if (!row) return null;
     const lines = this.all<LineRow>(
-      'SELECT product, quantity, scope, resource FROM eg_reservation_lines WHERE reservation_id = ? ORDER BY n',
+      'SELECT product, quantity, scope, resource, target FROM eg_reservation_lines WHERE reservation_id = ? ORDER BY n',
       id,
     ).map(lineFrom);
     return reservationFrom(row, lines, now);
@@ -552,8 +562,8 @@ export class SqliteStore implements Store {
     ).map(reportFrom);
   }
 
-  async listReservations(now: number, states: readonly ReservationState[], limit: number): Promise<Reservation[]> {
-    const { where, params } = stateFilter(states, now, () => '?');
+  async listReservations(now: number, states: readonly ReservationState[], limit: number, key?: string): Promise<Reservation[]> {
+    const { where, params } = stateFilter(states, now, () => '?', key);
     const rows = this.all<{ id: string }>(`SELECT id FROM eg_reservations ${where} ORDER BY created_at DESC, id LIMIT ?`, ...params, limit);
     return rows.map(({ id }) => this.reservation(id, now)!);
   }

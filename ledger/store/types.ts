@@ -50,12 +50,26 @@ export interface UsageReport {
   usage: SourceUsageRecord[];
 }
 
+/** A resource a usage report names, and the quantity it reports for it (summed over its records). */
+export interface ReportedResource {
+  product: string;
+  resource: string;
+  quantity: number;
+}
+
 export interface ReservationLine {
   product: string;
   quantity: number;
   scope: Scope;
   /** resourceId of the claim, to confirm it when a source reports the resource. */
   resource: string | null;
+  /**
+   * The quantity the resource is at once the change has landed (what the
+   * reports said before, plus this line). A report that still shows the
+   * quantity from before does not settle the line. Absent: any report naming
+   * the resource settles it (lines without a resource, and older rows).
+   */
+  target?: number;
 }
 
 export type ReservationState = 'held' | 'confirmed' | 'released' | 'expired' | 'settled';
@@ -68,6 +82,8 @@ export interface Reservation {
   expiresAt: number | null;
   actor: Actor;
   lines: ReservationLine[];
+  /** The client's key (POST /v1/decisions `reservationKey`): a second reserve under it while this holds returns this one. */
+  key?: string;
 }
 
 /** As stored: `expired` is only ever a reader's view of an active exception past its `until` (effectiveExceptionState). */
@@ -153,15 +169,20 @@ export interface StoreTx {
   countingLines(products: readonly string[], now: number): Promise<ReservationLine[]>;
   insertReservation(r: Reservation): Promise<void>;
   getReservation(id: string, now: number): Promise<Reservation | null>;
+  /** The newest reservation made under this key, in any state (null: none). */
+  reservationByKey(key: string, now: number): Promise<Reservation | null>;
   /** Sets the state; `expiresAt` null stops expiry. Lines stop counting for released/expired/settled. */
   setReservationState(id: string, state: ReservationState, at: number, actor: Actor): Promise<void>;
   /** Replaces the source's current report, keeping the old one as history. */
   putUsage(report: UsageReport, actor: Actor): Promise<void>;
   /**
    * Marks counting lines of these (product, resource) pairs settled: their usage now
-   * comes from a report. Returns the ids of reservations whose every line is settled.
+   * comes from a report. A line with a target settles only when the reported
+   * quantity is no longer the one from before its change (target − quantity):
+   * the old version still running leaves it holding. Returns the ids of
+   * reservations whose every line is settled.
    */
-  settle(pairs: readonly { product: string; resource: string }[], at: number): Promise<string[]>;
+  settle(pairs: readonly ReportedResource[], at: number): Promise<string[]>;
   /** Stores a new exception and returns it with its id. Bumps usageVersion, as every exception write does: decisions read exceptions with usage. */
   insertException(x: Omit<ExceptionRecord, 'id'>): Promise<ExceptionRecord>;
   getException(id: string): Promise<ExceptionRecord | null>;
@@ -222,7 +243,8 @@ export interface Store {
   /** Counts for /metrics: open findings, closed ones, and the sum of their times to remediate. */
   findingTotals(): Promise<{ open: number; closed: number; remediationMs: number }>;
   usageHistory(source: string, limit: number): Promise<UsageReport[]>;
-  listReservations(now: number, states: readonly ReservationState[], limit: number): Promise<Reservation[]>;
+  /** Newest first; `key`: only those made under that reservation key. */
+  listReservations(now: number, states: readonly ReservationState[], limit: number, key?: string): Promise<Reservation[]>;
   /** A product's history rows with `from` ≤ day ≤ `to`, plus each series' last row before `from` (what it carries in). */
   history(product: string, from: string, to: string): Promise<HistoryDay[]>;
   /** Each product's highest daily peak in scope `scope` from `from` on (products without a row absent). */
