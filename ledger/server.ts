@@ -14,12 +14,13 @@ import { auditRoutes } from './audit/routes.ts';
 import { AuthError } from './auth.ts';
 import { exceptionRoutes } from './exceptions-routes.ts';
 import { findingsRoutes } from './findings-routes.ts';
-import { type Identity, Authenticator, assertWithin } from './identity.ts';
+import { type Identity, Authenticator, assertWithin, isLimited } from './identity.ts';
 import { OidcVerifier } from './oidc.ts';
 import { READ_ROLES, tokenRoutes } from './token-routes.ts';
 import { reconcile, parseDormantDays } from './dashboard/reconciliation.ts';
 import { dashboardRoutes, READERS } from './dashboard/routes.ts';
 import { type Ledger, viewOf } from './ledger.ts';
+import { seenOr404, seesReservation, visibleConfig, visibleReports } from './visible.ts';
 import { openapi } from './openapi.ts';
 import { parseDecisionRequest, parseDuration, parseUsageBody } from './requests.ts';
 import type { Role } from './store/types.ts';
@@ -177,7 +178,10 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
 
   app.get(
     '/v1/config',
-    guarded('config', READ_ROLES, async () => ({ digest: ledger.config.digest, config: ledger.config.config })),
+    guarded('config', READ_ROLES, async (_req, _actor, _reply, who) => ({
+      digest: ledger.config.digest,
+      config: visibleConfig(who, ledger.config.config),
+    })),
   );
 
   app.post(
@@ -193,7 +197,10 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
 
   app.get<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>(
     '/v1/reservations/:id',
-    guarded<{ id: string }>('reservation', ['gate'], async (req) => ledger.reservation(req.params.id)),
+    guarded<{ id: string }>('reservation', ['gate'], async (req, _a, _r, who) => {
+      const r = await ledger.reservation(req.params.id);
+      return seenOr404(seesReservation(who, r), r, `reservation ${req.params.id}`);
+    }),
   );
   app.post<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>(
     '/v1/reservations/:id/confirm',
@@ -213,14 +220,19 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
   );
   app.get(
     '/v1/reservations',
-    guarded('reservations', ['viewer', 'auditor'], async (req) => {
+    guarded('reservations', ['viewer', 'auditor'], async (req, _actor, _reply, who) => {
       const states = (req.query.state ?? '').split(',').filter(Boolean);
       const bad = states.filter((s) => !['held', 'confirmed', 'released', 'expired', 'settled'].includes(s));
       if (bad.length)
         throw new EntitlegateError('EG_ERR_INPUT_INVALID', `state must be held, confirmed, released, expired or settled, not "${bad[0]}"`);
       const limit = Math.min(Number(req.query.limit ?? 100) || 100, 1000);
-      const list = await ledger.store.listReservations(ledger.clock().getTime(), states as never, limit);
-      return { reservations: list.map(viewOf) };
+      const list = await ledger.store.listReservations(ledger.clock().getTime(), states as never, isLimited(who) ? 10_000 : limit);
+      return {
+        reservations: list
+          .filter((r) => seesReservation(who, r))
+          .slice(0, limit)
+          .map(viewOf),
+      };
     }),
   );
 
@@ -256,20 +268,27 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
   );
   app.get(
     '/v1/sources',
-    guarded('sources', ['gate', 'reporter', 'viewer', 'finance', 'procurement', 'auditor'], async () => {
+    guarded('sources', ['gate', 'reporter', 'viewer', 'finance', 'procurement', 'auditor'], async (_req, _actor, _reply, who) => {
       await ledger.refresh();
-      return { sources: ledger.sources };
+      if (!isLimited(who)) return { sources: ledger.sources };
+      // Each source with the count of the records it sees; sources with none left out.
+      const seen = new Map(
+        visibleReports(who, await ledger.store.withProducts([], (tx) => tx.currentUsage())).map((r) => [r.source, r.usage.length]),
+      );
+      return { sources: ledger.sources.filter((s) => seen.has(s.source)).map((s) => ({ ...s, records: seen.get(s.source)! })) };
     }),
   );
   app.get(
     '/v1/reconciliation',
-    guarded('reconciliation', ['reporter', ...READERS], async (req) => reconcile(ledger, parseDormantDays(req.query.dormantDays))),
+    guarded('reconciliation', ['reporter', ...READERS], async (req, _actor, _reply, who) =>
+      reconcile(ledger, parseDormantDays(req.query.dormantDays), isLimited(who) ? who : undefined),
+    ),
   );
   app.get<{ Params: { name: string }; Querystring: Record<string, string | undefined> }>(
     '/v1/sources/:name/usage/history',
-    guarded<{ name: string }>('history', ['viewer', 'auditor'], async (req) => {
+    guarded<{ name: string }>('history', ['viewer', 'auditor'], async (req, _actor, _reply, who) => {
       const limit = Math.min(Number(req.query.limit ?? 20) || 20, 500);
-      const reports = await ledger.store.usageHistory(req.params.name, limit);
+      const reports = visibleReports(who, await ledger.store.usageHistory(req.params.name, limit));
       return { source: req.params.name, reports: reports.map((r) => ({ ...r, reportedAt: new Date(r.reportedAt).toISOString() })) };
     }),
   );
