@@ -9,9 +9,8 @@ import { type Identity, isLimited } from '../identity.ts';
 import type { Role, Store } from '../store/types.ts';
 import type { SigningKey } from './checkpoint.ts';
 import { Checkpointer, type CheckpointPolicy } from './checkpointer.ts';
-import { exportLine } from './chain.ts';
+import { exportPages } from './export.ts';
 import { RecordFilter } from './filtered.ts';
-import { paged } from './verify.ts';
 
 export interface AuditRoutesOptions {
   store: Store;
@@ -92,18 +91,9 @@ export async function auditRoutes(app: FastifyInstance, opts: AuditRoutesOptions
         `${who.actor} is limited to ${who.products ? `the products ${who.products.join(', ')}` : ''}${who.products && who.scope ? ' and ' : ''}${who.scope ? `the scope ${JSON.stringify(who.scope)}` : ''}: the export is the whole chain, for an auditor without limits; GET /v1/audit/records gives the records it may see (a filtered view, which cannot be verified)`,
       );
     const from = await sinceSeq(store, req.query.since);
-    // Page by page from the store, one chunk per page: memory stays one page whatever the log's length.
+    // Pulled page by page as the client reads (export.ts): a slow client holds the export up, the server buffers one page.
     async function* lines() {
-      let chunk = '';
-      let n = 0;
-      for await (const r of paged((s, l) => store.logRows(s, l), from)) {
-        chunk += exportLine(r);
-        if (++n % 1000 === 0) {
-          yield chunk;
-          chunk = '';
-        }
-      }
-      if (chunk) yield chunk;
+      for await (const page of exportPages(store, from)) yield page.text;
     }
     return reply.type('application/x-ndjson; charset=utf-8').send(Readable.from(lines(), { objectMode: false }));
   });
