@@ -507,4 +507,30 @@ describe('reads follow a token’s product and scope limits', () => {
     for (const marker of HIDDEN[w].filter((h) => !row.allow?.includes(h)))
       expect(text, `${w} is shown ${marker}`).not.toMatch(shown(marker));
   });
+
+  // After the table: it adds reservations the rows would see.
+  it('a limited gate confirms or releases only the reservations it may read; another is a 404', async () => {
+    const dbGate = (await createToken(m.ledger.store, 'db-gate', ['gate'], now, 'test', { products: ['db'] })).token;
+    // Held directly in the store: every product is over capacity by now, so a gate's decision would reserve nothing.
+    const held = async (product: string) => {
+      const id = `res-${product}-limited-gate`;
+      const lines = [{ product, quantity: 1, scope: { environment: 'prod' }, resource: null }];
+      const r = { id, state: 'held' as const, createdAt: now.getTime(), expiresAt: now.getTime() + 3_600_000, actor: 'token:other', lines };
+      await m.ledger.store.withProducts([product], (tx) => tx.insertReservation(r));
+      return id;
+    };
+    const os = await held('os');
+    for (const [method, path] of [
+      ['POST', `/v1/reservations/${os}/confirm`],
+      ['DELETE', `/v1/reservations/${os}`],
+    ] as const) {
+      const r = await m.call(method, path, { token: dbGate });
+      expect(r.status).toBe(404);
+      expect(r.body.error.message).toBe(`no reservation ${os}`);
+    }
+    expect((await m.call('GET', `/v1/reservations/${os}`, { token: m.tokens.gate })).body.state).toBe('held');
+    const db = await held('db');
+    expect((await m.call('POST', `/v1/reservations/${db}/confirm`, { token: dbGate })).body.state).toBe('confirmed');
+    expect((await m.call('DELETE', `/v1/reservations/${db}`, { token: dbGate })).body.state).toBe('released');
+  });
 });

@@ -160,6 +160,11 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
       }
     };
 
+  /** A limited gate confirms or releases only reservations it may read: another is a 404, as for reads. */
+  const assertSeesReservation = async (who: Identity, id: string) => {
+    if (isLimited(who)) seenOr404(seesReservation(who, await ledger.reservation(id)), null, `reservation ${id}`);
+  };
+
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     try {
@@ -204,7 +209,8 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
   );
   app.post<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>(
     '/v1/reservations/:id/confirm',
-    guarded<{ id: string }>('confirm', ['gate'], async (req, actor) => {
+    guarded<{ id: string }>('confirm', ['gate'], async (req, actor, _reply, who) => {
+      await assertSeesReservation(who, req.params.id);
       const r = await ledger.confirm(req.params.id, actor);
       metrics.reservations.inc({ change: 'confirmed' });
       return r;
@@ -212,7 +218,8 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
   );
   app.delete<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>(
     '/v1/reservations/:id',
-    guarded<{ id: string }>('release', ['gate'], async (req, actor) => {
+    guarded<{ id: string }>('release', ['gate'], async (req, actor, _reply, who) => {
+      await assertSeesReservation(who, req.params.id);
       const r = await ledger.release(req.params.id, actor);
       metrics.reservations.inc({ change: 'released' });
       return r;
