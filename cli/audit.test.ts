@@ -45,6 +45,17 @@ async function start(audit: Parameters<typeof startTestLedger>[0]['audit'] = {},
   return l;
 }
 
+/** activity() in June, a decision on 5 July, and the head once retention has pruned the June records. */
+async function prunedInJuly(t: TestLedger): Promise<{ prunedThrough: number }> {
+  await activity(t);
+  now = new Date('2026-07-05T00:00:00Z');
+  await t.call('POST', '/v1/decisions', { token: t.tokens.gate, body: { claims: [claim(1, 'july')] } });
+  return until('the prune', async () => {
+    const r = await t.call('GET', '/v1/audit/head', { token: t.tokens.auditor });
+    return r.body.prunedThrough > 0 ? r.body : undefined;
+  });
+}
+
 async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
   for (let i = 0; i < 500; i++) {
     const v = await fn();
@@ -206,13 +217,7 @@ describe('the decision log', () => {
 
   it('retention prunes records past their age at a signed checkpoint; what is left still verifies', async () => {
     const t = await start({ retainDays: 30 });
-    await activity(t);
-    now = new Date('2026-07-05T00:00:00Z');
-    await t.call('POST', '/v1/decisions', { token: t.tokens.gate, body: { claims: [claim(1, 'july')] } });
-    const head = await until('the prune', async () => {
-      const r = await t.call('GET', '/v1/audit/head', { token: t.tokens.auditor });
-      return r.body.prunedThrough > 0 ? r.body : undefined;
-    });
+    const head = await prunedInJuly(t);
     expect(head.prunedThrough).toBe(11);
     const left = (await cli(['audit', 'export', '--store', t.store])).stdout
       .trimEnd()
@@ -244,13 +249,7 @@ describe('the decision log', () => {
       [20, 20, '2026-06-15T00:00:00.000Z'],
     ] as const) {
       const t = await start(flag === undefined ? {} : { retainDays: flag }, retaining('30'));
-      await activity(t);
-      now = new Date('2026-07-05T00:00:00Z');
-      await t.call('POST', '/v1/decisions', { token: t.tokens.gate, body: { claims: [claim(1, 'july')] } });
-      const head = await until('the prune', async () => {
-        const r = await t.call('GET', '/v1/audit/head', { token: t.tokens.auditor });
-        return r.body.prunedThrough > 0 ? r.body : undefined;
-      });
+      const head = await prunedInJuly(t);
       expect(head.prunedThrough).toBe(11);
       // The cut is signed: a checkpoint at the last record pruned.
       const cps = (await t.call('GET', '/v1/audit/checkpoints', { token: t.tokens.auditor })).body.checkpoints;

@@ -60,10 +60,25 @@ async function get(url: string, token: string, path: string): Promise<Response> 
   throw new EntitlegateError(res.status === 401 ? 'EG_ERR_LEDGER_AUTH' : 'EG_ERR_LEDGER_UNREACHABLE', why);
 }
 
+/** A response body's text as it arrives; a connection cut midway is the ledger's failure, said with the lines read by then. */
+async function* bodyText(body: ReadableStream<Uint8Array>, lines: () => number): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of body) yield decoder.decode(chunk, { stream: true });
+  } catch (err) {
+    if (err instanceof EntitlegateError) throw err;
+    throw new EntitlegateError(
+      'EG_ERR_LEDGER_UNREACHABLE',
+      `the ledger's export was cut off after line ${lines()}: ${(err as Error).message}`,
+    );
+  }
+  const tail = decoder.decode();
+  if (tail) yield tail;
+}
+
 /** JSON Lines from a response body, one record at a time. */
 async function* jsonLines(body: ReadableStream<Uint8Array> | null): AsyncGenerator<LogRecord> {
   if (!body) return;
-  const decoder = new TextDecoder();
   let rest = '';
   let line = 0;
   const parse = (text: string): LogRecord => {
@@ -74,20 +89,11 @@ async function* jsonLines(body: ReadableStream<Uint8Array> | null): AsyncGenerat
       throw new EntitlegateError('EG_ERR_LEDGER_UNREACHABLE', `the ledger's export, line ${line}: not JSON`);
     }
   };
-  try {
-    for await (const chunk of body) {
-      const parts = (rest + decoder.decode(chunk, { stream: true })).split('\n');
-      rest = parts.pop()!;
-      for (const p of parts) if (p) yield parse(p);
-    }
-  } catch (err) {
-    if (err instanceof EntitlegateError) throw err;
-    throw new EntitlegateError(
-      'EG_ERR_LEDGER_UNREACHABLE',
-      `the ledger's export was cut off after line ${line}: ${(err as Error).message}`,
-    );
+  for await (const text of bodyText(body, () => line)) {
+    const parts = (rest + text).split('\n');
+    rest = parts.pop()!;
+    for (const p of parts) if (p) yield parse(p);
   }
-  rest += decoder.decode();
   if (rest.trim()) yield parse(rest);
 }
 
@@ -151,7 +157,6 @@ function keyNote(pinned: KeyObject | null, _r: VerifyResult, cps: Checkpoint[]):
  */
 async function* exportChunks(body: ReadableStream<Uint8Array> | null): AsyncGenerator<{ text: string; count: number }> {
   if (!body) return;
-  const decoder = new TextDecoder();
   let rest = '';
   let line = 0;
   const lines = (text: string): number => {
@@ -164,24 +169,15 @@ async function* exportChunks(body: ReadableStream<Uint8Array> | null): AsyncGene
     }
     return n;
   };
-  try {
-    for await (const chunk of body) {
-      const text = rest + decoder.decode(chunk, { stream: true });
-      const end = text.lastIndexOf('\n') + 1;
-      rest = text.slice(end);
-      if (end > 0) {
-        const whole = text.slice(0, end);
-        yield { text: whole, count: lines(whole) };
-      }
+  for await (const chunk of bodyText(body, () => line)) {
+    const text = rest + chunk;
+    const end = text.lastIndexOf('\n') + 1;
+    rest = text.slice(end);
+    if (end > 0) {
+      const whole = text.slice(0, end);
+      yield { text: whole, count: lines(whole) };
     }
-  } catch (err) {
-    if (err instanceof EntitlegateError) throw err;
-    throw new EntitlegateError(
-      'EG_ERR_LEDGER_UNREACHABLE',
-      `the ledger's export was cut off after line ${line}: ${(err as Error).message}`,
-    );
   }
-  rest += decoder.decode();
   if (rest.trim()) throw new EntitlegateError('EG_ERR_LEDGER_UNREACHABLE', `the ledger's export was cut off in line ${line + 1}`);
 }
 
