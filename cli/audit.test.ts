@@ -1,11 +1,11 @@
 // The decision log end to end: a real ledger on a socket records what gates,
 // reporters and admins do; `audit verify|export` read it through the API
 // (role auditor) and from the store, and name the first record an attacker changed.
-import { statSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type TestLedger, startTestLedger } from '../ledger/testing/harness.ts';
+import { TEST_CONFIG, type TestLedger, startTestLedger } from '../ledger/testing/harness.ts';
 import { cli, tempFiles } from '../test/cli-harness.ts';
 
 let now = new Date('2026-06-01T10:00:00Z');
@@ -34,11 +34,26 @@ afterEach(async () => {
   now = new Date('2026-06-01T10:00:00Z');
 });
 
-async function start(audit: Parameters<typeof startTestLedger>[0]['audit'] = {}): Promise<TestLedger> {
-  l = await startTestLedger({ clock: () => now, audit: { signingKey: tf('signing.pem'), intervalMs: 20, ...audit } });
+async function start(audit: Parameters<typeof startTestLedger>[0]['audit'] = {}, config?: string): Promise<TestLedger> {
+  l = await startTestLedger({
+    clock: () => now,
+    audit: { signingKey: tf('signing.pem'), intervalMs: 20, ...audit },
+    ...(config ? { config } : {}),
+  });
   writeFileSync(tf('auditor'), `${l.tokens.auditor}\n`);
   writeFileSync(tf('gate'), `${l.tokens.gate}\n`);
   return l;
+}
+
+/** activity() in June, a decision on 5 July, and the head once retention has pruned the June records. */
+async function prunedInJuly(t: TestLedger): Promise<{ prunedThrough: number }> {
+  await activity(t);
+  now = new Date('2026-07-05T00:00:00Z');
+  await t.call('POST', '/v1/decisions', { token: t.tokens.gate, body: { claims: [claim(1, 'july')] } });
+  return until('the prune', async () => {
+    const r = await t.call('GET', '/v1/audit/head', { token: t.tokens.auditor });
+    return r.body.prunedThrough > 0 ? r.body : undefined;
+  });
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
@@ -202,13 +217,7 @@ describe('the decision log', () => {
 
   it('retention prunes records past their age at a signed checkpoint; what is left still verifies', async () => {
     const t = await start({ retainDays: 30 });
-    await activity(t);
-    now = new Date('2026-07-05T00:00:00Z');
-    await t.call('POST', '/v1/decisions', { token: t.tokens.gate, body: { claims: [claim(1, 'july')] } });
-    const head = await until('the prune', async () => {
-      const r = await t.call('GET', '/v1/audit/head', { token: t.tokens.auditor });
-      return r.body.prunedThrough > 0 ? r.body : undefined;
-    });
+    const head = await prunedInJuly(t);
     expect(head.prunedThrough).toBe(11);
     const left = (await cli(['audit', 'export', '--store', t.store])).stdout
       .trimEnd()
@@ -225,6 +234,50 @@ describe('the decision log', () => {
     const r = await cli(['audit', 'verify', '--ledger', t.url, '--token-file', tf('auditor'), '--format', 'json']);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, firstSeq: 12, lastSeq: 13 });
     expect(r.code).toBe(0);
+  });
+
+  /** The test ledger's config with `ledger.audit.retainDays` set to this YAML value. */
+  const retaining = (value: string) => {
+    const file = tf(`retain-${value.replace(/\W/g, '_')}.yaml`);
+    writeFileSync(file, `${readFileSync(TEST_CONFIG, 'utf8')}ledger:\n  url: http://127.0.0.1:8480\n  audit:\n    retainDays: ${value}\n`);
+    return file;
+  };
+
+  it('the config’s ledger.audit.retainDays prunes as the flag does, and the flag wins over it', async () => {
+    for (const [flag, days, before] of [
+      [undefined, 30, '2026-06-05T00:00:00.000Z'],
+      [20, 20, '2026-06-15T00:00:00.000Z'],
+    ] as const) {
+      const t = await start(flag === undefined ? {} : { retainDays: flag }, retaining('30'));
+      const head = await prunedInJuly(t);
+      expect(head.prunedThrough).toBe(11);
+      // The cut is signed: a checkpoint at the last record pruned.
+      const cps = (await t.call('GET', '/v1/audit/checkpoints', { token: t.tokens.auditor })).body.checkpoints;
+      expect(cps.map((c: { seq: number }) => c.seq)).toContain(11);
+      const prune = (await t.call('GET', '/v1/audit/records', { token: t.tokens.auditor })).body.records.find(
+        (r: { action: string }) => r.action === 'audit.prune',
+      );
+      expect(prune.details).toEqual({ through: 11, before, retainDays: days });
+      const r = await cli(['audit', 'verify', '--store', t.store, '--format', 'json']);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, firstSeq: 12 });
+      expect(r.code).toBe(0);
+      await t.close();
+      l = undefined;
+      now = new Date('2026-06-01T10:00:00Z');
+    }
+  });
+
+  it('refuses a ledger.audit.retainDays that is not a whole number of days, or without a signing key (exit 2, file:line, no store made)', async () => {
+    for (const value of ['0', '1.5', '"30"', '-3']) {
+      const r = await cli(['ledger', 'serve', '--config', retaining(value), '--store', tf('never.db'), '--signing-key', tf('signing.pem')]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/retain-\S+\.yaml:\d+:\d+ .*ledger\.audit\.retainDays: must be a whole number of days, at least 1/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    const noKey = await cli(['ledger', 'serve', '--config', retaining('30'), '--store', tf('never.db')]);
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toMatch(/retain-30\.yaml: ledger\.audit\.retainDays needs --signing-key/);
+    expect(existsSync(tf('never.db'))).toBe(false);
   });
 
   it('ledger serve refuses a signing key that is not Ed25519, and retention without a key (exit 2, before serving)', async () => {

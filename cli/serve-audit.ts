@@ -51,7 +51,10 @@ async function exportLog(args: string[], io: Io): Promise<number> {
   if (positionals.length) throw usageError(`usage: ${AUDIT_USAGE[1]}`);
   const t = target(values);
   const audit = await import('../ledger/audit/entry.ts');
-  await audit.exportAudit(t, values.since as string | undefined, (chunk) => io.stdout(chunk));
+  await audit.exportAudit(t, values.since as string | undefined, async (chunk) => {
+    io.stdout(chunk);
+    await io.drained?.();
+  });
   return 0;
 }
 

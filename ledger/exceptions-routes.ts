@@ -2,6 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { ExceptionDesk } from './exceptions.ts';
 import type { RouteDeps } from './guard.ts';
+import { isLimited, sees } from './identity.ts';
+import { seenOr404 } from './visible.ts';
 import type { Role } from './store/types.ts';
 
 /** Who may request: a pipeline that needs more, an approver, procurement. Reporters feed data and auditors only read. */
@@ -20,14 +22,19 @@ export function exceptionRoutes(app: FastifyInstance, { ledger, guarded, text }:
   );
   app.get(
     '/v1/exceptions',
-    guarded('exceptions', EXCEPTION_READ_ROLES, async (req) => {
+    guarded('exceptions', EXCEPTION_READ_ROLES, async (req, _actor, _reply, who) => {
       const limit = Math.min(Number(req.query.limit ?? 100) || 100, 1000);
-      return { exceptions: await desk.list(req.query.state, limit) };
+      if (!isLimited(who)) return { exceptions: await desk.list(req.query.state, limit) };
+      const list = await desk.list(req.query.state, 10_000);
+      return { exceptions: list.filter((x) => sees(who, x.product, x.scope)).slice(0, limit) };
     }),
   );
   app.get<{ Params: Id; Querystring: Record<string, string | undefined> }>(
     '/v1/exceptions/:id',
-    guarded<Id>('exception', EXCEPTION_READ_ROLES, async (req) => desk.get(req.params.id)),
+    guarded<Id>('exception', EXCEPTION_READ_ROLES, async (req, _actor, _reply, who) => {
+      const x = await desk.get(req.params.id);
+      return seenOr404(sees(who, x.product, x.scope), x, `exception ${req.params.id}`);
+    }),
   );
   // The server checks separation of duties in each step (ExceptionDesk): the role here only lets the call in.
   app.post<{ Params: Id; Querystring: Record<string, string | undefined> }>(

@@ -141,6 +141,39 @@ describe('exceptions', () => {
     expect(pending.body.exceptions).toEqual([]);
   });
 
+  it('an approver limited to a scope approves, denies and revokes only exceptions within it', async () => {
+    l = await startTestLedger({ clock, config: CONFIG });
+    const ci = await token('ci', ['gate']);
+    const staging = (
+      await createToken(l.ledger.store, 'staging-approver', ['approver'], now, 'test', { scope: { environment: 'staging' } })
+    ).token;
+    const prod = (await createToken(l.ledger.store, 'prod-approver', ['approver'], now, 'test', { scope: { environment: 'prod' } })).token;
+    const ids = [];
+    for (let i = 0; i < 2; i++) ids.push((await l.call('POST', '/v1/exceptions', { token: ci, body: request(2) })).body.id as string);
+    const [a, b] = ids as [string, string];
+    for (const [verb, id] of [
+      ['approve', a],
+      ['deny', b],
+    ] as const) {
+      const refused = await l.call('POST', `/v1/exceptions/${id}/${verb}`, { token: staging });
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.message).toBe(
+        `token:staging-approver approves within the scope {"environment":"staging"} only, and ${id} is for the scope {"environment":"prod"}: an approver for that scope must ${verb} it`,
+      );
+      expect((await l.call('GET', `/v1/exceptions/${id}`, { token: ci })).body.state).toBe('pending');
+    }
+    expect((await l.call('POST', `/v1/exceptions/${a}/approve`, { token: prod })).body.state).toBe('active');
+    expect((await l.call('POST', `/v1/exceptions/${b}/deny`, { token: prod })).body.state).toBe('denied');
+    const revoke = await l.call('POST', `/v1/exceptions/${a}/revoke`, { token: staging });
+    expect(revoke.status).toBe(403);
+    expect(revoke.body.error.message).toMatch(/approves within the scope \{"environment":"staging"\} only, and exc-\d+ is for the scope/);
+    expect((await l.call('GET', `/v1/exceptions/${a}`, { token: ci })).body.state).toBe('active');
+    expect((await l.call('POST', `/v1/exceptions/${a}/revoke`, { token: prod })).body.state).toBe('revoked');
+    // An exception for any environment is not within a limit that names one.
+    const anyEnv = (await l.call('POST', '/v1/exceptions', { token: ci, body: request(2, { scope: {} }) })).body.id;
+    expect((await l.call('POST', `/v1/exceptions/${anyEnv}/approve`, { token: prod })).status).toBe(403);
+  });
+
   it('refuses a request without ticket or reason, too far ahead, in the past, or for an unknown product, listing every problem', async () => {
     l = await startTestLedger({ clock, config: CONFIG });
     const ci = await token('ci', ['gate']);

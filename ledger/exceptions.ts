@@ -14,7 +14,7 @@ import { appendLog } from './audit/log.ts';
 import { AuthError } from './auth.ts';
 import { recordFindings } from './findings.ts';
 import { DEFAULT_EXCEPTION_SETTINGS, type ExceptionSettings } from './governance-settings.ts';
-import { type Identity, assertWithin, hasRole } from './identity.ts';
+import { type Identity, assertWithin, hasRole, withinScope } from './identity.ts';
 import type { Ledger } from './ledger.ts';
 import { type ExceptionRecord, type ExceptionState, effectiveExceptionState } from './store/types.ts';
 
@@ -174,10 +174,20 @@ export class ExceptionDesk {
         403,
         `${who.actor} approves for ${who.products.join(', ')} only, and ${x.id} is for ${x.product}: an approver for ${x.product} must ${verb} it`,
       );
+    this.assertScope(who, x, verb);
     if (this.settings.approvers === 'owners' && !this.owners.get(x.product)?.has(who.name))
       throw new AuthError(
         403,
         `only an owner of ${x.product}'s entitlements (${[...(this.owners.get(x.product) ?? [])].join(', ') || 'none named'}) may ${verb} ${x.id} (ledger.exceptions.approvers: owners)`,
+      );
+  }
+
+  /** Refuses (403) an approver limited to a scope that the exception's scope does not lie within. */
+  private assertScope(who: Identity, x: ExceptionRecord, verb: string): void {
+    if (!withinScope(who, x.scope))
+      throw new AuthError(
+        403,
+        `${who.actor} approves within the scope ${JSON.stringify(who.scope)} only, and ${x.id} is for the scope ${JSON.stringify(x.scope)}: an approver for that scope must ${verb} it`,
       );
   }
 
@@ -243,6 +253,7 @@ export class ExceptionDesk {
           throw new AuthError(403, `${who.actor} may not revoke ${x.id}: only its requester or an approver for ${x.product} may`);
         if (who.products && !who.products.includes(x.product))
           throw new AuthError(403, `${who.actor} approves for ${who.products.join(', ')} only, and ${x.id} is for ${x.product}`);
+        this.assertScope(who, x, 'revoke');
       }
       const state = effectiveExceptionState(x, now);
       if (state !== 'pending' && state !== 'active') throw conflict(`${x.id} is ${state} already; nothing to revoke`);

@@ -5,15 +5,25 @@ import type { FastifyInstance } from 'fastify';
 import { Gauge, type Registry } from 'prom-client';
 import { checkFindings, findingView } from './findings.ts';
 import type { RouteDeps } from './guard.ts';
+import { isLimited, sees } from './identity.ts';
 
 export function findingsRoutes(app: FastifyInstance, { ledger, guarded }: RouteDeps, registry: Registry, intervalMs: number): void {
   app.get(
     '/v1/findings',
-    guarded('findings', ['viewer', 'auditor', 'finance', 'procurement', 'approver'], async (req) => {
+    guarded('findings', ['viewer', 'auditor', 'finance', 'procurement', 'approver'], async (req, _actor, _reply, who) => {
       const limit = Math.min(Number(req.query.limit ?? 100) || 100, 1000);
       const now = ledger.clock().getTime();
-      const all = (await ledger.store.listFindings(limit)).map((f) => findingView(f, now));
-      const totals = await ledger.store.findingTotals();
+      const limited = isLimited(who);
+      // A limited reader's counts are over the findings it sees, read from the store's recent ones.
+      const read = (await ledger.store.listFindings(limited ? 100_000 : limit)).filter((f) => sees(who, f.product, f.scope));
+      const closed = read.filter((f) => f.closedAt !== null);
+      const all = [...read.filter((f) => f.closedAt === null), ...closed.slice(0, limit)].map((f) => findingView(f, now));
+      const totals = limited
+        ? read.reduce(
+            (t, f) => (f.closedAt === null ? t : { closed: t.closed + 1, remediationMs: t.remediationMs + (f.closedAt - f.openedAt) }),
+            { closed: 0, remediationMs: 0 },
+          )
+        : await ledger.store.findingTotals();
       return {
         open: all.filter((f) => f.closedAt === null),
         closed: all.filter((f) => f.closedAt !== null),

@@ -1,5 +1,6 @@
 // The ledger's governance settings in the config's `ledger:` section: the
-// exceptions workflow (exceptions:) and GitHub Actions OIDC (oidc:)
+// exceptions workflow (exceptions:), GitHub Actions OIDC (oidc:) and the
+// decision log (audit:)
 // (docs/ledger.md). config/schema.ts composes these fields into `ledger:` beside ledger/settings.ts's.
 import * as z from 'zod/mini';
 import { id, nonEmpty, nonNegative } from '../engine/config/schema.ts';
@@ -72,13 +73,22 @@ export const oidcSettings = z.strictObject({
   rules: z.array(oidcRule).check(z.minLength(1)),
 });
 
+const RETAIN_DAYS = 'must be a whole number of days, at least 1';
+
+export const auditSettings = z.strictObject({
+  /** Records older than this many days are pruned at a signed checkpoint (`ledger serve --retain-days` overrides it). */
+  retainDays: z.optional(z.int({ error: RETAIN_DAYS }).check(z.positive({ error: RETAIN_DAYS }))),
+});
+
 export const governanceSettingsFields = {
   exceptions: z.optional(exceptionSettings),
   oidc: z.optional(oidcSettings),
+  audit: z.optional(auditSettings),
 };
 
 export type ExceptionSettings = z.output<typeof exceptionSettings>;
 export type OidcSettings = z.output<typeof oidcSettings>;
+export type AuditSettings = z.output<typeof auditSettings>;
 export type OidcRule = OidcSettings['rules'][number];
 
 export const DEFAULT_EXCEPTION_SETTINGS: ExceptionSettings = z.parse(exceptionSettings, {});

@@ -68,6 +68,41 @@ export function assertMayReplace(who: Identity, source: string, previous: readon
     );
 }
 
+/** Whether the identity is limited to products or a scope: what it reads is then filtered by sees(). */
+export function isLimited(who: Identity): boolean {
+  return who.products !== undefined || who.scope !== undefined;
+}
+
+/**
+ * Whether the identity may read an item of `product` in `scope` (the reads'
+ * counterpart of assertWithin): within its product limit and, with a scope
+ * limit, within that scope. Without `scope` the item is the product as a whole
+ * (a total over every scope, an entitlement for any environment): an identity
+ * limited to a scope does not see those, since they carry other scopes' figures.
+ */
+export function sees(who: Identity, product: string, scope?: Scope): boolean {
+  if (who.products && !who.products.includes(product)) return false;
+  if (!who.scope) return true;
+  return scope !== undefined && withinScope(who, scope);
+}
+
+/**
+ * sees() for an entitlement or a config exception, whose scope lists the values it
+ * allows: within a scope limit only where it allows exactly the limit's value.
+ */
+export function seesPool(
+  who: Identity,
+  pool: { product: string; scope?: Partial<Record<string, string | string[]>> | undefined },
+): boolean {
+  if (!who.scope) return sees(who, pool.product, {});
+  const single: Scope = {};
+  for (const [d, v] of Object.entries(pool.scope ?? {})) {
+    const one = typeof v === 'string' ? v : v?.length === 1 ? v[0] : undefined;
+    if (one !== undefined) single[d as keyof Scope] = one;
+  }
+  return sees(who, pool.product, single);
+}
+
 export class Authenticator {
   private readonly tokens: Tokens;
   private readonly oidc: OidcVerifier | undefined;

@@ -44,6 +44,7 @@ export const governancePaths = {
     },
     get: {
       summary: 'Exceptions, newest first (roles: gate, viewer, finance, procurement, auditor, approver)',
+      description: 'A token limited to products or a scope gets the exceptions within its limits only.',
       parameters: [
         { name: 'state', in: 'query', schema: { enum: ['pending', 'active', 'ended'] } },
         { name: 'limit', in: 'query', schema: { type: 'integer', maximum: 1000 } },
@@ -54,23 +55,28 @@ export const governancePaths = {
   '/v1/exceptions/{id}': {
     get: {
       summary: 'One exception (roles as the list)',
+      description: 'One outside the token’s product or scope limits is answered 404, as one that does not exist.',
       parameters: [idParam],
       responses: { '200': { description: 'the exception', ...exception }, '404': err('no such exception'), ...errors },
     },
   },
   '/v1/exceptions/{id}/approve': step(
-    'Approve: another identity than the requester, an approver for the product; two above twoApproversAbove',
+    'Approve: another identity than the requester, an approver for the product (and, if it is limited to a scope, the exception within it); two above twoApproversAbove',
     'role: approver',
   ),
-  '/v1/exceptions/{id}/deny': step('Deny a pending exception: an approver for the product, not the requester', 'role: approver'),
+  '/v1/exceptions/{id}/deny': step(
+    'Deny a pending exception: an approver for the product (and within its scope limit), not the requester',
+    'role: approver',
+  ),
   '/v1/exceptions/{id}/revoke': step(
-    'Revoke a pending or active exception: its requester or an approver for the product',
+    'Revoke a pending or active exception: its requester or an approver for the product (and within its scope limit)',
     'roles: gate, approver, procurement',
   ),
   '/v1/findings': {
     get: {
       summary:
         'Products over capacity in a scope now (open), recently remediated ones with their time to remediate, and the mean (roles: viewer, auditor, finance, procurement, approver)',
+      description: 'A token limited to products or a scope gets the findings within its limits, and the count and mean over those.',
       parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', maximum: 1000 } }],
       responses: {
         '200': { description: '{open, closed, remediated, meanTimeToRemediateSeconds}', ...json({ type: 'object' }) },

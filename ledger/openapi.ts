@@ -19,7 +19,8 @@ export const openapi = {
   info: {
     title: 'entitlegate ledger',
     version: '1',
-    description: 'One durable record of licence usage, reservations and decisions that every gate shares (docs/ledger.md).',
+    description:
+      'One durable record of licence usage, reservations and decisions that every gate shares (docs/ledger.md). A token limited to products or a scope reads only what lies within them: lists leave the rest out, totals are computed over what it sees, and one item outside them is answered 404, as one that does not exist.',
   },
   security: [{ bearer: [] }],
   paths: {
@@ -27,6 +28,8 @@ export const openapi = {
     '/v1/config': {
       get: {
         summary: 'The config the ledger decides with, and its digest (roles: gate, reporter)',
+        description:
+          'To a token limited to products or a scope: every product (a gate recognises every product), only the entitlements and config exceptions within its limits; the digest is the whole config’s.',
         responses: {
           '200': {
             description: 'config',

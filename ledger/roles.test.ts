@@ -179,3 +179,358 @@ describe('tokens limited to products or a scope', () => {
     expect((await l.call('POST', '/v1/exceptions', { token: eu, body: exc('os') })).status).toBe(403);
   });
 });
+
+// biome-ignore lint/suspicious/noExplicitAny: the answers' parsed JSON, as the harness gives it (typing each would restate the API)
+type Body = any;
+
+// Reads by tokens limited to a product (db) or a scope (environment: prod), beside
+// an unlimited token with the same roles: each row says what each limited token
+// sees, and every answer is searched for what it must not show (another product's
+// or scope's names, ids and quantities: the data is chosen so that each is unique).
+describe('reads follow a token’s product and scope limits', () => {
+  type Limited = 'dbOnly' | 'prodOnly';
+  let m: TestLedger;
+  const tk = {} as Record<Limited | 'all', string>;
+  const id = {} as Record<'resDbProd' | 'resDbDev' | 'resOsProd' | 'excDbProd' | 'excDbDev' | 'excOsProd', string>;
+  const HIDDEN: Record<Limited, string[]> = {
+    dbOnly: ['"os"', 'OS-2026', 'PO-OS', 'cluster:os', '777'],
+    prodOnly: ['"dev"', 'DB-ANY', 'PO-DB-ANY', 'OS-2026', 'cluster:os', '777', '333', '353'],
+  };
+
+  interface LimitRow {
+    route: string;
+    path: () => string;
+    /** What each limited token gets: its status, then checks of its body. */
+    sees: Record<Limited, (body: Body, status: number) => void>;
+    /** Markers the unlimited token's answer has (so a hidden marker's absence means something). */
+    whole?: string[];
+    /** Markers this answer may show a limited token after all. */
+    allow?: string[];
+  }
+  const ok = (check: (body: Body) => void) => (body: Body, status: number) => {
+    expect(status, JSON.stringify(body)).toBe(200);
+    check(body);
+  };
+  const notFound = (body: Body, status: number) => {
+    expect(status).toBe(404);
+    expect(body.error.code).toBe('EG_ERR_LEDGER_NOT_FOUND');
+  };
+  const ids = (list: { id: string }[]) => list.map((x) => x.id).sort();
+  // A quantity as a number of its own, not digits inside a hash.
+  const shown = (marker: string) =>
+    /^\d+$/.test(marker) ? new RegExp(`(?<![\\w.])${marker}(?![\\w.])`) : new RegExp(marker.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+
+  const ROWS: LimitRow[] = [
+    {
+      route: 'GET /v1/config',
+      path: () => '/v1/config',
+      // Every product's matchers, so a gate recognises every product; only the entitlements it sees.
+      allow: ['"os"'],
+      whole: ['OS-2026', 'DB-ANY'],
+      sees: {
+        dbOnly: ok((b) => expect(b.config.entitlements.map((e: Body) => e.id)).toEqual(['DB-PROD', 'DB-ANY'])),
+        prodOnly: ok((b) => expect(b.config.entitlements.map((e: Body) => e.id)).toEqual(['DB-PROD'])),
+      },
+    },
+    {
+      route: 'GET /v1/reservations/{id} (db, prod)',
+      path: () => `/v1/reservations/${id.resDbProd}`,
+      sees: { dbOnly: ok((b) => expect(b.id).toBe(id.resDbProd)), prodOnly: ok((b) => expect(b.id).toBe(id.resDbProd)) },
+    },
+    {
+      route: 'GET /v1/reservations/{id} (db, dev)',
+      path: () => `/v1/reservations/${id.resDbDev}`,
+      whole: ['"dev"'],
+      sees: { dbOnly: ok((b) => expect(b.id).toBe(id.resDbDev)), prodOnly: notFound },
+    },
+    {
+      route: 'GET /v1/reservations/{id} (os, prod)',
+      path: () => `/v1/reservations/${id.resOsProd}`,
+      sees: { dbOnly: notFound, prodOnly: ok((b) => expect(b.id).toBe(id.resOsProd)) },
+    },
+    {
+      route: 'GET /v1/reservations',
+      path: () => '/v1/reservations',
+      whole: ['"os"', '"dev"'],
+      sees: {
+        dbOnly: ok((b) => expect(ids(b.reservations)).toEqual([id.resDbDev, id.resDbProd].sort())),
+        prodOnly: ok((b) => expect(ids(b.reservations)).toEqual([id.resDbProd, id.resOsProd].sort())),
+      },
+    },
+    {
+      route: 'GET /v1/sources',
+      path: () => '/v1/sources',
+      whole: ['cluster:os'],
+      sees: {
+        dbOnly: ok((b) => expect(b.sources).toMatchObject([{ source: 'cluster:a', records: 2 }])),
+        prodOnly: ok((b) => expect(b.sources).toMatchObject([{ source: 'cluster:a', records: 1 }])),
+      },
+    },
+    {
+      route: 'GET /v1/sources/{name}/usage/history (both products)',
+      path: () => '/v1/sources/cluster:a/usage/history',
+      whole: ['"dev"'],
+      sees: {
+        dbOnly: ok((b) => expect(b.reports[0].usage).toHaveLength(2)),
+        prodOnly: ok((b) => expect(b.reports[0].usage).toEqual([{ product: 'db', quantity: 20, scope: { environment: 'prod' } }])),
+      },
+    },
+    {
+      route: 'GET /v1/sources/{name}/usage/history (os only)',
+      path: () => '/v1/sources/cluster:os/usage/history',
+      whole: ['777'],
+      allow: ['cluster:os'],
+      // As for a source that never reported: no report.
+      sees: { dbOnly: ok((b) => expect(b.reports).toEqual([])), prodOnly: ok((b) => expect(b.reports).toEqual([])) },
+    },
+    {
+      route: 'GET /v1/reconciliation',
+      path: () => '/v1/reconciliation',
+      whole: ['777', '353'],
+      sees: {
+        dbOnly: ok((b) => expect(b.products).toMatchObject([{ product: 'db', entitled: 15, discovered: 353, reserved: 2 }])),
+        prodOnly: ok((b) =>
+          expect(b.products).toMatchObject([
+            { product: 'db', entitled: 10, discovered: 20, reserved: 1, scopes: [{ scope: { environment: 'prod' } }] },
+            { product: 'os', entitled: 0, discovered: 0, reserved: 1 },
+          ]),
+        ),
+      },
+    },
+    {
+      route: 'GET /v1/exceptions',
+      path: () => '/v1/exceptions',
+      whole: ['"os"', '"dev"'],
+      sees: {
+        dbOnly: ok((b) => expect(ids(b.exceptions)).toEqual([id.excDbDev, id.excDbProd].sort())),
+        prodOnly: ok((b) => expect(ids(b.exceptions)).toEqual([id.excDbProd, id.excOsProd].sort())),
+      },
+    },
+    {
+      route: 'GET /v1/exceptions/{id} (os, prod)',
+      path: () => `/v1/exceptions/${id.excOsProd}`,
+      sees: { dbOnly: notFound, prodOnly: ok((b) => expect(b.product).toBe('os')) },
+    },
+    {
+      route: 'GET /v1/exceptions/{id} (db, dev)',
+      path: () => `/v1/exceptions/${id.excDbDev}`,
+      sees: { dbOnly: ok((b) => expect(b.scope).toEqual({ environment: 'dev' })), prodOnly: notFound },
+    },
+    {
+      route: 'GET /v1/findings',
+      path: () => '/v1/findings',
+      whole: ['"os"', '"dev"'],
+      sees: {
+        dbOnly: ok((b) => {
+          expect(b.open.length).toBeGreaterThan(0);
+          expect(b.open.every((f: Body) => f.product === 'db')).toBe(true);
+        }),
+        prodOnly: ok((b) => expect(b.open).toMatchObject([{ product: 'db', scope: { environment: 'prod' } }])),
+      },
+    },
+    {
+      route: 'GET /v1/history (db)',
+      path: () => '/v1/history?product=db',
+      whole: ['"dev"', '353'],
+      sees: {
+        dbOnly: ok((b) => expect(b.series.map((s: Body) => s.scope)).toEqual([null, { environment: 'dev' }, { environment: 'prod' }])),
+        prodOnly: ok((b) => {
+          expect(b.series.map((s: Body) => s.scope)).toEqual([{ environment: 'prod' }]);
+          expect(b.capacity.at(-1).quantity).toBe(10);
+        }),
+      },
+    },
+    {
+      route: 'GET /v1/history (os)',
+      path: () => '/v1/history?product=os',
+      sees: {
+        // As for a product the config does not declare.
+        dbOnly: (b, status) => {
+          expect(status).toBe(400);
+          expect(b.error.message).toBe('no product "os" in the ledger\'s config');
+        },
+        prodOnly: ok((b) => expect(b.series.map((s: Body) => s.scope)).toEqual([])),
+      },
+    },
+    {
+      route: 'GET /v1/forecast',
+      path: () => '/v1/forecast',
+      whole: ['"os"'],
+      sees: {
+        dbOnly: ok((b) => expect(b.products.map((p: Body) => p.product)).toEqual(['db'])),
+        // Each product's total spans every scope.
+        prodOnly: ok((b) => expect(b.products).toEqual([])),
+      },
+    },
+    {
+      route: 'GET /v1/forecast (db)',
+      path: () => '/v1/forecast?product=db',
+      whole: ['"dev"'],
+      sees: {
+        dbOnly: ok((b) => expect(b.series).toHaveLength(3)),
+        prodOnly: ok((b) => expect(b.series.map((s: Body) => s.scope)).toEqual([{ environment: 'prod' }])),
+      },
+    },
+    {
+      route: 'GET /v1/dashboard/platform',
+      path: () => '/v1/dashboard/platform',
+      whole: ['"os"', '"dev"', '353'],
+      sees: {
+        dbOnly: ok((b) => {
+          // The approved exception's 1 counts, as for anyone.
+          expect(b.products).toMatchObject([{ product: 'db', capacity: 16, used: 353 }]);
+          expect(ids(b.reservations)).toEqual([id.resDbDev, id.resDbProd].sort());
+        }),
+        prodOnly: ok((b) => {
+          expect(b.products).toMatchObject([
+            { product: 'db', capacity: 10, used: 20, reserved: 1, headroom: 0 },
+            { product: 'os', capacity: 0, used: 0, reserved: 1 },
+          ]);
+          expect(ids(b.reservations)).toEqual([id.resDbProd, id.resOsProd].sort());
+        }),
+      },
+    },
+    {
+      route: 'GET /v1/dashboard/finance',
+      path: () => '/v1/dashboard/finance',
+      whole: ['PO-OS', 'PO-DB-ANY'],
+      sees: {
+        dbOnly: ok((b) => expect(b.byContract.map((c: Body) => c.key).sort()).toEqual(['PO-DB-ANY', 'PO-DB-PROD'])),
+        prodOnly: ok((b) => {
+          expect(b.entitlements.map((e: Body) => e.id)).toEqual(['DB-PROD']);
+          expect(b.byContract).toEqual([{ key: 'PO-DB-PROD', currency: 'USD', amount: 1000 }]);
+          expect(b.exposure).toEqual([]);
+        }),
+      },
+    },
+    {
+      route: 'GET /v1/dashboard/procurement',
+      path: () => '/v1/dashboard/procurement',
+      whole: ['OS-2026'],
+      sees: {
+        dbOnly: ok((b) => expect(b.renewals.map((r: Body) => r.id)).toEqual(['DB-ANY', 'DB-PROD'])),
+        prodOnly: ok((b) => expect(b.renewals.map((r: Body) => r.id)).toEqual(['DB-PROD'])),
+      },
+    },
+    {
+      route: 'GET /v1/dashboard/audit',
+      path: () => '/v1/dashboard/audit',
+      whole: ['"os"', '"dev"'],
+      sees: {
+        dbOnly: ok((b) => expect(ids(b.reservations)).toEqual([id.resDbDev, id.resDbProd].sort())),
+        prodOnly: ok((b) => expect(ids(b.reservations)).toEqual([id.resDbProd, id.resOsProd].sort())),
+      },
+    },
+    {
+      route: 'GET /v1/audit/records',
+      path: () => '/v1/audit/records?limit=1000',
+      whole: ['"os"', '"dev"', '777', 'token.create'],
+      sees: {
+        dbOnly: ok((b) => {
+          expect(b.filtered).toBe(true);
+          expect(b.records.map((r: Body) => `${r.action} ${r.subject}`)).toEqual(
+            expect.arrayContaining([`decision ${id.resDbProd}`, `decision ${id.resDbDev}`, `exception.approve ${id.excDbProd}`]),
+          );
+        }),
+        prodOnly: ok((b) => {
+          expect(b.filtered).toBe(true);
+          expect(b.records.map((r: Body) => `${r.action} ${r.subject}`)).toEqual(
+            expect.arrayContaining([`decision ${id.resDbProd}`, `exception.request ${id.excOsProd}`, `exception.approve ${id.excDbProd}`]),
+          );
+        }),
+      },
+    },
+    {
+      route: 'GET /v1/audit/export',
+      path: () => '/v1/audit/export',
+      whole: ['token.create'],
+      sees: {
+        dbOnly: (b, status) => {
+          expect(status).toBe(403);
+          expect(b.error.message).toMatch(/limited to the products db: the export is the whole chain, for an auditor without limits/);
+        },
+        prodOnly: (b, status) => {
+          expect(status).toBe(403);
+          expect(b.error.message).toMatch(/limited to the scope \{"environment":"prod"\}: the export is the whole chain/);
+        },
+      },
+    },
+  ];
+
+  beforeAll(async () => {
+    m = await startTestLedger({ clock: () => now, config: join(import.meta.dirname, 'testdata/ledger-limits.yaml') });
+    const reads: Role[] = ['gate', 'reporter', 'viewer', 'finance', 'procurement', 'auditor', 'approver'];
+    tk.all = (await createToken(m.ledger.store, 'all-reader', reads, now, 'test')).token;
+    tk.dbOnly = (await createToken(m.ledger.store, 'db-reader', reads, now, 'test', { products: ['db'] })).token;
+    tk.prodOnly = (await createToken(m.ledger.store, 'prod-reader', reads, now, 'test', { scope: { environment: 'prod' } })).token;
+    const approver = (await createToken(m.ledger.store, 'approver', ['approver'], now, 'test')).token;
+    const reserve = async (product: string, environment: string) => {
+      const claims = [{ product, quantity: 1, scope: { environment } }];
+      const r = await m.call('POST', '/v1/decisions', { token: m.tokens.gate, body: { claims, reserve: true } });
+      expect(r.body.allowed, JSON.stringify(r.body)).toBe(true);
+      return r.body.reservation.id as string;
+    };
+    id.resDbProd = await reserve('db', 'prod');
+    id.resDbDev = await reserve('db', 'dev');
+    id.resOsProd = await reserve('os', 'prod');
+    const except = async (product: string, environment: string) => {
+      const body = { product, quantity: 1, until: '2026-06-10', scope: { environment }, reason: 'r', ticket: 'T-1' };
+      return (await m.call('POST', '/v1/exceptions', { token: m.tokens.gate, body })).body.id as string;
+    };
+    id.excDbProd = await except('db', 'prod');
+    id.excDbDev = await except('db', 'dev');
+    id.excOsProd = await except('os', 'prod');
+    expect((await m.call('POST', `/v1/exceptions/${id.excDbProd}/approve`, { token: approver })).status).toBe(200);
+    const usage = (records: { product: string; quantity: number; environment: string }[]) => ({
+      version: 1,
+      observedAt: '2026-06-01T09:00:00Z',
+      usage: records.map((r) => ({ product: r.product, quantity: r.quantity, scope: { environment: r.environment } })),
+    });
+    const put = async (source: string, records: { product: string; quantity: number; environment: string }[]) =>
+      expect((await m.call('PUT', `/v1/sources/${source}/usage`, { token: m.tokens.reporter, body: usage(records) })).status).toBe(200);
+    await put('cluster:a', [
+      { product: 'db', quantity: 20, environment: 'prod' },
+      { product: 'db', quantity: 333, environment: 'dev' },
+    ]);
+    await put('cluster:os', [{ product: 'os', quantity: 777, environment: 'dev' }]);
+  });
+  afterAll(() => m?.close());
+
+  const cases = ROWS.flatMap((row) => (['dbOnly', 'prodOnly'] as const).map((w) => [row.route, w, row] as const));
+  it.each(cases)('%s as a token limited to %s', async (_route, w, row) => {
+    const whole = await m.call('GET', row.path(), { token: tk.all });
+    expect(whole.status).toBe(200);
+    for (const marker of row.whole ?? []) expect(JSON.stringify(whole.body), `the unlimited answer shows ${marker}`).toMatch(shown(marker));
+    const res = await m.call('GET', row.path(), { token: tk[w] });
+    row.sees[w](res.body, res.status);
+    const text = JSON.stringify(res.body);
+    for (const marker of HIDDEN[w].filter((h) => !row.allow?.includes(h)))
+      expect(text, `${w} is shown ${marker}`).not.toMatch(shown(marker));
+  });
+
+  // After the table: it adds reservations the rows would see.
+  it('a limited gate confirms or releases only the reservations it may read; another is a 404', async () => {
+    const dbGate = (await createToken(m.ledger.store, 'db-gate', ['gate'], now, 'test', { products: ['db'] })).token;
+    // Held directly in the store: every product is over capacity by now, so a gate's decision would reserve nothing.
+    const held = async (product: string) => {
+      const id = `res-${product}-limited-gate`;
+      const lines = [{ product, quantity: 1, scope: { environment: 'prod' }, resource: null }];
+      const r = { id, state: 'held' as const, createdAt: now.getTime(), expiresAt: now.getTime() + 3_600_000, actor: 'token:other', lines };
+      await m.ledger.store.withProducts([product], (tx) => tx.insertReservation(r));
+      return id;
+    };
+    const os = await held('os');
+    for (const [method, path] of [
+      ['POST', `/v1/reservations/${os}/confirm`],
+      ['DELETE', `/v1/reservations/${os}`],
+    ] as const) {
+      const r = await m.call(method, path, { token: dbGate });
+      expect(r.status).toBe(404);
+      expect(r.body.error.message).toBe(`no reservation ${os}`);
+    }
+    expect((await m.call('GET', `/v1/reservations/${os}`, { token: m.tokens.gate })).body.state).toBe('held');
+    const db = await held('db');
+    expect((await m.call('POST', `/v1/reservations/${db}/confirm`, { token: dbGate })).body.state).toBe('confirmed');
+    expect((await m.call('DELETE', `/v1/reservations/${db}`, { token: dbGate })).body.state).toBe('released');
+  });
+});

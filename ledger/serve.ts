@@ -66,9 +66,15 @@ function checkTls(cert: string, key: string): void {
   }
 }
 
-/** A ledger over its store, ready to decide (tests and the server). */
-export async function openLedger(opts: { config: string; store: string; clock: () => Date }): Promise<Ledger> {
+/** A ledger over its store, ready to decide (tests and the server). `check` refuses a config before the store is opened. */
+export async function openLedger(opts: {
+  config: string;
+  store: string;
+  clock: () => Date;
+  check?: (config: Ledger['config']) => void;
+}): Promise<Ledger> {
   const { config, engine } = await loadEngine(opts.config, []);
+  opts.check?.(config);
   const store = await openStore(opts.store);
   try {
     const ledger = new Ledger({ store, engine, config, clock: opts.clock });
@@ -93,7 +99,19 @@ export async function startLedgerServer(opts: LedgerServeOptions): Promise<{ app
       '--retain-days needs --signing-key: the log is pruned at a signed checkpoint, so that what is left still verifies',
     );
   const key = opts.signingKey ? loadSigningKey(opts.signingKey) : undefined;
-  const ledger = await openLedger(opts);
+  // The flag wins over the config's ledger.audit.retainDays.
+  let retainDays = opts.retainDays;
+  const ledger = await openLedger({
+    ...opts,
+    check: (loaded) => {
+      retainDays ??= loaded.config.ledger?.audit?.retainDays;
+      if (retainDays !== undefined && !key)
+        throw new EntitlegateError(
+          'EG_ERR_USAGE',
+          `${loaded.file}: ledger.audit.retainDays needs --signing-key: the log is pruned at a signed checkpoint, so that what is left still verifies`,
+        );
+    },
+  });
   const app = await buildLedgerServer({
     ledger,
     audit: {
@@ -101,7 +119,7 @@ export async function startLedgerServer(opts: LedgerServeOptions): Promise<{ app
       policy: checkpointPolicy({
         ...(opts.checkpointEvery !== undefined ? { every: opts.checkpointEvery } : {}),
         ...(opts.checkpointMinutes !== undefined ? { minutes: opts.checkpointMinutes } : {}),
-        ...(opts.retainDays !== undefined ? { retainDays: opts.retainDays } : {}),
+        ...(retainDays !== undefined ? { retainDays } : {}),
       }),
     },
     ...(opts.tls ? { tls: opts.tls } : {}),

@@ -14,13 +14,14 @@ import { auditRoutes } from './audit/routes.ts';
 import { AuthError } from './auth.ts';
 import { exceptionRoutes } from './exceptions-routes.ts';
 import { findingsRoutes } from './findings-routes.ts';
-import { type Identity, Authenticator, assertMayReplace, assertSource, assertWithin, hasRole } from './identity.ts';
+import { type Identity, Authenticator, assertMayReplace, assertSource, assertWithin, hasRole, isLimited } from './identity.ts';
 import { OidcVerifier } from './oidc.ts';
 import { READ_ROLES, tokenRoutes } from './token-routes.ts';
 import { reconcile, parseDormantDays } from './dashboard/reconciliation.ts';
 import { dashboardRoutes, READERS } from './dashboard/routes.ts';
 import { type Ledger, viewOf } from './ledger.ts';
 import { SOURCE_NAME } from '../ledger-client/client.ts';
+import { seenOr404, seesReservation, visibleConfig, visibleReports } from './visible.ts';
 import { openapi } from './openapi.ts';
 import { parseDecisionRequest, parseDuration, parseUsageBody, RESERVATION_KEY } from './requests.ts';
 import type { Role } from './store/types.ts';
@@ -158,10 +159,9 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
       }
     };
 
-  // Confirming or releasing needs only the id a gate was given, but a token
-  // limited to products or a scope must not free capacity outside them.
-  const mayTouch = async (id: string, who: Identity): Promise<void> => {
-    if (who.products || who.scope) assertWithin(who, (await ledger.reservation(id)).lines, `the reservation ${id}`);
+  /** A limited gate confirms or releases only reservations it may read: another is a 404, as for reads. */
+  const assertSeesReservation = async (who: Identity, id: string) => {
+    if (isLimited(who)) seenOr404(seesReservation(who, await ledger.reservation(id)), null, `reservation ${id}`);
   };
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -182,7 +182,10 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
 
   app.get(
     '/v1/config',
-    guarded('config', READ_ROLES, async () => ({ digest: ledger.config.digest, config: ledger.config.config })),
+    guarded('config', READ_ROLES, async (_req, _actor, _reply, who) => ({
+      digest: ledger.config.digest,
+      config: visibleConfig(who, ledger.config.config),
+    })),
   );
 
   app.post(
@@ -198,16 +201,15 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
 
   app.get<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>(
     '/v1/reservations/:id',
-    guarded<{ id: string }>('reservation', ['gate'], async (req, _actor, _reply, who) => {
+    guarded<{ id: string }>('reservation', ['gate'], async (req, _a, _r, who) => {
       const r = await ledger.reservation(req.params.id);
-      assertWithin(who, r.lines, `the reservation ${r.id}`);
-      return r;
+      return seenOr404(seesReservation(who, r), r, `reservation ${req.params.id}`);
     }),
   );
   app.post<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>(
     '/v1/reservations/:id/confirm',
     guarded<{ id: string }>('confirm', ['gate'], async (req, actor, _reply, who) => {
-      await mayTouch(req.params.id, who);
+      await assertSeesReservation(who, req.params.id);
       const r = await ledger.confirm(req.params.id, actor);
       metrics.reservations.inc({ change: 'confirmed' });
       return r;
@@ -216,7 +218,7 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
   app.delete<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>(
     '/v1/reservations/:id',
     guarded<{ id: string }>('release', ['gate'], async (req, actor, _reply, who) => {
-      await mayTouch(req.params.id, who);
+      await assertSeesReservation(who, req.params.id);
       const r = await ledger.release(req.params.id, actor);
       metrics.reservations.inc({ change: 'released' });
       return r;
@@ -236,8 +238,13 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
       if (bad.length)
         throw new EntitlegateError('EG_ERR_INPUT_INVALID', `state must be held, confirmed, released, expired or settled, not "${bad[0]}"`);
       const limit = Math.min(Number(req.query.limit ?? 100) || 100, 1000);
-      const list = await ledger.store.listReservations(ledger.clock().getTime(), states as never, limit, key);
-      return { reservations: list.map(viewOf) };
+      const list = await ledger.store.listReservations(ledger.clock().getTime(), states as never, isLimited(who) ? 10_000 : limit, key);
+      return {
+        reservations: list
+          .filter((r) => seesReservation(who, r))
+          .slice(0, limit)
+          .map(viewOf),
+      };
     }),
   );
 
@@ -267,13 +274,12 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
       assertSource(who, name);
       const body = parseUsageBody(text(req), ledger.config.config, ledger.clock(), scope, name);
       assertWithin(who, body.usage, 'the usage report');
-      const limited = who.products !== undefined || who.scope !== undefined;
       const result = await ledger.putUsage(
         name,
         body,
         staleAfterMs,
         actor,
-        limited ? (current) => assertMayReplace(who, name, current) : undefined,
+        isLimited(who) ? (current) => assertMayReplace(who, name, current) : undefined,
       );
       metrics.reservations.inc({ change: 'settled' }, result.settled.length);
       return result;
@@ -281,20 +287,27 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
   );
   app.get(
     '/v1/sources',
-    guarded('sources', ['gate', 'reporter', 'viewer', 'finance', 'procurement', 'auditor'], async () => {
+    guarded('sources', ['gate', 'reporter', 'viewer', 'finance', 'procurement', 'auditor'], async (_req, _actor, _reply, who) => {
       await ledger.refresh();
-      return { sources: ledger.sources };
+      if (!isLimited(who)) return { sources: ledger.sources };
+      // Each source with the count of the records it sees; sources with none left out.
+      const seen = new Map(
+        visibleReports(who, await ledger.store.withProducts([], (tx) => tx.currentUsage())).map((r) => [r.source, r.usage.length]),
+      );
+      return { sources: ledger.sources.filter((s) => seen.has(s.source)).map((s) => ({ ...s, records: seen.get(s.source)! })) };
     }),
   );
   app.get(
     '/v1/reconciliation',
-    guarded('reconciliation', ['reporter', ...READERS], async (req) => reconcile(ledger, parseDormantDays(req.query.dormantDays))),
+    guarded('reconciliation', ['reporter', ...READERS], async (req, _actor, _reply, who) =>
+      reconcile(ledger, parseDormantDays(req.query.dormantDays), isLimited(who) ? who : undefined),
+    ),
   );
   app.get<{ Params: { name: string }; Querystring: Record<string, string | undefined> }>(
     '/v1/sources/:name/usage/history',
-    guarded<{ name: string }>('history', ['viewer', 'auditor'], async (req) => {
+    guarded<{ name: string }>('history', ['viewer', 'auditor'], async (req, _actor, _reply, who) => {
       const limit = Math.min(Number(req.query.limit ?? 20) || 20, 500);
-      const reports = await ledger.store.usageHistory(req.params.name, limit);
+      const reports = visibleReports(who, await ledger.store.usageHistory(req.params.name, limit));
       return { source: req.params.name, reports: reports.map((r) => ({ ...r, reportedAt: new Date(r.reportedAt).toISOString() })) };
     }),
   );

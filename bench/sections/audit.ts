@@ -1,21 +1,29 @@
 // The decision log: `entitlegate audit verify --store` on a clean log of
 // 1,000,000 records (records per second, target ≥ 200,000/s), and `audit
-// export --store` of the same log to a file (peak RSS, target < 200 MB: the
-// export reads page by page, so its memory must not grow with the log).
-// Both run as the CLI in its own process, start-up included; the log is
-// written first through the embedded store's own append (its rate is a row
-// too, for scale). Quick mode: 20,000 records, no targets.
-import { spawn } from 'node:child_process';
+// export` of the same log (peak RSS, target < 200 MB: the export reads page by
+// page at the reader's pace, so its memory must not grow with the log): from
+// the store to a file, from a ledger over HTTP (the CLI's and the ledger's
+// RSS), and from a ledger to a slow reader (the ledger's RSS: it must not
+// buffer what the reader has not taken). The CLI and the ledger each run in a
+// process of their own, start-up included; the log is written first through
+// the embedded store's own append (its rate is a row too, for scale). Quick
+// mode: 20,000 records, no targets.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LogEntry } from '../../ledger/audit/chain.ts';
 import { openStore } from '../../ledger/store/open.ts';
+import { freePort } from '../lib/opa-server.ts';
 import type { BenchRow, BenchSection } from '../types.ts';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const PAGE = 10_000;
+const CONFIG = join(ROOT, 'bench', 'fixtures', 'ledger', 'entitlegate.yaml');
+/** The slow reader's pace: it takes 1 MB, then waits this long (about 50 MB/s at most). */
+const SLOW_PAUSE_MS = 20;
 
 function entitlegateCmd(): string[] {
   const bin = join(ROOT, 'dist', 'bin', 'entitlegate.js');
@@ -54,29 +62,101 @@ function entry(i: number): LogEntry {
   };
 }
 
-/** Runs the CLI; wall time and the kernel's peak RSS (VmHWM) of the child, polled. */
-function runCli(args: string[], stdoutFile: string): Promise<{ wallMs: number; peakRssMb: number; code: number | null; stderr: string }> {
+/** The kernel's peak RSS (VmHWM) of a child, polled until `stop()`, in MB. */
+function peakRss(child: ChildProcess): () => number {
+  let hwmKb = 0;
+  const poll = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (m) hwmKb = Math.max(hwmKb, Number(m[1]));
+    } catch {
+      // exited between polls
+    }
+  }, 20);
+  return () => {
+    clearInterval(poll);
+    return hwmKb / 1024;
+  };
+}
+
+/** Runs the CLI; wall time and its peak RSS. */
+function runCli(
+  args: string[],
+  stdoutFile: string,
+  env: Record<string, string> = {},
+): Promise<{ wallMs: number; peakRssMb: number; code: number | null; stderr: string; stdout: () => string }> {
   return new Promise((resolve, reject) => {
     const out = openSync(stdoutFile, 'w');
     const start = performance.now();
-    const child = spawn(process.execPath, [...entitlegateCmd(), ...args], { cwd: ROOT, stdio: ['ignore', out, 'pipe'] });
+    const child = spawn(process.execPath, [...entitlegateCmd(), ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', out, 'pipe'],
+      env: { ...process.env, ...env },
+    });
     let stderr = '';
-    let hwmKb = 0;
+    const peak = peakRss(child);
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const poll = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) hwmKb = Math.max(hwmKb, Number(m[1]));
-      } catch {
-        // exited between polls
-      }
-    }, 20);
     child.on('error', reject);
     child.on('exit', (code) => {
-      clearInterval(poll);
+      const peakRssMb = peak();
       closeSync(out);
-      resolve({ wallMs: performance.now() - start, peakRssMb: hwmKb / 1024, code, stderr });
+      resolve({ wallMs: performance.now() - start, peakRssMb, code, stderr, stdout: () => readFileSync(stdoutFile, 'utf8') });
     });
+  });
+}
+
+/** `ledger serve` on the store, in its own process; `stop()` ends it and gives its peak RSS. */
+async function serveLedger(store: string): Promise<{ url: string; stop: () => Promise<number> }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [...entitlegateCmd(), 'ledger', 'serve', '--config', CONFIG, '--store', store, '--port', String(port), '--log-level', 'warn'],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const peak = peakRss(child);
+  let err = '';
+  child.stderr!.on('data', (d) => (err = (err + String(d)).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  for (const deadline = Date.now() + 60_000; ; ) {
+    if (child.exitCode !== null) throw new Error(`ledger exited: ${err}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`ledger did not start: ${err}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    stop: () =>
+      new Promise<number>((resolve) => {
+        const mb = peak();
+        if (child.exitCode !== null) return resolve(mb);
+        child.once('exit', () => resolve(mb));
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** GET /v1/audit/export read slowly: 1 MB at a time, then a pause. Bytes read and wall time. */
+function slowExport(url: string, token: string): Promise<{ bytes: number; wallMs: number }> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    get(`${url}/v1/audit/export`, { headers: { authorization: `Bearer ${token}` } }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`export answered ${res.statusCode}`));
+      let bytes = 0;
+      let sinceStop = 0;
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        sinceStop += chunk.length;
+        if (sinceStop >= 2 ** 20) {
+          sinceStop = 0;
+          res.pause();
+          setTimeout(() => res.resume(), SLOW_PAUSE_MS);
+        }
+      });
+      res.on('end', () => resolve({ bytes, wallMs: performance.now() - start }));
+      res.on('error', reject);
+    }).on('error', reject);
   });
 }
 
@@ -107,6 +187,27 @@ export async function auditRows(records: number, log: (line: string) => void, wi
     const bytes = statSync(join(dir, 'export.jsonl')).size;
     log(`export: ${(e.wallMs / 1000).toFixed(1)} s, ${(bytes / 2 ** 20).toFixed(0)} MB written, peak RSS ${e.peakRssMb.toFixed(0)} MB`);
 
+    const made = await runCli(
+      ['ledger', 'token', 'create', '--store', file, '--name', 'bench-auditor', '--role', 'auditor'],
+      join(dir, 'token'),
+    );
+    if (made.code !== 0) throw new Error(`token create failed: ${made.stderr}`);
+    const token = made.stdout().trim();
+    let ledger = await serveLedger(file);
+    const h = await runCli(['audit', 'export', '--ledger', ledger.url], join(dir, 'export-http.jsonl'), { ENTITLEGATE_TOKEN: token });
+    const hServerMb = await ledger.stop();
+    if (h.code !== 0) throw new Error(`audit export --ledger failed (exit ${h.code}): ${h.stderr}`);
+    log(
+      `export over HTTP: ${(h.wallMs / 1000).toFixed(1)} s, peak RSS CLI ${h.peakRssMb.toFixed(0)} MB, ledger ${hServerMb.toFixed(0)} MB`,
+    );
+    ledger = await serveLedger(file);
+    const slow = await slowExport(ledger.url, token);
+    const slowServerMb = await ledger.stop();
+    const slowRate = slow.bytes / 2 ** 20 / (slow.wallMs / 1000);
+    log(
+      `export to a slow reader: ${(slow.wallMs / 1000).toFixed(1)} s (${slowRate.toFixed(0)} MB/s), ledger peak RSS ${slowServerMb.toFixed(0)} MB`,
+    );
+
     const rows: BenchRow[] = [
       {
         section: 'audit',
@@ -135,6 +236,33 @@ export async function auditRows(records: number, log: (line: string) => void, wi
         peakRssMb: e.peakRssMb,
         note: `${(bytes / 2 ** 20).toFixed(0)} MB of JSON Lines`,
         ...(withTargets ? { target: 'peak RSS < 200 MB', met: e.peakRssMb < 200 } : {}),
+      },
+      {
+        section: 'audit',
+        subject: 'entitlegate audit export --ledger (HTTP), the CLI',
+        input,
+        opsPerSec: records / (h.wallMs / 1000),
+        wallMs: h.wallMs,
+        peakRssMb: h.peakRssMb,
+        note: 'the CLI reading the ledger’s stream to a file',
+        ...(withTargets ? { target: 'peak RSS < 200 MB', met: h.peakRssMb < 200 } : {}),
+      },
+      {
+        section: 'audit',
+        subject: 'entitlegate ledger serve, GET /v1/audit/export to the CLI',
+        input,
+        peakRssMb: hServerMb,
+        note: 'the ledger’s process, start-up included',
+        ...(withTargets ? { target: 'peak RSS < 200 MB', met: hServerMb < 200 } : {}),
+      },
+      {
+        section: 'audit',
+        subject: 'entitlegate ledger serve, GET /v1/audit/export to a slow reader',
+        input,
+        wallMs: slow.wallMs,
+        peakRssMb: slowServerMb,
+        note: `the reader takes 1 MB, then waits ${SLOW_PAUSE_MS} ms (${slowRate.toFixed(0)} MB/s); the ledger must not buffer ahead of it`,
+        ...(withTargets ? { target: 'peak RSS < 200 MB', met: slowServerMb < 200 } : {}),
       },
     ];
     return rows;

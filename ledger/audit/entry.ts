@@ -8,8 +8,9 @@ import { existsSync } from 'node:fs';
 import { EntitlegateError } from '../../engine/errors.ts';
 import { isPostgresUrl, openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
-import { exportLine, type LogRecord, type StoredLogRecord } from './chain.ts';
+import type { LogRecord } from './chain.ts';
 import type { Checkpoint } from './checkpoint.ts';
+import { exportPages } from './export.ts';
 import { heapKeeper } from './heap.ts';
 import { sinceSeq } from './routes.ts';
 import { type AuditSource, paged, type VerifyResult, verifyLog } from './verify.ts';
@@ -59,10 +60,25 @@ async function get(url: string, token: string, path: string): Promise<Response> 
   throw new EntitlegateError(res.status === 401 ? 'EG_ERR_LEDGER_AUTH' : 'EG_ERR_LEDGER_UNREACHABLE', why);
 }
 
+/** A response body's text as it arrives; a connection cut midway is the ledger's failure, said with the lines read by then. */
+async function* bodyText(body: ReadableStream<Uint8Array>, lines: () => number): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of body) yield decoder.decode(chunk, { stream: true });
+  } catch (err) {
+    if (err instanceof EntitlegateError) throw err;
+    throw new EntitlegateError(
+      'EG_ERR_LEDGER_UNREACHABLE',
+      `the ledger's export was cut off after line ${lines()}: ${(err as Error).message}`,
+    );
+  }
+  const tail = decoder.decode();
+  if (tail) yield tail;
+}
+
 /** JSON Lines from a response body, one record at a time. */
 async function* jsonLines(body: ReadableStream<Uint8Array> | null): AsyncGenerator<LogRecord> {
   if (!body) return;
-  const decoder = new TextDecoder();
   let rest = '';
   let line = 0;
   const parse = (text: string): LogRecord => {
@@ -73,20 +89,11 @@ async function* jsonLines(body: ReadableStream<Uint8Array> | null): AsyncGenerat
       throw new EntitlegateError('EG_ERR_LEDGER_UNREACHABLE', `the ledger's export, line ${line}: not JSON`);
     }
   };
-  try {
-    for await (const chunk of body) {
-      const parts = (rest + decoder.decode(chunk, { stream: true })).split('\n');
-      rest = parts.pop()!;
-      for (const p of parts) if (p) yield parse(p);
-    }
-  } catch (err) {
-    if (err instanceof EntitlegateError) throw err;
-    throw new EntitlegateError(
-      'EG_ERR_LEDGER_UNREACHABLE',
-      `the ledger's export was cut off after line ${line}: ${(err as Error).message}`,
-    );
+  for await (const text of bodyText(body, () => line)) {
+    const parts = (rest + text).split('\n');
+    rest = parts.pop()!;
+    for (const p of parts) if (p) yield parse(p);
   }
-  rest += decoder.decode();
   if (rest.trim()) yield parse(rest);
 }
 
@@ -143,31 +150,63 @@ function keyNote(pinned: KeyObject | null, _r: VerifyResult, cps: Checkpoint[]):
   return { keyId: cps.at(-1)?.keyId ?? null, from: cps.length ? 'checkpoints' : 'none' };
 }
 
-/** Streams the records from `since` (a seq or an ISO date) as JSON Lines to `write`, a page at a time. */
-export async function exportAudit(target: AuditTarget, since: string | undefined, write: (chunk: string) => void): Promise<number> {
-  let n = 0;
-  // Joined once per 200 lines: a flat string to write, not a rope of 200 (less heap for the GC to chase).
-  const lines: string[] = [];
-  const keep = heapKeeper(20_000);
-  const emit = (r: LogRecord | StoredLogRecord) => {
-    keep();
-    lines.push(exportLine(r));
-    n++;
-    if (lines.length === 200) {
-      write(lines.join(''));
-      lines.length = 0;
+/**
+ * The ledger's export as it arrives, cut at line ends (a line is never written
+ * in halves), each line checked to be a record but not parsed: it is written as
+ * the ledger sent it.
+ */
+async function* exportChunks(body: ReadableStream<Uint8Array> | null): AsyncGenerator<{ text: string; count: number }> {
+  if (!body) return;
+  let rest = '';
+  let line = 0;
+  const lines = (text: string): number => {
+    let n = 0;
+    for (let at = 0; at < text.length; at = text.indexOf('\n', at) + 1) {
+      line++;
+      if (!text.startsWith('{"seq":', at))
+        throw new EntitlegateError('EG_ERR_LEDGER_UNREACHABLE', `the ledger's export, line ${line}: not a decision-log record`);
+      n++;
     }
+    return n;
   };
+  for await (const chunk of bodyText(body, () => line)) {
+    const text = rest + chunk;
+    const end = text.lastIndexOf('\n') + 1;
+    rest = text.slice(end);
+    if (end > 0) {
+      const whole = text.slice(0, end);
+      yield { text: whole, count: lines(whole) };
+    }
+  }
+  if (rest.trim()) throw new EntitlegateError('EG_ERR_LEDGER_UNREACHABLE', `the ledger's export was cut off in line ${line + 1}`);
+}
+
+/**
+ * Streams the records from `since` (a seq or an ISO date) as JSON Lines to
+ * `write`, a page at a time: the next page is read once the promise `write`
+ * returns has resolved (a slow reader holds the export up, nothing piles up).
+ */
+export async function exportAudit(
+  target: AuditTarget,
+  since: string | undefined,
+  write: (chunk: string) => void | Promise<void>,
+): Promise<number> {
+  let n = 0;
   if ('store' in target) {
     await withStore(target.store, async (store) => {
-      for await (const r of paged((s, l) => store.logRows(s, l), await sinceSeq(store, since))) emit(r);
+      for await (const page of exportPages(store, await sinceSeq(store, since))) {
+        await write(page.text);
+        n += page.count;
+      }
     });
   } else {
     const q = since === undefined ? '' : `?since=${encodeURIComponent(since)}`;
     const res = await get(target.ledger, target.token, `/v1/audit/export${q}`);
-    for await (const r of jsonLines(res.body)) emit(r);
+    for await (const chunk of exportChunks(res.body)) {
+      await write(chunk.text);
+      n += chunk.count;
+    }
   }
-  if (lines.length) write(lines.join(''));
   return n;
 }
 

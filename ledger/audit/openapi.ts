@@ -30,11 +30,20 @@ export const auditPaths = {
   '/v1/audit/records': {
     get: {
       summary: 'Decision-log records in seq order, a page at a time (role: auditor)',
+      description:
+        'An auditor limited to products or a scope gets, of each page, the records that name only what it sees (their details, or the exception or reservation they are about), with filtered: true: a filtered view, which cannot be verified.',
       parameters: [since, { name: 'limit', in: 'query', schema: { type: 'integer', maximum: 1000 } }],
       responses: {
         '200': {
           description: 'records, and the seq to ask for next (null at the end)',
-          ...json({ type: 'object', properties: { records: { type: 'array', items: record }, next: { type: ['integer', 'null'] } } }),
+          ...json({
+            type: 'object',
+            properties: {
+              records: { type: 'array', items: record },
+              next: { type: ['integer', 'null'] },
+              filtered: { type: 'boolean', description: 'present (true) when the token is limited: records it may not see are left out' },
+            },
+          }),
         },
         ...errors,
       },
@@ -43,8 +52,17 @@ export const auditPaths = {
   '/v1/audit/export': {
     get: {
       summary: 'Every record from since on, streamed as JSON Lines (role: auditor)',
+      description:
+        'Read from the store a page at a time as the client reads: a slow client holds the export up, the ledger buffers about one page. The whole chain, so refused (403) to an auditor limited to products or a scope.',
       parameters: [since],
-      responses: { '200': { description: 'one record per line', content: { 'application/x-ndjson': { schema: record } } }, ...errors },
+      responses: {
+        '200': { description: 'one record per line', content: { 'application/x-ndjson': { schema: record } } },
+        ...errors,
+        '403': {
+          description: 'the token lacks the role auditor, or is limited to products or a scope',
+          ...json({ $ref: '#/components/schemas/Error' }),
+        },
+      },
     },
   },
   '/v1/audit/checkpoints': {

@@ -13,6 +13,8 @@ export const dashboardPaths = {
     get: {
       summary:
         "A product's daily peak and average usage per scope (scope null: the product's total), with its capacity per step (roles: viewer, finance, procurement, auditor, approver)",
+      description:
+        'A token limited to products gets 400 for another product, as for one the config does not declare; one limited to a scope gets the series within it, no total, and the capacity of the entitlements restricted to its scope.',
       parameters: [
         { name: 'product', in: 'query', required: true, schema: { type: 'string' } },
         { name: 'from', in: 'query', description: 'first day (default: 90 days before to)', schema: { type: 'string', format: 'date' } },
@@ -46,6 +48,8 @@ export const dashboardPaths = {
     get: {
       summary:
         "With product: the trend over daily peaks of the product's total and each scope, with its 80% band, exhaustion dates and the suggested quantity for the next term; without: each product's total, without bands (roles: viewer, finance, procurement, auditor, approver)",
+      description:
+        'A token limited to products sees those products only; one limited to a scope gets, with product, the series within its scope, and without, no products (each total spans every scope).',
       parameters: [
         { name: 'product', in: 'query', schema: { type: 'string' } },
         {
@@ -79,24 +83,30 @@ export const dashboardPaths = {
   '/v1/dashboard/platform': {
     get: {
       summary: 'The platform view: headroom by product and scope, open reservations, stale sources (role: viewer)',
+      description:
+        'A token limited to products gets those products’ rows and the reservations wholly within them; one limited to a scope gets rows rebuilt from what lies within it (the entitlements restricted to its scope, its usage and reservations).',
       responses: { '200': { description: 'the view', ...json({ type: 'object' }) }, ...errors },
     },
   },
   '/v1/dashboard/finance': {
     get: {
       summary: 'The finance view: cost of unused capacity, true-up exposure, spend by owner and contract (role: finance)',
+      description:
+        'A limited token: over the entitlements within its limits; true-up exposure (a product-wide figure) only for the products it sees whole.',
       responses: { '200': { description: 'the view', ...json({ type: 'object' }) }, ...errors },
     },
   },
   '/v1/dashboard/procurement': {
     get: {
       summary: 'The procurement view: entitlements ending within 180 days (role: procurement)',
+      description: 'A limited token: the entitlements within its limits.',
       responses: { '200': { description: 'the view', ...json({ type: 'object' }) }, ...errors },
     },
   },
   '/v1/dashboard/audit': {
     get: {
       summary: "The audit view: the reservations' record, newest first, filtered (role: auditor)",
+      description: 'A limited token: the reservations wholly within its limits.',
       parameters: ['product', 'resource', 'actor', 'from', 'to', 'limit'].map((name) => ({
         name,
         in: 'query',

@@ -5,6 +5,7 @@
 import { EntitlegateError } from '../../engine/errors.ts';
 import { DAY_MS } from '../../engine/time.ts';
 import { dayOf, TOTAL, validAt } from '../history.ts';
+import { type Identity, sees, seesPool } from '../identity.ts';
 import type { Ledger } from '../ledger.ts';
 import { scopeKey } from '../store/rows.ts';
 import type { ReservationLine } from '../store/types.ts';
@@ -65,12 +66,23 @@ export function parseDormantDays(value: string | undefined): number {
 
 const zero = (): Figures => ({ declared: 0, discovered: 0, other: 0, reserved: 0 });
 
-export async function reconcile(ledger: Ledger, dormantDays: number): Promise<Reconciliation> {
+/**
+ * With `who` limited to products or a scope, every figure is computed over what
+ * it sees (identity.ts sees()): its products, usage and reservation lines in its
+ * scope, the entitlements restricted to it; sources and reservations that show
+ * nothing of them are left out, so no other product or scope shows through a total.
+ */
+export async function reconcile(ledger: Ledger, dormantDays: number, who?: Identity): Promise<Reconciliation> {
   const now = ledger.clock().getTime();
-  const reports = await ledger.store.withProducts([], (tx) => tx.currentUsage());
+  const visible = (product: string, scope?: Record<string, string | undefined>) => !who || sees(who, product, scope);
+  const all = await ledger.store.withProducts([], (tx) => tx.currentUsage());
+  const reports = who
+    ? all.map((r) => ({ ...r, usage: r.usage.filter((u) => visible(u.product, u.scope)) })).filter((r) => r.usage.length > 0)
+    : all;
   // Read-only: held and confirmed reservations as a reader sees them (no locks; gates are not held up).
+  const whole = (r: { lines: ReservationLine[] }) => r.lines.every((l) => visible(l.product, l.scope));
   const open = await ledger.store.listReservations(now, ['held', 'confirmed'], 100_000);
-  const expired = await ledger.store.listReservations(now, ['expired'], 100);
+  const expired = (await ledger.store.listReservations(now, ['expired'], who ? 10_000 : 100)).filter(whole).slice(0, 100);
   const peaks = new Map((await ledger.store.historyPeaks(TOTAL, dayOf(now - (dormantDays - 1) * DAY_MS))).map((p) => [p.product, p.peak]));
   const last = new Map(
     (await ledger.store.withProducts([], (tx) => tx.historyLast())).filter((s) => s.scope === TOTAL).map((s) => [s.product, s.quantity]),
@@ -78,10 +90,12 @@ export async function reconcile(ledger: Ledger, dormantDays: number): Promise<Re
 
   const config = ledger.config.config;
   const byProduct = new Map<string, { total: Figures; scopes: Map<string, Figures> }>();
-  for (const p of config.products) byProduct.set(p.id, { total: zero(), scopes: new Map() });
+  const seesProduct = (id: string) => !who?.products || who.products.includes(id);
+  for (const p of config.products) if (seesProduct(p.id)) byProduct.set(p.id, { total: zero(), scopes: new Map() });
   const add = (product: string, scope: Record<string, string | undefined>, key: keyof Figures, quantity: number) => {
     const entry = byProduct.get(product);
-    if (!entry) return;
+    // A limited reader's totals count only the lines it sees (of a reservation, the lines in its products and scope).
+    if (!entry || !visible(product, scope)) return;
     const k = scopeKey(scope);
     const s = entry.scopes.get(k) ?? zero();
     entry.scopes.set(k, s);
@@ -91,20 +105,22 @@ export async function reconcile(ledger: Ledger, dormantDays: number): Promise<Re
   for (const r of reports) for (const u of r.usage) add(u.product, u.scope, sourceKind(r.source), u.quantity);
   for (const r of open) for (const l of r.lines) add(l.product, l.scope, 'reserved', l.quantity);
 
-  const live = config.entitlements.filter((e) => validAt(e, now));
-  const products = config.products.map((p): ProductReconciliation => {
-    const entry = byProduct.get(p.id)!;
-    return {
-      product: p.id,
-      metric: p.metric,
-      entitled: live.filter((e) => e.product === p.id).reduce((a, e) => a + e.quantity, 0),
-      ...entry.total,
-      gap: entry.total.declared - entry.total.discovered,
-      scopes: [...entry.scopes.entries()]
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([k, f]) => ({ scope: JSON.parse(k) as Record<string, string>, ...f })),
-    };
-  });
+  const live = config.entitlements.filter((e) => validAt(e, now) && (!who || seesPool(who, e)));
+  const products = config.products
+    .filter((p) => byProduct.has(p.id))
+    .map((p): ProductReconciliation => {
+      const entry = byProduct.get(p.id)!;
+      return {
+        product: p.id,
+        metric: p.metric,
+        entitled: live.filter((e) => e.product === p.id).reduce((a, e) => a + e.quantity, 0),
+        ...entry.total,
+        gap: entry.total.declared - entry.total.discovered,
+        scopes: [...entry.scopes.entries()]
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([k, f]) => ({ scope: JSON.parse(k) as Record<string, string>, ...f })),
+      };
+    });
   const inUse = new Map(products.map((p) => [p.product, p.declared + p.discovered + p.other + p.reserved]));
   // Dormant: nothing counted for the product in the whole period and nothing now (the history's last sample, today's figures).
   const dormant = live

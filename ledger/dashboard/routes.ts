@@ -4,10 +4,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { capacityOn, dayOf, historySeries, parseHistoryQuery } from '../history.ts';
 import { parseForecastQuery, productForecast } from './figures.ts';
 import type { Ledger } from '../ledger.ts';
-import type { Identity } from '../identity.ts';
+import { type Identity, isLimited, sees, seesPool } from '../identity.ts';
 import { ROLES, type Role } from '../store/types.ts';
 import { loadUiFiles, UI_HEADERS } from './ui-files.ts';
 import { auditView, financeView, platformView, procurementView } from './views.ts';
+import { visiblePlatform, visibleReservations, visibleSeries } from './visible.ts';
 import { EntitlegateError } from '../../engine/errors.ts';
 
 type Query = Record<string, string | undefined>;
@@ -24,16 +25,22 @@ export const READERS: readonly Role[] = ['viewer', 'finance', 'procurement', 'au
 
 export async function dashboardRoutes(app: FastifyInstance, opts: { ledger: Ledger; guarded: Guard }): Promise<void> {
   const { ledger, guarded } = opts;
+  const seenProducts = (who: Identity): ReadonlySet<string> =>
+    who.products ? new Set([...ledger.products].filter((p) => who.products!.includes(p))) : ledger.products;
   app.get(
     '/v1/history',
-    guarded('history-daily', READERS, async (req) => {
-      const q = parseHistoryQuery(req.query, ledger.products, ledger.clock().getTime());
+    guarded('history-daily', READERS, async (req, _actor, _reply, who) => {
+      // A product a limited identity does not see is answered as one the config does not declare.
+      const q = parseHistoryQuery(req.query, seenProducts(who), ledger.clock().getTime());
       const rows = await ledger.store.history(q.product, q.from, q.to);
-      const series = historySeries(rows, q);
+      const series = visibleSeries(who, q.product, historySeries(rows, q));
       // The product's own entitlements, once: each point would otherwise walk every product's.
-      const entitlements = ledger.config.config.entitlements.filter((e) => e.product === q.product);
+      const entitlements = ledger.config.config.entitlements.filter((e) => e.product === q.product && seesPool(who, e));
       const product = ledger.config.config.products.find((p) => p.id === q.product)!;
-      const total = series.find((s) => s.scope === null);
+      // Without the total (an identity limited to a scope), the days of its longest series.
+      const total =
+        series.find((s) => s.scope === null) ??
+        series.reduce<(typeof series)[number] | undefined>((a, s) => (a && a.points.length >= s.points.length ? a : s), undefined);
       return {
         product: q.product,
         metric: product.metric,
@@ -47,16 +54,23 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { ledger: Ledg
   );
   app.get(
     '/v1/forecast',
-    guarded('forecast', READERS, async (req) => {
+    guarded('forecast', READERS, async (req, _actor, _reply, who) => {
       const q = parseForecastQuery(req.query);
       const one = req.query.product;
-      if (one !== undefined && !ledger.products.has(one))
+      if (one !== undefined && !seenProducts(who).has(one))
         throw new EntitlegateError('EG_ERR_INPUT_INVALID', `no product "${one}" in the ledger's config`);
       // One product: every scope with its band, for a chart. All: each product's total, without bands, for a table.
       if (one !== undefined)
-        return { asOf: dayOf(ledger.clock().getTime()), ...q, product: one, series: await productForecast(ledger, one, q, true) };
+        return {
+          asOf: dayOf(ledger.clock().getTime()),
+          ...q,
+          product: one,
+          series: visibleSeries(who, one, await productForecast(ledger, one, q, true)),
+        };
       const products = [];
       for (const p of ledger.config.config.products) {
+        // Each product's total over every scope: not for an identity limited to a scope.
+        if (!sees(who, p.id)) continue;
         const total = (await productForecast(ledger, p.id, q, false, true))[0];
         if (total) products.push({ product: p.id, ...total });
       }
@@ -72,19 +86,24 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { ledger: Ledg
   );
   app.get(
     '/v1/dashboard/platform',
-    guarded('view-platform', ['viewer'], async () => platformView(ledger)),
+    guarded('view-platform', ['viewer'], async (_req, _actor, _reply, who) => visiblePlatform(ledger, who, await platformView(ledger))),
   );
   app.get(
     '/v1/dashboard/finance',
-    guarded('view-finance', ['finance'], async () => financeView(ledger)),
+    guarded('view-finance', ['finance'], async (_req, _actor, _reply, who) => financeView(ledger, isLimited(who) ? who : undefined)),
   );
   app.get(
     '/v1/dashboard/procurement',
-    guarded('view-procurement', ['procurement'], async () => procurementView(ledger)),
+    guarded('view-procurement', ['procurement'], async (_req, _actor, _reply, who) =>
+      procurementView(ledger, isLimited(who) ? who : undefined),
+    ),
   );
   app.get(
     '/v1/dashboard/audit',
-    guarded('view-audit', ['auditor'], async (req) => auditView(ledger, req.query)),
+    guarded('view-audit', ['auditor'], async (req, _actor, _reply, who) => {
+      const view = await auditView(ledger, req.query);
+      return isLimited(who) ? { ...view, reservations: visibleReservations(who, view.reservations) } : view;
+    }),
   );
 
   // The page itself needs no token: it holds no data, and asks for one.

@@ -9,6 +9,7 @@ import { DATE_OR_INSTANT, DAY_MS, endOf, startOf } from '../../engine/time.ts';
 import { type ReservationView, type Ledger, viewOf } from '../ledger.ts';
 import type { ReservationState } from '../store/types.ts';
 import { validAt } from '../history.ts';
+import { type Identity, sees, seesPool } from '../identity.ts';
 import { reconcile } from './reconciliation.ts';
 
 export interface PlatformProduct {
@@ -54,14 +55,16 @@ export async function platformView(ledger: Ledger) {
   };
 }
 
-export async function financeView(ledger: Ledger) {
+/** With `who` limited, over the entitlements it sees (identity.ts seesPool) and the over-use of the products it sees whole. */
+export async function financeView(ledger: Ledger, who?: Identity) {
   await ledger.refresh();
   const now = ledger.clock();
   const standing = standingReport(ledger.engine, now);
+  const seen = (e: Entitlement) => !who || seesPool(who, e);
   const byId = new Map(ledger.config.config.entitlements.map((e) => [e.id, e]));
   const entitlements = standing.products.flatMap((p) =>
     p.entitlements
-      .filter((e) => e.kind === 'entitlement')
+      .filter((e) => e.kind === 'entitlement' && seen(byId.get(e.id)!))
       .map((e) => {
         const def = byId.get(e.id)!;
         return {
@@ -80,7 +83,7 @@ export async function financeView(ledger: Ledger) {
   );
   // Over-use: what is counted beyond every usable entitlement, priced at the product's dearest unit cost (the true-up a vendor would ask).
   const exposure = standing.products
-    .filter((p) => p.unallocated > 0)
+    .filter((p) => p.unallocated > 0 && (!who || sees(who, p.product)))
     .map((p) => {
       const priced = ledger.config.config.entitlements.filter((e) => e.product === p.product && e.contract?.unitCost !== undefined);
       const dearest = priced.sort((a, b) => b.contract!.unitCost! - a.contract!.unitCost!)[0];
@@ -97,7 +100,7 @@ export async function financeView(ledger: Ledger) {
   const spend = (key: (e: Entitlement) => string | undefined) => {
     const sums = new Map<string, { key: string; currency: string | null; amount: number }>();
     for (const e of ledger.config.config.entitlements) {
-      if (!validAt(e, now.getTime()) || e.contract?.unitCost === undefined) continue;
+      if (!validAt(e, now.getTime()) || e.contract?.unitCost === undefined || !seen(e)) continue;
       const k = key(e) ?? '(none)';
       const cur = e.contract.currency ?? null;
       const id = `${k}\u0000${cur}`;
@@ -119,10 +122,10 @@ export async function financeView(ledger: Ledger) {
   };
 }
 
-export async function procurementView(ledger: Ledger) {
+export async function procurementView(ledger: Ledger, who?: Identity) {
   const now = ledger.clock().getTime();
   const renewals = ledger.config.config.entitlements
-    .filter((e) => e.validUntil && validAt(e, now))
+    .filter((e) => e.validUntil && validAt(e, now) && (!who || seesPool(who, e)))
     .map((e) => ({
       id: e.id,
       product: e.product,

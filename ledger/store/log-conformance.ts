@@ -5,7 +5,7 @@
 // reordered (after dropping the triggers, as such an attacker would), and a
 // forged checkpoint.
 import { describe, expect, it } from 'vitest';
-import { type LogEntry, recordHash } from '../audit/chain.ts';
+import { exportLine, type LogEntry, recordHash } from '../audit/chain.ts';
 import { newSigningKeyPem, type SigningKey, signCheckpoint, signingKeyFromPem } from '../audit/checkpoint.ts';
 import { paged, verifyLog } from '../audit/verify.ts';
 import type { StoreFactory } from './conformance.ts';
@@ -79,6 +79,33 @@ export function logConformance(factory: StoreFactory): void {
       expect(recordHash(records[4]!)).toBe(records[4]!.hash);
       expect(await store.logHead()).toEqual({ seq: 5, hash: records[4]!.hash, prunedThrough: 0 });
       expect((await verify(store)).ok).toBe(true);
+      await store.close();
+    });
+
+    it('export lines written by the store are the records’ export lines, whatever their strings hold', async () => {
+      const { store } = await factory.open();
+      const odd = 'quote " backslash \\ newline \n tab \t bell \u0007 unit \u001f del \u007f é 😀 \u2028 </script>';
+      await store.withProducts([], async (tx) => {
+        for (let i = 1; i <= 5; i++)
+          await tx.appendLog({
+            at: T0 + i,
+            actor: `token:${odd}`,
+            action: 'decision',
+            subject: `${odd}${i}`,
+            details: { note: odd, n: i },
+          });
+      });
+      const rows = await store.logRows(1, 100);
+      const page = await store.logLines(2, 3);
+      expect(page).toEqual({ text: rows.slice(1, 4).map(exportLine).join(''), count: 3, lastSeq: 4 });
+      expect(
+        page.text
+          .split('\n')
+          .slice(0, 3)
+          .map((l) => JSON.parse(l).subject),
+      ).toEqual([`${odd}2`, `${odd}3`, `${odd}4`]);
+      expect(await store.logLines(5, 3)).toEqual({ text: exportLine(rows[4]!), count: 1, lastSeq: 5 });
+      expect(await store.logLines(6, 3)).toEqual({ text: '', count: 0, lastSeq: 0 });
       await store.close();
     });
 

@@ -9,6 +9,7 @@ import { canonicalJson } from '../audit/canonical.ts';
 import { chainRecords, type LogEntry, type LogRecord, type StoredLogRecord } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/checkpoint.ts';
 import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
+import { type LogLines, linesFrom, logLinesSql } from './log-rows.ts';
 import { migrations } from './migrations.ts';
 import {
   EXCEPTION_COLUMNS,
@@ -227,6 +228,11 @@ export class PostgresStore implements Store {
   async logRows(fromSeq: number, limit: number): Promise<StoredLogRecord[]> {
     const rows = await this.q<LogRow>(`SELECT ${LOG_COLUMNS} FROM eg_log WHERE seq >= $1 ORDER BY seq LIMIT $2`, [fromSeq, limit]);
     return rows.map(storedFrom);
+  }
+
+  async logLines(fromSeq: number, limit: number): Promise<LogLines> {
+    const [row] = await this.q<{ last: string | null; n: string; text: string }>(logLinesSql('postgres'), [fromSeq, limit]);
+    return linesFrom(row!);
   }
 
   async logSeqAt(at: number): Promise<number> {

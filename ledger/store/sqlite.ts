@@ -14,6 +14,7 @@ import { canonicalJson } from '../audit/canonical.ts';
 import { chainRecords, type LogEntry, type LogRecord, type StoredLogRecord } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/checkpoint.ts';
 import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
+import { type LogLines, linesFrom, logLinesSql } from './log-rows.ts';
 import { migrations } from './migrations.ts';
 import {
   stateFilter,
@@ -374,6 +375,13 @@ export class SqliteStore implements Store {
 
   async logRows(fromSeq: number, limit: number): Promise<StoredLogRecord[]> {
     return this.all<LogRow>(`SELECT ${LOG_COLUMNS} FROM eg_log WHERE seq >= ? ORDER BY seq LIMIT ?`, fromSeq, limit).map(storedFrom);
+  }
+
+  private linesStmt: StatementSync | undefined;
+
+  async logLines(fromSeq: number, limit: number): Promise<LogLines> {
+    this.linesStmt ??= this.db.prepare(logLinesSql('sqlite'));
+    return linesFrom(this.linesStmt.get(fromSeq, limit) as { last: number | null; n: number; text: string });
   }
 
   async logSeqAt(at: number): Promise<number> {

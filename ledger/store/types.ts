@@ -5,6 +5,7 @@
 import type { Scope } from '../../engine/types.ts';
 import type { LogEntry, LogRecord, StoredLogRecord } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/checkpoint.ts';
+import type { LogLines } from './log-rows.ts';
 import { ROLES } from '../governance-settings.ts';
 
 export { ROLES };
@@ -258,6 +259,8 @@ export interface Store {
   logRecords(fromSeq: number, limit: number): Promise<LogRecord[]>;
   /** The same, with each record's details as the text it was hashed over (verify and export: no parsing). */
   logRows(fromSeq: number, limit: number): Promise<StoredLogRecord[]>;
+  /** Up to `limit` records from `fromSeq` on as their export lines, joined by the database (export: no row objects). */
+  logLines(fromSeq: number, limit: number): Promise<LogLines>;
   /** The seq of the first record at or after `at` (epoch ms); head seq + 1 when none. */
   logSeqAt(at: number): Promise<number>;
   logHead(): Promise<LogHead>;
