@@ -9,6 +9,7 @@ import { ROLES, type Role } from '../store/types.ts';
 import { loadUiFiles, UI_HEADERS } from './ui-files.ts';
 import { auditView, financeView, platformView, procurementView } from './views.ts';
 import { EntitlegateError } from '../../engine/errors.ts';
+import { parseDenialsQuery, recentDenials } from './denials.ts';
 
 type Query = Record<string, string | undefined>;
 
@@ -96,4 +97,16 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { ledger: Ledg
   app.get('/ui', send('index.html'));
   app.get('/ui/', send('index.html'));
   for (const name of ['app.js', 'app.css', 'uplot.js', 'uplot.css']) app.get(`/ui/${name}`, send(name));
+
+  app.get(
+    '/v1/denials',
+    guarded('denials', DENIAL_READERS, async (req, _actor, _reply, who) => {
+      const q = parseDenialsQuery(req.query, ledger.products);
+      const { denials } = await recentDenials(ledger.store, who, q);
+      return { asOf: ledger.clock().toISOString(), denials };
+    }),
+  );
 }
+
+/** Denials name actors and resources: the platform's and the auditor's to read. */
+export const DENIAL_READERS: readonly Role[] = ['viewer', 'auditor'];

@@ -116,6 +116,17 @@ function v10(t: Types, dialect: Dialect): string[] {
   ];
 }
 
+// Denied decisions, newest first, for the platform view's recent denials: a
+// partial index over the log's own order, so reading the latest denials walks
+// only denials, whatever the log's length. A decision's details are RFC 8785
+// JSON (keys sorted), so `allowed` is always their first key; the same text
+// in both dialects, no JSON functions.
+export const DENIED_DECISION = `action = 'decision' AND details LIKE '{"allowed":false,%'`;
+
+function v55(): string[] {
+  return [`CREATE INDEX eg_log_denials ON eg_log (seq) WHERE ${DENIED_DECISION}`];
+}
+
 /**
  * Statements of each version, in order; the array index + 1 is the version.
  * Versions were handed out to parallel branches (10: the decision log, 20:
@@ -128,6 +139,7 @@ export function migrations(dialect: Dialect): (string[] | undefined)[] {
   list[9] = v10(t, dialect);
   list[19] = v20(t);
   list[29] = v30(t);
+  list[54] = v55();
   return list;
 }
 

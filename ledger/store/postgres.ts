@@ -9,7 +9,7 @@ import { canonicalJson } from '../audit/canonical.ts';
 import { chainRecords, type LogEntry, type LogRecord, type StoredLogRecord } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/checkpoint.ts';
 import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
-import { migrations } from './migrations.ts';
+import { DENIED_DECISION, migrations } from './migrations.ts';
 import {
   EXCEPTION_COLUMNS,
   FINDING_COLUMNS,
@@ -222,6 +222,14 @@ export class PostgresStore implements Store {
 
   async logRows(fromSeq: number, limit: number): Promise<StoredLogRecord[]> {
     const rows = await this.q<LogRow>(`SELECT ${LOG_COLUMNS} FROM eg_log WHERE seq >= $1 ORDER BY seq LIMIT $2`, [fromSeq, limit]);
+    return rows.map(storedFrom);
+  }
+
+  async logDenials(beforeSeq: number | null, limit: number): Promise<StoredLogRecord[]> {
+    const rows = await this.q<LogRow>(
+      `SELECT ${LOG_COLUMNS} FROM eg_log WHERE ${DENIED_DECISION} AND seq < $1 ORDER BY seq DESC LIMIT $2`,
+      [beforeSeq ?? Number.MAX_SAFE_INTEGER, limit],
+    );
     return rows.map(storedFrom);
   }
 

@@ -14,7 +14,7 @@ import { canonicalJson } from '../audit/canonical.ts';
 import { chainRecords, type LogEntry, type LogRecord, type StoredLogRecord } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/checkpoint.ts';
 import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
-import { migrations } from './migrations.ts';
+import { DENIED_DECISION, migrations } from './migrations.ts';
 import {
   stateFilter,
   EXCEPTION_COLUMNS,
@@ -363,6 +363,14 @@ export class SqliteStore implements Store {
 
   async logRows(fromSeq: number, limit: number): Promise<StoredLogRecord[]> {
     return this.all<LogRow>(`SELECT ${LOG_COLUMNS} FROM eg_log WHERE seq >= ? ORDER BY seq LIMIT ?`, fromSeq, limit).map(storedFrom);
+  }
+
+  async logDenials(beforeSeq: number | null, limit: number): Promise<StoredLogRecord[]> {
+    return this.all<LogRow>(
+      `SELECT ${LOG_COLUMNS} FROM eg_log INDEXED BY eg_log_denials WHERE ${DENIED_DECISION} AND seq < ? ORDER BY seq DESC LIMIT ?`,
+      beforeSeq ?? Number.MAX_SAFE_INTEGER,
+      limit,
+    ).map(storedFrom);
   }
 
   async logSeqAt(at: number): Promise<number> {

@@ -244,6 +244,8 @@ export interface Store {
    * Returns how many records went.
    */
   pruneLog(through: number, entry: LogEntry): Promise<number>;
+  /** Denied decisions with seq below `beforeSeq` (every one when null), newest first, at most `limit`: through an index of denials only. */
+  logDenials(beforeSeq: number | null, limit: number): Promise<StoredLogRecord[]>;
   /** A cheap round trip: is the store answering? */
   ping(): Promise<void>;
   close(): Promise<void>;
