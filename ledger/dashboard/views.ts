@@ -10,6 +10,7 @@ import { type ReservationView, type Ledger, viewOf } from '../ledger.ts';
 import type { ReservationState } from '../store/types.ts';
 import { validAt } from '../history.ts';
 import { reconcile } from './reconciliation.ts';
+import { type ScopeCapacity, scopeCapacity } from './scope-capacity.ts';
 
 export interface PlatformProduct {
   product: string;
@@ -21,7 +22,8 @@ export interface PlatformProduct {
   reserved: number;
   headroom: number;
   utilization: number | null;
-  scopes: { scope: Record<string, string>; used: number; reserved: number }[];
+  /** Per scope reported: used, reserved, and the capacity and headroom of the pools covering it. */
+  scopes: ScopeCapacity[];
 }
 
 export async function platformView(ledger: Ledger) {
@@ -41,7 +43,12 @@ export async function platformView(ledger: Ledger) {
       reserved,
       headroom: Math.max(0, p.headroom - reserved),
       utilization: p.capacity > 0 ? (p.used + reserved) / p.capacity : null,
-      scopes: (r?.scopes ?? []).map((s) => ({ scope: s.scope, used: s.declared + s.discovered + s.other, reserved: s.reserved })),
+      scopes: scopeCapacity(
+        ledger.engine,
+        p.product,
+        now,
+        (r?.scopes ?? []).map((s) => ({ scope: s.scope, used: s.declared + s.discovered + s.other, reserved: s.reserved })),
+      ),
     };
   });
   const open = await ledger.store.listReservations(now.getTime(), ['held', 'confirmed'], 200);
