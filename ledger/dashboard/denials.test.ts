@@ -117,6 +117,7 @@ describe('recent denials', () => {
     ).toEqual(['2026-06-01T11:00:00.000Z']);
     expect((await l.call('GET', '/v1/denials?limit=1', { token: viewer })).body.denials).toHaveLength(1);
     expect((await l.call('GET', '/v1/denials?product=os', { token: viewer })).body.denials).toEqual([]);
+    expect((await l.call('GET', '/v1/denials?product=db', { token: viewer })).body.denials).toHaveLength(2);
     for (const [q, message] of [
       ['product=nope', /no product "nope"/],
       ['since=yesterday', /since must be a date/],

@@ -145,7 +145,7 @@ export async function recentDenials(store: Store, who: Identity, q: DenialsQuery
   let before: number | null = null;
   let scanned = 0;
   for (;;) {
-    const rows = await store.logDenials(before, page);
+    const rows = await store.logDenials(before, page, q.product);
     for (const r of rows) {
       if (r.seq < floor) return { denials, scanned };
       scanned++;

@@ -2,10 +2,12 @@
 // the daily history. Reads only; HTTP is routes.ts's.
 import { EntitlegateError } from '../../engine/errors.ts';
 import { scopeMatcher } from '../../engine/scope.ts';
-import { DAY_MS, startOf } from '../../engine/time.ts';
+import { DAY_MS, endOf, startOf } from '../../engine/time.ts';
 import { FORECAST_DEFAULTS, type Forecast, forecast } from '../forecast.ts';
-import { capacityOn, dayOf, historySeries, TOTAL, validAt } from '../history.ts';
+import type { Entitlement } from '../../engine/config/schema.ts';
+import { capacityOn, dayNames, dayOf, historySeries, TOTAL, validAt } from '../history.ts';
 import type { Ledger } from '../ledger.ts';
+import type { HistoryDay } from '../store/types.ts';
 
 export interface ForecastQuery {
   windowDays: number;
@@ -46,16 +48,31 @@ export interface ScopeForecast {
 }
 
 /** Current entitlements of the product covering the scope (all of them for the total): their capacity and earliest end. */
-function coverage(ledger: Ledger, product: string, scope: Record<string, string> | null, now: number) {
+function coverage(entitlements: readonly Entitlement[], product: string, scope: Record<string, string> | null, now: number) {
   let capacity = 0;
   let renewal: number | null = null;
-  for (const e of ledger.config.config.entitlements) {
+  for (const e of entitlements) {
     if (e.product !== product || !validAt(e, now)) continue;
     if (scope !== null && !scopeMatcher(e.scope).covers(scope)) continue;
     capacity += e.quantity;
     if (e.validUntil) renewal = Math.min(renewal ?? Infinity, startOf(e.validUntil));
   }
   return { capacity, renewal };
+}
+
+/** What a table of every product reads once for all: the window's rows and each product's entitlements. */
+interface Preloaded {
+  rows: readonly HistoryDay[];
+  own: readonly Entitlement[];
+}
+
+let lastIndex: { from: string; index: Map<string, number> } | null = null;
+
+/** Day name → its index in the window from `from` (kept: a table of every product asks for one window each time). */
+function windowIndex(from: string, days: number): Map<string, number> {
+  if (lastIndex?.from !== from || lastIndex.index.size !== days)
+    lastIndex = { from, index: new Map(dayNames(Date.parse(`${from}T00:00:00Z`), days).map((d, i) => [d, i])) };
+  return lastIndex.index;
 }
 
 /** Forecasts of the product's total and each scope, with the band (dated) when `band`. */
@@ -65,26 +82,28 @@ export async function productForecast(
   q: ForecastQuery,
   band: boolean,
   totalOnly = false,
+  pre?: Preloaded,
 ): Promise<ScopeForecast[]> {
   const now = ledger.clock().getTime();
   const to = dayOf(now);
   const from = dayOf(now - (q.windowDays - 1) * DAY_MS);
-  const all = await ledger.store.history(product, from, to);
+  const all = pre?.rows ?? (await ledger.store.history(product, from, to));
   const rows = totalOnly ? all.filter((r) => r.scope === TOTAL) : all;
   // The product's own entitlements: a 1,000-product table must not walk every product's for each.
-  const own = ledger.config.config.entitlements.filter((e) => e.product === product);
+  const own = pre?.own ?? ledger.config.config.entitlements.filter((e) => e.product === product);
   const hq = { product, from, to, stepDays: 1 };
-  const dayIndex = (day: string) => Math.round((Date.parse(`${day}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS);
+  const index = windowIndex(from, q.windowDays);
+  const dayIndex = (day: string) => index.get(day)!;
   const series = historySeries(rows, hq).filter((s) => !totalOnly || s.scope === null);
   return series.map((s) => {
     const peaks: (number | null)[] = Array.from({ length: q.windowDays }, () => null);
     for (const p of s.points) peaks[dayIndex(p.day)] = p.peak;
     const { capacity, renewal } =
       s.scope === null
-        ? { capacity: capacityOn(own, product, to), renewal: coverage(ledger, product, null, now).renewal }
-        : coverage(ledger, product, s.scope, now);
+        ? { capacity: capacityOn(own, product, to), renewal: coverage(own, product, null, now).renewal }
+        : coverage(own, product, s.scope, now);
     const renewalInDays = renewal === null ? null : Math.max(0, Math.round((renewal - Date.parse(`${to}T00:00:00Z`)) / DAY_MS));
-    const f = forecast(peaks, { windowDays: q.windowDays, horizonDays: q.horizonDays, buffer: q.buffer, capacity, renewalInDays });
+    const f = forecast(peaks, { windowDays: q.windowDays, horizonDays: q.horizonDays, buffer: q.buffer, capacity, renewalInDays, band });
     const date = (d: number | null) => (d === null ? null : dayOf(Date.parse(`${to}T00:00:00Z`) + d * DAY_MS));
     const out: ScopeForecast = {
       scope: s.scope,
@@ -109,4 +128,56 @@ export async function productForecast(
     if (band && f.status === 'ok') out.band = f.band.map((p) => ({ day: date(p.day)!, mean: p.mean, lower: p.lower, upper: p.upper }));
     return out;
   });
+}
+
+export type ProductTotalForecast = { product: string } & ScopeForecast;
+
+const totalsCache = new WeakMap<Ledger, { key: string; until: number; products: ProductTotalForecast[] }>();
+
+/** The first instant after `now` at which an entitlement starts or stops giving capacity (its term may end mid-day). */
+function nextChange(entitlements: readonly Entitlement[], now: number): number {
+  let next = Infinity;
+  for (const e of entitlements)
+    for (const at of [e.validFrom ? startOf(e.validFrom) : -Infinity, e.validUntil ? endOf(e.validUntil) + e.graceDays * DAY_MS : Infinity])
+      if (at > now && at < next) next = at;
+  return next;
+}
+
+/**
+ * Every product's total forecast, for the procurement table: the window read
+ * once for all products, and the answer kept until the decision log's head
+ * moves. Every step that writes history (a usage report, a confirmation, a
+ * release) appends to the log in its transaction, on any replica, so a moved
+ * head is what can have changed it; a new day, another config or other
+ * parameters are other keys, and an entitlement starting or ending ends it.
+ * (A bulk importHistory is not logged: it is for seeding a store, before the
+ * ledger serves it.)
+ */
+export async function forecastTotals(ledger: Ledger, q: ForecastQuery): Promise<ProductTotalForecast[]> {
+  const now = ledger.clock().getTime();
+  const head = await ledger.store.logHead();
+  const key = `${head.seq}|${head.hash}|${dayOf(now)}|${ledger.config.digest}|${q.windowDays}|${q.horizonDays}|${q.buffer}`;
+  const hit = totalsCache.get(ledger);
+  if (hit?.key === key && now < hit.until) return hit.products;
+  const rows = await ledger.store.historyWindow(TOTAL, dayOf(now - (q.windowDays - 1) * DAY_MS), dayOf(now));
+  const byProduct = new Map<string, HistoryDay[]>();
+  for (const r of rows) {
+    const list = byProduct.get(r.product);
+    if (list) list.push(r);
+    else byProduct.set(r.product, [r]);
+  }
+  const own = new Map<string, Entitlement[]>();
+  for (const e of ledger.config.config.entitlements) {
+    const list = own.get(e.product);
+    if (list) list.push(e);
+    else own.set(e.product, [e]);
+  }
+  const products: ProductTotalForecast[] = [];
+  for (const p of ledger.config.config.products) {
+    const pre = { rows: byProduct.get(p.id) ?? [], own: own.get(p.id) ?? [] };
+    const total = (await productForecast(ledger, p.id, q, false, true, pre))[0];
+    if (total) products.push({ product: p.id, ...total });
+  }
+  totalsCache.set(ledger, { key, until: nextChange(ledger.config.config.entitlements, now), products });
+  return products;
 }

@@ -2,7 +2,7 @@
 // server.ts, each route behind the server's token guard.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { capacityOn, dayOf, historySeries, parseHistoryQuery } from '../history.ts';
-import { parseForecastQuery, productForecast } from './figures.ts';
+import { forecastTotals, parseForecastQuery, productForecast } from './figures.ts';
 import type { Ledger } from '../ledger.ts';
 import type { Identity } from '../identity.ts';
 import { ROLES, type Role } from '../store/types.ts';
@@ -56,12 +56,7 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { ledger: Ledg
       // One product: every scope with its band, for a chart. All: each product's total, without bands, for a table.
       if (one !== undefined)
         return { asOf: dayOf(ledger.clock().getTime()), ...q, product: one, series: await productForecast(ledger, one, q, true) };
-      const products = [];
-      for (const p of ledger.config.config.products) {
-        const total = (await productForecast(ledger, p.id, q, false, true))[0];
-        if (total) products.push({ product: p.id, ...total });
-      }
-      return { asOf: dayOf(ledger.clock().getTime()), ...q, products };
+      return { asOf: dayOf(ledger.clock().getTime()), ...q, products: await forecastTotals(ledger, q) };
     }),
   );
 

@@ -225,12 +225,29 @@ export class PostgresStore implements Store {
     return rows.map(storedFrom);
   }
 
-  async logDenials(beforeSeq: number | null, limit: number): Promise<StoredLogRecord[]> {
+  async logDenials(beforeSeq: number | null, limit: number, product?: string): Promise<StoredLogRecord[]> {
     const rows = await this.q<LogRow>(
-      `SELECT ${LOG_COLUMNS} FROM eg_log WHERE ${DENIED_DECISION} AND seq < $1 ORDER BY seq DESC LIMIT $2`,
-      [beforeSeq ?? Number.MAX_SAFE_INTEGER, limit],
+      `SELECT ${LOG_COLUMNS} FROM eg_log WHERE ${DENIED_DECISION} AND seq < $1
+         AND ($3::text IS NULL OR strpos(',' || subject || ',', ',' || $3::text || ',') > 0) ORDER BY seq DESC LIMIT $2`,
+      [beforeSeq ?? Number.MAX_SAFE_INTEGER, limit, product ?? null],
     );
     return rows.map(storedFrom);
+  }
+
+  async historyWindow(scope: string, from: string, to: string): Promise<HistoryDay[]> {
+    const found = await this.q<HistoryDay>(
+      `(SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
+          JOIN eg_history h ON h.product = l.product AND h.scope = l.scope AND h.day BETWEEN $2 AND $3
+         WHERE l.scope = $1)
+       UNION ALL
+       (SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
+          CROSS JOIN LATERAL (SELECT * FROM eg_history m WHERE m.product = l.product AND m.scope = l.scope AND m.day < $2
+                               ORDER BY m.day DESC LIMIT 1) h
+         WHERE l.scope = $1)
+       `,
+      [scope, from, to],
+    );
+    return found.map(historyFrom);
   }
 
   async logSeqAt(at: number): Promise<number> {

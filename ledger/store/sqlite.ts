@@ -365,12 +365,33 @@ export class SqliteStore implements Store {
     return this.all<LogRow>(`SELECT ${LOG_COLUMNS} FROM eg_log WHERE seq >= ? ORDER BY seq LIMIT ?`, fromSeq, limit).map(storedFrom);
   }
 
-  async logDenials(beforeSeq: number | null, limit: number): Promise<StoredLogRecord[]> {
+  async logDenials(beforeSeq: number | null, limit: number, product?: string): Promise<StoredLogRecord[]> {
     return this.all<LogRow>(
-      `SELECT ${LOG_COLUMNS} FROM eg_log INDEXED BY eg_log_denials WHERE ${DENIED_DECISION} AND seq < ? ORDER BY seq DESC LIMIT ?`,
+      `SELECT ${LOG_COLUMNS} FROM eg_log INDEXED BY eg_log_denials WHERE ${DENIED_DECISION} AND seq < ?
+         AND (? IS NULL OR instr(',' || subject || ',', ',' || ? || ',') > 0) ORDER BY seq DESC LIMIT ?`,
       beforeSeq ?? Number.MAX_SAFE_INTEGER,
+      product ?? null,
+      product ?? null,
       limit,
     ).map(storedFrom);
+  }
+
+  private historyWindowStmt: StatementSync | undefined;
+
+  async historyWindow(scope: string, from: string, to: string): Promise<HistoryDay[]> {
+    // As history() for one product, for every product's series of one scope: a key range (and one seek) per series.
+    this.historyWindowStmt ??= this.db.prepare(
+      `SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
+         CROSS JOIN eg_history h ON h.product = l.product AND h.scope = l.scope AND h.day BETWEEN ? AND ?
+        WHERE l.scope = ?
+       UNION ALL
+       SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
+         CROSS JOIN eg_history h ON h.product = l.product AND h.scope = l.scope
+          AND h.day = (SELECT max(day) FROM eg_history m WHERE m.product = l.product AND m.scope = l.scope AND m.day < ?)
+        WHERE l.scope = ?
+       `,
+    );
+    return this.historyWindowStmt.all(from, to, scope, from, scope) as unknown as HistoryDay[];
   }
 
   async logSeqAt(at: number): Promise<number> {
