@@ -132,8 +132,6 @@ export async function productForecast(
 
 export type ProductTotalForecast = { product: string } & ScopeForecast;
 
-const totalsCache = new WeakMap<Ledger, { key: string; until: number; products: ProductTotalForecast[] }>();
-
 /** The first instant after `now` at which an entitlement starts or stops giving capacity (its term may end mid-day). */
 function nextChange(entitlements: readonly Entitlement[], now: number): number {
   let next = Infinity;
@@ -143,41 +141,107 @@ function nextChange(entitlements: readonly Entitlement[], now: number): number {
   return next;
 }
 
+interface TotalsKept {
+  /** The day, the config and the parameters: another is another table. */
+  base: string;
+  /** When an entitlement next starts or ends. */
+  until: number;
+  /** The history's version the table was made at (lastHistoryStep). */
+  version: number;
+  own: Map<string, Entitlement[]>;
+  /** Each product's rows before yesterday: what no step writes any more. */
+  past: Map<string, HistoryDay[]>;
+  /** Each product's rows of yesterday and today, as text, to tell which changed. */
+  recent: Map<string, string>;
+  results: Map<string, ProductTotalForecast | null>;
+  products: ProductTotalForecast[];
+}
+
+const kept = new WeakMap<Ledger, TotalsKept>();
+const queue = new WeakMap<Ledger, Promise<unknown>>();
+
+function grouped<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const list = out.get(k);
+    if (list) list.push(it);
+    else out.set(k, [it]);
+  }
+  return out;
+}
+
+const rowsText = (rows: readonly HistoryDay[] | undefined) =>
+  (rows ?? []).map((r) => `${r.day} ${r.peak} ${r.total} ${r.samples} ${r.last}`).join('|');
+
 /**
- * Every product's total forecast, for the procurement table: the window read
- * once for all products, and the answer kept until the decision log's head
- * moves. Every step that writes history (a usage report, a confirmation, a
- * release) appends to the log in its transaction, on any replica, so a moved
- * head is what can have changed it; a new day, another config or other
- * parameters are other keys, and an entitlement starting or ending ends it.
- * (A bulk importHistory is not logged: it is for seeding a store, before the
- * ledger serves it.)
+ * Every product's total forecast, for the procurement table. The first ask of
+ * a day reads the window once for all products; the table is then kept while
+ * the history's version stays: the newest log record of a step that writes
+ * history (a usage report, a confirmation, a release), each appended in the
+ * transaction that writes it, on any replica; decisions, most of the log, do
+ * not move it. When it moves, only yesterday's and today's rows are read again
+ * (a step writes the ledger's day; yesterday for a replica whose clock is
+ * behind), and only the products whose rows changed are fitted again. A new
+ * day, another config or other parameters make a new table, and so does an
+ * entitlement starting or ending. (A bulk importHistory is not logged: it is
+ * for seeding a store, before the ledger serves it.)
  */
-export async function forecastTotals(ledger: Ledger, q: ForecastQuery): Promise<ProductTotalForecast[]> {
+export function forecastTotals(ledger: Ledger, q: ForecastQuery): Promise<ProductTotalForecast[]> {
+  // One at a time per ledger: each ask updates the kept table in place.
+  const run = (queue.get(ledger) ?? Promise.resolve()).catch(() => undefined).then(() => totalsNow(ledger, q));
+  queue.set(ledger, run);
+  return run;
+}
+
+async function totalsNow(ledger: Ledger, q: ForecastQuery): Promise<ProductTotalForecast[]> {
   const now = ledger.clock().getTime();
-  const head = await ledger.store.logHead();
-  const key = `${head.seq}|${head.hash}|${dayOf(now)}|${ledger.config.digest}|${q.windowDays}|${q.horizonDays}|${q.buffer}`;
-  const hit = totalsCache.get(ledger);
-  if (hit?.key === key && now < hit.until) return hit.products;
-  const rows = await ledger.store.historyWindow(TOTAL, dayOf(now - (q.windowDays - 1) * DAY_MS), dayOf(now));
-  const byProduct = new Map<string, HistoryDay[]>();
-  for (const r of rows) {
-    const list = byProduct.get(r.product);
-    if (list) list.push(r);
-    else byProduct.set(r.product, [r]);
+  const today = dayOf(now);
+  const yesterday = dayOf(now - DAY_MS);
+  const version = await ledger.store.lastHistoryStep();
+  const base = `${today}|${ledger.config.digest}|${q.windowDays}|${q.horizonDays}|${q.buffer}`;
+  let k = kept.get(ledger);
+  if (k && k.base === base && now < k.until && k.version === version) return k.products;
+  const fitted = async (product: string, rows: readonly HistoryDay[]) => {
+    const total = (await productForecast(ledger, product, q, false, true, { rows, own: k!.own.get(product) ?? [] }))[0];
+    return total ? { product, ...total } : null;
+  };
+  const products = ledger.config.config.products.map((p) => p.id);
+  if (!k || k.base !== base || now >= k.until) {
+    const rows = await ledger.store.historyWindow(TOTAL, dayOf(now - (q.windowDays - 1) * DAY_MS), today);
+    const recent = grouped(
+      rows.filter((r) => r.day >= yesterday),
+      (r) => r.product,
+    );
+    k = {
+      base,
+      until: nextChange(ledger.config.config.entitlements, now),
+      version,
+      own: grouped(ledger.config.config.entitlements, (e) => e.product),
+      past: grouped(
+        rows.filter((r) => r.day < yesterday),
+        (r) => r.product,
+      ),
+      recent: new Map(products.map((p) => [p, rowsText(recent.get(p))])),
+      results: new Map(),
+      products: [],
+    };
+    for (const p of products) k.results.set(p, await fitted(p, [...(k.past.get(p) ?? []), ...(recent.get(p) ?? [])]));
+  } else {
+    // Rows before yesterday come back too (each series' last one): those are kept already.
+    const fresh = grouped(
+      (await ledger.store.historyWindow(TOTAL, yesterday, today)).filter((r) => r.day >= yesterday),
+      (r) => r.product,
+    );
+    for (const p of products) {
+      const text = rowsText(fresh.get(p));
+      if (text === k.recent.get(p)) continue;
+      k.recent.set(p, text);
+      k.results.set(p, await fitted(p, [...(k.past.get(p) ?? []), ...(fresh.get(p) ?? [])]));
+    }
   }
-  const own = new Map<string, Entitlement[]>();
-  for (const e of ledger.config.config.entitlements) {
-    const list = own.get(e.product);
-    if (list) list.push(e);
-    else own.set(e.product, [e]);
-  }
-  const products: ProductTotalForecast[] = [];
-  for (const p of ledger.config.config.products) {
-    const pre = { rows: byProduct.get(p.id) ?? [], own: own.get(p.id) ?? [] };
-    const total = (await productForecast(ledger, p.id, q, false, true, pre))[0];
-    if (total) products.push({ product: p.id, ...total });
-  }
-  totalsCache.set(ledger, { key, until: nextChange(ledger.config.config.entitlements, now), products });
-  return products;
+  k.version = version;
+  k.products = products.flatMap((p) => k!.results.get(p) ?? []);
+  kept.set(ledger, k);
+  return k.products;
 }

@@ -65,14 +65,34 @@ describe('GET /v1/forecast (every product)', () => {
       const { band: _band, ...total } = r.body.series[0];
       return { product, ...total };
     };
+    // Counts the reads of every product's window.
+    let reads = 0;
+    const store = l.ledger.store;
+    const read = store.historyWindow.bind(store);
+    store.historyWindow = (...args) => {
+      reads++;
+      return read(...args);
+    };
     const first = await all();
     expect(first).toEqual([await own('db'), await own('os')]);
     expect(first[1]).toMatchObject({ capacity: 150, forecast: { status: 'ok' } });
-    // Asked again unchanged: the same answer.
+    // Asked again unchanged, or after a decision (which writes no history): the kept answer.
     expect(await all()).toEqual(first);
+    const d = await l.call('POST', '/v1/decisions', {
+      token: l.tokens.gate,
+      body: { claims: [{ product: 'db', quantity: 1, scope: { environment: 'prod' } }], reserve: true },
+    });
+    expect(d.body.allowed).toBe(true);
+    expect(await all()).toEqual(first);
+    expect(reads).toBe(1);
+    // Its confirmation writes history: read again.
+    expect((await l.call('POST', `/v1/reservations/${d.body.reservation.id}/confirm`, { token: l.tokens.gate })).status).toBe(200);
+    const confirmed = await all();
+    expect(reads).toBe(2);
+    expect(confirmed).toEqual([await own('db'), await own('os')]);
 
     // A report writes today's history: the next answer has it.
-    const before = first[0]!.forecast;
+    const before = confirmed[0]!.forecast;
     const put = await l.call('PUT', '/v1/sources/cluster:a/usage', {
       token: l.tokens.reporter,
       body: { version: 1, observedAt: now.toISOString(), usage: [{ product: 'db', quantity: 200, scope: { environment: 'prod' } }] },

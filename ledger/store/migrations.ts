@@ -123,8 +123,16 @@ function v10(t: Types, dialect: Dialect): string[] {
 // in both dialects, no JSON functions.
 export const DENIED_DECISION = `action = 'decision' AND details LIKE '{"allowed":false,%'`;
 
+// The steps that write the daily history (a usage report, a confirmation, a
+// release), for the newest of them: the version every product's forecast is
+// kept under, which decisions (most of the log) do not move.
+export const HISTORY_STEP = `action IN ('usage.report', 'reservation.confirm', 'reservation.release')`;
+
 function v55(): string[] {
-  return [`CREATE INDEX eg_log_denials ON eg_log (seq) WHERE ${DENIED_DECISION}`];
+  return [
+    `CREATE INDEX eg_log_denials ON eg_log (seq) WHERE ${DENIED_DECISION}`,
+    `CREATE INDEX eg_log_history ON eg_log (seq) WHERE ${HISTORY_STEP}`,
+  ];
 }
 
 /**

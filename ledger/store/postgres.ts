@@ -9,7 +9,7 @@ import { canonicalJson } from '../audit/canonical.ts';
 import { chainRecords, type LogEntry, type LogRecord, type StoredLogRecord } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/checkpoint.ts';
 import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
-import { DENIED_DECISION, migrations } from './migrations.ts';
+import { DENIED_DECISION, HISTORY_STEP, migrations } from './migrations.ts';
 import {
   EXCEPTION_COLUMNS,
   FINDING_COLUMNS,
@@ -232,6 +232,11 @@ export class PostgresStore implements Store {
       [beforeSeq ?? Number.MAX_SAFE_INTEGER, limit, product ?? null],
     );
     return rows.map(storedFrom);
+  }
+
+  async lastHistoryStep(): Promise<number> {
+    const [r] = await this.q<{ s: string | null }>(`SELECT max(seq) AS s FROM eg_log WHERE ${HISTORY_STEP}`);
+    return r?.s != null ? Number(r.s) : 0;
   }
 
   async historyWindow(scope: string, from: string, to: string): Promise<HistoryDay[]> {

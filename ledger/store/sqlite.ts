@@ -14,7 +14,7 @@ import { canonicalJson } from '../audit/canonical.ts';
 import { chainRecords, type LogEntry, type LogRecord, type StoredLogRecord } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/checkpoint.ts';
 import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
-import { DENIED_DECISION, migrations } from './migrations.ts';
+import { DENIED_DECISION, HISTORY_STEP, migrations } from './migrations.ts';
 import {
   stateFilter,
   EXCEPTION_COLUMNS,
@@ -374,6 +374,12 @@ export class SqliteStore implements Store {
       product ?? null,
       limit,
     ).map(storedFrom);
+  }
+
+  async lastHistoryStep(): Promise<number> {
+    return Number(
+      this.get<{ s: number | null }>(`SELECT max(seq) AS s FROM eg_log INDEXED BY eg_log_history WHERE ${HISTORY_STEP}`)?.s ?? 0,
+    );
   }
 
   private historyWindowStmt: StatementSync | undefined;

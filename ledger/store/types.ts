@@ -252,6 +252,8 @@ export interface Store {
   logDenials(beforeSeq: number | null, limit: number, product?: string): Promise<StoredLogRecord[]>;
   /** Every product's rows of one scope with `from` ≤ day ≤ `to`, plus each series' last row before `from` (in no order): one read for a table of all products. */
   historyWindow(scope: string, from: string, to: string): Promise<HistoryDay[]>;
+  /** The seq of the newest log record of a step that writes history (usage.report, reservation.confirm, reservation.release); 0 when none. */
+  lastHistoryStep(): Promise<number>;
   /** A cheap round trip: is the store answering? */
   ping(): Promise<void>;
   close(): Promise<void>;
