@@ -49,6 +49,8 @@ export function decisionEntry(
 
 /** Resources named per product and scope in a denial; the rest only counted. */
 export const DENIED_RESOURCES = 20;
+/** Products and scopes listed in a denial: a plan over thousands of namespaces stays one short line. */
+export const DENIED_GROUPS = 50;
 
 export interface DeniedClaims {
   product: string;
@@ -60,7 +62,7 @@ export interface DeniedClaims {
   moreResources: number;
 }
 
-/** The claims of the products a denial names, summed per product and scope. */
+/** The claims of the products a denial names, summed per product and scope (the first DENIED_GROUPS of them). */
 function deniedClaims(claims: readonly Claim[], decision: Decision): DeniedClaims[] {
   const named = new Set(decision.violations.map((v) => v.product).filter((p) => p !== null));
   const groups = new Map<string, DeniedClaims>();
@@ -68,7 +70,10 @@ function deniedClaims(claims: readonly Claim[], decision: Decision): DeniedClaim
     if (named.size > 0 && !named.has(c.product)) continue;
     const k = usageKey(c.product, c.scope);
     let g = groups.get(k);
-    if (!g) groups.set(k, (g = { product: c.product, scope: c.scope, quantity: 0, resources: [], moreResources: 0 }));
+    if (!g) {
+      if (groups.size >= DENIED_GROUPS) continue;
+      groups.set(k, (g = { product: c.product, scope: c.scope, quantity: 0, resources: [], moreResources: 0 }));
+    }
     g.quantity = g.quantity === null || c.quantity === null ? null : g.quantity + c.quantity;
     if (c.resource === undefined) continue;
     if (g.resources.length < DENIED_RESOURCES) g.resources.push(resourceId(c.resource));

@@ -146,6 +146,22 @@ describe('recent denials', () => {
     expect(await seen(await token('os-prod', { products: ['os'], scope: { environment: 'prod' } }))).toEqual([['Deployment/prod/c']]);
   });
 
+  it('keeps a denial over many scopes short: the first 50 products and scopes, 20 resources each, the rest counted', async () => {
+    l = await startTestLedger({ clock: () => now });
+    const claims = Array.from({ length: 60 }, (_, i) => ({
+      product: 'db',
+      quantity: 1,
+      scope: { environment: 'prod', namespace: `ns-${i}` },
+      resource: deployment(`d${i}`, `ns-${i}`),
+    }));
+    claims.push(...Array.from({ length: 25 }, (_, i) => ({ ...claims[0]!, resource: deployment(`more-${i}`, 'ns-0') })));
+    expect(await decide(claims)).toBe(false);
+    const [d] = (await l.call('GET', '/v1/denials', { token: l.tokens.admin })).body.denials as Denial[];
+    expect(d!.products).toHaveLength(50);
+    expect(d!.products[0]).toMatchObject({ scope: { environment: 'prod', namespace: 'ns-0' }, quantity: 26, moreResources: 6 });
+    expect(d!.products[0]!.resources).toHaveLength(20);
+  });
+
   it('reads denials only: many allowed decisions after a denial are not walked', async () => {
     l = await startTestLedger({ clock: () => now });
     expect(await decide([{ product: 'db', quantity: 11, scope: { environment: 'prod' }, resource: deployment('a', 'prod') }])).toBe(false);
