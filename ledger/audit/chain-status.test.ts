@@ -80,6 +80,7 @@ describe('chain status', () => {
         at: now.toISOString(),
         keyId: expect.stringMatching(/^ed25519:/),
         signatureValid: true,
+        checkedWith: 'ledger',
         problem: null,
       },
       recordsSinceCheckpoint: 0,
@@ -150,6 +151,16 @@ describe('chain status', () => {
     const body = await chain();
     expect(body.checkpoint).toMatchObject({ seq: head.seq, signatureValid: false, problem: expect.stringMatching(/not the trusted key/) });
     expect(body.verification).toMatchObject({ ok: false, problem: { seq: head.seq, message: expect.stringMatching(/is forged/) } });
+  });
+
+  it('says when a checkpoint was checked only against the key recorded with it (the ledger signs none)', async () => {
+    l = await startTestLedger({ clock: () => now });
+    await decisions(3);
+    const head = await l.ledger.store.logHead();
+    await l.ledger.store.addCheckpoint(
+      signCheckpoint(signingKeyFromPem(newSigningKeyPem().privatePem, 'x'), head.seq, head.hash, now.getTime()),
+    );
+    expect((await chain()).checkpoint).toMatchObject({ seq: head.seq, signatureValid: true, checkedWith: 'checkpoint' });
   });
 
   it('refuses a bad full', async () => {

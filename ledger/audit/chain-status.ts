@@ -10,8 +10,18 @@ import { type AuditSource, paged, type VerifiedPoint, type VerifyResult, verifyL
 
 export interface ChainStatusReport {
   head: { seq: number; hash: string; prunedThrough: number };
-  /** The newest checkpoint, and whether its signature verifies against the ledger's key (its own key when the ledger signs none). */
-  checkpoint: (Pick<Checkpoint, 'seq' | 'hash' | 'at' | 'keyId'> & { signatureValid: boolean; problem: string | null }) | null;
+  /**
+   * The newest checkpoint, and whether its signature verifies: against the
+   * ledger's key (`checkedWith: 'ledger'`), or, when this ledger signs none,
+   * against the key recorded with it (`'checkpoint'`: proves less).
+   */
+  checkpoint:
+    | (Pick<Checkpoint, 'seq' | 'hash' | 'at' | 'keyId'> & {
+        signatureValid: boolean;
+        checkedWith: 'ledger' | 'checkpoint';
+        problem: string | null;
+      })
+    | null;
   recordsSinceCheckpoint: number;
   verification:
     | { ok: true; through: number; at: string; full: boolean; walked: number; checkpointedThrough: number }
@@ -63,7 +73,15 @@ export class ChainStatus {
     const problem = last ? checkpointProblem(last, this.key) : null;
     const base = {
       head,
-      checkpoint: last && { seq: last.seq, hash: last.hash, at: last.at, keyId: last.keyId, signatureValid: problem === null, problem },
+      checkpoint: last && {
+        seq: last.seq,
+        hash: last.hash,
+        at: last.at,
+        keyId: last.keyId,
+        signatureValid: problem === null,
+        checkedWith: this.key ? ('ledger' as const) : ('checkpoint' as const),
+        problem,
+      },
       recordsSinceCheckpoint: head.seq - (last?.seq ?? head.prunedThrough),
     };
     const f = this.failure;

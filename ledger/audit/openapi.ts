@@ -85,7 +85,11 @@ export const auditPaths = {
                 type: 'object',
                 properties: { seq: { type: 'integer' }, hash: { type: 'string' }, prunedThrough: { type: 'integer' } },
               },
-              checkpoint: { type: ['object', 'null'], description: 'seq, hash, at, keyId, signatureValid, problem' },
+              checkpoint: {
+                type: ['object', 'null'],
+                description:
+                  "seq, hash, at, keyId, signatureValid, checkedWith (ledger: the ledger's key; checkpoint: the key recorded with it, when the ledger signs none), problem",
+              },
               recordsSinceCheckpoint: { type: 'integer' },
               verification: {
                 type: 'object',

@@ -408,7 +408,13 @@ function chainStatus(c) {
       <dt>head</dt><dd>record ${num(c.head.seq)}, hash <code>${short(c.head.hash)}</code>${c.head.prunedThrough ? `; pruned through ${num(c.head.prunedThrough)}` : ''}</dd>
       <dt>last signed checkpoint</dt><dd>${
         cp
-          ? `record ${num(cp.seq)}, signed ${esc(cp.at)} by <code>${esc(cp.keyId)}</code>: ${cp.signatureValid ? 'signature valid against the ledger’s key' : `signature not valid (${esc(cp.problem)})`}`
+          ? `record ${num(cp.seq)}, signed ${esc(cp.at)} by <code>${esc(cp.keyId)}</code>: ${
+              cp.signatureValid
+                ? cp.checkedWith === 'ledger'
+                  ? 'signature valid against the ledger’s key'
+                  : 'signature valid against the key recorded with it (this ledger signs none: pin a key with audit verify --key)'
+                : `signature not valid (${esc(cp.problem)})`
+            }`
           : 'none yet'
       }</dd>
       <dt>records since</dt><dd>${num(c.recordsSinceCheckpoint)}</dd>
