@@ -2,9 +2,10 @@
 // the engine's own pools (term, grace, scope coverage and charge order), not a
 // second copy of them. A scope's capacity is what the usable pools covering it
 // hold; its headroom what they have left once the sources' usage (charged by
-// the engine) and the open reservations (charged here the same way) are taken.
+// the engine) and the open reservations (charged as a decision charges them)
+// are taken.
 // A pool covering several scopes (an unscoped entitlement) counts in each.
-import { charge, coveringPools } from '../../engine/accounting.ts';
+import { chargeAll, coveringPools } from '../../engine/accounting.ts';
 import type { Engine } from '../../engine/engine.ts';
 import type { Scope } from '../../engine/types.ts';
 
@@ -23,7 +24,12 @@ export function scopeCapacity(engine: Engine, product: string, now: Date, scopes
   if (scopes.length === 0) return [];
   const { pools, base } = engine.standing(product, now);
   const loads = [...base.loads];
-  for (const s of scopes) if (s.reserved > 0) charge(pools, loads, coveringPools(pools, s.scope), s.reserved);
+  // Open reservations charged as a decision charges them (accountProductChange): most constrained first.
+  chargeAll(
+    pools,
+    loads,
+    scopes.filter((s) => s.reserved > 0).map((s) => ({ scope: s.scope, quantity: s.reserved })),
+  );
   return scopes.map((s) => {
     const covering = coveringPools(pools, s.scope);
     let capacity = 0;
