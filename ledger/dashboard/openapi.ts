@@ -78,7 +78,8 @@ export const dashboardPaths = {
   },
   '/v1/dashboard/platform': {
     get: {
-      summary: 'The platform view: headroom by product and scope, open reservations, stale sources (role: viewer)',
+      summary:
+        "The platform view: headroom by product and by scope (used, reserved, capacity from the engine's pools, headroom), open reservations, stale sources (role: viewer)",
       responses: { '200': { description: 'the view', ...json({ type: 'object' }) }, ...errors },
     },
   },
