@@ -123,4 +123,16 @@ describe('forecast', () => {
     ] as const)
       expect(Math.abs(t90(df) / table - 1)).toBeLessThan(0.005);
   });
+
+  it('without the band (a table of every product): the same exhaustion days and suggestion, no band', () => {
+    const noisy = Array.from({ length: 90 }, (_, i) => 40 + 0.4 * i + ((i * 7919) % 11) - 5);
+    for (const capacity of [60, 90, 500]) {
+      const o = { capacity, renewalInDays: 120, horizonDays: 365 };
+      const full = forecast(noisy, o);
+      const lean = forecast(noisy, { ...o, band: false });
+      if (full.status !== 'ok' || lean.status !== 'ok') throw new Error('expected a trend');
+      expect({ ...lean, band: full.band }).toEqual(full);
+      expect(lean.band).toEqual([]);
+    }
+  });
 });

@@ -15,6 +15,8 @@ export interface ForecastOptions {
   buffer: number;
   /** Fewer points than this in the window and the trend is not given. */
   minPoints: number;
+  /** Whether to give the band (a chart wants it; a table of 1,000 products does not, and its 366 points each are most of the cost). */
+  band: boolean;
 }
 
 export const FORECAST_DEFAULTS: ForecastOptions = {
@@ -24,6 +26,7 @@ export const FORECAST_DEFAULTS: ForecastOptions = {
   renewalInDays: null,
   buffer: 0.1,
   minPoints: 14,
+  band: true,
 };
 
 export type Forecast =
@@ -43,7 +46,7 @@ export type Forecast =
       exhaustionUpperInDays: number | null;
       /** ceil(forecast at renewal × (1 + buffer)); null without a renewal. */
       suggested: number | null;
-      /** The trend and its 80% interval, one point per day from the last point (day 0) to the horizon. */
+      /** The trend and its 80% interval, one point per day from the last point (day 0) to the horizon (empty with band: false). */
       band: { day: number; mean: number; lower: number; upper: number }[];
     };
 
@@ -99,11 +102,15 @@ export function forecast(peaks: readonly (number | null)[], options: Partial<For
     const half = t * sigma * Math.sqrt(1 + 1 / n + (x - mx) ** 2 / sxx);
     return { day: x, mean, lower: mean - half, upper: mean + half };
   };
-  const band = Array.from({ length: o.horizonDays + 1 }, (_, d) => at(d));
+  const band = o.band ? Array.from({ length: o.horizonDays + 1 }, (_, d) => at(d)) : [];
   // Rounding noise in a flat fit must not read as a trend that reaches capacity in a million days.
   const reaches = (key: 'mean' | 'upper') => {
-    const hit = band.find((p) => p[key] >= o.capacity - 1e-9);
-    return hit ? hit.day : null;
+    for (let d = 0; d <= o.horizonDays; d++) {
+      const mean = intercept + slope * d;
+      const v = key === 'mean' ? mean : mean + t * sigma * Math.sqrt(1 + 1 / n + (d - mx) ** 2 / sxx);
+      if (v >= o.capacity - 1e-9) return d;
+    }
+    return null;
   };
   const renewal = o.renewalInDays === null ? null : at(Math.max(0, o.renewalInDays)).mean;
   return {

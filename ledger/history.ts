@@ -115,6 +115,15 @@ export interface HistorySeries {
   points: HistoryPoint[];
 }
 
+let lastNames: { start: number; names: readonly string[] } | null = null;
+
+/** The names of `days` days from `start` (epoch ms of a midnight), kept for the next call: a table of every product asks for one window a thousand times. */
+export function dayNames(start: number, days: number): readonly string[] {
+  if (lastNames?.start !== start || lastNames.names.length !== days)
+    lastNames = { start, names: Array.from({ length: days }, (_, d) => dayOf(start + d * DAY_MS)) };
+  return lastNames.names;
+}
+
 /**
  * Rows (as the store returns them: each series' days in range plus the last row
  * before) made into one point per step. A day without a row carries the last
@@ -131,7 +140,7 @@ export function historySeries(rows: readonly HistoryDay[], q: HistoryQuery): His
   const start = dayMs(q.from);
   const days = Math.round((dayMs(q.to) - start) / DAY_MS) + 1;
   // Each day's name once per answer, not once per series and day (toISOString is most of the cost).
-  const names = Array.from({ length: days }, (_, d) => dayOf(start + d * DAY_MS));
+  const names = dayNames(start, days);
   const out: HistorySeries[] = [];
   for (const [scope, list] of byScope) {
     list.sort((a, b) => (a.day < b.day ? -1 : 1));

@@ -107,6 +107,8 @@ const TABLE: Row[] = [
     roles: [],
     call: async () => ({ path: `/v1/tokens/${(await createToken(l.ledger.store, 'victim', ['viewer'], now, 'test')).record.id}` }),
   },
+  { route: 'GET /v1/denials', roles: ['viewer', 'auditor'], call: fixed('/v1/denials') },
+  { route: 'GET /v1/audit/chain', roles: ['auditor'], call: fixed('/v1/audit/chain') },
 ];
 
 beforeAll(async () => {

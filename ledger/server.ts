@@ -11,6 +11,7 @@ import { SCOPE_DIMENSIONS, type Scope } from '../engine/types.ts';
 import { type CheckpointPolicy, checkpointPolicy } from './audit/checkpointer.ts';
 import type { SigningKey } from './audit/checkpoint.ts';
 import { auditRoutes } from './audit/routes.ts';
+import { chainStatusRoutes } from './audit/chain-routes.ts';
 import { AuthError } from './auth.ts';
 import { exceptionRoutes } from './exceptions-routes.ts';
 import { findingsRoutes } from './findings-routes.ts';
@@ -325,6 +326,12 @@ export async function buildLedgerServer(opts: LedgerServerOptions): Promise<Fast
     key: opts.audit?.key,
     policy: opts.audit?.policy ?? checkpointPolicy({}),
     intervalMs: interval,
+  });
+  chainStatusRoutes(app, {
+    store: ledger.store,
+    authorise: (header, roles) => auth.authorise(header, roles),
+    key: opts.audit?.key?.publicKey ?? null,
+    clock: ledger.clock,
   });
   if (interval > 0) {
     // Expired reservations already do not count; the sweep only marks them for readers and the metric.

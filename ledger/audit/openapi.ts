@@ -87,4 +87,38 @@ export const auditPaths = {
       },
     },
   },
+  '/v1/audit/chain': {
+    get: {
+      summary:
+        "The chain status: head, the last checkpoint and whether its signature verifies against the ledger's key, records since it, and whether the chain verifies (through which record, or the first bad one). Verified incrementally from where the last pass stopped; full=true verifies every record again (role: auditor)",
+      parameters: [{ name: 'full', in: 'query', schema: { type: 'boolean' } }],
+      responses: {
+        '200': {
+          description: 'status',
+          ...json({
+            type: 'object',
+            required: ['head', 'checkpoint', 'recordsSinceCheckpoint', 'verification'],
+            properties: {
+              head: {
+                type: 'object',
+                properties: { seq: { type: 'integer' }, hash: { type: 'string' }, prunedThrough: { type: 'integer' } },
+              },
+              checkpoint: {
+                type: ['object', 'null'],
+                description:
+                  "seq, hash, at, keyId, signatureValid, checkedWith (ledger: the ledger's key; checkpoint: the key recorded with it, when the ledger signs none), problem",
+              },
+              recordsSinceCheckpoint: { type: 'integer' },
+              verification: {
+                type: 'object',
+                description:
+                  'ok: true with through (the last record verified), at, full, walked (records this pass read), checkpointedThrough; or ok: false with problem {seq, message}',
+              },
+            },
+          }),
+        },
+        ...errors,
+      },
+    },
+  },
 };

@@ -1,6 +1,8 @@
 // `audit verify`: walks the log in seq order in bounded memory, recomputing
 // every hash, and checks every checkpoint's signature and that it matches the
-// record it names. The first problem (lowest seq) is the answer.
+// record it names. The first problem (lowest seq) is the answer. A pass can
+// resume where an earlier one stopped (the dashboard's chain status): it then
+// walks only the records appended since.
 import type { KeyObject } from 'node:crypto';
 import { GENESIS, type LogRecord, recordHash, type StoredLogRecord } from './chain.ts';
 import { type Checkpoint, checkpointProblem } from './checkpoint.ts';
@@ -9,6 +11,17 @@ export interface AuditSource {
   checkpoints(): Promise<Checkpoint[]>;
   /** Every record with seq ≥ fromSeq, in the order the source holds them. */
   records(fromSeq: number): AsyncIterable<LogRecord | StoredLogRecord>;
+  /** The stored hash of record `seq` (null: not in the log); needed to resume a pass. */
+  hashAt?(seq: number): Promise<string | null>;
+}
+
+/** Where a pass that found no problem stopped: every record through `seq` verified, the last with `hash`. */
+export interface VerifiedPoint {
+  seq: number;
+  hash: string;
+  checkpointedThrough: number;
+  /** The checkpoints (by seq) found to match their records. */
+  checkpoints: ReadonlySet<number>;
 }
 
 export interface VerifyResult {
@@ -21,6 +34,8 @@ export interface VerifyResult {
   checkpointedThrough: number;
   /** The first record (or checkpoint's record) that does not verify. */
   problem?: { seq: number; message: string };
+  /** Where this pass stopped, to resume from (ok only). */
+  verified?: VerifiedPoint;
 }
 
 /** Reads records page by page from a store-like reader (bounded memory). */
@@ -38,11 +53,27 @@ export async function* paged<R extends { seq: number }>(
   }
 }
 
-export async function verifyLog(source: AuditSource, opts: { key?: KeyObject | null } = {}): Promise<VerifyResult> {
+/**
+ * With `after`, resumes a pass that verified every record through `after.seq`:
+ * walks the records since, checks that record `after.seq` still has the hash
+ * it had, and matches checkpoints made since at earlier records. A resumed
+ * pass does not see a change to a record it verified before (but the last):
+ * a full pass does. Its records and firstSeq count the records it walked.
+ */
+export async function verifyLog(source: AuditSource, opts: { key?: KeyObject | null; after?: VerifiedPoint } = {}): Promise<VerifyResult> {
   const trusted = opts.key ?? null;
+  const after = opts.after;
   const cps = await source.checkpoints();
   const bySeq = new Map<number, Checkpoint>();
-  const result: VerifyResult = { ok: true, records: 0, firstSeq: null, lastSeq: null, checkpoints: cps.length, checkpointedThrough: 0 };
+  const result: VerifyResult = {
+    ok: true,
+    records: 0,
+    firstSeq: null,
+    lastSeq: after?.seq ?? null,
+    checkpoints: cps.length,
+    checkpointedThrough: after?.checkpointedThrough ?? 0,
+  };
+  const matched = new Set(after?.checkpoints);
   const problems: { seq: number; message: string }[] = [];
   for (const c of cps) {
     const why = checkpointProblem(c, trusted);
@@ -55,11 +86,36 @@ export async function verifyLog(source: AuditSource, opts: { key?: KeyObject | n
     const p = firstForged && firstForged.seq < seq ? firstForged : { seq, message };
     return { ...result, ok: false, problem: p };
   };
-  let prev: LogRecord | StoredLogRecord | null = null;
+  let prev: { seq: number; hash: string } | null = null;
   let startsAfter = 0;
   const prunes = new Set<number>();
-  let lastGood = 0;
-  for await (const r of source.records(1)) {
+  let lastGood = after?.checkpointedThrough ?? 0;
+  if (after) {
+    if (!source.hashAt) throw new Error('verifyLog: resuming needs a source that reads a record by seq');
+    if (firstForged && firstForged.seq <= after.seq) return fail(firstForged.seq, firstForged.message);
+    const anchor = await source.hashAt(after.seq);
+    if (anchor !== after.hash)
+      return fail(
+        after.seq,
+        anchor === null
+          ? `record ${after.seq}, verified before, is no longer in the log`
+          : `record ${after.seq} was changed since it was verified: its hash is not the one it had`,
+      );
+    // Checkpoints made since the last pass, at records that pass verified.
+    for (const c of bySeq.values()) {
+      if (c.seq > after.seq || matched.has(c.seq)) continue;
+      const h = await source.hashAt(c.seq);
+      if (h !== null && h !== c.hash)
+        return fail(
+          c.seq,
+          `record ${c.seq} is not the record the checkpoint signed ${c.at} names: the log up to record ${c.seq} was rewritten`,
+        );
+      matched.add(c.seq);
+      result.checkpointedThrough = Math.max(result.checkpointedThrough, c.seq);
+    }
+    prev = { seq: after.seq, hash: after.hash };
+  }
+  for await (const r of source.records(after ? after.seq + 1 : 1)) {
     if (firstForged && firstForged.seq < r.seq) return fail(firstForged.seq, firstForged.message);
     if (prev === null) {
       result.firstSeq = r.seq;
@@ -90,11 +146,13 @@ export async function verifyLog(source: AuditSource, opts: { key?: KeyObject | n
         );
       lastGood = r.seq;
       result.checkpointedThrough = r.seq;
+      matched.add(r.seq);
     }
     if (r.action === 'audit.prune') {
       const details = 'detailsJson' in r ? (JSON.parse(r.detailsJson) as Record<string, unknown>) : r.details;
       if (typeof details.through === 'number') prunes.add(details.through);
     }
+    if (result.records === 0) result.firstSeq = r.seq;
     result.records++;
     result.lastSeq = r.seq;
     prev = r;
@@ -111,5 +169,7 @@ export async function verifyLog(source: AuditSource, opts: { key?: KeyObject | n
       startsAfter + 1,
       `the log starts after record ${startsAfter}, but no prune record in the log says retention removed records up to ${startsAfter}`,
     );
+  if (prev !== null)
+    result.verified = { seq: prev.seq, hash: prev.hash, checkpointedThrough: result.checkpointedThrough, checkpoints: matched };
   return result;
 }

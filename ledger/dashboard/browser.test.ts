@@ -2,8 +2,11 @@
 // against a ledger seeded with 1,000 products and 25 months of history on the
 // embedded store: each role signs in, sees its own views and is refused the
 // others, and axe-core finds no serious accessibility violation. The
-// screenshots in docs/screenshots/ are taken here.
+// screenshots in docs/screenshots/ are taken here. The log holds 20,000
+// seeded decisions (400 denied) and a denial made here; the last test tampers
+// with the store and sees the audit view say so.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -31,11 +34,13 @@ describe.skipIf(!haveChromium())('the dashboard in Chromium (1,000 products × 2
   let app: FastifyInstance;
   let url: string;
   let browser: Browser;
+  let storeFile: string;
   const tokens = {} as Record<'viewer' | 'finance' | 'procurement' | 'auditor' | 'approver' | 'admin' | 'gate', string>;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'eg-dashboard-'));
-    const seeded = await seedLedger(dir, { products: 1000, months: 25, now: NOW });
+    const seeded = await seedLedger(dir, { products: 1000, months: 25, now: NOW, log: { records: 20_000, deniedEvery: 50 } });
+    storeFile = seeded.store;
     const started = await startLedgerServer({
       config: seeded.config,
       store: seeded.store,
@@ -64,6 +69,22 @@ describe.skipIf(!haveChromium())('the dashboard in Chromium (1,000 products × 2
       });
       expect(res.status).toBe(200);
     }
+    // A denial the platform view must show with its resource: more than product-0007 has, asked by a webhook.
+    const denied = await fetch(`${url}/v1/decisions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json', 'user-agent': 'entitlegate/1.0.0 (webhook)' },
+      body: JSON.stringify({
+        claims: [
+          {
+            product: 'product-0007',
+            quantity: 5000,
+            scope: { environment: 'prod', cluster: 'prod-eu-4' },
+            resource: { kind: 'Deployment', name: 'huge-app', namespace: 'shop' },
+          },
+        ],
+      }),
+    });
+    expect(((await denied.json()) as { allowed: boolean }).allowed).toBe(false);
     browser = await launchChromium();
     mkdirSync(SCREENSHOTS, { recursive: true });
   }, 120_000);
@@ -120,6 +141,8 @@ describe.skipIf(!haveChromium())('the dashboard in Chromium (1,000 products × 2
         /Open reservations/,
         /Stale sources/,
         /sam:servicenow/,
+        /Recent denials \(50, newest first\)/,
+        /Headroom of product-\d{4} by scope/,
       ],
     },
     {
@@ -144,7 +167,14 @@ describe.skipIf(!haveChromium())('the dashboard in Chromium (1,000 products × 2
       role: 'auditor',
       view: 'audit',
       heading: /Audit/,
-      shows: [/Reservations \(3, newest first\)/, /Deployment\/prod\/app-0/, /token:admin-person/],
+      shows: [
+        /Chain status/,
+        /The chain verifies: every record through [\d,]+ checked at 2026-11-28T10:00:00.000Z \(every record\)/,
+        /last signed checkpoint/,
+        /Reservations \(3, newest first\)/,
+        /Deployment\/prod\/app-0/,
+        /token:admin-person/,
+      ],
     },
   ];
 
@@ -183,6 +213,54 @@ describe.skipIf(!haveChromium())('the dashboard in Chromium (1,000 products × 2
     await p.getByRole('button', { name: 'product-0999' }).click();
     await p.getByRole('heading', { name: 'Usage against capacity: product-0999' }).waitFor();
     expect(await p.locator('#chart-summary').textContent()).toMatch(/product-0999: peak \d+ \w+ on 2026-11-28; capacity \d+/);
+    await p.close();
+  });
+
+  it('the platform view shows the newest denials with their resources, and headroom by scope with its capacity', async () => {
+    const { page: p, errors } = await page();
+    await signIn(p, url, tokens.viewer);
+    const row = p.locator('#denials tbody tr', { hasText: 'Deployment/shop/huge-app' });
+    expect(await row.count()).toBe(1);
+    const cells = await row.locator('td').allTextContents();
+    expect(cells.slice(1)).toEqual([
+      'product-0007',
+      'cluster=prod-eu-4, environment=prod',
+      'Deployment/shop/huge-app',
+      expect.stringMatching(/^5,000 of \d+ \(\d+ used\)$/),
+      'webhook',
+      'token:admin-person',
+    ]);
+    // The newest first: the denial made here, then the seeded ones.
+    expect(await p.locator('#denials tbody tr').first().textContent()).toContain('huge-app');
+    expect(await p.locator('#denials tbody tr').nth(1).textContent()).toMatch(/Deployment\/prod\/product-\d{4}-app-\d+/);
+
+    // Headroom by scope: the seeded product's one entitlement covers its cluster; capacity as the API says.
+    await p.getByLabel('Find a product').fill('product-0999');
+    await p.getByRole('button', { name: 'product-0999' }).click();
+    await p.getByRole('table', { name: 'Headroom of product-0999 by scope' }).waitFor();
+    const view = await p.evaluate(async () =>
+      (
+        await fetch('/v1/dashboard/platform', { headers: { authorization: `Bearer ${sessionStorage.getItem('entitlegate.token')}` } })
+      ).json(),
+    );
+    const product = (
+      view as {
+        products: { product: string; capacity: number; scopes: { used: number; reserved: number; capacity: number; headroom: number }[] }[];
+      }
+    ).products.find((x) => x.product === 'product-0999')!;
+    const s = product.scopes[0]!;
+    expect(s.capacity).toBe(product.capacity);
+    expect(await p.locator('#scope-headroom thead th').allTextContents()).toEqual(['scope', 'used', 'reserved', 'capacity', 'headroom']);
+    const fmt = new Intl.NumberFormat('en', { maximumFractionDigits: 2 });
+    expect(await p.locator('#scope-headroom tbody tr').first().locator('td').allTextContents()).toEqual([
+      expect.stringContaining('environment=prod'),
+      fmt.format(s.used),
+      fmt.format(s.reserved),
+      fmt.format(s.capacity),
+      fmt.format(s.headroom),
+    ]);
+    await noSeriousViolation(p, 'platform with a product chosen');
+    expect(errors).toEqual([]);
     await p.close();
   });
 
@@ -266,6 +344,39 @@ describe.skipIf(!haveChromium())('the dashboard in Chromium (1,000 products × 2
     await p.locator('#view [role=alert]').waitFor();
     expect(await p.locator('#view').textContent()).toMatch(/has no dashboard view/);
     expect(await navNames(p)).toEqual([]);
+    await p.close();
+  });
+
+  // Last: it breaks the store's chain for good.
+  it('the audit view shows a tampered store: a change since the last check at once, one to an older record when every record is verified again', async () => {
+    const { page: p } = await page();
+    await signIn(p, url, tokens.auditor);
+    await p.locator('#chain-verdict').waitFor();
+    expect(await p.locator('#chain-verdict').textContent()).toMatch(/^The chain verifies/);
+    const db = new DatabaseSync(storeFile, { timeout: 5000 });
+    try {
+      db.exec('DROP TRIGGER IF EXISTS eg_log_no_update');
+      db.exec(`UPDATE eg_log SET details = '{"allowed":true}' WHERE seq = 5`);
+    } finally {
+      db.close();
+    }
+    // Record 5 was verified before: the next page load checks only what is new.
+    await p.reload();
+    await p.locator('#chain-verdict').waitFor();
+    expect(await p.locator('#chain-verdict').textContent()).toMatch(
+      /^The chain verifies: every record through [\d,]+ checked at .* \(\d+ new since the last check\)/,
+    );
+    await p.getByRole('button', { name: 'Verify every record again' }).click();
+    await p.locator('#chain-verdict.error').waitFor();
+    expect(await p.locator('#chain-verdict').textContent()).toMatch(
+      /^The chain does not verify: record 5: record 5 \(decision .*\) was changed/,
+    );
+    expect(await p.locator('#chain-verdict').getAttribute('role')).toBe('alert');
+    await noSeriousViolation(p, 'audit, broken chain');
+    await p.screenshot({ path: join(SCREENSHOTS, 'audit-broken-chain.png'), fullPage: true });
+    // It stays broken on the next load.
+    await p.reload();
+    await p.locator('#chain-verdict.error').waitFor();
     await p.close();
   });
 });

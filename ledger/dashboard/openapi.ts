@@ -82,7 +82,8 @@ export const dashboardPaths = {
   },
   '/v1/dashboard/platform': {
     get: {
-      summary: 'The platform view: headroom by product and scope, open reservations, stale sources (role: viewer)',
+      summary:
+        "The platform view: headroom by product and by scope (used, reserved, capacity from the engine's pools, headroom), open reservations, stale sources (role: viewer)",
       description:
         'A token limited to products gets those products’ rows and the reservations wholly within them; one limited to a scope gets rows rebuilt from what lies within it (the entitlements restricted to its scope, its usage and reservations).',
       responses: { '200': { description: 'the view', ...json({ type: 'object' }) }, ...errors },
@@ -113,6 +114,66 @@ export const dashboardPaths = {
         schema: { type: 'string' },
       })),
       responses: { '200': { description: 'the view', ...json({ type: 'object' }) }, ...errors },
+    },
+  },
+  '/v1/denials': {
+    get: {
+      summary:
+        "The decision log's most recent denied decisions, newest first: product, scope, resources, quantity asked against capacity, actor and surface (roles: viewer, auditor; a token limited to products or a scope sees only those)",
+      parameters: [
+        { name: 'product', in: 'query', description: 'only denials of this product', schema: { type: 'string' } },
+        { name: 'since', in: 'query', description: 'only denials at or after this date or instant', schema: { type: 'string' } },
+        { name: 'limit', in: 'query', description: 'at most this many (1–500, default 50)', schema: { type: 'integer' } },
+      ],
+      responses: {
+        '200': {
+          description: 'the denials',
+          ...json({
+            type: 'object',
+            properties: {
+              asOf: { type: 'string', format: 'date-time' },
+              denials: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['seq', 'at', 'actor', 'surface', 'client', 'mode', 'products', 'violations'],
+                  properties: {
+                    seq: { type: 'integer', description: "the decision's record in the log" },
+                    at: { type: 'string', format: 'date-time' },
+                    actor: { type: 'string' },
+                    surface: { type: ['string', 'null'], description: "cli, action, webhook, terraform… from the client's User-Agent" },
+                    client: { type: ['string', 'null'] },
+                    mode: { type: 'string' },
+                    products: {
+                      type: 'array',
+                      items: {
+                        type: 'object',
+                        properties: {
+                          product: { type: 'string' },
+                          scope: { type: ['object', 'null'], description: "the claims' scope; null in records written before it was kept" },
+                          quantity: { type: ['number', 'null'], description: 'what the refused claims asked for in this scope' },
+                          resources: {
+                            type: 'array',
+                            items: { type: 'string' },
+                            description: 'kind/namespace/name or a Terraform address (the first 20)',
+                          },
+                          moreResources: { type: 'integer' },
+                          capacity: { type: ['number', 'null'] },
+                          used: { type: ['number', 'null'] },
+                          requested: { type: ['number', 'null'] },
+                          projected: { type: ['number', 'null'] },
+                        },
+                      },
+                    },
+                    violations: { type: 'array', items: { type: 'object' } },
+                  },
+                },
+              },
+            },
+          }),
+        },
+        ...errors,
+      },
     },
   },
 };

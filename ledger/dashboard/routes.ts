@@ -2,7 +2,7 @@
 // server.ts, each route behind the server's token guard.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { capacityOn, dayOf, historySeries, parseHistoryQuery } from '../history.ts';
-import { parseForecastQuery, productForecast } from './figures.ts';
+import { forecastTotals, parseForecastQuery, productForecast } from './figures.ts';
 import type { Ledger } from '../ledger.ts';
 import { type Identity, isLimited, sees, seesPool } from '../identity.ts';
 import { ROLES, type Role } from '../store/types.ts';
@@ -10,6 +10,7 @@ import { loadUiFiles, UI_HEADERS } from './ui-files.ts';
 import { auditView, financeView, platformView, procurementView } from './views.ts';
 import { visiblePlatform, visibleReservations, visibleSeries } from './visible.ts';
 import { EntitlegateError } from '../../engine/errors.ts';
+import { parseDenialsQuery, recentDenials } from './denials.ts';
 
 type Query = Record<string, string | undefined>;
 
@@ -67,13 +68,8 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { ledger: Ledg
           product: one,
           series: visibleSeries(who, one, await productForecast(ledger, one, q, true)),
         };
-      const products = [];
-      for (const p of ledger.config.config.products) {
-        // Each product's total over every scope: not for an identity limited to a scope.
-        if (!sees(who, p.id)) continue;
-        const total = (await productForecast(ledger, p.id, q, false, true))[0];
-        if (total) products.push({ product: p.id, ...total });
-      }
+      // Each product's total over every scope: not for an identity limited to a scope.
+      const products = (await forecastTotals(ledger, q)).filter((p) => sees(who, p.product));
       return { asOf: dayOf(ledger.clock().getTime()), ...q, products };
     }),
   );
@@ -115,4 +111,16 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { ledger: Ledg
   app.get('/ui', send('index.html'));
   app.get('/ui/', send('index.html'));
   for (const name of ['app.js', 'app.css', 'uplot.js', 'uplot.css']) app.get(`/ui/${name}`, send(name));
+
+  app.get(
+    '/v1/denials',
+    guarded('denials', DENIAL_READERS, async (req, _actor, _reply, who) => {
+      const q = parseDenialsQuery(req.query, ledger.products);
+      const { denials } = await recentDenials(ledger.store, who, q);
+      return { asOf: ledger.clock().toISOString(), denials };
+    }),
+  );
 }
+
+/** Denials name actors and resources: the platform's and the auditor's to read. */
+export const DENIAL_READERS: readonly Role[] = ['viewer', 'auditor'];

@@ -11,6 +11,7 @@ import type { ReservationState } from '../store/types.ts';
 import { validAt } from '../history.ts';
 import { type Identity, sees, seesPool } from '../identity.ts';
 import { reconcile } from './reconciliation.ts';
+import { type ScopeCapacity, scopeCapacity } from './scope-capacity.ts';
 
 export interface PlatformProduct {
   product: string;
@@ -22,7 +23,8 @@ export interface PlatformProduct {
   reserved: number;
   headroom: number;
   utilization: number | null;
-  scopes: { scope: Record<string, string>; used: number; reserved: number }[];
+  /** Per scope reported: used, reserved, and the capacity and headroom of the pools covering it. */
+  scopes: ScopeCapacity[];
 }
 
 export async function platformView(ledger: Ledger) {
@@ -42,7 +44,12 @@ export async function platformView(ledger: Ledger) {
       reserved,
       headroom: Math.max(0, p.headroom - reserved),
       utilization: p.capacity > 0 ? (p.used + reserved) / p.capacity : null,
-      scopes: (r?.scopes ?? []).map((s) => ({ scope: s.scope, used: s.declared + s.discovered + s.other, reserved: s.reserved })),
+      scopes: scopeCapacity(
+        ledger.engine,
+        p.product,
+        now,
+        (r?.scopes ?? []).map((s) => ({ scope: s.scope, used: s.declared + s.discovered + s.other, reserved: s.reserved })),
+      ),
     };
   });
   const open = await ledger.store.listReservations(now.getTime(), ['held', 'confirmed'], 200);

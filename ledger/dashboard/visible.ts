@@ -35,15 +35,23 @@ export async function visiblePlatform(ledger: Ledger, who: Identity, view: Await
         .filter((p) => p.entitled > 0 || p.scopes.length > 0)
         .map((p) => {
           const used = p.declared + p.discovered + p.other;
+          const headroom = Math.max(0, p.entitled - used - p.reserved);
           return {
             product: p.product,
             metric: p.metric,
             capacity: p.entitled,
             used,
             reserved: p.reserved,
-            headroom: Math.max(0, p.entitled - used - p.reserved),
+            headroom,
             utilization: p.entitled > 0 ? (used + p.reserved) / p.entitled : null,
-            scopes: p.scopes.map((s) => ({ scope: s.scope, used: s.declared + s.discovered + s.other, reserved: s.reserved })),
+            // Every entitlement it sees is restricted to its scope, so each scope within it is covered by all of them alone.
+            scopes: p.scopes.map((s) => ({
+              scope: s.scope,
+              used: s.declared + s.discovered + s.other,
+              reserved: s.reserved,
+              capacity: p.entitled,
+              headroom,
+            })),
           };
         })
     : view.products.filter((p) => sees(who, p.product));

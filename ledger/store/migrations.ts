@@ -134,6 +134,25 @@ function v70(): string[] {
   return ['ALTER TABLE eg_tokens ADD COLUMN sources TEXT'];
 }
 
+// Denied decisions, newest first, for the platform view's recent denials: a
+// partial index over the log's own order, so reading the latest denials walks
+// only denials, whatever the log's length. A decision's details are RFC 8785
+// JSON (keys sorted), so `allowed` is always their first key; the same text
+// in both dialects, no JSON functions.
+export const DENIED_DECISION = `action = 'decision' AND details LIKE '{"allowed":false,%'`;
+
+// The steps that write the daily history (a usage report, a confirmation, a
+// release), for the newest of them: the version every product's forecast is
+// kept under, which decisions (most of the log) do not move.
+export const HISTORY_STEP = `action IN ('usage.report', 'reservation.confirm', 'reservation.release')`;
+
+function v55(): string[] {
+  return [
+    `CREATE INDEX eg_log_denials ON eg_log (seq) WHERE ${DENIED_DECISION}`,
+    `CREATE INDEX eg_log_history ON eg_log (seq) WHERE ${HISTORY_STEP}`,
+  ];
+}
+
 /**
  * Statements of each version, in order; the array index + 1 is the version.
  * Versions were handed out to parallel branches (10: the decision log, 20:
@@ -148,6 +167,7 @@ export function migrations(dialect: Dialect): (string[] | undefined)[] {
   list[19] = v20(t);
   list[29] = v30(t);
   list[39] = v40(t);
+  list[54] = v55();
   list[69] = v70();
   return list;
 }

@@ -10,7 +10,7 @@ import { chainRecords, type LogEntry, type LogRecord, type StoredLogRecord } fro
 import type { Checkpoint } from '../audit/checkpoint.ts';
 import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
 import { type LogLines, linesFrom, logLinesSql } from './log-rows.ts';
-import { migrations } from './migrations.ts';
+import { DENIED_DECISION, HISTORY_STEP, migrations } from './migrations.ts';
 import {
   EXCEPTION_COLUMNS,
   FINDING_COLUMNS,
@@ -233,6 +233,36 @@ export class PostgresStore implements Store {
   async logLines(fromSeq: number, limit: number): Promise<LogLines> {
     const [row] = await this.q<{ last: string | null; n: string; text: string }>(logLinesSql('postgres'), [fromSeq, limit]);
     return linesFrom(row!);
+  }
+
+  async logDenials(beforeSeq: number | null, limit: number, product?: string): Promise<StoredLogRecord[]> {
+    const rows = await this.q<LogRow>(
+      `SELECT ${LOG_COLUMNS} FROM eg_log WHERE ${DENIED_DECISION} AND seq < $1
+         AND ($3::text IS NULL OR strpos(',' || subject || ',', ',' || $3::text || ',') > 0) ORDER BY seq DESC LIMIT $2`,
+      [beforeSeq ?? Number.MAX_SAFE_INTEGER, limit, product ?? null],
+    );
+    return rows.map(storedFrom);
+  }
+
+  async lastHistoryStep(): Promise<number> {
+    const [r] = await this.q<{ s: string | null }>(`SELECT max(seq) AS s FROM eg_log WHERE ${HISTORY_STEP}`);
+    return r?.s != null ? Number(r.s) : 0;
+  }
+
+  async historyWindow(scope: string, from: string, to: string): Promise<HistoryDay[]> {
+    const found = await this.q<HistoryDay>(
+      `(SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
+          JOIN eg_history h ON h.product = l.product AND h.scope = l.scope AND h.day BETWEEN $2 AND $3
+         WHERE l.scope = $1)
+       UNION ALL
+       (SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
+          CROSS JOIN LATERAL (SELECT * FROM eg_history m WHERE m.product = l.product AND m.scope = l.scope AND m.day < $2
+                               ORDER BY m.day DESC LIMIT 1) h
+         WHERE l.scope = $1)
+       `,
+      [scope, from, to],
+    );
+    return found.map(historyFrom);
   }
 
   async logSeqAt(at: number): Promise<number> {

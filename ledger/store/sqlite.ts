@@ -15,7 +15,7 @@ import { chainRecords, type LogEntry, type LogRecord, type StoredLogRecord } fro
 import type { Checkpoint } from '../audit/checkpoint.ts';
 import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
 import { type LogLines, linesFrom, logLinesSql } from './log-rows.ts';
-import { migrations } from './migrations.ts';
+import { DENIED_DECISION, HISTORY_STEP, migrations } from './migrations.ts';
 import {
   stateFilter,
   EXCEPTION_COLUMNS,
@@ -382,6 +382,41 @@ export class SqliteStore implements Store {
   async logLines(fromSeq: number, limit: number): Promise<LogLines> {
     this.linesStmt ??= this.db.prepare(logLinesSql('sqlite'));
     return linesFrom(this.linesStmt.get(fromSeq, limit) as { last: number | null; n: number; text: string });
+  }
+
+  async logDenials(beforeSeq: number | null, limit: number, product?: string): Promise<StoredLogRecord[]> {
+    return this.all<LogRow>(
+      `SELECT ${LOG_COLUMNS} FROM eg_log INDEXED BY eg_log_denials WHERE ${DENIED_DECISION} AND seq < ?
+         AND (? IS NULL OR instr(',' || subject || ',', ',' || ? || ',') > 0) ORDER BY seq DESC LIMIT ?`,
+      beforeSeq ?? Number.MAX_SAFE_INTEGER,
+      product ?? null,
+      product ?? null,
+      limit,
+    ).map(storedFrom);
+  }
+
+  async lastHistoryStep(): Promise<number> {
+    return Number(
+      this.get<{ s: number | null }>(`SELECT max(seq) AS s FROM eg_log INDEXED BY eg_log_history WHERE ${HISTORY_STEP}`)?.s ?? 0,
+    );
+  }
+
+  private historyWindowStmt: StatementSync | undefined;
+
+  async historyWindow(scope: string, from: string, to: string): Promise<HistoryDay[]> {
+    // As history() for one product, for every product's series of one scope: a key range (and one seek) per series.
+    this.historyWindowStmt ??= this.db.prepare(
+      `SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
+         CROSS JOIN eg_history h ON h.product = l.product AND h.scope = l.scope AND h.day BETWEEN ? AND ?
+        WHERE l.scope = ?
+       UNION ALL
+       SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
+         CROSS JOIN eg_history h ON h.product = l.product AND h.scope = l.scope
+          AND h.day = (SELECT max(day) FROM eg_history m WHERE m.product = l.product AND m.scope = l.scope AND m.day < ?)
+        WHERE l.scope = ?
+       `,
+    );
+    return this.historyWindowStmt.all(from, to, scope, from, scope) as unknown as HistoryDay[];
   }
 
   async logSeqAt(at: number): Promise<number> {

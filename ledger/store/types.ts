@@ -274,6 +274,16 @@ export interface Store {
    * Returns how many records went.
    */
   pruneLog(through: number, entry: LogEntry): Promise<number>;
+  /**
+   * Denied decisions with seq below `beforeSeq` (every one when null), newest
+   * first, at most `limit`, through an index of denials only; with `product`,
+   * only those whose subject (a denial's products, comma-separated) names it.
+   */
+  logDenials(beforeSeq: number | null, limit: number, product?: string): Promise<StoredLogRecord[]>;
+  /** Every product's rows of one scope with `from` ≤ day ≤ `to`, plus each series' last row before `from` (in no order): one read for a table of all products. */
+  historyWindow(scope: string, from: string, to: string): Promise<HistoryDay[]>;
+  /** The seq of the newest log record of a step that writes history (usage.report, reservation.confirm, reservation.release); 0 when none. */
+  lastHistoryStep(): Promise<number>;
   /** A cheap round trip: is the store answering? */
   ping(): Promise<void>;
   close(): Promise<void>;

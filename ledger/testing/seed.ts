@@ -9,7 +9,8 @@ import { DAY_MS } from '../../engine/time.ts';
 import { TOTAL, dayOf } from '../history.ts';
 import { openStore } from '../store/open.ts';
 import { scopeKey } from '../store/rows.ts';
-import type { HistoryDay, SourceUsageRecord } from '../store/types.ts';
+import type { LogEntry } from '../audit/chain.ts';
+import type { HistoryDay, SourceUsageRecord, Store } from '../store/types.ts';
 
 export interface SeedOptions {
   products: number;
@@ -17,6 +18,8 @@ export interface SeedOptions {
   /** The ledger's today: history ends here. */
   now: Date;
   seed?: number;
+  /** Decision-log records to write (decisions, one in `deniedEvery` denied), oldest first, ending an hour before now. */
+  log?: { records: number; deniedEvery: number };
 }
 
 export interface Seeded {
@@ -25,6 +28,8 @@ export interface Seeded {
   products: string[];
   /** History rows written. */
   rows: number;
+  /** Log records and denials written. */
+  log: { records: number; denials: number };
   ms: number;
 }
 
@@ -107,6 +112,72 @@ function configYaml(list: Shape[], now: Date): string {
   return `${lines.join('\n')}\n`;
 }
 
+const SURFACES = ['action', 'webhook', 'terraform', 'cli'];
+
+/**
+ * Decisions in the log as the ledger writes them (the fields the views read),
+ * a gate's every few seconds: most allowed, one in `deniedEvery` denied, each
+ * denial naming its resource and scope. In steps of 10,000 records.
+ */
+async function seedLog(store: Store, list: Shape[], now: Date, o: { records: number; deniedEvery: number }) {
+  const start = now.getTime() - 3600_000 - o.records * 5000;
+  let denials = 0;
+  for (let from = 0; from < o.records; from += 10_000) {
+    const entries: LogEntry[] = [];
+    for (let i = from; i < Math.min(o.records, from + 10_000); i++) {
+      const s = list[(i * 7) % list.length]!;
+      const allowed = i % o.deniedEvery !== 0;
+      const quantity = allowed ? 1 : s.capacity;
+      const scope = { environment: 'prod', cluster: s.cluster };
+      const resource = `Deployment/prod/${s.id}-app-${i}`;
+      if (!allowed) denials++;
+      entries.push({
+        at: start + i * 5000,
+        actor: `token:ci-${SURFACES[i % SURFACES.length]}`,
+        action: 'decision',
+        subject: s.id,
+        details: {
+          allowed,
+          mode: 'enforce',
+          reserve: false,
+          violations: allowed
+            ? []
+            : [
+                {
+                  code: 'OVER_ENTITLEMENT',
+                  product: s.id,
+                  entitlement: null,
+                  message: `${s.id}: over its entitlements`,
+                  resources: [resource],
+                },
+              ],
+          warnings: [],
+          products: [
+            {
+              product: s.id,
+              metric: s.metric,
+              capacity: s.capacity,
+              used: s.capacity,
+              requested: quantity,
+              projected: s.capacity + quantity,
+              peak: s.capacity + quantity,
+              utilization: 1,
+            },
+          ],
+          ...(allowed ? {} : { denied: [{ product: s.id, scope, quantity, resources: [resource], moreResources: 0 }] }),
+          claims: { count: 1, digest: 'sha256:seed' },
+          version: 'seed',
+          client: `entitlegate/seed (${SURFACES[i % SURFACES.length]})`,
+        },
+      });
+    }
+    await store.withProducts([], async (tx) => {
+      for (const e of entries) await tx.appendLog(e);
+    });
+  }
+  return { records: o.records, denials };
+}
+
 /** Writes `dir/entitlegate.yaml` and `dir/ledger.db`, seeded. */
 export async function seedLedger(dir: string, o: SeedOptions): Promise<Seeded> {
   const t0 = performance.now();
@@ -165,7 +236,8 @@ export async function seedLedger(dir: string, o: SeedOptions): Promise<Seeded> {
         'seed',
       );
     });
-    return { config, store: file, products: list.map((s) => s.id), rows: rows.length, ms: performance.now() - t0 };
+    const log = o.log ? await seedLog(store, list, o.now, o.log) : { records: 0, denials: 0 };
+    return { config, store: file, products: list.map((s) => s.id), rows: rows.length, log, ms: performance.now() - t0 };
   } finally {
     await store.close();
   }

@@ -158,17 +158,18 @@ function describe(product, metric, total, f) {
 // ---------- views ----------
 
 async function platformView(el) {
-  const v = await api('/v1/dashboard/platform');
+  const [v, d] = await Promise.all([api('/v1/dashboard/platform'), api('/v1/denials?limit=50')]);
   const products = [...v.products].sort((a, b) => (b.utilization ?? -1) - (a.utilization ?? -1) || a.product.localeCompare(b.product));
   const over = products.filter((p) => (p.utilization ?? 0) > 1).length;
   const near = products.filter((p) => (p.utilization ?? 0) >= 0.8 && (p.utilization ?? 0) <= 1).length;
   el.innerHTML = `
     <h2>Platform: headroom</h2>
-    <div class="cards">${card('products', num(products.length))}${card('over capacity', num(over))}${card('at 80% or more', num(near))}${card('open reservations', num(v.reservations.length))}${card('stale sources', num(v.stale.length))}</div>
+    <div class="cards">${card('products', num(products.length))}${card('over capacity', num(over))}${card('at 80% or more', num(near))}${card('open reservations', num(v.reservations.length))}${card('recent denials', num(d.denials.length))}${card('stale sources', num(v.stale.length))}</div>
     <div class="filters"><label for="find">Find a product<input id="find" type="search" /></label></div>
     <div id="products-table"></div>
     <div id="chart"></div>
     <div id="scopes"></div>
+    ${denialsTable(d.denials)}
     ${table(
       'Open reservations',
       ['reservation', 'state', 'by', 'made', 'expires', 'holds'],
@@ -188,14 +189,23 @@ async function platformView(el) {
       'Stale sources',
       ['source', 'last report', 'stale after'],
       v.stale.map((s) => ({ cells: [esc(s.source), esc(s.reportedAt), esc(s.staleAfter)] })),
-    )}
-    <p class="note">Recent denials with their resources come from the decision log (issue 18), which this ledger does not keep yet.</p>`;
+    )}`;
   const select = (p) => {
     void usageChart($('chart'), p.product).catch(showError);
     $('scopes').innerHTML = table(
-      `Usage of ${p.product} by scope`,
-      ['scope', { label: 'used', num: true }, { label: 'reserved', num: true }],
-      p.scopes.map((s) => ({ cells: [esc(scopeText(s.scope)), num(s.used), num(s.reserved)] })),
+      `Headroom of ${p.product} by scope`,
+      [
+        'scope',
+        { label: 'used', num: true },
+        { label: 'reserved', num: true },
+        { label: 'capacity', num: true },
+        { label: 'headroom', num: true },
+      ],
+      p.scopes.map((s) => ({
+        cls: s.headroom <= 0 ? 'over' : '',
+        cells: [esc(scopeText(s.scope)), num(s.used), num(s.reserved), num(s.capacity), num(s.headroom)],
+      })),
+      { id: 'scope-headroom' },
     );
   };
   const draw = (filter) => {
@@ -234,6 +244,30 @@ async function platformView(el) {
     if (p) select(p);
   });
   if (products[0]) select(products[0]);
+}
+
+// The decision log's denials: what was refused where, the numbers behind it, and who asked from which surface.
+function denialsTable(denials) {
+  const rows = denials.flatMap((d) =>
+    d.products.map((p) => ({
+      cls: 'over',
+      cells: [
+        esc(d.at),
+        esc(p.product),
+        esc(p.scope ? scopeText(p.scope) : '—'),
+        esc([...p.resources, ...(p.moreResources ? [`and ${p.moreResources} more`] : [])].join(', ') || '—'),
+        `${num(p.quantity ?? p.requested)} of ${num(p.capacity)} (${num(p.used)} used)`,
+        esc(d.surface ?? d.client ?? '—'),
+        esc(d.actor),
+      ],
+    })),
+  );
+  return table(
+    `Recent denials (${denials.length}, newest first)`,
+    ['when', 'product', 'scope', 'resources', 'asked against capacity', 'surface', 'by'],
+    rows,
+    { scroll: true, id: 'denials', empty: 'no denial in the decision log' },
+  );
 }
 
 async function financeView(el) {
@@ -360,10 +394,39 @@ async function procurementView(el) {
   if (first) void usageChart($('chart'), first.p.product).catch(showError);
 }
 
+// The chain status: from the ledger, verified from where its last pass stopped (or every record, on request).
+function chainStatus(c) {
+  const v = c.verification;
+  const short = (h) => `${esc(h.slice(0, 16))}…`;
+  const cp = c.checkpoint;
+  const verdict = v.ok
+    ? `<p id="chain-verdict" class="ok" role="status">The chain verifies: every record through ${num(v.through)} checked at ${esc(v.at)}${v.full ? ' (every record)' : ` (${num(v.walked)} new since the last check)`}.</p>`
+    : `<p id="chain-verdict" class="error" role="alert">The chain does not verify: record ${num(v.problem.seq)}: ${esc(v.problem.message)} (checked at ${esc(v.at)}).</p>`;
+  return `
+    ${verdict}
+    <dl class="facts" id="chain-facts">
+      <dt>head</dt><dd>record ${num(c.head.seq)}, hash <code>${short(c.head.hash)}</code>${c.head.prunedThrough ? `; pruned through ${num(c.head.prunedThrough)}` : ''}</dd>
+      <dt>last signed checkpoint</dt><dd>${
+        cp
+          ? `record ${num(cp.seq)}, signed ${esc(cp.at)} by <code>${esc(cp.keyId)}</code>: ${
+              cp.signatureValid
+                ? cp.checkedWith === 'ledger'
+                  ? 'signature valid against the ledger’s key'
+                  : 'signature valid against the key recorded with it (this ledger signs none: pin a key with audit verify --key)'
+                : `signature not valid (${esc(cp.problem)})`
+            }`
+          : 'none yet'
+      }</dd>
+      <dt>records since</dt><dd>${num(c.recordsSinceCheckpoint)}</dd>
+    </dl>
+    <button type="button" id="verify-all" class="secondary">Verify every record again</button>`;
+}
+
 async function auditView(el) {
   el.innerHTML = `
-    <h2>Audit: the record of reservations</h2>
-    <p class="note">Chain status: the hash-chained decision log and its checkpoints (issue 18) are not kept by this ledger yet; this view shows every reservation, who made it and what became of it.</p>
+    <h2>Audit: the decision log and the record of reservations</h2>
+    <section aria-labelledby="chain-title"><h3 id="chain-title">Chain status</h3><div id="chain"><p class="note">Verifying…</p></div></section>
+    <h3>Reservations</h3>
     <form id="audit-filter" class="filters">
       <label for="f-product">Product<input id="f-product" name="product" /></label>
       <label for="f-resource">Resource<input id="f-resource" name="resource" /></label>
@@ -396,6 +459,13 @@ async function auditView(el) {
       { scroll: true },
     );
   };
+  const chain = async (full) => {
+    $('chain').innerHTML = chainStatus(await api(`/v1/audit/chain${full ? '?full=true' : ''}`));
+    $('verify-all').addEventListener('click', () => {
+      $('chain').innerHTML = '<p class="note">Verifying every record…</p>';
+      void chain(true).catch(showError);
+    });
+  };
   $('audit-filter').addEventListener('submit', (e) => {
     e.preventDefault();
     void load().catch(showError);
@@ -408,7 +478,7 @@ async function auditView(el) {
     a.click();
     URL.revokeObjectURL(a.href);
   });
-  await load();
+  await Promise.all([chain(false), load()]);
 }
 
 // Built to the exceptions API of issue 18 (GET /v1/exceptions?state=pending,
