@@ -70,7 +70,7 @@ function checkTls(cert: string, key: string): void {
 /** A ledger over its store, ready to decide (tests and the server). */
 export async function openLedger(opts: { config: string; store: string; clock: () => Date }): Promise<Ledger> {
   const { config, engine } = await loadEngine(opts.config, []);
-  const store = await openStore(opts.store);
+  const store = await openStore(opts.store, { thread: true });
   try {
     const ledger = new Ledger({ store, engine, config, clock: opts.clock });
     await ledger.start();
