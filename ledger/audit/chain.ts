@@ -62,20 +62,28 @@ export function exportLine(r: LogRecord | StoredLogRecord): string {
 // goes), and lone surrogates are made well-formed: what is logged must hash.
 const jsonSafe = (_k: string, v: unknown) => (typeof v === 'string' ? v.toWellFormed() : v);
 
-/** The records for `entries`, chained after the head. */
-export function chainRecords(head: { seq: number; hash: string }, entries: readonly LogEntry[], now = Date.now()): LogRecord[] {
+/**
+ * The records for `entries`, chained after the head, each with its details'
+ * RFC 8785 text (what the store keeps, and what was hashed: written once).
+ */
+export function chainRecords(
+  head: { seq: number; hash: string },
+  entries: readonly LogEntry[],
+  now = Date.now(),
+): (LogRecord & { detailsJson: string })[] {
   let { seq, hash } = head;
   return entries.map((e) => {
-    const r: Omit<LogRecord, 'hash'> = {
+    const details = JSON.parse(JSON.stringify(e.details ?? {}, jsonSafe)) as Record<string, unknown>;
+    const r = {
       seq: ++seq,
       at: new Date(e.at ?? now).toISOString(),
       actor: e.actor.toWellFormed(),
       action: e.action.toWellFormed(),
       subject: e.subject.toWellFormed(),
-      details: JSON.parse(JSON.stringify(e.details ?? {}, jsonSafe)) as Record<string, unknown>,
       prevHash: hash,
+      detailsJson: canonicalJson(details),
     };
     hash = recordHash(r);
-    return { ...r, hash };
+    return { ...r, details, hash };
   });
 }

@@ -5,7 +5,6 @@
 // across every replica, and steps on different products run side by side.
 import pg from 'pg';
 import { EntitlegateError } from '../../engine/errors.ts';
-import { canonicalJson } from '../audit/canonical.ts';
 import { chainRecords, type LogEntry, type LogRecord, type StoredLogRecord } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/checkpoint.ts';
 import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
@@ -444,7 +443,7 @@ async function commit(c: Client, deferred: string[], log: LogEntry[]): Promise<v
   const L = (v: string) => c.escapeLiteral(v);
   const values = records.map(
     (r) =>
-      `(${int(r.seq)}, ${L(r.at)}, ${L(r.actor)}, ${L(r.action)}, ${L(r.subject)}, ${L(canonicalJson(r.details))}, ${L(r.prevHash)}, ${L(r.hash)})`,
+      `(${int(r.seq)}, ${L(r.at)}, ${L(r.actor)}, ${L(r.action)}, ${L(r.subject)}, ${L(r.detailsJson)}, ${L(r.prevHash)}, ${L(r.hash)})`,
   );
   const last = records.at(-1)!;
   await c.query(
