@@ -116,10 +116,40 @@ function v10(t: Types, dialect: Dialect): string[] {
   ];
 }
 
+// PostgreSQL chains decision-log records where it holds the chain head: the
+// step's writes, this call and COMMIT go in one round trip, so the head (and
+// the step's product locks) are no longer held across a round trip to the
+// ledger while it hashes. The hash is chain.ts's recordHash: the ledger sends
+// each record's body split around its seq (bodyAroundSeq); this adds the seq
+// and prevHash. SQLite has one writer and chains in the ledger: nothing to add.
+function v60(dialect: Dialect): string[] {
+  if (dialect === 'sqlite') return [];
+  return [
+    `CREATE FUNCTION eg_log_append(recs jsonb) RETURNS void LANGUAGE plpgsql AS $$
+     DECLARE
+       s bigint;
+       h text;
+       nh text;
+       r jsonb;
+     BEGIN
+       SELECT seq, hash INTO s, h FROM eg_log_head WHERE id = 1 FOR UPDATE;
+       FOR r IN SELECT e.value FROM jsonb_array_elements(recs) WITH ORDINALITY AS e (value, n) ORDER BY e.n LOOP
+         s := s + 1;
+         nh := encode(sha256(convert_to(h || (r->>'pre') || s::text || (r->>'post'), 'UTF8')), 'hex');
+         INSERT INTO eg_log (seq, at, actor, action, subject, details, prev_hash, hash)
+           VALUES (s, r->>'at', r->>'actor', r->>'action', r->>'subject', r->>'details', h, nh);
+         h := nh;
+       END LOOP;
+       UPDATE eg_log_head SET seq = s, hash = h WHERE id = 1;
+     END $$`,
+  ];
+}
+
 /**
  * Statements of each version, in order; the array index + 1 is the version.
  * Versions were handed out to parallel branches (10: the decision log, 20:
- * exceptions and findings, 30: history), so the list has holes: a hole
+ * exceptions and findings, 30: history, 60: the log chained in PostgreSQL),
+ * so the list has holes: a hole
  * applies nothing and is recorded like any version.
  */
 export function migrations(dialect: Dialect): (string[] | undefined)[] {
@@ -128,6 +158,7 @@ export function migrations(dialect: Dialect): (string[] | undefined)[] {
   list[9] = v10(t, dialect);
   list[19] = v20(t);
   list[29] = v30(t);
+  list[59] = v60(dialect);
   return list;
 }
 
