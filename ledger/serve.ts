@@ -75,7 +75,7 @@ export async function openLedger(opts: {
 }): Promise<Ledger> {
   const { config, engine } = await loadEngine(opts.config, []);
   opts.check?.(config);
-  const store = await openStore(opts.store);
+  const store = await openStore(opts.store, { thread: true });
   try {
     const ledger = new Ledger({ store, engine, config, clock: opts.clock });
     await ledger.start();

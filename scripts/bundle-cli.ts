@@ -1,7 +1,8 @@
 // Bundles the CLI into dist/bin (the package's `bin`):
 //   cli.cjs         the whole CLI, one CommonJS file;
 //   entitlegate.js  the launcher (cli/launcher.ts), which runs cli.cjs with a
-//                   V8 code cache taken after the command's first run.
+//                   V8 code cache taken after the command's first run;
+//   sqlite-worker.js the embedded store's thread, started by `ledger serve`.
 //
 // Why a bundle: `entitlegate check` is one short process per CI run or
 // pre-apply hook, and loading ~200 separate ES modules (resolution, package.json
@@ -55,6 +56,14 @@ export async function bundleCli(root = packageRoot(), outdir = join(root, 'dist'
     banner: { js: "const __egImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     sourcemap: 'linked',
     legalComments: 'eof',
+  });
+  // The embedded store's worker thread (ledger/store/sqlite-thread.ts), which
+  // `ledger serve` starts from the file beside cli.cjs: one module of its own.
+  await build({
+    ...common,
+    entryPoints: { 'sqlite-worker': 'ledger/store/sqlite-worker.ts' },
+    format: 'esm',
+    external: [...external, ...external.map((name) => `${name}/*`)],
   });
   // The launcher keys its code cache by this build of cli.cjs: npm gives installed
   // files one fixed mtime, and V8 itself only compares the source's length.

@@ -5,7 +5,7 @@
 // request's due time). Beside it, in the same run and at the same rate, the
 // same server deciding alone (no ledger). Target: p99 < 10 ms at 1,000/s.
 //   node bench/run.ts --only ledger-webhook [--quick]
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,7 +86,10 @@ export const ledgerWebhookSection: BenchSection = {
       await load(alone.url, 1000);
       await load(through.url, 1000);
       const a = await withBusy(alone, () => load(alone.url, runMs, RATE));
+      const l0 = ledgerCpuMs(ledger.child.pid!);
+      const started = performance.now();
       const t = await withBusy(through, () => load(through.url, runMs, RATE));
+      const ledgerBusy = busyOf(l0, ledgerCpuMs(ledger.child.pid!), performance.now() - started);
       const sat = await load(through.url, quick ? 1500 : 5000);
       const decided = await ledgerDecisions(ledger.url);
       const problems = (r: LoadResult) =>
@@ -112,7 +115,7 @@ export const ledgerWebhookSection: BenchSection = {
           ratio: r2(t.result.p99Ms / Math.max(a.result.p99Ms, 0.01)),
           target: 'p99 < 10 ms at 1,000/s',
           met: t.result.p99Ms < 10 && !t.result.errors && !t.result.unexpected,
-          note: `webhook main thread ${t.busy ?? '?'}% busy; the ledger made ${decided.n} reserving decisions in all (warm-ups, this run and the saturation run)${decided.mean}${problems(t.result)}`,
+          note: `webhook main thread ${t.busy ?? '?'}% busy; ledger ${ledgerBusy}; the ledger made ${decided.n} reserving decisions in all (warm-ups, this run and the saturation run)${decided.mean}${problems(t.result)}`,
         },
         {
           section: 'ledger-webhook',
@@ -149,4 +152,27 @@ async function ledgerDecisions(url: string): Promise<{ n: number; mean: string }
       ? `, taking ${((Number(sum[1]) / Number(count[1])) * 1000).toFixed(1)} ms each on average inside the ledger (all runs)`
       : '';
   return { n, mean };
+}
+
+/** CPU ms so far of the ledger's main thread and of the embedded store's thread (a worker: Node names it WorkerThread), from /proc (Linux). */
+function ledgerCpuMs(pid: number): { main: number; store: number } | undefined {
+  try {
+    const cpu = { main: 0, store: 0 };
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      // utime and stime (fields 14 and 15 of stat), in clock ticks of 10 ms
+      const ms = (Number(fields[11]) + Number(fields[12])) * 10;
+      if (Number(tid) === pid) cpu.main = ms;
+      else if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === 'WorkerThread') cpu.store += ms;
+    }
+    return cpu;
+  } catch {
+    return undefined;
+  }
+}
+
+function busyOf(a: ReturnType<typeof ledgerCpuMs>, b: ReturnType<typeof ledgerCpuMs>, ms: number): string {
+  if (!a || !b) return 'busy: not measured';
+  const pct = (x: number) => `${Math.round((x / ms) * 100)}%`;
+  return `main thread ${pct(b.main - a.main)} busy, store thread ${pct(b.store - a.store)}`;
 }

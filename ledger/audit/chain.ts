@@ -47,9 +47,25 @@ export const GENESIS = '0'.repeat(64);
  */
 export function recordHash(r: Omit<LogRecord, 'hash'> | Omit<StoredLogRecord, 'hash'>): string {
   const details = 'detailsJson' in r ? r.detailsJson : canonicalJson(r.details);
-  const body = `{"action":${canonicalJson(r.action)},"actor":${canonicalJson(r.actor)},"at":${canonicalJson(r.at)},"details":${details},"seq":${canonicalJson(r.seq)},"subject":${canonicalJson(r.subject)}}`;
+  const { pre, post } = bodyAroundSeq({ ...r, detailsJson: details });
   // The one-shot hash: no Hash object per record, whose native memory would wait for a GC (RSS grew with the log).
-  return digest('sha256', r.prevHash + body, 'hex');
+  return digest('sha256', r.prevHash + pre + canonicalJson(r.seq) + post, 'hex');
+}
+
+/**
+ * The hashed body (after prevHash) up to the seq's digits and after them. A
+ * store that numbers and hashes records where it holds the chain head (the
+ * PostgreSQL function eg_log_append) hashes pre ‖ seq ‖ post, so both ways
+ * give the hash audit verify recomputes.
+ */
+export function bodyAroundSeq(r: { action: string; actor: string; at: string; subject: string; detailsJson: string }): {
+  pre: string;
+  post: string;
+} {
+  return {
+    pre: `{"action":${canonicalJson(r.action)},"actor":${canonicalJson(r.actor)},"at":${canonicalJson(r.at)},"details":${r.detailsJson},"seq":`,
+    post: `,"subject":${canonicalJson(r.subject)}}`,
+  };
 }
 
 /** The record's export line (JSON Lines), the same whether it was read parsed or stored. */
@@ -62,19 +78,34 @@ export function exportLine(r: LogRecord | StoredLogRecord): string {
 // goes), and lone surrogates are made well-formed: what is logged must hash.
 const jsonSafe = (_k: string, v: unknown) => (typeof v === 'string' ? v.toWellFormed() : v);
 
-/** The records for `entries`, chained after the head. */
-export function chainRecords(head: { seq: number; hash: string }, entries: readonly LogEntry[], now = Date.now()): LogRecord[] {
+/** An entry as it is recorded: its instant as ISO text, strings well-formed, details as JSON would carry them and their RFC 8785 text. */
+export function recordedEntry(
+  e: LogEntry,
+  now = Date.now(),
+): { at: string; actor: string; action: string; subject: string; details: Record<string, unknown>; detailsJson: string } {
+  const details = JSON.parse(JSON.stringify(e.details ?? {}, jsonSafe)) as Record<string, unknown>;
+  return {
+    at: new Date(e.at ?? now).toISOString(),
+    actor: e.actor.toWellFormed(),
+    action: e.action.toWellFormed(),
+    subject: e.subject.toWellFormed(),
+    details,
+    detailsJson: canonicalJson(details),
+  };
+}
+
+/**
+ * The records for `entries`, chained after the head, each with its details'
+ * RFC 8785 text (what the store keeps, and what was hashed: written once).
+ */
+export function chainRecords(
+  head: { seq: number; hash: string },
+  entries: readonly LogEntry[],
+  now = Date.now(),
+): (LogRecord & { detailsJson: string })[] {
   let { seq, hash } = head;
   return entries.map((e) => {
-    const r: Omit<LogRecord, 'hash'> = {
-      seq: ++seq,
-      at: new Date(e.at ?? now).toISOString(),
-      actor: e.actor.toWellFormed(),
-      action: e.action.toWellFormed(),
-      subject: e.subject.toWellFormed(),
-      details: JSON.parse(JSON.stringify(e.details ?? {}, jsonSafe)) as Record<string, unknown>,
-      prevHash: hash,
-    };
+    const r = { ...recordedEntry(e, now), seq: ++seq, prevHash: hash };
     hash = recordHash(r);
     return { ...r, hash };
   });

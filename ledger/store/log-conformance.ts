@@ -109,6 +109,26 @@ export function logConformance(factory: StoreFactory): void {
       await store.close();
     });
 
+    it('hashes text of any kind as audit verify does: quotes, backslashes, control and non-ASCII characters, numbers', async () => {
+      const { store } = await factory.open();
+      const odd = 'é € 🔒 "quoted" back\\slash\nnew line\ttab \u0001 </script> \u2028';
+      await store.withProducts([], async (tx) => {
+        await tx.appendLog({
+          at: T0,
+          actor: `token:${odd}`,
+          action: 'decision',
+          subject: odd,
+          details: { z: odd, a: [1e21, 0.1, -0, 2 ** 53 - 1], n: { b: null, a: true } },
+        });
+        await tx.appendLog({ at: T0 + 1, actor: 'token:ci', action: 'decision', subject: 'r2', details: {} });
+      });
+      const records = await store.logRecords(1, 10);
+      expect(records.map((r) => r.subject)).toEqual([odd, 'r2']);
+      for (const r of records) expect(recordHash(r)).toBe(r.hash);
+      expect((await verify(store)).ok).toBe(true);
+      await store.close();
+    });
+
     it('token creation and expiry are recorded by the store itself', async () => {
       const { store } = await factory.open();
       await store.ensureProducts(['db']);

@@ -153,10 +153,40 @@ function v55(): string[] {
   ];
 }
 
+// PostgreSQL chains decision-log records where it holds the chain head: the
+// step's writes, this call and COMMIT go in one round trip, so the head (and
+// the step's product locks) are no longer held across a round trip to the
+// ledger while it hashes. The hash is chain.ts's recordHash: the ledger sends
+// each record's body split around its seq (bodyAroundSeq); this adds the seq
+// and prevHash. SQLite has one writer and chains in the ledger: nothing to add.
+function v60(dialect: Dialect): string[] {
+  if (dialect === 'sqlite') return [];
+  return [
+    `CREATE FUNCTION eg_log_append(recs jsonb) RETURNS void LANGUAGE plpgsql AS $$
+     DECLARE
+       s bigint;
+       h text;
+       nh text;
+       r jsonb;
+     BEGIN
+       SELECT seq, hash INTO s, h FROM eg_log_head WHERE id = 1 FOR UPDATE;
+       FOR r IN SELECT e.value FROM jsonb_array_elements(recs) WITH ORDINALITY AS e (value, n) ORDER BY e.n LOOP
+         s := s + 1;
+         nh := encode(sha256(convert_to(h || (r->>'pre') || s::text || (r->>'post'), 'UTF8')), 'hex');
+         INSERT INTO eg_log (seq, at, actor, action, subject, details, prev_hash, hash)
+           VALUES (s, r->>'at', r->>'actor', r->>'action', r->>'subject', r->>'details', h, nh);
+         h := nh;
+       END LOOP;
+       UPDATE eg_log_head SET seq = s, hash = h WHERE id = 1;
+     END $$`,
+  ];
+}
+
 /**
  * Statements of each version, in order; the array index + 1 is the version.
  * Versions were handed out to parallel branches (10: the decision log, 20:
  * exceptions and findings, 30: history, 40: reservation keys and targets,
+ * 55: indexes of denials and history steps, 60: the log chained in PostgreSQL,
  * 70: tokens' source limits), so the list has holes: a hole
  * applies nothing and is recorded like any version.
  */
@@ -168,6 +198,7 @@ export function migrations(dialect: Dialect): (string[] | undefined)[] {
   list[29] = v30(t);
   list[39] = v40(t);
   list[54] = v55();
+  list[59] = v60(dialect);
   list[69] = v70();
   return list;
 }

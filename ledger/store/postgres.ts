@@ -5,8 +5,7 @@
 // across every replica, and steps on different products run side by side.
 import pg from 'pg';
 import { EntitlegateError } from '../../engine/errors.ts';
-import { canonicalJson } from '../audit/canonical.ts';
-import { chainRecords, type LogEntry, type LogRecord, type StoredLogRecord } from '../audit/chain.ts';
+import { bodyAroundSeq, type LogEntry, type LogRecord, type StoredLogRecord, recordedEntry } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/checkpoint.ts';
 import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
 import { type LogLines, linesFrom, logLinesSql } from './log-rows.ts';
@@ -466,34 +465,27 @@ type PgTx = StoreTx & {
 };
 
 /**
- * Sends the deferred writes and commits. With log entries, it first locks the
- * chain head row (with the writes, one round trip), chains the entries after it
- * and sends them with COMMIT: the head is locked for one round trip and the
- * commit, and the chain's order is the order of commits across every replica.
+ * Sends the deferred writes, the log entries and COMMIT in one round trip. The
+ * entries are chained by eg_log_append (migration 60) under the chain head's
+ * row lock, which the transaction holds to its commit: the chain's order is the
+ * order of commits across every replica, and the head is held only while the
+ * database appends and commits, not across a round trip to this replica.
  */
 async function commit(c: Client, deferred: string[], log: LogEntry[]): Promise<void> {
-  if (log.length === 0) {
-    await c.query([...deferred, 'COMMIT'].join(';\n'));
-    return;
-  }
-  const res = (await c.query([...deferred, 'SELECT seq, hash FROM eg_log_head WHERE id = 1 FOR UPDATE'].join(';\n'))) as unknown as
-    | pg.QueryResult
-    | pg.QueryResult[];
-  const head = (Array.isArray(res) ? res.at(-1)! : res).rows[0] as { seq: string; hash: string };
-  const records = chainRecords({ seq: Number(head.seq), hash: head.hash }, log);
-  const L = (v: string) => c.escapeLiteral(v);
-  const values = records.map(
-    (r) =>
-      `(${int(r.seq)}, ${L(r.at)}, ${L(r.actor)}, ${L(r.action)}, ${L(r.subject)}, ${L(canonicalJson(r.details))}, ${L(r.prevHash)}, ${L(r.hash)})`,
-  );
-  const last = records.at(-1)!;
-  await c.query(
-    [
-      `INSERT INTO eg_log (${LOG_COLUMNS}) VALUES ${values.join(', ')}`,
-      `UPDATE eg_log_head SET seq = ${int(last.seq)}, hash = ${L(last.hash)} WHERE id = 1`,
-      'COMMIT',
-    ].join(';\n'),
-  );
+  const now = Date.now();
+  const append = log.length
+    ? [
+        `SELECT eg_log_append(${c.escapeLiteral(
+          JSON.stringify(
+            log.map((e) => {
+              const r = recordedEntry(e, now);
+              return { at: r.at, actor: r.actor, action: r.action, subject: r.subject, details: r.detailsJson, ...bodyAroundSeq(r) };
+            }),
+          ),
+        )}::jsonb)`,
+      ]
+    : [];
+  await c.query([...deferred, ...append, 'COMMIT'].join(';\n'));
 }
 
 function int(n: number): number {

@@ -10,7 +10,6 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { EntitlegateError } from '../../engine/errors.ts';
 import type { Scope } from '../../engine/types.ts';
-import { canonicalJson } from '../audit/canonical.ts';
 import { chainRecords, type LogEntry, type LogRecord, type StoredLogRecord } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/checkpoint.ts';
 import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
@@ -80,16 +79,25 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Statements by their text, prepared once: a step runs the same few each time. */
+  private readonly statements = new Map<string, StatementSync>();
+
+  private prepared(sql: string): StatementSync {
+    let s = this.statements.get(sql);
+    if (!s) this.statements.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
   private all<T>(sql: string, ...params: SQLInputValue[]): T[] {
-    return this.db.prepare(sql).all(...params) as unknown as T[];
+    return this.prepared(sql).all(...params) as unknown as T[];
   }
 
   private get<T>(sql: string, ...params: SQLInputValue[]): T | undefined {
-    return this.db.prepare(sql).get(...params) as unknown as T | undefined;
+    return this.prepared(sql).get(...params) as unknown as T | undefined;
   }
 
   private run(sql: string, ...params: SQLInputValue[]): number {
-    return Number(this.db.prepare(sql).run(...params).changes);
+    return Number(this.prepared(sql).run(...params).changes);
   }
 
   /**
@@ -364,7 +372,7 @@ export class SqliteStore implements Store {
     const head = this.get<{ seq: number; hash: string }>('SELECT seq, hash FROM eg_log_head WHERE id = 1')!;
     const records = chainRecords({ seq: Number(head.seq), hash: head.hash }, entries);
     this.insertLog ??= this.db.prepare(`INSERT INTO eg_log (${LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
-    for (const r of records) this.insertLog.run(r.seq, r.at, r.actor, r.action, r.subject, canonicalJson(r.details), r.prevHash, r.hash);
+    for (const r of records) this.insertLog.run(r.seq, r.at, r.actor, r.action, r.subject, r.detailsJson, r.prevHash, r.hash);
     const last = records.at(-1);
     if (last) this.run('UPDATE eg_log_head SET seq = ?, hash = ? WHERE id = 1', last.seq, last.hash);
   }

@@ -17,22 +17,23 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-storeConformance('embedded (node:sqlite)', {
-  async open() {
-    const dir = mkdtempSync(join(tmpdir(), 'eg-store-'));
-    dirs.push(dir);
-    const file = join(dir, 'ledger.db');
-    return {
-      store: await openStore(file),
-      again: () => openStore(file),
-      attacker: async () => {
-        const db = new DatabaseSync(file, { timeout: 5000 });
-        return { exec: async (sql: string) => db.exec(sql), close: async () => db.close() };
-      },
-    };
-  },
-  replicas: false,
-});
+for (const thread of [false, true])
+  storeConformance(thread ? 'embedded (node:sqlite), in a worker thread (ledger serve)' : 'embedded (node:sqlite)', {
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'eg-store-'));
+      dirs.push(dir);
+      const file = join(dir, 'ledger.db');
+      return {
+        store: await openStore(file, { thread }),
+        again: () => openStore(file, { thread }),
+        attacker: async () => {
+          const db = new DatabaseSync(file, { timeout: 5000 });
+          return { exec: async (sql: string) => db.exec(sql), close: async () => db.close() };
+        },
+      };
+    },
+    replicas: false,
+  });
 
 let pg: PrivatePostgres | undefined;
 let dbs = 0;
