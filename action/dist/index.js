@@ -20526,9 +20526,15 @@ var oidcSettings = strictObject({
   /** Every rule whose match holds adds its roles; a token no rule matches is refused. */
   rules: array(oidcRule).check(_minLength(1))
 });
+var RETAIN_DAYS = "must be a whole number of days, at least 1";
+var auditSettings = strictObject({
+  /** Records older than this many days are pruned at a signed checkpoint (`ledger serve --retain-days` overrides it). */
+  retainDays: optional(int({ error: RETAIN_DAYS }).check(_positive({ error: RETAIN_DAYS })))
+});
 var governanceSettingsFields = {
   exceptions: optional(exceptionSettings),
-  oidc: optional(oidcSettings)
+  oidc: optional(oidcSettings),
+  audit: optional(auditSettings)
 };
 var DEFAULT_EXCEPTION_SETTINGS = parse(exceptionSettings, {});
 
