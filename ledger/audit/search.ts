@@ -78,18 +78,18 @@ export function parseSearchQuery(q: Record<string, string | undefined>): SearchQ
 }
 
 /**
- * One page of the search as `who` may read it. Time becomes a seq range (the
- * first record at or after `from`, the first at or after `to`), as
- * /v1/audit/records' `since` does. A limited auditor's page reads on past the
+ * One page of the search as `who` may read it. Time becomes a seq range (from
+ * the first record, in time, at or after `from`, to the first at or after
+ * `to`), in the store's query. A limited auditor's page reads on past the
  * records it may not see, up to SEARCH_SCAN of them, then answers with what it
  * found and a `next` to go on from.
  */
 export async function searchLog(store: Store, who: Identity, q: SearchQuery, now: number): Promise<SearchPage> {
-  const fromSeq = q.from === undefined ? 1 : await store.logSeqAt(q.from);
   let beforeSeq = q.before ?? Number.MAX_SAFE_INTEGER;
-  if (q.to !== undefined) beforeSeq = Math.min(beforeSeq, await store.logSeqAt(q.to));
-  const base: LogSearch = { fromSeq, beforeSeq, limit: q.limit };
+  const base: LogSearch = { fromSeq: 1, beforeSeq, limit: q.limit };
   for (const k of ['product', 'resource', 'actor', 'action'] as const) if (q[k] !== undefined) base[k] = q[k];
+  if (q.from !== undefined) base.fromAt = q.from;
+  if (q.to !== undefined) base.toAt = q.to;
   if (!isLimited(who)) {
     const records = (await store.searchLog(base)).map(parsed);
     return { records, next: records.length === q.limit ? records.at(-1)!.seq : null };

@@ -96,6 +96,12 @@ export function logSearchConformance(factory: StoreFactory): void {
       expect(await found(store, { fromSeq: 2, beforeSeq: 5 })).toEqual([4, 3, 2]);
       expect(await found(store, { product: 'db', beforeSeq: 4, limit: 1 })).toEqual([1]);
       expect(await found(store, { limit: 2 })).toEqual([6, 5]);
+      // Time: from the first record at or after fromAt, before the first at or after toAt.
+      expect(await found(store, { fromAt: T0 + 2000, toAt: T0 + 5000 })).toEqual([4, 3, 2]);
+      expect(await found(store, { product: 'db', fromAt: T0 + 1500 })).toEqual([5, 4]);
+      expect(await found(store, { actor: 'token:ci', toAt: T0 + 3500 })).toEqual([3, 1]);
+      expect(await found(store, { fromAt: T0 + 10_000 })).toEqual([]);
+      expect(await found(store, { toAt: T0 + 10_000, limit: 1 })).toEqual([6]);
       const [r] = await store.searchLog({ fromSeq: 1, beforeSeq: 2, limit: 1 });
       expect(r).toMatchObject({ seq: 1, actor: 'token:ci', action: 'decision', subject: 'db', hash: expect.any(String) });
       await store.close();

@@ -20,6 +20,10 @@ export interface LogSearch {
   /** Records with fromSeq ≤ seq < beforeSeq. */
   fromSeq: number;
   beforeSeq: number;
+  /** Epoch ms: records from the first (in time) at or after it on, in the log's order. */
+  fromAt?: number;
+  /** Epoch ms: records before the first (in time) at or after it. */
+  toAt?: number;
   limit: number;
 }
 
@@ -68,6 +72,13 @@ export function searchSql(dialect: Dialect, q: LogSearch): { sql: string; params
   let order = 'l.seq';
   const driver =
     q.product !== undefined ? (['product', q.product] as const) : q.resource !== undefined ? (['resource', q.resource] as const) : null;
+  // A time becomes the seq of the first record at or after it, read down eg_log_at once (a subquery the
+  // database runs before the walk): min(seq) over every record after it would read the index to its end.
+  // The bounds go on the walked index's own seq, so they narrow its range.
+  const seqAt = (at: number) => `(SELECT t.seq FROM eg_log t WHERE t.at >= ${arg(new Date(at).toISOString())} ORDER BY t.at LIMIT 1)`;
+  const seq = driver ? 'd.seq' : 'l.seq';
+  if (q.fromAt !== undefined) where.push(`${seq} >= ${seqAt(q.fromAt)}`);
+  if (q.toAt !== undefined) where.push(`${seq} < coalesce(${seqAt(q.toAt)}, ${p(2)})`);
   if (driver) {
     // Down the refs' (kind, value, seq) key from beforeSeq; SQLite's CROSS JOIN keeps that order of the join.
     from = `eg_log_refs d ${dialect === 'sqlite' ? 'CROSS JOIN' : 'JOIN'} eg_log l ON l.seq = d.seq`;
