@@ -372,6 +372,9 @@ describe.skipIf(!haveChromium())('the dashboard in Chromium (1,000 products × 2
       expect.stringMatching(/^record /),
     ]);
 
+    // The audit view's screenshot, with the exception and its approval (the landing test's has none yet).
+    await p.screenshot({ path: join(SCREENSHOTS, 'audit.png'), fullPage: true });
+
     // By product: only records naming product-0002 (its seeded decisions and the reservation made above), newest first.
     await p.getByLabel('Product').fill('product-0002');
     await p.getByRole('button', { name: 'Filter' }).click();
