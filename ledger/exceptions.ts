@@ -154,6 +154,7 @@ export class ExceptionDesk {
         endReason: null,
       });
       await appendLog(tx, {
+        at: now,
         actor: who.actor,
         action: 'exception.request',
         subject: x.id,
@@ -208,6 +209,7 @@ export class ExceptionDesk {
       if (next !== x) {
         await tx.updateException(next);
         await appendLog(tx, {
+          at: now,
           actor: who.actor,
           action: `exception.${action}`,
           subject: x.id,

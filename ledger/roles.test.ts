@@ -97,6 +97,7 @@ const TABLE: Row[] = [
   { route: 'GET /v1/findings', roles: ['viewer', 'auditor', 'finance', 'procurement', 'approver'], call: fixed('/v1/findings') },
   { route: 'GET /v1/audit/records', roles: ['auditor'], call: fixed('/v1/audit/records') },
   { route: 'GET /v1/audit/export', roles: ['auditor'], call: fixed('/v1/audit/export') },
+  { route: 'GET /v1/audit/search', roles: ['auditor'], call: fixed('/v1/audit/search?product=db') },
   { route: 'GET /v1/audit/checkpoints', roles: ['auditor'], call: fixed('/v1/audit/checkpoints') },
   { route: 'GET /v1/audit/head', roles: ['auditor'], call: fixed('/v1/audit/head') },
   { route: 'GET /v1/audit/key', roles: ['auditor'], call: fixed('/v1/audit/key') },

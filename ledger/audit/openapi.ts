@@ -49,6 +49,53 @@ export const auditPaths = {
       },
     },
   },
+  '/v1/audit/search': {
+    get: {
+      summary: 'Decision-log records matching filters, newest first, a page at a time (role: auditor)',
+      description:
+        "The audit view's log. Filters are exact and combine (AND): product and resource match what a record names in its details, or in the reservation or exception its subject is about; actor and action match those fields. Read through an index of what each record names (eg_log_refs, an index and not evidence: verify reads only the records), never the whole log. from/to become a seq range (the first record at or after each). An auditor limited to products or a scope gets the records that name only what it sees, with filtered: true; its page reads at most 5,000 records, then answers with what it found and next.",
+      parameters: [
+        { name: 'product', in: 'query', schema: { type: 'string' }, description: 'a product id, exactly (db does not match db2)' },
+        {
+          name: 'resource',
+          in: 'query',
+          schema: { type: 'string' },
+          description: 'a resource id exactly as the record names it (Kubernetes kind/namespace/name, a Terraform address)',
+        },
+        { name: 'actor', in: 'query', schema: { type: 'string' }, description: 'token:NAME, oidc:…, cli, ttl, ledger, retention' },
+        {
+          name: 'action',
+          in: 'query',
+          schema: { type: 'string' },
+          description: 'decision, reservation.confirm, exception.approve, usage.report…',
+        },
+        { name: 'from', in: 'query', schema: { type: 'string' }, description: 'a date or ISO-8601 instant: records at or after it' },
+        { name: 'to', in: 'query', schema: { type: 'string' }, description: 'a date or ISO-8601 instant: records before it' },
+        {
+          name: 'before',
+          in: 'query',
+          schema: { type: 'integer', minimum: 1 },
+          description: "records with seq below it: the previous page's next",
+        },
+        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+      ],
+      responses: {
+        '200': {
+          description: 'records, newest first, and the before to ask for the next (older) page (null at the end)',
+          ...json({
+            type: 'object',
+            properties: {
+              records: { type: 'array', items: record },
+              next: { type: ['integer', 'null'] },
+              filtered: { type: 'boolean', description: 'present (true) when the token is limited: records it may not see are left out' },
+            },
+          }),
+        },
+        ...errors,
+        '400': { description: 'an unknown parameter, a bad date, before or limit', ...json({ $ref: '#/components/schemas/Error' }) },
+      },
+    },
+  },
   '/v1/audit/export': {
     get: {
       summary: 'Every record from since on, streamed as JSON Lines (role: auditor)',

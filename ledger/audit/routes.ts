@@ -11,6 +11,7 @@ import type { SigningKey } from './checkpoint.ts';
 import { Checkpointer, type CheckpointPolicy } from './checkpointer.ts';
 import { exportPages } from './export.ts';
 import { RecordFilter } from './filtered.ts';
+import { parseSearchQuery, searchLog } from './search.ts';
 
 export interface AuditRoutesOptions {
   store: Store;
@@ -81,6 +82,11 @@ export async function auditRoutes(app: FastifyInstance, opts: AuditRoutesOptions
     const seen = [];
     for (const r of records) if (await filter.sees(r)) seen.push(r);
     return { records: seen, next, filtered: true };
+  });
+
+  app.get('/v1/audit/search', async (req: Req) => {
+    const who = await auditor(req);
+    return searchLog(store, who, parseSearchQuery(req.query), opts.clock().getTime());
   });
 
   app.get('/v1/audit/export', async (req: Req, reply) => {

@@ -5,7 +5,7 @@
 // screenshots in docs/screenshots/ are taken here. The log holds 20,000
 // seeded decisions (400 denied) and a denial made here; the last test tampers
 // with the store and sees the audit view say so.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../auth.ts';
 import { startLedgerServer } from '../serve.ts';
-import type { Role } from '../store/types.ts';
+import type { Role, Store } from '../store/types.ts';
 import { type Browser, axeViolations, haveChromium, launchChromium, signIn } from '../testing/browser.ts';
 import { seedLedger } from '../testing/seed.ts';
 
@@ -32,6 +32,7 @@ if (!haveChromium() && process.env.CI) throw new Error('Chromium is not installe
 describe.skipIf(!haveChromium())('the dashboard in Chromium (1,000 products × 25 months)', () => {
   let dir: string;
   let app: FastifyInstance;
+  let store: Store;
   let url: string;
   let browser: Browser;
   let storeFile: string;
@@ -51,6 +52,7 @@ describe.skipIf(!haveChromium())('the dashboard in Chromium (1,000 products × 2
       intervalMs: 0,
     });
     app = started.app;
+    store = started.ledger.store;
     url = started.address;
     for (const role of Object.keys({ viewer: 1, finance: 1, procurement: 1, auditor: 1, approver: 1, admin: 1, gate: 1 }) as Role[])
       tokens[role as keyof typeof tokens] = (await createToken(started.ledger.store, `${role}-person`, [role], NOW, 'test')).token;
@@ -171,6 +173,8 @@ describe.skipIf(!haveChromium())('the dashboard in Chromium (1,000 products × 2
         /Chain status/,
         /The chain verifies: every record through [\d,]+ checked at 2026-11-28T10:00:00.000Z \(every record\)/,
         /last signed checkpoint/,
+        /Decision log \(50 shown, newest first\)/,
+        /Exceptions and their approvals/,
         /Reservations \(3, newest first\)/,
         /Deployment\/prod\/app-0/,
         /token:admin-person/,
@@ -330,6 +334,130 @@ describe.skipIf(!haveChromium())('the dashboard in Chromium (1,000 products × 2
     const mine = q.locator('tr', { hasText: own.body.id as string });
     expect(await mine.textContent()).toMatch(/you asked for it: another approver decides/);
     expect(await mine.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    await q.close();
+  });
+
+  it('auditor: filters the decision log by product and by actor, opens a record, sees an exception with its approval, exports the log', async () => {
+    const call = async (token: string, method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      expect(res.status, path).toBeLessThan(300);
+      return (await res.json()) as Record<string, unknown>;
+    };
+    const until = new Date(NOW.getTime() + 5 * 86_400_000).toISOString().slice(0, 10);
+    const asked = await call(tokens.gate, 'POST', '/v1/exceptions', {
+      product: 'product-0011',
+      quantity: 2,
+      until,
+      reason: 'audit view test',
+      ticket: 'CHG-77',
+    });
+    await call(tokens.approver, 'POST', `/v1/exceptions/${asked.id}/approve`, {});
+
+    const { page: p, errors } = await page();
+    await signIn(p, url, tokens.auditor);
+    const rows = p.locator('#log tbody tr');
+    expect(await rows.count()).toBe(50);
+    // Newest first: the approval made above heads the log.
+    expect(await rows.first().locator('td').allTextContents()).toEqual([
+      expect.any(String),
+      expect.any(String),
+      'token:approver-person',
+      'exception.approve',
+      asked.id,
+      `${asked.id} approve by token:approver-person: now active`,
+      expect.stringMatching(/^record /),
+    ]);
+
+    // The audit view's screenshot, with the exception and its approval (the landing test's has none yet).
+    await p.screenshot({ path: join(SCREENSHOTS, 'audit.png'), fullPage: true });
+
+    // By product: only records naming product-0002 (its seeded decisions and the reservation made above), newest first.
+    await p.getByLabel('Product').fill('product-0002');
+    await p.getByRole('button', { name: 'Filter' }).click();
+    await p.waitForFunction(() => document.querySelector('#log caption')?.textContent?.startsWith('Decision log (21 shown'));
+    const summaries = await p.locator('#log tbody tr td:nth-child(6)').allTextContents();
+    expect(summaries).toHaveLength(21);
+    for (const line of summaries) expect(line).toMatch(/^(allowed|denied): product-0002(;|$| \()/);
+    expect(summaries[0]).toMatch(/^allowed: product-0002; reserved [\w-]+$/);
+    expect(await p.locator('#log-older').isHidden()).toBe(true);
+
+    // By actor, the product cleared: the seeded gate's records only, 50 a page, then older ones.
+    await p.getByLabel('Product').fill('');
+    await p.getByLabel('Actor').fill('token:ci-webhook');
+    await p.getByRole('button', { name: 'Filter' }).click();
+    await p.waitForFunction(() =>
+      [...document.querySelectorAll('#log tbody tr td:nth-child(3)')].every((td) => td.textContent === 'token:ci-webhook'),
+    );
+    expect(await rows.count()).toBe(50);
+    const firstSeq = await rows.first().locator('td').first().textContent();
+    await p.getByRole('button', { name: 'Older records' }).click();
+    await p.waitForFunction(() => document.querySelectorAll('#log tbody tr').length === 100);
+    const actors = new Set(await p.locator('#log tbody tr td:nth-child(3)').allTextContents());
+    expect([...actors]).toEqual(['token:ci-webhook']);
+    const seqs = (await p.locator('#log tbody tr td:nth-child(1)').allTextContents()).map((t) => Number(t.replaceAll(',', '')));
+    expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
+    expect(new Set(seqs).size).toBe(100);
+    expect(String(seqs[0]!)).toBe(firstSeq!.replaceAll(',', ''));
+
+    // A record's details: the record as the log keeps it, hash and all.
+    await rows.first().locator('summary').click();
+    const json = JSON.parse((await rows.first().locator('pre').textContent())!) as Record<string, unknown>;
+    expect(json).toMatchObject({
+      seq: seqs[0],
+      actor: 'token:ci-webhook',
+      action: 'decision',
+      hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(await rows.first().locator('pre').isVisible()).toBe(true);
+
+    // The exception with its approval.
+    const x = p.locator('#exceptions-table tbody tr', { hasText: asked.id as string });
+    const cells = await x.locator('td').allTextContents();
+    expect(cells.slice(0, 8)).toEqual([
+      asked.id,
+      'product-0011',
+      '2',
+      '(any)',
+      until,
+      'CHG-77',
+      expect.stringMatching(/^token:gate-person2026-11-28T10:00:00.000Z$/),
+      'active',
+    ]);
+    expect(cells[8]).toMatch(/^token:approver-person at 2026-11-28T10:00:00.000Z/);
+    await noSeriousViolation(p, 'audit, filtered with a record open');
+
+    // The export: the whole log as JSON Lines, fetched with the token.
+    const [download] = await Promise.all([p.waitForEvent('download'), p.getByRole('button', { name: 'Export JSON Lines' }).click()]);
+    expect(download.suggestedFilename()).toBe('decision-log-2026-11-28.jsonl');
+    const text = readFileSync((await download.path())!, 'utf8');
+    const lines = text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; action: string; subject: string });
+    const head = (await call(tokens.auditor, 'GET', '/v1/audit/head')) as { seq: number };
+    expect(lines).toHaveLength(head.seq);
+    expect(lines[0]!.seq).toBe(1);
+    expect(lines.at(-1)).toMatchObject({ seq: head.seq, action: 'exception.approve', subject: asked.id });
+    await p.locator('#export-status', { hasText: 'Exported' }).waitFor();
+    expect(errors).toEqual([]);
+    await p.close();
+
+    // An auditor limited to a product is told why it gets no export.
+    const limited = (await createToken(store, 'auditor-0011', ['auditor'], NOW, 'test', { products: ['product-0011'] })).token;
+    const { page: q } = await page();
+    await signIn(q, url, limited);
+    expect(await q.locator('#log caption').textContent()).toMatch(/only records naming what this token may see/);
+    const limitedRows = await q.locator('#log tbody tr td:nth-child(4)').allTextContents();
+    expect(limitedRows.slice(0, 2)).toEqual(['exception.approve', 'exception.request']);
+    await q.getByRole('button', { name: 'Export JSON Lines' }).click();
+    await q.locator('#export-status', { hasText: 'Not exported' }).waitFor();
+    expect(await q.locator('#export-status').textContent()).toMatch(
+      /^Not exported: token:auditor-0011 is limited to the products product-0011: the export is the whole chain/,
+    );
     await q.close();
   });
 

@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { logConformance } from './log-conformance.ts';
+import { logSearchConformance } from './log-search-conformance.ts';
 import { SCHEMA_VERSION } from './migrations.ts';
 import type { HistoryDay, Reservation, Store } from './types.ts';
 
@@ -455,6 +456,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.close();
     });
     logConformance(factory);
+    logSearchConformance(factory);
 
     it('keeps daily history: samples add to the day, the last value is remembered, bulk rows replace, reads carry the row before', async () => {
       const { store } = await factory.open();

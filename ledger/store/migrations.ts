@@ -182,12 +182,29 @@ function v60(dialect: Dialect): string[] {
   ];
 }
 
+// The decision log's search (the audit view): what each record names, products
+// and resources, in a side table written with the record (ledger/audit/refs.ts),
+// and indexes for actor and action, so a filtered page newest first walks one
+// index, not the log. An index, not evidence: verify never reads it. Existing
+// records are indexed by the store when it applies this version (backfillLogRefs).
+export const LOG_REFS_VERSION = 80;
+
+function v80(t: Types): string[] {
+  return [
+    `CREATE TABLE eg_log_refs (kind TEXT NOT NULL, value TEXT NOT NULL, seq ${t.int} NOT NULL, PRIMARY KEY (kind, value, seq))${t.clustered}`,
+    // Retention deletes a pruned record's refs by seq.
+    'CREATE INDEX eg_log_refs_seq ON eg_log_refs (seq)',
+    'CREATE INDEX eg_log_actor ON eg_log (actor, seq)',
+    'CREATE INDEX eg_log_action ON eg_log (action, seq)',
+  ];
+}
+
 /**
  * Statements of each version, in order; the array index + 1 is the version.
  * Versions were handed out to parallel branches (10: the decision log, 20:
  * exceptions and findings, 30: history, 40: reservation keys and targets,
  * 55: indexes of denials and history steps, 60: the log chained in PostgreSQL,
- * 70: tokens' source limits), so the list has holes: a hole
+ * 70: tokens' source limits, 80: the log's search), so the list has holes: a hole
  * applies nothing and is recorded like any version.
  */
 export function migrations(dialect: Dialect): (string[] | undefined)[] {
@@ -200,6 +217,7 @@ export function migrations(dialect: Dialect): (string[] | undefined)[] {
   list[54] = v55();
   list[59] = v60(dialect);
   list[69] = v70();
+  list[LOG_REFS_VERSION - 1] = v80(t);
   return list;
 }
 

@@ -7,9 +7,11 @@ import pg from 'pg';
 import { EntitlegateError } from '../../engine/errors.ts';
 import { bodyAroundSeq, type LogEntry, type LogRecord, type StoredLogRecord, recordedEntry } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/checkpoint.ts';
+import { logRefs } from '../audit/refs.ts';
 import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
 import { type LogLines, linesFrom, logLinesSql } from './log-rows.ts';
-import { DENIED_DECISION, HISTORY_STEP, migrations } from './migrations.ts';
+import { DENIED_DECISION, HISTORY_STEP, LOG_REFS_VERSION, migrations } from './migrations.ts';
+import { aboutId, aboutRefsSql, type LogSearch, searchSql } from './log-search.ts';
 import {
   EXCEPTION_COLUMNS,
   FINDING_COLUMNS,
@@ -108,6 +110,7 @@ export class PostgresStore implements Store {
           await c.query('BEGIN');
           try {
             for (const stmt of all[v - 1] ?? []) await c.query(stmt);
+            if (v === LOG_REFS_VERSION) await backfillLogRefs(c);
             await c.query('INSERT INTO eg_migrations (version, applied_at) VALUES ($1, $2)', [v, Date.now()]);
             await c.query('COMMIT');
           } catch (err) {
@@ -243,6 +246,11 @@ export class PostgresStore implements Store {
     return rows.map(storedFrom);
   }
 
+  async searchLog(q: LogSearch): Promise<StoredLogRecord[]> {
+    const { sql, params } = searchSql('postgres', q);
+    return (await this.q<LogRow>(sql, params)).map(storedFrom);
+  }
+
   async lastHistoryStep(): Promise<number> {
     const [r] = await this.q<{ s: string | null }>(`SELECT max(seq) AS s FROM eg_log WHERE ${HISTORY_STEP}`);
     return r?.s != null ? Number(r.s) : 0;
@@ -294,6 +302,7 @@ export class PostgresStore implements Store {
         throw new EntitlegateError('EG_ERR_LEDGER_STORE', `pruning the decision log through ${through} needs a checkpoint there`);
       await c.query('UPDATE eg_log_head SET pruned_through = $1 WHERE id = 1 AND pruned_through < $1', [through]);
       const deleted = await c.query('DELETE FROM eg_log WHERE seq <= $1', [through]);
+      await c.query('DELETE FROM eg_log_refs WHERE seq <= $1', [through]);
       return { value: deleted.rowCount ?? 0, log: [entry] };
     });
   }
@@ -473,19 +482,73 @@ type PgTx = StoreTx & {
  */
 async function commit(c: Client, deferred: string[], log: LogEntry[]): Promise<void> {
   const now = Date.now();
-  const append = log.length
+  const recorded = log.map((e) => recordedEntry(e, now));
+  const append = recorded.length
     ? [
         `SELECT eg_log_append(${c.escapeLiteral(
           JSON.stringify(
-            log.map((e) => {
-              const r = recordedEntry(e, now);
-              return { at: r.at, actor: r.actor, action: r.action, subject: r.subject, details: r.detailsJson, ...bodyAroundSeq(r) };
-            }),
+            recorded.map((r) => ({
+              at: r.at,
+              actor: r.actor,
+              action: r.action,
+              subject: r.subject,
+              details: r.detailsJson,
+              ...bodyAroundSeq(r),
+            })),
           ),
         )}::jsonb)`,
+        // eg_log_append numbered them after the head it locked, which the last one now is.
+        ...refStatements(
+          recorded.map((r, i) => ({ ...r, seq: `(SELECT seq FROM eg_log_head WHERE id = 1) - ${recorded.length - 1 - i}` })),
+          (v) => c.escapeLiteral(v),
+        ),
       ]
     : [];
   await c.query([...deferred, ...append, 'COMMIT'].join(';\n'));
+}
+
+/**
+ * The records' entries in eg_log_refs (the log's search index), as statements
+ * sent with the records; `seq` is SQL (a number, or an expression over the head).
+ */
+function refStatements(
+  records: readonly (Pick<LogRecord, 'action' | 'details' | 'subject'> & { seq: string })[],
+  L: (v: string) => string,
+): string[] {
+  const values: string[] = [];
+  const about: string[] = [];
+  for (const r of records) {
+    const refs = logRefs(r);
+    for (const v of refs.products) values.push(`(${r.seq}, 'product', ${L(v)})`);
+    for (const v of refs.resources) values.push(`(${r.seq}, 'resource', ${L(v)})`);
+    const id = aboutId(refs, r.subject);
+    if (refs.about && id !== null)
+      about.push(
+        aboutRefsSql('postgres', refs.about)
+          .replaceAll('$1', r.seq)
+          .replaceAll('$2', typeof id === 'number' ? String(int(id)) : L(id)),
+      );
+  }
+  const direct = values.length > 0 ? [`INSERT INTO eg_log_refs (seq, kind, value) VALUES ${values.join(', ')} ON CONFLICT DO NOTHING`] : [];
+  return [...direct, ...about];
+}
+
+/** Indexes the records appended before migration 80, in its transaction, a page at a time. */
+async function backfillLogRefs(c: Client): Promise<void> {
+  const L = (v: string) => c.escapeLiteral(v);
+  for (let from = 1; ; ) {
+    const rows = (await c.query(`SELECT ${LOG_COLUMNS} FROM eg_log WHERE seq >= $1 ORDER BY seq LIMIT 1000`, [from])).rows as LogRow[];
+    const statements = refStatements(
+      rows.map((row) => {
+        const r = parsed(storedFrom(row));
+        return { ...r, seq: String(int(r.seq)) };
+      }),
+      L,
+    );
+    if (statements.length > 0) await c.query(statements.join(';\n'));
+    if (rows.length < 1000) return;
+    from = Number(rows.at(-1)!.seq) + 1;
+  }
 }
 
 function int(n: number): number {

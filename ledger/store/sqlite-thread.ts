@@ -241,6 +241,7 @@ export class ThreadedSqliteStore implements Store {
   logRows: Store['logRows'] = (fromSeq, limit) => this.call('logRows', fromSeq, limit);
   logLines: Store['logLines'] = (fromSeq, limit) => this.call('logLines', fromSeq, limit);
   logDenials: Store['logDenials'] = (beforeSeq, limit, product) => this.call('logDenials', beforeSeq, limit, product);
+  searchLog: Store['searchLog'] = (q) => this.call('searchLog', q);
   lastHistoryStep: Store['lastHistoryStep'] = () => this.call('lastHistoryStep');
   historyWindow: Store['historyWindow'] = (scope, from, to) => this.call('historyWindow', scope, from, to);
   logSeqAt: Store['logSeqAt'] = (at) => this.call('logSeqAt', at);

@@ -12,9 +12,11 @@ import { EntitlegateError } from '../../engine/errors.ts';
 import type { Scope } from '../../engine/types.ts';
 import { chainRecords, type LogEntry, type LogRecord, type StoredLogRecord } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/checkpoint.ts';
+import { logRefs } from '../audit/refs.ts';
 import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
 import { type LogLines, linesFrom, logLinesSql } from './log-rows.ts';
-import { DENIED_DECISION, HISTORY_STEP, migrations } from './migrations.ts';
+import { DENIED_DECISION, HISTORY_STEP, LOG_REFS_VERSION, migrations } from './migrations.ts';
+import { aboutId, aboutRefsSql, insertRefSql, type LogSearch, searchSql } from './log-search.ts';
 import {
   stateFilter,
   EXCEPTION_COLUMNS,
@@ -166,6 +168,7 @@ export class SqliteStore implements Store {
       for (let v = current + 1; v <= all.length; v++) {
         for (const stmt of all[v - 1] ?? []) this.db.exec(stmt);
         this.run('INSERT INTO eg_migrations (version, applied_at) VALUES (?, ?)', v, Date.now());
+        if (v === LOG_REFS_VERSION) this.backfillLogRefs();
       }
     });
   }
@@ -373,6 +376,7 @@ export class SqliteStore implements Store {
     const records = chainRecords({ seq: Number(head.seq), hash: head.hash }, entries);
     this.insertLog ??= this.db.prepare(`INSERT INTO eg_log (${LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
     for (const r of records) this.insertLog.run(r.seq, r.at, r.actor, r.action, r.subject, r.detailsJson, r.prevHash, r.hash);
+    for (const r of records) this.writeRefs(r);
     const last = records.at(-1);
     if (last) this.run('UPDATE eg_log_head SET seq = ?, hash = ? WHERE id = 1', last.seq, last.hash);
   }
@@ -464,6 +468,7 @@ export class SqliteStore implements Store {
         throw new EntitlegateError('EG_ERR_LEDGER_STORE', `pruning the decision log through ${through} needs a checkpoint there`);
       this.run('UPDATE eg_log_head SET pruned_through = ? WHERE id = 1 AND pruned_through < ?', through, through);
       const n = this.run('DELETE FROM eg_log WHERE seq <= ?', through);
+      this.run('DELETE FROM eg_log_refs WHERE seq <= ?', through);
       this.append([entry]);
       return n;
     });
@@ -654,6 +659,37 @@ export class SqliteStore implements Store {
       );
       return ids.length;
     });
+  }
+
+  private refStmts: { one: StatementSync; reservation: StatementSync; exception: StatementSync } | undefined;
+
+  /** The record's entries in eg_log_refs (the log's search index), in the append's transaction. */
+  private writeRefs(r: LogRecord): void {
+    this.refStmts ??= {
+      one: this.db.prepare(insertRefSql('sqlite')),
+      reservation: this.db.prepare(aboutRefsSql('sqlite', 'reservation')),
+      exception: this.db.prepare(aboutRefsSql('sqlite', 'exception')),
+    };
+    const refs = logRefs(r);
+    for (const v of refs.products) this.refStmts.one.run(r.seq, 'product', v);
+    for (const v of refs.resources) this.refStmts.one.run(r.seq, 'resource', v);
+    const id = aboutId(refs, r.subject);
+    if (refs.about && id !== null) this.refStmts[refs.about].run(r.seq, id);
+  }
+
+  /** Indexes the records appended before migration 80, in its transaction, a page at a time. */
+  private backfillLogRefs(): void {
+    for (let from = 1; ; ) {
+      const rows = this.all<LogRow>(`SELECT ${LOG_COLUMNS} FROM eg_log WHERE seq >= ? ORDER BY seq LIMIT 1000`, from);
+      for (const row of rows) this.writeRefs(parsed(storedFrom(row)));
+      if (rows.length < 1000) return;
+      from = Number(rows.at(-1)!.seq) + 1;
+    }
+  }
+
+  async searchLog(q: LogSearch): Promise<StoredLogRecord[]> {
+    const { sql, params } = searchSql('sqlite', q);
+    return this.all<LogRow>(sql, ...params).map(storedFrom);
   }
 
   async ping(): Promise<void> {

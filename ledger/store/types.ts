@@ -6,6 +6,7 @@ import type { Scope } from '../../engine/types.ts';
 import type { LogEntry, LogRecord, StoredLogRecord } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/checkpoint.ts';
 import type { LogLines } from './log-rows.ts';
+import type { LogSearch } from './log-search.ts';
 import { ROLES } from '../governance-settings.ts';
 
 export { ROLES };
@@ -280,6 +281,12 @@ export interface Store {
    * only those whose subject (a denial's products, comma-separated) names it.
    */
   logDenials(beforeSeq: number | null, limit: number, product?: string): Promise<StoredLogRecord[]>;
+  /**
+   * The decision log's search, newest first: records with fromSeq ≤ seq < beforeSeq
+   * matching every filter given (exactly), at most `limit`, read down one index
+   * (eg_log_refs for a product or resource, the actor's or action's index, or seq).
+   */
+  searchLog(q: LogSearch): Promise<StoredLogRecord[]>;
   /** Every product's rows of one scope with `from` ≤ day ≤ `to`, plus each series' last row before `from` (in no order): one read for a table of all products. */
   historyWindow(scope: string, from: string, to: string): Promise<HistoryDay[]>;
   /** The seq of the newest log record of a step that writes history (usage.report, reservation.confirm, reservation.release); 0 when none. */

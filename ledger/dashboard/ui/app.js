@@ -422,31 +422,151 @@ function chainStatus(c) {
     <button type="button" id="verify-all" class="secondary">Verify every record again</button>`;
 }
 
+// The actions the ledger writes to its log, for the action filter (the API matches one exactly).
+const LOG_ACTIONS = [
+  'decision',
+  'reservation.confirm',
+  'reservation.release',
+  'reservation.expire',
+  'usage.report',
+  'exception.request',
+  'exception.approve',
+  'exception.deny',
+  'exception.revoke',
+  'token.create',
+  'token.revoke',
+  'config.load',
+  'audit.prune',
+];
+
+// One line saying what a record is about; the details hold the rest.
+function logSummary(r) {
+  const d = r.details ?? {};
+  const products = (list) => [...new Set((list ?? []).map((p) => p.product))].join(', ');
+  switch (r.action.split('.')[0]) {
+    case 'decision': {
+      const what = `${d.allowed ? 'allowed' : 'denied'}: ${products(d.products) || '(no product)'}`;
+      return `${what}${d.reservation ? `; reserved ${d.reservation.id}` : ''}${d.mode && d.mode !== 'enforce' ? ` (${d.mode})` : ''}`;
+    }
+    case 'reservation':
+      return `reservation ${r.subject} ${r.action.split('.')[1]}${d.from ? ` (was ${d.from})` : ''}`;
+    case 'usage':
+      return `source ${r.subject}: ${num((d.usage ?? []).length)} records${d.settled ? `, settled ${num(d.settled.length ?? d.settled)}` : ''}`;
+    case 'exception':
+      return r.action === 'exception.request'
+        ? `${r.subject}: ${d.product} +${num(d.quantity)} until ${d.until}, requested by ${r.actor} (${d.ticket})`
+        : `${r.subject} ${r.action.split('.')[1]} by ${r.actor}${d.state ? `: now ${d.state}` : ''}`;
+    case 'token':
+      return `token ${r.subject} ${r.action.split('.')[1]}${d.roles ? ` (${d.roles.join(', ')})` : ''}`;
+    case 'config':
+      return `config ${r.subject.slice(0, 12)}…: ${num(d.products)} products, ${num(d.entitlements)} entitlements`;
+    case 'audit':
+      return `records through ${num(d.through)} pruned`;
+    default:
+      return '';
+  }
+}
+
+function logRow(r) {
+  return {
+    cells: [
+      num(r.seq),
+      esc(r.at),
+      esc(r.actor),
+      esc(r.action),
+      esc(r.subject),
+      esc(logSummary(r)),
+      `<details><summary>record ${esc(r.seq)}</summary><pre tabindex="0" aria-label="record ${esc(r.seq)} as JSON">${esc(JSON.stringify(r, null, 2))}</pre></details>`,
+    ],
+  };
+}
+
+function exceptionsTable(list) {
+  return table(
+    `Exceptions (${list.length}, newest first)`,
+    ['exception', 'product', { label: 'quantity', num: true }, 'scope', 'until', 'ticket', 'requested by', 'state', 'approvals'],
+    list.map((x) => ({
+      cells: [
+        esc(x.id),
+        esc(x.product),
+        num(x.quantity),
+        esc(scopeText(x.scope)),
+        esc(x.until),
+        esc(x.ticket),
+        `${esc(x.requestedBy)}<br /><span class="note">${esc(x.requestedAt)}</span>`,
+        esc(x.state) + (x.endedBy ? `<br /><span class="note">by ${esc(x.endedBy)} ${esc(x.endedAt ?? '')}</span>` : ''),
+        x.approvals.length
+          ? `<ul class="approvals">${x.approvals.map((a) => `<li>${esc(a.by)} at ${esc(a.at)}${a.reason ? `: ${esc(a.reason)}` : ''}</li>`).join('')}</ul>`
+          : `none (needs ${num(x.approvalsNeeded)})`,
+      ],
+    })),
+    { scroll: true, id: 'exceptions-table' },
+  );
+}
+
+// The ledger's day after `day`: the form's "to" is a day included, the API's an instant excluded.
+const dayAfter = (day) => new Date(Date.parse(`${day}T00:00:00Z`) + DAY).toISOString().slice(0, 10);
+
 async function auditView(el) {
   el.innerHTML = `
-    <h2>Audit: the decision log and the record of reservations</h2>
+    <h2>Audit: the decision log, exceptions and the chain</h2>
     <section aria-labelledby="chain-title"><h3 id="chain-title">Chain status</h3><div id="chain"><p class="note">Verifying…</p></div></section>
-    <h3>Reservations</h3>
-    <form id="audit-filter" class="filters">
-      <label for="f-product">Product<input id="f-product" name="product" /></label>
-      <label for="f-resource">Resource<input id="f-resource" name="resource" /></label>
-      <label for="f-actor">Actor<input id="f-actor" name="actor" /></label>
-      <label for="f-from">From<input id="f-from" name="from" type="date" /></label>
-      <label for="f-to">To<input id="f-to" name="to" type="date" /></label>
-      <button type="submit">Filter</button>
-      <button type="button" id="export" class="secondary">Export JSON Lines</button>
-    </form>
-    <div id="audit-table"></div>`;
-  let last = [];
-  const load = async () => {
+    <section aria-labelledby="log-title">
+      <h3 id="log-title">Decision log</h3>
+      <form id="audit-filter" class="filters">
+        <label for="f-product">Product<input id="f-product" name="product" /></label>
+        <label for="f-resource">Resource (exact id)<input id="f-resource" name="resource" /></label>
+        <label for="f-actor">Actor<input id="f-actor" name="actor" /></label>
+        <label for="f-action">Action<select id="f-action" name="action"><option value="">any</option>${LOG_ACTIONS.map((a) => `<option>${a}</option>`).join('')}</select></label>
+        <label for="f-from">From<input id="f-from" name="from" type="date" /></label>
+        <label for="f-to">To (included)<input id="f-to" name="to" type="date" /></label>
+        <button type="submit">Filter</button>
+        <button type="button" id="export" class="secondary">Export JSON Lines</button>
+      </form>
+      <p id="export-status" role="status"></p>
+      <div id="log-table"></div>
+      <button type="button" id="log-older" class="secondary" hidden>Older records</button>
+    </section>
+    <section aria-labelledby="exceptions-title"><h3 id="exceptions-title">Exceptions and their approvals</h3><div id="exceptions"></div></section>
+    <section aria-labelledby="reservations-title"><h3 id="reservations-title">Reservations</h3><div id="audit-table"></div></section>`;
+  const filters = () => {
+    const f = {};
+    for (const [k, val] of new FormData($('audit-filter'))) if (val) f[k] = String(val).trim();
+    return f;
+  };
+  let records = [];
+  let next = null;
+  let filtered = false;
+  const showLog = () => {
+    $('log-table').innerHTML = table(
+      `Decision log (${num(records.length)} shown, newest first${filtered ? '; only records naming what this token may see' : ''})`,
+      ['seq', 'time', 'actor', 'action', 'subject', 'summary', 'details'],
+      records.map(logRow),
+      { scroll: true, id: 'log', empty: 'no record matches' },
+    );
+    $('log-older').hidden = next === null;
+  };
+  const loadLog = async (older) => {
+    const f = filters();
+    const q = new URLSearchParams({ limit: '50' });
+    for (const k of ['product', 'resource', 'actor', 'action', 'from']) if (f[k]) q.set(k, f[k]);
+    if (f.to) q.set('to', dayAfter(f.to));
+    if (older && next !== null) q.set('before', String(next));
+    const page = await api(`/v1/audit/search?${q}`);
+    records = older ? [...records, ...page.records] : page.records;
+    next = page.next;
+    filtered = page.filtered === true;
+    showLog();
+  };
+  const loadReservations = async () => {
+    const f = filters();
     const q = new URLSearchParams();
-    for (const [k, val] of new FormData($('audit-filter'))) if (val) q.set(k, String(val));
+    for (const k of ['product', 'resource', 'actor', 'from', 'to']) if (f[k]) q.set(k, f[k]);
     const v = await api(`/v1/dashboard/audit?${q}`);
-    last = v.reservations;
     $('audit-table').innerHTML = table(
-      `Reservations (${last.length}, newest first)`,
+      `Reservations (${v.reservations.length}, newest first)`,
       ['made', 'reservation', 'state', 'by', 'expires', 'lines'],
-      last.map((r) => ({
+      v.reservations.map((r) => ({
         cells: [
           esc(r.createdAt),
           esc(r.id),
@@ -459,6 +579,10 @@ async function auditView(el) {
       { scroll: true },
     );
   };
+  const loadExceptions = async () => {
+    const v = await api('/v1/exceptions?limit=200');
+    $('exceptions').innerHTML = exceptionsTable(v.exceptions ?? []);
+  };
   const chain = async (full) => {
     $('chain').innerHTML = chainStatus(await api(`/v1/audit/chain${full ? '?full=true' : ''}`));
     $('verify-all').addEventListener('click', () => {
@@ -468,17 +592,37 @@ async function auditView(el) {
   };
   $('audit-filter').addEventListener('submit', (e) => {
     e.preventDefault();
-    void load().catch(showError);
+    void Promise.all([loadLog(false), loadReservations()]).catch(showError);
   });
-  $('export').addEventListener('click', () => {
-    const blob = new Blob([last.map((r) => JSON.stringify(r)).join('\n') + '\n'], { type: 'application/x-ndjson' });
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = `reservations-${today()}.jsonl`;
-    a.click();
-    URL.revokeObjectURL(a.href);
+  $('log-older').addEventListener('click', () => void loadLog(true).catch(showError));
+  // The whole chain from the From day on, as the ledger streams it: fetched with the token (never in a URL),
+  // saved from the response. An auditor limited to products or a scope is told why not.
+  $('export').addEventListener('click', async () => {
+    const status = $('export-status');
+    const from = filters().from;
+    status.textContent = 'Exporting…';
+    try {
+      const res = await fetch(`/v1/audit/export${from ? `?since=${encodeURIComponent(from)}` : ''}`, {
+        headers: { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}` },
+        credentials: 'omit',
+      });
+      if (!res.ok) {
+        const body = await res.json().catch(() => null);
+        status.textContent = `Not exported: ${body?.error?.message ?? `HTTP ${res.status}`}`;
+        return;
+      }
+      const blob = await res.blob();
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(blob);
+      a.download = `decision-log-${from ? `from-${from}-` : ''}${today()}.jsonl`;
+      a.click();
+      URL.revokeObjectURL(a.href);
+      status.textContent = `Exported ${num(blob.size)} bytes of JSON Lines${from ? ` from ${from} on` : ''}.`;
+    } catch (err) {
+      status.textContent = `Not exported: ${err.message}`;
+    }
   });
-  await Promise.all([chain(false), load()]);
+  await Promise.all([chain(false), loadLog(false), loadExceptions(), loadReservations()]);
 }
 
 // Built to the exceptions API of issue 18 (GET /v1/exceptions?state=pending,
