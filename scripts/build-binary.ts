@@ -8,7 +8,9 @@
 //    dependencies it loads from node_modules bundled into a second file (a
 //    binary has no node_modules); cli/sea-launcher.ts is the SEA's main script.
 // 2. Assets: that bundle, the package files the CLI reads (policy .wasm, its
-//    Rego sources and builtins list, package.json) and a manifest. The
+//    Rego sources and builtins list, package.json, the dashboard's page and
+//    uPlot), the embedded store's
+//    worker thread (started from its code) and a manifest. The
 //    instance-type table is imported as JSON, so it is inside the bundle.
 // 3. A first binary is run on representative checks (a generated 1,000-change
 //    plan, the Kubernetes example) and writes the V8 code cache of everything
@@ -25,6 +27,7 @@ import { build } from 'esbuild';
 import { generatePlan } from '../adapters/terraform/generate-plan.ts';
 import type { SeaManifest, SeaTraining } from '../cli/sea-launcher.ts';
 import { packageRoot } from '../engine/policy/wasm.ts';
+import { SEA_WORKER_ASSET } from '../ledger/store/sqlite-thread.ts';
 import { bundleCli } from './bundle-cli.ts';
 
 const SENTINEL = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -50,7 +53,10 @@ function packageFiles(root: string): string[] {
     .filter((e) => e.isFile() && e.name.endsWith('.rego') && !e.name.endsWith('_test.rego'))
     .map((e) => relative(root, join(e.parentPath, e.name)))
     .sort();
-  return ['package.json', 'policies/dist/entitlegate.wasm', 'policies/engine-builtins.json', ...rego];
+  // The dashboard's page, and uPlot where ledger/dashboard/ui-files.ts resolves it from (as in an npm install).
+  const ui = readdirSync(join(root, 'ledger', 'dashboard', 'ui')).map((f) => `ledger/dashboard/ui/${f}`);
+  const uplot = ['package.json', 'dist/uPlot.iife.min.js', 'dist/uPlot.min.css'].map((f) => `node_modules/uplot/${f}`);
+  return ['package.json', 'policies/dist/entitlegate.wasm', 'policies/engine-builtins.json', ...rego, ...ui.sort(), ...uplot];
 }
 
 export async function buildBinary(
@@ -85,6 +91,8 @@ export async function buildBinary(
     external: [...peers],
   });
   await build({ ...common, entryPoints: ['cli/sea-launcher.ts'], outfile: join(work, 'main.cjs') });
+  // The embedded store's thread: `ledger serve` starts it from this asset's code (a binary has no file beside it).
+  await build({ ...common, entryPoints: ['ledger/store/sqlite-worker.ts'], outfile: join(work, SEA_WORKER_ASSET), minifyWhitespace: true });
 
   const files = packageFiles(root);
   const hash = createHash('sha256').update(readFileSync(join(work, 'cli.cjs')));
@@ -100,6 +108,7 @@ export async function buildBinary(
       'deps.cjs': join(work, 'deps.cjs'),
       'manifest.json': join(work, 'manifest.json'),
       'cli.v8cache': cache,
+      [SEA_WORKER_ASSET]: join(work, SEA_WORKER_ASSET),
     };
     for (const f of files) assets[f] = join(root, f);
     const config = join(work, 'sea-config.json');

@@ -8,6 +8,7 @@
 // commits, and the writes' SQL, the decision log's hashing and the commit run
 // beside it. A step still answers only after its commit is on disk.
 import { existsSync } from 'node:fs';
+import * as sea from 'node:sea';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { EntitlegateError, type ErrorCode, type Problem } from '../../engine/errors.ts';
@@ -90,8 +91,24 @@ export function workerFile(): string {
   return fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './sqlite-worker.ts' : './sqlite-worker.js', import.meta.url));
 }
 
+/** The asset holding the worker's code in the single executable, which has no files beside it (scripts/build-binary.ts). */
+export const SEA_WORKER_ASSET = 'sqlite-worker.cjs';
+
+/** The worker to start: its file, or in the single executable its code; null when neither is there (then the store stays in-process). */
+function workerSource(): { file: string } | { code: string } | null {
+  if (sea.isSea()) {
+    try {
+      return { code: sea.getAsset(SEA_WORKER_ASSET, 'utf8') };
+    } catch {
+      return null;
+    }
+  }
+  const file = workerFile();
+  return existsSync(file) ? { file } : null;
+}
+
 export function canThread(): boolean {
-  return existsSync(workerFile());
+  return workerSource() !== null;
 }
 
 type Waiter = { resolve: (v: unknown) => void; reject: (e: Error) => void };
@@ -107,7 +124,10 @@ export class ThreadedSqliteStore implements Store {
 
   constructor(file: string) {
     this.file = file;
-    this.worker = new Worker(workerFile());
+    const source = workerSource();
+    if (!source)
+      throw new EntitlegateError('EG_ERR_LEDGER_STORE', `${file}: the embedded store's thread has no code here (${workerFile()})`);
+    this.worker = 'code' in source ? new Worker(source.code, { eval: true }) : new Worker(source.file);
     this.worker.unref();
     this.worker.on('message', (m: FromWorker) => {
       const w = this.waiting.get(m.id);

@@ -103,6 +103,46 @@ describe('single executable', () => {
     }
   });
 
+  it('ledger serve runs its embedded store in a thread of its own, from the code the binary carries, and reserves through it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eg-bin-ledger-'));
+    const store = join(dir, 'ledger.db');
+    const config = join(ROOT, 'ledger', 'testdata', 'ledger.yaml');
+    const made = spawnSync(bin, ['ledger', 'token', 'create', '--store', store, '--name', 'ci', '--role', 'gate'], {
+      encoding: 'utf8',
+      env: bare(),
+    });
+    expect(made.status, made.stderr).toBe(0);
+    const child = spawn(bin, ['ledger', 'serve', '--config', config, '--store', store, '--port', '0'], {
+      env: bare(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (log += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
+    try {
+      let url: string | undefined;
+      for (let i = 0; i < 200 && !url; i++) {
+        url = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1];
+        if (!url) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(url, log).toBeDefined();
+      // Node names a worker's thread WorkerThread; without the asset the store would run on the main thread and there would be none.
+      const threads = readdirSync(`/proc/${child.pid}/task`).map((t) => readFileSync(`/proc/${child.pid}/task/${t}/comm`, 'utf8').trim());
+      expect(threads).toContain('WorkerThread');
+      const res = await fetch(`${url}/v1/decisions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${made.stdout.trim()}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ claims: [{ product: 'db', quantity: 2, scope: {} }], reserve: true }),
+      });
+      const decision = (await res.json()) as { allowed: boolean; reservation?: { id: string } };
+      expect(decision.allowed).toBe(true);
+      expect(decision.reservation?.id).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('is a real executable, not a script that needs an interpreter', () => {
     expect(existsSync(bin)).toBe(true);
     expect(readFileSync(bin).subarray(0, 4).toString('latin1')).toBe('\x7fELF');
