@@ -378,15 +378,19 @@ export class Ledger {
     // A report rolled back after it was read into the engine must not stay there: re-read on the next step.
     return this.store
       .withProducts('all', async (tx) => {
-        if (mayReplace) {
-          await this.syncUsage(tx);
-          mayReplace(this.reports.find((r) => r.source === source)?.usage ?? []);
-        }
+        // Every source's report as it stands, under every product's lock: what the check and the settling read.
+        await this.syncUsage(tx);
+        mayReplace?.(this.reports.find((r) => r.source === source)?.usage ?? []);
         const now = this.clock().getTime();
         const report: UsageReport = { source, observedAt: body.observedAt, reportedAt: now, staleAfterMs, usage: body.usage };
         if (body.origin && body.origin !== source) report.origin = body.origin;
         await tx.putUsage(report, actor);
-        const settled = await tx.settle(reportedResources(body.usage), now);
+        // A line settles by what will count for its resource (the largest any source gives it), not by this report alone.
+        const counts = reportedQuantities([...this.reports.filter((r) => r.source !== source), report]);
+        const settled = await tx.settle(
+          reportedResources(body.usage).map((p) => ({ ...p, quantity: counts.get(`${p.product}\u0000${p.resource}`) ?? p.quantity })),
+          now,
+        );
         await tx.appendLog({
           at: now,
           actor,

@@ -138,3 +138,52 @@ describe('the mode a gate asks for', () => {
     expect(await used('db')).toBe(0);
   });
 });
+
+describe('one resource reported by two sources', () => {
+  const orders = 'Deployment/prod/orders-db';
+  const put = (token: string, source: string, quantity: number, observedAt: string) =>
+    l.call('PUT', `/v1/sources/${source}/usage`, {
+      token,
+      body: { version: 1, observedAt, usage: [{ product: 'db', quantity, scope: {}, resource: orders }] },
+    });
+
+  it('counts the largest quantity any source gives it: another source reporting it at less, even observed later, lowers nothing', async () => {
+    l = await startTestLedger({ clock: () => now });
+    const cluster = await reporter({ sources: ['cluster:a'] });
+    const sam = await reporter({ sources: ['sam:*'] });
+    expect((await put(cluster, 'cluster:a', 8, '2026-06-01T09:00:00Z')).status).toBe(200);
+    expect((await put(sam, 'sam:export', 0, '2026-06-01T09:59:00Z')).status).toBe(200);
+    expect(await used('db')).toBe(8);
+    const overlap = (await l.call('GET', '/v1/reconciliation', { token: l.tokens.reporter })).body.overlaps[0];
+    expect(overlap).toMatchObject({
+      resource: orders,
+      counted: { source: 'cluster:a', quantity: 8 },
+      also: [{ source: 'sam:export', quantity: 0 }],
+    });
+    // Once the source that gave the most says less, less counts.
+    expect((await put(cluster, 'cluster:a', 2, '2026-06-01T10:00:00Z')).status).toBe(200);
+    expect(await used('db')).toBe(2);
+  });
+
+  it('another source reporting the resource at something else does not settle the reservation of its change; its own source does', async () => {
+    l = await startTestLedger({ clock: () => now });
+    const cluster = await reporter({ sources: ['cluster:a'] });
+    const sam = await reporter({ sources: ['sam:*'] });
+    await put(cluster, 'cluster:a', 4, '2026-06-01T09:00:00Z');
+    // Raising orders-db from 4 to 8: the reservation holds the 4 it adds until the 8 is reported.
+    const raise = await l.call('POST', '/v1/decisions', {
+      token: l.tokens.gate,
+      body: {
+        claims: [{ product: 'db', quantity: 4, scope: {}, resource: { kind: 'Deployment', namespace: 'prod', name: 'orders-db' } }],
+        reserve: true,
+      },
+    });
+    const id = raise.body.reservation.id as string;
+    expect(await used('db')).toBe(8);
+    expect((await put(sam, 'sam:export', 1, '2026-06-01T09:59:00Z')).body.settled).toEqual([]);
+    expect((await l.call('GET', `/v1/reservations/${id}`, { token: l.tokens.gate })).body.state).toBe('held');
+    expect(await used('db')).toBe(8);
+    expect((await put(cluster, 'cluster:a', 8, '2026-06-01T10:00:00Z')).body.settled).toEqual([id]);
+    expect(await used('db')).toBe(8);
+  });
+});
