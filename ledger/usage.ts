@@ -63,7 +63,10 @@ export interface Overlap {
 /** Resources two or more sources report: which one counts (the largest), and what the others say (reconciliation). */
 export function overlaps(reports: readonly UsageReport[]): Overlap[] {
   const counting = countingSources(reports);
-  const byResource = new Map<string, { product: string; resource: string; all: { source: string; quantity: number; observedAt: string }[] }>();
+  const byResource = new Map<
+    string,
+    { product: string; resource: string; all: { source: string; quantity: number; observedAt: string }[] }
+  >();
   for (const r of newestFirst(reports))
     for (const p of reportedResources(r.usage)) {
       const key = `${p.product}\u0000${p.resource}`;
