@@ -13,13 +13,34 @@ export interface LedgerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startLedgerProcess(opts: { config: string; store: string; port?: number }): Promise<LedgerProcess> {
+/** `nodeArgs` go to node before the CLI (a test's --import), `env` adds to the environment. */
+export async function startLedgerProcess(opts: {
+  config: string;
+  store: string;
+  port?: number;
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+}): Promise<LedgerProcess> {
   const port = opts.port ?? (await freePort());
   const child = spawn(
     process.execPath,
-    [MAIN, 'ledger', 'serve', '--config', opts.config, '--store', opts.store, '--port', String(port), '--log-level', 'warn'],
+    [
+      ...(opts.nodeArgs ?? []),
+      MAIN,
+      'ledger',
+      'serve',
+      '--config',
+      opts.config,
+      '--store',
+      opts.store,
+      '--port',
+      String(port),
+      '--log-level',
+      'warn',
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
     },
   );
   let log = '';
