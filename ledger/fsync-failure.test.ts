@@ -36,13 +36,9 @@ const claim = (name: string) => ({
 });
 
 // biome-ignore lint/suspicious/noExplicitAny: test-only reader of JSON answers
-async function call(
-  url: string,
-  token: string | null,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: any }> {
+type Answer = { status: number; json: any };
+
+async function call(url: string, token: string | null, method: string, path: string, body?: unknown): Promise<Answer> {
   const res = await fetch(url + path, {
     method,
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
