@@ -72,12 +72,10 @@ export async function openLedger(opts: {
   store: string;
   clock: () => Date;
   check?: (config: Ledger['config']) => void;
-  /** The store stopped for good (the embedded store's fsync failed): the server must stop serving. */
-  onFatal?: (err: Error) => void;
 }): Promise<Ledger> {
   const { config, engine } = await loadEngine(opts.config, []);
   opts.check?.(config);
-  const store = await openStore(opts.store, { thread: true, ...(opts.onFatal ? { onFatal: opts.onFatal } : {}) });
+  const store = await openStore(opts.store, { thread: true });
   try {
     const ledger = new Ledger({ store, engine, config, clock: opts.clock });
     await ledger.start();
@@ -88,9 +86,7 @@ export async function openLedger(opts: {
   }
 }
 
-export async function startLedgerServer(
-  opts: LedgerServeOptions,
-): Promise<{ app: FastifyInstance; ledger: Ledger; address: string; failed: Promise<never> }> {
+export async function startLedgerServer(opts: LedgerServeOptions): Promise<{ app: FastifyInstance; ledger: Ledger; address: string }> {
   if (opts.tls) checkTls(opts.tls.cert, opts.tls.key);
   else if (!isLoopback(opts.host) && !opts.insecureHttp)
     throw new EntitlegateError(
@@ -105,13 +101,8 @@ export async function startLedgerServer(
   const key = opts.signingKey ? loadSigningKey(opts.signingKey) : undefined;
   // The flag wins over the config's ledger.audit.retainDays.
   let retainDays = opts.retainDays;
-  // Rejects when the store stops for good; /readyz already fails then, and serveLedger exits.
-  let fatal!: (err: Error) => void;
-  const failed = new Promise<never>((_, reject) => (fatal = reject));
-  failed.catch(() => undefined);
   const ledger = await openLedger({
     ...opts,
-    onFatal: (err) => fatal(err),
     check: (loaded) => {
       retainDays ??= loaded.config.ledger?.audit?.retainDays;
       if (retainDays !== undefined && !key)
@@ -144,7 +135,7 @@ export async function startLedgerServer(
       );
     if (!key) app.log.warn('no --signing-key: the decision log is hash-chained but its checkpoints are not signed');
     app.log.info({ store: ledger.store.kind, config: ledger.config.digest, auditKey: key?.keyId }, 'ledger ready');
-    return { app, ledger, address, failed };
+    return { app, ledger, address };
   } catch (err) {
     await app.close();
     throw new EntitlegateError('EG_ERR_USAGE', `cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
@@ -154,7 +145,7 @@ export async function startLedgerServer(
 export async function serveLedger(opts: LedgerServeOptions, hooks: LedgerServeHooks = {}): Promise<number> {
   // As the webhook: the policy's WebAssembly straight to the optimising compiler, for a long-running server.
   setFlagsFromString('--no-liftoff');
-  const { app, address, failed } = await startLedgerServer(opts);
+  const { app, address } = await startLedgerServer(opts);
   hooks.listening?.(address);
   const stop =
     hooks.stop ??
@@ -162,14 +153,7 @@ export async function serveLedger(opts: LedgerServeOptions, hooks: LedgerServeHo
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));
     });
-  try {
-    await Promise.race([stop, failed]);
-  } catch (err) {
-    // An fsync failed: nothing more is served from this store (steps waiting on it already failed); exit 2 with why.
-    app.log.fatal((err as Error).message);
-    await app.close();
-    throw err;
-  }
+  await stop;
   app.log.info('shutting down: finishing requests in flight');
   await app.close();
   return 0;

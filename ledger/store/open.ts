@@ -15,14 +15,12 @@ export function isPostgresUrl(spec: string): boolean {
  * the event loop); one-shot commands keep it on their own thread (no thread to start, no message per page).
  * A build without the worker's file beside this module (the single executable) runs it in-process.
  */
-export async function openStore(spec: string, opts: { thread?: boolean; onFatal?: (err: Error) => void } = {}): Promise<Store> {
-  // onFatal: the embedded store stopped for good (an fsync of its log failed); PostgreSQL handles its own.
-  const embedded = opts.onFatal ? { onFatal: opts.onFatal } : {};
+export async function openStore(spec: string, opts: { thread?: boolean } = {}): Promise<Store> {
   const store = isPostgresUrl(spec)
     ? new PostgresStore(spec)
     : opts.thread && canThread()
-      ? new ThreadedSqliteStore(resolve(spec), embedded)
-      : new SqliteStore(resolve(spec), embedded);
+      ? new ThreadedSqliteStore(resolve(spec))
+      : new SqliteStore(resolve(spec));
   try {
     await store.migrate();
   } catch (err) {

@@ -6,8 +6,7 @@
 // the connection on the server's thread nothing was served meanwhile. Now the
 // server keeps reading, authenticating and grouping requests while a group
 // commits, and the writes' SQL, the decision log's hashing and the commit run
-// beside it. A step still answers only after its commit is on disk (the
-// worker's SqliteStore syncs the -wal file after its commits: wal-sync.ts).
+// beside it. A step still answers only after its commit is on disk.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -29,8 +28,8 @@ export interface StepOp {
   args: unknown[];
 }
 
-/** worker → main: the answer to the message with this id, or (`fatal`) the store stopped for good: an fsync failed. */
-export type FromWorker = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WireError } | { fatal: WireError };
+/** worker → main: the answer to the message with this id. */
+export type FromWorker = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WireError };
 
 export interface WireError {
   message: string;
@@ -106,22 +105,11 @@ export class ThreadedSqliteStore implements Store {
   private dead: Error | null = null;
   private readonly opened: Promise<unknown>;
 
-  /** @param opts.onFatal called once if the store stops for good (an fsync failed); every call fails from then on */
-  constructor(file: string, opts: { onFatal?: (err: Error) => void } = {}) {
+  constructor(file: string) {
     this.file = file;
     this.worker = new Worker(workerFile());
     this.worker.unref();
     this.worker.on('message', (m: FromWorker) => {
-      if ('fatal' in m) {
-        const err = fromWire(m.fatal);
-        this.dead ??= err;
-        for (const [id, w] of this.waiting) {
-          this.forget(id);
-          w.reject(err);
-        }
-        opts.onFatal?.(err);
-        return;
-      }
       const w = this.waiting.get(m.id);
       if (!w) return;
       this.forget(m.id);

@@ -66,7 +66,7 @@ port.on('message', (m: ToWorker) => {
   switch (m.k) {
     case 'open':
       try {
-        store = new SqliteStore(m.file, { onFatal: (err) => port.postMessage({ fatal: toWire(err) } satisfies FromWorker) });
+        store = new SqliteStore(m.file);
         answer({ id: m.id, ok: true, value: null });
       } catch (err) {
         openError = err;

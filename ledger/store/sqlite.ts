@@ -1,8 +1,8 @@
 // The embedded store: one SQLite file through Node's built-in node:sqlite.
 // Chosen over PGlite (docs/ledger.md, "Choosing the embedded store"): both kept
 // every acknowledged write across kill -9 here, but node:sqlite needs no
-// dependency, answers a step only once its commit is fsynced (wal-sync.ts: group
-// commit), and its synchronous calls make a step one uninterrupted piece of work.
+// dependency, commits with an fsync (synchronous=FULL in WAL mode), and its
+// synchronous calls make a step one uninterrupted piece of work on the event loop.
 // One process owns the file; `ledger token create` may write beside a running
 // server (WAL and a busy timeout make the two take turns).
 import { mkdirSync } from 'node:fs';
@@ -15,7 +15,6 @@ import type { Checkpoint } from '../audit/checkpoint.ts';
 import { CHECKPOINT_COLUMNS, type CheckpointRow, LOG_COLUMNS, type LogRow, checkpointFrom, parsed, storedFrom } from './log-rows.ts';
 import { type LogLines, linesFrom, logLinesSql } from './log-rows.ts';
 import { DENIED_DECISION, HISTORY_STEP, migrations } from './migrations.ts';
-import { type Fsync, WalSync } from './wal-sync.ts';
 import {
   stateFilter,
   EXCEPTION_COLUMNS,
@@ -64,25 +63,16 @@ export class SqliteStore implements Store {
   private pending: Pending[] = [];
   private draining: Promise<void> | null = null;
   private historyStmt: StatementSync | undefined;
-  /** Syncs the -wal file after commits; a step is answered after it. */
-  private readonly wal: WalSync;
 
   readonly file: string;
 
-  /**
-   * @param opts.fsync replaces fs.fsync for the -wal file (tests hold or fail it)
-   * @param opts.onFatal called once if an fsync fails: the store then refuses everything
-   */
-  constructor(file: string, opts: { fsync?: Fsync; onFatal?: (err: Error) => void } = {}) {
+  constructor(file: string) {
     this.file = file;
-    this.wal = new WalSync(`${file}-wal`, opts.fsync, (err) => opts.onFatal?.(fatalError(file, err)));
     try {
       mkdirSync(dirname(file), { recursive: true });
       this.db = new DatabaseSync(file, { timeout: 5000 });
       this.db.exec('PRAGMA journal_mode = WAL');
-      // No fsync at COMMIT: the -wal file is synced apart (this.wal), before the step is answered.
-      // SQLite still syncs the WAL before a checkpoint and the database after it.
-      this.db.exec('PRAGMA synchronous = NORMAL');
+      this.db.exec('PRAGMA synchronous = FULL');
       this.db.exec('PRAGMA foreign_keys = ON');
     } catch (err) {
       throw new EntitlegateError('EG_ERR_LEDGER_STORE', `--store ${file}: cannot open the embedded store: ${(err as Error).message}`);
@@ -112,13 +102,12 @@ export class SqliteStore implements Store {
 
   /**
    * Runs `fn` as one step. Steps run one after another on the one connection,
-   * and the steps that queued up while the last one ran share the next
+   * and the steps that queued up while a commit was on disk share the next
    * transaction, each inside its own savepoint (a step that throws undoes only
-   * itself). After COMMIT the next group starts at once, and this group's steps
-   * are answered once an fsync of the -wal file that began after the COMMIT has
-   * completed (group commit: the fsync is off the serialised step, and the
-   * groups that commit during one fsync share the next). BEGIN IMMEDIATE takes
-   * the file's write lock up front, so a step never fails half-way on a lock upgrade.
+   * itself): one fsync for the lot, and no step is answered before its commit
+   * is on disk. Without this a step's cost was its fsync (~4 ms here), one at
+   * a time. BEGIN IMMEDIATE takes the file's write lock up front, so a step
+   * never fails half-way on a lock upgrade.
    */
   private transaction<T>(fn: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -131,15 +120,11 @@ export class SqliteStore implements Store {
     try {
       while (this.pending.length) {
         const batch = this.pending.splice(0, MAX_BATCH);
-        const results: StepResult[] = [];
-        if (this.wal.failed) {
-          this.answer(batch, Promise.reject(fatalError(this.file, this.wal.failed)));
-          continue;
-        }
+        const results: ({ ok: true; value: unknown } | { ok: false; err: unknown })[] = [];
         try {
           this.db.exec('BEGIN IMMEDIATE');
         } catch (err) {
-          this.answer(batch, Promise.reject(storeError(this.file, err)));
+          for (const p of batch) p.reject(storeError(this.file, err));
           continue;
         }
         for (const p of batch) {
@@ -158,37 +143,18 @@ export class SqliteStore implements Store {
           this.db.exec('COMMIT');
         } catch (err) {
           if (this.db.isTransaction) this.db.exec('ROLLBACK');
-          this.answer(batch, Promise.reject(storeError(this.file, err)));
+          for (const p of batch) p.reject(storeError(this.file, err));
           continue;
         }
-        const synced = this.wal.afterCommit().catch((err: Error) => {
-          throw fatalError(this.file, err);
+        batch.forEach((p, i) => {
+          const r = results[i]!;
+          if (r.ok) p.resolve(r.value);
+          else p.reject(r.err);
         });
-        this.answer(batch, synced, results);
       }
     } finally {
       this.draining = null;
     }
-  }
-
-  /** Every group answered so far, in commit order. */
-  private answered: Promise<unknown> = Promise.resolve();
-
-  /**
-   * Answers a group once `ready` settles (its commit synced, or why it failed),
-   * after every earlier group: a failure never overtakes the answer of a group
-   * committed before it.
-   */
-  private answer(batch: Pending[], ready: Promise<unknown>, results?: StepResult[]): void {
-    this.answered = Promise.allSettled([this.answered, ready]).then(([, r]) => {
-      if (r.status === 'rejected') for (const p of batch) p.reject(r.reason);
-      else
-        batch.forEach((p, i) => {
-          const s = results?.[i];
-          if (s?.ok) p.resolve(s.value);
-          else p.reject(s?.err);
-        });
-    });
   }
 
   async migrate(): Promise<void> {
@@ -691,20 +657,14 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
-    if (this.wal.failed) throw fatalError(this.file, this.wal.failed);
     this.get('SELECT 1');
   }
 
   async close(): Promise<void> {
     await this.draining;
-    await this.answered;
-    await this.wal.idle();
-    this.wal.close();
     this.db.close();
   }
 }
-
-type StepResult = { ok: true; value: unknown } | { ok: false; err: unknown };
 
 interface Pending {
   fn: () => Promise<unknown>;
@@ -717,14 +677,6 @@ const MAX_BATCH = 256;
 
 function storeError(file: string, err: unknown): EntitlegateError {
   return new EntitlegateError('EG_ERR_LEDGER_STORE', `${file}: the embedded store failed to commit: ${(err as Error).message}`);
-}
-
-/** After a failed fsync the store serves nothing: what the kernel reported written may not be on disk. */
-function fatalError(file: string, err: Error): EntitlegateError {
-  return new EntitlegateError(
-    'EG_ERR_LEDGER_STORE',
-    `${file}: the embedded store stopped: ${err.message}; what it committed since its last good fsync may not be on disk, so it serves nothing more (restart once the disk is sound)`,
-  );
 }
 
 export function newerSchema(where: string, found: number, known: number): EntitlegateError {

@@ -13,34 +13,13 @@ export interface LedgerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** `nodeArgs` go to node before the CLI (a test's --import), `env` adds to the environment. */
-export async function startLedgerProcess(opts: {
-  config: string;
-  store: string;
-  port?: number;
-  nodeArgs?: string[];
-  env?: Record<string, string>;
-}): Promise<LedgerProcess> {
+export async function startLedgerProcess(opts: { config: string; store: string; port?: number }): Promise<LedgerProcess> {
   const port = opts.port ?? (await freePort());
   const child = spawn(
     process.execPath,
-    [
-      ...(opts.nodeArgs ?? []),
-      MAIN,
-      'ledger',
-      'serve',
-      '--config',
-      opts.config,
-      '--store',
-      opts.store,
-      '--port',
-      String(port),
-      '--log-level',
-      'warn',
-    ],
+    [MAIN, 'ledger', 'serve', '--config', opts.config, '--store', opts.store, '--port', String(port), '--log-level', 'warn'],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
     },
   );
   let log = '';
