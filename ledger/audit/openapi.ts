@@ -26,6 +26,16 @@ const record = {
   },
 };
 
+/** A page of records: /v1/audit/records (oldest first) and /v1/audit/search (newest first). */
+const recordsPage = {
+  type: 'object',
+  properties: {
+    records: { type: 'array', items: record },
+    next: { type: ['integer', 'null'] },
+    filtered: { type: 'boolean', description: 'present (true) when the token is limited: records it may not see are left out' },
+  },
+};
+
 export const auditPaths = {
   '/v1/audit/records': {
     get: {
@@ -36,14 +46,7 @@ export const auditPaths = {
       responses: {
         '200': {
           description: 'records, and the seq to ask for next (null at the end)',
-          ...json({
-            type: 'object',
-            properties: {
-              records: { type: 'array', items: record },
-              next: { type: ['integer', 'null'] },
-              filtered: { type: 'boolean', description: 'present (true) when the token is limited: records it may not see are left out' },
-            },
-          }),
+          ...json(recordsPage),
         },
         ...errors,
       },
@@ -82,14 +85,7 @@ export const auditPaths = {
       responses: {
         '200': {
           description: 'records, newest first, and the before to ask for the next (older) page (null at the end)',
-          ...json({
-            type: 'object',
-            properties: {
-              records: { type: 'array', items: record },
-              next: { type: ['integer', 'null'] },
-              filtered: { type: 'boolean', description: 'present (true) when the token is limited: records it may not see are left out' },
-            },
-          }),
+          ...json(recordsPage),
         },
         ...errors,
         '400': { description: 'an unknown parameter, a bad date, before or limit', ...json({ $ref: '#/components/schemas/Error' }) },

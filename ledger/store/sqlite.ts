@@ -58,6 +58,23 @@ import type {
   UsageReport,
 } from './types.ts';
 
+/**
+ * The days in [from, to] of every series whose `by` column is the parameter,
+ * and each series' last day before `from` (what it carries in). Parameters:
+ * from, to, value, from, value. CROSS JOIN fixes the join order in SQLite:
+ * series first, then a key range per series.
+ */
+function seriesDaysSql(by: 'product' | 'scope'): string {
+  return `SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
+       CROSS JOIN eg_history h ON h.product = l.product AND h.scope = l.scope AND h.day BETWEEN ? AND ?
+      WHERE l.${by} = ?
+     UNION ALL
+     SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
+       CROSS JOIN eg_history h ON h.product = l.product AND h.scope = l.scope
+        AND h.day = (SELECT max(day) FROM eg_history m WHERE m.product = l.product AND m.scope = l.scope AND m.day < ?)
+      WHERE l.${by} = ?`;
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'embedded' as const;
   private readonly db: DatabaseSync;
@@ -417,17 +434,7 @@ export class SqliteStore implements Store {
 
   async historyWindow(scope: string, from: string, to: string): Promise<HistoryDay[]> {
     // As history() for one product, for every product's series of one scope: a key range (and one seek) per series.
-    this.historyWindowStmt ??= this.db.prepare(
-      `SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
-         CROSS JOIN eg_history h ON h.product = l.product AND h.scope = l.scope AND h.day BETWEEN ? AND ?
-        WHERE l.scope = ?
-       UNION ALL
-       SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
-         CROSS JOIN eg_history h ON h.product = l.product AND h.scope = l.scope
-          AND h.day = (SELECT max(day) FROM eg_history m WHERE m.product = l.product AND m.scope = l.scope AND m.day < ?)
-        WHERE l.scope = ?
-       `,
-    );
+    this.historyWindowStmt ??= this.db.prepare(seriesDaysSql('scope'));
     return this.historyWindowStmt.all(from, to, scope, from, scope) as unknown as HistoryDay[];
   }
 
@@ -477,18 +484,7 @@ export class SqliteStore implements Store {
   async history(product: string, from: string, to: string): Promise<HistoryDay[]> {
     // Through eg_history_last's series and the primary key: a key range (and, for the
     // row each series carries in, one seek) per series, not every day of the product.
-    this.historyStmt ??= this.db.prepare(
-      // CROSS JOIN fixes the join order in SQLite: series first, then a key range per series.
-      `SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
-         CROSS JOIN eg_history h ON h.product = l.product AND h.scope = l.scope AND h.day BETWEEN ? AND ?
-        WHERE l.product = ?
-       UNION ALL
-       SELECT h.product, h.scope, h.day, h.peak, h.total, h.samples, h.last FROM eg_history_last l
-         CROSS JOIN eg_history h ON h.product = l.product AND h.scope = l.scope
-          AND h.day = (SELECT max(day) FROM eg_history m WHERE m.product = l.product AND m.scope = l.scope AND m.day < ?)
-        WHERE l.product = ?
-       ORDER BY 2, 3`,
-    );
+    this.historyStmt ??= this.db.prepare(`${seriesDaysSql('product')} ORDER BY 2, 3`);
     return this.historyStmt.all(from, to, product, from, product) as unknown as HistoryDay[];
   }
 

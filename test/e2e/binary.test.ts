@@ -25,6 +25,23 @@ beforeAll(async () => {
 }, 600_000);
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
+/** The binary as a server on a free port: started bare, its address read from its log once it listens. */
+async function serveBinary(args: string[]) {
+  const child = spawn(bin, args, { env: bare(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (log += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let url: string | undefined;
+  for (let i = 0; i < 200 && !url && child.exitCode === null; i++) {
+    url = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1];
+    if (!url) await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!url) child.kill('SIGKILL');
+  expect(url, log).toBeDefined();
+  return { child, url: url!, exited, log: () => log };
+}
+
 describe('single executable', () => {
   it('decides the example exactly as the package bin does, with no Node on PATH, from its embedded code cache on the first run', () => {
     const r = spawnSync(bin, EXAMPLE, { encoding: 'utf8', cwd: home, env: bare({ ENTITLEGATE_SEA_DEBUG: '1' }) });
@@ -68,38 +85,24 @@ describe('single executable', () => {
   });
 
   it('serve runs from the binary alone (its dependencies are inside) and drains on SIGTERM', async () => {
-    const child = spawn(
-      bin,
-      [
-        'serve',
-        '--config',
-        join(ROOT, 'examples/entitlegate.yaml'),
-        '--usage',
-        join(ROOT, 'examples/usage.yaml'),
-        '--insecure-http',
-        '--port',
-        '0',
-      ],
-      { env: bare(), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let log = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (log += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const server = await serveBinary([
+      'serve',
+      '--config',
+      join(ROOT, 'examples/entitlegate.yaml'),
+      '--usage',
+      join(ROOT, 'examples/usage.yaml'),
+      '--insecure-http',
+      '--port',
+      '0',
+    ]);
     try {
-      let url: string | undefined;
-      for (let i = 0; i < 200 && !url; i++) {
-        url = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1];
-        if (!url) await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(url, log).toBeDefined();
-      const ready = await fetch(`${url}/readyz`);
+      const ready = await fetch(`${server.url}/readyz`);
       expect(ready.status).toBe(200);
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      expect(log).toContain('shutting down: finishing requests in flight');
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+      expect(server.log()).toContain('shutting down: finishing requests in flight');
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (server.child.exitCode === null) server.child.kill('SIGKILL');
     }
   });
 
@@ -112,24 +115,13 @@ describe('single executable', () => {
       env: bare(),
     });
     expect(made.status, made.stderr).toBe(0);
-    const child = spawn(bin, ['ledger', 'serve', '--config', config, '--store', store, '--port', '0'], {
-      env: bare(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let log = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (log += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
+    const server = await serveBinary(['ledger', 'serve', '--config', config, '--store', store, '--port', '0']);
+    const pid = server.child.pid!;
     try {
-      let url: string | undefined;
-      for (let i = 0; i < 200 && !url; i++) {
-        url = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1];
-        if (!url) await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(url, log).toBeDefined();
       // Node names a worker's thread WorkerThread; without the asset the store would run on the main thread and there would be none.
-      const threads = readdirSync(`/proc/${child.pid}/task`).map((t) => readFileSync(`/proc/${child.pid}/task/${t}/comm`, 'utf8').trim());
+      const threads = readdirSync(`/proc/${pid}/task`).map((t) => readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim());
       expect(threads).toContain('WorkerThread');
-      const res = await fetch(`${url}/v1/decisions`, {
+      const res = await fetch(`${server.url}/v1/decisions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${made.stdout.trim()}`, 'content-type': 'application/json' },
         body: JSON.stringify({ claims: [{ product: 'db', quantity: 2, scope: {} }], reserve: true }),
@@ -138,7 +130,7 @@ describe('single executable', () => {
       expect(decision.allowed).toBe(true);
       expect(decision.reservation?.id).toMatch(/^[0-9a-f-]{36}$/);
     } finally {
-      child.kill('SIGKILL');
+      server.child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });
