@@ -22,6 +22,7 @@ import {
   type UsageReport,
 } from './store/types.ts';
 import { LedgerExceptions } from './exception-pools.ts';
+import type { Decide } from './thread-decider.ts';
 import { recordFindings } from './findings.ts';
 import { effectiveUsage, type Overlap, overlaps, reportedQuantities, reportedResources, staleWarnings } from './usage.ts';
 
@@ -79,6 +80,8 @@ export class Ledger {
   private reported: { of: UsageReport[]; quantities: Map<string, number> } | undefined;
   /** Active ledger exceptions, fed to the engine as exception pools beside the config's. */
   readonly exceptions: LedgerExceptions;
+  /** Where decisions are made when not here: the embedded store's thread (decideIn). */
+  private decider: Decide | undefined;
 
   constructor(opts: { store: Store; engine: Engine; config: LoadedConfig; clock: () => Date }) {
     this.store = opts.store;
@@ -122,6 +125,15 @@ export class Ledger {
     this.usageVersion = v;
   }
 
+  /**
+   * Hands every decision to `decide` from now on (the embedded store's thread,
+   * ledger/thread-decider.ts); reports, confirms, releases and exceptions stay
+   * here. Both sides are Ledgers over the one store and its serialised steps.
+   */
+  decideIn(decide: Decide): void {
+    this.decider = decide;
+  }
+
   /** Re-reads usage if a report (to this or another replica) changed it. */
   async refresh(): Promise<void> {
     await this.store.withProducts([], (tx) => this.syncUsage(tx));
@@ -134,6 +146,7 @@ export class Ledger {
         `the claims were made with config ${req.configDigest}, but the ledger decides with ${this.config.digest}; fetch the ledger's config (GET /v1/config) and make the claims again`,
       );
     }
+    if (this.decider) return this.decider({ req, actor, client, at: this.clock().getTime() });
     const products = [...new Set(req.claims.map((c) => c.product))].sort();
     const key = products.join('\u0000');
     return new Promise<LedgerDecision>((resolve, reject) => {

@@ -15,6 +15,7 @@ import { tokenView } from './token-routes.ts';
 import { Ledger } from './ledger.ts';
 import { buildLedgerServer } from './server.ts';
 import { openStore } from './store/open.ts';
+import { ThreadedSqliteStore } from './store/sqlite-thread.ts';
 import type { Role, TokenLimits, TokenRecord } from './store/types.ts';
 
 export interface LedgerServeOptions {
@@ -79,6 +80,9 @@ export async function openLedger(opts: {
   try {
     const ledger = new Ledger({ store, engine, config, clock: opts.clock });
     await ledger.start();
+    // The embedded store's thread decides too: a step then never waits on this thread's event loop.
+    if (store instanceof ThreadedSqliteStore)
+      ledger.decideIn(await store.decider({ config, policy: { path: engine.policy.path, bytes: engine.policy.bytes } }));
     return ledger;
   } catch (err) {
     await store.close();

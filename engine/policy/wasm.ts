@@ -50,16 +50,24 @@ export class CompiledPolicy {
   private readonly entrypoint: number;
   private reservedHeap = 0;
 
-  private constructor(path: string, digest: string, wasm: LoadedPolicy) {
+  /** The module as loaded, so another thread can load the same policy (the embedded ledger's decisions, ledger/thread-decider.ts). */
+  readonly bytes: Uint8Array;
+
+  private constructor(path: string, digest: string, wasm: LoadedPolicy, bytes: Uint8Array) {
     this.path = path;
     this.digest = digest;
     this.wasm = wasm;
+    this.bytes = bytes;
     this.entrypoint = (wasm.entrypoints as Record<string, number>)[ENTRYPOINT]!;
   }
 
   static async load(path = builtinPolicyPath()): Promise<CompiledPolicy> {
     // A FIFO named as the config's `policy:` would block every start.
-    const bytes = readFileBytes(path, 'EG_ERR_POLICY_LOAD', 'the compiled policy');
+    return CompiledPolicy.fromBytes(path, readFileBytes(path, 'EG_ERR_POLICY_LOAD', 'the compiled policy'));
+  }
+
+  /** The policy from its module's bytes (`path`: where they were read, for messages). */
+  static fromBytes(path: string, bytes: Uint8Array): CompiledPolicy {
     try {
       // The sync loader: the async one tests `instanceof Response`, and that
       // first touch of the global loads Node's fetch stack (undici), 12 ms
@@ -70,7 +78,7 @@ export class CompiledPolicy {
       if (!Object.hasOwn(wasm.entrypoints, ENTRYPOINT)) {
         throw new Error(`it has no ${ENTRYPOINT} entrypoint; build it with \`entitlegate policy build\``);
       }
-      return new CompiledPolicy(path, 'sha256:' + createHash('sha256').update(bytes).digest('hex'), wasm);
+      return new CompiledPolicy(path, 'sha256:' + createHash('sha256').update(bytes).digest('hex'), wasm, bytes);
     } catch (err) {
       throw new EntitlegateError('EG_ERR_POLICY_LOAD', `${path}: not a usable entitlegate policy: ${(err as Error).message}`);
     }

@@ -12,6 +12,8 @@ import * as sea from 'node:sea';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { EntitlegateError, type ErrorCode, type Problem } from '../../engine/errors.ts';
+import type { LedgerDecision } from '../ledger.ts';
+import type { Decide, DecideCall, DeciderSetup } from '../thread-decider.ts';
 import type { ReservationLine, Store, StoreTx } from './types.ts';
 
 /** main → worker */
@@ -20,7 +22,10 @@ export type ToWorker =
   | { k: 'call'; id: number; method: string; args: unknown[] }
   | { k: 'step'; id: number; done: number; products: readonly string[] | 'all'; prefetch: { now: number } | undefined }
   /** Statements of a step, in order, then maybe its end (`end`: whether the step's callback succeeded). */
-  | { k: 'ops'; step: number; ops: StepOp[]; end?: boolean };
+  | { k: 'ops'; step: number; ops: StepOp[]; end?: boolean }
+  /** Decide in the thread from now on (ledger/thread-decider.ts). */
+  | { k: 'decider'; id: number; setup: DeciderSetup }
+  | { k: 'decide'; id: number; call: DecideCall };
 
 /** One statement; `id` 0: no answer wanted (a write: its error fails the step at its end). */
 export interface StepOp {
@@ -236,6 +241,24 @@ export class ThreadedSqliteStore implements Store {
     // Answered once the step's group is committed (or with why it was not).
     await done;
     return value;
+  }
+
+  /**
+   * Makes the thread a deciding ledger too (ledger/thread-decider.ts) and
+   * returns how to hand it a decision: one message there, one back.
+   */
+  async decider(setup: DeciderSetup): Promise<Decide> {
+    await this.opened;
+    const id = this.id();
+    const ready = this.expect<void>(id);
+    this.post({ k: 'decider', id, setup });
+    await ready;
+    return (call) => {
+      const id = this.id();
+      const answer = this.expect<LedgerDecision>(id);
+      this.post({ k: 'decide', id, call });
+      return answer;
+    };
   }
 
   async migrate(): Promise<void> {

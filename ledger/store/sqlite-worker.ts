@@ -4,6 +4,7 @@
 // statements come here as messages, in order, and run inside the step's
 // savepoint of the group's transaction, as in-process (sqlite.ts, drain).
 import { parentPort } from 'node:worker_threads';
+import { ThreadDecider } from '../thread-decider.ts';
 import { SqliteStore } from './sqlite.ts';
 import { type FromWorker, type Prefetched, type StepOp, type ToWorker, toWire } from './sqlite-thread.ts';
 import type { StoreTx } from './types.ts';
@@ -20,6 +21,7 @@ interface Step {
 const port = parentPort!;
 let store: SqliteStore | undefined;
 let openError: unknown;
+let decider: ThreadDecider | undefined;
 const steps = new Map<number, Step>();
 
 const answer = (m: FromWorker) => port.postMessage(m);
@@ -101,6 +103,22 @@ port.on('message', (m: ToWorker) => {
         .finally(() => steps.delete(m.id));
       return;
     }
+    case 'decider':
+      if (!store) return fail(m.id, openError);
+      try {
+        decider = new ThreadDecider(store, m.setup);
+        answer({ id: m.id, ok: true, value: null });
+      } catch (err) {
+        fail(m.id, err);
+      }
+      return;
+    case 'decide':
+      if (!decider) return fail(m.id, new Error('the store thread was not made a deciding ledger'));
+      decider.decide(m.call).then(
+        (value) => answer({ id: m.id, ok: true, value }),
+        (err: unknown) => fail(m.id, err),
+      );
+      return;
     case 'ops': {
       const step = steps.get(m.step);
       if (!step) return;
