@@ -239,7 +239,7 @@ export class SqliteStore implements Store {
         r.actor,
         r.key ?? null,
       );
-      const line = this.db.prepare(
+      const line = this.prepared(
         'INSERT INTO eg_reservation_lines (reservation_id, n, product, quantity, scope, resource, expires_at, counts, target) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)',
       );
       r.lines.forEach((l, n) => {
@@ -258,19 +258,17 @@ export class SqliteStore implements Store {
     },
     setReservationState: async (id, state, at, actor) => this.setState(id, state, at, actor),
     putUsage: async (report, actor) => {
-      const { lastInsertRowid } = this.db
-        .prepare(
-          'INSERT INTO eg_usage_reports (source, observed_at, reported_at, origin, stale_after_ms, actor, records) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        )
-        .run(
-          report.source,
-          report.observedAt,
-          report.reportedAt,
-          report.origin ?? null,
-          report.staleAfterMs,
-          actor,
-          JSON.stringify(report.usage),
-        );
+      const { lastInsertRowid } = this.prepared(
+        'INSERT INTO eg_usage_reports (source, observed_at, reported_at, origin, stale_after_ms, actor, records) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ).run(
+        report.source,
+        report.observedAt,
+        report.reportedAt,
+        report.origin ?? null,
+        report.staleAfterMs,
+        actor,
+        JSON.stringify(report.usage),
+      );
       this.run(
         'INSERT INTO eg_sources (name, report_id) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET report_id = excluded.report_id',
         report.source,
@@ -280,7 +278,7 @@ export class SqliteStore implements Store {
     },
     settle: async (pairs, at) => {
       const ids = new Set<string>();
-      const lines = this.db.prepare(
+      const lines = this.prepared(
         `SELECT reservation_id, n, product, scope, quantity FROM eg_reservation_lines
           WHERE counts = 1 AND product = ? AND resource = ? AND (expires_at IS NULL OR expires_at > ?) AND ${settlesSql('?')}`,
       );
@@ -314,9 +312,9 @@ export class SqliteStore implements Store {
       return done;
     },
     insertException: async (x) => {
-      const { lastInsertRowid } = this.db
-        .prepare(`INSERT INTO eg_exceptions (${EXCEPTION_COLUMNS.slice('id, '.length)}) VALUES (${Array(15).fill('?').join(', ')})`)
-        .run(...exceptionValues(x));
+      const { lastInsertRowid } = this.prepared(
+        `INSERT INTO eg_exceptions (${EXCEPTION_COLUMNS.slice('id, '.length)}) VALUES (${Array(15).fill('?').join(', ')})`,
+      ).run(...exceptionValues(x));
       this.run("UPDATE eg_state SET v = v + 1 WHERE k = 'usage_version'");
       return { ...x, id: `exc-${lastInsertRowid}` };
     },
@@ -350,12 +348,12 @@ export class SqliteStore implements Store {
       ).map(lineFrom),
     historyLast: async () => this.all<HistorySample>('SELECT product, scope, last AS quantity FROM eg_history_last'),
     recordHistory: async (day, samples) => {
-      const row = this.db.prepare(
+      const row = this.prepared(
         `INSERT INTO eg_history (product, scope, day, peak, total, samples, last) VALUES (?, ?, ?, ?, ?, 1, ?)
          ON CONFLICT (product, scope, day) DO UPDATE SET peak = max(peak, excluded.peak), total = total + excluded.total,
            samples = samples + 1, last = excluded.last`,
       );
-      const last = this.db.prepare(
+      const last = this.prepared(
         'INSERT INTO eg_history_last (product, scope, last) VALUES (?, ?, ?) ON CONFLICT (product, scope) DO UPDATE SET last = excluded.last',
       );
       for (const s of samples) {
