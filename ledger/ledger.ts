@@ -1,7 +1,7 @@
 // The ledger's logic over a store: decide (and reserve) in one serialised step
 // per product, confirm, release, usage reports. Surfaces reach it over HTTP
 // (server.ts); nothing here knows HTTP.
-import { randomUUID } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { LoadedConfig } from '../config/load.ts';
 import type { Engine, UsageSource } from '../engine/engine.ts';
 import { EntitlegateError } from '../engine/errors.ts';
@@ -62,6 +62,13 @@ interface Waiting {
   resolve: (d: LedgerDecision) => void;
   reject: (err: unknown) => void;
 }
+
+/**
+ * A new reservation's id: a UUID that starts with the time (version 7) where
+ * Node has one (24 and later), so each insert lands at the right edge of the
+ * id indexes instead of on a random page of them; version 4 before.
+ */
+const reservationId: () => string = (crypto as { randomUUIDv7?: () => string }).randomUUIDv7 ?? crypto.randomUUID;
 
 // Enough to share one lock and one commit among every gate that waits; small enough to keep one step short.
 const MAX_BATCH = 256;
@@ -296,7 +303,7 @@ export class Ledger {
       // The TTL runs from the decision, not from before the locks were had.
       const decidedAt = Math.max(this.clock().getTime(), now.getTime());
       const r: Reservation = {
-        id: randomUUID(),
+        id: reservationId(),
         state: 'held',
         createdAt: decidedAt,
         expiresAt: decidedAt + req.ttlMs,

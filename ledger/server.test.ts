@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 // The ledger's HTTP API through a real socket, on the embedded store.
 import { afterEach, describe, expect, it } from 'vitest';
 import { openapi } from './openapi.ts';
@@ -36,6 +37,21 @@ describe('ledger API', () => {
     expect((await l.call('GET', '/v1/config', { token: null })).status).toBe(401);
     expect((await l.call('GET', '/healthz', { token: null })).status).toBe(200);
   });
+
+  it.runIf('randomUUIDv7' in crypto)(
+    'gives reservations ids that start with the time (UUID version 7), so the id indexes grow at one end',
+    async () => {
+      l = await startTestLedger({ clock });
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await l.call('POST', '/v1/decisions', { token: l.tokens.gate, body: { claims: [claim(1, `n${i}`)], reserve: true } });
+        ids.push(r.body.reservation.id);
+        await new Promise((res) => setTimeout(res, 2));
+      }
+      for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect([...ids].sort()).toEqual(ids);
+    },
+  );
 
   it('reserves what fits, refuses what does not, and frees capacity on release and on expiry', async () => {
     l = await startTestLedger({ clock });
