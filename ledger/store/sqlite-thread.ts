@@ -1,12 +1,13 @@
 // The embedded store with its connection in a worker thread (docs/ledger.md,
-// "Commits off the event loop"). The SQL is the SqliteStore's (sqlite.ts), run
+// "Choosing the embedded store"). The SQL is the SqliteStore's (sqlite.ts), run
 // by the worker (sqlite-worker.ts); this side forwards each call. Why: a
 // commit with synchronous=FULL waits for an fsync (0.2 ms typically here, 4 ms
 // one time in ten, 10 ms at the 99th percentile on a busy machine), and with
 // the connection on the server's thread nothing was served meanwhile. Now the
-// server keeps reading, authenticating and grouping requests while a group
-// commits, and the writes' SQL, the decision log's hashing and the commit run
-// beside it. A step still answers only after its commit is on disk.
+// server keeps reading and authenticating requests while a group commits; the
+// decisions themselves are made in the thread (ledger/thread-decider.ts), and
+// the other steps' statements cross as messages. A step still answers only
+// after its commit is on disk.
 import { existsSync } from 'node:fs';
 import * as sea from 'node:sea';
 import { fileURLToPath } from 'node:url';
@@ -14,13 +15,13 @@ import { Worker } from 'node:worker_threads';
 import { EntitlegateError, type ErrorCode, type Problem } from '../../engine/errors.ts';
 import type { LedgerDecision } from '../ledger.ts';
 import type { Decide, DecideCall, DeciderSetup } from '../thread-decider.ts';
-import type { ReservationLine, Store, StoreTx } from './types.ts';
+import type { Store, StoreTx } from './types.ts';
 
 /** main → worker */
 export type ToWorker =
   | { k: 'open'; id: number; file: string }
   | { k: 'call'; id: number; method: string; args: unknown[] }
-  | { k: 'step'; id: number; done: number; products: readonly string[] | 'all'; prefetch: { now: number } | undefined }
+  | { k: 'step'; id: number; done: number; products: readonly string[] | 'all' }
   /** Statements of a step, in order, then maybe its end (`end`: whether the step's callback succeeded). */
   | { k: 'ops'; step: number; ops: StepOp[]; end?: boolean }
   /** Decide in the thread from now on (ledger/thread-decider.ts). */
@@ -42,14 +43,6 @@ export interface WireError {
   /** Set for an EntitlegateError, so it is one again on this side (the server maps its code to a status). */
   code?: ErrorCode;
   problems?: Problem[];
-}
-
-/** What a prefetching step reads with its locks, in the same hop as the step's start. */
-export interface Prefetched {
-  usageVersion: number;
-  products: readonly string[];
-  now: number;
-  counting: ReservationLine[];
 }
 
 export function toWire(err: unknown): WireError {
@@ -184,16 +177,21 @@ export class ThreadedSqliteStore implements Store {
     return answer;
   }
 
-  async withProducts<T>(products: readonly string[] | 'all', fn: (tx: StoreTx) => Promise<T>, prefetch?: { now: number }): Promise<T> {
+  /**
+   * A step of this thread's callers (usage reports, confirms, releases,
+   * exceptions): its statements cross to the thread as messages. Decisions
+   * do not come this way: the thread makes them (decider()). So no prefetch:
+   * what a decision's step reads first, the thread reads where it is.
+   */
+  async withProducts<T>(products: readonly string[] | 'all', fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     const step = this.id();
     const doneId = this.id();
-    const begun = this.expect<Prefetched | null>(step);
+    const begun = this.expect<null>(step);
     const done = this.expect<void>(doneId);
     // A failure before the step's end is reported by `begun` or the step's own reads; `done` then says the same.
     done.catch(() => undefined);
-    this.post({ k: 'step', id: step, done: doneId, products, prefetch });
-    let pre = await begun;
-    let wrote = false;
+    this.post({ k: 'step', id: step, done: doneId, products });
+    await begun;
     // Writes wait here and go with the step's next read or its end: one message (one wake-up of the thread) for many.
     let writes: StepOp[] = [];
     const send = (ops: StepOp[], end?: boolean) => {
@@ -214,21 +212,8 @@ export class ThreadedSqliteStore implements Store {
         kind === 'read'
           ? read(m)
           : async (...args) => {
-              wrote = true;
               writes.push({ id: 0, method: m, args });
             };
-    const usageVersion = tx.usageVersion;
-    const countingLines = tx.countingLines;
-    tx.usageVersion = async () => (pre && !wrote ? pre.usageVersion : usageVersion());
-    tx.countingLines = async (...args) => {
-      const [ps, now] = args as [readonly string[], number];
-      if (pre && !wrote && now === pre.now && ps.join('\u0000') === pre.products.join('\u0000')) {
-        const lines = pre.counting;
-        pre = null;
-        return lines;
-      }
-      return countingLines(...args);
-    };
     let value: T;
     try {
       value = await fn(tx as unknown as StoreTx);

@@ -1,12 +1,14 @@
 // The embedded store's thread (sqlite-thread.ts): owns the connection and runs
 // the SqliteStore, so its commits (an fsync each) and its SQL run beside the
-// server's event loop. A step's callback lives on the server's side: its
-// statements come here as messages, in order, and run inside the step's
-// savepoint of the group's transaction, as in-process (sqlite.ts, drain).
+// server's event loop. It also decides (ledger/thread-decider.ts): a decision
+// comes as one message and is decided, written and committed here. Any other
+// step's callback lives on the server's side: its statements come here as
+// messages, in order, and run inside the step's savepoint of the group's
+// transaction, as in-process (sqlite.ts, drain).
 import { parentPort } from 'node:worker_threads';
 import { ThreadDecider } from '../thread-decider.ts';
 import { SqliteStore } from './sqlite.ts';
-import { type FromWorker, type Prefetched, type StepOp, type ToWorker, toWire } from './sqlite-thread.ts';
+import { type FromWorker, type StepOp, type ToWorker, toWire } from './sqlite-thread.ts';
 import type { StoreTx } from './types.ts';
 
 type Op = StepOp | { end: boolean };
@@ -34,14 +36,8 @@ async function nextOp(step: Step): Promise<Op> {
 
 /** Runs one step's statements as they come, until its end; a write that failed fails the step there. */
 async function runStep(m: Extract<ToWorker, { k: 'step' }>, tx: StoreTx, step: Step): Promise<void> {
-  let pre: Prefetched | null = null;
-  if (m.prefetch && m.products !== 'all') {
-    const usageVersion = await tx.usageVersion();
-    const counting = await tx.countingLines(m.products, m.prefetch.now);
-    pre = { usageVersion, products: m.products, now: m.prefetch.now, counting };
-  }
   step.begun = true;
-  answer({ id: m.id, ok: true, value: pre });
+  answer({ id: m.id, ok: true, value: null });
   let failed: unknown;
   for (;;) {
     const op = await nextOp(step);
