@@ -17966,14 +17966,20 @@ var CompiledPolicy = class _CompiledPolicy {
   wasm;
   entrypoint;
   reservedHeap = 0;
-  constructor(path, digest, wasm) {
+  /** The module as loaded, so another thread can load the same policy (the embedded ledger's decisions, ledger/thread-decider.ts). */
+  bytes;
+  constructor(path, digest, wasm, bytes) {
     this.path = path;
     this.digest = digest;
     this.wasm = wasm;
+    this.bytes = bytes;
     this.entrypoint = wasm.entrypoints[ENTRYPOINT];
   }
   static async load(path = builtinPolicyPath()) {
-    const bytes = readFileBytes(path, "EG_ERR_POLICY_LOAD", "the compiled policy");
+    return _CompiledPolicy.fromBytes(path, readFileBytes(path, "EG_ERR_POLICY_LOAD", "the compiled policy"));
+  }
+  /** The policy from its module's bytes (`path`: where they were read, for messages). */
+  static fromBytes(path, bytes) {
     try {
       const wasm = loadPolicySync(bytes);
       if (!(Number(wasm.minorVersion) >= 2))
@@ -17981,7 +17987,7 @@ var CompiledPolicy = class _CompiledPolicy {
       if (!Object.hasOwn(wasm.entrypoints, ENTRYPOINT)) {
         throw new Error(`it has no ${ENTRYPOINT} entrypoint; build it with \`entitlegate policy build\``);
       }
-      return new _CompiledPolicy(path, "sha256:" + createHash3("sha256").update(bytes).digest("hex"), wasm);
+      return new _CompiledPolicy(path, "sha256:" + createHash3("sha256").update(bytes).digest("hex"), wasm, bytes);
     } catch (err) {
       throw new EntitlegateError("EG_ERR_POLICY_LOAD", `${path}: not a usable entitlegate policy: ${err.message}`);
     }
