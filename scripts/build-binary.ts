@@ -92,7 +92,15 @@ export async function buildBinary(
   });
   await build({ ...common, entryPoints: ['cli/sea-launcher.ts'], outfile: join(work, 'main.cjs') });
   // The embedded store's thread: `ledger serve` starts it from this asset's code (a binary has no file beside it).
-  await build({ ...common, entryPoints: ['ledger/store/sqlite-worker.ts'], outfile: join(work, SEA_WORKER_ASSET), minifyWhitespace: true });
+  // In a function of its own: a worker's eval'd code is a script, whose top-level
+  // names are globals, and a bundled `crypto` then hits Node's getter-only global.
+  await build({
+    ...common,
+    format: 'iife',
+    entryPoints: ['ledger/store/sqlite-worker.ts'],
+    outfile: join(work, SEA_WORKER_ASSET),
+    minifyWhitespace: true,
+  });
 
   const files = packageFiles(root);
   const hash = createHash('sha256').update(readFileSync(join(work, 'cli.cjs')));
