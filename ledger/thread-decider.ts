@@ -1,5 +1,5 @@
 // The embedded ledger's decisions, made in its store's thread (docs/ledger.md,
-// "Decisions beside the store"). The server's thread parses, authenticates and
+// "Choosing the embedded store"). The server's thread parses, authenticates and
 // answers; it hands each decision over in one message. Here a Ledger over the
 // thread's own connection batches, decides, writes and commits, so a step
 // holds the connection for its own work only, never waiting on the server's
@@ -34,10 +34,11 @@ export class ThreadDecider {
   private readonly ledger: Ledger;
   /**
    * The server's clock as of the newest request: the thread has no clock of
-   * its own, so a server's injected clock (tests, --now) decides here too. A
-   * step's time is then its newest request's arrival, a few hundred
-   * microseconds early at most: a reservation due to expire meanwhile still
-   * counts (the safe side), as when the server takes its time before the locks.
+   * its own, so a server's injected clock (the tests') decides here too. A
+   * step's time is then its newest request's arrival, earlier than the step
+   * by that request's wait in the queue: a reservation due to expire
+   * meanwhile still counts (the safe side), as when the server takes its time
+   * before the locks.
    */
   private at = 0;
 
