@@ -1,13 +1,19 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { batches } from './check-run.ts';
 import { GitHubApiError } from './github-api.ts';
 import { expandPaths, listInput } from './inputs.ts';
 
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
 function workspace(files: string[]): string {
   const root = mkdtempSync(join(tmpdir(), 'eg-ws-'));
+  made.push(root);
   for (const f of files) {
     mkdirSync(join(root, f, '..'), { recursive: true });
     writeFileSync(join(root, f), 'kind: ConfigMap\n');

@@ -2,10 +2,10 @@
 // process and as the bundled action/dist/index.js in a child `node` process,
 // against a local GitHub API, with the example config, usage and manifests
 // and the real compiled policy.
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { run } from './run.ts';
 import { COMMENT_MARKER } from './summary.ts';
 import { startFakeGitHub, type FakeGitHub, type FakeGitHubOptions } from './testing/fake-github.ts';
@@ -15,6 +15,7 @@ import {
   PR_EVENT,
   PR_HEAD_SHA,
   REPO_ROOT,
+  removeSteps,
   runBundled,
   runInProcess,
   type StepOptions,
@@ -56,6 +57,11 @@ beforeAll(() => {
   const statefulSet = manifests.split('---\n')[1]!;
   // The StatefulSet (line 9) written again at the end: one object, the last one.
   writeFileSync(join(gitops, 'deploy', '.prod', 'orders.yaml'), `${manifests}---\n${statefulSet}`);
+});
+
+afterAll(() => {
+  for (const d of [fleet, broken, gitops]) rmSync(d, { recursive: true, force: true });
+  removeSteps();
 });
 
 let api: FakeGitHub | undefined;
@@ -389,6 +395,7 @@ describe.each(runners)('the action %s', (_name, step) => {
 
 it('the bundle is self-contained: copied away from the repository, it still finds its policy and runs as ESM', async () => {
   const away = mkdtempSync(join(tmpdir(), 'eg-dist-'));
+  onTestFinished(() => rmSync(away, { recursive: true, force: true }));
   cpSync(join(REPO_ROOT, 'action', 'dist'), away, { recursive: true });
   const gh = await server();
   const r = await runBundled(
