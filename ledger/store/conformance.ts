@@ -19,9 +19,10 @@ export interface StoreFactory {
   replicas: boolean;
 }
 
-const T0 = Date.parse('2026-11-28T10:00:00Z');
+/** The suites' instant, and a held reservation of `db` at it (store tests share these). */
+export const T0 = Date.parse('2026-11-28T10:00:00Z');
 
-function reservation(id: string, quantity: number, opts: Partial<Reservation> = {}): Reservation {
+export function reservation(id: string, quantity: number, opts: Partial<Reservation> = {}): Reservation {
   return {
     id,
     state: 'held',
@@ -33,7 +34,8 @@ function reservation(id: string, quantity: number, opts: Partial<Reservation> = 
   };
 }
 
-async function counted(store: Store, now: number): Promise<number> {
+/** What counts for `db` at `now`: every held and confirmed line's quantity. */
+export async function counted(store: Store, now: number): Promise<number> {
   return store.withProducts(['db'], async (tx) => (await tx.countingLines(['db'], now)).reduce((a, l) => a + l.quantity, 0));
 }
 

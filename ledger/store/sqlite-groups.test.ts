@@ -8,29 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
+import { counted, reservation, T0 } from './conformance.ts';
 import { openStore } from './open.ts';
 import { ThreadedSqliteStore } from './sqlite-thread.ts';
-import type { Reservation, Store } from './types.ts';
+import type { Store } from './types.ts';
 
-const T0 = Date.parse('2026-11-28T10:00:00Z');
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function reservation(id: string, quantity: number): Reservation {
-  return {
-    id,
-    state: 'held',
-    createdAt: T0,
-    expiresAt: T0 + 60_000,
-    actor: 'token:test',
-    lines: [{ product: 'db', quantity, scope: {}, resource: `Deployment/prod/${id}` }],
-  };
-}
-
-const held = (store: Store) =>
-  store.withProducts(['db'], async (tx) => (await tx.countingLines(['db'], T0)).reduce((a, l) => a + l.quantity, 0), { now: T0 });
+const held = (store: Store) => counted(store, T0);
 
 function newFile(): string {
   const dir = mkdtempSync(join(tmpdir(), 'eg-groups-'));
