@@ -1,8 +1,7 @@
 // The CLI people expect: --help on every command with every flag it parses,
 // exit 0; --version and version; completions for bash, zsh and fish.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pkg from '../package.json' with { type: 'json' };
@@ -12,6 +11,7 @@ import { completionScript } from './completion.ts';
 import { COMMANDS } from './help.ts';
 import { commands } from './run.ts';
 import type { Io } from './io.ts';
+import { tempDir } from '../test/temp.ts';
 
 const io: Io = { stdout: () => {}, stderr: () => {}, readStdin: () => '', clock: () => new Date(0) };
 
@@ -107,7 +107,7 @@ const shellHas = (sh: string) => spawnSync(sh, ['-c', 'exit 0']).status === 0;
 
 describe('completion', () => {
   it('bash: completes commands, flags, choices and files', () => {
-    const script = join(mkdtempSync(join(tmpdir(), 'eg-comp-')), 'entitlegate.bash');
+    const script = join(tempDir('eg-comp-'), 'entitlegate.bash');
     writeFileSync(script, completionScript('bash'));
     const complete = (line: string) => {
       const words = line.split(' ');

@@ -3,14 +3,13 @@
 // revoked one 401, and a granted one gets in. The table is written out here,
 // not read from the server, so a change to who may do what shows up as a
 // failing row (and a new endpoint without a row fails the first test).
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from './auth.ts';
 import { ROLES, type Role } from './store/types.ts';
 import { createSigningKeyFile } from './serve.ts';
 import { type TestLedger, startTestLedger } from './testing/harness.ts';
+import { tempDir } from '../test/temp.ts';
 
 const now = new Date('2026-06-01T10:00:00Z');
 let l: TestLedger;
@@ -114,7 +113,7 @@ const TABLE: Row[] = [
 
 beforeAll(async () => {
   // With a signing key, so GET /v1/audit/key has a key to give the roles that may have it.
-  const signingKey = join(mkdtempSync(join(tmpdir(), 'eg-roles-')), 'signing.pem');
+  const signingKey = join(tempDir('eg-roles-'), 'signing.pem');
   createSigningKeyFile(signingKey);
   l = await startTestLedger({ clock: () => now, audit: { signingKey } });
   for (const role of ROLES) tokens[role] = (await createToken(l.ledger.store, role, [role], now, 'test')).token;

@@ -5,13 +5,13 @@
 // or starts with "FAIL"; before, when it contained "fail" in any case.
 // The example workflow's policy_check step is run as Atlantis runs it.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { change, plan } from '../adapters/terraform/test-helpers.ts';
 import { cli, ROOT } from '../test/cli-harness.ts';
+import { tempDir } from '../test/temp.ts';
 
 const atlantisFails = (output: string) =>
   output === '' || /([1-9][0-9]* failure|failures": \[)/.test(output) || output.trim().startsWith('FAIL');
@@ -64,7 +64,7 @@ describe('examples/terraform/atlantis.yaml', () => {
       { input: { product: 'weblogic-ee', vcpu }, output: null },
       { after_unknown: { id: true } },
     );
-  const dir = mkdtempSync(join(tmpdir(), 'eg-atlantis-'));
+  const dir = tempDir('eg-atlantis-');
   const files = {
     fits: JSON.stringify(plan([node('a', 4)])),
     over: JSON.stringify(plan([node('a', 8), node('b', 8)])),

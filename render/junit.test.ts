@@ -3,19 +3,19 @@
 // match the elements in every mode. xmllint comes from Debian's libxml2-utils;
 // without it the test is skipped on a laptop and fails in CI.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pkg from '../package.json' with { type: 'json' };
 import { cli } from '../test/cli-harness.ts';
+import { tempDir } from '../test/temp.ts';
 
 const XSD = join(import.meta.dirname, 'testdata', 'junit-10.xsd');
 const hasXmllint = spawnSync('xmllint', ['--version']).status === 0;
 const required = process.env.CI === 'true' || !!process.env.ENTITLEGATE_E2E_REQUIRE;
 
 function xmllint(xml: string): { ok: boolean; output: string } {
-  const file = join(mkdtempSync(join(tmpdir(), 'eg-junit-')), 'report.xml');
+  const file = join(tempDir('eg-junit-'), 'report.xml');
   writeFileSync(file, xml);
   const r = spawnSync('xmllint', ['--noout', '--schema', XSD, file], { encoding: 'utf8' });
   return { ok: r.status === 0, output: r.stderr };

@@ -1,11 +1,11 @@
 // Runs the CLI in process with captured output and an injected clock, and
 // as a real child process where exit codes and stderr matter.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../cli/run.ts';
 import { NOW } from './fixtures.ts';
+import { tempDir } from './temp.ts';
 
 export interface Result {
   code: number;
@@ -52,9 +52,9 @@ export function cliProcess(args: string[], opts: { cwd?: string; input?: string 
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** A fresh temp folder with the given files written into it. */
+/** A fresh temp folder with the given files written into it (removed after the test file's last test). */
 export function tempFiles(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'entitlegate-test-'));
+  const dir = tempDir('entitlegate-test-');
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
 }

@@ -1,10 +1,10 @@
 // The CLI contract: commands, formats and exit codes, on the bundled examples.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { opaUnavailable } from '../engine/policy/compile.ts';
 import { cli, cliProcess, tempFiles } from './cli-harness.ts';
+import { tempDir } from './temp.ts';
 
 const base = ['--config', 'examples/entitlegate.yaml', '--usage', 'examples/usage.yaml'];
 const opaMissing = opaUnavailable();
@@ -68,7 +68,7 @@ describe('entitlegate check', () => {
   });
 
   it('an empty folder is bad input, not an allowed change', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'eg-empty-'));
+    const dir = tempDir('eg-empty-');
     const r = await cli(['check', dir, ...base]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('holds no .yaml, .yml or .json file');
@@ -106,7 +106,7 @@ describe('entitlegate check', () => {
   });
 
   it('--output writes the format to a file and prints the text summary', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'eg-')), 'decision.json');
+    const out = join(tempDir(), 'decision.json');
     const r = await cli(['check', 'examples/claims/over.json', ...base, '--format', 'json', '--output', out]);
     expect(r.code).toBe(1);
     expect(JSON.parse(readFileSync(out, 'utf8')).allowed).toBe(false);
@@ -176,7 +176,7 @@ describe.skipIf(opaMissing)('custom rules compiled with the real OPA compiler', 
     const t = await cli(['policy', 'test', 'examples/custom-rules/team']);
     expect(t.code, t.stdout).toBe(0);
     expect(t.stdout).toMatch(/PASS: \d+\/\d+/);
-    const dir = mkdtempSync(join(tmpdir(), 'eg-custom-'));
+    const dir = tempDir('eg-custom-');
     const wasm = join(dir, 'policy.wasm');
     const b = await cli(['policy', 'build', 'examples/custom-rules/team', '--output', wasm]);
     expect(b.code, b.stderr).toBe(0);

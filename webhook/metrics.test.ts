@@ -3,8 +3,7 @@
 // `promtool check metrics` (the Prometheus linter; scripts/install-promtool.sh
 // builds it). Without promtool the lint is skipped on a laptop and fails in CI.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { toolCacheDir } from '../engine/policy/compile.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { serve } from '../cli/serve.ts';
 import type { Io } from '../cli/io.ts';
+import { tempDir } from '../test/temp.ts';
 
 const PROMTOOL_VERSION = 'v0.316.0';
 const promtool = process.env.ENTITLEGATE_PROMTOOL ?? join(toolCacheDir(), 'go', `promtool-${PROMTOOL_VERSION}`, 'bin', 'promtool');
@@ -123,7 +123,7 @@ describe('/metrics', () => {
     });
 
     it.skipIf(!hasPromtool && !required)('passes `promtool check rules`', () => {
-      const file = join(mkdtempSync(join(tmpdir(), 'eg-rules-')), 'rules.yaml');
+      const file = join(tempDir('eg-rules-'), 'rules.yaml');
       writeFileSync(file, stringify({ groups: rule.spec.groups }));
       const r = spawnSync(promtool, ['check', 'rules', file], { encoding: 'utf8' });
       expect(r.stderr).toBe('');

@@ -17,6 +17,7 @@ import { startLedgerServer } from '../serve.ts';
 import type { Role, Store } from '../store/types.ts';
 import { type Browser, axeViolations, haveChromium, launchChromium, signIn } from '../testing/browser.ts';
 import { seedLedger } from '../testing/seed.ts';
+import { tempDir } from '../../test/temp.ts';
 
 const NOW = new Date('2026-11-28T10:00:00Z');
 // Taken on every run; written over the committed ones in docs/screenshots/
@@ -24,7 +25,7 @@ const NOW = new Date('2026-11-28T10:00:00Z');
 // every run would otherwise leave the working tree changed).
 const SCREENSHOTS = process.env.ENTITLEGATE_UPDATE_SCREENSHOTS
   ? resolve(import.meta.dirname, '../../docs/screenshots')
-  : mkdtempSync(join(tmpdir(), 'eg-screenshots-'));
+  : tempDir('eg-screenshots-');
 
 // CI installs Chromium (.ci/run); elsewhere the suite says why it did not run.
 if (!haveChromium() && process.env.CI) throw new Error('Chromium is not installed: apt-get install -y chromium');

@@ -41,6 +41,10 @@ export async function startTestLedger(opts: {
     intervalMs: 0,
     ...(opts.tls ? { tls: opts.tls } : {}),
     ...opts.audit,
+  }).catch((err: unknown) => {
+    // A test of a ledger that refuses to start gets no close() to call.
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    throw err;
   });
   const now = new Date('2026-01-01T00:00:00Z');
   const mk = async (role: 'gate' | 'reporter' | 'auditor' | 'admin') =>
