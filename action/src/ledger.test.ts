@@ -12,7 +12,7 @@ import { freePort } from '../../ledger/testing/postgres.ts';
 import { type LedgerProcess, startLedgerProcess } from '../../ledger/testing/process.ts';
 import { run } from './run.ts';
 import { startFakeGitHub, type FakeGitHub } from './testing/fake-github.ts';
-import { removeSteps, runBundled, runInProcess, type StepOptions, type StepResult } from './testing/runner.ts';
+import { runBundled, runInProcess, type StepOptions, type StepResult } from './testing/runner.ts';
 
 let dir: string;
 let workspace: string;
@@ -48,7 +48,6 @@ afterAll(async () => {
   await ledger?.kill();
   await gh?.close();
   rmSync(dir, { recursive: true, force: true });
-  removeSteps();
 });
 
 // biome-ignore lint/suspicious/noExplicitAny: test-only reader of JSON answers

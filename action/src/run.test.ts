@@ -15,7 +15,6 @@ import {
   PR_EVENT,
   PR_HEAD_SHA,
   REPO_ROOT,
-  removeSteps,
   runBundled,
   runInProcess,
   type StepOptions,
@@ -61,7 +60,6 @@ beforeAll(() => {
 
 afterAll(() => {
   for (const d of [fleet, broken, gitops]) rmSync(d, { recursive: true, force: true });
-  removeSteps();
 });
 
 let api: FakeGitHub | undefined;

@@ -4,10 +4,10 @@
 // GITHUB_EVENT_PATH, RUNNER_TEMP, and the API at GITHUB_API_URL. Either from
 // source in this process, or the bundled action/dist/index.js as a child `node`.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../../../test/temp.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BUNDLE = join(REPO_ROOT, 'action', 'dist', 'index.js');
@@ -46,17 +46,9 @@ export function inputVariable(name: string): string {
   return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
 }
 
-/** The step folders this test file made: a test may read a step's runner temp after the step, so they go at the file's end (removeSteps). */
-const stepDirs: string[] = [];
-
-/** Removes every step folder made so far (a test file's afterAll). */
-export function removeSteps(): void {
-  for (const dir of stepDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-}
-
 export function prepareStep(opts: StepOptions): Step {
-  const dir = mkdtempSync(join(tmpdir(), 'eg-step-'));
-  stepDirs.push(dir);
+  // Removed after the test file's last test, not the step's: a test may read a step's runner temp after it.
+  const dir = tempDir('eg-step-');
   const temp = join(dir, 'runner-temp');
   mkdirSync(temp);
   const output = join(dir, 'github_output');
