@@ -2,12 +2,13 @@
 // a config it cannot load (exit 2, every problem), serves otherwise.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from './run.ts';
 import type { Io } from './io.ts';
 import { serve } from './serve.ts';
 import { startTestLedger } from '../ledger/testing/harness.ts';
-import { Client, configYaml, deployment, review, tempDir, testCa, usageYaml, type TestCa } from '../webhook/test-support.ts';
+import { Client, configYaml, deployment, review, testCa, usageYaml, type TestCa } from '../webhook/test-support.ts';
+import { tempDir } from '../test/temp.ts';
 
 let tmp: ReturnType<typeof tempDir>;
 let ca: TestCa;
@@ -16,14 +17,13 @@ let config: string;
 let usage: string;
 beforeAll(() => {
   tmp = tempDir();
-  ca = testCa(tmp.dir);
+  ca = testCa(tmp);
   tls = ca.issue('serve');
-  config = join(tmp.dir, 'entitlegate.yaml');
-  usage = join(tmp.dir, 'usage.yaml');
+  config = join(tmp, 'entitlegate.yaml');
+  usage = join(tmp, 'usage.yaml');
   writeFileSync(config, configYaml(64));
   writeFileSync(usage, usageYaml(54));
 });
-afterAll(() => tmp.remove());
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -48,7 +48,7 @@ describe('entitlegate serve', () => {
   });
 
   it('never serves a config it could not load: exit 2 with each problem at file:line:col', async () => {
-    const bad = join(tmp.dir, 'bad.yaml');
+    const bad = join(tmp, 'bad.yaml');
     writeFileSync(bad, configYaml(64).replace('model: subscription', 'model: forever'));
     const t = io();
     expect(await run(['serve', '--config', bad, '--tls-cert', tls.cert, '--tls-key', tls.key, '--port', '0'], t.io)).toBe(2);
@@ -57,12 +57,12 @@ describe('entitlegate serve', () => {
 
   it('refuses a TLS file it cannot read (exit 2)', async () => {
     const t = io();
-    expect(await run(['serve', '--config', config, '--tls-cert', join(tmp.dir, 'nope.crt'), '--tls-key', tls.key], t.io)).toBe(2);
+    expect(await run(['serve', '--config', config, '--tls-cert', join(tmp, 'nope.crt'), '--tls-key', tls.key], t.io)).toBe(2);
     expect(t.err.join('')).toContain('cannot read the TLS certificate');
   });
 
   it('refuses a TLS file that is not a usable PEM: exit 2 naming the flag and the file, never an OpenSSL internal error', async () => {
-    const notPem = join(tmp.dir, 'not-pem.txt');
+    const notPem = join(tmp, 'not-pem.txt');
     writeFileSync(notPem, 'this is not a certificate\n');
     const other = ca.issue('other');
     const cases: [string[], string, RegExp][] = [
@@ -79,9 +79,9 @@ describe('entitlegate serve', () => {
         new RegExp(`--tls-cert ${esc(tls.cert)} and --tls-key ${esc(other.key)} cannot be used together`),
       ],
       [
-        ['--tls-cert', tls.cert, '--tls-key', join(tmp.dir, 'nope.key')],
+        ['--tls-cert', tls.cert, '--tls-key', join(tmp, 'nope.key')],
         'EG_ERR_FILE_NOT_FOUND',
-        new RegExp(`--tls-key ${esc(join(tmp.dir, 'nope.key'))}: cannot read the TLS key`),
+        new RegExp(`--tls-key ${esc(join(tmp, 'nope.key'))}: cannot read the TLS key`),
       ],
     ];
     for (const [flags, code, message] of cases) {
@@ -100,11 +100,11 @@ describe('entitlegate serve', () => {
     expect(t.err.join('')).toContain(
       '--client-ca authenticates the kube-apiserver by its TLS client certificate, so it needs --tls-cert and --tls-key',
     );
-    const notPem = join(tmp.dir, 'not-a-ca.txt');
+    const notPem = join(tmp, 'not-a-ca.txt');
     writeFileSync(notPem, 'nothing here\n');
     for (const [file, message] of [
       [notPem, `--client-ca ${notPem}: not a PEM CA certificate`],
-      [join(tmp.dir, 'missing-ca.crt'), `--client-ca ${join(tmp.dir, 'missing-ca.crt')}: cannot read the TLS client CA`],
+      [join(tmp, 'missing-ca.crt'), `--client-ca ${join(tmp, 'missing-ca.crt')}: cannot read the TLS client CA`],
     ] as const) {
       const u = io();
       const code = await run(
@@ -196,15 +196,15 @@ describe('entitlegate serve', () => {
 
   it("decides at the ledger its config's ledger: names (token file relative to the config); --token-file alone is refused", async () => {
     const t = io();
-    expect(await run(['serve', '--config', config, '--insecure-http', '--token-file', join(tmp.dir, 'x')], t.io)).toBe(2);
+    expect(await run(['serve', '--config', config, '--insecure-http', '--token-file', join(tmp, 'x')], t.io)).toBe(2);
     expect(t.err.join('')).toContain('--token-file goes with --ledger URL');
 
-    const ledgerConfig = join(tmp.dir, 'ledger.yaml');
+    const ledgerConfig = join(tmp, 'ledger.yaml');
     writeFileSync(ledgerConfig, configYaml(64));
     const ledger = await startTestLedger({ clock: () => new Date(), config: ledgerConfig });
     try {
-      writeFileSync(join(tmp.dir, 'ledger-token'), `${ledger.tokens.gate}\n`);
-      const withLedger = join(tmp.dir, 'with-ledger.yaml');
+      writeFileSync(join(tmp, 'ledger-token'), `${ledger.tokens.gate}\n`);
+      const withLedger = join(tmp, 'with-ledger.yaml');
       writeFileSync(withLedger, `${configYaml(64)}ledger:\n  url: ${ledger.url}\n  tokenFile: ledger-token\n`);
       let stop!: () => void;
       let address!: string;

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LedgerClient } from '../ledger-client/client.ts';
 import { createLedgerToken } from '../ledger/serve.ts';
 import { type LedgerProcess, startLedgerProcess } from '../ledger/testing/process.ts';
@@ -13,17 +13,17 @@ import { Gate } from './gate.ts';
 import { LedgerGate } from './ledger-gate.ts';
 import { pooledSend } from './ledger-transport.ts';
 import { buildServer } from './server.ts';
-import { Client, FakeApiServer, NOW, configYaml, deployment, review, tempDir, testCa, type TestCa } from './test-support.ts';
+import { Client, FakeApiServer, NOW, configYaml, deployment, review, testCa, type TestCa } from './test-support.ts';
+import { tempDir } from '../test/temp.ts';
 
 let tmp: ReturnType<typeof tempDir>;
 let ca: TestCa;
 let tls: { cert: string; key: string };
 beforeAll(() => {
   tmp = tempDir('eg-webhook-ledger-');
-  ca = testCa(tmp.dir);
+  ca = testCa(tmp);
   tls = ca.issue('webhook');
 });
-afterAll(() => tmp.remove());
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -37,9 +37,9 @@ let seq = 0;
 /** A ledger process on its own store with the 64 vCPU config, and a token with the webhook's roles (gate and reporter). */
 async function startLedger(): Promise<{ ledger: LedgerProcess; token: string; admin: string; config: string; store: string }> {
   const n = ++seq;
-  const config = join(tmp.dir, `ledger-${n}.yaml`);
+  const config = join(tmp, `ledger-${n}.yaml`);
   writeFileSync(config, configYaml(64));
-  const store = join(tmp.dir, `ledger-${n}.db`);
+  const store = join(tmp, `ledger-${n}.db`);
   const now = new Date();
   const token = (await createLedgerToken({ store, name: 'webhook', roles: ['gate', 'reporter'], now })).token;
   const admin = (await createLedgerToken({ store, name: 'admin', roles: ['admin'], now })).token;
@@ -56,7 +56,7 @@ async function startCluster(o: { cluster: string; running: number; ledgerUrl: st
   api.event('ADDED', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'prod', uid: 'ns-prod' } });
   api.event('ADDED', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'sandbox', uid: 'ns-sandbox' } });
   if (o.running) api.event('ADDED', DEPLOYMENTS, deployment({ name: `base-${o.cluster}`, replicas: o.running, cpu: '1' }));
-  const config = join(tmp.dir, `webhook-${o.cluster}-${++seq}.yaml`);
+  const config = join(tmp, `webhook-${o.cluster}-${++seq}.yaml`);
   writeFileSync(config, configYaml(64).replace('cluster: eu-1', `cluster: ${o.cluster}`));
   const gate = await Gate.create({ files: { config, usage: [] }, clock: () => NOW });
   // The transport `entitlegate serve` gives its client.
@@ -188,7 +188,7 @@ describe('the webhook with a ledger', { timeout: 60_000 }, () => {
     const api = new FakeApiServer();
     const server = await api.listen();
     cleanup.push(() => api.close());
-    const config = join(tmp.dir, `nameless-${++seq}.yaml`);
+    const config = join(tmp, `nameless-${++seq}.yaml`);
     writeFileSync(config, configYaml(64).replace('  cluster: eu-1\n', ''));
     const gate = await Gate.create({ files: { config, usage: [] }, clock: () => NOW });
     const ledger = new LedgerGate({ client: new LedgerClient({ url: 'http://127.0.0.1:9', token: 't' }) });

@@ -4,15 +4,15 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pooledSend } from './ledger-transport.ts';
-import { tempDir, testCa } from './test-support.ts';
+import { testCa } from './test-support.ts';
+import { tempDir } from '../test/temp.ts';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
   tmp = tempDir('eg-ledger-transport-');
 });
-afterAll(() => tmp.remove());
 
 let servers: Server[] = [];
 afterEach(async () => {
@@ -109,7 +109,7 @@ describe('the webhook’s transport to the ledger', () => {
   });
 
   it('speaks HTTPS to an https URL and checks the certificate (a token never goes to a server it cannot verify)', async () => {
-    const ca = testCa(tmp.dir);
+    const ca = testCa(tmp);
     const url = await serve({ tls: ca.issue('localhost') });
     const t = pooledSend();
     try {

@@ -5,20 +5,15 @@
 // AdmissionReview builders. Test-only; nothing here is used by the server.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { Agent, request } from 'undici';
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterEach, beforeAll } from 'vitest';
+import { tempDir } from '../test/temp.ts';
 
 export const ORACLE = 'container-registry.oracle.com/database/enterprise:21.3.0.0';
 export const NOW = new Date('2026-11-28T10:00:00Z');
-
-export function tempDir(prefix = 'eg-webhook-'): { dir: string; remove: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: 'pipe' });
 
@@ -112,7 +107,7 @@ export interface Testbed {
  * clients closed after each test, so no test leaks a socket or a folder.
  */
 export function httpsTestbed(cn = 'webhook', prefix?: string): Testbed {
-  let tmp: ReturnType<typeof tempDir> | undefined;
+  let tmp: string | undefined;
   let ca: TestCa | undefined;
   let tls: { cert: string; key: string } | undefined;
   let closers: (() => Promise<void> | void)[] = [];
@@ -123,10 +118,9 @@ export function httpsTestbed(cn = 'webhook', prefix?: string): Testbed {
   };
   beforeAll(() => {
     tmp = tempDir(prefix);
-    ca = testCa(tmp.dir);
+    ca = testCa(tmp);
     tls = ca.issue(cn);
   });
-  afterAll(() => tmp?.remove());
   afterEach(async () => {
     const todo = closers.reverse();
     closers = [];
@@ -134,7 +128,7 @@ export function httpsTestbed(cn = 'webhook', prefix?: string): Testbed {
   });
   const bed: Testbed = {
     get dir() {
-      return ready(tmp).dir;
+      return ready(tmp);
     },
     get ca() {
       return ready(ca);

@@ -6,8 +6,9 @@ import { createServer as createHttps } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir, testCa } from '../../webhook/test-support.ts';
+import { testCa } from '../../webhook/test-support.ts';
 import { loadgenBinary, runLoad } from './load.ts';
+import { tempDir } from '../../test/temp.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -71,19 +72,14 @@ describe('load generator', () => {
   });
 
   it('speaks HTTPS, trusting the given CA for localhost', async () => {
-    const { dir, remove } = tempDir('eg-loadgen-');
-    try {
-      const ca = testCa(dir);
-      const url = await serve(answer(200, 'ok'), ca.issue('localhost'));
-      const r = await runLoad({ ...base, url, ca: ca.ca });
-      expect(r.errors).toBe(0);
-      expect(r.requests).toBeGreaterThan(10);
-      const untrusted = await runLoad({ ...base, url });
-      expect(untrusted.errors).toBe(untrusted.requests);
-      expect(untrusted.firstError).toMatch(/certificate/);
-    } finally {
-      remove();
-    }
+    const ca = testCa(tempDir('eg-loadgen-'));
+    const url = await serve(answer(200, 'ok'), ca.issue('localhost'));
+    const r = await runLoad({ ...base, url, ca: ca.ca });
+    expect(r.errors).toBe(0);
+    expect(r.requests).toBeGreaterThan(10);
+    const untrusted = await runLoad({ ...base, url });
+    expect(untrusted.errors).toBe(untrusted.requests);
+    expect(untrusted.firstError).toMatch(/certificate/);
   });
 
   it('open loop: sends on schedule and counts a stall from when each request was due', async () => {

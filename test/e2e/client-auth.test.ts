@@ -10,9 +10,10 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir, testCa } from '../../webhook/test-support.ts';
+import { testCa } from '../../webhook/test-support.ts';
 import { controlPlaneUnavailable, httpCode, registerWebhook, startControlPlane, type ControlPlane } from './controlplane.ts';
 import { e2eConfig, errorBody, eventually, licensedDeployment, startEntitlegate, type Entitlegate } from './entitlegate.ts';
+import { tempDir } from '../temp.ts';
 
 const unavailable = controlPlaneUnavailable();
 if (unavailable) {
@@ -62,11 +63,11 @@ describe.skipIf(unavailable !== undefined)('--client-ca behind a real kube-apise
 
   beforeAll(async () => {
     tmp = tempDir('eg-e2e-client-auth-');
-    const clientCa = testCa(tmp.dir, 'apiserver-client-ca');
+    const clientCa = testCa(tmp, 'apiserver-client-ca');
     const client = clientCa.issueClient('kube-apiserver', 'apiserver-client');
     const port = await freePort();
     // docs/webhook.md, "Authenticating the kube-apiserver": for a webhook configured by URL the user entry is host:port.
-    const kubeconfig = join(tmp.dir, 'entitlegate-webhook.kubeconfig');
+    const kubeconfig = join(tmp, 'entitlegate-webhook.kubeconfig');
     writeFileSync(
       kubeconfig,
       `apiVersion: v1
@@ -78,7 +79,7 @@ users:
       client-key: ${client.key}
 `,
     );
-    const admissionConfig = join(tmp.dir, 'admission-config.yaml');
+    const admissionConfig = join(tmp, 'admission-config.yaml');
     writeFileSync(
       admissionConfig,
       `apiVersion: apiserver.config.k8s.io/v1
@@ -122,7 +123,6 @@ plugins:
     await eg?.stop();
     await stranger?.stop();
     await cp?.stop();
-    tmp?.remove();
   });
 
   it("decides the admissions of the apiserver that presents its client certificate (its denials are entitlegate's own, what fits is stored)", async () => {

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Gate } from '../../../webhook/gate.ts';
 import { buildServer } from '../../../webhook/server.ts';
-import { Client, tempDir, testCa } from '../../../webhook/test-support.ts';
+import { Client, testCa } from '../../../webhook/test-support.ts';
+import { tempDir } from '../../temp.ts';
 
 interface Case {
   why: string;
@@ -40,11 +41,11 @@ let clients: Record<NonNullable<Case['client']>, Client>;
 
 beforeAll(async () => {
   tmp = tempDir('eg-admission-bypass-');
-  const ca = testCa(tmp.dir);
-  const apiserverCa = testCa(tmp.dir, 'apiserver-ca');
-  const otherCa = testCa(tmp.dir, 'other-ca');
+  const ca = testCa(tmp);
+  const apiserverCa = testCa(tmp, 'apiserver-ca');
+  const otherCa = testCa(tmp, 'other-ca');
   const tls = { ...ca.issue('webhook'), clientCa: apiserverCa.ca };
-  const usage = join(tmp.dir, 'usage.yaml');
+  const usage = join(tmp, 'usage.yaml');
   writeFileSync(usage, 'version: 1\nsource: none\nobservedAt: 2026-11-28T06:00:00Z\nusage: []\n');
   gate = await Gate.create({ files: { config: CONFIG, usage: [usage] }, clock: () => NOW });
   app = await buildServer({ gate, tls, cluster: null, reloadIntervalMs: 0, defaultMetrics: false, logger: false });
@@ -59,7 +60,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of Object.values(clients ?? {})) await c.close();
   await app?.close();
-  tmp?.remove();
 });
 
 function body(dir: string, c: Case): string {
